@@ -1,0 +1,7 @@
+/** API keys of the endpoints in test-config.ts (tests send these; the config holds hashes). */
+export const KEYS = {
+  default: "key-default-0123456789abcdef",
+  other: "key-other-0123456789abcdef",
+  expired: "key-expired-0123456789abcdef",
+  strict: "key-strict-0123456789abcdef",
+} as const;

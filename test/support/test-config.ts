@@ -1,0 +1,29 @@
+import { createHash } from "node:crypto";
+
+import { KEYS } from "./keys.ts";
+
+/** The MFA_CONFIG the worker tests run with (hashes computed in Node, passed as a binding). */
+
+const sha256 = (s: string) => createHash("sha256").update(s).digest("hex");
+
+export const TEST_CONFIG = {
+  defaultEndpoint: "default",
+  rateLimit: { perMinute: 1000, perHour: 10000 },
+  overload: { maxPending: 1000, shards: 4 },
+  tombstoneSeconds: 600,
+  endpoints: [
+    {
+      name: "default",
+      apiKeys: [
+        { name: "main", sha256: sha256(KEYS.default), expires: "2999-12-31" },
+        { name: "old", sha256: sha256(KEYS.expired), expires: "2020-01-31" },
+      ],
+    },
+    { name: "other", apiKeys: [{ name: "other", sha256: sha256(KEYS.other) }], texts: { title: "Other app" } },
+    {
+      name: "strict",
+      apiKeys: [{ name: "strict", sha256: sha256(KEYS.strict) }],
+      rateLimit: { perMinute: 2, perHour: 3 },
+    },
+  ],
+};

@@ -1,0 +1,76 @@
+import { env, exports } from "cloudflare:workers";
+import { KEYS } from "../support/keys";
+import type { RecordedRequest } from "../support/fake-sms-gateway";
+
+export { KEYS };
+
+let counter = 0;
+/** A fresh Swedish mobile number per test, so rate limits and gateway records never collide. */
+export function freshMsisdn(suffix = ""): string {
+  const base = `+4670${String(Date.now() % 1e5).padStart(5, "0")}${String(counter++ % 100).padStart(2, "0")}`;
+  return suffix ? base.slice(0, base.length - suffix.length) + suffix : base;
+}
+
+export interface CallOptions {
+  endpoint?: string;
+  key?: string | null;
+  params?: Record<string, string>;
+  env?: Partial<Env>;
+}
+
+/** Calls the Magic Link API through the Worker's default export, as a client would. */
+export async function callAuth(msisdn: string, opts: CallOptions = {}): Promise<Response> {
+  const url = new URL(`https://mfa.example.com/api/sfwa/auth${opts.endpoint ? `/${opts.endpoint}` : ""}`);
+  url.searchParams.set("msisdn", msisdn);
+  for (const [k, v] of Object.entries(opts.params ?? {})) url.searchParams.set(k, v);
+  const headers: Record<string, string> = {};
+  const key = opts.key === undefined ? KEYS.default : opts.key;
+  if (key !== null) headers["api-key"] = key;
+  const req = new Request(url, { headers });
+  if (opts.env) {
+    const worker = (await import("../../workers/index")).default;
+    return worker.fetch(req, { ...env, ...opts.env } as Env, {
+      waitUntil() {},
+      passThroughOnException() {},
+      props: {},
+    } as unknown as ExecutionContext);
+  }
+  return exports.default.fetch(req);
+}
+
+/** Messages the fake gateway received for a number. */
+export async function gatewayRequests(to: string): Promise<RecordedRequest[]> {
+  const res = await fetch(`${env.TEST_GATEWAY_URL}/_requests?to=${encodeURIComponent(to)}`);
+  return (await res.json()) as RecordedRequest[];
+}
+
+/** Waits for the SMS to a number and returns the magic link in it. */
+export async function waitForLink(to: string, timeoutMs = 10_000): Promise<string> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const [req] = await gatewayRequests(to);
+    const link = req?.text?.match(/https?:\/\/\S+\/m\/[A-Za-z0-9_-]{43}/)?.[0];
+    if (link) return link;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`no SMS with a link reached ${to} within ${timeoutMs} ms`);
+}
+
+/** Opens the approval page like a browser and returns its CSRF token and HTML. */
+export async function openLink(link: string): Promise<{ res: Response; html: string; csrf: string | null }> {
+  const res = await exports.default.fetch(new Request(link));
+  const html = await res.text();
+  const csrf = html.match(/name="csrf" value="([^"]+)"/)?.[1] ?? null;
+  return { res, html, csrf };
+}
+
+/** Submits the approval form from the page's own origin, as the browser does. */
+export async function answer(link: string, decision: "accept" | "reject", csrf: string, origin?: string): Promise<Response> {
+  return exports.default.fetch(
+    new Request(link, {
+      method: "POST",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: origin ?? new URL(link).origin },
+      body: new URLSearchParams({ decision, csrf }),
+    }),
+  );
+}

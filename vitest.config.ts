@@ -1,0 +1,49 @@
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+import { startFakeSmsGateway } from "./test/support/fake-sms-gateway.ts";
+import { TEST_CONFIG } from "./test/support/test-config.ts";
+
+// A real HTTP SMS gateway on loopback for the Worker's SMS adapters (see the file for behaviours).
+const gateway = await startFakeSmsGateway();
+
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                DEMO_MODE: "false",
+                MFA_CONFIG: JSON.stringify(TEST_CONFIG),
+                SMS_PROVIDER: "http",
+                SMS_HTTP_URL: `${gateway.url}/sms`,
+                SMS_HTTP_CONTENT_TYPE: "application/json",
+                SMS_HTTP_BODY: '{"to":"{phone}","message":"{text}"}',
+                SMS_HTTP_BEARER_TOKEN: "gateway-secret",
+                SMS_HTTP_SUCCESS_MATCH: '"status":"created"',
+                SMS_TIMEOUT_MS: "1500",
+                TEST_GATEWAY_URL: gateway.url,
+              },
+            },
+          }),
+        ],
+        test: {
+          name: "worker",
+          include: ["test/worker/**/*.test.{ts,tsx}"],
+          testTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+    ],
+  },
+});

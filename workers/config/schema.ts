@@ -1,0 +1,64 @@
+import { z } from "zod";
+
+/** Operator configuration (env MFA_CONFIG, JSON). Validated once per isolate. */
+export const RateLimitSchema = z.object({
+  perMinute: z.number().int().min(1),
+  perHour: z.number().int().min(1),
+});
+
+export const TextsSchema = z.object({
+  sms: z.string().max(300),
+  title: z.string().max(100),
+  authentication: z.string().max(500),
+  touchAccept: z.string().max(500),
+  touchReject: z.string().max(500),
+  buttonAccept: z.string().max(40),
+  buttonReject: z.string().max(40),
+});
+export type Texts = z.infer<typeof TextsSchema>;
+
+export const ApiKeySchema = z.object({
+  name: z.string().min(1),
+  /** Hex SHA-256 of the key; the key itself is never stored. */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  /** Last valid day (UTC), inclusive. */
+  expires: z.iso.date().optional(),
+});
+export type ApiKey = z.infer<typeof ApiKeySchema>;
+
+export const EndpointSchema = z.object({
+  name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
+  apiKeys: z.array(ApiKeySchema).default([]),
+  timeoutSeconds: z.number().int().min(15).max(300).default(30),
+  rateLimit: RateLimitSchema.optional(),
+  texts: TextsSchema.partial().default({}),
+});
+export type Endpoint = z.infer<typeof EndpointSchema>;
+
+export const ConfigSchema = z.object({
+  /** Endpoint used by GET /api/sfwa/auth (no endpoint name in the path). */
+  defaultEndpoint: z.string().default("default"),
+  endpoints: z.array(EndpointSchema).default([]),
+  rateLimit: RateLimitSchema.default({ perMinute: 5, perHour: 30 }),
+  overload: z
+    .object({
+      /** Max concurrent pending sessions across all endpoints (approximate, see README). */
+      maxPending: z.number().int().min(1).default(10_000),
+      /** Number of shard objects the pending-session leases are spread over. */
+      shards: z.number().int().min(1).max(1024).default(32),
+    })
+    .default({ maxPending: 10_000, shards: 32 }),
+  /** Keep a decided/expired session's tombstone this long so its link says "already used". */
+  tombstoneSeconds: z.number().int().min(0).default(600),
+});
+export type Config = z.infer<typeof ConfigSchema>;
+
+export const DEFAULT_TEXTS: Texts = {
+  sms: "Approve your sign-in:",
+  title: "Sign-in request",
+  authentication: "Someone is signing in with your phone number. Was it you?",
+  touchAccept: "Sign-in approved. You can close this page.",
+  touchReject: "Sign-in rejected. You can close this page.",
+  buttonAccept: "Accept",
+  buttonReject: "Reject",
+};

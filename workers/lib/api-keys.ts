@@ -1,0 +1,43 @@
+import type { Config, Endpoint } from "../config/schema";
+import type { BadRequestReason } from "./codes";
+import { sha256Hex } from "./tokens";
+
+export type KeyCheck =
+  | { ok: true; endpoint: Endpoint; keyName: string }
+  | { ok: false; reason: BadRequestReason };
+
+/**
+ * Resolves the endpoint and checks the api-key header against its stored key hashes.
+ * Every stored hash is compared in constant time and the loop never exits early, so timing
+ * reveals neither which key matched nor how much of it.
+ */
+export async function authenticateApiKey(
+  config: Config,
+  endpointName: string | undefined,
+  presented: string | undefined,
+  now: Date,
+): Promise<KeyCheck> {
+  if (!presented) return { ok: false, reason: "missing_api_key" };
+  const endpoint = config.endpoints.find((e) => e.name === (endpointName ?? config.defaultEndpoint));
+  if (!endpoint) return { ok: false, reason: "unknown_endpoint" };
+
+  const presentedHash = hexToBytes(await sha256Hex(presented));
+  let match: Endpoint["apiKeys"][number] | undefined;
+  for (const key of endpoint.apiKeys) {
+    if (crypto.subtle.timingSafeEqual(presentedHash, hexToBytes(key.sha256)) && !match) match = key;
+  }
+  if (!match) return { ok: false, reason: "invalid_api_key" };
+  if (match.expires && isExpired(match.expires, now)) return { ok: false, reason: "expired_api_key" };
+  return { ok: true, endpoint, keyName: match.name };
+}
+
+/** An expiry date is the last valid day, inclusive, in UTC. */
+export function isExpired(expires: string, now: Date): boolean {
+  return now.getTime() >= Date.parse(`${expires}T00:00:00Z`) + 86_400_000;
+}
+
+function hexToBytes(hex: string): Uint8Array {
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(i * 2, i * 2 + 2), 16);
+  return out;
+}

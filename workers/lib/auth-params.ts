@@ -1,0 +1,38 @@
+import { z } from "zod";
+import { normalizeMsisdn } from "./msisdn";
+
+/**
+ * Query parameters of GET /api/sfwa/auth, names exactly as in the Mideye API. Unknown
+ * parameters are ignored (clients may send extras); known ones are validated strictly.
+ */
+// Control characters other than tab/newline have no business in texts shown on a page or SMS.
+const text = (max: number) =>
+  z
+    .string()
+    .max(max)
+    .refine((s) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(s), "control characters");
+
+export const AuthQuerySchema = z.object({
+  msisdn: z.string().transform((raw, ctx) => {
+    const m = normalizeMsisdn(raw);
+    if (!m) {
+      ctx.addIssue({ code: "custom", message: "msisdn must be E.164, e.g. +46701234567" });
+      return z.NEVER;
+    }
+    return m;
+  }),
+  "sms-text": text(300).optional(),
+  "touch-timeout": z
+    .string()
+    .regex(/^\d{1,3}$/, "touch-timeout must be whole seconds")
+    .transform(Number)
+    .pipe(z.number().min(15).max(300))
+    .optional(),
+  "authentication-text": text(500).optional(),
+  "touch-accept-text": text(500).optional(),
+  "touch-reject-text": text(500).optional(),
+  "button-accept-text": text(40).optional(),
+  "button-reject-text": text(40).optional(),
+  "title-text": text(100).optional(),
+});
+export type AuthQuery = z.output<typeof AuthQuerySchema>;

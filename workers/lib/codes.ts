@@ -1,0 +1,53 @@
+/** Result codes of the Mideye Magic Link API (server style), the contract with existing clients. */
+export const RESULT_CODES = [
+  "TOUCH_ACCEPTED",
+  "TOUCH_REJECTED",
+  "USER_NOT_RESPONDED",
+  "FAILED_DELIVERY",
+  "BAD_REQUEST",
+  "INVALID_APPROVER",
+  "NO_APPROVER_SELECTED",
+] as const;
+export type ResultCode = (typeof RESULT_CODES)[number];
+
+/** Terminal states of a session; "pending" is the only non-terminal one. */
+export type SessionStatus = "pending" | "accepted" | "rejected" | "expired" | "failed_delivery";
+export type FinalStatus = Exclude<SessionStatus, "pending">;
+
+export function codeForStatus(status: FinalStatus): ResultCode {
+  switch (status) {
+    case "accepted":
+      return "TOUCH_ACCEPTED";
+    case "rejected":
+      return "TOUCH_REJECTED";
+    case "expired":
+      return "USER_NOT_RESPONDED";
+    case "failed_delivery":
+      return "FAILED_DELIVERY";
+  }
+}
+
+/**
+ * Why a request got BAD_REQUEST. The body stays exactly {"code":"BAD_REQUEST"} for drop-in
+ * compatibility (strict JSON clients reject unknown fields); the reason travels in a header.
+ */
+export type BadRequestReason =
+  | "missing_api_key"
+  | "invalid_api_key"
+  | "expired_api_key"
+  | "unknown_endpoint"
+  | "invalid_msisdn"
+  | "invalid_parameter"
+  | "rate_limited"
+  | "overloaded";
+
+export const BAD_REQUEST_STATUS: Record<BadRequestReason, 400 | 429 | 503> = {
+  missing_api_key: 400,
+  invalid_api_key: 400,
+  expired_api_key: 400,
+  unknown_endpoint: 400,
+  invalid_msisdn: 400,
+  invalid_parameter: 400,
+  rate_limited: 429,
+  overloaded: 503,
+};

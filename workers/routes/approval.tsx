@@ -1,0 +1,73 @@
+import { zValidator } from "@hono/zod-validator";
+import { Hono, type Context } from "hono";
+import { csrf } from "hono/csrf";
+import { z } from "zod";
+import type { FinalStatus } from "../lib/codes";
+import { isWellFormedToken, sha256Hex } from "../lib/tokens";
+import { ApprovalPage, MessagePage } from "../pages/approval";
+
+/**
+ * The page behind the SMS link. GET only renders (link scanners prefetch links); the answer
+ * is a POST carrying the session's CSRF token, from our own origin (hono/csrf checks Origin
+ * and Sec-Fetch-Site).
+ */
+export const approval = new Hono<{ Bindings: Env }>();
+
+approval.use("/m/*", csrf());
+
+const FINISHED: Record<FinalStatus, { http: 410; title: string; text: string }> = {
+  accepted: { http: 410, title: "Link already used", text: "This sign-in request has already been answered." },
+  rejected: { http: 410, title: "Link already used", text: "This sign-in request has already been answered." },
+  expired: { http: 410, title: "Link expired", text: "This sign-in request has expired. Start the sign-in again to get a new link." },
+  failed_delivery: { http: 410, title: "Link expired", text: "This sign-in request is no longer valid." },
+};
+
+const notFound = (c: Context) =>
+  c.html(<MessagePage title="Link not valid" text="This link is not valid or has expired." />, 404);
+
+async function sessionFor(c: Context<{ Bindings: Env }>) {
+  const token = c.req.param("token") ?? "";
+  if (!isWellFormedToken(token)) return null;
+  return c.env.AUTH_SESSION.getByName(await sha256Hex(token));
+}
+
+approval.get("/m/:token", async (c) => {
+  const session = await sessionFor(c);
+  if (!session) return notFound(c);
+  const view = await session.view();
+  if (view.kind === "not_found") return notFound(c);
+  if (view.kind === "finished") {
+    const f = FINISHED[view.status];
+    return c.html(<MessagePage title={f.title} text={f.text} />, f.http);
+  }
+  return c.html(<ApprovalPage texts={view.texts} csrf={view.csrf} action={c.req.path} />);
+});
+
+const DecisionForm = z.object({ decision: z.enum(["accept", "reject"]), csrf: z.string().min(1).max(100) });
+
+approval.post(
+  "/m/:token",
+  zValidator("form", DecisionForm, (r, c) => {
+    if (!r.success) return c.html(<MessagePage title="Bad request" text="The form was incomplete. Open the link again." />, 400);
+  }),
+  async (c) => {
+    const session = await sessionFor(c);
+    if (!session) return notFound(c);
+    const form = c.req.valid("form");
+    const outcome = await session.decide(form.decision, form.csrf);
+    switch (outcome.kind) {
+      case "not_found":
+        return notFound(c);
+      case "forbidden":
+        return c.html(<MessagePage title="Request refused" text="Open the link again and answer from that page." />, 403);
+      case "finished": {
+        const f = FINISHED[outcome.status];
+        return c.html(<MessagePage title={f.title} text={f.text} />, f.http);
+      }
+      case "decided":
+        return c.html(
+          <MessagePage title={outcome.status === "accepted" ? "Approved" : "Rejected"} text={outcome.text} />,
+        );
+    }
+  },
+);

@@ -1,0 +1,15 @@
+import type { SmsMessage, SmsProvider } from "./provider";
+
+/**
+ * Dev-only "provider": keeps messages in the DevOutbox Durable Object (shown at /dev/outbox)
+ * and prints them to the wrangler dev console, so the flow can be tried without a gateway.
+ */
+export class OutboxProvider implements SmsProvider {
+  readonly name = "outbox";
+  constructor(private readonly outbox: DurableObjectNamespace<import("../../durable-objects/dev-outbox").DevOutbox>) {}
+
+  async send(message: SmsMessage): Promise<void> {
+    console.log(`[dev outbox] SMS to ${message.to}: ${message.text}`);
+    await this.outbox.getByName("outbox").record({ ...message, sentAt: Date.now() });
+  }
+}
