@@ -81,10 +81,13 @@ export class AuthSession extends DurableObject<Env> {
     return this.#state!.status;
   }
 
-  /** Resolves with the final status; safe to call again after an eviction or restart. */
-  async wait(): Promise<FinalStatus> {
+  /**
+   * Resolves with the final status; safe to call again after an eviction or restart.
+   * Null means there is no such session (never started, or purged after its tombstone).
+   */
+  async wait(): Promise<FinalStatus | null> {
     const state = await this.#load();
-    if (!state) throw new Error("no such session");
+    if (!state) return null;
     if (state.status !== "pending") return state.status;
     if (Date.now() >= state.expiresAt) return this.#finish("expired");
     return new Promise((resolve) => this.#waiters.push(resolve));
@@ -137,7 +140,7 @@ export class AuthSession extends DurableObject<Env> {
       status,
       createdAt: state.createdAt,
       expiresAt: state.expiresAt,
-      purgeAt: Math.max(now, state.expiresAt) + state.tombstoneMs,
+      purgeAt: now + state.tombstoneMs,
       tombstoneMs: state.tombstoneMs,
       endpoint: state.endpoint,
       leaseShard: state.leaseShard,

@@ -4,11 +4,13 @@ import type { RecordedRequest } from "../support/fake-sms-gateway";
 
 export { KEYS };
 
-let counter = 0;
-/** A fresh Swedish mobile number per test, so rate limits and gateway records never collide. */
-export function freshMsisdn(suffix = ""): string {
-  const base = `+4670${String(Date.now() % 1e5).padStart(5, "0")}${String(counter++ % 100).padStart(2, "0")}`;
-  return suffix ? base.slice(0, base.length - suffix.length) + suffix : base;
+/**
+ * A fresh random number per test (test files run in parallel), so rate limits and gateway
+ * records never collide. A suffix picks the fake gateway's behaviour (see fake-sms-gateway).
+ */
+export function freshMsisdn(suffix = "9999"): string {
+  const digits = [...crypto.getRandomValues(new Uint8Array(8))].map((b) => b % 10).join("");
+  return `+467${digits}${suffix}`;
 }
 
 export interface CallOptions {
@@ -48,7 +50,7 @@ export async function gatewayRequests(to: string): Promise<RecordedRequest[]> {
 export async function waitForLink(to: string, timeoutMs = 10_000): Promise<string> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
-    const [req] = await gatewayRequests(to);
+    const req = (await gatewayRequests(to)).at(-1);
     const link = req?.text?.match(/https?:\/\/\S+\/m\/[A-Za-z0-9_-]{43}/)?.[0];
     if (link) return link;
     await new Promise((r) => setTimeout(r, 25));

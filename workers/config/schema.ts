@@ -48,8 +48,11 @@ export const ConfigSchema = z.object({
       shards: z.number().int().min(1).max(1024).default(32),
     })
     .default({ maxPending: 10_000, shards: 32 }),
-  /** Keep a decided/expired session's tombstone this long so its link says "already used". */
-  tombstoneSeconds: z.number().int().min(0).default(600),
+  /**
+   * Keep a finished session's tombstone this long so its link says "already used". At least
+   * 60 s, so an API call re-attaching after an object restart always finds the outcome.
+   */
+  tombstoneSeconds: z.number().int().min(60).default(600),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 

@@ -1,6 +1,6 @@
 import { DEFAULT_TEXTS, type Config, type Endpoint, type Texts } from "../config/schema";
 import type { AuthQuery } from "../lib/auth-params";
-import { codeForStatus, type BadRequestReason, type FinalStatus, type ResultCode } from "../lib/codes";
+import { codeForStatus, type BadRequestReason, type FinalStatus, type ResultCode, type SessionStatus } from "../lib/codes";
 import { randomToken, sha256Hex } from "../lib/tokens";
 import { acquireLease } from "./overload";
 
@@ -56,8 +56,9 @@ export async function authenticate(
 
   const texts = resolveTexts(endpoint, q);
   const link = `${publicOrigin}/m/${token}`;
+  let initial: SessionStatus;
   try {
-    await env.AUTH_SESSION.getByName(name).start({
+    initial = await env.AUTH_SESSION.getByName(name).start({
       msisdn: q.msisdn,
       endpoint: endpoint.name,
       texts,
@@ -71,7 +72,8 @@ export async function authenticate(
     await env.LOAD_SHARD.getByName(leaseShard).release(sessionId).catch(() => {});
     throw e;
   }
-  const status = await waitForOutcome(env, name, deadline);
+  // Delivery failures end the session inside start(); nothing to wait for.
+  const status = initial === "pending" ? await waitForOutcome(env, name, deadline) : initial;
   return { code: codeForStatus(status), sessionId };
 }
 
@@ -81,12 +83,16 @@ export async function authenticate(
  */
 export async function waitForOutcome(env: Env, name: string, deadline: number): Promise<FinalStatus> {
   for (let attempt = 0; ; attempt++) {
+    let status: FinalStatus | null;
     try {
-      return await env.AUTH_SESSION.getByName(name).wait();
+      status = await env.AUTH_SESSION.getByName(name).wait();
     } catch (e) {
       if (Date.now() > deadline + 30_000) throw e;
       console.warn(JSON.stringify({ event: "session_wait_retry", attempt, error: String(e) }));
       await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 1000)));
+      continue;
     }
+    if (status === null) throw new Error(`session ${name.slice(0, 12)} vanished while awaited`);
+    return status;
   }
 }

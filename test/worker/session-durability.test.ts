@@ -1,0 +1,83 @@
+import { env } from "cloudflare:workers";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import { sha256Hex } from "../../workers/lib/tokens";
+import { answer, callAuth, freshMsisdn, openLink, waitForLink } from "./helpers";
+
+async function sessionStub(link: string) {
+  return env.AUTH_SESSION.getByName(await sha256Hex(link.split("/m/")[1]!));
+}
+
+describe("AuthSession durability", () => {
+  it("the waiting API call survives a reset of the session object mid-wait", async () => {
+    const msisdn = freshMsisdn();
+    const pending = callAuth(msisdn);
+    const link = await waitForLink(msisdn);
+    // An abrupt reset, as on a code deploy: in-memory waiters are gone, storage stays.
+    await runInDurableObject(await sessionStub(link), (_instance, state) => state.abort("simulated restart")).catch(
+      () => {},
+    );
+    const page = await openLink(link);
+    expect(page.res.status).toBe(200);
+    expect((await answer(link, "accept", page.csrf!)).status).toBe(200);
+    expect(await (await pending).json()).toEqual({ code: "TOUCH_ACCEPTED" });
+  });
+
+  it("an answer given while the object was down is what the re-attached call returns", async () => {
+    const msisdn = freshMsisdn();
+    const pending = callAuth(msisdn);
+    const link = await waitForLink(msisdn);
+    const page = await openLink(link);
+    const stub = await sessionStub(link);
+    await runInDurableObject(stub, (_i, state) => state.abort("restart")).catch(() => {});
+    await answer(link, "reject", page.csrf!);
+    expect(await (await pending).json()).toEqual({ code: "TOUCH_REJECTED" });
+  });
+
+  it("keeps only a tombstone after the answer: no phone number or texts in storage", async () => {
+    const msisdn = freshMsisdn();
+    const pending = callAuth(msisdn, { params: { "title-text": "Secret title" } });
+    const link = await waitForLink(msisdn);
+    const stub = await sessionStub(link);
+    const before = await runInDurableObject(stub, (_i, state) => state.storage.get("session"));
+    expect(JSON.stringify(before)).toContain(msisdn);
+    expect(JSON.stringify(before)).not.toContain(link.split("/m/")[1]); // the token itself is never stored
+    const page = await openLink(link);
+    await answer(link, "accept", page.csrf!);
+    await pending;
+    const after = await runInDurableObject(stub, (_i, state) => state.storage.get("session"));
+    expect(after).toMatchObject({ status: "accepted" });
+    expect(JSON.stringify(after)).not.toContain(msisdn);
+    expect(JSON.stringify(after)).not.toContain("Secret title");
+  });
+
+  it("purges the tombstone by alarm once its retention has passed", async () => {
+    const msisdn = freshMsisdn("0000"); // the gateway records the message, then fails
+    expect(await (await callAuth(msisdn)).json()).toEqual({ code: "FAILED_DELIVERY" });
+    const link = await waitForLink(msisdn);
+    const stub = await sessionStub(link);
+    const alarmAt = await runInDurableObject(stub, (_i, s) => s.storage.getAlarm());
+    const state = await runInDurableObject(stub, (_i, s) => s.storage.get<{ purgeAt: number }>("session"));
+    expect(alarmAt).toBe(state!.purgeAt);
+    expect(state!.purgeAt - Date.now()).toBeGreaterThan(590_000); // tombstoneSeconds: 600
+    // Let the retention pass (move the stored deadline into the past) and fire the alarm.
+    await runInDurableObject(stub, async (_i, s) => s.storage.put("session", { ...state, purgeAt: Date.now() - 1 }));
+    await runInDurableObject(stub, (_i, s) => s.abort("reload state")).catch(() => {});
+    const fresh = await sessionStub(link);
+    expect(await runDurableObjectAlarm(fresh)).toBe(true);
+    expect(await runInDurableObject(fresh, (_i, s) => s.storage.get("session"))).toBeUndefined();
+    expect(await runInDurableObject(fresh, (_i, s) => s.storage.getAlarm())).toBeNull();
+    expect((await openLink(link)).res.status).toBe(404);
+  });
+
+  it("keeps the tombstone while retention lasts, so the link says it was used", async () => {
+    const msisdn = freshMsisdn("0000");
+    await callAuth(msisdn);
+    const link = await waitForLink(msisdn);
+    const stub = await sessionStub(link);
+    expect(await runDurableObjectAlarm(stub)).toBe(true); // fires early: must not purge yet
+    expect(await runInDurableObject(stub, (_i, s) => s.storage.get("session"))).toMatchObject({ status: "failed_delivery" });
+    expect(await runInDurableObject(stub, (_i, s) => s.storage.getAlarm())).not.toBeNull();
+    expect((await openLink(link)).res.status).toBe(410);
+  });
+});

@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import { DEMO_API_KEY, loadConfig } from "../../../workers/config/load";
+import { ConfigSchema } from "../../../workers/config/schema";
+import { authenticateApiKey, isExpired } from "../../../workers/lib/api-keys";
+import { sha256Hex } from "../../../workers/lib/tokens";
+
+async function config() {
+  return ConfigSchema.parse({
+    defaultEndpoint: "main",
+    endpoints: [
+      {
+        name: "main",
+        apiKeys: [
+          { name: "a", sha256: await sha256Hex("key-a"), expires: "2030-06-30" },
+          { name: "b", sha256: await sha256Hex("key-b") },
+        ],
+      },
+      { name: "second", apiKeys: [{ name: "c", sha256: await sha256Hex("key-c") }] },
+    ],
+  });
+}
+const now = new Date("2030-06-30T23:59:59Z");
+
+describe("authenticateApiKey", () => {
+  it("accepts a valid key on its endpoint (named or default)", async () => {
+    const c = await config();
+    expect(await authenticateApiKey(c, undefined, "key-a", now)).toMatchObject({ ok: true, keyName: "a" });
+    expect(await authenticateApiKey(c, "main", "key-b", now)).toMatchObject({ ok: true, keyName: "b" });
+    expect(await authenticateApiKey(c, "second", "key-c", now)).toMatchObject({ ok: true, keyName: "c" });
+  });
+  it("refuses keys of another endpoint, unknown keys, missing keys and unknown endpoints", async () => {
+    const c = await config();
+    expect(await authenticateApiKey(c, "second", "key-a", now)).toEqual({ ok: false, reason: "invalid_api_key" });
+    expect(await authenticateApiKey(c, undefined, "key-a ", now)).toEqual({ ok: false, reason: "invalid_api_key" });
+    expect(await authenticateApiKey(c, undefined, undefined, now)).toEqual({ ok: false, reason: "missing_api_key" });
+    expect(await authenticateApiKey(c, "nope", "key-a", now)).toEqual({ ok: false, reason: "unknown_endpoint" });
+  });
+  it("treats the expiry date as the last valid day (UTC)", async () => {
+    const c = await config();
+    const after = new Date("2030-07-01T00:00:00Z");
+    expect(await authenticateApiKey(c, undefined, "key-a", after)).toEqual({ ok: false, reason: "expired_api_key" });
+    expect(isExpired("2030-06-30", now)).toBe(false);
+    expect(isExpired("2030-06-30", after)).toBe(true);
+  });
+});
+
+describe("loadConfig", () => {
+  it("adds the demo endpoint only in DEMO_MODE, with the documented example key", async () => {
+    const demo = loadConfig({ MFA_CONFIG: "", DEMO_MODE: "true" });
+    expect(demo.defaultEndpoint).toBe("demo");
+    expect(await authenticateApiKey(demo, undefined, DEMO_API_KEY, new Date())).toMatchObject({ ok: true });
+    const prod = loadConfig({ MFA_CONFIG: "", DEMO_MODE: "false" });
+    expect(prod.endpoints).toEqual([]);
+  });
+  it("reports invalid JSON and schema errors clearly", () => {
+    expect(() => loadConfig({ MFA_CONFIG: "{nope", DEMO_MODE: "false" })).toThrow(/not valid JSON/);
+    expect(() => loadConfig({ MFA_CONFIG: '{"rateLimit":{"perMinute":0,"perHour":1}}', DEMO_MODE: "false" })).toThrow(
+      /MFA_CONFIG is invalid/,
+    );
+  });
+});
