@@ -1,5 +1,8 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { RecordedRequest } from "./recorded-request.ts";
+
+export type { RecordedRequest };
 
 /**
  * A local SMS gateway for tests: a real HTTP server the Worker's SMS adapters talk to.
@@ -7,15 +10,6 @@ import type { AddressInfo } from "node:net";
  *   ...0000 -> HTTP 503, ...0001 -> never answers in time, ...0002 -> 200 with a failed status,
  *   anything else -> accepted. GET /_requests?to=... lists what arrived (newest last).
  */
-export interface RecordedRequest {
-  method: string;
-  path: string;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-  to: string | null;
-  text: string | null;
-  receivedAt: number;
-}
 
 function parseMessage(contentType: string, body: string, url: URL): { to: string | null; text: string | null } {
   const pick = (o: Record<string, unknown>) => ({

@@ -1,6 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { KEYS } from "../support/keys";
-import type { RecordedRequest } from "../support/fake-sms-gateway";
+import type { RecordedRequest } from "../support/recorded-request";
 
 export { KEYS };
 

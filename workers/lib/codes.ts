@@ -14,7 +14,10 @@ export type ResultCode = (typeof RESULT_CODES)[number];
 export type SessionStatus = "pending" | "accepted" | "rejected" | "expired" | "failed_delivery";
 export type FinalStatus = Exclude<SessionStatus, "pending">;
 
-export function codeForStatus(status: FinalStatus): ResultCode {
+/** The codes a session itself can end with (Assisted Login adds its own later). */
+export type SessionResultCode = "TOUCH_ACCEPTED" | "TOUCH_REJECTED" | "USER_NOT_RESPONDED" | "FAILED_DELIVERY";
+
+export function codeForStatus(status: FinalStatus): SessionResultCode {
   switch (status) {
     case "accepted":
       return "TOUCH_ACCEPTED";

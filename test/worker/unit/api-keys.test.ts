@@ -3,6 +3,7 @@ import { DEMO_API_KEY, loadConfig } from "../../../workers/config/load";
 import { ConfigSchema } from "../../../workers/config/schema";
 import { authenticateApiKey, isExpired } from "../../../workers/lib/api-keys";
 import { sha256Hex } from "../../../workers/lib/tokens";
+import { DEMO_API_KEY as PRINTED_DEMO_KEY } from "../../../scripts/demo-key.mjs";
 
 async function config() {
   return ConfigSchema.parse({
@@ -49,6 +50,7 @@ describe("loadConfig", () => {
     const demo = loadConfig({ MFA_CONFIG: "", DEMO_MODE: "true" });
     expect(demo.defaultEndpoint).toBe("demo");
     expect(await authenticateApiKey(demo, undefined, DEMO_API_KEY, new Date())).toMatchObject({ ok: true });
+    expect(PRINTED_DEMO_KEY).toBe(DEMO_API_KEY); // what `npm run dev` prints is what works
     const prod = loadConfig({ MFA_CONFIG: "", DEMO_MODE: "false" });
     expect(prod.endpoints).toEqual([]);
   });

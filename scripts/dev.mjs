@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+// `npm run dev`: wrangler dev (local miniflare/workerd, no Cloudflare account) in demo mode:
+// an embedded endpoint + API key and a dev SMS outbox instead of a real gateway.
+import { spawn } from "node:child_process";
+import { DEMO_API_KEY } from "./demo-key.mjs";
+
+const port = process.env.PORT ?? "8787";
+const base = `http://localhost:${port}`;
+const extra = process.argv.slice(2);
+
+console.log(`
+  Edge MFA, local demo mode
+  ─────────────────────────
+  API        ${base}/api/sfwa/auth   (endpoint "demo" is the default)
+  api-key    ${DEMO_API_KEY}
+  SMS outbox ${base}/dev/outbox      (messages are shown here instead of being sent)
+
+  Try it (blocks until you answer via the link in the outbox):
+    curl -s '${base}/api/sfwa/auth?msisdn=%2B46701234567' -H 'api-key: ${DEMO_API_KEY}'
+`);
+
+const child = spawn(
+  "wrangler",
+  ["dev", "--ip", "127.0.0.1", "--port", port, "--var", "DEMO_MODE:true", "--show-interactive-dev-session=false", ...extra],
+  { stdio: "inherit", env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" } },
+);
+for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));
+child.on("exit", (code, signal) => process.exit(code ?? (signal ? 1 : 0)));

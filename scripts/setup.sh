@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# One-time set-up of a fresh clone: the Debian packages the test suite drives (Chromium for
+# the browser test, freeradius-utils' radclient for the RADIUS relay), then the npm packages.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+command -v radclient >/dev/null 2>&1 || need+=(freeradius-utils)
+if [ ${#need[@]} -gt 0 ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing ${need[*]} (Debian packages)"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get install -y --no-install-recommends "${need[@]}" || {
+    $sudo apt-get update && $sudo apt-get install -y --no-install-recommends "${need[@]}"
+  }
+fi
+
+# node@22 comes in as a devDependency (wrangler needs Node >= 22.12), so any Node runs this.
+npm ci
