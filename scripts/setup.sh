@@ -18,4 +18,6 @@ if [ ${#need[@]} -gt 0 ]; then
 fi
 
 # node@22 comes in as a devDependency (wrangler needs Node >= 22.12), so any Node runs this.
-npm ci
+# `npm install` rather than `npm ci`: npm 11 leaves workerd's other-platform optional packages
+# out of the lock file and `npm ci` then refuses it; install honours the locked versions.
+npm install --no-audit --no-fund
