@@ -31,6 +31,8 @@ export default defineConfig({
         ],
         test: {
           name: "worker",
+          // Structured auth logs are only worth reading when a test fails.
+          silent: "passed-only",
           include: ["test/worker/**/*.test.{ts,tsx}"],
           testTimeout: 60_000,
         },
