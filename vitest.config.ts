@@ -8,6 +8,8 @@ const gateway = await startFakeSmsGateway();
 
 export default defineConfig({
   test: {
+    // Structured auth logs are only worth reading when a test fails.
+    silent: "passed-only",
     projects: [
       {
         plugins: [
@@ -31,10 +33,17 @@ export default defineConfig({
         ],
         test: {
           name: "worker",
-          // Structured auth logs are only worth reading when a test fails.
-          silent: "passed-only",
           include: ["test/worker/**/*.test.{ts,tsx}"],
           testTimeout: 60_000,
+        },
+      },
+      {
+        test: {
+          name: "relay",
+          include: ["test/relay/**/*.test.ts"],
+          environment: "node",
+          testTimeout: 120_000,
+          hookTimeout: 180_000,
         },
       },
       {

@@ -3,9 +3,11 @@ import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import { ConfigError } from "./config/load";
 import { APP_CSS } from "./pages/layout";
+import { adminApi } from "./routes/admin-api";
 import { approval } from "./routes/approval";
 import { authApi } from "./routes/auth-api";
 import { dev } from "./routes/dev";
+import { relayApi } from "./routes/relay-api";
 
 export const app = new Hono<{ Bindings: Env }>();
 
@@ -39,6 +41,8 @@ app.get("/healthz", (c) => c.json({ ok: true }));
 app.route("/", authApi);
 app.route("/", approval);
 app.route("/", dev);
+app.route("/", relayApi);
+app.route("/", adminApi);
 
 app.onError((err, c) => {
   if (err instanceof HTTPException) return err.getResponse();

@@ -35,10 +35,21 @@ export const EndpointSchema = z.object({
 });
 export type Endpoint = z.infer<typeof EndpointSchema>;
 
+/** An on-prem RADIUS relay allowed to call /api/relay/v1: it signs ES256 JWTs with its key. */
+export const RelaySchema = z.object({
+  name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
+  /** The relay's public key (EC P-256 JWK), printed by `npm run relay -- keygen`. */
+  publicJwk: z.object({ kty: z.literal("EC"), crv: z.literal("P-256"), x: z.string(), y: z.string() }).loose(),
+  /** Endpoint whose texts, timeout and rate limits apply to this relay's requests. */
+  endpoint: z.string(),
+});
+export type Relay = z.infer<typeof RelaySchema>;
+
 export const ConfigSchema = z.object({
   /** Endpoint used by GET /api/sfwa/auth (no endpoint name in the path). */
   defaultEndpoint: z.string().default("default"),
   endpoints: z.array(EndpointSchema).default([]),
+  relays: z.array(RelaySchema).default([]),
   rateLimit: RateLimitSchema.default({ perMinute: 5, perHour: 30 }),
   overload: z
     .object({

@@ -12,15 +12,18 @@ const text = (max: number) =>
     .max(max)
     .refine((s) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(s), "control characters");
 
+/** An MSISDN as clients send it, normalised to E.164 (see normalizeMsisdn). */
+export const MsisdnSchema = z.string().transform((raw, ctx) => {
+  const m = normalizeMsisdn(raw);
+  if (!m) {
+    ctx.addIssue({ code: "custom", message: "msisdn must be E.164, e.g. +46701234567" });
+    return z.NEVER;
+  }
+  return m;
+});
+
 export const AuthQuerySchema = z.object({
-  msisdn: z.string().transform((raw, ctx) => {
-    const m = normalizeMsisdn(raw);
-    if (!m) {
-      ctx.addIssue({ code: "custom", message: "msisdn must be E.164, e.g. +46701234567" });
-      return z.NEVER;
-    }
-    return m;
-  }),
+  msisdn: MsisdnSchema,
   "sms-text": text(300).optional(),
   "touch-timeout": z
     .string()

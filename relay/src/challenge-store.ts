@@ -1,0 +1,68 @@
+import { randomBytes, timingSafeEqual } from "node:crypto";
+
+/**
+ * Pending Access-Challenges. The RADIUS State we hand out is 16 random bytes, single use,
+ * and bound to the user and the NAS it was issued to: a State replayed from elsewhere, for
+ * another user, or a second time is refused.
+ */
+export type ChallengeMethod = "sms" | "totp";
+
+export interface PendingChallenge {
+  user: string;
+  source: string;
+  msisdn: string;
+  method: ChallengeMethod;
+  /** Edge-side SMS OTP challenge id (sms only). */
+  challengeId?: string;
+  expiresAt: number;
+}
+
+export type Redeem = { ok: true; challenge: PendingChallenge } | { ok: false; reason: "unknown" | "expired" | "mismatch" };
+
+export class ChallengeStore {
+  #pending = new Map<string, PendingChallenge>();
+  readonly #ttlMs: number;
+  readonly #max: number;
+
+  constructor(ttlMs: number, max = 100_000) {
+    this.#ttlMs = ttlMs;
+    this.#max = max;
+  }
+
+  issue(c: Omit<PendingChallenge, "expiresAt">, now: number): Buffer {
+    this.#sweep(now);
+    if (this.#pending.size >= this.#max) {
+      // Oldest first (Map keeps insertion order): bounded memory under a challenge flood.
+      const oldest = this.#pending.keys().next().value;
+      if (oldest !== undefined) this.#pending.delete(oldest);
+    }
+    const state = randomBytes(16);
+    this.#pending.set(state.toString("hex"), { ...c, expiresAt: now + this.#ttlMs });
+    return state;
+  }
+
+  /** Consumes the State: whatever the outcome, it cannot be presented again. */
+  redeem(state: Buffer, user: string, source: string, now: number): Redeem {
+    const key = state.toString("hex");
+    const c = this.#pending.get(key);
+    if (!c) return { ok: false, reason: "unknown" };
+    this.#pending.delete(key);
+    if (now >= c.expiresAt) return { ok: false, reason: "expired" };
+    if (!sameString(c.user, user) || c.source !== source) return { ok: false, reason: "mismatch" };
+    return { ok: true, challenge: c };
+  }
+
+  get size(): number {
+    return this.#pending.size;
+  }
+
+  #sweep(now: number): void {
+    for (const [k, c] of this.#pending) if (c.expiresAt <= now) this.#pending.delete(k);
+  }
+}
+
+function sameString(a: string, b: string): boolean {
+  const ba = Buffer.from(a);
+  const bb = Buffer.from(b);
+  return ba.length === bb.length && timingSafeEqual(ba, bb);
+}

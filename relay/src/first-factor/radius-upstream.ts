@@ -1,0 +1,72 @@
+import { randomBytes } from "node:crypto";
+import { createSocket } from "node:dgram";
+import radius from "radius";
+import type { FirstFactorConfig } from "../config.ts";
+import { verifyReply } from "../radius/packet.ts";
+import { FirstFactorUnavailableError, type FirstFactor, type FirstFactorResult } from "./types.ts";
+
+type UpstreamConfig = Extract<FirstFactorConfig, { type: "radius" }>;
+
+/**
+ * Password check against an upstream RADIUS server (e.g. NPS or FreeRADIUS): one
+ * Access-Request with Message-Authenticator, retried on timeout, reply authenticated.
+ */
+export class RadiusFirstFactor implements FirstFactor {
+  readonly name = "radius";
+  readonly #cfg: UpstreamConfig;
+
+  constructor(cfg: UpstreamConfig) {
+    this.#cfg = cfg;
+  }
+
+  async verify(user: string, password: string): Promise<FirstFactorResult> {
+    if (!user || !password) return { ok: false, reason: "empty username or password" };
+    const identifier = randomBytes(1)[0]!;
+    const request = radius.encode({
+      code: "Access-Request",
+      secret: this.#cfg.secret,
+      identifier,
+      add_message_authenticator: true,
+      attributes: [
+        ["User-Name", user],
+        ["User-Password", password],
+      ],
+    });
+    const authenticator = request.subarray(4, 20);
+    const reply = await this.#exchange(request, identifier);
+    if (!verifyReply(reply, authenticator, this.#cfg.secret, true)) {
+      throw new FirstFactorUnavailableError("radius: upstream reply failed authentication (wrong secret?)");
+    }
+    const code = reply[0];
+    if (code === 2) return { ok: true };
+    return { ok: false, reason: code === 3 ? "upstream rejected" : `upstream answered code ${code}` };
+  }
+
+  #exchange(request: Buffer, identifier: number): Promise<Buffer> {
+    const { host, port, timeoutMs, retries } = this.#cfg;
+    return new Promise((resolve, reject) => {
+      const socket = createSocket(host.includes(":") ? "udp6" : "udp4");
+      let attempts = 0;
+      let timer: NodeJS.Timeout;
+      const done = (fn: () => void) => {
+        clearTimeout(timer);
+        socket.close();
+        fn();
+      };
+      const send = () => {
+        attempts++;
+        socket.send(request, port, host, (err) => err && done(() => reject(new FirstFactorUnavailableError(`radius: ${err.message}`))));
+        timer = setTimeout(() => {
+          if (attempts > retries) done(() => reject(new FirstFactorUnavailableError(`radius: no answer from ${host}:${port}`)));
+          else send();
+        }, timeoutMs);
+      };
+      socket.on("message", (msg, rinfo) => {
+        if (rinfo.port !== port || msg.length < 20 || msg[1] !== identifier) return; // not ours
+        done(() => resolve(msg));
+      });
+      socket.on("error", (err) => done(() => reject(new FirstFactorUnavailableError(`radius: ${err.message}`))));
+      send();
+    });
+  }
+}

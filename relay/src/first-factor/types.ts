@@ -1,0 +1,14 @@
+/** Result of checking the user's password on-prem (the first factor). */
+export type FirstFactorResult =
+  | { ok: true; /** From the directory, when it has one. */ msisdn?: string }
+  | { ok: false; reason: string };
+
+export interface FirstFactor {
+  readonly name: string;
+  /** Resolves ok:false for wrong credentials; throws when the backend cannot be asked. */
+  verify(user: string, password: string): Promise<FirstFactorResult>;
+}
+
+export class FirstFactorUnavailableError extends Error {
+  override name = "FirstFactorUnavailableError";
+}

@@ -1,0 +1,141 @@
+import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import radius from "radius";
+
+/**
+ * RADIUS codec on top of the `radius` package, plus what it lacks for BlastRADIUS
+ * (CVE-2024-3596) hardening: it only verifies a request's Message-Authenticator when one is
+ * present and puts the reply's last; we can require it per client and always put it first
+ * in Access-Accept/Reject/Challenge, as FreeRADIUS 3.2.5+ does.
+ */
+export const MA_TYPE = 80;
+const MA_LENGTH = 18; // type + length + 16-byte HMAC-MD5
+const HEADER = 20;
+
+export type ReplyCode = "Access-Accept" | "Access-Reject" | "Access-Challenge";
+
+export interface RadiusRequest {
+  code: string;
+  identifier: number;
+  authenticator: Buffer;
+  attributes: Record<string, unknown>;
+  /** Raw [type, value] pairs, for Proxy-State echoing. */
+  rawAttributes: Array<[number, Buffer]>;
+  hasMessageAuthenticator: boolean;
+}
+
+export class PacketError extends Error {
+  override name = "PacketError";
+}
+
+/** Structural check before decoding: RFC 2865 §3 lengths and attribute framing. */
+export function checkFraming(packet: Buffer): void {
+  if (packet.length < HEADER) throw new PacketError(`packet too short (${packet.length} bytes)`);
+  const length = packet.readUInt16BE(2);
+  if (length < HEADER || length > 4096) throw new PacketError(`invalid length field ${length}`);
+  if (packet.length < length) throw new PacketError(`truncated packet (${packet.length} < ${length})`);
+  let offset = HEADER;
+  let maCount = 0;
+  while (offset < length) {
+    if (offset + 2 > length) throw new PacketError("attribute header overruns packet");
+    const type = packet[offset]!;
+    const alen = packet[offset + 1]!;
+    if (alen < 2 || offset + alen > length) throw new PacketError(`attribute ${type} has bad length ${alen}`);
+    if (type === MA_TYPE) {
+      maCount++;
+      if (alen !== MA_LENGTH) throw new PacketError("Message-Authenticator has wrong length");
+    }
+    offset += alen;
+  }
+  if (maCount > 1) throw new PacketError("more than one Message-Authenticator");
+}
+
+/** Reads the code without the secret (to pick the client's handling before decoding). */
+export function peekCode(packet: Buffer): number {
+  return packet[0]!;
+}
+
+/**
+ * Decodes and authenticates a request with the client's secret. Throws PacketError when the
+ * packet is malformed or its Message-Authenticator does not verify (wrong secret or forged).
+ */
+export function decodeRequest(packet: Buffer, secret: string): RadiusRequest {
+  checkFraming(packet);
+  const length = packet.readUInt16BE(2);
+  const data = packet.subarray(0, length); // bytes past Length are padding (RFC 2865 §3)
+  let decoded: ReturnType<typeof radius.decode>;
+  try {
+    decoded = radius.decode({ packet: Buffer.from(data), secret });
+  } catch (e) {
+    throw new PacketError((e as Error).message);
+  }
+  const raw = (decoded as unknown as { raw_attributes: Array<[number, Buffer]> }).raw_attributes;
+  return {
+    code: decoded.code,
+    identifier: decoded.identifier,
+    authenticator: Buffer.from(data.subarray(4, 20)),
+    attributes: decoded.attributes as Record<string, unknown>,
+    rawAttributes: raw,
+    hasMessageAuthenticator: raw.some(([t]) => t === MA_TYPE),
+  };
+}
+
+/**
+ * Encodes a reply with Message-Authenticator as the FIRST attribute, Proxy-State echoed
+ * (RFC 2865 §5.33), then signs it: HMAC-MD5 over the packet with the request authenticator
+ * in place (RFC 3579 §3.2), then the Response Authenticator.
+ */
+export function encodeReply(
+  request: Pick<RadiusRequest, "identifier" | "authenticator" | "rawAttributes">,
+  code: ReplyCode,
+  attributes: Array<[string, string | Buffer]>,
+  secret: string,
+): Buffer {
+  const proxyState = request.rawAttributes.filter(([t]) => t === 33).map(([t, v]) => [t, v] as [number, Buffer]);
+  const packet = radius.encode({
+    code,
+    identifier: request.identifier,
+    secret,
+    add_message_authenticator: false,
+    attributes: [["Message-Authenticator", Buffer.alloc(16)], ...attributes, ...proxyState],
+  });
+  return signReply(packet, request.authenticator, secret);
+}
+
+export function signReply(packet: Buffer, requestAuthenticator: Buffer, secret: string): Buffer {
+  if (packet[HEADER] !== MA_TYPE || packet[HEADER + 1] !== MA_LENGTH) {
+    throw new Error("signReply expects Message-Authenticator as the first attribute");
+  }
+  const out = Buffer.from(packet);
+  requestAuthenticator.copy(out, 4);
+  out.fill(0, HEADER + 2, HEADER + MA_LENGTH);
+  createHmac("md5", secret).update(out).digest().copy(out, HEADER + 2);
+  createHash("md5").update(out).update(secret).digest().copy(out, 4);
+  return out;
+}
+
+/** Verifies a reply's authenticators (used by the upstream-RADIUS first factor and tests). */
+export function verifyReply(reply: Buffer, requestAuthenticator: Buffer, secret: string, requireMa: boolean): boolean {
+  try {
+    checkFraming(reply);
+  } catch {
+    return false;
+  }
+  const length = reply.readUInt16BE(2);
+  const r = Buffer.from(reply.subarray(0, length));
+  const got = Buffer.from(r.subarray(4, 20));
+  requestAuthenticator.copy(r, 4);
+  const expected = createHash("md5").update(r).update(secret).digest();
+  if (!timingSafeEqual(got, expected)) return false;
+  let offset = HEADER;
+  while (offset < length) {
+    const type = r[offset]!;
+    const alen = r[offset + 1]!;
+    if (type === MA_TYPE) {
+      const ma = Buffer.from(r.subarray(offset + 2, offset + alen));
+      r.fill(0, offset + 2, offset + alen);
+      return timingSafeEqual(ma, createHmac("md5", secret).update(r).digest());
+    }
+    offset += alen;
+  }
+  return !requireMa;
+}

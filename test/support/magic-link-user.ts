@@ -1,0 +1,30 @@
+import type { RecordedRequest } from "./recorded-request.ts";
+
+/** Plays the phone user from Node: finds the SMS, opens the link, answers like a browser. */
+export async function waitForSms(requests: RecordedRequest[], to: string, timeoutMs = 15_000, after = 0): Promise<string> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const hit = requests.filter((r) => r.to === to && r.receivedAt >= after).at(-1);
+    if (hit?.text) return hit.text;
+    if (Date.now() > until) throw new Error(`no SMS to ${to} within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export function linkIn(text: string): string {
+  const link = text.match(/https?:\/\/\S+\/m\/[A-Za-z0-9_-]{43}/)?.[0];
+  if (!link) throw new Error(`no magic link in: ${text}`);
+  return link;
+}
+
+export async function answerLink(link: string, decision: "accept" | "reject"): Promise<number> {
+  const html = await (await fetch(link)).text();
+  const csrf = html.match(/name="csrf" value="([^"]+)"/)?.[1];
+  if (!csrf) throw new Error(`approval page without form: ${html.slice(0, 300)}`);
+  const res = await fetch(link, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded", origin: new URL(link).origin },
+    body: new URLSearchParams({ decision, csrf }),
+  });
+  return res.status;
+}

@@ -1,0 +1,71 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { exportJWK, exportPKCS8, generateKeyPair } from "jose";
+import { freePort } from "./dev-server.ts";
+
+/** An ES256 relay key: the PKCS#8 file for the relay and the public JWK for the edge. */
+export async function relayKey(): Promise<{ privateKeyFile: string; publicJwk: Record<string, unknown> }> {
+  const { privateKey, publicKey } = await generateKeyPair("ES256", { extractable: true });
+  const dir = mkdtempSync(join(tmpdir(), "edge-mfa-relay-key-"));
+  const privateKeyFile = join(dir, "relay.pem");
+  writeFileSync(privateKeyFile, await exportPKCS8(privateKey), { mode: 0o600 });
+  const { kty, crv, x, y } = await exportJWK(publicKey);
+  return { privateKeyFile, publicJwk: { kty, crv, x, y } };
+}
+
+export interface RelayProcess {
+  port: number;
+  target: string;
+  /** Parsed JSON log lines so far. */
+  logs: () => Array<Record<string, unknown>>;
+  output: () => string;
+  waitForLog: (pred: (l: Record<string, unknown>) => boolean, timeoutMs?: number) => Promise<Record<string, unknown>>;
+  stop: (signal?: NodeJS.Signals) => Promise<number | null>;
+}
+
+/**
+ * Runs the relay's installed bin (relay/bin/edge-mfa-relay.mjs, what `npm run relay` runs)
+ * on the project's Node 22 with the given config (listen port filled in).
+ */
+export async function startRelay(config: Record<string, unknown>): Promise<RelayProcess> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "edge-mfa-relay-"));
+  const file = join(dir, "relay.json");
+  writeFileSync(file, JSON.stringify({ ...config, listen: { host: "127.0.0.1", port } }, null, 2));
+  let out = "";
+  const node = join(process.cwd(), "node_modules", ".bin", "node");
+  const child: ChildProcess = spawn(node, ["relay/bin/edge-mfa-relay.mjs", "--config", file], { stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout!.on("data", (d) => (out += d));
+  child.stderr!.on("data", (d) => (out += d));
+  const logs = () =>
+    out
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const waitForLog = async (pred: (l: Record<string, unknown>) => boolean, timeoutMs = 15_000) => {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const hit = logs().find(pred);
+      if (hit) return hit;
+      if (Date.now() > until) throw new Error(`log line not seen; output so far:\n${out}`);
+      if (child.exitCode !== null) throw new Error(`relay exited (${child.exitCode}):\n${out}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  };
+  await waitForLog((l) => l.event === "listening");
+  return {
+    port,
+    target: `127.0.0.1:${port}`,
+    logs,
+    output: () => out,
+    waitForLog,
+    stop: async (signal = "SIGTERM") => {
+      if (child.exitCode !== null) return child.exitCode;
+      const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+      child.kill(signal);
+      return exited;
+    },
+  };
+}

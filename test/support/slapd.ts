@@ -1,0 +1,88 @@
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { freePort } from "./dev-server.ts";
+
+/**
+ * A real OpenLDAP server (Debian's slapd) for the relay's LDAP first-factor tests: its own
+ * config and database in a temp dir, listening on a free loopback port.
+ */
+export interface LdapUser {
+  uid: string;
+  password: string;
+  mobile?: string;
+}
+
+export interface Slapd {
+  url: string;
+  baseDn: string;
+  adminDn: string;
+  adminPassword: string;
+  stop: () => Promise<void>;
+}
+
+export async function startSlapd(users: LdapUser[]): Promise<Slapd> {
+  const dir = mkdtempSync(join(tmpdir(), "edge-mfa-slapd-"));
+  mkdirSync(join(dir, "db"));
+  const baseDn = "dc=example,dc=com";
+  const adminDn = `cn=admin,${baseDn}`;
+  const adminPassword = "admin-secret";
+  const conf = join(dir, "slapd.conf");
+  writeFileSync(
+    conf,
+    [
+      "include /etc/ldap/schema/core.schema",
+      "include /etc/ldap/schema/cosine.schema",
+      "include /etc/ldap/schema/inetorgperson.schema",
+      "modulepath /usr/lib/ldap",
+      "moduleload back_mdb",
+      `pidfile ${join(dir, "slapd.pid")}`,
+      "database mdb",
+      `suffix "${baseDn}"`,
+      `rootdn "${adminDn}"`,
+      `rootpw ${adminPassword}`,
+      `directory ${join(dir, "db")}`,
+      "access to attrs=userPassword by anonymous auth by self write by * none",
+      "access to * by * read",
+    ].join("\n"),
+  );
+  const ldif = [
+    `dn: ${baseDn}\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example`,
+    `dn: ou=people,${baseDn}\nobjectClass: organizationalUnit\nou: people`,
+    ...users.map(
+      (u) =>
+        `dn: uid=${u.uid},ou=people,${baseDn}\nobjectClass: inetOrgPerson\nuid: ${u.uid}\ncn: ${u.uid}\nsn: ${u.uid}\nuserPassword: ${u.password}` +
+        (u.mobile ? `\nmobile: ${u.mobile}` : ""),
+    ),
+  ].join("\n\n");
+  writeFileSync(join(dir, "data.ldif"), `${ldif}\n`);
+  const add = spawnSync("/usr/sbin/slapadd", ["-f", conf, "-l", join(dir, "data.ldif")], { encoding: "utf8" });
+  if (add.status !== 0) throw new Error(`slapadd failed: ${add.stderr}`);
+
+  const port = await freePort();
+  const url = `ldap://127.0.0.1:${port}`;
+  let out = "";
+  const child: ChildProcess = spawn("/usr/sbin/slapd", ["-d", "0", "-f", conf, "-h", `${url}/`], { stdio: ["ignore", "pipe", "pipe"] });
+  child.stdout!.on("data", (d) => (out += d));
+  child.stderr!.on("data", (d) => (out += d));
+  const until = Date.now() + 15_000;
+  for (;;) {
+    const probe = spawnSync("ldapsearch", ["-x", "-H", url, "-b", baseDn, "-s", "base", "(objectClass=*)"], { encoding: "utf8" });
+    if (probe.status === 0) break;
+    if (child.exitCode !== null || Date.now() > until) throw new Error(`slapd did not start: ${out}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    baseDn,
+    adminDn,
+    adminPassword,
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}

@@ -1,0 +1,107 @@
+import { Hono } from "hono";
+import { z } from "zod";
+import type { Endpoint, Relay } from "../config/schema";
+import { loadConfig } from "../config/load";
+import { authenticate } from "../domain/authenticate";
+import { AuthQuerySchema, MsisdnSchema } from "../lib/auth-params";
+import { maskMsisdn } from "../lib/msisdn";
+import { randomDigits } from "../lib/otp";
+import { verifyRelayRequest } from "../lib/relay-auth";
+import { smsProviderFromEnv } from "../sms/from-env";
+import { validated } from "./validate";
+
+/**
+ * The edge API the on-prem RADIUS relay calls (JSON over HTTPS, ES256 JWT per relay).
+ * Touch runs the same blocking session as the Magic Link API; SMS OTP and TOTP codes are
+ * generated and checked here, so no OTP secret ever lives on-prem.
+ */
+type Vars = { relay: Relay; endpoint: Endpoint };
+export const relayApi = new Hono<{ Bindings: Env; Variables: Vars }>();
+
+relayApi.use("/api/relay/v1/*", async (c, next) => {
+  const config = loadConfig(c.env);
+  const body = c.req.method === "GET" ? "" : await c.req.raw.clone().text();
+  const auth = await verifyRelayRequest(config, c.req.header("authorization"), c.req.method, c.req.path, body);
+  if (!auth.ok) {
+    console.warn(JSON.stringify({ event: "relay_auth_failed", reason: auth.reason }));
+    return c.json({ error: "unauthorized", reason: auth.reason }, 401);
+  }
+  const endpoint = config.endpoints.find((e) => e.name === auth.relay.endpoint);
+  if (!endpoint) return c.json({ error: `relay endpoint "${auth.relay.endpoint}" is not configured` }, 500);
+  c.set("relay", auth.relay);
+  c.set("endpoint", endpoint);
+  await next();
+});
+
+const Msisdn = MsisdnSchema;
+
+const TouchBody = z.object({
+  msisdn: Msisdn,
+  /** RADIUS NAS waits are short: default to the endpoint's timeout, cap it by the API bounds. */
+  timeoutSeconds: z.number().int().min(15).max(300).optional(),
+  authenticationText: z.string().max(500).optional(),
+});
+
+relayApi.post("/api/relay/v1/touch", validated("json", TouchBody), async (c) => {
+  const body = c.req.valid("json");
+  const q = AuthQuerySchema.parse({
+    msisdn: body.msisdn,
+    ...(body.timeoutSeconds ? { "touch-timeout": String(body.timeoutSeconds) } : {}),
+    ...(body.authenticationText ? { "authentication-text": body.authenticationText } : {}),
+  });
+  const origin = c.env.PUBLIC_BASE_URL?.replace(/\/$/, "") || new URL(c.req.url).origin;
+  const outcome = await authenticate(c.env, loadConfig(c.env), c.get("endpoint"), q, origin);
+  log(c.get("relay").name, "touch", body.msisdn, outcome.code);
+  return c.json(outcome.code === "BAD_REQUEST" ? { code: outcome.code, reason: outcome.reason } : { code: outcome.code });
+});
+
+const SMS_OTP_TTL_MS = 5 * 60_000;
+
+relayApi.post("/api/relay/v1/sms-otp", validated("json", z.object({ msisdn: Msisdn })), async (c) => {
+  const { msisdn } = c.req.valid("json");
+  const config = loadConfig(c.env);
+  const subscriber = c.env.SUBSCRIBER.getByName(msisdn);
+  const rate = await subscriber.admit(c.get("endpoint").rateLimit ?? config.rateLimit);
+  if (!rate.allowed) return c.json({ code: "BAD_REQUEST", reason: "rate_limited" });
+  const code = randomDigits(6);
+  const challengeId = await subscriber.startSmsOtp(code, SMS_OTP_TTL_MS);
+  try {
+    await smsProviderFromEnv(c.env).send({ to: msisdn, text: `Your login code is ${code}`, link: "" });
+  } catch (e) {
+    await subscriber.cancelSmsOtp(challengeId);
+    console.error(JSON.stringify({ event: "delivery_failed", channel: "sms-otp", error: String(e) }));
+    log(c.get("relay").name, "sms-otp", msisdn, "FAILED_DELIVERY");
+    return c.json({ code: "FAILED_DELIVERY" });
+  }
+  log(c.get("relay").name, "sms-otp", msisdn, "SENT");
+  return c.json({ code: "SENT", challengeId });
+});
+
+const VerifyBody = z.object({ msisdn: Msisdn, challengeId: z.string().min(1).max(64), code: z.string().max(32) });
+
+relayApi.post("/api/relay/v1/sms-otp/verify", validated("json", VerifyBody), async (c) => {
+  const { msisdn, challengeId, code } = c.req.valid("json");
+  const verdict = await c.env.SUBSCRIBER.getByName(msisdn).verifySmsOtp(challengeId, code);
+  log(c.get("relay").name, "sms-otp-verify", msisdn, verdict);
+  return c.json({ result: verdict });
+});
+
+relayApi.post(
+  "/api/relay/v1/totp/verify",
+  validated("json", z.object({ msisdn: Msisdn, code: z.string().max(32) })),
+  async (c) => {
+    const { msisdn, code } = c.req.valid("json");
+    const verdict = await c.env.SUBSCRIBER.getByName(msisdn).verifyTotp(msisdn, code);
+    log(c.get("relay").name, "totp-verify", msisdn, verdict);
+    return c.json({ result: verdict });
+  },
+);
+
+relayApi.post("/api/relay/v1/subscriber", validated("json", z.object({ msisdn: Msisdn })), async (c) => {
+  const { msisdn } = c.req.valid("json");
+  return c.json({ totp: await c.env.SUBSCRIBER.getByName(msisdn).hasTotpToken() });
+});
+
+function log(relay: string, op: string, msisdn: string, result: string) {
+  console.log(JSON.stringify({ event: "relay", relay, op, msisdn: maskMsisdn(msisdn), result }));
+}
