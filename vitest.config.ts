@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { startFakeSmsGateway } from "./test/support/fake-sms-gateway.ts";
@@ -27,6 +28,8 @@ export default defineConfig({
                 SMS_HTTP_SUCCESS_MATCH: '"status":"created"',
                 SMS_TIMEOUT_MS: "1500",
                 TEST_GATEWAY_URL: gateway.url,
+                // As `wrangler secret put SEED_ENCRYPTION_KEY` would provide it in production.
+                SEED_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
               },
             },
           }),

@@ -2,7 +2,7 @@
 // `npm run dev`: wrangler dev (local miniflare/workerd, no Cloudflare account) in demo mode:
 // an embedded endpoint + API key and a dev SMS outbox instead of a real gateway.
 import { spawn } from "node:child_process";
-import { DEMO_API_KEY } from "./demo-key.mjs";
+import { DEMO_ADMIN_TOKEN, DEMO_API_KEY } from "./demo-key.mjs";
 
 const port = process.env.PORT ?? "8787";
 const base = `http://localhost:${port}`;
@@ -14,6 +14,7 @@ console.log(`
   API        ${base}/api/sfwa/auth   (endpoint "demo" is the default)
   api-key    ${DEMO_API_KEY}
   SMS outbox ${base}/dev/outbox      (messages are shown here instead of being sent)
+  admin      Authorization: Bearer ${DEMO_ADMIN_TOKEN}
 
   Try it (blocks until you answer via the link in the outbox):
     curl -s '${base}/api/sfwa/auth?msisdn=%2B46701234567' -H 'api-key: ${DEMO_API_KEY}'

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # One-time set-up of a fresh clone: the Debian packages the test suite drives (Chromium for
-# the browser test, freeradius-utils' radclient for the RADIUS relay), then the npm packages.
+# the browser test; radclient from freeradius-utils, slapd and ldap-utils for the RADIUS
+# relay's tests), then the npm packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v radclient >/dev/null 2>&1 || need+=(freeradius-utils)
+[ -x /usr/sbin/slapd ] || need+=(slapd)
+command -v ldapsearch >/dev/null 2>&1 || need+=(ldap-utils)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"

@@ -9,7 +9,7 @@ import { radclient } from "../support/radclient.ts";
 import { relayKey, startRelay, type RelayProcess } from "../support/relay-process.ts";
 import { startSlapd, type Slapd } from "../support/slapd.ts";
 import { startUpstreamRadius } from "../support/upstream-radius.ts";
-import { DEMO_ADMIN_TOKEN } from "../../workers/lib/admin-auth.ts";
+import { DEMO_ADMIN_TOKEN } from "../../scripts/demo-key.mjs";
 
 /**
  * The relay end to end: FreeRADIUS's radclient -> relay (npm run relay) -> edge (npm run dev,

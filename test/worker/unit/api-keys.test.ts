@@ -3,7 +3,8 @@ import { DEMO_API_KEY, loadConfig } from "../../../workers/config/load";
 import { ConfigSchema } from "../../../workers/config/schema";
 import { authenticateApiKey, isExpired } from "../../../workers/lib/api-keys";
 import { sha256Hex } from "../../../workers/lib/tokens";
-import { DEMO_API_KEY as PRINTED_DEMO_KEY } from "../../../scripts/demo-key.mjs";
+import { DEMO_ADMIN_TOKEN as PRINTED_ADMIN_TOKEN, DEMO_API_KEY as PRINTED_DEMO_KEY } from "../../../scripts/demo-key.mjs";
+import { DEMO_ADMIN_TOKEN } from "../../../workers/lib/admin-auth";
 
 async function config() {
   return ConfigSchema.parse({
@@ -51,6 +52,7 @@ describe("loadConfig", () => {
     expect(demo.defaultEndpoint).toBe("demo");
     expect(await authenticateApiKey(demo, undefined, DEMO_API_KEY, new Date())).toMatchObject({ ok: true });
     expect(PRINTED_DEMO_KEY).toBe(DEMO_API_KEY); // what `npm run dev` prints is what works
+    expect(PRINTED_ADMIN_TOKEN).toBe(DEMO_ADMIN_TOKEN);
     const prod = loadConfig({ MFA_CONFIG: "", DEMO_MODE: "false" });
     expect(prod.endpoints).toEqual([]);
   });
