@@ -1,11 +1,13 @@
 import { randomBytes } from "node:crypto";
-import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { startFakeSmsGateway } from "./test/support/fake-sms-gateway.ts";
 import { TEST_CONFIG } from "./test/support/test-config.ts";
 
 // A real HTTP SMS gateway on loopback for the Worker's SMS adapters (see the file for behaviours).
 const gateway = await startFakeSmsGateway();
+// The D1 migrations, applied to each test file's database by test/worker/apply-migrations.ts.
+const migrations = await readD1Migrations("./migrations");
 
 export default defineConfig({
   test: {
@@ -28,6 +30,7 @@ export default defineConfig({
                 SMS_HTTP_SUCCESS_MATCH: '"status":"created"',
                 SMS_TIMEOUT_MS: "1500",
                 TEST_GATEWAY_URL: gateway.url,
+                TEST_MIGRATIONS: migrations,
                 // As `wrangler secret put SEED_ENCRYPTION_KEY` would provide it in production.
                 SEED_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
               },
@@ -36,6 +39,7 @@ export default defineConfig({
         ],
         test: {
           name: "worker",
+          setupFiles: ["./test/worker/apply-migrations.ts"],
           include: ["test/worker/**/*.test.{ts,tsx}"],
           testTimeout: 60_000,
         },

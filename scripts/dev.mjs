@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run dev`: wrangler dev (local miniflare/workerd, no Cloudflare account) in demo mode:
 // an embedded endpoint + API key and a dev SMS outbox instead of a real gateway.
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { DEMO_ADMIN_TOKEN, DEMO_API_KEY } from "./demo-key.mjs";
 
 const port = process.env.PORT ?? "8787";
@@ -19,6 +19,18 @@ console.log(`
   Try it (blocks until you answer via the link in the outbox):
     curl -s '${base}/api/sfwa/auth?msisdn=%2B46701234567' -H 'api-key: ${DEMO_API_KEY}'
 `);
+
+// Apply the D1 migrations to the same local database wrangler dev will use.
+const persistAt = extra.indexOf("--persist-to");
+const persist = persistAt >= 0 ? ["--persist-to", extra[persistAt + 1]] : [];
+const migrated = spawnSync("wrangler", ["d1", "migrations", "apply", "DB", "--local", ...persist], {
+  stdio: ["ignore", "pipe", "inherit"],
+  env: { ...process.env, WRANGLER_SEND_METRICS: "false", CI: "true" },
+});
+if (migrated.status !== 0) {
+  console.error(`D1 migrations failed:\n${migrated.stdout}`);
+  process.exit(1);
+}
 
 const child = spawn(
   "wrangler",

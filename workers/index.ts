@@ -1,4 +1,5 @@
 import { app } from "./app";
+import { purgeAudit } from "./store/audit";
 
 export { AuthSession } from "../durable-objects/auth-session";
 export { DevOutbox } from "../durable-objects/dev-outbox";
@@ -7,4 +8,11 @@ export { Subscriber } from "../durable-objects/subscriber";
 
 export default {
   fetch: app.fetch,
+  /** Daily cron (wrangler.toml [triggers]): audit-log retention. */
+  async scheduled(_controller, env) {
+    const days = Number(env.AUDIT_RETENTION_DAYS || "30");
+    if (!Number.isFinite(days) || days < 1) throw new Error(`AUDIT_RETENTION_DAYS must be a positive number, got "${env.AUDIT_RETENTION_DAYS}"`);
+    const deleted = await purgeAudit(env.DB, days);
+    console.log(JSON.stringify({ event: "audit_retention", days, deleted }));
+  },
 } satisfies ExportedHandler<Env>;

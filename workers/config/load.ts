@@ -1,4 +1,4 @@
-import { ConfigSchema, type Config } from "./schema";
+import { ConfigSchema, EndpointSchema, type Config } from "./schema";
 
 /**
  * The key from the Mideye API reference's own curl example, so the documented request works
@@ -38,12 +38,11 @@ function withDemoEndpoint(config: Config): Config {
     defaultEndpoint: config.endpoints.length === 0 ? "demo" : config.defaultEndpoint,
     endpoints: [
       ...config.endpoints,
-      {
+      EndpointSchema.parse({
         name: "demo",
         apiKeys: [{ name: "demo key (DEMO_MODE only)", sha256: DEMO_API_KEY_SHA256 }],
         timeoutSeconds: 60,
-        texts: {},
-      },
+      }),
     ],
   };
 }

@@ -26,12 +26,29 @@ export const ApiKeySchema = z.object({
 });
 export type ApiKey = z.infer<typeof ApiKeySchema>;
 
-export const EndpointSchema = z.object({
-  name: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/),
-  apiKeys: z.array(ApiKeySchema).default([]),
+export const ENDPOINT_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Approvers an Assisted Login endpoint offers the user after they accept. */
+export const AssistedLoginSchema = z.object({
+  approvers: z
+    .array(z.object({ name: z.string().min(1).max(100), msisdn: z.string().regex(/^\+[1-9]\d{6,14}$/) }))
+    .min(1),
+});
+
+/** Everything about an endpoint except its name and keys (also the JSON stored in D1). */
+export const EndpointSettingsSchema = z.object({
   timeoutSeconds: z.number().int().min(15).max(300).default(30),
   rateLimit: RateLimitSchema.optional(),
   texts: TextsSchema.partial().default({}),
+  /** "server": TOUCH_ACCEPTED/TOUCH_REJECTED/USER_NOT_RESPONDED (Mideye Server); "cloud": ACCEPT/REJECT/TIMEOUT. */
+  responseStyle: z.enum(["server", "cloud"]).default("server"),
+  assistedLogin: AssistedLoginSchema.optional(),
+});
+export type EndpointSettings = z.infer<typeof EndpointSettingsSchema>;
+
+export const EndpointSchema = EndpointSettingsSchema.extend({
+  name: z.string().regex(ENDPOINT_NAME),
+  apiKeys: z.array(ApiKeySchema).default([]),
 });
 export type Endpoint = z.infer<typeof EndpointSchema>;
 

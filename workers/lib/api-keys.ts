@@ -1,24 +1,16 @@
-import type { Config, Endpoint } from "../config/schema";
+import type { Endpoint } from "../config/schema";
 import type { BadRequestReason } from "./codes";
 import { sha256Hex } from "./tokens";
 
-export type KeyCheck =
-  | { ok: true; endpoint: Endpoint; keyName: string }
-  | { ok: false; reason: BadRequestReason };
+export type KeyCheck = { ok: true; keyName: string } | { ok: false; reason: BadRequestReason };
 
 /**
- * Resolves the endpoint and checks the api-key header against its stored key hashes.
- * Every stored hash is compared in constant time and the loop never exits early, so timing
- * reveals neither which key matched nor how much of it.
+ * Checks the api-key header against the endpoint's stored key hashes. Every stored hash is
+ * compared in constant time and the loop never exits early, so timing reveals neither which
+ * key matched nor how much of it.
  */
-export async function authenticateApiKey(
-  config: Config,
-  endpointName: string | undefined,
-  presented: string | undefined,
-  now: Date,
-): Promise<KeyCheck> {
+export async function authenticateApiKey(endpoint: Endpoint | null, presented: string | undefined, now: Date): Promise<KeyCheck> {
   if (!presented) return { ok: false, reason: "missing_api_key" };
-  const endpoint = config.endpoints.find((e) => e.name === (endpointName ?? config.defaultEndpoint));
   if (!endpoint) return { ok: false, reason: "unknown_endpoint" };
 
   const presentedHash = hexToBytes(await sha256Hex(presented));
@@ -28,7 +20,7 @@ export async function authenticateApiKey(
   }
   if (!match) return { ok: false, reason: "invalid_api_key" };
   if (match.expires && isExpired(match.expires, now)) return { ok: false, reason: "expired_api_key" };
-  return { ok: true, endpoint, keyName: match.name };
+  return { ok: true, keyName: match.name };
 }
 
 /** An expiry date is the last valid day, inclusive, in UTC. */

@@ -54,3 +54,14 @@ export const BAD_REQUEST_STATUS: Record<BadRequestReason, 400 | 429 | 503> = {
   rate_limited: 429,
   overloaded: 503,
 };
+
+/** Mideye cloud names for the three user outcomes; other codes are the same in both styles. */
+const CLOUD_STYLE: Partial<Record<ResultCode, string>> = {
+  TOUCH_ACCEPTED: "ACCEPT",
+  TOUCH_REJECTED: "REJECT",
+  USER_NOT_RESPONDED: "TIMEOUT",
+};
+
+export function styledCode(code: ResultCode, style: "server" | "cloud"): string {
+  return style === "cloud" ? (CLOUD_STYLE[code] ?? code) : code;
+}

@@ -1,20 +1,153 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { generateSecret, generateURI } from "otplib";
 import { z } from "zod";
+import { ENDPOINT_NAME, EndpointSettingsSchema } from "../config/schema";
+import { loadConfig } from "../config/load";
 import { isAdmin } from "../lib/admin-auth";
 import { MsisdnSchema } from "../lib/auth-params";
+import { maskMsisdn } from "../lib/msisdn";
 import { encryptSeed } from "../lib/seed-crypto";
+import { randomToken, sha256Hex } from "../lib/tokens";
+import { auditAdmin, queryAudit } from "../store/audit";
+import {
+  createEndpoint,
+  deleteEndpoint,
+  getEndpoint,
+  insertToken,
+  listEndpoints,
+  listTokens,
+  replaceTokenHash,
+  revokeToken,
+  updateEndpoint,
+} from "../store/endpoints";
 import { validated } from "./validate";
 
-/** Operator API (bearer admin token). */
-export const adminApi = new Hono<{ Bindings: Env }>();
+/**
+ * Operator API: endpoints, their API tokens, subscribers' TOTP tokens, and the audit log.
+ * Bearer admin token (only its SHA-256 is configured); every change is audited.
+ */
+type AdminEnv = { Bindings: Env };
+export const adminApi = new Hono<AdminEnv>();
 
 adminApi.use("/admin/v1/*", async (c, next) => {
-  if (!(await isAdmin(c.env, c.req.header("authorization")))) return c.json({ error: "unauthorized" }, 401);
+  if (!(await isAdmin(c.env, c.req.header("authorization")))) {
+    console.warn(JSON.stringify({ event: "admin_auth_failed", path: c.req.path }));
+    return c.json({ error: "unauthorized" }, 401);
+  }
   await next();
 });
 
+const ACTOR = "admin";
+const audit = (c: Context<AdminEnv>, action: string, fields: { endpoint?: string; msisdn?: string; detail?: Record<string, unknown> } = {}) =>
+  auditAdmin(c.env.DB, { actor: ACTOR, action, ...fields });
+
+const NameParam = z.object({ name: z.string().regex(ENDPOINT_NAME, "endpoint names are 1-64 of A-Z a-z 0-9 . _ -") });
+const TokenParam = NameParam.extend({ id: z.string().min(1).max(64) });
 const MsisdnParam = z.object({ msisdn: MsisdnSchema });
+const ExpiryDate = z.iso.date("expires must be a date, YYYY-MM-DD (last valid day, UTC)");
+
+// ---- endpoints ---------------------------------------------------------------------------
+
+adminApi.get("/admin/v1/endpoints", async (c) => {
+  const config = loadConfig(c.env);
+  return c.json({
+    endpoints: (await listEndpoints(c.env.DB)).map((e) => ({ ...e, source: "admin" })),
+    // Endpoints from MFA_CONFIG are read-only here (change them in the deployment config).
+    static: config.endpoints.map(({ apiKeys, ...e }) => ({ ...e, apiKeys: apiKeys.length, source: "config" })),
+  });
+});
+
+adminApi.post("/admin/v1/endpoints", validated("json", EndpointSettingsSchema.extend({ name: NameParam.shape.name }).strict()), async (c) => {
+  const { name, ...settings } = c.req.valid("json");
+  if (loadConfig(c.env).endpoints.some((e) => e.name === name)) return c.json({ error: `endpoint "${name}" is defined in MFA_CONFIG` }, 409);
+  if (!(await createEndpoint(c.env.DB, name, settings, Date.now()))) return c.json({ error: `endpoint "${name}" exists` }, 409);
+  await audit(c, "endpoint.create", { endpoint: name, detail: settings });
+  return c.json(await getEndpoint(c.env.DB, name), 201);
+});
+
+adminApi.get("/admin/v1/endpoints/:name", validated("param", NameParam), async (c) => {
+  const row = await getEndpoint(c.env.DB, c.req.valid("param").name);
+  return row ? c.json(row) : c.json({ error: "no such endpoint" }, 404);
+});
+
+/** Partial update: given fields replace the stored ones (texts merge key by key). */
+adminApi.patch("/admin/v1/endpoints/:name", validated("param", NameParam), validated("json", EndpointSettingsSchema.partial().strict()), async (c) => {
+  const { name } = c.req.valid("param");
+  const row = await getEndpoint(c.env.DB, name);
+  if (!row) return c.json({ error: "no such endpoint" }, 404);
+  const patch = c.req.valid("json");
+  const merged = EndpointSettingsSchema.parse({ ...row.settings, ...patch, texts: { ...row.settings.texts, ...patch.texts } });
+  await updateEndpoint(c.env.DB, name, merged, Date.now());
+  await audit(c, "endpoint.update", { endpoint: name, detail: patch });
+  return c.json(await getEndpoint(c.env.DB, name));
+});
+
+adminApi.delete("/admin/v1/endpoints/:name", validated("param", NameParam), async (c) => {
+  const { name } = c.req.valid("param");
+  if (!(await deleteEndpoint(c.env.DB, name))) return c.json({ error: "no such endpoint" }, 404);
+  await audit(c, "endpoint.delete", { endpoint: name });
+  return c.body(null, 204);
+});
+
+// ---- API tokens --------------------------------------------------------------------------
+
+/** The secret: 256 random bits, shown once. Stored only as SHA-256. */
+async function newSecret(): Promise<{ secret: string; sha256: string }> {
+  const secret = randomToken(32);
+  return { secret, sha256: await sha256Hex(secret) };
+}
+
+const tokenView = (t: Awaited<ReturnType<typeof listTokens>>[number], now: number) => ({
+  ...t,
+  status: t.revoked_at ? "revoked" : t.expires && now >= Date.parse(`${t.expires}T00:00:00Z`) + 86_400_000 ? "expired" : "active",
+});
+
+adminApi.get("/admin/v1/endpoints/:name/tokens", validated("param", NameParam), async (c) => {
+  const { name } = c.req.valid("param");
+  if (!(await getEndpoint(c.env.DB, name))) return c.json({ error: "no such endpoint" }, 404);
+  const now = Date.now();
+  return c.json({ tokens: (await listTokens(c.env.DB, name)).map((t) => tokenView(t, now)) });
+});
+
+adminApi.post(
+  "/admin/v1/endpoints/:name/tokens",
+  validated("param", NameParam),
+  validated("json", z.object({ name: z.string().min(1).max(100), expires: ExpiryDate.optional() }).strict()),
+  async (c) => {
+    const endpoint = c.req.valid("param").name;
+    if (!(await getEndpoint(c.env.DB, endpoint))) return c.json({ error: "no such endpoint" }, 404);
+    const body = c.req.valid("json");
+    const { secret, sha256 } = await newSecret();
+    const id = crypto.randomUUID();
+    await insertToken(c.env.DB, { id, endpoint, name: body.name, sha256, expires: body.expires ?? null, created_at: Date.now() });
+    await audit(c, "token.create", { endpoint, detail: { id, name: body.name, expires: body.expires ?? null } });
+    return c.json({ id, endpoint, name: body.name, expires: body.expires ?? null, secret }, 201);
+  },
+);
+
+adminApi.delete("/admin/v1/endpoints/:name/tokens/:id", validated("param", TokenParam), async (c) => {
+  const { name, id } = c.req.valid("param");
+  if (!(await revokeToken(c.env.DB, name, id, Date.now()))) return c.json({ error: "no such active token" }, 404);
+  await audit(c, "token.revoke", { endpoint: name, detail: { id } });
+  return c.body(null, 204);
+});
+
+adminApi.post("/admin/v1/endpoints/:name/tokens/:id/regenerate", validated("param", TokenParam), async (c) => {
+  const { name, id } = c.req.valid("param");
+  const { secret, sha256 } = await newSecret();
+  if (!(await replaceTokenHash(c.env.DB, name, id, sha256))) return c.json({ error: "no such active token" }, 404);
+  await audit(c, "token.regenerate", { endpoint: name, detail: { id } });
+  return c.json({ id, endpoint: name, secret });
+});
+
+// ---- subscribers -------------------------------------------------------------------------
+
+adminApi.get("/admin/v1/subscribers/:msisdn", validated("param", MsisdnParam), async (c) => {
+  const { msisdn } = c.req.valid("param");
+  const subscriber = c.env.SUBSCRIBER.getByName(msisdn);
+  return c.json({ msisdn, totp: await subscriber.hasTotpToken() });
+});
+
 const Base32 = z.string().regex(/^[A-Z2-7]{16,128}=*$/, "secret must be base32 (A-Z, 2-7), at least 16 characters");
 
 /**
@@ -22,22 +155,34 @@ const Base32 = z.string().regex(/^[A-Z2-7]{16,128}=*$/, "secret must be base32 (
  * hardware token's seed imported) and stored encrypted. The seed is returned once, with an
  * otpauth:// URI for authenticator apps; it cannot be read back later.
  */
-adminApi.put(
-  "/admin/v1/subscribers/:msisdn/totp",
-  validated("param", MsisdnParam),
-  validated("json", z.object({ secret: Base32.optional() })),
-  async (c) => {
-    const { msisdn } = c.req.valid("param");
-    const secret = c.req.valid("json").secret ?? generateSecret();
-    await c.env.SUBSCRIBER.getByName(msisdn).setTotpToken(await encryptSeed(c.env, secret, msisdn));
-    console.log(JSON.stringify({ event: "admin", action: "totp_enroll", msisdn: msisdn.slice(0, 4) + "…" }));
-    return c.json({ msisdn, secret, uri: generateURI({ issuer: "Edge MFA", label: msisdn, secret }) }, 201);
-  },
-);
+adminApi.put("/admin/v1/subscribers/:msisdn/totp", validated("param", MsisdnParam), validated("json", z.object({ secret: Base32.optional() }).strict()), async (c) => {
+  const { msisdn } = c.req.valid("param");
+  const secret = c.req.valid("json").secret ?? generateSecret();
+  await c.env.SUBSCRIBER.getByName(msisdn).setTotpToken(await encryptSeed(c.env, secret, msisdn));
+  await audit(c, "totp.enroll", { msisdn: maskMsisdn(msisdn) });
+  return c.json({ msisdn, secret, uri: generateURI({ issuer: "Edge MFA", label: msisdn, secret }) }, 201);
+});
 
 adminApi.delete("/admin/v1/subscribers/:msisdn/totp", validated("param", MsisdnParam), async (c) => {
   const { msisdn } = c.req.valid("param");
-  const removed = await c.env.SUBSCRIBER.getByName(msisdn).removeTotpToken();
-  console.log(JSON.stringify({ event: "admin", action: "totp_remove", msisdn: msisdn.slice(0, 4) + "…" }));
-  return removed ? c.body(null, 204) : c.json({ error: "no TOTP token enrolled" }, 404);
+  if (!(await c.env.SUBSCRIBER.getByName(msisdn).removeTotpToken())) return c.json({ error: "no TOTP token enrolled" }, 404);
+  await audit(c, "totp.remove", { msisdn: maskMsisdn(msisdn) });
+  return c.body(null, 204);
+});
+
+// ---- audit log ---------------------------------------------------------------------------
+
+const AuditQuerySchema = z.object({
+  kind: z.enum(["auth", "admin"]).optional(),
+  endpoint: z.string().regex(ENDPOINT_NAME).optional(),
+  since: z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)).optional(),
+  until: z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)).optional(),
+  before: z.coerce.number().int().positive().optional(),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+adminApi.get("/admin/v1/audit", validated("query", AuditQuerySchema), async (c) => {
+  const q = c.req.valid("query");
+  const { entries, next } = await queryAudit(c.env.DB, q);
+  return c.json({ entries: entries.map((e) => ({ ...e, at: new Date(e.at).toISOString() })), next });
 });

@@ -2,7 +2,11 @@ import { zValidator } from "@hono/zod-validator";
 import { Hono } from "hono";
 import { loadConfig } from "../config/load";
 import { authenticate } from "../domain/authenticate";
+import { ENDPOINT_NAME } from "../config/schema";
 import { authenticateApiKey } from "../lib/api-keys";
+import { styledCode } from "../lib/codes";
+import { auditAuth } from "../store/audit";
+import { resolveEndpoint } from "../store/endpoints";
 import { AuthQuerySchema } from "../lib/auth-params";
 import { maskMsisdn } from "../lib/msisdn";
 import { badRequest } from "./respond";
@@ -19,30 +23,30 @@ const validateQuery = zValidator("query", AuthQuerySchema, (result, c) => {
 authApi.get("/api/sfwa/auth/:endpoint?", validateQuery, async (c) => {
   const started = Date.now();
   const config = loadConfig(c.env);
-  const key = await authenticateApiKey(config, c.req.param("endpoint"), c.req.header("api-key"), new Date());
+  const endpointName = c.req.param("endpoint") ?? config.defaultEndpoint;
+  const endpoint = ENDPOINT_NAME.test(endpointName) ? await resolveEndpoint(c.env.DB, config.endpoints, endpointName) : null;
+  const key = await authenticateApiKey(endpoint, c.req.header("api-key"), new Date());
   const q = c.req.valid("query");
-  const log = (result: string, extra: Record<string, unknown> = {}) =>
-    console.log(
-      JSON.stringify({
-        event: "auth",
-        endpoint: key.ok ? key.endpoint.name : (c.req.param("endpoint") ?? config.defaultEndpoint),
-        msisdn: maskMsisdn(q.msisdn),
-        channel: "sms",
-        result,
-        latencyMs: Date.now() - started,
-        ...extra,
-      }),
+  // One JSON log line and one audit row per call, written after the response is sent.
+  const record = (result: string, detail: Record<string, unknown> = {}) => {
+    const entry = { endpoint: endpointName, msisdn: maskMsisdn(q.msisdn), channel: "sms", result, latencyMs: Date.now() - started };
+    console.log(JSON.stringify({ event: "auth", ...entry, ...detail }));
+    c.executionCtx.waitUntil(
+      auditAuth(c.env.DB, { ...entry, ...(Object.keys(detail).length ? { detail } : {}) }).catch((e: unknown) =>
+        console.error(JSON.stringify({ event: "audit_write_failed", error: String(e) })),
+      ),
     );
+  };
   if (!key.ok) {
-    log("BAD_REQUEST", { reason: key.reason });
+    record("BAD_REQUEST", { reason: key.reason });
     return badRequest(c, key.reason);
   }
   const origin = c.env.PUBLIC_BASE_URL?.replace(/\/$/, "") || new URL(c.req.url).origin;
-  const outcome = await authenticate(c.env, config, key.endpoint, q, origin);
+  const outcome = await authenticate(c.env, config, endpoint!, q, origin);
   if (outcome.code === "BAD_REQUEST") {
-    log("BAD_REQUEST", { reason: outcome.reason });
+    record("BAD_REQUEST", { reason: outcome.reason });
     return badRequest(c, outcome.reason, outcome.retryAfterMs);
   }
-  log(outcome.code, { session: outcome.sessionId.slice(0, 12) });
-  return c.json({ code: outcome.code });
+  record(outcome.code, { key: key.keyName });
+  return c.json({ code: styledCode(outcome.code, endpoint!.responseStyle) });
 });

@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { z } from "zod";
 import type { Endpoint, Relay } from "../config/schema";
 import { loadConfig } from "../config/load";
@@ -8,6 +8,8 @@ import { maskMsisdn } from "../lib/msisdn";
 import { randomDigits } from "../lib/otp";
 import { verifyRelayRequest } from "../lib/relay-auth";
 import { smsProviderFromEnv } from "../sms/from-env";
+import { auditAuth } from "../store/audit";
+import { resolveEndpoint } from "../store/endpoints";
 import { validated } from "./validate";
 
 /**
@@ -15,7 +17,7 @@ import { validated } from "./validate";
  * Touch runs the same blocking session as the Magic Link API; SMS OTP and TOTP codes are
  * generated and checked here, so no OTP secret ever lives on-prem.
  */
-type Vars = { relay: Relay; endpoint: Endpoint };
+type Vars = { relay: Relay; endpoint: Endpoint; started: number };
 export const relayApi = new Hono<{ Bindings: Env; Variables: Vars }>();
 
 relayApi.use("/api/relay/v1/*", async (c, next) => {
@@ -26,8 +28,9 @@ relayApi.use("/api/relay/v1/*", async (c, next) => {
     console.warn(JSON.stringify({ event: "relay_auth_failed", reason: auth.reason }));
     return c.json({ error: "unauthorized", reason: auth.reason }, 401);
   }
-  const endpoint = config.endpoints.find((e) => e.name === auth.relay.endpoint);
+  const endpoint = await resolveEndpoint(c.env.DB, config.endpoints, auth.relay.endpoint);
   if (!endpoint) return c.json({ error: `relay endpoint "${auth.relay.endpoint}" is not configured` }, 500);
+  c.set("started", Date.now());
   c.set("relay", auth.relay);
   c.set("endpoint", endpoint);
   await next();
@@ -51,7 +54,7 @@ relayApi.post("/api/relay/v1/touch", validated("json", TouchBody), async (c) => 
   });
   const origin = c.env.PUBLIC_BASE_URL?.replace(/\/$/, "") || new URL(c.req.url).origin;
   const outcome = await authenticate(c.env, loadConfig(c.env), c.get("endpoint"), q, origin);
-  log(c.get("relay").name, "touch", body.msisdn, outcome.code);
+  record(c, "touch", body.msisdn, outcome.code);
   return c.json(outcome.code === "BAD_REQUEST" ? { code: outcome.code, reason: outcome.reason } : { code: outcome.code });
 });
 
@@ -70,10 +73,10 @@ relayApi.post("/api/relay/v1/sms-otp", validated("json", z.object({ msisdn: Msis
   } catch (e) {
     await subscriber.cancelSmsOtp(challengeId);
     console.error(JSON.stringify({ event: "delivery_failed", channel: "sms-otp", error: String(e) }));
-    log(c.get("relay").name, "sms-otp", msisdn, "FAILED_DELIVERY");
+    record(c, "sms-otp", msisdn, "FAILED_DELIVERY");
     return c.json({ code: "FAILED_DELIVERY" });
   }
-  log(c.get("relay").name, "sms-otp", msisdn, "SENT");
+  record(c, "sms-otp", msisdn, "SENT");
   return c.json({ code: "SENT", challengeId });
 });
 
@@ -82,7 +85,7 @@ const VerifyBody = z.object({ msisdn: Msisdn, challengeId: z.string().min(1).max
 relayApi.post("/api/relay/v1/sms-otp/verify", validated("json", VerifyBody), async (c) => {
   const { msisdn, challengeId, code } = c.req.valid("json");
   const verdict = await c.env.SUBSCRIBER.getByName(msisdn).verifySmsOtp(challengeId, code);
-  log(c.get("relay").name, "sms-otp-verify", msisdn, verdict);
+  record(c, "sms-otp-verify", msisdn, verdict);
   return c.json({ result: verdict });
 });
 
@@ -92,7 +95,7 @@ relayApi.post(
   async (c) => {
     const { msisdn, code } = c.req.valid("json");
     const verdict = await c.env.SUBSCRIBER.getByName(msisdn).verifyTotp(msisdn, code);
-    log(c.get("relay").name, "totp-verify", msisdn, verdict);
+    record(c, "totp-verify", msisdn, verdict);
     return c.json({ result: verdict });
   },
 );
@@ -102,6 +105,12 @@ relayApi.post("/api/relay/v1/subscriber", validated("json", z.object({ msisdn: M
   return c.json({ totp: await c.env.SUBSCRIBER.getByName(msisdn).hasTotpToken() });
 });
 
-function log(relay: string, op: string, msisdn: string, result: string) {
-  console.log(JSON.stringify({ event: "relay", relay, op, msisdn: maskMsisdn(msisdn), result }));
+/** Log line plus audit row (channel "radius-<op>"), written after the response. */
+function record(c: Context<{ Bindings: Env; Variables: Vars }>, op: string, msisdn: string, result: string) {
+  const relay = c.get("relay").name;
+  const entry = { endpoint: c.get("endpoint").name, msisdn: maskMsisdn(msisdn), channel: `radius-${op}`, result, latencyMs: Date.now() - c.get("started") };
+  console.log(JSON.stringify({ event: "relay", relay, ...entry }));
+  c.executionCtx.waitUntil(
+    auditAuth(c.env.DB, { ...entry, detail: { relay } }).catch((e: unknown) => console.error(JSON.stringify({ event: "audit_write_failed", error: String(e) }))),
+  );
 }

@@ -22,25 +22,29 @@ async function config() {
   });
 }
 const now = new Date("2030-06-30T23:59:59Z");
+type Cfg = Awaited<ReturnType<typeof config>>;
+/** The route's view: the endpoint named in the URL, or the default one. */
+const check = (c: Cfg, name: string | undefined, key: string | undefined, at: Date) =>
+  authenticateApiKey(c.endpoints.find((e) => e.name === (name ?? c.defaultEndpoint)) ?? null, key, at);
 
 describe("authenticateApiKey", () => {
   it("accepts a valid key on its endpoint (named or default)", async () => {
     const c = await config();
-    expect(await authenticateApiKey(c, undefined, "key-a", now)).toMatchObject({ ok: true, keyName: "a" });
-    expect(await authenticateApiKey(c, "main", "key-b", now)).toMatchObject({ ok: true, keyName: "b" });
-    expect(await authenticateApiKey(c, "second", "key-c", now)).toMatchObject({ ok: true, keyName: "c" });
+    expect(await check(c, undefined, "key-a", now)).toMatchObject({ ok: true, keyName: "a" });
+    expect(await check(c, "main", "key-b", now)).toMatchObject({ ok: true, keyName: "b" });
+    expect(await check(c, "second", "key-c", now)).toMatchObject({ ok: true, keyName: "c" });
   });
   it("refuses keys of another endpoint, unknown keys, missing keys and unknown endpoints", async () => {
     const c = await config();
-    expect(await authenticateApiKey(c, "second", "key-a", now)).toEqual({ ok: false, reason: "invalid_api_key" });
-    expect(await authenticateApiKey(c, undefined, "key-a ", now)).toEqual({ ok: false, reason: "invalid_api_key" });
-    expect(await authenticateApiKey(c, undefined, undefined, now)).toEqual({ ok: false, reason: "missing_api_key" });
-    expect(await authenticateApiKey(c, "nope", "key-a", now)).toEqual({ ok: false, reason: "unknown_endpoint" });
+    expect(await check(c, "second", "key-a", now)).toEqual({ ok: false, reason: "invalid_api_key" });
+    expect(await check(c, undefined, "key-a ", now)).toEqual({ ok: false, reason: "invalid_api_key" });
+    expect(await check(c, undefined, undefined, now)).toEqual({ ok: false, reason: "missing_api_key" });
+    expect(await check(c, "nope", "key-a", now)).toEqual({ ok: false, reason: "unknown_endpoint" });
   });
   it("treats the expiry date as the last valid day (UTC)", async () => {
     const c = await config();
     const after = new Date("2030-07-01T00:00:00Z");
-    expect(await authenticateApiKey(c, undefined, "key-a", after)).toEqual({ ok: false, reason: "expired_api_key" });
+    expect(await check(c, undefined, "key-a", after)).toEqual({ ok: false, reason: "expired_api_key" });
     expect(isExpired("2030-06-30", now)).toBe(false);
     expect(isExpired("2030-06-30", after)).toBe(true);
   });
@@ -50,7 +54,7 @@ describe("loadConfig", () => {
   it("adds the demo endpoint only in DEMO_MODE, with the documented example key", async () => {
     const demo = loadConfig({ MFA_CONFIG: "", DEMO_MODE: "true" });
     expect(demo.defaultEndpoint).toBe("demo");
-    expect(await authenticateApiKey(demo, undefined, DEMO_API_KEY, new Date())).toMatchObject({ ok: true });
+    expect(await check(demo, undefined, DEMO_API_KEY, new Date())).toMatchObject({ ok: true });
     expect(PRINTED_DEMO_KEY).toBe(DEMO_API_KEY); // what `npm run dev` prints is what works
     expect(PRINTED_ADMIN_TOKEN).toBe(DEMO_ADMIN_TOKEN);
     const prod = loadConfig({ MFA_CONFIG: "", DEMO_MODE: "false" });
