@@ -1,7 +1,8 @@
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 import { startFakeSmsGateway } from "./test/support/fake-sms-gateway.ts";
+import { ADMIN_TOKEN } from "./test/support/keys.ts";
 import { TEST_CONFIG } from "./test/support/test-config.ts";
 
 // A real HTTP SMS gateway on loopback for the Worker's SMS adapters (see the file for behaviours).
@@ -33,6 +34,7 @@ export default defineConfig({
                 TEST_MIGRATIONS: migrations,
                 // As `wrangler secret put SEED_ENCRYPTION_KEY` would provide it in production.
                 SEED_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+                ADMIN_TOKEN_SHA256: createHash("sha256").update(ADMIN_TOKEN).digest("hex"),
               },
             },
           }),
@@ -46,8 +48,9 @@ export default defineConfig({
       },
       {
         test: {
-          name: "relay",
-          include: ["test/relay/**/*.test.ts"],
+          // Node-side code: the RADIUS relay and the admin CLI.
+          name: "node",
+          include: ["test/relay/**/*.test.ts", "test/cli/**/*.test.ts"],
           environment: "node",
           testTimeout: 120_000,
           hookTimeout: 180_000,

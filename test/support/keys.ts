@@ -5,3 +5,6 @@ export const KEYS = {
   expired: "key-expired-0123456789abcdef",
   strict: "key-strict-0123456789abcdef",
 } as const;
+
+/** The admin bearer token of the worker tests (the Worker holds only its SHA-256). */
+export const ADMIN_TOKEN = "test-admin-token-0123456789";

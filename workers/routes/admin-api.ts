@@ -20,7 +20,7 @@ import {
   revokeToken,
   updateEndpoint,
 } from "../store/endpoints";
-import { validated } from "./validate";
+import { invalidRequest, validated } from "./validate";
 
 /**
  * Operator API: endpoints, their API tokens, subscribers' TOTP tokens, and the audit log.
@@ -70,14 +70,19 @@ adminApi.get("/admin/v1/endpoints/:name", validated("param", NameParam), async (
   return row ? c.json(row) : c.json({ error: "no such endpoint" }, 404);
 });
 
-/** Partial update: given fields replace the stored ones (texts merge key by key). */
-adminApi.patch("/admin/v1/endpoints/:name", validated("param", NameParam), validated("json", EndpointSettingsSchema.partial().strict()), async (c) => {
+/**
+ * Partial update: given fields replace the stored ones (texts merge key by key). The merged
+ * result is validated as a whole, so defaults never overwrite what was not sent.
+ */
+adminApi.patch("/admin/v1/endpoints/:name", validated("param", NameParam), validated("json", z.record(z.string(), z.unknown())), async (c) => {
   const { name } = c.req.valid("param");
   const row = await getEndpoint(c.env.DB, name);
   if (!row) return c.json({ error: "no such endpoint" }, 404);
   const patch = c.req.valid("json");
-  const merged = EndpointSettingsSchema.parse({ ...row.settings, ...patch, texts: { ...row.settings.texts, ...patch.texts } });
-  await updateEndpoint(c.env.DB, name, merged, Date.now());
+  const texts = typeof patch.texts === "object" && patch.texts !== null ? { ...row.settings.texts, ...patch.texts } : patch.texts;
+  const merged = EndpointSettingsSchema.strict().safeParse({ ...row.settings, ...patch, ...(texts !== undefined ? { texts } : {}) });
+  if (!merged.success) return invalidRequest(c, merged.error, "json");
+  await updateEndpoint(c.env.DB, name, merged.data, Date.now());
   await audit(c, "endpoint.update", { endpoint: name, detail: patch });
   return c.json(await getEndpoint(c.env.DB, name));
 });

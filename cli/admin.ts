@@ -1,0 +1,159 @@
+#!/usr/bin/env node
+/**
+ * Admin CLI for the Edge MFA Worker (wrangler dev or deployed): a thin client of
+ * /admin/v1. Prints JSON. Usage: npm run admin -- --help
+ */
+const USAGE = `npm run admin -- [--url URL] [--token TOKEN] <command>
+
+  URL and TOKEN default to $EDGE_MFA_URL (else http://localhost:8787) and $EDGE_MFA_ADMIN_TOKEN.
+
+  endpoints list
+  endpoints show <name>
+  endpoints create <name> [settings flags]
+  endpoints update <name> [settings flags]
+  endpoints delete <name>
+      settings flags: --timeout SECONDS  --rate PER_MINUTE/PER_HOUR  --response-style server|cloud
+                      --title T --text T --sms-text T --accept-label T --reject-label T
+                      --accept-text T --reject-text T  --settings JSON (any other setting)
+  tokens list <endpoint>
+  tokens create <endpoint> <friendly-name> [--expires YYYY-MM-DD or DD-MM-YYYY]
+  tokens revoke <endpoint> <token-id>
+  tokens regenerate <endpoint> <token-id>
+  subscribers show <msisdn>
+  totp enroll <msisdn> [--secret BASE32]
+  totp remove <msisdn>
+  audit [--kind auth|admin] [--endpoint NAME] [--since ISO-TIME] [--until ISO-TIME] [--limit N] [--before ID]
+`;
+
+export class UsageError extends Error {}
+
+interface Parsed {
+  positional: string[];
+  flags: Record<string, string>;
+}
+
+export function parseArgs(argv: string[]): Parsed {
+  const positional: string[] = [];
+  const flags: Record<string, string> = {};
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a === "--help" || a === "-h") flags.help = "true";
+    else if (a.startsWith("--")) {
+      const v = argv[i + 1];
+      if (v === undefined || v.startsWith("--")) throw new UsageError(`${a} needs a value`);
+      flags[a.slice(2)] = v;
+      i++;
+    } else positional.push(a);
+  }
+  return { positional, flags };
+}
+
+/** Mideye's GUI writes expiry dates DD-MM-YYYY; the API wants YYYY-MM-DD. */
+export function normalizeDate(v: string): string {
+  const dmy = v.match(/^(\d{2})-(\d{2})-(\d{4})$/);
+  return dmy ? `${dmy[3]}-${dmy[2]}-${dmy[1]}` : v;
+}
+
+export function settingsFromFlags(f: Record<string, string>): Record<string, unknown> {
+  const s: Record<string, unknown> = f.settings ? (JSON.parse(f.settings) as Record<string, unknown>) : {};
+  if (f.timeout) s.timeoutSeconds = Number(f.timeout);
+  if (f["response-style"]) s.responseStyle = f["response-style"];
+  if (f.rate) {
+    const m = f.rate.match(/^(\d+)\/(\d+)$/);
+    if (!m) throw new UsageError("--rate is PER_MINUTE/PER_HOUR, e.g. 3/20");
+    s.rateLimit = { perMinute: Number(m[1]), perHour: Number(m[2]) };
+  }
+  const texts: Record<string, string> = {};
+  const map: Record<string, string> = {
+    title: "title",
+    text: "authentication",
+    "sms-text": "sms",
+    "accept-label": "buttonAccept",
+    "reject-label": "buttonReject",
+    "accept-text": "touchAccept",
+    "reject-text": "touchReject",
+  };
+  for (const [flag, key] of Object.entries(map)) if (f[flag] !== undefined) texts[key] = f[flag]!;
+  if (Object.keys(texts).length) s.texts = { ...((s.texts as object) ?? {}), ...texts };
+  return s;
+}
+
+type Call = { method: string; path: string; body?: unknown };
+
+/** Maps a command line to one admin API call. */
+export function toCall(p: Parsed): Call {
+  const [group, action, a, b] = p.positional;
+  const f = p.flags;
+  const need = (v: string | undefined, what: string) => {
+    if (!v) throw new UsageError(`missing ${what}`);
+    return encodeURIComponent(v);
+  };
+  switch (`${group} ${action ?? ""}`.trim()) {
+    case "endpoints list":
+      return { method: "GET", path: "/endpoints" };
+    case "endpoints show":
+      return { method: "GET", path: `/endpoints/${need(a, "endpoint name")}` };
+    case "endpoints create":
+      return { method: "POST", path: "/endpoints", body: { name: decodeURIComponent(need(a, "endpoint name")), ...settingsFromFlags(f) } };
+    case "endpoints update":
+      return { method: "PATCH", path: `/endpoints/${need(a, "endpoint name")}`, body: settingsFromFlags(f) };
+    case "endpoints delete":
+      return { method: "DELETE", path: `/endpoints/${need(a, "endpoint name")}` };
+    case "tokens list":
+      return { method: "GET", path: `/endpoints/${need(a, "endpoint name")}/tokens` };
+    case "tokens create":
+      return {
+        method: "POST",
+        path: `/endpoints/${need(a, "endpoint name")}/tokens`,
+        body: { name: decodeURIComponent(need(b, "friendly name")), ...(f.expires ? { expires: normalizeDate(f.expires) } : {}) },
+      };
+    case "tokens revoke":
+      return { method: "DELETE", path: `/endpoints/${need(a, "endpoint name")}/tokens/${need(b, "token id")}` };
+    case "tokens regenerate":
+      return { method: "POST", path: `/endpoints/${need(a, "endpoint name")}/tokens/${need(b, "token id")}/regenerate` };
+    case "subscribers show":
+      return { method: "GET", path: `/subscribers/${need(a, "msisdn")}` };
+    case "totp enroll":
+      return { method: "PUT", path: `/subscribers/${need(a, "msisdn")}/totp`, body: f.secret ? { secret: f.secret } : {} };
+    case "totp remove":
+      return { method: "DELETE", path: `/subscribers/${need(a, "msisdn")}/totp` };
+    default:
+      if (group === "audit" && action === undefined) {
+        const q = new URLSearchParams();
+        for (const k of ["kind", "endpoint", "since", "until", "limit", "before"]) if (f[k]) q.set(k, f[k]!);
+        return { method: "GET", path: `/audit${q.size ? `?${q}` : ""}` };
+      }
+      throw new UsageError(`unknown command: ${p.positional.join(" ") || "(none)"}`);
+  }
+}
+
+async function main(argv: string[]): Promise<number> {
+  const parsed = parseArgs(argv);
+  if (parsed.flags.help || parsed.positional.length === 0) {
+    process.stdout.write(USAGE);
+    return parsed.flags.help ? 0 : 2;
+  }
+  const url = (parsed.flags.url ?? process.env.EDGE_MFA_URL ?? "http://localhost:8787").replace(/\/$/, "");
+  const token = parsed.flags.token ?? process.env.EDGE_MFA_ADMIN_TOKEN;
+  if (!token) throw new UsageError("no admin token: pass --token or set EDGE_MFA_ADMIN_TOKEN");
+  const call = toCall(parsed);
+  const res = await fetch(`${url}/admin/v1${call.path}`, {
+    method: call.method,
+    headers: { authorization: `Bearer ${token}`, ...(call.body !== undefined ? { "content-type": "application/json" } : {}) },
+    ...(call.body !== undefined ? { body: JSON.stringify(call.body) } : {}),
+  });
+  const text = await res.text();
+  const out = text ? JSON.stringify(JSON.parse(text), null, 2) : JSON.stringify({ ok: true, status: res.status });
+  (res.ok ? process.stdout : process.stderr).write(`${out}\n`);
+  return res.ok ? 0 : 1;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (e: unknown) => {
+      process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n${e instanceof UsageError ? "\nrun with --help for usage\n" : ""}`);
+      process.exit(e instanceof UsageError ? 2 : 1);
+    },
+  );
+}

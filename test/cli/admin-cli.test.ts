@@ -1,0 +1,31 @@
+import { describe, expect, it } from "vitest";
+import { normalizeDate, parseArgs, settingsFromFlags, toCall, UsageError } from "../../cli/admin.ts";
+
+// The admin CLI's argument mapping (its HTTP side is exercised against wrangler dev in test/e2e).
+describe("admin CLI mapping", () => {
+  it("maps commands to admin API calls", () => {
+    expect(toCall(parseArgs(["endpoints", "list"]))).toEqual({ method: "GET", path: "/endpoints" });
+    expect(toCall(parseArgs(["tokens", "create", "web", "my app", "--expires", "01-02-2030"]))).toEqual({
+      method: "POST",
+      path: "/endpoints/web/tokens",
+      body: { name: "my app", expires: "2030-02-01" },
+    });
+    expect(toCall(parseArgs(["totp", "enroll", "+46701234567"])).path).toBe("/subscribers/%2B46701234567/totp");
+    expect(toCall(parseArgs(["audit", "--kind", "auth", "--limit", "5"])).path).toBe("/audit?kind=auth&limit=5");
+  });
+  it("builds settings from flags", () => {
+    expect(settingsFromFlags({ timeout: "45", rate: "3/20", title: "T", "accept-label": "Yes", "response-style": "cloud" })).toEqual({
+      timeoutSeconds: 45,
+      rateLimit: { perMinute: 3, perHour: 20 },
+      responseStyle: "cloud",
+      texts: { title: "T", buttonAccept: "Yes" },
+    });
+    expect(() => settingsFromFlags({ rate: "fast" })).toThrow(UsageError);
+    expect(normalizeDate("2030-01-02")).toBe("2030-01-02");
+  });
+  it("refuses unknown commands and missing arguments", () => {
+    expect(() => toCall(parseArgs(["nope"]))).toThrow(/unknown command/);
+    expect(() => toCall(parseArgs(["tokens", "revoke", "web"]))).toThrow(/token id/);
+    expect(() => parseArgs(["--url"])).toThrow(/needs a value/);
+  });
+});

@@ -1,0 +1,214 @@
+import { env, exports } from "cloudflare:workers";
+import { createScheduledController, runInDurableObject } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import worker from "../../workers/index";
+import { ADMIN_TOKEN } from "../support/keys";
+import { answer, callAuth, freshMsisdn, openLink, waitForLink } from "./helpers";
+
+async function admin(method: string, path: string, body?: unknown, token: string | null = ADMIN_TOKEN) {
+  const res = await exports.default.fetch(
+    new Request(`https://mfa.example.com/admin/v1${path}`, {
+      method,
+      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    }),
+  );
+  const text = await res.text();
+  return { status: res.status, body: text ? (JSON.parse(text) as Record<string, any>) : null };
+}
+const uniq = () => `ep-${crypto.randomUUID().slice(0, 8)}`;
+const code = async (r: Response) => ((await r.json()) as { code: string }).code;
+
+describe("admin authorization", () => {
+  it.each([
+    ["GET", "/endpoints"],
+    ["POST", "/endpoints"],
+    ["PATCH", "/endpoints/x"],
+    ["DELETE", "/endpoints/x"],
+    ["GET", "/endpoints/x/tokens"],
+    ["POST", "/endpoints/x/tokens"],
+    ["DELETE", "/endpoints/x/tokens/y"],
+    ["POST", "/endpoints/x/tokens/y/regenerate"],
+    ["GET", "/subscribers/%2B46701234567"],
+    ["PUT", "/subscribers/%2B46701234567/totp"],
+    ["DELETE", "/subscribers/%2B46701234567/totp"],
+    ["GET", "/audit"],
+  ])("%s %s needs the admin token", async (method, path) => {
+    expect((await admin(method, path, method === "GET" || method === "DELETE" ? undefined : {}, null)).status).toBe(401);
+    expect((await admin(method, path, method === "GET" || method === "DELETE" ? undefined : {}, "wrong-token")).status).toBe(401);
+    // An API key of an endpoint is not an admin credential.
+    expect((await admin(method, path, undefined, "key-default-0123456789abcdef")).status).toBe(401);
+  });
+});
+
+describe("endpoints", () => {
+  it("create, read, list, update, delete; names and settings validated", async () => {
+    const name = uniq();
+    const created = await admin("POST", "/endpoints", { name, timeoutSeconds: 45, texts: { title: "Portal" }, responseStyle: "cloud" });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ name, settings: { timeoutSeconds: 45, texts: { title: "Portal" }, responseStyle: "cloud" } });
+    expect((await admin("POST", "/endpoints", { name })).status).toBe(409);
+    expect((await admin("POST", "/endpoints", { name: "default" })).status).toBe(409); // defined in MFA_CONFIG
+    expect((await admin("POST", "/endpoints", { name: "bad name!" })).status).toBe(400);
+    expect((await admin("POST", "/endpoints", { name: uniq(), timeoutSeconds: 5 })).status).toBe(400);
+    expect((await admin("POST", "/endpoints", { name: uniq(), bogus: 1 })).status).toBe(400);
+
+    const list = await admin("GET", "/endpoints");
+    expect(list.body!.endpoints.map((e: { name: string }) => e.name)).toContain(name);
+    expect(list.body!.static.map((e: { name: string }) => e.name)).toContain("default");
+
+    const patched = await admin("PATCH", `/endpoints/${name}`, { rateLimit: { perMinute: 1, perHour: 2 }, texts: { buttonAccept: "Yes" } });
+    expect(patched.body!.settings).toMatchObject({ timeoutSeconds: 45, rateLimit: { perMinute: 1, perHour: 2 }, texts: { title: "Portal", buttonAccept: "Yes" } });
+    expect((await admin("PATCH", `/endpoints/${name}`, { timeoutSeconds: 900 })).status).toBe(400);
+    expect((await admin("GET", `/endpoints/${name}`)).status).toBe(200);
+    expect((await admin("DELETE", `/endpoints/${name}`)).status).toBe(204);
+    expect((await admin("GET", `/endpoints/${name}`)).status).toBe(404);
+    expect((await admin("DELETE", `/endpoints/${name}`)).status).toBe(404);
+    expect((await admin("PATCH", `/endpoints/${name}`, {})).status).toBe(404);
+  });
+});
+
+describe("API tokens drive the Magic Link API", () => {
+  it("a created token works (secret shown once, only a hash stored); revoke and expiry give BAD_REQUEST", async () => {
+    const name = uniq();
+    await admin("POST", "/endpoints", { name, texts: { title: "Managed endpoint" } });
+    const tok = await admin("POST", `/endpoints/${name}/tokens`, { name: "portal" });
+    expect(tok.status).toBe(201);
+    const secret = tok.body!.secret as string;
+    expect(secret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const listed = await admin("GET", `/endpoints/${name}/tokens`);
+    expect(JSON.stringify(listed.body)).not.toContain(secret);
+    expect(listed.body!.tokens[0]).toMatchObject({ name: "portal", status: "active" });
+    const row = await env.DB.prepare("SELECT * FROM api_tokens WHERE id = ?").bind(tok.body!.id).first();
+    expect(JSON.stringify(row)).not.toContain(secret);
+
+    const msisdn = freshMsisdn();
+    const pending = callAuth(msisdn, { endpoint: name, key: secret });
+    const link = await waitForLink(msisdn);
+    const page = await openLink(link);
+    expect(page.html).toContain("Managed endpoint");
+    await answer(link, "accept", page.csrf!);
+    expect(await code(await pending)).toBe("TOUCH_ACCEPTED");
+
+    expect((await admin("DELETE", `/endpoints/${name}/tokens/${tok.body!.id}`)).status).toBe(204);
+    const revoked = await callAuth(freshMsisdn(), { endpoint: name, key: secret });
+    expect(await code(revoked)).toBe("BAD_REQUEST");
+    expect(revoked.headers.get("x-mfa-reason")).toBe("invalid_api_key");
+    expect((await admin("GET", `/endpoints/${name}/tokens`)).body!.tokens[0].status).toBe("revoked");
+    expect((await admin("DELETE", `/endpoints/${name}/tokens/${tok.body!.id}`)).status).toBe(404);
+
+    const old = await admin("POST", `/endpoints/${name}/tokens`, { name: "old", expires: "2020-01-01" });
+    const expired = await callAuth(freshMsisdn(), { endpoint: name, key: old.body!.secret });
+    expect(expired.headers.get("x-mfa-reason")).toBe("expired_api_key");
+    expect((await admin("POST", `/endpoints/${name}/tokens`, { name: "x", expires: "01-01-2030" })).status).toBe(400);
+  });
+
+  it("regenerate replaces the secret: the old one stops working, the new one works", async () => {
+    const name = uniq();
+    await admin("POST", "/endpoints", { name });
+    const tok = await admin("POST", `/endpoints/${name}/tokens`, { name: "app" });
+    const regen = await admin("POST", `/endpoints/${name}/tokens/${tok.body!.id}/regenerate`);
+    expect(regen.status).toBe(200);
+    expect(regen.body!.secret).not.toBe(tok.body!.secret);
+    expect((await callAuth(freshMsisdn(), { endpoint: name, key: tok.body!.secret })).headers.get("x-mfa-reason")).toBe("invalid_api_key");
+    expect(await code(await callAuth(freshMsisdn("0000"), { endpoint: name, key: regen.body!.secret }))).toBe("FAILED_DELIVERY");
+    expect((await admin("POST", `/endpoints/${name}/tokens/nope/regenerate`)).status).toBe(404);
+  });
+
+  it("endpoint settings apply: rate limit and cloud response style", async () => {
+    const name = uniq();
+    await admin("POST", "/endpoints", { name, responseStyle: "cloud", rateLimit: { perMinute: 1, perHour: 5 } });
+    const secret = (await admin("POST", `/endpoints/${name}/tokens`, { name: "t" })).body!.secret;
+    const msisdn = freshMsisdn();
+    const pending = callAuth(msisdn, { endpoint: name, key: secret });
+    const link = await waitForLink(msisdn);
+    const page = await openLink(link);
+    await answer(link, "reject", page.csrf!);
+    expect(await code(await pending)).toBe("REJECT");
+    const limited = await callAuth(msisdn, { endpoint: name, key: secret });
+    expect(limited.headers.get("x-mfa-reason")).toBe("rate_limited");
+  });
+
+  it("deleting an endpoint removes its tokens", async () => {
+    const name = uniq();
+    await admin("POST", "/endpoints", { name });
+    const secret = (await admin("POST", `/endpoints/${name}/tokens`, { name: "t" })).body!.secret;
+    await admin("DELETE", `/endpoints/${name}`);
+    expect((await callAuth(freshMsisdn(), { endpoint: name, key: secret })).headers.get("x-mfa-reason")).toBe("unknown_endpoint");
+    expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM api_tokens WHERE endpoint = ?").bind(name).first("n")).toBe(0);
+  });
+});
+
+describe("subscribers", () => {
+  it("shows and manages the TOTP token, validates the number", async () => {
+    const msisdn = freshMsisdn();
+    const path = `/subscribers/${encodeURIComponent(msisdn)}`;
+    expect((await admin("GET", path)).body).toEqual({ msisdn, totp: false });
+    const enrolled = await admin("PUT", `${path}/totp`, {});
+    expect(enrolled.status).toBe(201);
+    expect(enrolled.body!.secret).toMatch(/^[A-Z2-7]+$/);
+    expect((await admin("GET", path)).body).toEqual({ msisdn, totp: true });
+    // The stored seed is encrypted.
+    const stored = await runInDurableObject(env.SUBSCRIBER.getByName(msisdn), (_i, s) => s.storage.get<{ sealedSeed: string }>("totp"));
+    expect(stored!.sealedSeed).not.toContain(enrolled.body!.secret);
+    expect((await admin("DELETE", `${path}/totp`)).status).toBe(204);
+    expect((await admin("GET", path)).body!.totp).toBe(false);
+    expect((await admin("GET", "/subscribers/12345")).status).toBe(400);
+  });
+});
+
+describe("audit log", () => {
+  it("records authentications (masked number, channel, result, latency) and admin actions", async () => {
+    const name = uniq();
+    await admin("POST", "/endpoints", { name });
+    const secret = (await admin("POST", `/endpoints/${name}/tokens`, { name: "t" })).body!.secret;
+    const msisdn = freshMsisdn("0000");
+    await callAuth(msisdn, { endpoint: name, key: secret });
+    await callAuth(msisdn, { endpoint: name, key: "wrong" });
+    let auth: Record<string, any>[] = [];
+    for (let i = 0; i < 50 && auth.length < 2; i++) {
+      auth = (await admin("GET", `/audit?kind=auth&endpoint=${name}`)).body!.entries;
+      if (auth.length < 2) await new Promise((r) => setTimeout(r, 50)); // written after the response
+    }
+    expect(auth.map((e) => e.result).sort()).toEqual(["BAD_REQUEST", "FAILED_DELIVERY"]);
+    for (const e of auth) {
+      expect(e.msisdn).not.toBe(msisdn);
+      expect(e.msisdn).toMatch(/^\+467\*+00$/);
+      expect(e.channel).toBe("sms");
+      expect(typeof e.latency_ms).toBe("number");
+    }
+    expect(JSON.stringify(auth)).not.toContain(secret);
+    const adminEntries = (await admin("GET", `/audit?kind=admin&endpoint=${name}`)).body!.entries;
+    expect(adminEntries.map((e: { action: string }) => e.action)).toEqual(["token.create", "endpoint.create"]);
+  });
+
+  it("paginates newest first and filters by time", async () => {
+    const name = uniq();
+    await admin("POST", "/endpoints", { name });
+    for (let i = 0; i < 5; i++) await admin("PATCH", `/endpoints/${name}`, { timeoutSeconds: 20 + i });
+    const first = await admin("GET", `/audit?kind=admin&endpoint=${name}&limit=4`);
+    expect(first.body!.entries).toHaveLength(4);
+    expect(first.body!.entries[0].detail).toEqual({ timeoutSeconds: 24 });
+    const second = await admin("GET", `/audit?kind=admin&endpoint=${name}&limit=4&before=${first.body!.next}`);
+    expect(second.body!.entries.map((e: { action: string }) => e.action)).toEqual(["endpoint.update", "endpoint.create"]);
+    expect(second.body!.next).toBeNull();
+    const future = await admin("GET", `/audit?since=${encodeURIComponent(new Date(Date.now() + 60_000).toISOString())}`);
+    expect(future.body!.entries).toEqual([]);
+    expect((await admin("GET", "/audit?since=yesterday")).status).toBe(400);
+  });
+
+  it("the scheduled job deletes entries older than the retention (30 days default)", async () => {
+    const day = 86_400_000;
+    const now = Date.now();
+    await env.DB.batch([
+      env.DB.prepare("INSERT INTO audit_log (at, kind, action, actor) VALUES (?, 'admin', 'old.entry', 'test')").bind(now - 31 * day),
+      env.DB.prepare("INSERT INTO audit_log (at, kind, action, actor) VALUES (?, 'admin', 'recent.entry', 'test')").bind(now - 29 * day),
+    ]);
+    const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+    const run = worker.scheduled as (c: ScheduledController, e: Env, x: ExecutionContext) => Promise<void>;
+    await run(createScheduledController(), env, ctx);
+    const actions = (await env.DB.prepare("SELECT action FROM audit_log WHERE actor = 'test'").all<{ action: string }>()).results.map((r) => r.action);
+    expect(actions).toEqual(["recent.entry"]);
+    await expect(run(createScheduledController(), { ...env, AUDIT_RETENTION_DAYS: "zero" }, ctx)).rejects.toThrow(/AUDIT_RETENTION_DAYS/);
+  });
+});
