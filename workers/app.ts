@@ -1,5 +1,6 @@
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
 import { ConfigError } from "./config/load";
 import { APP_CSS } from "./pages/layout";
@@ -31,6 +32,11 @@ app.use(async (c, next) => {
   await next();
   if (!c.res.headers.has("cache-control")) c.header("cache-control", "no-store");
 });
+
+// Nothing we accept is large: cap bodies before anything parses them.
+const tooLarge = (c: Context) => c.json({ error: "request body too large" }, 413);
+app.use("/m/*", bodyLimit({ maxSize: 4 * 1024, onError: tooLarge }));
+app.use("*", bodyLimit({ maxSize: 64 * 1024, onError: tooLarge }));
 
 app.get("/assets/app.css", (c) => {
   c.header("cache-control", "public, max-age=3600");

@@ -93,7 +93,7 @@ export class RelayServer {
       req = decodeRequest(msg, client.secret);
     } catch (e) {
       const reason = e instanceof PacketError ? e.message : String(e);
-      return this.#drop(/mismatch/.test(reason) ? "bad_message_authenticator" : "malformed", nas, { client: client.name, error: reason });
+      return this.#drop(/Message-Authenticator mismatch/.test(reason) ? "bad_message_authenticator" : "malformed", nas, { client: client.name, error: reason });
     }
     // Status-Server (RFC 5997) must be authenticated; Access-Request when the client requires it.
     if ((code === STATUS_SERVER || client.requireMessageAuthenticator) && !req.hasMessageAuthenticator) {

@@ -54,14 +54,43 @@ export function peekCode(packet: Buffer): number {
   return packet[0]!;
 }
 
+/** Codes we accept as requests: Access-Request (1) and Status-Server (12). */
+const REQUEST_CODES = new Set([1, 12]);
+
+/**
+ * Checks a request's Message-Authenticator over the raw bytes: HMAC-MD5 of the packet with
+ * the MA value zeroed (RFC 3579 §3.2), compared in constant time. We do not rely on the
+ * `radius` package here: fuzzing showed it compares MAs as UTF-8 strings, where all bytes
+ * that are invalid UTF-8 collapse to U+FFFD, so many forged MAs would pass.
+ */
+function verifyRequestMa(data: Buffer, secret: string): boolean | null {
+  let offset = HEADER;
+  while (offset < data.length) {
+    const type = data[offset]!;
+    const alen = data[offset + 1]!;
+    if (type === MA_TYPE) {
+      const copy = Buffer.from(data);
+      const got = Buffer.from(copy.subarray(offset + 2, offset + alen));
+      copy.fill(0, offset + 2, offset + alen);
+      return timingSafeEqual(got, createHmac("md5", secret).update(copy).digest());
+    }
+    offset += alen;
+  }
+  return null; // no Message-Authenticator present
+}
+
 /**
  * Decodes and authenticates a request with the client's secret. Throws PacketError when the
- * packet is malformed or its Message-Authenticator does not verify (wrong secret or forged).
+ * packet is malformed, not a request, or its Message-Authenticator does not verify (wrong
+ * secret or forged).
  */
 export function decodeRequest(packet: Buffer, secret: string): RadiusRequest {
   checkFraming(packet);
+  if (!REQUEST_CODES.has(packet[0]!)) throw new PacketError(`code ${packet[0]} is not a request we serve`);
   const length = packet.readUInt16BE(2);
   const data = packet.subarray(0, length); // bytes past Length are padding (RFC 2865 §3)
+  const ma = verifyRequestMa(data, secret);
+  if (ma === false) throw new PacketError("Message-Authenticator mismatch (wrong secret or forged packet)");
   let decoded: ReturnType<typeof radius.decode>;
   try {
     decoded = radius.decode({ packet: Buffer.from(data), secret });
@@ -75,7 +104,7 @@ export function decodeRequest(packet: Buffer, secret: string): RadiusRequest {
     authenticator: Buffer.from(data.subarray(4, 20)),
     attributes: decoded.attributes as Record<string, unknown>,
     rawAttributes: raw,
-    hasMessageAuthenticator: raw.some(([t]) => t === MA_TYPE),
+    hasMessageAuthenticator: ma === true,
   };
 }
 
