@@ -1,0 +1,66 @@
+/**
+ * Benchmark 1: Magic Link overhead. Time from the API call to its response when the user
+ * answers instantly (a phone-gateway that opens the link and posts Accept as soon as the SMS
+ * arrives), against a minimal hono Worker that returns at once, both on wrangler dev, side by
+ * side in one run. Prints p50/p99 and the ratio.
+ */
+import { percentile } from "./lib/processes.ts";
+import { startPhoneGateway } from "./lib/phone-gateway.ts";
+import { BENCH_KEY, startEdge, startFloor } from "./lib/workers.ts";
+
+export interface LatencyRow {
+  name: string;
+  n: number;
+  p50: number;
+  p99: number;
+  mean: number;
+}
+
+async function measure(name: string, n: number, concurrency: number, call: (i: number) => Promise<void>): Promise<LatencyRow> {
+  const times: number[] = [];
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        const i = next++;
+        const t = performance.now();
+        await call(i);
+        times.push(performance.now() - t);
+      }
+    }),
+  );
+  times.sort((a, b) => a - b);
+  return { name, n, p50: percentile(times, 50), p99: percentile(times, 99), mean: times.reduce((a, b) => a + b, 0) / times.length };
+}
+
+let counter = 0;
+const msisdn = () => `+4676${String(Date.now() % 1e5).padStart(5, "0")}${String(counter++ % 1e4).padStart(4, "0")}`;
+
+export async function runMagicLinkBench(n = Number(process.env.BENCH_N ?? 300)): Promise<LatencyRow[]> {
+  const phone = await startPhoneGateway("instant");
+  const [edge, floor] = await Promise.all([startEdge(phone.url), startFloor()]);
+  try {
+    const api = async (base: string) => {
+      const res = await fetch(`${base}/api/sfwa/auth?msisdn=${encodeURIComponent(msisdn())}`, { headers: { "api-key": BENCH_KEY } });
+      const body = (await res.json()) as { code: string };
+      if (body.code !== "TOUCH_ACCEPTED") throw new Error(`unexpected ${body.code}`);
+    };
+    // Warm both (module load, first DO creation), then measure alternately.
+    await measure("warmup", 30, 1, () => api(edge.url));
+    await measure("warmup", 30, 1, () => api(floor.url));
+    const rows: LatencyRow[] = [];
+    for (const c of [1, 16]) {
+      rows.push(await measure(`floor: minimal hono Worker (c=${c})`, n, c, () => api(floor.url)));
+      rows.push(await measure(`magic link, instant answer (c=${c})`, n, c, () => api(edge.url)));
+    }
+    return rows;
+  } finally {
+    await Promise.all([edge.stop(), floor.stop()]);
+    phone.server.close();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const rows = await runMagicLinkBench();
+  console.table(rows.map((r) => ({ ...r, p50: r.p50.toFixed(1), p99: r.p99.toFixed(1), mean: r.mean.toFixed(1) })));
+}

@@ -1,0 +1,110 @@
+/**
+ * Benchmark 3: RADIUS Access-Request throughput and latency. radclient (-p 64 -c N) drives
+ * the relay, which checks nothing on-prem and asks a local edge that answers at once, side
+ * by side with FreeRADIUS answering the same requests from its users file. Reports the
+ * relay/FreeRADIUS ratios.
+ */
+import { spawn } from "node:child_process";
+import { createSocket } from "node:dgram";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import radius from "radius";
+import { freePort } from "../test/support/dev-server.ts";
+import { relayKey, startRelay } from "../test/support/relay-process.ts";
+import { startFreeRadius } from "./lib/freeradius.ts";
+import { percentile } from "./lib/processes.ts";
+
+const SECRET = "bench-radius-secret";
+const USER = "+46701234567";
+const PASSWORD = "bench-password";
+
+export interface RadiusRow {
+  server: string;
+  requests: number;
+  accepted: number;
+  seconds: number;
+  perSecond: number;
+  p50ms: number;
+  p99ms: number;
+}
+
+/** radclient -p 64 -c N: N copies of one signed Access-Request, 64 in flight. */
+async function radclientLoad(target: string, n: number): Promise<{ accepted: number; seconds: number }> {
+  const t = performance.now();
+  const child = spawn("radclient", ["-q", "-s", "-p", "64", "-c", String(n), "-t", "10", "-r", "3", target, "auth", SECRET]);
+  let out = "";
+  child.stdout.on("data", (d) => (out += d));
+  child.stderr.on("data", (d) => (out += d));
+  child.stdin.end(`User-Name = "${USER}", User-Password = "${PASSWORD}", Message-Authenticator = 0x00\n`);
+  await new Promise((r) => child.on("close", r));
+  const seconds = (performance.now() - t) / 1000;
+  // radclient -s prints "Packet summary: Accepted : N, Rejected : N, Lost : N, ...".
+  const accepted = Number(out.match(/Accepted\s*:\s*(\d+)/)?.[1] ?? NaN);
+  return { accepted, seconds };
+}
+
+/** One request at a time from a Node UDP socket: the latency of a single login. */
+async function sequentialLatency(port: number, n: number): Promise<number[]> {
+  const sock = createSocket("udp4");
+  await new Promise<void>((r) => sock.bind(0, "127.0.0.1", r));
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const packet = radius.encode({
+      code: "Access-Request",
+      secret: SECRET,
+      identifier: i % 256,
+      add_message_authenticator: true,
+      attributes: [["User-Name", USER], ["User-Password", PASSWORD]],
+    });
+    const t = performance.now();
+    const reply = new Promise<Buffer>((resolve) => sock.once("message", resolve));
+    sock.send(packet, port, "127.0.0.1");
+    const r = await Promise.race([reply, new Promise<null>((res) => setTimeout(() => res(null), 5000))]);
+    if (!r || r[0] !== 2) throw new Error(`request ${i}: no Access-Accept`);
+    times.push(performance.now() - t);
+  }
+  sock.close();
+  return times.sort((a, b) => a - b);
+}
+
+export async function runRelayBench(n = Number(process.env.BENCH_RADIUS ?? 20_000)): Promise<RadiusRow[]> {
+  // The edge that answers at once: same API shape, no session, no SMS.
+  const edge = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      res.setHeader("content-type", "application/json");
+      res.end('{"code":"TOUCH_ACCEPTED"}');
+    });
+  });
+  edge.keepAliveTimeout = 60_000;
+  await new Promise<void>((r) => edge.listen(0, "127.0.0.1", r));
+  const key = await relayKey();
+  const relay = await startRelay({
+    clients: [{ name: "bench", address: "127.0.0.1", secret: SECRET }],
+    edge: { url: `http://127.0.0.1:${(edge.address() as AddressInfo).port}`, relayName: "bench", privateKeyFile: key.privateKeyFile },
+    secondFactor: "touch",
+    log: { level: "info" },
+  });
+  const frPort = await freePort();
+  const freeradius = await startFreeRadius(frPort, SECRET, USER, PASSWORD);
+  try {
+    const rows: RadiusRow[] = [];
+    for (const [name, port] of [
+      ["FreeRADIUS 3 (users file)", frPort],
+      ["edge-mfa relay -> instant edge", relay.port],
+    ] as const) {
+      await radclientLoad(`127.0.0.1:${port}`, 500); // warm up
+      const load = await radclientLoad(`127.0.0.1:${port}`, n);
+      const lat = await sequentialLatency(port, 500);
+      rows.push({ server: name, requests: n, accepted: load.accepted, seconds: load.seconds, perSecond: n / load.seconds, p50ms: percentile(lat, 50), p99ms: percentile(lat, 99) });
+    }
+    return rows;
+  } finally {
+    await Promise.all([relay.stop(), freeradius.stop()]);
+    edge.close();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  console.table(await runRelayBench());
+}
