@@ -60,7 +60,7 @@ async function sequentialLatency(port: number, n: number): Promise<number[]> {
     const reply = new Promise<Buffer>((resolve) => sock.once("message", resolve));
     sock.send(packet, port, "127.0.0.1");
     const r = await Promise.race([reply, new Promise<null>((res) => setTimeout(() => res(null), 5000))]);
-    if (!r || r[0] !== 2) throw new Error(`request ${i}: no Access-Accept`);
+    if (!r || r[0] !== 2) throw new Error(`port ${port}, request ${i}: ${r ? `code ${r[0]}` : "no reply in 5 s"}`);
     times.push(performance.now() - t);
   }
   sock.close();
@@ -95,6 +95,10 @@ export async function runRelayBench(n = Number(process.env.BENCH_RADIUS ?? 20_00
     ] as const) {
       await radclientLoad(`127.0.0.1:${port}`, 500); // warm up
       const load = await radclientLoad(`127.0.0.1:${port}`, n);
+      process.stderr.write(`  ${name}: ${load.accepted}/${n} accepted in ${load.seconds.toFixed(1)} s\n`);
+      // Let both forget the load (FreeRADIUS keeps requests for cleanup_delay = 5 s, up to
+      // max_requests, and drops new ones while full).
+      await new Promise((r) => setTimeout(r, 6000));
       const lat = await sequentialLatency(port, 500);
       rows.push({ server: name, requests: n, accepted: load.accepted, seconds: load.seconds, perSecond: n / load.seconds, p50ms: percentile(lat, 50), p99ms: percentile(lat, 99) });
     }

@@ -1,4 +1,5 @@
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { lstatSync, mkdtempSync, readFileSync, rmSync, writeFileSync as write } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startProcess } from "./processes.ts";
@@ -8,9 +9,18 @@ import { startProcess } from "./processes.ts";
  * where a benchmark needs it: one client (127.0.0.1, Message-Authenticator required), one
  * user in the `users` file, our ports, and no privilege drop (we run as whoever we are).
  */
+/** Writes a file of the copy, refusing to follow a symlink out of it. */
+function writeFileSync(path: string, text: string): void {
+  if (lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) throw new Error(`${path} is a symlink; refusing to write through it`);
+  write(path, text);
+}
+
 export async function startFreeRadius(port: number, secret: string, user: string, password: string): Promise<{ stop: () => Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), "edge-mfa-freeradius-"));
-  cpSync("/etc/freeradius/3.0", dir, { recursive: true, dereference: true });
+  // cp -L: a real copy of every file. (Node's cpSync keeps nested symlinks even with
+  // `dereference`, and writing through them would edit the system's own configuration.)
+  const cp = spawnSync("cp", ["-rL", "/etc/freeradius/3.0/.", dir]);
+  if (cp.status !== 0) throw new Error(`copying /etc/freeradius/3.0 failed: ${cp.stderr}`);
   writeFileSync(join(dir, "clients.conf"), `client bench {\n  ipaddr = 127.0.0.1\n  secret = ${secret}\n  require_message_authenticator = yes\n}\n`);
   const users = join(dir, "mods-config/files/authorize");
   writeFileSync(users, `${user} Cleartext-Password := "${password}"\n${readFileSync(users, "utf8")}`);
