@@ -1,10 +1,25 @@
-import { cloudflareTest } from "@cloudflare/vitest-plugin";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { defineConfig } from "vitest/config";
+import { FAKE_PUSH_CERT_PATH, startFakePushService } from "./test/support/fake-push-service.ts";
 import { startFakeSmsGateway } from "./test/support/fake-sms-gateway.ts";
 import { TEST_CONFIG } from "./test/support/test-config.ts";
 
+// Push endpoints must be https: the local fake push service has a test-only certificate,
+// which miniflare adds to workerd's trust store when it loads, hence set before the import.
+process.env.NODE_EXTRA_CA_CERTS = FAKE_PUSH_CERT_PATH;
+const { cloudflareTest } = await import("@cloudflare/vitest-plugin");
+
 // A real HTTP SMS gateway on loopback for the Worker's SMS adapters (see the file for behaviours).
 const gateway = await startFakeSmsGateway();
+// A real HTTPS push service on loopback that decrypts what it gets (see the file).
+const push = await startFakePushService();
+
+// A VAPID key pair for this run, in the formats the secrets use (base64url point and scalar).
+const vapid = (() => {
+  const jwk = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" });
+  const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x!, "base64url"), Buffer.from(jwk.y!, "base64url")]);
+  return { publicKey: point.toString("base64url"), privateKey: jwk.d! };
+})();
 
 export default defineConfig({
   test: {
@@ -24,7 +39,12 @@ export default defineConfig({
                 SMS_HTTP_BEARER_TOKEN: "gateway-secret",
                 SMS_HTTP_SUCCESS_MATCH: '"status":"created"',
                 SMS_TIMEOUT_MS: "1500",
+                VAPID_PUBLIC_KEY: vapid.publicKey,
+                VAPID_PRIVATE_KEY: vapid.privateKey,
+                VAPID_SUBJECT: "mailto:ops@edge-mfa.test",
+                SEED_ENCRYPTION_KEY: randomBytes(32).toString("base64url"),
                 TEST_GATEWAY_URL: gateway.url,
+                TEST_PUSH_URL: push.url,
               },
             },
           }),

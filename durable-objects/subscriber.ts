@@ -1,17 +1,275 @@
 import { DurableObject } from "cloudflare:workers";
-import { admit, type RateDecision, type RateLimits } from "../workers/lib/rate-limit";
+import { seedKeyFromEnv } from "../workers/config/app-secrets";
+import {
+  AnswerClaimsSchema,
+  DeviceUpdateClaimsSchema,
+  type AnswerClaims,
+  type DevicePublicKey,
+  type PushSubscriptionJson,
+} from "../workers/lib/app-schemas";
+import { verifyCompactJws } from "../workers/lib/jws";
+import { checkChallengeResponse, checkTotp, newSeed, seedToBase32 } from "../workers/lib/otp";
+import { admit, type RateLimits } from "../workers/lib/rate-limit";
+import { openSeed, sealSeed, type SealedSeed } from "../workers/lib/seed-crypto";
+import { randomToken, sha256Hex, timingSafeEqualString } from "../workers/lib/tokens";
+
+/** A pending session of this number; `challengeId` once it was pushed to the device. */
+interface PendingEntry {
+  until: number;
+  challengeId?: string;
+}
+
+/** The activated authenticator app of this number (one device per number, like Mideye+). */
+interface DeviceRecord {
+  id: string;
+  publicKey: DevicePublicKey;
+  subscription: PushSubscriptionJson | null;
+  seed: SealedSeed;
+  activatedAt: number;
+}
+
+export type AdmitResult =
+  | { allowed: true; retryAfterMs: 0 }
+  | { allowed: false; reason: "rate_limited" | "too_many_pending"; retryAfterMs?: number };
+
+export interface PendingClaim {
+  /** Name of the AuthSession object. */
+  session: string;
+  /** When the entry lapses on its own, should the session never release it. */
+  until: number;
+  cap: number;
+}
+
+export type ActivateResult = { ok: true; deviceId: string; seed: string } | { ok: false };
+
+export interface PushTarget {
+  deviceId: string;
+  challengeId: string;
+  subscription: PushSubscriptionJson;
+}
+
+export type AnswerCheck =
+  | { ok: true; session: string; claims: AnswerClaims }
+  | { ok: false; reason: "unknown_device" | "bad_signature" | "unknown_challenge" };
+
+/** Activation tokens outstanding per number; older ones are dropped beyond this. */
+const MAX_GRANTS = 5;
+/** A signed device update must be this fresh (clock skew included). */
+const UPDATE_WINDOW_MS = 5 * 60_000;
+/** Used challenge-response challenges are remembered this long. */
+const CR_REPLAY_MS = 15 * 60_000;
 
 /**
- * One object per MSISDN (named by it). Holds the subscriber's rate-limit history; device
- * state for the authenticator app lives here too. Per-number objects keep a busy number
- * from slowing anyone else down.
+ * One object per MSISDN (named by it): the number's rate-limit history, its pending sessions
+ * (capped), its authenticator device and offline-code replay state. Per-number objects keep a
+ * busy number from slowing anyone else down, and make each check-and-update atomic.
  */
 export class Subscriber extends DurableObject<Env> {
-  /** Records an authentication attempt if the limits allow it. */
-  async admit(limits: RateLimits): Promise<Pick<RateDecision, "allowed" | "retryAfterMs">> {
+  /**
+   * Records an authentication attempt if the rate limits allow it and, when `pending` is
+   * given, the number has fewer than `cap` sessions pending. Refusals record nothing.
+   */
+  async admit(limits: RateLimits, pending?: PendingClaim): Promise<AdmitResult> {
+    const now = Date.now();
     const history = (await this.ctx.storage.get<number[]>("rate")) ?? [];
-    const decision = admit(history, limits, Date.now());
+    const decision = admit(history, limits, now);
+    if (!decision.allowed) {
+      await this.ctx.storage.put("rate", decision.history);
+      return { allowed: false, reason: "rate_limited", retryAfterMs: decision.retryAfterMs };
+    }
+    if (pending) {
+      const entries = await this.#pending(now);
+      if (Object.keys(entries).length >= pending.cap) return { allowed: false, reason: "too_many_pending" };
+      entries[pending.session] = { until: pending.until };
+      await this.ctx.storage.put("pending", entries);
+    }
     await this.ctx.storage.put("rate", decision.history);
-    return { allowed: decision.allowed, retryAfterMs: decision.retryAfterMs };
+    return { allowed: true, retryAfterMs: 0 };
+  }
+
+  /** A session ended (or never started): it no longer counts against the cap. */
+  async release(session: string): Promise<void> {
+    const entries = await this.#pending(Date.now());
+    if (!(session in entries)) return;
+    delete entries[session];
+    await this.ctx.storage.put("pending", entries);
+  }
+
+  async pendingCount(): Promise<number> {
+    return Object.keys(await this.#pending(Date.now())).length;
+  }
+
+  // ---- activation -------------------------------------------------------------------------
+
+  /** Stores the hash of a one-time activation token (issued from a live SMS link). */
+  async grantActivation(tokenHash: string, expiresAt: number): Promise<void> {
+    const now = Date.now();
+    const grants = Object.entries((await this.ctx.storage.get<Record<string, number>>("grants")) ?? {})
+      .filter(([, exp]) => exp > now)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, MAX_GRANTS - 1);
+    await this.ctx.storage.put("grants", Object.fromEntries([[tokenHash, expiresAt], ...grants]));
+  }
+
+  /**
+   * Binds a device to this number if the token is valid, unexpired and unused. The grant is
+   * consumed first, so a token works once even if the rest fails. Replaces any earlier device.
+   */
+  async activate(
+    tokenHash: string,
+    publicKey: DevicePublicKey,
+    subscription: PushSubscriptionJson | null,
+  ): Promise<ActivateResult> {
+    const grants = (await this.ctx.storage.get<Record<string, number>>("grants")) ?? {};
+    const expiresAt = grants[tokenHash];
+    if (expiresAt === undefined) return { ok: false };
+    delete grants[tokenHash];
+    await this.ctx.storage.put("grants", grants);
+    if (Date.now() >= expiresAt) return { ok: false };
+
+    const id = randomToken();
+    const seed = newSeed();
+    const device: DeviceRecord = {
+      id,
+      publicKey,
+      subscription,
+      seed: await sealSeed(seedKeyFromEnv(this.env), seed, id),
+      activatedAt: Date.now(),
+    };
+    await this.ctx.storage.put("device", device);
+    await this.ctx.storage.delete("totpStep");
+    return { ok: true, deviceId: id, seed: seedToBase32(seed) };
+  }
+
+  /** Public facts about the device, for status pages and tests (never the seed or key). */
+  async device(): Promise<{ deviceId: string; push: boolean; activatedAt: number } | null> {
+    const d = await this.ctx.storage.get<DeviceRecord>("device");
+    return d ? { deviceId: d.id, push: d.subscription !== null, activatedAt: d.activatedAt } : null;
+  }
+
+  /** Forgets the device, e.g. when its push service answered 404/410 (app gone). */
+  async forgetDevice(deviceId: string): Promise<boolean> {
+    const d = await this.ctx.storage.get<DeviceRecord>("device");
+    if (!d || d.id !== deviceId) return false;
+    await this.ctx.storage.delete(["device", "totpStep", "crUsed"]);
+    const entries = await this.#pending(Date.now());
+    for (const e of Object.values(entries)) delete e.challengeId;
+    await this.ctx.storage.put("pending", entries);
+    return true;
+  }
+
+  /**
+   * A signed update from the device: new push subscription (or none), or removal. The
+   * signature proves the request comes from the device key; `iat` bounds replays in time.
+   */
+  async updateDevice(deviceId: string, jws: string): Promise<"updated" | "removed" | "refused"> {
+    const d = await this.#deviceById(deviceId);
+    if (!d) return "refused";
+    const claims = DeviceUpdateClaimsSchema.safeParse(await verifyCompactJws(d.publicKey, jws));
+    if (!claims.success || Math.abs(claims.data.iat * 1000 - Date.now()) > UPDATE_WINDOW_MS) return "refused";
+    if (claims.data.remove) {
+      await this.forgetDevice(d.id);
+      return "removed";
+    }
+    if (claims.data.subscription !== undefined) {
+      await this.ctx.storage.put("device", { ...d, subscription: claims.data.subscription });
+    }
+    return "updated";
+  }
+
+  // ---- push challenges --------------------------------------------------------------------
+
+  /**
+   * If the number has a device that can get pushes, opens a challenge for a pending session
+   * and returns where to push it. The challenge id is all the push carries.
+   */
+  async pushTarget(session: string): Promise<PushTarget | null> {
+    const d = await this.ctx.storage.get<DeviceRecord>("device");
+    if (!d?.subscription) return null;
+    const entries = await this.#pending(Date.now());
+    const entry = entries[session];
+    if (!entry) return null;
+    entry.challengeId = randomToken();
+    await this.ctx.storage.put("pending", entries);
+    return { deviceId: d.id, challengeId: entry.challengeId, subscription: d.subscription };
+  }
+
+  /** The session behind a challenge, if the asking device is this number's device. */
+  async challengeSession(deviceId: string, challengeId: string): Promise<string | null> {
+    if (!(await this.#deviceById(deviceId))) return null;
+    return this.#sessionOf(challengeId);
+  }
+
+  /** Challenge ids still pending for the device (the app lists them when opened). */
+  async pendingChallenges(deviceId: string): Promise<string[] | null> {
+    if (!(await this.#deviceById(deviceId))) return null;
+    return Object.values(await this.#pending(Date.now()))
+      .map((e) => e.challengeId)
+      .filter((c): c is string => c !== undefined);
+  }
+
+  /** Checks a signed answer: right device, valid ES256 signature, a challenge of ours. */
+  async checkAnswer(deviceId: string, jws: string): Promise<AnswerCheck> {
+    const d = await this.#deviceById(deviceId);
+    if (!d) return { ok: false, reason: "unknown_device" };
+    const claims = AnswerClaimsSchema.safeParse(await verifyCompactJws(d.publicKey, jws));
+    if (!claims.success) return { ok: false, reason: "bad_signature" };
+    const session = await this.#sessionOf(claims.data.c);
+    if (!session) return { ok: false, reason: "unknown_challenge" };
+    return { ok: true, session, claims: claims.data };
+  }
+
+  // ---- offline codes (called by the RADIUS relay through the edge) ------------------------
+
+  /** TOTP from the app; each time step counts once (a used code or older one is refused). */
+  async verifyTotp(code: string): Promise<boolean> {
+    const d = await this.ctx.storage.get<DeviceRecord>("device");
+    if (!d) return false;
+    const seed = await openSeed(seedKeyFromEnv(this.env), d.seed, d.id);
+    const lastStep = await this.ctx.storage.get<number>("totpStep");
+    const r = await checkTotp(seed, code, Date.now(), lastStep);
+    if (!r.valid) return false;
+    // Re-read after the awaits: a concurrent check of the same code must not pass twice.
+    const again = await this.ctx.storage.get<number>("totpStep");
+    if (again !== undefined && again >= r.timeStep) return false;
+    await this.ctx.storage.put("totpStep", r.timeStep);
+    return true;
+  }
+
+  /** "Phone not reachable, please sign <challenge>": each challenge is accepted once. */
+  async verifyChallengeResponse(challenge: string, code: string): Promise<boolean> {
+    const d = await this.ctx.storage.get<DeviceRecord>("device");
+    if (!d) return false;
+    const seed = await openSeed(seedKeyFromEnv(this.env), d.seed, d.id);
+    if (!(await checkChallengeResponse(seed, challenge, code))) return false;
+    const now = Date.now();
+    const key = await sha256Hex(challenge.toUpperCase());
+    const used = Object.fromEntries(
+      Object.entries((await this.ctx.storage.get<Record<string, number>>("crUsed")) ?? {}).filter(([, t]) => t > now),
+    );
+    if (key in used) return false;
+    used[key] = now + CR_REPLAY_MS;
+    await this.ctx.storage.put("crUsed", used);
+    return true;
+  }
+
+  // ---- internals --------------------------------------------------------------------------
+
+  async #pending(now: number): Promise<Record<string, PendingEntry>> {
+    const all = (await this.ctx.storage.get<Record<string, PendingEntry>>("pending")) ?? {};
+    return Object.fromEntries(Object.entries(all).filter(([, e]) => e.until > now));
+  }
+
+  async #sessionOf(challengeId: string): Promise<string | null> {
+    for (const [session, e] of Object.entries(await this.#pending(Date.now()))) {
+      if (e.challengeId === challengeId) return session;
+    }
+    return null;
+  }
+
+  async #deviceById(deviceId: string): Promise<DeviceRecord | null> {
+    const d = await this.ctx.storage.get<DeviceRecord>("device");
+    if (!d || !(await timingSafeEqualString(d.id, deviceId))) return null;
+    return d;
   }
 }

@@ -2,5 +2,10 @@
 declare namespace Cloudflare {
   interface Env {
     TEST_GATEWAY_URL: string;
+    TEST_PUSH_URL: string;
+    VAPID_PUBLIC_KEY: string;
+    VAPID_PRIVATE_KEY: string;
+    VAPID_SUBJECT: string;
+    SEED_ENCRYPTION_KEY: string;
   }
 }

@@ -43,6 +43,10 @@ function withDemoEndpoint(config: Config): Config {
         apiKeys: [{ name: "demo key (DEMO_MODE only)", sha256: DEMO_API_KEY_SHA256 }],
         timeoutSeconds: 60,
         texts: {},
+        enableActivation: true,
+        usePush: true,
+        pushGraceSeconds: 10,
+        numberMatching: false,
       },
     ],
   };

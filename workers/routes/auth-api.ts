@@ -27,7 +27,6 @@ authApi.get("/api/sfwa/auth/:endpoint?", validateQuery, async (c) => {
         event: "auth",
         endpoint: key.ok ? key.endpoint.name : (c.req.param("endpoint") ?? config.defaultEndpoint),
         msisdn: maskMsisdn(q.msisdn),
-        channel: "sms",
         result,
         latencyMs: Date.now() - started,
         ...extra,
@@ -43,6 +42,6 @@ authApi.get("/api/sfwa/auth/:endpoint?", validateQuery, async (c) => {
     log("BAD_REQUEST", { reason: outcome.reason });
     return badRequest(c, outcome.reason, outcome.retryAfterMs);
   }
-  log(outcome.code, { session: outcome.sessionId.slice(0, 12) });
+  log(outcome.code, { channel: outcome.channel, session: outcome.sessionId.slice(0, 12) });
   return c.json({ code: outcome.code });
 });

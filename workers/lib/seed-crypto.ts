@@ -1,0 +1,42 @@
+import { base64url } from "./tokens";
+
+/**
+ * TOTP seeds at rest: AES-256-GCM under SEED_ENCRYPTION_KEY, with the device id as
+ * additional data so a stored ciphertext cannot be moved to another device record.
+ * A storage dump alone therefore yields no usable seed.
+ */
+export interface SealedSeed {
+  iv: string;
+  ct: string;
+}
+
+export function fromBase64url(s: string): Uint8Array {
+  const b64 = s.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (s.length % 4)) % 4);
+  const bin = atob(b64);
+  const out = new Uint8Array(bin.length);
+  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
+  return out;
+}
+
+async function importKey(rawKey: string): Promise<CryptoKey> {
+  return crypto.subtle.importKey("raw", fromBase64url(rawKey), "AES-GCM", false, ["encrypt", "decrypt"]);
+}
+
+export async function sealSeed(rawKey: string, seed: Uint8Array, deviceId: string): Promise<SealedSeed> {
+  const iv = crypto.getRandomValues(new Uint8Array(12));
+  const ct = await crypto.subtle.encrypt(
+    { name: "AES-GCM", iv, additionalData: new TextEncoder().encode(deviceId) },
+    await importKey(rawKey),
+    seed,
+  );
+  return { iv: base64url(iv), ct: base64url(new Uint8Array(ct)) };
+}
+
+export async function openSeed(rawKey: string, sealed: SealedSeed, deviceId: string): Promise<Uint8Array> {
+  const pt = await crypto.subtle.decrypt(
+    { name: "AES-GCM", iv: fromBase64url(sealed.iv), additionalData: new TextEncoder().encode(deviceId) },
+    await importKey(rawKey),
+    fromBase64url(sealed.ct),
+  );
+  return new Uint8Array(pt);
+}
