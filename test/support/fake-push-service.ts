@@ -4,6 +4,9 @@ import { createServer, type Server } from "node:https";
 import type { IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
+import type { ReceivedPush } from "./received-push.ts";
+
+export type { ReceivedPush };
 
 /**
  * A local Web Push service for tests: a real HTTPS server (push endpoints must be https, so it
@@ -23,17 +26,6 @@ const KEY_PATH = fileURLToPath(new URL("./tls/fake-push-service.key", import.met
 
 export type PushMode = "ok" | "gone" | "missing" | "fail";
 
-export interface ReceivedPush {
-  subscription: string;
-  receivedAt: number;
-  /** The decrypted plaintext, or null if decryption failed (see error). */
-  payload: string | null;
-  error: string | null;
-  vapid: { ok: boolean; error: string | null; claims: Record<string, unknown> | null; publicKey: string | null };
-  headers: { ttl: string | null; urgency: string | null; contentEncoding: string | null; contentType: string | null };
-  bodyLength: number;
-  status: number;
-}
 
 interface Subscription {
   id: string;

@@ -63,7 +63,7 @@ export const CHALLENGE_PATTERN = /^[0-9A-Za-z]{4,16}$/;
 
 export async function challengeResponseCode(seed: Uint8Array, challenge: string): Promise<string> {
   if (!CHALLENGE_PATTERN.test(challenge)) throw new Error("challenge must be 4-16 letters or digits");
-  const key = await crypto.subtle.importKey("raw", seed, { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const key = await crypto.subtle.importKey("raw", new Uint8Array(seed), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
   const msg = new TextEncoder().encode(`edge-mfa/challenge-response/v1:${challenge.toUpperCase()}`);
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, msg));
   // RFC 4226 §5.3 dynamic truncation.
@@ -75,7 +75,13 @@ export async function challengeResponseCode(seed: Uint8Array, challenge: string)
 
 export async function checkChallengeResponse(seed: Uint8Array, challenge: string, code: string): Promise<boolean> {
   if (!CHALLENGE_PATTERN.test(challenge) || !/^\d{8}$/.test(code)) return false;
-  const expected = new TextEncoder().encode(await challengeResponseCode(seed, challenge));
-  const given = new TextEncoder().encode(code);
-  return crypto.subtle.timingSafeEqual(expected, given);
+  return constantTimeEqual(await challengeResponseCode(seed, challenge), code);
+}
+
+/** Equal-length strings compared without an early exit (this module also runs in browsers). */
+function constantTimeEqual(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
 }

@@ -1,4 +1,4 @@
-import { base64url } from "./tokens";
+import { base64url, fromBase64url } from "./base64url";
 
 /**
  * TOTP seeds at rest: AES-256-GCM under SEED_ENCRYPTION_KEY, with the device id as
@@ -10,14 +10,6 @@ export interface SealedSeed {
   ct: string;
 }
 
-export function fromBase64url(s: string): Uint8Array {
-  const b64 = s.replace(/-/g, "+").replace(/_/g, "/") + "=".repeat((4 - (s.length % 4)) % 4);
-  const bin = atob(b64);
-  const out = new Uint8Array(bin.length);
-  for (let i = 0; i < bin.length; i++) out[i] = bin.charCodeAt(i);
-  return out;
-}
-
 async function importKey(rawKey: string): Promise<CryptoKey> {
   return crypto.subtle.importKey("raw", fromBase64url(rawKey), "AES-GCM", false, ["encrypt", "decrypt"]);
 }
@@ -27,7 +19,7 @@ export async function sealSeed(rawKey: string, seed: Uint8Array, deviceId: strin
   const ct = await crypto.subtle.encrypt(
     { name: "AES-GCM", iv, additionalData: new TextEncoder().encode(deviceId) },
     await importKey(rawKey),
-    seed,
+    new Uint8Array(seed),
   );
   return { iv: base64url(iv), ct: base64url(new Uint8Array(ct)) };
 }
