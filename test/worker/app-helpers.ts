@@ -1,7 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { signCompactJws } from "../../workers/lib/jws-sign";
 import type { ReceivedPush } from "../support/received-push";
-import { KEYS, answer, callAuth, openLink, waitForLink } from "./helpers";
+import { KEYS, answer, callAuth, gatewayRequests, openLink, waitForLink } from "./helpers";
 
 export type FakeSubscription = { id: string; endpoint: string; expirationTime: null; keys: { p256dh: string; auth: string } };
 
@@ -75,8 +75,10 @@ export async function activateDevice(
   opts: { endpoint?: { endpoint: string; key: string }; pushMode?: "ok" | "gone" | "missing" | "fail" | null } = {},
 ): Promise<TestDevice> {
   const ep = opts.endpoint ?? APP;
+  const earlier = (await gatewayRequests(msisdn)).length;
   const pending = callAuth(msisdn, ep);
-  const link = await waitForLink(msisdn);
+  // With an app already active the link comes as the push fallback, after the grace period.
+  const link = await waitForLink(msisdn, 10_000, earlier);
   const { token } = await activationTokenFrom(link);
   if (!token) throw new Error("no activation token");
   const keys = await newDeviceKeys();
