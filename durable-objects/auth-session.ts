@@ -183,7 +183,8 @@ export class AuthSession extends DurableObject<Env> {
       csrf: s.csrf!,
       expiresAt: s.expiresAt,
       activation: s.activation ?? false,
-      matchNumber: s.matchNumber ?? null,
+      // Only meaningful when the app was asked too; an SMS-only user has nothing to match.
+      matchNumber: s.push ? (s.matchNumber ?? null) : null,
     };
   }
 

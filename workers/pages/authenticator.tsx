@@ -112,7 +112,7 @@ export const AUTHENTICATOR_CSS = `
 .bar { width: 100%; height: 6px; border-radius: 3px; background: color-mix(in srgb, CanvasText 12%, transparent); overflow: hidden; }
 #totp-bar { height: 100%; background: var(--accent); transition: width 1s linear; }
 details { margin: 16px 0; }
-summary { cursor: pointer; font-weight: 600; min-height: 44px; display: flex; align-items: center; }
+summary { cursor: pointer; font-weight: 600; padding: 10px 0; }
 form#cr-form { display: grid; gap: 10px; }
 input { font: inherit; font-size: 1.3rem; padding: 12px; border-radius: 10px; letter-spacing: .1em;
   border: 1px solid color-mix(in srgb, CanvasText 30%, transparent); background: Canvas; color: CanvasText; }
