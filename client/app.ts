@@ -216,6 +216,7 @@ async function poll(): Promise<void> {
     $("push-status").textContent = r.push
       ? "Notifications on: sign-in requests arrive here."
       : "Notifications off: sign-in requests come by SMS.";
+    $("push-btn").hidden = r.push || !("PushManager" in window);
     if (r.challenges[0]) await openChallenge(r.challenges[0]);
   } catch (e) {
     if (e instanceof ApiError && e.status === 404) {
@@ -248,6 +249,21 @@ async function signChallenge(event: SubmitEvent): Promise<void> {
   }
   const code = await challengeResponseCode(seedFromBase32(device.seed), challenge);
   out.textContent = `Type this code: ${code.slice(0, 4)} ${code.slice(4)}`;
+}
+
+/** Turns notifications on later (needs a tap: browsers only ask for permission on a gesture). */
+async function enablePush(): Promise<void> {
+  if (!device) return;
+  const subscription = await subscribePush();
+  if (!subscription) return showError("Notifications are blocked. Allow them in the browser's site settings.");
+  try {
+    const jws = await signCompactJws(device.privateKey, { typ: "edge-mfa/device", iat: Math.floor(Date.now() / 1000), subscription });
+    await api("device", { msisdn: device.msisdn, deviceId: device.deviceId, jws });
+    showError(null);
+    await poll();
+  } catch {
+    showError("Could not turn on notifications. Try again online.");
+  }
 }
 
 async function removeDevice(): Promise<void> {
@@ -286,6 +302,7 @@ async function main(): Promise<void> {
   });
   $("cr-form").addEventListener("submit", (e) => void signChallenge(e as SubmitEvent));
   $("remove-btn").addEventListener("click", () => void removeDevice());
+  $("push-btn").addEventListener("click", () => void enablePush());
   $("result-home").addEventListener("click", () => home());
   window.addEventListener("hashchange", () => void route());
   document.addEventListener("visibilitychange", () => void poll());

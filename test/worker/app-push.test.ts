@@ -71,7 +71,7 @@ describe("smart delivery: push to an activated app", () => {
   it.each([
     ["gone", 410],
     ["missing", 404],
-  ] as const)("push service answers %s (%i): the device is removed and the SMS link goes out at once", async (mode) => {
+  ] as const)("push service answers %s (%i): the device is removed and the SMS link goes out at once", async (mode, _status) => {
     const msisdn = freshMsisdn();
     const d = await activateDevice(msisdn, { pushMode: mode });
     const smsBefore = (await gatewayRequests(msisdn)).length;

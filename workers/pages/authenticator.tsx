@@ -56,6 +56,9 @@ export function AuthenticatorPage(props: { vapidPublicKey: string | null }) {
               <span class="muted" id="totp-left"></span>
             </div>
             <p class="muted" id="push-status"></p>
+            <button type="button" id="push-btn" class="secondary" hidden>
+              Turn on notifications
+            </button>
             <details>
               <summary>Phone not reachable? Sign a challenge</summary>
               <form id="cr-form" autocomplete="off">
