@@ -155,7 +155,8 @@ export class AuthSession extends DurableObject<Env> {
     } else {
       const at = Date.now() + init.app.push!.graceMs;
       await this.#update((s) => ({ ...s, smsDue: { at, text: init.smsText, link: init.link } }));
-      await this.ctx.storage.setAlarm(Math.min(at, this.#state!.expiresAt));
+      // Unless the app already answered (then the alarm is the tombstone purge, keep it).
+      if (this.#state!.status === "pending") await this.ctx.storage.setAlarm(Math.min(at, this.#state!.expiresAt));
     }
     return { status: this.#state!.status, channel: this.#state!.channel ?? "sms" };
   }

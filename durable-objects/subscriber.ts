@@ -58,6 +58,11 @@ const MAX_GRANTS = 5;
 const UPDATE_WINDOW_MS = 5 * 60_000;
 /** Used challenge-response challenges are remembered this long. */
 const CR_REPLAY_MS = 15 * 60_000;
+/**
+ * Wrong offline codes a number may send before checks are refused outright: with ~3 valid
+ * TOTP codes in a million at any time, this keeps online guessing hopeless.
+ */
+export const OFFLINE_FAILURE_LIMITS: RateLimits = { perMinute: 5, perHour: 20 };
 
 /**
  * One object per MSISDN (named by it): the number's rate-limit history, its pending sessions
@@ -224,11 +229,11 @@ export class Subscriber extends DurableObject<Env> {
   /** TOTP from the app; each time step counts once (a used code or older one is refused). */
   async verifyTotp(code: string): Promise<boolean> {
     const d = await this.ctx.storage.get<DeviceRecord>("device");
-    if (!d) return false;
+    if (!d || (await this.#lockedOut())) return false;
     const seed = await openSeed(seedKeyFromEnv(this.env), d.seed, d.id);
     const lastStep = await this.ctx.storage.get<number>("totpStep");
     const r = await checkTotp(seed, code, Date.now(), lastStep);
-    if (!r.valid) return false;
+    if (!r.valid) return this.#failed();
     // Re-read after the awaits: a concurrent check of the same code must not pass twice.
     const again = await this.ctx.storage.get<number>("totpStep");
     if (again !== undefined && again >= r.timeStep) return false;
@@ -239,9 +244,9 @@ export class Subscriber extends DurableObject<Env> {
   /** "Phone not reachable, please sign <challenge>": each challenge is accepted once. */
   async verifyChallengeResponse(challenge: string, code: string): Promise<boolean> {
     const d = await this.ctx.storage.get<DeviceRecord>("device");
-    if (!d) return false;
+    if (!d || (await this.#lockedOut())) return false;
     const seed = await openSeed(seedKeyFromEnv(this.env), d.seed, d.id);
-    if (!(await checkChallengeResponse(seed, challenge, code))) return false;
+    if (!(await checkChallengeResponse(seed, challenge, code))) return this.#failed();
     const now = Date.now();
     const key = await sha256Hex(challenge.toUpperCase());
     const used = Object.fromEntries(
@@ -254,6 +259,20 @@ export class Subscriber extends DurableObject<Env> {
   }
 
   // ---- internals --------------------------------------------------------------------------
+
+  /** Too many wrong offline codes lately: refuse without checking (and without counting). */
+  async #lockedOut(): Promise<boolean> {
+    const fails = (await this.ctx.storage.get<number[]>("offlineFails")) ?? [];
+    const locked = !admit(fails, OFFLINE_FAILURE_LIMITS, Date.now()).allowed;
+    if (locked) console.warn(JSON.stringify({ event: "offline_code_lockout" }));
+    return locked;
+  }
+
+  async #failed(): Promise<false> {
+    const fails = (await this.ctx.storage.get<number[]>("offlineFails")) ?? [];
+    await this.ctx.storage.put("offlineFails", admit(fails, OFFLINE_FAILURE_LIMITS, Date.now()).history);
+    return false;
+  }
 
   async #pending(now: number): Promise<Record<string, PendingEntry>> {
     const all = (await this.ctx.storage.get<Record<string, PendingEntry>>("pending")) ?? {};

@@ -14,6 +14,7 @@ console.log(`
   API        ${base}/api/sfwa/auth   (endpoint "demo" is the default)
   api-key    ${DEMO_API_KEY}
   SMS outbox ${base}/dev/outbox      (messages are shown here instead of being sent)
+  App        ${base}/app/            (activate it from an SMS link page: "Use the app")
 
   Try it (blocks until you answer via the link in the outbox):
     curl -s '${base}/api/sfwa/auth?msisdn=%2B46701234567' -H 'api-key: ${DEMO_API_KEY}'

@@ -87,3 +87,24 @@ describe("edge API for the RADIUS relay", () => {
     expect((await offline("challenge-response", { msisdn, challenge: "x", code: "1" })).status).toBe(400);
   });
 });
+
+describe("online guessing of offline codes", () => {
+  it("after 5 wrong codes in a minute even the right code is refused for a while", async () => {
+    const msisdn = freshMsisdn();
+    const d = await activateDevice(msisdn);
+    const seed = seedFromBase32(d.seed);
+    const stub = env.SUBSCRIBER.getByName(msisdn);
+    const right = await totpCode(seed, Date.now());
+    const wrong = right === "000000" ? "111111" : "000000";
+    for (let i = 0; i < 5; i++) expect(await stub.verifyTotp(wrong)).toBe(false);
+    expect(await stub.verifyTotp(right)).toBe(false);
+    expect(await stub.verifyChallengeResponse("123456", await challengeResponseCode(seed, "123456"))).toBe(false);
+    // Once the minute window has passed (aged in storage), the right code works again.
+    const { runInDurableObject } = await import("cloudflare:test");
+    await runInDurableObject(stub, async (_i, s) => {
+      const fails = (await s.storage.get<number[]>("offlineFails"))!;
+      await s.storage.put("offlineFails", fails.map((t) => t - 61_000));
+    });
+    expect(await stub.verifyTotp(await totpCode(seed, Date.now()))).toBe(true);
+  });
+});
