@@ -19,7 +19,12 @@ import { badRequest } from "./respond";
  */
 export const offlineApi = new Hono<{ Bindings: Env }>();
 
-const Msisdn = z.string().transform((raw, ctx) => normalizeMsisdn(raw) ?? (ctx.addIssue({ code: "custom", message: "msisdn" }), z.NEVER));
+const Msisdn = z.string().transform((raw, ctx) => {
+  const m = normalizeMsisdn(raw);
+  if (m) return m;
+  ctx.addIssue({ code: "custom", message: "msisdn must be E.164" });
+  return z.NEVER;
+});
 const TotpBody = z.object({ msisdn: Msisdn, code: z.string().max(16) });
 const CrBody = z.object({ msisdn: Msisdn, challenge: z.string().regex(CHALLENGE_PATTERN), code: z.string().max(16) });
 
