@@ -146,6 +146,29 @@ describe("authenticator web app in Chromium against wrangler dev", () => {
     });
     expect(await verify.json()).toEqual({ valid: true });
 
+    // 4. "Phone not reachable": the app signs a challenge; the edge accepts the code once.
+    await page.getByText("Phone not reachable? Sign a challenge").click();
+    await page.locator("#cr-input").fill("482913");
+    await page.getByRole("button", { name: "Sign" }).click();
+    await expect.poll(() => page.locator("#cr-result").textContent()).toMatch(/\d{4} \d{4}$/);
+    const crCode = (await page.locator("#cr-result").textContent())!.match(/(\d{4}) (\d{4})$/)!.slice(1).join("");
+    const cr = () =>
+      fetch(`${dev.url}/api/offline/challenge-response`, {
+        method: "POST",
+        headers: { "api-key": DEMO_API_KEY, "content-type": "application/json" },
+        body: JSON.stringify({ msisdn, challenge: "482913", code: crCode }),
+      }).then((r) => r.json());
+    expect(await cr()).toEqual({ valid: true });
+    expect(await cr()).toEqual({ valid: false }); // single use
+
+    // 5. With the app open on its home screen, a new request shows up by itself (the app
+    // asks the edge for pending requests), and Reject returns TOUCH_REJECTED.
+    const third = callApi(msisdn);
+    await expect.poll(() => page.locator("#ch-title").isVisible(), { timeout: 15_000 }).toBe(true);
+    await page.locator("#ch-reject").click();
+    await expect.poll(() => page.locator("#result-title").textContent()).toBe("Rejected");
+    expect(await third).toEqual({ status: 200, body: { code: "TOUCH_REJECTED" } });
+
     expect(cspErrors).toEqual([]);
     await context.close();
   });
