@@ -1,18 +1,38 @@
-import { createHash, randomBytes } from "node:crypto";
-import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
+import type {} from "@cloudflare/vitest-plugin"; // types only; the module loads below
 import { defineConfig } from "vitest/config";
+import { buildClient } from "./scripts/build-client.mjs";
+import { FAKE_PUSH_CERT_PATH, startFakePushService } from "./test/support/fake-push-service.ts";
 import { startFakeSmsGateway } from "./test/support/fake-sms-gateway.ts";
 import { ADMIN_TOKEN } from "./test/support/keys.ts";
 import { TEST_CONFIG } from "./test/support/test-config.ts";
+
+// Push endpoints must be https: the local fake push service has a test-only certificate,
+// which miniflare adds to workerd's trust store when it loads, hence set before the import.
+process.env.NODE_EXTRA_CA_CERTS = FAKE_PUSH_CERT_PATH;
+const { cloudflareTest, readD1Migrations } = await import("@cloudflare/vitest-plugin");
+
+// The Worker serves the app's browser bundle; build it from client/ so tests see the current code.
+await buildClient();
 
 // A real HTTP SMS gateway on loopback for the Worker's SMS adapters (see the file for behaviours).
 const gateway = await startFakeSmsGateway();
 // The D1 migrations, applied to each test file's database by test/worker/apply-migrations.ts.
 const migrations = await readD1Migrations("./migrations");
+// A real HTTPS push service on loopback that decrypts what it gets (see the file).
+const push = await startFakePushService();
+
+// A VAPID key pair for this run, in the formats the secrets use (base64url point and scalar).
+const vapid = (() => {
+  const jwk = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" });
+  const point = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x!, "base64url"), Buffer.from(jwk.y!, "base64url")]);
+  return { publicKey: point.toString("base64url"), privateKey: jwk.d! };
+})();
 
 export default defineConfig({
   test: {
-    // Structured auth logs are only worth reading when a test fails.
+    // Structured auth logs are only worth reading when a test fails. (A root-only option
+    // in vitest 4: inside a project it is a type error and ignored.)
     silent: "passed-only",
     projects: [
       {
@@ -30,11 +50,14 @@ export default defineConfig({
                 SMS_HTTP_BEARER_TOKEN: "gateway-secret",
                 SMS_HTTP_SUCCESS_MATCH: '"status":"created"',
                 SMS_TIMEOUT_MS: "1500",
+                VAPID_PUBLIC_KEY: vapid.publicKey,
+                VAPID_PRIVATE_KEY: vapid.privateKey,
+                VAPID_SUBJECT: "mailto:ops@edge-mfa.test",
+                SEED_ENCRYPTION_KEY: randomBytes(32).toString("base64url"),
                 TEST_GATEWAY_URL: gateway.url,
                 TEST_MIGRATIONS: migrations,
-                // As `wrangler secret put SEED_ENCRYPTION_KEY` would provide it in production.
-                SEED_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
                 ADMIN_TOKEN_SHA256: createHash("sha256").update(ADMIN_TOKEN).digest("hex"),
+                TEST_PUSH_URL: push.url,
               },
             },
           }),

@@ -1,11 +1,32 @@
 import { DurableObject } from "cloudflare:workers";
+import { vapidFromEnv } from "../workers/config/app-secrets";
 import type { Texts } from "../workers/config/schema";
+import type { AnswerClaims } from "../workers/lib/app-schemas";
 import type { FinalStatus, SessionStatus } from "../workers/lib/codes";
+import { matchChoices } from "../workers/lib/number-match";
 import { randomToken, timingSafeEqualString } from "../workers/lib/tokens";
+import { sendWebPush } from "../workers/push/web-push";
 import { smsProviderFromEnv } from "../workers/sms/from-env";
 
-/** What the API route hands a new session. `link` is sent, never stored. */
+/** How the session reaches the user; decided at start() and reported in the auth log. */
+export type Channel = "sms" | "push" | "push+sms";
+
+/** Authenticator-app options of a session, from its endpoint's config. */
+export interface SessionAppOptions {
+  /** The SMS link page offers app activation. */
+  activation: boolean;
+  /** Try a push first; fall back to the SMS link after graceMs without an answer. */
+  push: { graceMs: number } | null;
+  /** Number matching: the number the login side shows (null: off). */
+  matchNumber: number | null;
+  /** The caller's login page shows matchNumber; otherwise only the SMS link page does. */
+  callerShowsNumber: boolean;
+}
+
+/** What the API route hands a new session. `link` is sent, never stored (see smsDue). */
 export interface SessionInit {
+  /** This object's own name (SHA-256 of the link token), its key in the Subscriber's list. */
+  name: string;
   msisdn: string;
   endpoint: string;
   texts: Texts;
@@ -15,6 +36,7 @@ export interface SessionInit {
   tombstoneMs: number;
   /** Name of the LoadShard object holding this session's overload lease. */
   leaseShard: string | null;
+  app: SessionAppOptions;
 }
 
 interface SessionState {
@@ -26,14 +48,33 @@ interface SessionState {
   tombstoneMs: number;
   endpoint: string;
   leaseShard: string | null;
+  name?: string;
+  channel?: Channel;
   /** Pending only: dropped when the session ends (data minimisation). */
   msisdn?: string;
   texts?: Texts;
   csrf?: string;
+  activation?: boolean;
+  matchNumber?: number | null;
+  choices?: number[];
+  /** The pushed challenge; `nonce` is the single-use nonce of the last details fetch. */
+  push?: { deviceId: string; challengeId: string; nonce: string | null };
+  /**
+   * The SMS owed as push fallback. It holds the link, so it lives only until it is sent or
+   * the session ends; SMS-first sessions never store the link at all.
+   */
+  smsDue?: { at: number; text: string; link: string } | null;
 }
 
 export type SessionView =
-  | { kind: "pending"; texts: Texts; csrf: string; expiresAt: number }
+  | {
+      kind: "pending";
+      texts: Texts;
+      csrf: string;
+      expiresAt: number;
+      activation: boolean;
+      matchNumber: number | null;
+    }
   | { kind: "finished"; status: FinalStatus }
   | { kind: "not_found" };
 
@@ -43,21 +84,49 @@ export type DecideOutcome =
   | { kind: "forbidden" }
   | { kind: "not_found" };
 
+export type AppView =
+  | {
+      kind: "pending";
+      title: string;
+      text: string;
+      buttonAccept: string;
+      buttonReject: string;
+      choices: number[] | null;
+      nonce: string;
+      expiresAt: number;
+    }
+  | { kind: "finished"; status: FinalStatus }
+  | { kind: "not_found" };
+
+export type AppDecideOutcome =
+  | { kind: "decided"; status: "accepted" | "rejected"; text: string; numberMismatch: boolean }
+  | { kind: "finished"; status: FinalStatus }
+  /** The nonce is not the current one: stale or replayed. The session is unchanged. */
+  | { kind: "stale_nonce" }
+  | { kind: "not_found" };
+
+export type ActivationGrant = { kind: "granted"; msisdn: string } | { kind: "refused" } | { kind: "not_found" };
+
 const STATE_KEY = "session";
+/** Bound on one push request; a slow push service must not hold up the SMS fallback. */
+const PUSH_TIMEOUT_MS = 5000;
 
 /**
  * One blocking Magic Link session. It is named by the SHA-256 of its link token, keeps its
- * state in storage and its expiry in an alarm, so a restarted instance picks up exactly where
- * the old one was; the API call waiting in `wait()` simply calls again after an eviction.
+ * state in storage and its timers (push grace, expiry) in one alarm, so a restarted instance
+ * picks up exactly where the old one was; the API call waiting in `wait()` simply calls again
+ * after an eviction.
  */
 export class AuthSession extends DurableObject<Env> {
   #state: SessionState | null | undefined;
   #waiters: Array<(status: FinalStatus) => void> = [];
 
-  async start(init: SessionInit): Promise<SessionStatus> {
+  /** Stores the session and delivers it: push to an active app, else (or also) the SMS link. */
+  async start(init: SessionInit): Promise<{ status: SessionStatus; channel: Channel }> {
     if (await this.#load()) throw new Error("session already exists");
     const now = Date.now();
-    const state: SessionState = {
+    const matchNumber = init.app.matchNumber;
+    await this.#save({
       status: "pending",
       createdAt: now,
       expiresAt: now + init.timeoutMs,
@@ -65,20 +134,31 @@ export class AuthSession extends DurableObject<Env> {
       tombstoneMs: init.tombstoneMs,
       endpoint: init.endpoint,
       leaseShard: init.leaseShard,
+      name: init.name,
+      channel: "sms",
       msisdn: init.msisdn,
       texts: init.texts,
       csrf: randomToken(),
-    };
-    await this.#save(state);
-    await this.ctx.storage.setAlarm(state.expiresAt);
+      activation: init.app.activation,
+      matchNumber,
+      choices: matchNumber === null ? undefined : matchChoices(matchNumber),
+    });
+    await this.ctx.storage.setAlarm(now + init.timeoutMs);
 
-    try {
-      await smsProviderFromEnv(this.env).send({ to: init.msisdn, text: init.smsText, link: init.link });
-    } catch (e) {
-      console.error(JSON.stringify({ event: "delivery_failed", endpoint: init.endpoint, error: String(e) }));
-      await this.#finish("failed_delivery");
+    const pushed = init.app.push ? await this.#push(init) : false;
+    if (!pushed) {
+      await this.#sendSms(init.smsText, init.link, { failSession: true });
+    } else if (matchNumber !== null && !init.app.callerShowsNumber) {
+      // The number to pick is shown only on the SMS link page, so the user needs it now.
+      await this.#update((s) => ({ ...s, channel: "push+sms" }));
+      await this.#sendSms(init.smsText, init.link, { failSession: false });
+    } else {
+      const at = Date.now() + init.app.push!.graceMs;
+      await this.#update((s) => ({ ...s, smsDue: { at, text: init.smsText, link: init.link } }));
+      // Unless the app already answered (then the alarm is the tombstone purge, keep it).
+      if (this.#state!.status === "pending") await this.ctx.storage.setAlarm(Math.min(at, this.#state!.expiresAt));
     }
-    return this.#state!.status;
+    return { status: this.#state!.status, channel: this.#state!.channel ?? "sms" };
   }
 
   /**
@@ -95,26 +175,95 @@ export class AuthSession extends DurableObject<Env> {
 
   /** Read-only view for the approval page: a GET (or a link scanner) never changes state. */
   async view(): Promise<SessionView> {
-    const state = await this.#load();
-    if (!state) return { kind: "not_found" };
-    if (state.status === "pending" && Date.now() >= state.expiresAt) await this.#finish("expired");
-    if (state.status !== "pending") return { kind: "finished", status: state.status };
-    return { kind: "pending", texts: state.texts!, csrf: state.csrf!, expiresAt: state.expiresAt };
+    const state = await this.#pendingState();
+    if (state.kind !== "pending") return state;
+    const s = state.state;
+    return {
+      kind: "pending",
+      texts: s.texts!,
+      csrf: s.csrf!,
+      expiresAt: s.expiresAt,
+      activation: s.activation ?? false,
+      // Only meaningful when the app was asked too; an SMS-only user has nothing to match.
+      matchNumber: s.push ? (s.matchNumber ?? null) : null,
+    };
   }
 
-  /** The user's answer. Single use: only the first valid answer while pending counts. */
+  /** The user's answer on the link page. Single use: only the first valid answer counts. */
   async decide(decision: "accept" | "reject", csrf: string): Promise<DecideOutcome> {
-    const state = await this.#load();
-    if (!state) return { kind: "not_found" };
-    if (state.status === "pending" && Date.now() >= state.expiresAt) await this.#finish("expired");
-    if (state.status !== "pending") return { kind: "finished", status: state.status };
-    if (!(await timingSafeEqualString(csrf, state.csrf!))) return { kind: "forbidden" };
+    const state = await this.#pendingState();
+    if (state.kind !== "pending") return state;
+    if (!(await timingSafeEqualString(csrf, state.state.csrf!))) return { kind: "forbidden" };
     // Re-check after the await: another answer may have landed in between.
     if (this.#state!.status !== "pending") return { kind: "finished", status: this.#state!.status as FinalStatus };
-    const texts = state.texts!;
+    const texts = state.state.texts!;
     const status = decision === "accept" ? "accepted" : "rejected";
     await this.#finish(status);
     return { kind: "decided", status, text: status === "accepted" ? texts.touchAccept : texts.touchReject };
+  }
+
+  /** Lets the holder of the live SMS link activate the app (the route issues the token). */
+  async activationGrant(csrf: string): Promise<ActivationGrant> {
+    const state = await this.#pendingState();
+    if (state.kind === "not_found") return state;
+    if (state.kind !== "pending" || !state.state.activation) return { kind: "refused" };
+    if (!(await timingSafeEqualString(csrf, state.state.csrf!))) return { kind: "refused" };
+    return { kind: "granted", msisdn: state.state.msisdn! };
+  }
+
+  /**
+   * Challenge details for the app (the push carried only the id). Each fetch issues a fresh
+   * single-use nonce the signed answer must carry; earlier nonces stop working.
+   */
+  async appView(challengeId: string): Promise<AppView> {
+    const state = await this.#pendingState();
+    if (state.kind !== "pending") return state;
+    const s = state.state;
+    if (!s.push || !(await timingSafeEqualString(s.push.challengeId, challengeId))) return { kind: "not_found" };
+    const nonce = randomToken();
+    await this.#update((cur) => ({ ...cur, push: { ...cur.push!, nonce } }));
+    const t = s.texts!;
+    return {
+      kind: "pending",
+      title: t.title,
+      text: t.authentication,
+      buttonAccept: t.buttonAccept,
+      buttonReject: t.buttonReject,
+      choices: s.choices ?? null,
+      nonce,
+      expiresAt: s.expiresAt,
+    };
+  }
+
+  /**
+   * The app's answer, whose device signature the Subscriber already checked. The nonce is
+   * consumed before anything else; with number matching an Accept with the wrong pick is
+   * recorded as a rejection (someone may be trying to get a blind approval).
+   */
+  async appDecide(claims: AnswerClaims): Promise<AppDecideOutcome> {
+    const state = await this.#pendingState();
+    if (state.kind !== "pending") return state;
+    const push = state.state.push;
+    if (!push || !(await timingSafeEqualString(push.challengeId, claims.c))) return { kind: "not_found" };
+    if (!push.nonce || !(await timingSafeEqualString(push.nonce, claims.n))) return { kind: "stale_nonce" };
+    if (this.#state!.status !== "pending") return { kind: "finished", status: this.#state!.status as FinalStatus };
+    await this.#update((cur) => ({ ...cur, push: { ...cur.push!, nonce: null } }));
+
+    const expected = state.state.matchNumber ?? null;
+    const numberMismatch = claims.d === "accept" && expected !== null && claims.m !== expected;
+    const status = claims.d === "accept" && !numberMismatch ? "accepted" : "rejected";
+    const texts = state.state.texts!;
+    await this.#finish(status);
+    return {
+      kind: "decided",
+      status,
+      numberMismatch,
+      text: numberMismatch
+        ? "The number did not match, so the sign-in was rejected."
+        : status === "accepted"
+          ? texts.touchAccept
+          : texts.touchReject,
+    };
   }
 
   override async alarm(): Promise<void> {
@@ -122,14 +271,85 @@ export class AuthSession extends DurableObject<Env> {
     if (!state) return;
     const now = Date.now();
     if (state.status === "pending") {
-      if (now >= state.expiresAt) await this.#finish("expired");
-      else await this.ctx.storage.setAlarm(state.expiresAt);
+      if (now >= state.expiresAt) return void (await this.#finish("expired"));
+      const due = state.smsDue;
+      if (due && now >= due.at) {
+        // Cleared before sending, so a retried alarm cannot send the SMS twice.
+        await this.#update((s) => ({ ...s, smsDue: null, channel: "push+sms" }));
+        console.log(JSON.stringify({ event: "push_grace_elapsed", endpoint: state.endpoint }));
+        await this.#sendSms(due.text, due.link, { failSession: false });
+      }
+      const cur = this.#state!;
+      if (cur.status === "pending") await this.ctx.storage.setAlarm(Math.min(cur.smsDue?.at ?? Infinity, cur.expiresAt));
     } else if (state.purgeAt !== null && now >= state.purgeAt) {
       this.#state = null;
       await this.ctx.storage.deleteAll();
     } else if (state.purgeAt !== null) {
       await this.ctx.storage.setAlarm(state.purgeAt);
     }
+  }
+
+  /** Pushes the challenge id if the number has an app; false means "use SMS". */
+  async #push(init: SessionInit): Promise<boolean> {
+    let vapid;
+    try {
+      vapid = vapidFromEnv(this.env);
+    } catch (e) {
+      console.error(JSON.stringify({ event: "push_misconfigured", error: String(e) }));
+      return false;
+    }
+    if (!vapid) return false;
+    const subscriber = this.env.SUBSCRIBER.getByName(init.msisdn);
+    const target = await subscriber.pushTarget(init.name);
+    if (!target) return false;
+    const ttlSeconds = Math.ceil((this.#state!.expiresAt - Date.now()) / 1000);
+    const result = await sendWebPush(target.subscription, { c: target.challengeId }, vapid, {
+      ttlSeconds,
+      timeoutMs: PUSH_TIMEOUT_MS,
+    });
+    if (result.kind === "gone") {
+      // The push service says the subscription is dead: the app was removed or reset.
+      await subscriber.forgetDevice(target.deviceId);
+      console.warn(JSON.stringify({ event: "push_gone", endpoint: init.endpoint, status: result.status }));
+      return false;
+    }
+    // The challenge exists either way: an app opened by hand can still answer it.
+    await this.#update((s) => ({ ...s, push: { deviceId: target.deviceId, challengeId: target.challengeId, nonce: null } }));
+    if (result.kind === "failed") {
+      console.warn(JSON.stringify({ event: "push_failed", endpoint: init.endpoint, error: result.reason }));
+      return false;
+    }
+    await this.#update((s) => ({ ...s, channel: "push" }));
+    return true;
+  }
+
+  async #sendSms(text: string, link: string, opts: { failSession: boolean }): Promise<void> {
+    const msisdn = this.#state?.msisdn;
+    if (!msisdn || this.#state!.status !== "pending") return;
+    try {
+      await smsProviderFromEnv(this.env).send({ to: msisdn, text, link });
+    } catch (e) {
+      console.error(JSON.stringify({ event: "delivery_failed", endpoint: this.#state!.endpoint, error: String(e) }));
+      if (opts.failSession && this.#state!.status === "pending") await this.#finish("failed_delivery");
+    }
+  }
+
+  async #pendingState(): Promise<
+    { kind: "pending"; state: SessionState } | { kind: "finished"; status: FinalStatus } | { kind: "not_found" }
+  > {
+    const state = await this.#load();
+    if (!state) return { kind: "not_found" };
+    if (state.status === "pending" && Date.now() >= state.expiresAt) await this.#finish("expired");
+    const cur = this.#state!;
+    if (cur.status !== "pending") return { kind: "finished", status: cur.status };
+    return { kind: "pending", state: cur };
+  }
+
+  /** Changes the state only while still pending: an answer may have landed during an await. */
+  async #update(change: (s: SessionState) => SessionState): Promise<void> {
+    const cur = this.#state;
+    if (!cur || cur.status !== "pending") return;
+    await this.#save(change(cur));
   }
 
   async #finish(status: FinalStatus): Promise<FinalStatus> {
@@ -144,15 +364,18 @@ export class AuthSession extends DurableObject<Env> {
       tombstoneMs: state.tombstoneMs,
       endpoint: state.endpoint,
       leaseShard: state.leaseShard,
+      name: state.name,
+      channel: state.channel,
     };
     // Durable before anyone hears about it: a crash after this point cannot undo the answer.
     await this.#save(finished);
     await this.ctx.storage.setAlarm(finished.purgeAt!);
     for (const resolve of this.#waiters.splice(0)) resolve(status);
-    if (state.leaseShard) {
-      await this.env.LOAD_SHARD.getByName(state.leaseShard)
-        .release(this.ctx.id.toString())
-        .catch((e: unknown) => console.warn(`lease release failed (expires on its own): ${String(e)}`));
+    const releases: Promise<unknown>[] = [];
+    if (state.leaseShard) releases.push(this.env.LOAD_SHARD.getByName(state.leaseShard).release(this.ctx.id.toString()));
+    if (state.msisdn && state.name) releases.push(this.env.SUBSCRIBER.getByName(state.msisdn).release(state.name));
+    for (const r of await Promise.allSettled(releases)) {
+      if (r.status === "rejected") console.warn(`release failed (expires on its own): ${String(r.reason)}`);
     }
     return status;
   }

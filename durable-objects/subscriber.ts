@@ -1,7 +1,16 @@
 import { DurableObject } from "cloudflare:workers";
-import { verifyTotpCode } from "../workers/lib/otp";
-import { admit, type RateDecision, type RateLimits } from "../workers/lib/rate-limit";
-import { decryptSeed } from "../workers/lib/seed-crypto";
+import { seedKeyFromEnv } from "../workers/config/app-secrets";
+import {
+  AnswerClaimsSchema,
+  DeviceUpdateClaimsSchema,
+  type AnswerClaims,
+  type DevicePublicKey,
+  type PushSubscriptionJson,
+} from "../workers/lib/app-schemas";
+import { verifyCompactJws } from "../workers/lib/jws";
+import { checkChallengeResponse, checkTotp, newSeed, seedToBase32 } from "../workers/lib/otp";
+import { admit, type RateLimits } from "../workers/lib/rate-limit";
+import { openSeed, sealSeed, type SealedSeed } from "../workers/lib/seed-crypto";
 import { randomToken, sha256Hex, timingSafeEqualString } from "../workers/lib/tokens";
 
 interface SmsOtpChallenge {
@@ -11,44 +20,290 @@ interface SmsOtpChallenge {
   attempts: number;
 }
 
+/** An on-prem TOTP token (hardware token or authenticator app enrolled by an operator). */
 interface TotpToken {
-  /** AES-GCM sealed base32 seed (see seed-crypto), bound to this MSISDN. */
-  sealedSeed: string;
-  /** Last RFC 6238 step accepted: a code is good once. */
-  lastStep?: number;
+  seed: SealedSeed;
 }
+/** AES-GCM additional data of the on-prem token's seed (device seeds use the device id). */
+const TOTP_TOKEN_CONTEXT = "onprem-totp-token";
 
 export type OtpVerdict = "accept" | "reject" | "expired" | "locked";
 
-/** Wrong codes allowed per SMS OTP challenge, and per TOTP lockout window. */
-const MAX_OTP_ATTEMPTS = 3;
-const TOTP_FAILURE_LIMITS: RateLimits = { perMinute: 5, perHour: 20 };
+/** Wrong codes allowed per SMS OTP challenge before it is burnt. */
+const MAX_SMS_OTP_ATTEMPTS = 3;
+
+/** A pending session of this number; `challengeId` once it was pushed to the device. */
+interface PendingEntry {
+  until: number;
+  challengeId?: string;
+}
+
+/** The activated authenticator app of this number (one device per number, like Mideye+). */
+interface DeviceRecord {
+  id: string;
+  publicKey: DevicePublicKey;
+  subscription: PushSubscriptionJson | null;
+  seed: SealedSeed;
+  activatedAt: number;
+}
+
+export type AdmitResult =
+  | { allowed: true; retryAfterMs: 0 }
+  | { allowed: false; reason: "rate_limited" | "too_many_pending"; retryAfterMs?: number };
+
+export interface PendingClaim {
+  /** Name of the AuthSession object. */
+  session: string;
+  /** When the entry lapses on its own, should the session never release it. */
+  until: number;
+  cap: number;
+}
+
+export type ActivateResult = { ok: true; deviceId: string; seed: string } | { ok: false };
+
+export interface PushTarget {
+  deviceId: string;
+  challengeId: string;
+  subscription: PushSubscriptionJson;
+}
+
+export type AnswerCheck =
+  | { ok: true; session: string; claims: AnswerClaims }
+  | { ok: false; reason: "unknown_device" | "bad_signature" | "unknown_challenge" };
+
+/** Activation tokens outstanding per number; older ones are dropped beyond this. */
+const MAX_GRANTS = 5;
+/** A signed device update must be this fresh (clock skew included). */
+const UPDATE_WINDOW_MS = 5 * 60_000;
+/** Used challenge-response challenges are remembered this long. */
+const CR_REPLAY_MS = 15 * 60_000;
+/**
+ * Wrong offline codes a number may send before checks are refused outright: with ~3 valid
+ * TOTP codes in a million at any time, this keeps online guessing hopeless.
+ */
+export const OFFLINE_FAILURE_LIMITS: RateLimits = { perMinute: 5, perHour: 20 };
 
 /**
- * One object per MSISDN (named by it). Holds the subscriber's rate-limit history, its
- * outstanding SMS OTP challenge and its on-prem TOTP token. Per-number objects keep a busy
- * number from slowing anyone else down.
+ * One object per MSISDN (named by it): the number's rate-limit history, its pending sessions
+ * (capped), its authenticator device and offline-code replay state. Per-number objects keep a
+ * busy number from slowing anyone else down, and make each check-and-update atomic.
  */
 export class Subscriber extends DurableObject<Env> {
-  /** Records an authentication attempt if the limits allow it. */
-  async admit(limits: RateLimits): Promise<Pick<RateDecision, "allowed" | "retryAfterMs">> {
+  /**
+   * Records an authentication attempt if the rate limits allow it and, when `pending` is
+   * given, the number has fewer than `cap` sessions pending. Refusals record nothing.
+   */
+  async admit(limits: RateLimits, pending?: PendingClaim): Promise<AdmitResult> {
+    const now = Date.now();
     const history = (await this.ctx.storage.get<number[]>("rate")) ?? [];
-    const decision = admit(history, limits, Date.now());
+    const decision = admit(history, limits, now);
+    if (!decision.allowed) {
+      await this.ctx.storage.put("rate", decision.history);
+      return { allowed: false, reason: "rate_limited", retryAfterMs: decision.retryAfterMs };
+    }
+    if (pending) {
+      const entries = await this.#pending(now);
+      if (Object.keys(entries).length >= pending.cap) return { allowed: false, reason: "too_many_pending" };
+      entries[pending.session] = { until: pending.until };
+      await this.ctx.storage.put("pending", entries);
+    }
     await this.ctx.storage.put("rate", decision.history);
-    return { allowed: decision.allowed, retryAfterMs: decision.retryAfterMs };
+    return { allowed: true, retryAfterMs: 0 };
   }
+
+  /** A session ended (or never started): it no longer counts against the cap. */
+  async release(session: string): Promise<void> {
+    const entries = await this.#pending(Date.now());
+    if (!(session in entries)) return;
+    delete entries[session];
+    await this.ctx.storage.put("pending", entries);
+  }
+
+  async pendingCount(): Promise<number> {
+    return Object.keys(await this.#pending(Date.now())).length;
+  }
+
+  // ---- activation -------------------------------------------------------------------------
+
+  /** Stores the hash of a one-time activation token (issued from a live SMS link). */
+  async grantActivation(tokenHash: string, expiresAt: number): Promise<void> {
+    const now = Date.now();
+    const grants = Object.entries((await this.ctx.storage.get<Record<string, number>>("grants")) ?? {})
+      .filter(([, exp]) => exp > now)
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, MAX_GRANTS - 1);
+    await this.ctx.storage.put("grants", Object.fromEntries([[tokenHash, expiresAt], ...grants]));
+  }
+
+  /**
+   * Binds a device to this number if the token is valid, unexpired and unused. The grant is
+   * consumed first, so a token works once even if the rest fails. Replaces any earlier device.
+   */
+  async activate(
+    tokenHash: string,
+    publicKey: DevicePublicKey,
+    subscription: PushSubscriptionJson | null,
+  ): Promise<ActivateResult> {
+    const grants = (await this.ctx.storage.get<Record<string, number>>("grants")) ?? {};
+    const expiresAt = grants[tokenHash];
+    if (expiresAt === undefined) return { ok: false };
+    delete grants[tokenHash];
+    await this.ctx.storage.put("grants", grants);
+    if (Date.now() >= expiresAt) return { ok: false };
+
+    const id = randomToken();
+    const seed = newSeed();
+    const device: DeviceRecord = {
+      id,
+      publicKey,
+      subscription,
+      seed: await sealSeed(seedKeyFromEnv(this.env), seed, id),
+      activatedAt: Date.now(),
+    };
+    await this.ctx.storage.put("device", device);
+    await this.ctx.storage.delete("totpStep");
+    return { ok: true, deviceId: id, seed: seedToBase32(seed) };
+  }
+
+  /** Public facts about the device, for status pages and tests (never the seed or key). */
+  async device(): Promise<{ deviceId: string; push: boolean; activatedAt: number } | null> {
+    const d = await this.ctx.storage.get<DeviceRecord>("device");
+    return d ? { deviceId: d.id, push: d.subscription !== null, activatedAt: d.activatedAt } : null;
+  }
+
+  /** Forgets the device, e.g. when its push service answered 404/410 (app gone). */
+  async forgetDevice(deviceId: string): Promise<boolean> {
+    const d = await this.ctx.storage.get<DeviceRecord>("device");
+    if (!d || d.id !== deviceId) return false;
+    await this.ctx.storage.delete(["device", "totpStep", "crUsed"]);
+    const entries = await this.#pending(Date.now());
+    for (const e of Object.values(entries)) delete e.challengeId;
+    await this.ctx.storage.put("pending", entries);
+    return true;
+  }
+
+  /**
+   * A signed update from the device: new push subscription (or none), or removal. The
+   * signature proves the request comes from the device key; `iat` bounds replays in time.
+   */
+  async updateDevice(deviceId: string, jws: string): Promise<"updated" | "removed" | "refused"> {
+    const d = await this.#deviceById(deviceId);
+    if (!d) return "refused";
+    const claims = DeviceUpdateClaimsSchema.safeParse(await verifyCompactJws(d.publicKey, jws));
+    if (!claims.success || Math.abs(claims.data.iat * 1000 - Date.now()) > UPDATE_WINDOW_MS) return "refused";
+    if (claims.data.remove) {
+      await this.forgetDevice(d.id);
+      return "removed";
+    }
+    if (claims.data.subscription !== undefined) {
+      await this.ctx.storage.put("device", { ...d, subscription: claims.data.subscription });
+    }
+    return "updated";
+  }
+
+  // ---- push challenges --------------------------------------------------------------------
+
+  /**
+   * If the number has a device that can get pushes, opens a challenge for a pending session
+   * and returns where to push it. The challenge id is all the push carries.
+   */
+  async pushTarget(session: string): Promise<PushTarget | null> {
+    const d = await this.ctx.storage.get<DeviceRecord>("device");
+    if (!d?.subscription) return null;
+    const entries = await this.#pending(Date.now());
+    const entry = entries[session];
+    if (!entry) return null;
+    entry.challengeId = randomToken();
+    await this.ctx.storage.put("pending", entries);
+    return { deviceId: d.id, challengeId: entry.challengeId, subscription: d.subscription };
+  }
+
+  /** The session behind a challenge, if the asking device is this number's device. */
+  async challengeSession(deviceId: string, challengeId: string): Promise<string | null> {
+    if (!(await this.#deviceById(deviceId))) return null;
+    return this.#sessionOf(challengeId);
+  }
+
+  /** Challenge ids still pending for the device (the app lists them when opened). */
+  async pendingChallenges(deviceId: string): Promise<string[] | null> {
+    if (!(await this.#deviceById(deviceId))) return null;
+    return Object.values(await this.#pending(Date.now()))
+      .map((e) => e.challengeId)
+      .filter((c): c is string => c !== undefined);
+  }
+
+  /** Checks a signed answer: right device, valid ES256 signature, a challenge of ours. */
+  async checkAnswer(deviceId: string, jws: string): Promise<AnswerCheck> {
+    const d = await this.#deviceById(deviceId);
+    if (!d) return { ok: false, reason: "unknown_device" };
+    const claims = AnswerClaimsSchema.safeParse(await verifyCompactJws(d.publicKey, jws));
+    if (!claims.success) return { ok: false, reason: "bad_signature" };
+    const session = await this.#sessionOf(claims.data.c);
+    if (!session) return { ok: false, reason: "unknown_challenge" };
+    return { ok: true, session, claims: claims.data };
+  }
+
+  // ---- offline codes (called by the RADIUS relay through the edge) ------------------------
+
+  /**
+   * A TOTP code from the app's seed or from the on-prem token enrolled by an operator; each
+   * time step of each seed counts once. "locked" after too many wrong offline codes.
+   */
+  async checkTotp(code: string): Promise<OtpVerdict> {
+    if (await this.#lockedOut()) return "locked";
+    const key = seedKeyFromEnv(this.env);
+    const device = await this.ctx.storage.get<DeviceRecord>("device");
+    const token = await this.ctx.storage.get<TotpToken>("totpToken");
+    const sources: Array<{ seed: Uint8Array; stepKey: string }> = [];
+    if (device) sources.push({ seed: await openSeed(key, device.seed, device.id), stepKey: "totpStep" });
+    if (token) sources.push({ seed: await openSeed(key, token.seed, TOTP_TOKEN_CONTEXT), stepKey: "tokenStep" });
+    if (sources.length === 0) return "reject";
+    for (const { seed, stepKey } of sources) {
+      const r = await checkTotp(seed, code, Date.now(), await this.ctx.storage.get<number>(stepKey));
+      if (!r.valid) continue;
+      // Re-read after the awaits: a concurrent check of the same code must not pass twice.
+      const again = await this.ctx.storage.get<number>(stepKey);
+      if (again !== undefined && again >= r.timeStep) return "reject";
+      await this.ctx.storage.put(stepKey, r.timeStep);
+      return "accept";
+    }
+    await this.#failed();
+    return "reject";
+  }
+
+  /** TOTP check as a yes/no (the app's offline-code API). */
+  async verifyTotp(code: string): Promise<boolean> {
+    return (await this.checkTotp(code)) === "accept";
+  }
+
+  // ---- on-prem TOTP token (enrolled by an operator) ----------------------------------------
+
+  async setTotpToken(seed: SealedSeed): Promise<void> {
+    await this.ctx.storage.put("totpToken", { seed } satisfies TotpToken);
+    await this.ctx.storage.delete("tokenStep");
+  }
+
+  async removeTotpToken(): Promise<boolean> {
+    return this.ctx.storage.delete("totpToken");
+  }
+
+  async hasTotpToken(): Promise<boolean> {
+    return (await this.ctx.storage.get("totpToken")) !== undefined;
+  }
+
+  /** Whether a TOTP code can be asked for at all: an enrolled token or an activated app. */
+  async hasOfflineCodes(): Promise<boolean> {
+    return (await this.hasTotpToken()) || (await this.ctx.storage.get("device")) !== undefined;
+  }
+
+  // ---- SMS OTP (RADIUS challenge-response) --------------------------------------------------
 
   /**
    * Starts an SMS OTP challenge for `code` (the caller sends the SMS). A new challenge
    * replaces any earlier one: only the latest code sent is valid.
    */
   async startSmsOtp(code: string, ttlMs: number): Promise<string> {
-    const challenge: SmsOtpChallenge = {
-      id: randomToken(16),
-      codeHash: await sha256Hex(code),
-      expiresAt: Date.now() + ttlMs,
-      attempts: 0,
-    };
+    const challenge: SmsOtpChallenge = { id: randomToken(16), codeHash: await sha256Hex(code), expiresAt: Date.now() + ttlMs, attempts: 0 };
     await this.ctx.storage.put("smsOtp", challenge);
     return challenge.id;
   }
@@ -71,38 +326,59 @@ export class Subscriber extends DurableObject<Env> {
       return "accept";
     }
     c.attempts++;
-    if (c.attempts >= MAX_OTP_ATTEMPTS) await this.ctx.storage.delete("smsOtp");
+    if (c.attempts >= MAX_SMS_OTP_ATTEMPTS) await this.ctx.storage.delete("smsOtp");
     else await this.ctx.storage.put("smsOtp", c);
     return "reject";
   }
 
-  async setTotpToken(sealedSeed: string): Promise<void> {
-    await this.ctx.storage.put("totp", { sealedSeed } satisfies TotpToken);
-  }
-
-  async removeTotpToken(): Promise<boolean> {
-    return this.ctx.storage.delete("totp");
-  }
-
-  async hasTotpToken(): Promise<boolean> {
-    return (await this.ctx.storage.get("totp")) !== undefined;
-  }
-
-  /** Checks a TOTP code; wrong codes count toward a lockout so 6 digits cannot be guessed. */
-  async verifyTotp(msisdn: string, code: string): Promise<OtpVerdict> {
-    const token = await this.ctx.storage.get<TotpToken>("totp");
-    if (!token) return "reject";
-    const failures = (await this.ctx.storage.get<number[]>("totpFailures")) ?? [];
+  /** "Phone not reachable, please sign <challenge>": each challenge is accepted once. */
+  async verifyChallengeResponse(challenge: string, code: string): Promise<boolean> {
+    const d = await this.ctx.storage.get<DeviceRecord>("device");
+    if (!d || (await this.#lockedOut())) return false;
+    const seed = await openSeed(seedKeyFromEnv(this.env), d.seed, d.id);
+    if (!(await checkChallengeResponse(seed, challenge, code))) return this.#failed();
     const now = Date.now();
-    const budget = admit(failures, TOTP_FAILURE_LIMITS, now);
-    if (!budget.allowed) return "locked";
-    const seed = await decryptSeed(this.env, token.sealedSeed, msisdn);
-    const r = await verifyTotpCode(seed, code.trim(), token.lastStep);
-    if (r.valid) {
-      await this.ctx.storage.put("totp", { ...token, lastStep: r.timeStep });
-      return "accept";
+    const key = await sha256Hex(challenge.toUpperCase());
+    const used = Object.fromEntries(
+      Object.entries((await this.ctx.storage.get<Record<string, number>>("crUsed")) ?? {}).filter(([, t]) => t > now),
+    );
+    if (key in used) return false;
+    used[key] = now + CR_REPLAY_MS;
+    await this.ctx.storage.put("crUsed", used);
+    return true;
+  }
+
+  // ---- internals --------------------------------------------------------------------------
+
+  /** Too many wrong offline codes lately: refuse without checking (and without counting). */
+  async #lockedOut(): Promise<boolean> {
+    const fails = (await this.ctx.storage.get<number[]>("offlineFails")) ?? [];
+    const locked = !admit(fails, OFFLINE_FAILURE_LIMITS, Date.now()).allowed;
+    if (locked) console.warn(JSON.stringify({ event: "offline_code_lockout" }));
+    return locked;
+  }
+
+  async #failed(): Promise<false> {
+    const fails = (await this.ctx.storage.get<number[]>("offlineFails")) ?? [];
+    await this.ctx.storage.put("offlineFails", admit(fails, OFFLINE_FAILURE_LIMITS, Date.now()).history);
+    return false;
+  }
+
+  async #pending(now: number): Promise<Record<string, PendingEntry>> {
+    const all = (await this.ctx.storage.get<Record<string, PendingEntry>>("pending")) ?? {};
+    return Object.fromEntries(Object.entries(all).filter(([, e]) => e.until > now));
+  }
+
+  async #sessionOf(challengeId: string): Promise<string | null> {
+    for (const [session, e] of Object.entries(await this.#pending(Date.now()))) {
+      if (e.challengeId === challengeId) return session;
     }
-    await this.ctx.storage.put("totpFailures", budget.history);
-    return "reject";
+    return null;
+  }
+
+  async #deviceById(deviceId: string): Promise<DeviceRecord | null> {
+    const d = await this.ctx.storage.get<DeviceRecord>("device");
+    if (!d || !(await timingSafeEqualString(d.id, deviceId))) return null;
+    return d;
   }
 }

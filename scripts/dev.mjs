@@ -15,6 +15,7 @@ console.log(`
   api-key    ${DEMO_API_KEY}
   SMS outbox ${base}/dev/outbox      (messages are shown here instead of being sent)
   admin      Authorization: Bearer ${DEMO_ADMIN_TOKEN}
+  App        ${base}/app/            (activate it from an SMS link page: "Use the app")
 
   Try it (blocks until you answer via the link in the outbox):
     curl -s '${base}/api/sfwa/auth?msisdn=%2B46701234567' -H 'api-key: ${DEMO_API_KEY}'

@@ -9,25 +9,39 @@ import { approval } from "./routes/approval";
 import { authApi } from "./routes/auth-api";
 import { dev } from "./routes/dev";
 import { relayApi } from "./routes/relay-api";
+import { authenticatorApp } from "./routes/app";
+import { appApi } from "./routes/app-api";
+import { offlineApi } from "./routes/offline-api";
 
 export const app = new Hono<{ Bindings: Env }>();
 
+const common = {
+  referrerPolicy: "no-referrer",
+  xFrameOptions: "DENY",
+  strictTransportSecurity: "max-age=31536000; includeSubDomains",
+} as const;
+const baseCsp = {
+  defaultSrc: ["'none'"],
+  styleSrc: ["'self'"],
+  imgSrc: ["'self'"],
+  formAction: ["'self'"],
+  frameAncestors: ["'none'"],
+  baseUri: ["'none'"],
+};
 // Every response: nothing cached, no referrer leaks of link tokens, no framing, no scripts.
-app.use(
-  secureHeaders({
-    contentSecurityPolicy: {
-      defaultSrc: ["'none'"],
-      styleSrc: ["'self'"],
-      imgSrc: ["'self'"],
-      formAction: ["'self'"],
-      frameAncestors: ["'none'"],
-      baseUri: ["'none'"],
-    },
-    referrerPolicy: "no-referrer",
-    xFrameOptions: "DENY",
-    strictTransportSecurity: "max-age=31536000; includeSubDomains",
-  }),
-);
+const pageHeaders = secureHeaders({ contentSecurityPolicy: baseCsp, ...common });
+// The authenticator app runs script, but only same-origin files: no inline, no eval.
+const appHeaders = secureHeaders({
+  contentSecurityPolicy: {
+    ...baseCsp,
+    scriptSrc: ["'self'"],
+    connectSrc: ["'self'"],
+    workerSrc: ["'self'"],
+    manifestSrc: ["'self'"],
+  },
+  ...common,
+});
+app.use((c, next) => (c.req.path === "/app" || c.req.path.startsWith("/app/") ? appHeaders(c, next) : pageHeaders(c, next)));
 app.use(async (c, next) => {
   await next();
   if (!c.res.headers.has("cache-control")) c.header("cache-control", "no-store");
@@ -49,6 +63,9 @@ app.route("/", approval);
 app.route("/", dev);
 app.route("/", relayApi);
 app.route("/", adminApi);
+app.route("/", authenticatorApp);
+app.route("/", appApi);
+app.route("/", offlineApi);
 
 app.onError((err, c) => {
   if (err instanceof HTTPException) return err.getResponse();

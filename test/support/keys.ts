@@ -4,6 +4,9 @@ export const KEYS = {
   other: "key-other-0123456789abcdef",
   expired: "key-expired-0123456789abcdef",
   strict: "key-strict-0123456789abcdef",
+  app: "key-app-0123456789abcdef",
+  appNm: "key-app-nm-0123456789abcdef",
+  noPush: "key-no-push-0123456789abcdef",
 } as const;
 
 /** The admin bearer token of the worker tests (the Worker holds only its SHA-256). */

@@ -25,5 +25,15 @@ export const TEST_CONFIG = {
       apiKeys: [{ name: "strict", sha256: sha256(KEYS.strict) }],
       rateLimit: { perMinute: 2, perHour: 3 },
     },
+    // Authenticator app: activation offered, push first with a short grace period.
+    { name: "app", apiKeys: [{ name: "app", sha256: sha256(KEYS.app) }], enableActivation: true, pushGraceSeconds: 2 },
+    {
+      name: "app-nm",
+      apiKeys: [{ name: "app-nm", sha256: sha256(KEYS.appNm) }],
+      enableActivation: true,
+      numberMatching: true,
+      pushGraceSeconds: 2,
+    },
+    { name: "no-push", apiKeys: [{ name: "no-push", sha256: sha256(KEYS.noPush) }], enableActivation: true, usePush: false },
   ],
 };

@@ -3,5 +3,10 @@ declare namespace Cloudflare {
   interface Env {
     TEST_GATEWAY_URL: string;
     TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
+    TEST_PUSH_URL: string;
+    VAPID_PUBLIC_KEY: string;
+    VAPID_PRIVATE_KEY: string;
+    VAPID_SUBJECT: string;
+    SEED_ENCRYPTION_KEY: string;
   }
 }

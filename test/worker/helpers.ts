@@ -46,11 +46,14 @@ export async function gatewayRequests(to: string): Promise<RecordedRequest[]> {
   return (await res.json()) as RecordedRequest[];
 }
 
-/** Waits for the SMS to a number and returns the magic link in it. */
-export async function waitForLink(to: string, timeoutMs = 10_000): Promise<string> {
+/**
+ * Waits for the SMS to a number and returns the magic link in it. `after`: how many SMS to
+ * that number to skip (to wait for a new one when earlier ones exist).
+ */
+export async function waitForLink(to: string, timeoutMs = 10_000, after = 0): Promise<string> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
-    const req = (await gatewayRequests(to)).at(-1);
+    const req = (await gatewayRequests(to)).slice(after).at(-1);
     const link = req?.text?.match(/https?:\/\/\S+\/m\/[A-Za-z0-9_-]{43}/)?.[0];
     if (link) return link;
     await new Promise((r) => setTimeout(r, 25));

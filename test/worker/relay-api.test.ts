@@ -157,8 +157,12 @@ describe("relay API operations", () => {
     );
     expect(res.status).toBe(201);
     const { runInDurableObject } = await import("cloudflare:test");
-    const stored = await runInDurableObject(env.SUBSCRIBER.getByName(msisdn), (_i, s) => s.storage.get<{ sealedSeed: string }>("totp"));
-    expect(stored!.sealedSeed).not.toContain("JBSWY3DPEHPK3PXP");
-    expect(atob(stored!.sealedSeed)).not.toContain("JBSWY3DPEHPK3PXP");
+    const stored = await runInDurableObject(env.SUBSCRIBER.getByName(msisdn), (_i, s) => s.storage.get<{ seed: { iv: string; ct: string } }>("totpToken"));
+    expect(stored!.seed.ct.length).toBeGreaterThan(20);
+    // Neither the base32 text nor the raw seed bytes appear in what is stored.
+    const raw = "48656c6c6f21deadbeef"; // JBSWY3DPEHPK3PXP decoded, hex
+    expect(JSON.stringify(stored)).not.toContain("JBSWY3DPEHPK3PXP");
+    const ctHex = [...atob(stored!.seed.ct.replace(/-/g, "+").replace(/_/g, "/"))].map((ch) => ch.charCodeAt(0).toString(16).padStart(2, "0")).join("");
+    expect(ctHex).not.toContain(raw);
   });
 });

@@ -31,6 +31,7 @@ describe("AuthSession durability", () => {
     const name = `evict-${crypto.randomUUID()}`;
     const stub = env.AUTH_SESSION.getByName(name);
     await stub.start({
+      name,
       msisdn: freshMsisdn(),
       endpoint: "default",
       texts: { ...DEFAULT_TEXTS, title: "Evicted" },
@@ -39,6 +40,7 @@ describe("AuthSession durability", () => {
       timeoutMs: 60_000,
       tombstoneMs: 60_000,
       leaseShard: null,
+      app: { activation: false, push: null, matchNumber: null, callerShowsNumber: false },
     });
     await evictDurableObject(stub);
     const fresh = env.AUTH_SESSION.getByName(name);

@@ -42,6 +42,8 @@ function withDemoEndpoint(config: Config): Config {
         name: "demo",
         apiKeys: [{ name: "demo key (DEMO_MODE only)", sha256: DEMO_API_KEY_SHA256 }],
         timeoutSeconds: 60,
+        // The demo shows the whole product: the link page offers the authenticator app.
+        enableActivation: true,
       }),
     ],
   };

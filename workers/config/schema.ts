@@ -43,6 +43,14 @@ export const EndpointSettingsSchema = z.object({
   /** "server": TOUCH_ACCEPTED/TOUCH_REJECTED/USER_NOT_RESPONDED (Mideye Server); "cloud": ACCEPT/REJECT/TIMEOUT. */
   responseStyle: z.enum(["server", "cloud"]).default("server"),
   assistedLogin: AssistedLoginSchema.optional(),
+  /** The SMS link page offers to activate the authenticator app for this number. */
+  enableActivation: z.boolean().default(false),
+  /** Numbers with an activated app get a push instead of the SMS link. */
+  usePush: z.boolean().default(true),
+  /** No answer to a push within this many seconds: the SMS link is sent as well. */
+  pushGraceSeconds: z.number().int().min(1).max(120).default(10),
+  /** The app only counts an Accept after the user picked the number shown on the login side. */
+  numberMatching: z.boolean().default(false),
 });
 export type EndpointSettings = z.infer<typeof EndpointSettingsSchema>;
 
@@ -81,6 +89,8 @@ export const ConfigSchema = z.object({
    * 60 s, so an API call re-attaching after an object restart always finds the outcome.
    */
   tombstoneSeconds: z.number().int().min(60).default(600),
+  /** Pending sessions one number may have at once (MFA-fatigue and SMS-bombing defence). */
+  maxPendingPerMsisdn: z.number().int().min(1).max(100).default(3),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 

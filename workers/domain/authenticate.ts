@@ -1,11 +1,13 @@
 import { DEFAULT_TEXTS, type Config, type Endpoint, type Texts } from "../config/schema";
 import type { AuthQuery } from "../lib/auth-params";
 import { codeForStatus, type BadRequestReason, type FinalStatus, type ResultCode, type SessionStatus } from "../lib/codes";
+import { pickMatchNumber } from "../lib/number-match";
 import { randomToken, sha256Hex } from "../lib/tokens";
+import type { Channel, SessionAppOptions } from "../../durable-objects/auth-session";
 import { acquireLease } from "./overload";
 
 export type AuthOutcome =
-  | { code: Exclude<ResultCode, "BAD_REQUEST">; sessionId: string }
+  | { code: Exclude<ResultCode, "BAD_REQUEST">; sessionId: string; channel: Channel }
   | { code: "BAD_REQUEST"; reason: BadRequestReason; retryAfterMs?: number };
 
 /** How long past its deadline a lease may outlive a session that never released it. */
@@ -30,9 +32,21 @@ export function composeSms(text: string, link: string): string {
   return text.includes("{link}") ? text.replaceAll("{link}", link) : `${text}\n${link}`;
 }
 
+/** The endpoint's authenticator-app settings for one session. */
+export function appOptions(endpoint: Endpoint, q: AuthQuery): SessionAppOptions {
+  const callerNumber = q["match-number"];
+  return {
+    activation: endpoint.enableActivation,
+    push: endpoint.usePush ? { graceMs: endpoint.pushGraceSeconds * 1000 } : null,
+    matchNumber: endpoint.numberMatching ? (callerNumber ?? pickMatchNumber()) : null,
+    callerShowsNumber: callerNumber !== undefined,
+  };
+}
+
 /**
- * One Magic Link authentication, start to finish: rate limit, overload lease, session
- * creation (which delivers the SMS), then blocking until the session reports its outcome.
+ * One Magic Link authentication, start to finish: rate limit and per-number pending cap,
+ * overload lease, session creation (which delivers push or SMS), then blocking until the
+ * session reports its outcome. The result codes are the same whichever channel was used.
  */
 export async function authenticate(
   env: Env,
@@ -41,24 +55,33 @@ export async function authenticate(
   q: AuthQuery,
   publicOrigin: string,
 ): Promise<AuthOutcome> {
-  const limits = endpoint.rateLimit ?? config.rateLimit;
-  const rate = await env.SUBSCRIBER.getByName(q.msisdn).admit(limits);
-  if (!rate.allowed) return { code: "BAD_REQUEST", reason: "rate_limited", retryAfterMs: rate.retryAfterMs };
-
   const token = randomToken();
   const name = await sha256Hex(token);
   const sessionId = env.AUTH_SESSION.idFromName(name).toString();
   const timeoutMs = (q["touch-timeout"] ?? endpoint.timeoutSeconds) * 1000;
   const deadline = Date.now() + timeoutMs;
 
+  const subscriber = env.SUBSCRIBER.getByName(q.msisdn);
+  const limits = endpoint.rateLimit ?? config.rateLimit;
+  const admitted = await subscriber.admit(limits, {
+    session: name,
+    until: deadline + LEASE_MARGIN_MS,
+    cap: config.maxPendingPerMsisdn,
+  });
+  if (!admitted.allowed) return { code: "BAD_REQUEST", reason: admitted.reason, retryAfterMs: admitted.retryAfterMs };
+
   const leaseShard = await acquireLease(env.LOAD_SHARD, config.overload, sessionId, deadline + LEASE_MARGIN_MS);
-  if (!leaseShard) return { code: "BAD_REQUEST", reason: "overloaded" };
+  if (!leaseShard) {
+    await subscriber.release(name);
+    return { code: "BAD_REQUEST", reason: "overloaded" };
+  }
 
   const texts = resolveTexts(endpoint, q);
   const link = `${publicOrigin}/m/${token}`;
-  let initial: SessionStatus;
+  let initial: { status: SessionStatus; channel: Channel };
   try {
     initial = await env.AUTH_SESSION.getByName(name).start({
+      name,
       msisdn: q.msisdn,
       endpoint: endpoint.name,
       texts,
@@ -67,14 +90,16 @@ export async function authenticate(
       timeoutMs,
       tombstoneMs: config.tombstoneSeconds * 1000,
       leaseShard,
+      app: appOptions(endpoint, q),
     });
   } catch (e) {
     await env.LOAD_SHARD.getByName(leaseShard).release(sessionId).catch(() => {});
+    await subscriber.release(name).catch(() => {});
     throw e;
   }
   // Delivery failures end the session inside start(); nothing to wait for.
-  const status = initial === "pending" ? await waitForOutcome(env, name, deadline) : initial;
-  return { code: codeForStatus(status), sessionId };
+  const status = initial.status === "pending" ? await waitForOutcome(env, name, deadline) : initial.status;
+  return { code: codeForStatus(status), sessionId, channel: initial.channel };
 }
 
 /**

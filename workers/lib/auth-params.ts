@@ -37,5 +37,15 @@ export const AuthQuerySchema = z.object({
   "button-accept-text": text(40).optional(),
   "button-reject-text": text(40).optional(),
   "title-text": text(100).optional(),
+  /**
+   * Extension (not in the Mideye API, so existing clients never send it): the two-digit
+   * number the caller's login page shows for number matching. Without it the service picks
+   * one and shows it on the SMS link page.
+   */
+  "match-number": z
+    .string()
+    .regex(/^[1-9]\d$/, "match-number must be 10-99")
+    .transform(Number)
+    .optional(),
 });
 export type AuthQuery = z.output<typeof AuthQuerySchema>;

@@ -42,6 +42,7 @@ export type BadRequestReason =
   | "invalid_msisdn"
   | "invalid_parameter"
   | "rate_limited"
+  | "too_many_pending"
   | "overloaded";
 
 export const BAD_REQUEST_STATUS: Record<BadRequestReason, 400 | 429 | 503> = {
@@ -52,6 +53,7 @@ export const BAD_REQUEST_STATUS: Record<BadRequestReason, 400 | 429 | 503> = {
   invalid_msisdn: 400,
   invalid_parameter: 400,
   rate_limited: 429,
+  too_many_pending: 429,
   overloaded: 503,
 };
 

@@ -1,46 +1,34 @@
+import { base64url, fromBase64url } from "./base64url";
+
 /**
- * Encryption of OTP seeds at rest (AES-256-GCM). The key is the secret SEED_ENCRYPTION_KEY
- * (32 bytes, base64); a leaked storage dump alone then reveals no seed.
+ * TOTP seeds at rest: AES-256-GCM under SEED_ENCRYPTION_KEY, with the device id as
+ * additional data so a stored ciphertext cannot be moved to another device record.
+ * A storage dump alone therefore yields no usable seed.
  */
-const DEMO_SEED_KEY = "ZGVtby1vbmx5LXNlZWQta2V5LTMyLWJ5dGVzLWxvbmc="; // DEMO_MODE only
-
-export class SeedKeyError extends Error {
-  override name = "SeedKeyError";
+export interface SealedSeed {
+  iv: string;
+  ct: string;
 }
 
-function keyBytes(env: Pick<Env, "DEMO_MODE">): Uint8Array {
-  const raw = (env as unknown as { SEED_ENCRYPTION_KEY?: string }).SEED_ENCRYPTION_KEY;
-  const b64 = raw || (env.DEMO_MODE === "true" ? DEMO_SEED_KEY : "");
-  if (!b64) throw new SeedKeyError("SEED_ENCRYPTION_KEY is not set (wrangler secret put SEED_ENCRYPTION_KEY)");
-  const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-  if (bytes.length !== 32) throw new SeedKeyError("SEED_ENCRYPTION_KEY must be 32 bytes, base64-encoded");
-  return bytes;
+async function importKey(rawKey: string): Promise<CryptoKey> {
+  return crypto.subtle.importKey("raw", fromBase64url(rawKey), "AES-GCM", false, ["encrypt", "decrypt"]);
 }
 
-async function aesKey(env: Pick<Env, "DEMO_MODE">): Promise<CryptoKey> {
-  return crypto.subtle.importKey("raw", keyBytes(env), "AES-GCM", false, ["encrypt", "decrypt"]);
-}
-
-/** Returns base64(iv || ciphertext+tag). `context` (e.g. the MSISDN) is bound as AAD. */
-export async function encryptSeed(env: Pick<Env, "DEMO_MODE">, seed: string, context: string): Promise<string> {
+export async function sealSeed(rawKey: string, seed: Uint8Array, deviceId: string): Promise<SealedSeed> {
   const iv = crypto.getRandomValues(new Uint8Array(12));
   const ct = await crypto.subtle.encrypt(
-    { name: "AES-GCM", iv, additionalData: new TextEncoder().encode(context) },
-    await aesKey(env),
-    new TextEncoder().encode(seed),
+    { name: "AES-GCM", iv, additionalData: new TextEncoder().encode(deviceId) },
+    await importKey(rawKey),
+    new Uint8Array(seed),
   );
-  const out = new Uint8Array(12 + ct.byteLength);
-  out.set(iv);
-  out.set(new Uint8Array(ct), 12);
-  return btoa(String.fromCharCode(...out));
+  return { iv: base64url(iv), ct: base64url(new Uint8Array(ct)) };
 }
 
-export async function decryptSeed(env: Pick<Env, "DEMO_MODE">, sealed: string, context: string): Promise<string> {
-  const bytes = Uint8Array.from(atob(sealed), (c) => c.charCodeAt(0));
+export async function openSeed(rawKey: string, sealed: SealedSeed, deviceId: string): Promise<Uint8Array> {
   const pt = await crypto.subtle.decrypt(
-    { name: "AES-GCM", iv: bytes.slice(0, 12), additionalData: new TextEncoder().encode(context) },
-    await aesKey(env),
-    bytes.slice(12),
+    { name: "AES-GCM", iv: fromBase64url(sealed.iv), additionalData: new TextEncoder().encode(deviceId) },
+    await importKey(rawKey),
+    fromBase64url(sealed.ct),
   );
-  return new TextDecoder().decode(pt);
+  return new Uint8Array(pt);
 }

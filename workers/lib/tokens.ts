@@ -3,6 +3,8 @@
  * is ever stored (it also names the session's Durable Object, so a token finds its session
  * without any lookup table).
  */
+import { base64url } from "./base64url";
+
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
 export function randomToken(bytes = 32): string {
@@ -14,11 +16,7 @@ export function isWellFormedToken(token: string): boolean {
   return TOKEN_PATTERN.test(token);
 }
 
-export function base64url(bytes: Uint8Array): string {
-  let bin = "";
-  for (const b of bytes) bin += String.fromCharCode(b);
-  return btoa(bin).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
-}
+export { base64url };
 
 export async function sha256Hex(value: string): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value));

@@ -35,6 +35,12 @@ button { flex: 1; min-height: 52px; font: inherit; font-weight: 600; border: 0; 
 button.accept { background: var(--accent); }
 button.reject { background: var(--reject); }
 .muted { opacity: .7; font-size: .9rem; }
+button.secondary { background: transparent; color: var(--accent); border: 2px solid var(--accent); }
+form.activate { margin-top: 28px; padding-top: 16px; border-top: 1px solid color-mix(in srgb, CanvasText 15%, transparent); }
+form.activate p { margin-bottom: 12px; }
+.match { display: flex; align-items: center; justify-content: space-between; gap: 12px; margin: 0 0 20px;
+  padding: 12px 16px; border-radius: 12px; background: color-mix(in srgb, var(--accent) 12%, transparent); }
+.match strong { font-size: 2.2rem; letter-spacing: .05em; }
 table { width: 100%; border-collapse: collapse; font-size: .9rem; }
 td, th { text-align: left; padding: 6px 4px; vertical-align: top; border-bottom: 1px solid color-mix(in srgb, CanvasText 15%, transparent); }
 .wide { max-width: 960px; }

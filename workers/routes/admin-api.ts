@@ -6,7 +6,9 @@ import { loadConfig } from "../config/load";
 import { isAdmin } from "../lib/admin-auth";
 import { MsisdnSchema } from "../lib/auth-params";
 import { maskMsisdn } from "../lib/msisdn";
-import { encryptSeed } from "../lib/seed-crypto";
+import { seedKeyFromEnv } from "../config/app-secrets";
+import { seedFromBase32 } from "../lib/otp";
+import { sealSeed } from "../lib/seed-crypto";
 import { randomToken, sha256Hex } from "../lib/tokens";
 import { auditAdmin, queryAudit } from "../store/audit";
 import {
@@ -163,7 +165,7 @@ const Base32 = z.string().regex(/^[A-Z2-7]{16,128}=*$/, "secret must be base32 (
 adminApi.put("/admin/v1/subscribers/:msisdn/totp", validated("param", MsisdnParam), validated("json", z.object({ secret: Base32.optional() }).strict()), async (c) => {
   const { msisdn } = c.req.valid("param");
   const secret = c.req.valid("json").secret ?? generateSecret();
-  await c.env.SUBSCRIBER.getByName(msisdn).setTotpToken(await encryptSeed(c.env, secret, msisdn));
+  await c.env.SUBSCRIBER.getByName(msisdn).setTotpToken(await sealSeed(seedKeyFromEnv(c.env), seedFromBase32(secret), "onprem-totp-token"));
   await audit(c, "totp.enroll", { msisdn: maskMsisdn(msisdn) });
   return c.json({ msisdn, secret, uri: generateURI({ issuer: "Edge MFA", label: msisdn, secret }) }, 201);
 });

@@ -3,6 +3,7 @@ import { Hono, type Context } from "hono";
 import { csrf } from "hono/csrf";
 import { z } from "zod";
 import type { FinalStatus } from "../lib/codes";
+import { issueActivationToken } from "../domain/app-device";
 import { isWellFormedToken, sha256Hex } from "../lib/tokens";
 import { ApprovalPage, MessagePage } from "../pages/approval";
 
@@ -25,10 +26,14 @@ const FINISHED: Record<FinalStatus, { http: 410; title: string; text: string }> 
 const notFound = (c: Context) =>
   c.html(<MessagePage title="Link not valid" text="This link is not valid or has expired." />, 404);
 
-async function sessionFor(c: Context<{ Bindings: Env }>) {
+async function sessionName(c: Context<{ Bindings: Env }>) {
   const token = c.req.param("token") ?? "";
-  if (!isWellFormedToken(token)) return null;
-  return c.env.AUTH_SESSION.getByName(await sha256Hex(token));
+  return isWellFormedToken(token) ? sha256Hex(token) : null;
+}
+
+async function sessionFor(c: Context<{ Bindings: Env }>) {
+  const name = await sessionName(c);
+  return name ? c.env.AUTH_SESSION.getByName(name) : null;
 }
 
 approval.get("/m/:token", async (c) => {
@@ -40,8 +45,38 @@ approval.get("/m/:token", async (c) => {
     const f = FINISHED[view.status];
     return c.html(<MessagePage title={f.title} text={f.text} />, f.http);
   }
-  return c.html(<ApprovalPage texts={view.texts} csrf={view.csrf} action={c.req.path} />);
+  return c.html(
+    <ApprovalPage
+      texts={view.texts}
+      csrf={view.csrf}
+      action={c.req.path}
+      matchNumber={view.matchNumber}
+      activateAction={view.activation ? `${c.req.path}/activate` : null}
+    />,
+  );
 });
+
+/**
+ * "Use the app instead": the holder of a live SMS link gets a one-time activation token and
+ * is sent to the app with it in the URL fragment (never sent to a server, never in logs).
+ */
+approval.post(
+  "/m/:token/activate",
+  zValidator("form", z.object({ csrf: z.string().min(1).max(100) }), (r, c) => {
+    if (!r.success) return c.html(<MessagePage title="Bad request" text="The form was incomplete. Open the link again." />, 400);
+  }),
+  async (c) => {
+    const name = await sessionName(c);
+    if (!name) return notFound(c);
+    const grant = await issueActivationToken(c.env, name, c.req.valid("form").csrf);
+    if (grant.kind === "not_found") return notFound(c);
+    if (grant.kind !== "granted") {
+      return c.html(<MessagePage title="Activation not possible" text="Open the link from a new sign-in SMS and try again." />, 403);
+    }
+    const fragment = new URLSearchParams({ activate: grant.token, msisdn: grant.msisdn });
+    return c.redirect(`/app/#${fragment}`, 303);
+  },
+);
 
 const DecisionForm = z.object({ decision: z.enum(["accept", "reject"]), csrf: z.string().min(1).max(100) });
 

@@ -28,8 +28,8 @@ authApi.get("/api/sfwa/auth/:endpoint?", validateQuery, async (c) => {
   const key = await authenticateApiKey(endpoint, c.req.header("api-key"), new Date());
   const q = c.req.valid("query");
   // One JSON log line and one audit row per call, written after the response is sent.
-  const record = (result: string, detail: Record<string, unknown> = {}) => {
-    const entry = { endpoint: endpointName, msisdn: maskMsisdn(q.msisdn), channel: "sms", result, latencyMs: Date.now() - started };
+  const record = (result: string, detail: Record<string, unknown> = {}, channel = "none") => {
+    const entry = { endpoint: endpointName, msisdn: maskMsisdn(q.msisdn), channel, result, latencyMs: Date.now() - started };
     console.log(JSON.stringify({ event: "auth", ...entry, ...detail }));
     c.executionCtx.waitUntil(
       auditAuth(c.env.DB, { ...entry, ...(Object.keys(detail).length ? { detail } : {}) }).catch((e: unknown) =>
@@ -47,6 +47,6 @@ authApi.get("/api/sfwa/auth/:endpoint?", validateQuery, async (c) => {
     record("BAD_REQUEST", { reason: outcome.reason });
     return badRequest(c, outcome.reason, outcome.retryAfterMs);
   }
-  record(outcome.code, { key: key.keyName });
+  record(outcome.code, { key: key.keyName, session: outcome.sessionId.slice(0, 12) }, outcome.channel);
   return c.json({ code: styledCode(outcome.code, endpoint!.responseStyle) });
 });

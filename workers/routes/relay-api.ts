@@ -94,7 +94,7 @@ relayApi.post(
   validated("json", z.object({ msisdn: Msisdn, code: z.string().max(32) })),
   async (c) => {
     const { msisdn, code } = c.req.valid("json");
-    const verdict = await c.env.SUBSCRIBER.getByName(msisdn).verifyTotp(msisdn, code);
+    const verdict = await c.env.SUBSCRIBER.getByName(msisdn).checkTotp(code);
     record(c, "totp-verify", msisdn, verdict);
     return c.json({ result: verdict });
   },
@@ -102,7 +102,8 @@ relayApi.post(
 
 relayApi.post("/api/relay/v1/subscriber", validated("json", z.object({ msisdn: Msisdn })), async (c) => {
   const { msisdn } = c.req.valid("json");
-  return c.json({ totp: await c.env.SUBSCRIBER.getByName(msisdn).hasTotpToken() });
+  // A TOTP code can be asked for when an operator enrolled a token or the app is activated.
+  return c.json({ totp: await c.env.SUBSCRIBER.getByName(msisdn).hasOfflineCodes() });
 });
 
 /** Log line plus audit row (channel "radius-<op>"), written after the response. */

@@ -1,0 +1,317 @@
+/**
+ * The authenticator web app (Mideye+ equivalent): activation from an SMS link, push
+ * challenges answered with a device-key signature, and offline codes.
+ * Plain DOM code over the server-rendered shell in workers/pages/authenticator.tsx.
+ */
+import { signCompactJws } from "../workers/lib/jws-sign";
+import { challengeResponseCode, CHALLENGE_PATTERN, seedFromBase32, TOTP_PERIOD, totpCode } from "../workers/lib/otp";
+import { fromBase64url } from "../workers/lib/base64url";
+import { api, ApiError } from "./api";
+import { clearDevice, loadDevice, saveDevice, type StoredDevice } from "./device-store";
+
+const VIEWS = ["loading", "activate", "none", "home", "challenge", "result"] as const;
+type View = (typeof VIEWS)[number];
+const TOKEN = /^[A-Za-z0-9_-]{43}$/;
+const POLL_MS = 3000;
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getElementById(id) as T;
+
+function show(view: View): void {
+  for (const v of VIEWS) $(`view-${v}`).hidden = v !== view;
+  current = view;
+  if (view !== "home") stopHomeTimers();
+}
+
+function showError(message: string | null): void {
+  const el = $("error");
+  el.textContent = message ?? "";
+  el.hidden = message === null;
+}
+
+let current: View = "loading";
+let device: StoredDevice | undefined;
+/** The challenge on screen, so a repeated push or poll does not reload it. */
+let openChallengeId: string | null = null;
+
+// ---- service worker and push ---------------------------------------------------------------
+
+async function registerServiceWorker(): Promise<ServiceWorkerRegistration | null> {
+  if (!("serviceWorker" in navigator)) return null;
+  try {
+    return await navigator.serviceWorker.register("/app/sw.js", { scope: "/app/" });
+  } catch {
+    return null;
+  }
+}
+
+/** A push subscription, or null when the browser or the user says no (the app still works). */
+async function subscribePush(): Promise<PushSubscriptionJSON | null> {
+  try {
+    if (!("PushManager" in window) || !("Notification" in window)) return null;
+    if ((await Notification.requestPermission()) !== "granted") return null;
+    const reg = await Promise.race([
+      navigator.serviceWorker.ready,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error("service worker not ready")), 10_000)),
+    ]);
+    const vapid = document.body.dataset.vapid;
+    if (!vapid) return null;
+    const sub = await reg.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: fromBase64url(vapid) });
+    return sub.toJSON();
+  } catch (e) {
+    console.warn("push subscription failed", e);
+    return null;
+  }
+}
+
+// ---- activation ----------------------------------------------------------------------------
+
+async function activate(msisdn: string, token: string): Promise<void> {
+  const button = $<HTMLButtonElement>("activate-btn");
+  button.disabled = true;
+  showError(null);
+  try {
+    // The device key: non-extractable, so it cannot leave this browser profile.
+    const keys = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
+    const jwk = await crypto.subtle.exportKey("jwk", keys.publicKey);
+    const subscription = await subscribePush();
+    const r = await api<{ deviceId: string; seed: string }>("activate", {
+      msisdn,
+      token,
+      publicKey: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y },
+      subscription,
+    });
+    device = { msisdn, deviceId: r.deviceId, privateKey: keys.privateKey, seed: r.seed, activatedAt: Date.now() };
+    await saveDevice(device);
+    history.replaceState(null, "", "/app/");
+    showResult(
+      "Activated",
+      subscription
+        ? "This phone now gets sign-in requests as notifications. Go back to the sign-in page and answer it there."
+        : "Activated for offline codes. Notifications are off, so sign-in requests still come by SMS.",
+    );
+  } catch (e) {
+    button.disabled = false;
+    showError(
+      e instanceof ApiError && e.status === 403
+        ? "This activation link was already used or has expired. Open a new sign-in SMS and try again."
+        : "Activation failed. Check your connection and try again.",
+    );
+  }
+}
+
+// ---- challenges ----------------------------------------------------------------------------
+
+interface ChallengeDetails {
+  status: "pending";
+  title: string;
+  text: string;
+  buttonAccept: string;
+  buttonReject: string;
+  choices: number[] | null;
+  nonce: string;
+  expiresAt: number;
+}
+
+async function openChallenge(challengeId: string): Promise<void> {
+  if (!device || !TOKEN.test(challengeId) || openChallengeId === challengeId) return;
+  openChallengeId = challengeId;
+  showError(null);
+  let details: ChallengeDetails;
+  try {
+    details = await api<ChallengeDetails>("challenge", { msisdn: device.msisdn, deviceId: device.deviceId, challengeId });
+  } catch (e) {
+    openChallengeId = null;
+    if (e instanceof ApiError && (e.status === 404 || e.status === 410)) {
+      showResult("Request no longer valid", "This sign-in request was already answered or has expired.");
+    } else showError("Could not load the sign-in request. Check your connection.");
+    return;
+  }
+  $("ch-title").textContent = details.title;
+  $("ch-text").textContent = details.text;
+  const numbers = $("ch-numbers");
+  const accept = $<HTMLButtonElement>("ch-accept");
+  const reject = $<HTMLButtonElement>("ch-reject");
+  reject.textContent = details.buttonReject;
+  reject.onclick = () => void answer(challengeId, details.nonce, "reject");
+  const choiceBox = numbers.querySelector(".numbers")!;
+  choiceBox.replaceChildren();
+  if (details.choices) {
+    // Number matching: the numbers are the accept buttons; only the right one counts.
+    numbers.hidden = false;
+    accept.hidden = true;
+    for (const n of details.choices) {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "number";
+      b.textContent = String(n);
+      b.onclick = () => void answer(challengeId, details.nonce, "accept", n);
+      choiceBox.append(b);
+    }
+  } else {
+    numbers.hidden = true;
+    accept.hidden = false;
+    accept.textContent = details.buttonAccept;
+    accept.onclick = () => void answer(challengeId, details.nonce, "accept");
+  }
+  show("challenge");
+}
+
+async function answer(challengeId: string, nonce: string, decision: "accept" | "reject", pick?: number): Promise<void> {
+  if (!device) return;
+  for (const b of $("view-challenge").querySelectorAll("button")) b.disabled = true;
+  try {
+    const jws = await signCompactJws(device.privateKey, {
+      typ: "edge-mfa/answer",
+      c: challengeId,
+      n: nonce,
+      d: decision,
+      ...(pick !== undefined ? { m: pick } : {}),
+    });
+    const r = await api<{ status: "accepted" | "rejected"; text: string; numberMismatch: boolean }>("answer", {
+      msisdn: device.msisdn,
+      deviceId: device.deviceId,
+      jws,
+    });
+    showResult(r.numberMismatch ? "Wrong number" : r.status === "accepted" ? "Approved" : "Rejected", r.text);
+  } catch (e) {
+    showResult(
+      "Not counted",
+      e instanceof ApiError && e.status === 410 ? "This request was already answered or has expired." : "The answer did not go through.",
+    );
+  } finally {
+    for (const b of $("view-challenge").querySelectorAll("button")) b.disabled = false;
+    openChallengeId = null;
+    history.replaceState(null, "", "/app/");
+  }
+}
+
+function showResult(title: string, text: string): void {
+  $("result-title").textContent = title;
+  $("result-text").textContent = text;
+  show("result");
+}
+
+// ---- home: offline codes and waiting for requests ------------------------------------------
+
+let timers: number[] = [];
+function stopHomeTimers(): void {
+  for (const t of timers) clearInterval(t);
+  timers = [];
+}
+
+async function renderTotp(seed: Uint8Array): Promise<void> {
+  const now = Date.now();
+  const code = await totpCode(seed, now);
+  $("totp-code").textContent = `${code.slice(0, 3)} ${code.slice(3)}`;
+  const left = TOTP_PERIOD - (Math.floor(now / 1000) % TOTP_PERIOD);
+  $("totp-left").textContent = `${left} s`;
+  $<HTMLElement>("totp-bar").style.width = `${(left / TOTP_PERIOD) * 100}%`;
+}
+
+/** Asks the edge for requests this device should see; covers pushes that never arrived. */
+async function poll(): Promise<void> {
+  if (!device || document.hidden || current !== "home") return;
+  try {
+    const r = await api<{ challenges: string[]; push: boolean }>("pending", { msisdn: device.msisdn, deviceId: device.deviceId });
+    $("push-status").textContent = r.push
+      ? "Notifications on: sign-in requests arrive here."
+      : "Notifications off: sign-in requests come by SMS.";
+    $("push-btn").hidden = r.push || !("PushManager" in window);
+    if (r.challenges[0]) await openChallenge(r.challenges[0]);
+  } catch (e) {
+    if (e instanceof ApiError && e.status === 404) {
+      // The edge forgot this device (re-activated elsewhere, or removed): so do we.
+      await clearDevice();
+      device = undefined;
+      show("none");
+    }
+  }
+}
+
+function home(): void {
+  if (!device) return show("none");
+  show("home");
+  $("home-msisdn").textContent = device.msisdn;
+  const seed = seedFromBase32(device.seed);
+  void renderTotp(seed);
+  void poll();
+  timers.push(window.setInterval(() => void renderTotp(seed), 1000), window.setInterval(() => void poll(), POLL_MS));
+}
+
+async function signChallenge(event: SubmitEvent): Promise<void> {
+  event.preventDefault();
+  if (!device) return;
+  const challenge = $<HTMLInputElement>("cr-input").value.trim();
+  const out = $("cr-result");
+  if (!CHALLENGE_PATTERN.test(challenge)) {
+    out.textContent = "Enter the code shown on the sign-in screen (4-16 letters or digits).";
+    return;
+  }
+  const code = await challengeResponseCode(seedFromBase32(device.seed), challenge);
+  out.textContent = `Type this code: ${code.slice(0, 4)} ${code.slice(4)}`;
+}
+
+/** Turns notifications on later (needs a tap: browsers only ask for permission on a gesture). */
+async function enablePush(): Promise<void> {
+  if (!device) return;
+  const subscription = await subscribePush();
+  if (!subscription) return showError("Notifications are blocked. Allow them in the browser's site settings.");
+  try {
+    const jws = await signCompactJws(device.privateKey, { typ: "edge-mfa/device", iat: Math.floor(Date.now() / 1000), subscription });
+    await api("device", { msisdn: device.msisdn, deviceId: device.deviceId, jws });
+    showError(null);
+    await poll();
+  } catch {
+    showError("Could not turn on notifications. Try again online.");
+  }
+}
+
+async function removeDevice(): Promise<void> {
+  if (!device || !confirm("Remove this phone? Sign-in requests will come by SMS again.")) return;
+  try {
+    const jws = await signCompactJws(device.privateKey, { typ: "edge-mfa/device", iat: Math.floor(Date.now() / 1000), remove: true });
+    await api("device", { msisdn: device.msisdn, deviceId: device.deviceId, jws });
+  } catch (e) {
+    if (!(e instanceof ApiError && e.status === 403)) return showError("Could not remove the phone. Try again online.");
+  }
+  await clearDevice();
+  device = undefined;
+  show("none");
+}
+
+// ---- routing -------------------------------------------------------------------------------
+
+async function route(): Promise<void> {
+  const params = new URLSearchParams(location.hash.slice(1));
+  const token = params.get("activate");
+  const msisdn = params.get("msisdn");
+  if (token && msisdn && TOKEN.test(token)) {
+    $("activate-msisdn").textContent = msisdn;
+    $<HTMLButtonElement>("activate-btn").onclick = () => void activate(msisdn, token);
+    return show("activate");
+  }
+  const c = params.get("c");
+  if (device && c) return openChallenge(c);
+  home();
+}
+
+async function main(): Promise<void> {
+  void registerServiceWorker();
+  navigator.serviceWorker?.addEventListener("message", (e: MessageEvent<{ type?: string; c?: string }>) => {
+    if (e.data?.type === "challenge" && e.data.c) void openChallenge(e.data.c);
+  });
+  $("cr-form").addEventListener("submit", (e) => void signChallenge(e as SubmitEvent));
+  $("remove-btn").addEventListener("click", () => void removeDevice());
+  $("push-btn").addEventListener("click", () => void enablePush());
+  $("result-home").addEventListener("click", () => home());
+  window.addEventListener("hashchange", () => void route());
+  document.addEventListener("visibilitychange", () => void poll());
+  try {
+    device = await loadDevice();
+  } catch {
+    device = undefined;
+  }
+  await route();
+}
+
+void main();

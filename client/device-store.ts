@@ -1,0 +1,43 @@
+/**
+ * The app's device record in IndexedDB. The private key is a non-extractable CryptoKey:
+ * IndexedDB keeps it as an opaque handle, so neither this code nor anyone reading storage
+ * through the page can export it; it can only be used to sign on this device.
+ */
+export interface StoredDevice {
+  msisdn: string;
+  deviceId: string;
+  privateKey: CryptoKey;
+  /** Base32 TOTP seed, for offline codes. */
+  seed: string;
+  activatedAt: number;
+}
+
+const DB = "edge-mfa";
+const STORE = "kv";
+const KEY = "device";
+
+function open(): Promise<IDBDatabase> {
+  return new Promise((resolve, reject) => {
+    const req = indexedDB.open(DB, 1);
+    req.onupgradeneeded = () => req.result.createObjectStore(STORE);
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+  });
+}
+
+async function run<T>(mode: IDBTransactionMode, op: (s: IDBObjectStore) => IDBRequest): Promise<T> {
+  const db = await open();
+  try {
+    return await new Promise<T>((resolve, reject) => {
+      const req = op(db.transaction(STORE, mode).objectStore(STORE));
+      req.onsuccess = () => resolve(req.result as T);
+      req.onerror = () => reject(req.error);
+    });
+  } finally {
+    db.close();
+  }
+}
+
+export const loadDevice = () => run<StoredDevice | undefined>("readonly", (s) => s.get(KEY));
+export const saveDevice = (d: StoredDevice) => run<void>("readwrite", (s) => s.put(d, KEY));
+export const clearDevice = () => run<void>("readwrite", (s) => s.delete(KEY));

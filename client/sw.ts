@@ -1,0 +1,82 @@
+/// <reference lib="webworker" />
+/**
+ * Service worker of the authenticator app: shows a notification for each push (the push
+ * carries only a challenge id; details are fetched by the app, signed), opens the app on a
+ * tap, and keeps the app shell cached so offline codes work without a network.
+ */
+declare const self: ServiceWorkerGlobalScope;
+declare const __BUILD_ID__: string;
+export {}; // a module, so `self` above shadows the DOM-less global of the same name
+
+const CACHE = `edge-mfa-app-${__BUILD_ID__}`;
+const SHELL = ["/app/", "/app/app.js", "/assets/app.css", "/app/app.css", "/app/icon.svg", "/app/manifest.webmanifest"];
+const CHALLENGE_ID = /^[A-Za-z0-9_-]{43}$/;
+
+self.addEventListener("install", (event) => {
+  event.waitUntil(
+    caches
+      .open(CACHE)
+      .then((c) => c.addAll(SHELL))
+      .then(() => self.skipWaiting()),
+  );
+});
+
+self.addEventListener("activate", (event) => {
+  event.waitUntil(
+    caches
+      .keys()
+      .then((keys) => Promise.all(keys.filter((k) => k.startsWith("edge-mfa-app-") && k !== CACHE).map((k) => caches.delete(k))))
+      .then(() => self.clients.claim()),
+  );
+});
+
+// Shell: network first (always fresh when online), cache when offline. The API is never cached.
+self.addEventListener("fetch", (event) => {
+  const url = new URL(event.request.url);
+  if (event.request.method !== "GET" || url.origin !== self.location.origin) return;
+  const path = url.pathname === "/app" ? "/app/" : url.pathname;
+  if (!SHELL.includes(path)) return;
+  event.respondWith(
+    fetch(event.request).catch(async () => (await caches.match(path)) ?? Response.error()),
+  );
+});
+
+self.addEventListener("push", (event) => {
+  let challengeId: string | null = null;
+  try {
+    const data = event.data?.json() as { c?: unknown } | undefined;
+    if (typeof data?.c === "string" && CHALLENGE_ID.test(data.c)) challengeId = data.c;
+  } catch {
+    /* not ours */
+  }
+  if (!challengeId) return;
+  event.waitUntil(
+    (async () => {
+      // An open app takes it straight away; the notification is still shown (userVisibleOnly).
+      for (const client of await self.clients.matchAll({ type: "window" })) client.postMessage({ type: "challenge", c: challengeId });
+      await self.registration.showNotification("Sign-in request", {
+        body: "Tap to review and approve or reject.",
+        tag: challengeId,
+        data: { c: challengeId },
+        icon: "/app/icon.svg",
+        requireInteraction: true,
+      });
+    })(),
+  );
+});
+
+self.addEventListener("notificationclick", (event) => {
+  event.notification.close();
+  const c = (event.notification.data as { c?: string } | null)?.c;
+  const url = c && CHALLENGE_ID.test(c) ? `/app/#c=${c}` : "/app/";
+  event.waitUntil(
+    (async () => {
+      const [client] = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+      if (client) {
+        client.postMessage({ type: "challenge", c });
+        return void (await client.focus());
+      }
+      await self.clients.openWindow(url);
+    })(),
+  );
+});

@@ -1,0 +1,1 @@
+export function buildClient(): Promise<{ buildId: string; appBytes: number; swBytes: number }>;

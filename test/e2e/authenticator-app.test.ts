@@ -1,0 +1,175 @@
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { DEMO_API_KEY } from "../../scripts/demo-key.mjs";
+import { startDevServer, type DevServer } from "../support/dev-server.ts";
+import { FAKE_PUSH_CERT_PATH, startFakePushService, type FakePushService } from "../support/fake-push-service.ts";
+
+/**
+ * The authenticator app in a real browser against `npm run dev`: activate it from the SMS link
+ * page, then approve a sign-in that arrives as a Web Push.
+ *
+ * A real browser cannot reach a real push service offline, so the browser's PushManager is
+ * given a subscription at the local fake push service (test-side stub, below). The Worker
+ * sends its real encrypted, VAPID-signed push there; the fake service decrypts it, and the
+ * test hands the challenge id to the page the way a notification tap does (/app/#c=<id>).
+ */
+let dev: DevServer;
+let browser: Browser;
+let push: FakePushService;
+
+beforeAll(async () => {
+  push = await startFakePushService();
+  // wrangler dev's workerd must trust the fake push service's test certificate.
+  process.env.NODE_EXTRA_CA_CERTS = FAKE_PUSH_CERT_PATH;
+  [dev, browser] = await Promise.all([
+    startDevServer(),
+    chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+      ],
+    }),
+  ]);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await dev?.stop();
+  await push?.close();
+});
+
+function callApi(msisdn: string) {
+  return fetch(`${dev.url}/api/sfwa/auth?msisdn=${encodeURIComponent(msisdn)}&title-text=${encodeURIComponent("ACME VPN")}`, {
+    headers: { "api-key": DEMO_API_KEY },
+  }).then(async (r) => ({ status: r.status, body: await r.json() }));
+}
+
+async function linkFromOutbox(page: Page, msisdn: string, skip = 0): Promise<string> {
+  for (let i = 0; i < 150; i++) {
+    const res = await page.request.get(`${dev.url}/dev/outbox.json?to=${encodeURIComponent(msisdn)}`);
+    const { messages } = (await res.json()) as { messages: Array<{ link: string }> };
+    if (messages.length > skip) return messages[0]!.link; // newest first
+    await page.waitForTimeout(200);
+  }
+  throw new Error(`no SMS to ${msisdn}`);
+}
+
+async function waitForPush(subId: string): Promise<{ payload: string; vapidOk: boolean }> {
+  for (let i = 0; i < 150; i++) {
+    const got = push.received.find((r) => r.subscription === subId);
+    if (got) return { payload: got.payload ?? `(undecryptable: ${got.error})`, vapidOk: got.vapid.ok };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error("no push arrived at the fake push service");
+}
+
+describe("authenticator web app in Chromium against wrangler dev", () => {
+  let context: BrowserContext;
+
+  it("activates through the SMS link page, then approves a pushed sign-in: the API returns TOUCH_ACCEPTED", async () => {
+    const msisdn = `+4670${Math.floor(1e6 + Math.random() * 8e6)}`;
+    const sub = await push.subscribe("ok");
+    context = await browser.newContext({ baseURL: dev.url });
+    await context.grantPermissions(["notifications"], { origin: dev.url });
+    await context.addInitScript((json) => {
+      // Stand-in for the browser's push service (unreachable offline): subscribe() hands out
+      // a subscription at the local fake push service instead.
+      // (Runs in the page; this file is typed for Node, hence the cast.)
+      const fake = { endpoint: json.endpoint, expirationTime: null, toJSON: () => json };
+      const pm = (globalThis as unknown as { PushManager: { prototype: Record<string, unknown> } }).PushManager;
+      pm.prototype.subscribe = async () => fake;
+      pm.prototype.getSubscription = async () => fake;
+    }, { endpoint: sub.endpoint, expirationTime: null, keys: sub.keys });
+    const page = await context.newPage();
+    const cspErrors: string[] = [];
+    page.on("console", (m) => {
+      if (m.type() === "error" && /Content Security Policy|Refused to/.test(m.text())) cspErrors.push(m.text());
+    });
+
+    // 1. First sign-in: SMS link. The page offers the app; the user activates it.
+    const first = callApi(msisdn);
+    const link = await linkFromOutbox(page, msisdn);
+    await page.goto(link);
+    await page.getByRole("button", { name: "Use the app on this phone" }).click();
+    await expect.poll(() => page.url()).toContain("/app/#activate=");
+    await expect.poll(() => page.locator("#activate-msisdn").textContent()).toBe(msisdn);
+    await page.getByRole("button", { name: "Activate" }).click();
+    await expect.poll(() => page.locator("#result-title").textContent(), { timeout: 15_000 }).toBe("Activated");
+    expect(page.url()).not.toContain("activate="); // the token left the address bar
+    const manifest = await page.request.get("/app/manifest.webmanifest");
+    expect(await manifest.json()).toMatchObject({ start_url: "/app/", display: "standalone" });
+    await expect.poll(() => page.evaluate(async () => {
+          const nav = navigator as unknown as { serviceWorker: { getRegistration(scope: string): Promise<unknown> } };
+          return !!(await nav.serviceWorker.getRegistration("/app/"));
+        })).toBe(true);
+
+    // The user returns to the SMS page and answers the first sign-in there.
+    await page.goto(link);
+    await page.getByRole("button", { name: "Accept" }).click();
+    expect(await first).toEqual({ status: 200, body: { code: "TOUCH_ACCEPTED" } });
+
+    // 2. Next sign-in: a push to the app (no SMS), carrying only the challenge id.
+    const smsCount = ((await (await page.request.get(`/dev/outbox.json?to=${encodeURIComponent(msisdn)}`)).json()) as { messages: unknown[] }).messages.length;
+    const second = callApi(msisdn);
+    const pushed = await waitForPush(sub.id);
+    expect(pushed.vapidOk).toBe(true);
+    const data = JSON.parse(pushed.payload) as { c: string };
+    expect(Object.keys(data)).toEqual(["c"]);
+    let settled = false;
+    void second.then(() => (settled = true));
+
+    // The notification tap opens the app on the challenge.
+    await page.goto(`/app/#c=${data.c}`);
+    await expect.poll(() => page.locator("#ch-title").textContent()).toBe("ACME VPN");
+    expect(settled).toBe(false); // the API call is still blocked
+    await page.locator("#ch-accept").click();
+    await expect.poll(() => page.locator("#result-title").textContent()).toBe("Approved");
+    expect(await second).toEqual({ status: 200, body: { code: "TOUCH_ACCEPTED" } });
+    const after = ((await (await page.request.get(`/dev/outbox.json?to=${encodeURIComponent(msisdn)}`)).json()) as { messages: unknown[] }).messages.length;
+    expect(after).toBe(smsCount); // answered within the grace period: no SMS
+
+    // 3. Offline code: the app's TOTP (computed in the browser) verifies at the edge.
+    await page.getByRole("button", { name: "Done" }).click();
+    await expect.poll(() => page.locator("#totp-code").textContent()).toMatch(/^\d{3} \d{3}$/);
+    const code = (await page.locator("#totp-code").textContent())!.replace(" ", "");
+    const verify = await fetch(`${dev.url}/api/offline/totp`, {
+      method: "POST",
+      headers: { "api-key": DEMO_API_KEY, "content-type": "application/json" },
+      body: JSON.stringify({ msisdn, code }),
+    });
+    expect(await verify.json()).toEqual({ valid: true });
+
+    // 4. "Phone not reachable": the app signs a challenge; the edge accepts the code once.
+    await page.getByText("Phone not reachable? Sign a challenge").click();
+    await page.locator("#cr-input").fill("482913");
+    await page.getByRole("button", { name: "Sign" }).click();
+    await expect.poll(() => page.locator("#cr-result").textContent()).toMatch(/\d{4} \d{4}$/);
+    const crCode = (await page.locator("#cr-result").textContent())!.match(/(\d{4}) (\d{4})$/)!.slice(1).join("");
+    const cr = () =>
+      fetch(`${dev.url}/api/offline/challenge-response`, {
+        method: "POST",
+        headers: { "api-key": DEMO_API_KEY, "content-type": "application/json" },
+        body: JSON.stringify({ msisdn, challenge: "482913", code: crCode }),
+      }).then((r) => r.json());
+    expect(await cr()).toEqual({ valid: true });
+    expect(await cr()).toEqual({ valid: false }); // single use
+
+    // 5. With the app open on its home screen, a new request shows up by itself (the app
+    // asks the edge for pending requests), and Reject returns TOUCH_REJECTED.
+    const third = callApi(msisdn);
+    await expect.poll(() => page.locator("#ch-title").isVisible(), { timeout: 15_000 }).toBe(true);
+    await page.locator("#ch-reject").click();
+    await expect.poll(() => page.locator("#result-title").textContent()).toBe("Rejected");
+    expect(await third).toEqual({ status: 200, body: { code: "TOUCH_REJECTED" } });
+
+    expect(cspErrors).toEqual([]);
+    await context.close();
+  });
+});

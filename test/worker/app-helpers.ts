@@ -1,0 +1,132 @@
+import { env, exports } from "cloudflare:workers";
+import { signCompactJws } from "../../workers/lib/jws-sign";
+import type { ReceivedPush } from "../support/received-push";
+import { KEYS, answer, callAuth, gatewayRequests, openLink, waitForLink } from "./helpers";
+
+export type FakeSubscription = { id: string; endpoint: string; expirationTime: null; keys: { p256dh: string; auth: string } };
+
+/** A subscription at the fake push service; `mode` picks how it answers pushes. */
+export async function subscribe(mode: "ok" | "gone" | "missing" | "fail" = "ok"): Promise<FakeSubscription> {
+  const res = await fetch(`${env.TEST_PUSH_URL}/_subscribe?mode=${mode}`, { method: "POST" });
+  return (await res.json()) as FakeSubscription;
+}
+
+/** What the fake push service received (and decrypted) for a subscription. */
+export async function pushMessages(subId: string): Promise<ReceivedPush[]> {
+  const res = await fetch(`${env.TEST_PUSH_URL}/_messages?sub=${subId}`);
+  return (await res.json()) as ReceivedPush[];
+}
+
+export const APP = { endpoint: "app", key: KEYS.app } as const;
+export const APP_NM = { endpoint: "app-nm", key: KEYS.appNm } as const;
+export const NO_PUSH = { endpoint: "no-push", key: KEYS.noPush } as const;
+
+/** A simulated authenticator app: a P-256 key pair like the browser's and a fake-push subscription. */
+export interface TestDevice {
+  msisdn: string;
+  deviceId: string;
+  seed: string;
+  keys: CryptoKeyPair;
+  sub: FakeSubscription | null;
+}
+
+export async function appApi(path: string, body: unknown): Promise<Response> {
+  return exports.default.fetch(
+    new Request(`https://mfa.example.com/app/api/${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    }),
+  );
+}
+
+/** Presses "Use the app" on the SMS link page; returns the activation token from the redirect. */
+export async function activationTokenFrom(link: string): Promise<{ res: Response; token: string | null; msisdn: string | null }> {
+  const page = await openLink(link);
+  const res = await exports.default.fetch(
+    new Request(`${link}/activate`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { "content-type": "application/x-www-form-urlencoded", origin: new URL(link).origin },
+      body: new URLSearchParams({ csrf: page.csrf ?? "" }),
+    }),
+  );
+  const location = res.headers.get("location") ?? "";
+  const fragment = new URLSearchParams(location.split("#")[1] ?? "");
+  return { res, token: fragment.get("activate"), msisdn: fragment.get("msisdn") };
+}
+
+export async function newDeviceKeys(): Promise<CryptoKeyPair> {
+  return (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"])) as CryptoKeyPair;
+}
+
+export async function publicJwk(keys: CryptoKeyPair) {
+  const jwk = (await crypto.subtle.exportKey("jwk", keys.publicKey)) as JsonWebKey;
+  return { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y };
+}
+
+/**
+ * Activates a device for a number the way a user does: a sign-in SMS arrives, the user taps
+ * "Use the app" on its page, the app registers its key and subscription. The triggering
+ * sign-in is then answered on the link page so the number has nothing pending.
+ */
+export async function activateDevice(
+  msisdn: string,
+  opts: { endpoint?: { endpoint: string; key: string }; pushMode?: "ok" | "gone" | "missing" | "fail" | null } = {},
+): Promise<TestDevice> {
+  const ep = opts.endpoint ?? APP;
+  const earlier = (await gatewayRequests(msisdn)).length;
+  const pending = callAuth(msisdn, ep);
+  // With an app already active the link comes as the push fallback, after the grace period.
+  const link = await waitForLink(msisdn, 10_000, earlier);
+  const { token } = await activationTokenFrom(link);
+  if (!token) throw new Error("no activation token");
+  const keys = await newDeviceKeys();
+  const sub = opts.pushMode === null ? null : await subscribe(opts.pushMode ?? "ok");
+  const res = await appApi("activate", {
+    msisdn,
+    token,
+    publicKey: await publicJwk(keys),
+    subscription: sub && { endpoint: sub.endpoint, keys: sub.keys },
+  });
+  if (res.status !== 200) throw new Error(`activation failed: ${res.status} ${await res.text()}`);
+  const { deviceId, seed } = (await res.json()) as { deviceId: string; seed: string };
+  const page = await openLink(link);
+  await answer(link, "reject", page.csrf!);
+  await pending;
+  return { msisdn, deviceId, seed, keys, sub };
+}
+
+/** Waits until the fake push service has decrypted a push for the subscription; returns its challenge id. */
+export async function waitForPush(sub: FakeSubscription, count = 1, timeoutMs = 10_000): Promise<string> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const msgs = await pushMessages(sub.id);
+    if (msgs.length >= count) return (JSON.parse(msgs[count - 1]!.payload!) as { c: string }).c;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`no push #${count} reached ${sub.id}`);
+}
+
+export interface ChallengeDetails {
+  status: string;
+  title: string;
+  text: string;
+  choices: number[] | null;
+  nonce: string;
+}
+
+export async function fetchChallenge(d: TestDevice, challengeId: string): Promise<{ res: Response; body: ChallengeDetails }> {
+  const res = await appApi("challenge", { msisdn: d.msisdn, deviceId: d.deviceId, challengeId });
+  return { res, body: (await res.json()) as ChallengeDetails };
+}
+
+/** Signs and sends an answer as the app does. */
+export async function sendAnswer(
+  d: TestDevice,
+  claims: { c: string; n: string; d: "accept" | "reject"; m?: number },
+  signWith: CryptoKey = d.keys.privateKey,
+): Promise<Response> {
+  const jws = await signCompactJws(signWith, { typ: "edge-mfa/answer", ...claims });
+  return appApi("answer", { msisdn: d.msisdn, deviceId: d.deviceId, jws });
+}

@@ -1,0 +1,70 @@
+import { z } from "zod";
+
+/** Shapes the authenticator app sends (and the Subscriber object stores), validated at the edge. */
+
+const b64u = z.string().regex(/^[A-Za-z0-9_-]+$/);
+export const TokenSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/);
+export const MsisdnSchema = z.string().regex(/^\+[1-9]\d{6,14}$/);
+
+/**
+ * PushSubscription.toJSON(). Push services are https (RFC 8030); the keys are the browser's
+ * ECDH public key (65-byte uncompressed point) and 16-byte auth secret.
+ */
+export const PushSubscriptionSchema = z.object({
+  endpoint: z
+    .url()
+    .max(2048)
+    .refine((u) => u.startsWith("https://"), "push endpoint must be https"),
+  keys: z.object({
+    p256dh: b64u.length(87),
+    auth: b64u.length(22),
+  }),
+});
+export type PushSubscriptionJson = z.infer<typeof PushSubscriptionSchema>;
+
+/** The device's ECDSA P-256 public key as a JWK (its private half never leaves the device). */
+export const DevicePublicKeySchema = z
+  .object({
+    kty: z.literal("EC"),
+    crv: z.literal("P-256"),
+    x: b64u.length(43),
+    y: b64u.length(43),
+  })
+  .transform(({ kty, crv, x, y }) => ({ kty, crv, x, y }));
+export type DevicePublicKey = z.output<typeof DevicePublicKeySchema>;
+
+export const ActivateBodySchema = z.object({
+  msisdn: MsisdnSchema,
+  token: TokenSchema,
+  publicKey: DevicePublicKeySchema,
+  subscription: PushSubscriptionSchema.nullable(),
+});
+
+const DeviceRef = { msisdn: MsisdnSchema, deviceId: TokenSchema };
+export const ChallengeBodySchema = z.object({ ...DeviceRef, challengeId: TokenSchema });
+export const PendingBodySchema = z.object(DeviceRef);
+export const SignedBodySchema = z.object({ ...DeviceRef, jws: z.string().max(4096) });
+
+/**
+ * What the device signs to answer a challenge (payload of an ES256 compact JWS). `n` is the
+ * server nonce handed out with the challenge details: single use, so a captured answer
+ * cannot be replayed. `m` is the number the user picked when number matching is on.
+ */
+export const AnswerClaimsSchema = z.object({
+  typ: z.literal("edge-mfa/answer"),
+  c: TokenSchema,
+  n: TokenSchema,
+  d: z.enum(["accept", "reject"]),
+  m: z.number().int().min(10).max(99).optional(),
+});
+export type AnswerClaims = z.infer<typeof AnswerClaimsSchema>;
+
+/** Signed request to replace the push subscription or remove the device. */
+export const DeviceUpdateClaimsSchema = z.object({
+  typ: z.literal("edge-mfa/device"),
+  /** Seconds since epoch; the request is refused outside a short window. */
+  iat: z.number().int(),
+  subscription: PushSubscriptionSchema.nullable().optional(),
+  remove: z.literal(true).optional(),
+});
+export type DeviceUpdateClaims = z.infer<typeof DeviceUpdateClaimsSchema>;
