@@ -19,7 +19,8 @@ const USAGE = `npm run admin -- [--url URL] [--token TOKEN] <command>
   tokens create <endpoint> <friendly-name> [--expires YYYY-MM-DD or DD-MM-YYYY]
   tokens revoke <endpoint> <token-id>
   tokens regenerate <endpoint> <token-id>
-  subscribers show <msisdn>
+  subscribers show <msisdn>                    (app devices and on-prem TOTP token)
+  devices revoke <msisdn> <device-id>
   totp enroll <msisdn> [--secret BASE32]
   totp remove <msisdn>
   audit [--kind auth|admin] [--endpoint NAME] [--since ISO-TIME] [--until ISO-TIME] [--limit N] [--before ID]
@@ -111,6 +112,8 @@ export function toCall(p: Parsed): Call {
       return { method: "DELETE", path: `/endpoints/${need(a, "endpoint name")}/tokens/${need(b, "token id")}` };
     case "tokens regenerate":
       return { method: "POST", path: `/endpoints/${need(a, "endpoint name")}/tokens/${need(b, "token id")}/regenerate` };
+    case "devices revoke":
+      return { method: "DELETE", path: `/subscribers/${need(a, "msisdn")}/devices/${need(b, "device id")}` };
     case "subscribers show":
       return { method: "GET", path: `/subscribers/${need(a, "msisdn")}` };
     case "totp enroll":

@@ -12,6 +12,7 @@ describe("admin CLI mapping", () => {
     });
     expect(toCall(parseArgs(["totp", "enroll", "+46701234567"])).path).toBe("/subscribers/%2B46701234567/totp");
     expect(toCall(parseArgs(["audit", "--kind", "auth", "--limit", "5"])).path).toBe("/audit?kind=auth&limit=5");
+    expect(toCall(parseArgs(["devices", "revoke", "+46701234567", "dev-1"]))).toEqual({ method: "DELETE", path: "/subscribers/%2B46701234567/devices/dev-1" });
   });
   it("builds settings from flags", () => {
     expect(settingsFromFlags({ timeout: "45", rate: "3/20", title: "T", "accept-label": "Yes", "response-style": "cloud" })).toEqual({

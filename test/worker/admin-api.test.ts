@@ -3,6 +3,8 @@ import { createScheduledController, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../../workers/index";
 import { ADMIN_TOKEN } from "../support/keys";
+import { seedFromBase32, totpCode } from "../../workers/lib/otp";
+import { activateDevice } from "./app-helpers";
 import { answer, callAuth, freshMsisdn, openLink, waitForLink } from "./helpers";
 
 async function admin(method: string, path: string, body?: unknown, token: string | null = ADMIN_TOKEN) {
@@ -33,6 +35,7 @@ describe("admin authorization", () => {
     ["PUT", "/subscribers/%2B46701234567/totp"],
     ["DELETE", "/subscribers/%2B46701234567/totp"],
     ["GET", "/audit"],
+    ["DELETE", "/subscribers/%2B46701234567/devices/d1"],
   ])("%s %s needs the admin token", async (method, path) => {
     expect((await admin(method, path, method === "GET" || method === "DELETE" ? undefined : {}, null)).status).toBe(401);
     expect((await admin(method, path, method === "GET" || method === "DELETE" ? undefined : {}, "wrong-token")).status).toBe(401);
@@ -143,11 +146,11 @@ describe("subscribers", () => {
   it("shows and manages the TOTP token, validates the number", async () => {
     const msisdn = freshMsisdn();
     const path = `/subscribers/${encodeURIComponent(msisdn)}`;
-    expect((await admin("GET", path)).body).toEqual({ msisdn, totp: false });
+    expect((await admin("GET", path)).body).toEqual({ msisdn, totp: false, devices: [] });
     const enrolled = await admin("PUT", `${path}/totp`, {});
     expect(enrolled.status).toBe(201);
     expect(enrolled.body!.secret).toMatch(/^[A-Z2-7]+$/);
-    expect((await admin("GET", path)).body).toEqual({ msisdn, totp: true });
+    expect((await admin("GET", path)).body).toEqual({ msisdn, totp: true, devices: [] });
     // The stored seed is encrypted.
     const stored = await runInDurableObject(env.SUBSCRIBER.getByName(msisdn), (_i, s) => s.storage.get<{ seed: { iv: string; ct: string } }>("totpToken"));
     expect(stored!.seed.ct).toMatch(/^[A-Za-z0-9_-]{40,}$/);
@@ -155,6 +158,25 @@ describe("subscribers", () => {
     expect((await admin("DELETE", `${path}/totp`)).status).toBe(204);
     expect((await admin("GET", path)).body!.totp).toBe(false);
     expect((await admin("GET", "/subscribers/12345")).status).toBe(400);
+  });
+});
+
+describe("app devices", () => {
+  it("lists an activated device and revokes it: its offline codes stop working, it gets no pushes", async () => {
+    const msisdn = freshMsisdn();
+    const device = await activateDevice(msisdn);
+    const path = `/subscribers/${encodeURIComponent(msisdn)}`;
+    const shown = await admin("GET", path);
+    expect(shown.body!.devices).toEqual([{ id: device.deviceId, push: true, activatedAt: expect.any(String) }]);
+    const seed = seedFromBase32(device.seed);
+    expect(await env.SUBSCRIBER.getByName(msisdn).verifyTotp(await totpCode(seed, Date.now()))).toBe(true);
+
+    expect((await admin("DELETE", `${path}/devices/not-the-device`)).status).toBe(404);
+    expect((await admin("DELETE", `${path}/devices/${device.deviceId}`)).status).toBe(204);
+    expect((await admin("GET", path)).body!.devices).toEqual([]);
+    expect(await env.SUBSCRIBER.getByName(msisdn).verifyTotp(await totpCode(seed, Date.now() + 30_000))).toBe(false);
+    const audit = (await admin("GET", "/audit?kind=admin&limit=5")).body!.entries;
+    expect(audit.some((e: { action: string; detail: { deviceId?: string } }) => e.action === "device.revoke" && e.detail.deviceId === device.deviceId)).toBe(true);
   });
 });
 

@@ -149,11 +149,29 @@ adminApi.post("/admin/v1/endpoints/:name/tokens/:id/regenerate", validated("para
 
 // ---- subscribers -------------------------------------------------------------------------
 
+/** The number's activated app devices (one per number, like Mideye+) and on-prem token. */
 adminApi.get("/admin/v1/subscribers/:msisdn", validated("param", MsisdnParam), async (c) => {
   const { msisdn } = c.req.valid("param");
   const subscriber = c.env.SUBSCRIBER.getByName(msisdn);
-  return c.json({ msisdn, totp: await subscriber.hasTotpToken() });
+  const device = await subscriber.device();
+  return c.json({
+    msisdn,
+    totp: await subscriber.hasTotpToken(),
+    devices: device ? [{ id: device.deviceId, push: device.push, activatedAt: new Date(device.activatedAt).toISOString() }] : [],
+  });
 });
+
+/** Revokes an app device: no more pushes to it, its offline codes stop working. */
+adminApi.delete(
+  "/admin/v1/subscribers/:msisdn/devices/:deviceId",
+  validated("param", MsisdnParam.extend({ deviceId: z.string().min(1).max(64) })),
+  async (c) => {
+    const { msisdn, deviceId } = c.req.valid("param");
+    if (!(await c.env.SUBSCRIBER.getByName(msisdn).forgetDevice(deviceId))) return c.json({ error: "no such device" }, 404);
+    await audit(c, "device.revoke", { msisdn: maskMsisdn(msisdn), detail: { deviceId } });
+    return c.body(null, 204);
+  },
+);
 
 const Base32 = z.string().regex(/^[A-Z2-7]{16,128}=*$/, "secret must be base32 (A-Z, 2-7), at least 16 characters");
 
