@@ -1,4 +1,5 @@
-import type { ChallengeStore } from "./challenge-store.ts";
+import { randomInt } from "node:crypto";
+import type { ChallengeMethod, ChallengeStore, PendingChallenge } from "./challenge-store.ts";
 import type { RelayConfig, SecondFactor } from "./config.ts";
 import { EdgeUnavailableError, type EdgeApi } from "./edge-client.ts";
 import { FirstFactorUnavailableError, type FirstFactor } from "./first-factor/types.ts";
@@ -94,14 +95,22 @@ async function secondFactor(method: SecondFactor, msisdn: string, req: AuthReque
   }
 }
 
-/** Phone not reachable for Touch: type 7 falls back to TOTP, type 8 to SMS OTP then TOTP. */
+/**
+ * Phone not reachable for Touch: type 7 falls back to offline codes, type 8 to SMS OTP first.
+ * Offline: with the app, "Phone not reachable, please sign <challenge>" (the app signs it
+ * without any network); else the code of an enrolled TOTP token.
+ */
 async function touchFallback(method: SecondFactor, msisdn: string, req: AuthRequest, deps: FlowDeps): Promise<Decision> {
   if (method === "touch-mobile") {
     const sms = await smsChallenge(msisdn, req, deps);
     if (sms.code === "Access-Challenge") return sms;
   }
-  if ((method === "touch-plus" || method === "touch-mobile") && (await deps.edge.hasTotp(msisdn))) {
-    return challenge(deps, req, msisdn, "totp", `Phone not reachable. ${PROMPT_TOTP}`);
+  if (method === "touch-plus" || method === "touch-mobile") {
+    if (await deps.edge.hasApp(msisdn)) {
+      const code = randomInt(0, 1_000_000).toString().padStart(6, "0");
+      return challenge(deps, req, msisdn, "challenge-response", `Phone not reachable, please sign ${code}`, { challenge: code });
+    }
+    if (await deps.edge.hasTotp(msisdn)) return challenge(deps, req, msisdn, "totp", `Phone not reachable. ${PROMPT_TOTP}`);
   }
   return { code: "Access-Reject", reason: "touch delivery failed, no fallback" };
 }
@@ -109,11 +118,18 @@ async function touchFallback(method: SecondFactor, msisdn: string, req: AuthRequ
 async function smsChallenge(msisdn: string, req: AuthRequest, deps: FlowDeps): Promise<Decision> {
   const r = await deps.edge.startSmsOtp(msisdn);
   if (r.code !== "SENT") return { code: "Access-Reject", reason: `sms otp: ${r.code}` };
-  return challenge(deps, req, msisdn, "sms", PROMPT_SMS, r.challengeId);
+  return challenge(deps, req, msisdn, "sms", PROMPT_SMS, { challengeId: r.challengeId });
 }
 
-function challenge(deps: FlowDeps, req: AuthRequest, msisdn: string, method: "sms" | "totp", prompt: string, challengeId?: string): Decision {
-  const state = deps.challenges.issue({ user: req.user, source: req.source, msisdn, method, ...(challengeId ? { challengeId } : {}) }, deps.now());
+function challenge(
+  deps: FlowDeps,
+  req: AuthRequest,
+  msisdn: string,
+  method: ChallengeMethod,
+  prompt: string,
+  extra: Pick<PendingChallenge, "challengeId" | "challenge"> = {},
+): Decision {
+  const state = deps.challenges.issue({ user: req.user, source: req.source, msisdn, method, ...extra }, deps.now());
   return { code: "Access-Challenge", state, replyMessage: prompt, reason: `challenge: ${method}` };
 }
 
@@ -123,7 +139,11 @@ async function answerChallenge(req: AuthRequest, deps: FlowDeps): Promise<Decisi
   const c = r.challenge;
   try {
     const verdict =
-      c.method === "sms" ? await deps.edge.verifySmsOtp(c.msisdn, c.challengeId!, req.password) : await deps.edge.verifyTotp(c.msisdn, req.password);
+      c.method === "sms"
+        ? await deps.edge.verifySmsOtp(c.msisdn, c.challengeId!, req.password)
+        : c.method === "challenge-response"
+          ? await deps.edge.verifyChallengeResponse(c.msisdn, c.challenge!, req.password)
+          : await deps.edge.verifyTotp(c.msisdn, req.password);
     return verdict === "accept"
       ? { code: "Access-Accept", reason: `${c.method} code accepted`, method: "challenge-response" }
       : { code: "Access-Reject", reason: `${c.method} code ${verdict}`, replyMessage: "Wrong or expired code", method: "challenge-response" };

@@ -5,7 +5,7 @@ import { randomBytes, timingSafeEqual } from "node:crypto";
  * and bound to the user and the NAS it was issued to: a State replayed from elsewhere, for
  * another user, or a second time is refused.
  */
-export type ChallengeMethod = "sms" | "totp";
+export type ChallengeMethod = "sms" | "totp" | "challenge-response";
 
 export interface PendingChallenge {
   user: string;
@@ -14,6 +14,8 @@ export interface PendingChallenge {
   method: ChallengeMethod;
   /** Edge-side SMS OTP challenge id (sms only). */
   challengeId?: string;
+  /** The code shown to the user to sign in the app (challenge-response only). */
+  challenge?: string;
   expiresAt: number;
 }
 

@@ -21,6 +21,9 @@ export interface EdgeApi {
   verifySmsOtp(msisdn: string, challengeId: string, code: string): Promise<OtpVerdict>;
   verifyTotp(msisdn: string, code: string): Promise<OtpVerdict>;
   hasTotp(msisdn: string): Promise<boolean>;
+  /** Whether the number has the authenticator app (it can sign a challenge offline). */
+  hasApp(msisdn: string): Promise<boolean>;
+  verifyChallengeResponse(msisdn: string, challenge: string, code: string): Promise<OtpVerdict>;
 }
 
 export async function loadPrivateKey(path: string): Promise<JoseKey | KeyObject> {
@@ -69,6 +72,14 @@ export class EdgeClient implements EdgeApi {
 
   async hasTotp(msisdn: string): Promise<boolean> {
     return (await this.#post<{ totp: boolean }>("/api/relay/v1/subscriber", { msisdn })).totp;
+  }
+
+  async hasApp(msisdn: string): Promise<boolean> {
+    return (await this.#post<{ app: boolean }>("/api/relay/v1/subscriber", { msisdn })).app;
+  }
+
+  async verifyChallengeResponse(msisdn: string, challenge: string, code: string): Promise<OtpVerdict> {
+    return (await this.#post<{ result: OtpVerdict }>("/api/relay/v1/challenge-response/verify", { msisdn, challenge, code })).result;
   }
 
   async #post<T>(path: string, payload: unknown, timeoutMs = this.#timeoutMs): Promise<T> {

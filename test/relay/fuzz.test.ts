@@ -97,6 +97,8 @@ beforeAll(async () => {
     verifySmsOtp: async () => "accept",
     verifyTotp: async () => "accept",
     hasTotp: async () => true,
+    hasApp: async () => true,
+    verifyChallengeResponse: async () => "accept",
   };
   server = new RelayServer(config, { edge: acceptAll, firstFactor: firstFactorFrom({ type: "none" }), log: jsonLogger("warn", (l) => logLines.push(l)) });
   port = (await server.start()).port;

@@ -4,6 +4,8 @@ import { generate } from "otplib";
 import { beforeAll, describe, expect, it } from "vitest";
 import { mintRelayToken } from "../../relay/src/relay-token";
 import { DEMO_ADMIN_TOKEN } from "../../workers/lib/admin-auth";
+import { challengeResponseCode, seedFromBase32 } from "../../workers/lib/otp";
+import { activateDevice } from "./app-helpers";
 import { answer, freshMsisdn, gatewayRequests, openLink, waitForLink } from "./helpers";
 
 let key: CryptoKey;
@@ -141,6 +143,19 @@ describe("relay API operations", () => {
     expect((await admin("DELETE")).status).toBe(204);
     expect((await admin("DELETE")).status).toBe(404);
     expect((await call("/api/relay/v1/subscriber", { msisdn })).json.totp).toBe(false);
+  });
+
+  it("challenge-response: the app's signature of the relay's challenge verifies once", async () => {
+    const msisdn = freshMsisdn();
+    expect((await call("/api/relay/v1/subscriber", { msisdn })).json).toEqual({ totp: false, app: false });
+    const device = await activateDevice(msisdn);
+    expect((await call("/api/relay/v1/subscriber", { msisdn })).json).toEqual({ totp: true, app: true });
+    const code = await challengeResponseCode(seedFromBase32(device.seed), "482913");
+    const verify = (challenge: string, c: string) => call("/api/relay/v1/challenge-response/verify", { msisdn, challenge, code: c });
+    expect((await verify("482913", code === "00000000" ? "11111111" : "00000000")).json.result).toBe("reject");
+    expect((await verify("482913", code)).json.result).toBe("accept");
+    expect((await verify("482913", code)).json.result).toBe("reject"); // each challenge once
+    expect((await verify("x", code)).status).toBe(400);
   });
 
   it("stores the TOTP seed encrypted, bound to the number", async () => {

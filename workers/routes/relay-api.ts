@@ -5,7 +5,7 @@ import { loadConfig } from "../config/load";
 import { authenticate } from "../domain/authenticate";
 import { AuthQuerySchema, MsisdnSchema } from "../lib/auth-params";
 import { maskMsisdn } from "../lib/msisdn";
-import { randomDigits } from "../lib/otp";
+import { CHALLENGE_PATTERN, randomDigits } from "../lib/otp";
 import { verifyRelayRequest } from "../lib/relay-auth";
 import { smsProviderFromEnv } from "../sms/from-env";
 import { auditAuth } from "../store/audit";
@@ -100,10 +100,24 @@ relayApi.post(
   },
 );
 
+relayApi.post(
+  "/api/relay/v1/challenge-response/verify",
+  validated("json", z.object({ msisdn: Msisdn, challenge: z.string().regex(CHALLENGE_PATTERN), code: z.string().max(16) })),
+  async (c) => {
+    const { msisdn, challenge, code } = c.req.valid("json");
+    const ok = await c.env.SUBSCRIBER.getByName(msisdn).verifyChallengeResponse(challenge, code);
+    const verdict = ok ? "accept" : "reject";
+    record(c, "challenge-response-verify", msisdn, verdict);
+    return c.json({ result: verdict });
+  },
+);
+
 relayApi.post("/api/relay/v1/subscriber", validated("json", z.object({ msisdn: Msisdn })), async (c) => {
   const { msisdn } = c.req.valid("json");
-  // A TOTP code can be asked for when an operator enrolled a token or the app is activated.
-  return c.json({ totp: await c.env.SUBSCRIBER.getByName(msisdn).hasOfflineCodes() });
+  const subscriber = c.env.SUBSCRIBER.getByName(msisdn);
+  // A TOTP code can be asked for when an operator enrolled a token or the app is activated;
+  // a challenge to sign offline only when the app is.
+  return c.json({ totp: await subscriber.hasOfflineCodes(), app: (await subscriber.device()) !== null });
 });
 
 /** Log line plus audit row (channel "radius-<op>"), written after the response. */

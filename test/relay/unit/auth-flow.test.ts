@@ -7,7 +7,7 @@ import { FirstFactorUnavailableError, type FirstFactor } from "../../../relay/sr
 import { escapeDnValue, escapeFilterValue } from "../../../relay/src/first-factor/ldap.ts";
 
 /** A scripted edge: answers as told and records calls (the real edge is exercised in radclient.test.ts). */
-function edge(script: Partial<{ touch: TouchCode | Error; sms: "SENT" | "FAILED_DELIVERY" | Error; verify: OtpVerdict | Error; totp: boolean }>) {
+function edge(script: Partial<{ touch: TouchCode | Error; sms: "SENT" | "FAILED_DELIVERY" | Error; verify: OtpVerdict | Error; totp: boolean; app: boolean }>) {
   const calls: string[] = [];
   const act = <T>(name: string, v: T | Error | undefined, fallback: T): Promise<T> => {
     calls.push(name);
@@ -23,6 +23,8 @@ function edge(script: Partial<{ touch: TouchCode | Error; sms: "SENT" | "FAILED_
     verifySmsOtp: () => act("verifySms", script.verify, "accept" as OtpVerdict),
     verifyTotp: () => act("verifyTotp", script.verify, "accept" as OtpVerdict),
     hasTotp: () => act("hasTotp", script.totp, false),
+    hasApp: () => act("hasApp", script.app, false),
+    verifyChallengeResponse: (_m, challenge, code) => (calls.push(`verifyCr ${challenge} ${code}`), act("verifyCr", script.verify, "accept" as OtpVerdict)),
   };
   return { api, calls };
 }
@@ -81,6 +83,17 @@ describe("decide", () => {
     const d = await decide(req, deps(mobile.api, {}, config({ secondFactor: 8 })));
     expect(d).toMatchObject({ code: "Access-Challenge", replyMessage: "Enter the code sent to your phone by SMS" });
     expect(mobile.calls).toEqual(["touch", "sms"]);
+  });
+
+  it("type 7 with the app: 'Phone not reachable, please sign <challenge>', verified with that challenge", async () => {
+    const e = edge({ touch: "FAILED_DELIVERY", app: true, totp: true });
+    const d = deps(e.api, {}, config({ secondFactor: "touch-plus" }));
+    const c = await decide(req, d);
+    expect(c.code).toBe("Access-Challenge");
+    const challenge = c.replyMessage!.match(/^Phone not reachable, please sign (\d{6})$/)![1]!;
+    expect((await decide({ ...req, password: "12345678", state: c.state! }, d)).code).toBe("Access-Accept");
+    expect(e.calls).toContain(`verifyCr ${challenge} 12345678`);
+    expect(e.calls).not.toContain("verifyTotp");
   });
 
   it("per-user and per-client methods beat the default", async () => {
