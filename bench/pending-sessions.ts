@@ -6,7 +6,7 @@
  * them all and checks that each call returned TOUCH_ACCEPTED.
  */
 import { Agent } from "undici";
-import { rssOfDescendants } from "./lib/processes.ts";
+import { fdsOfDescendants, rssOfDescendants } from "../test/support/processes.ts";
 import { startPhoneGateway } from "./lib/phone-gateway.ts";
 import { BENCH_KEY, startEdge } from "./lib/workers.ts";
 
@@ -21,6 +21,8 @@ export interface PendingResult {
   kibPerSession: number;
   openSeconds: number;
   answerSeconds: number;
+  /** Open descriptors per workerd process while holding, and the process limit. */
+  fds: string;
 }
 
 function countBy(values: string[]): Record<string, number> {
@@ -74,6 +76,7 @@ export async function runPendingBench(n = Number(process.env.BENCH_PENDING ?? 10
     await new Promise((r) => setTimeout(r, 2000));
     const held = phone.links.size;
     const pendingRss = rssOfDescendants(edge.pid, "workerd");
+    const fds = fdsOfDescendants(edge.pid, "workerd");
 
     const t1 = performance.now();
     const links = [...phone.links.values()];
@@ -93,6 +96,7 @@ export async function runPendingBench(n = Number(process.env.BENCH_PENDING ?? 10
       kibPerSession: (pendingRss - baseline) / 1024 / Math.max(1, held),
       openSeconds,
       answerSeconds,
+      fds: `${fds.open.join(" + ")} of ${fds.limit} each`,
     };
   } finally {
     await dispatcher.close().catch(() => {});

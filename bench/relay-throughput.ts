@@ -12,7 +12,7 @@ import radius from "radius";
 import { freePort } from "../test/support/dev-server.ts";
 import { relayKey, startRelay } from "../test/support/relay-process.ts";
 import { startFreeRadius } from "./lib/freeradius.ts";
-import { percentile } from "./lib/processes.ts";
+import { percentile } from "../test/support/processes.ts";
 
 const SECRET = "bench-radius-secret";
 const USER = "+46701234567";

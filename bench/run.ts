@@ -36,6 +36,7 @@ if (want.has("pending")) {
       "KiB per pending session": r.kibPerSession.toFixed(0),
       "open s": r.openSeconds.toFixed(1),
       "answer all s": r.answerSeconds.toFixed(1),
+      "workerd open fds": r.fds,
     },
   ]);
   console.log(`held ${r.heldPending}/${r.target} (${((100 * r.heldPending) / r.target).toFixed(1)}% of target)`);

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { freePort } from "../../test/support/dev-server.ts";
-import { startProcess, waitForHttp } from "./processes.ts";
+import { startProcess, waitForHttp } from "../../test/support/processes.ts";
 
 export const BENCH_KEY = "bench-api-key-0123456789";
 const WRANGLER = join(process.cwd(), "node_modules/.bin/wrangler");

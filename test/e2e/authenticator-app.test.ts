@@ -1,4 +1,5 @@
-import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { launchChromium } from "../support/browser.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_API_KEY } from "../../scripts/demo-key.mjs";
 import { startDevServer, type DevServer } from "../support/dev-server.ts";
@@ -23,19 +24,7 @@ beforeAll(async () => {
   process.env.NODE_EXTRA_CA_CERTS = FAKE_PUSH_CERT_PATH;
   [dev, browser] = await Promise.all([
     startDevServer(),
-    chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? "/usr/bin/chromium",
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    }),
+    launchChromium(),
   ]);
 });
 

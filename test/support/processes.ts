@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 
-/** Starts a command in its own process group; stop() ends the whole group. */
+/** Starts a command in its own process group; stop() ends the whole group (TERM, then KILL). */
 export function startProcess(cmd: string, args: string[], env: Record<string, string> = {}): { child: ChildProcess; output: () => string; stop: () => Promise<void> } {
   let out = "";
   const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
@@ -72,4 +72,30 @@ export function rssOfDescendants(rootPid: number, name: string): number {
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** Open file descriptors of every process named `name` below `rootPid`, and their soft limit. */
+export function fdsOfDescendants(rootPid: number, name: string): { open: number[]; limit: number } {
+  const open: number[] = [];
+  let limit = 0;
+  for (const d of readdirSync("/proc").filter((x) => /^\d+$/.test(x))) {
+    try {
+      if (!readFileSync(`/proc/${d}/status`, "utf8").match(/^Name:\s+(\S+)/m)?.[1]?.includes(name)) continue;
+      if (!isDescendant(Number(d), rootPid)) continue;
+      open.push(readdirSync(`/proc/${d}/fd`).length);
+      limit = Number(readFileSync(`/proc/${d}/limits`, "utf8").match(/Max open files\s+(\d+)/)?.[1] ?? 0);
+    } catch {
+      /* raced with exit */
+    }
+  }
+  return { open, limit };
+}
+
+function isDescendant(pid: number, root: number): boolean {
+  for (let p = pid, i = 0; p > 1 && i < 64; i++) {
+    if (p === root) return true;
+    const stat = readFileSync(`/proc/${p}/stat`, "utf8");
+    p = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+  }
+  return false;
 }
