@@ -1,10 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
 import { vapidFromEnv } from "../workers/config/app-secrets";
 import type { Texts } from "../workers/config/schema";
+import type { Approver } from "../workers/domain/approvers";
 import type { AnswerClaims } from "../workers/lib/app-schemas";
 import type { FinalStatus, SessionStatus } from "../workers/lib/codes";
+import { maskMsisdn } from "../workers/lib/msisdn";
 import { matchChoices } from "../workers/lib/number-match";
-import { randomToken, timingSafeEqualString } from "../workers/lib/tokens";
+import { randomToken, sha256Hex, timingSafeEqualString } from "../workers/lib/tokens";
 import { sendWebPush } from "../workers/push/web-push";
 import { smsProviderFromEnv } from "../workers/sms/from-env";
 
@@ -37,6 +39,38 @@ export interface SessionInit {
   /** Name of the LoadShard object holding this session's overload lease. */
   leaseShard: string | null;
   app: SessionAppOptions;
+  /** Assisted Login: after accepting, the user picks one of these, who must accept too. */
+  assisted?: AssistedInit | null;
+}
+
+export interface AssistedInit {
+  /** Snapshot of the endpoint's approvers (from its ApproverDirectory) at the start. */
+  approvers: Approver[];
+  /** Origin (and path prefix) for the approver's link: `${linkBase}/m/<token>`. */
+  linkBase: string;
+}
+
+/**
+ * Assisted Login phases inside a pending session; stored, so a restart resumes the phase.
+ * user: waiting for the user's answer; choose_approver: the user accepted and must pick an
+ * approver; approver_pending: the approver has their own link and must answer.
+ */
+export type AssistedPhase = "user" | "choose_approver" | "approver_pending";
+
+interface AssistedState extends AssistedInit {
+  phase: AssistedPhase;
+  /** The picked approver. `link` names the alias object of their link (SHA-256 of its token). */
+  approver?: { name: string; msisdn: string; link: string; csrf: string };
+}
+
+/**
+ * The approver's link token names an AuthSession object too; that object holds only this
+ * alias and forwards the approver's page and answer to the main session.
+ */
+interface AliasState {
+  target: string;
+  self: string;
+  purgeAt: number;
 }
 
 interface SessionState {
@@ -64,7 +98,27 @@ interface SessionState {
    * the session ends; SMS-first sessions never store the link at all.
    */
   smsDue?: { at: number; text: string; link: string } | null;
+  /** Assisted Login only (pending only: holds approver numbers). */
+  assisted?: AssistedState;
 }
+
+/** The user's approver list: names and opaque ids only, never numbers. */
+export type ChooseApproverView = {
+  kind: "choose_approver";
+  title: string;
+  csrf: string;
+  approvers: Array<{ id: string; name: string }>;
+};
+export type ApproverPendingView = { kind: "approver_pending"; title: string; approverName: string };
+/** What the approver's link shows. */
+export type ApproverView = {
+  kind: "approver";
+  title: string;
+  text: string;
+  buttonAccept: string;
+  buttonReject: string;
+  csrf: string;
+};
 
 export type SessionView =
   | {
@@ -75,11 +129,24 @@ export type SessionView =
       activation: boolean;
       matchNumber: number | null;
     }
+  | ChooseApproverView
+  | ApproverPendingView
+  | ApproverView
   | { kind: "finished"; status: FinalStatus }
   | { kind: "not_found" };
 
 export type DecideOutcome =
   | { kind: "decided"; status: "accepted" | "rejected"; text: string }
+  /** Assisted Login: the user's Accept (or a repeated answer) leads to the approver steps. */
+  | ChooseApproverView
+  | ApproverPendingView
+  | { kind: "finished"; status: FinalStatus }
+  | { kind: "forbidden" }
+  | { kind: "not_found" };
+
+export type ChooseOutcome =
+  | { kind: "asked"; title: string; approverName: string }
+  | ApproverPendingView
   | { kind: "finished"; status: FinalStatus }
   | { kind: "forbidden" }
   | { kind: "not_found" };
@@ -108,6 +175,7 @@ export type AppDecideOutcome =
 export type ActivationGrant = { kind: "granted"; msisdn: string } | { kind: "refused" } | { kind: "not_found" };
 
 const STATE_KEY = "session";
+const ALIAS_KEY = "alias";
 /** Bound on one push request; a slow push service must not hold up the SMS fallback. */
 const PUSH_TIMEOUT_MS = 5000;
 
@@ -142,6 +210,7 @@ export class AuthSession extends DurableObject<Env> {
       activation: init.app.activation,
       matchNumber,
       choices: matchNumber === null ? undefined : matchChoices(matchNumber),
+      ...(init.assisted ? { assisted: { ...init.assisted, phase: "user" as const } } : {}),
     });
     await this.ctx.storage.setAlarm(now + init.timeoutMs);
 
@@ -169,15 +238,18 @@ export class AuthSession extends DurableObject<Env> {
     const state = await this.#load();
     if (!state) return null;
     if (state.status !== "pending") return state.status;
-    if (Date.now() >= state.expiresAt) return this.#finish("expired");
+    if (Date.now() >= state.expiresAt) return this.#finish(this.#expiredStatus());
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
   /** Read-only view for the approval page: a GET (or a link scanner) never changes state. */
   async view(): Promise<SessionView> {
+    const alias = await this.#alias();
+    if (alias) return this.env.AUTH_SESSION.getByName(alias.target).approverView(alias.self);
     const state = await this.#pendingState();
     if (state.kind !== "pending") return state;
     const s = state.state;
+    if (s.assisted && s.assisted.phase !== "user") return this.#assistedView(s);
     return {
       kind: "pending",
       texts: s.texts!,
@@ -191,11 +263,20 @@ export class AuthSession extends DurableObject<Env> {
 
   /** The user's answer on the link page. Single use: only the first valid answer counts. */
   async decide(decision: "accept" | "reject", csrf: string): Promise<DecideOutcome> {
+    const alias = await this.#alias();
+    if (alias) return this.env.AUTH_SESSION.getByName(alias.target).approverDecide(alias.self, decision, csrf);
     const state = await this.#pendingState();
     if (state.kind !== "pending") return state;
     if (!(await timingSafeEqualString(csrf, state.state.csrf!))) return { kind: "forbidden" };
     // Re-check after the await: another answer may have landed in between.
     if (this.#state!.status !== "pending") return { kind: "finished", status: this.#state!.status as FinalStatus };
+    const assisted = this.#state!.assisted;
+    // The user answered already (single use): show where the sign-in stands, change nothing.
+    if (assisted && assisted.phase !== "user") return this.#assistedView(this.#state!);
+    if (assisted && decision === "accept") {
+      await this.#update((s) => ({ ...s, assisted: { ...s.assisted!, phase: "choose_approver" } }));
+      return this.#assistedView(this.#state!);
+    }
     const texts = state.state.texts!;
     const status = decision === "accept" ? "accepted" : "rejected";
     await this.#finish(status);
@@ -207,6 +288,7 @@ export class AuthSession extends DurableObject<Env> {
     const state = await this.#pendingState();
     if (state.kind === "not_found") return state;
     if (state.kind !== "pending" || !state.state.activation) return { kind: "refused" };
+    if (state.state.assisted && state.state.assisted.phase !== "user") return { kind: "refused" };
     if (!(await timingSafeEqualString(csrf, state.state.csrf!))) return { kind: "refused" };
     return { kind: "granted", msisdn: state.state.msisdn! };
   }
@@ -266,12 +348,106 @@ export class AuthSession extends DurableObject<Env> {
     };
   }
 
+  /**
+   * Assisted Login: the user's pick from the list (same CSRF token as their answer). An id not
+   * in the list, the user's own number, or an approver the SMS cannot reach ends the session
+   * as invalid_approver. Otherwise the approver gets a single-use link of their own.
+   */
+  async chooseApprover(csrf: string, approverId: string): Promise<ChooseOutcome> {
+    const state = await this.#pendingState();
+    if (state.kind !== "pending") return state;
+    const s = state.state;
+    if (!s.assisted || !(await timingSafeEqualString(csrf, s.csrf!))) return { kind: "forbidden" };
+    const cur = this.#state!;
+    if (cur.status !== "pending") return { kind: "finished", status: cur.status as FinalStatus };
+    const assisted = cur.assisted!;
+    if (assisted.phase === "user") return { kind: "forbidden" };
+    if (assisted.phase === "approver_pending") return this.#assistedView(cur) as ApproverPendingView;
+
+    const approver = assisted.approvers.find((a) => a.id === approverId);
+    if (!approver || approver.msisdn === cur.msisdn) {
+      console.warn(JSON.stringify({ event: "invalid_approver", endpoint: cur.endpoint, reason: approver ? "self" : "unknown_id" }));
+      return { kind: "finished", status: await this.#finish("invalid_approver") };
+    }
+    const token = randomToken();
+    const link = await sha256Hex(token);
+    const approverCsrf = randomToken();
+    // Stored before anything is sent: a restart from here on is in approver_pending.
+    await this.#update((st) => ({
+      ...st,
+      assisted: { ...st.assisted!, phase: "approver_pending", approver: { name: approver.name, msisdn: approver.msisdn, link, csrf: approverCsrf } },
+    }));
+    if (this.#state!.status !== "pending") return { kind: "finished", status: this.#state!.status as FinalStatus };
+    const title = cur.texts!.title;
+    try {
+      await this.env.AUTH_SESSION.getByName(link).bindAlias({
+        target: cur.name!,
+        self: link,
+        purgeAt: cur.expiresAt + cur.tombstoneMs,
+      });
+      const url = `${assisted.linkBase}/m/${token}`;
+      const text = `${title}: ${maskMsisdn(cur.msisdn!)} asks you to approve a sign-in.`;
+      await smsProviderFromEnv(this.env).send({ to: approver.msisdn, text: `${text}\n${url}`, link: url });
+    } catch (e) {
+      console.error(JSON.stringify({ event: "approver_delivery_failed", endpoint: cur.endpoint, error: String(e) }));
+      return { kind: "finished", status: await this.#finish("invalid_approver") };
+    }
+    return { kind: "asked", title, approverName: approver.name };
+  }
+
+  /** Makes this object the alias of an approver link (see AliasState). */
+  async bindAlias(alias: AliasState): Promise<void> {
+    if ((await this.#load()) || (await this.#alias())) throw new Error("link object already in use");
+    await this.ctx.storage.put(ALIAS_KEY, alias);
+    await this.ctx.storage.setAlarm(alias.purgeAt);
+  }
+
+  /** The approver's page, reached through their link's alias object. */
+  async approverView(link: string): Promise<SessionView> {
+    const state = await this.#pendingState();
+    if (state.kind !== "pending") return state;
+    const s = state.state;
+    const approver = s.assisted?.phase === "approver_pending" ? s.assisted.approver : undefined;
+    if (!approver || !(await timingSafeEqualString(approver.link, link))) return { kind: "not_found" };
+    const t = s.texts!;
+    return {
+      kind: "approver",
+      title: t.title,
+      text: `${maskMsisdn(s.msisdn!)} asks you to approve a sign-in.`,
+      buttonAccept: t.buttonAccept,
+      buttonReject: t.buttonReject,
+      csrf: approver.csrf,
+    };
+  }
+
+  /** The approver's answer: it decides the session (single use like any answer). */
+  async approverDecide(link: string, decision: "accept" | "reject", csrf: string): Promise<DecideOutcome> {
+    const state = await this.#pendingState();
+    if (state.kind !== "pending") return state;
+    const approver = state.state.assisted?.phase === "approver_pending" ? state.state.assisted.approver : undefined;
+    if (!approver || !(await timingSafeEqualString(approver.link, link))) return { kind: "not_found" };
+    if (!(await timingSafeEqualString(csrf, approver.csrf))) return { kind: "forbidden" };
+    if (this.#state!.status !== "pending") return { kind: "finished", status: this.#state!.status as FinalStatus };
+    const status = decision === "accept" ? "accepted" : "rejected";
+    await this.#finish(status);
+    return {
+      kind: "decided",
+      status,
+      text: status === "accepted" ? "Thank you. The sign-in was approved." : "Thank you. The sign-in was rejected.",
+    };
+  }
+
   override async alarm(): Promise<void> {
     const state = await this.#load();
-    if (!state) return;
+    if (!state) {
+      const alias = await this.#alias();
+      if (alias && Date.now() >= alias.purgeAt) await this.ctx.storage.deleteAll();
+      else if (alias) await this.ctx.storage.setAlarm(alias.purgeAt);
+      return;
+    }
     const now = Date.now();
     if (state.status === "pending") {
-      if (now >= state.expiresAt) return void (await this.#finish("expired"));
+      if (now >= state.expiresAt) return void (await this.#finish(this.#expiredStatus()));
       const due = state.smsDue;
       if (due && now >= due.at) {
         // Cleared before sending, so a retried alarm cannot send the SMS twice.
@@ -339,10 +515,34 @@ export class AuthSession extends DurableObject<Env> {
   > {
     const state = await this.#load();
     if (!state) return { kind: "not_found" };
-    if (state.status === "pending" && Date.now() >= state.expiresAt) await this.#finish("expired");
+    if (state.status === "pending" && Date.now() >= state.expiresAt) await this.#finish(this.#expiredStatus());
     const cur = this.#state!;
     if (cur.status !== "pending") return { kind: "finished", status: cur.status };
     return { kind: "pending", state: cur };
+  }
+
+  /** What a deadline means: with the user's Accept but no approver picked, NO_APPROVER_SELECTED. */
+  #expiredStatus(): FinalStatus {
+    return this.#state?.assisted?.phase === "choose_approver" ? "no_approver_selected" : "expired";
+  }
+
+  #assistedView(s: SessionState): ChooseApproverView | ApproverPendingView {
+    const assisted = s.assisted!;
+    if (assisted.phase === "approver_pending") {
+      return { kind: "approver_pending", title: s.texts!.title, approverName: assisted.approver!.name };
+    }
+    return {
+      kind: "choose_approver",
+      title: s.texts!.title,
+      csrf: s.csrf!,
+      // Names only; the user's own number is not offered as an approver.
+      approvers: assisted.approvers.filter((a) => a.msisdn !== s.msisdn).map((a) => ({ id: a.id, name: a.name })),
+    };
+  }
+
+  async #alias(): Promise<AliasState | null> {
+    if (this.#state) return null;
+    return (await this.ctx.storage.get<AliasState>(ALIAS_KEY)) ?? null;
   }
 
   /** Changes the state only while still pending: an answer may have landed during an await. */

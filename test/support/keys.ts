@@ -7,6 +7,7 @@ export const KEYS = {
   app: "key-app-0123456789abcdef",
   appNm: "key-app-nm-0123456789abcdef",
   noPush: "key-no-push-0123456789abcdef",
+  assisted: "key-assisted-0123456789abcdef",
 } as const;
 
 /** The admin bearer token of the worker tests (the Worker holds only its SHA-256). */

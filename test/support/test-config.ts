@@ -35,5 +35,17 @@ export const TEST_CONFIG = {
       pushGraceSeconds: 2,
     },
     { name: "no-push", apiKeys: [{ name: "no-push", sha256: sha256(KEYS.noPush) }], enableActivation: true, usePush: false },
+    // Assisted Login: the user picks an approver, who must accept too (tests swap the list).
+    {
+      name: "assisted",
+      apiKeys: [{ name: "assisted", sha256: sha256(KEYS.assisted) }],
+      texts: { title: "ACME VPN" },
+      assistedLogin: {
+        approvers: [
+          { name: "Alice Admin", msisdn: "+46700000011" },
+          { name: "Bob Helpdesk", msisdn: "+46700000022" },
+        ],
+      },
+    },
   ],
 };

@@ -4,6 +4,7 @@ import { codeForStatus, type BadRequestReason, type FinalStatus, type ResultCode
 import { pickMatchNumber } from "../lib/number-match";
 import { randomToken, sha256Hex } from "../lib/tokens";
 import type { Channel, SessionAppOptions } from "../../durable-objects/auth-session";
+import { approverDirectory } from "./approvers";
 import { acquireLease } from "./overload";
 
 export type AuthOutcome =
@@ -37,7 +38,8 @@ export function appOptions(endpoint: Endpoint, q: AuthQuery): SessionAppOptions 
   const callerNumber = q["match-number"];
   return {
     activation: endpoint.enableActivation,
-    push: endpoint.usePush ? { graceMs: endpoint.pushGraceSeconds * 1000 } : null,
+    // Assisted Login needs the link page (the approver list); the app has no such step yet.
+    push: endpoint.usePush && !endpoint.assistedLogin ? { graceMs: endpoint.pushGraceSeconds * 1000 } : null,
     matchNumber: endpoint.numberMatching ? (callerNumber ?? pickMatchNumber()) : null,
     callerShowsNumber: callerNumber !== undefined,
   };
@@ -80,6 +82,9 @@ export async function authenticate(
   const link = `${publicOrigin}/m/${token}`;
   let initial: { status: SessionStatus; channel: Channel };
   try {
+    const assisted = endpoint.assistedLogin
+      ? { approvers: await approverDirectory(endpoint).list(endpoint), linkBase: publicOrigin }
+      : null;
     initial = await env.AUTH_SESSION.getByName(name).start({
       name,
       msisdn: q.msisdn,
@@ -91,6 +96,7 @@ export async function authenticate(
       tombstoneMs: config.tombstoneSeconds * 1000,
       leaseShard,
       app: appOptions(endpoint, q),
+      assisted,
     });
   } catch (e) {
     await env.LOAD_SHARD.getByName(leaseShard).release(sessionId).catch(() => {});

@@ -11,11 +11,26 @@ export const RESULT_CODES = [
 export type ResultCode = (typeof RESULT_CODES)[number];
 
 /** Terminal states of a session; "pending" is the only non-terminal one. */
-export type SessionStatus = "pending" | "accepted" | "rejected" | "expired" | "failed_delivery";
+export type SessionStatus =
+  | "pending"
+  | "accepted"
+  | "rejected"
+  | "expired"
+  | "failed_delivery"
+  /** Assisted Login: the user accepted but picked no approver before the deadline. */
+  | "no_approver_selected"
+  /** Assisted Login: the picked approver is not in the list, is the user, or cannot be reached. */
+  | "invalid_approver";
 export type FinalStatus = Exclude<SessionStatus, "pending">;
 
-/** The codes a session itself can end with (Assisted Login adds its own later). */
-export type SessionResultCode = "TOUCH_ACCEPTED" | "TOUCH_REJECTED" | "USER_NOT_RESPONDED" | "FAILED_DELIVERY";
+/** The codes a session itself can end with (the last two only with Assisted Login). */
+export type SessionResultCode =
+  | "TOUCH_ACCEPTED"
+  | "TOUCH_REJECTED"
+  | "USER_NOT_RESPONDED"
+  | "FAILED_DELIVERY"
+  | "NO_APPROVER_SELECTED"
+  | "INVALID_APPROVER";
 
 export function codeForStatus(status: FinalStatus): SessionResultCode {
   switch (status) {
@@ -27,6 +42,10 @@ export function codeForStatus(status: FinalStatus): SessionResultCode {
       return "USER_NOT_RESPONDED";
     case "failed_delivery":
       return "FAILED_DELIVERY";
+    case "no_approver_selected":
+      return "NO_APPROVER_SELECTED";
+    case "invalid_approver":
+      return "INVALID_APPROVER";
   }
 }
 

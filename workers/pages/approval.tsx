@@ -54,3 +54,51 @@ export function MessagePage(props: { title: string; text: string }) {
     </Layout>
   );
 }
+
+/** Assisted Login, after the user's Accept: pick who approves (names only, never numbers). */
+export function ChooseApproverPage(props: { title: string; csrf: string; action: string; approvers: Array<{ id: string; name: string }> }) {
+  return (
+    <Layout title={props.title}>
+      <h1>{props.title}</h1>
+      <p>Choose who should approve this sign-in. They get a request on their phone.</p>
+      <form method="post" action={props.action} class="approvers">
+        <input type="hidden" name="csrf" value={props.csrf} />
+        <div class="buttons">
+          {props.approvers.map((a) => (
+            <button type="submit" name="approver" value={a.id} class="secondary">
+              {a.name}
+            </button>
+          ))}
+        </div>
+      </form>
+    </Layout>
+  );
+}
+
+/** Assisted Login: the approver's own link page. */
+export function ApproverRequestPage(props: {
+  title: string;
+  text: string;
+  buttonAccept: string;
+  buttonReject: string;
+  csrf: string;
+  action: string;
+}) {
+  return (
+    <Layout title={props.title}>
+      <h1>{props.title}</h1>
+      <p id="approver-request">{props.text}</p>
+      <form method="post" action={props.action}>
+        <input type="hidden" name="csrf" value={props.csrf} />
+        <div class="buttons">
+          <button type="submit" name="decision" value="reject" class="reject">
+            {props.buttonReject}
+          </button>
+          <button type="submit" name="decision" value="accept" class="accept">
+            {props.buttonAccept}
+          </button>
+        </div>
+      </form>
+    </Layout>
+  );
+}

@@ -5,7 +5,8 @@ import { z } from "zod";
 import type { FinalStatus } from "../lib/codes";
 import { issueActivationToken } from "../domain/app-device";
 import { isWellFormedToken, sha256Hex } from "../lib/tokens";
-import { ApprovalPage, MessagePage } from "../pages/approval";
+import type { ApproverPendingView, ChooseApproverView, SessionView } from "../../durable-objects/auth-session";
+import { ApprovalPage, ApproverRequestPage, ChooseApproverPage, MessagePage } from "../pages/approval";
 
 /**
  * The page behind the SMS link. GET only renders (link scanners prefetch links); the answer
@@ -21,7 +22,53 @@ const FINISHED: Record<FinalStatus, { http: 410; title: string; text: string }> 
   rejected: { http: 410, title: "Link already used", text: "This sign-in request has already been answered." },
   expired: { http: 410, title: "Link expired", text: "This sign-in request has expired. Start the sign-in again to get a new link." },
   failed_delivery: { http: 410, title: "Link expired", text: "This sign-in request is no longer valid." },
+  no_approver_selected: { http: 410, title: "Link expired", text: "No approver was chosen in time. Start the sign-in again." },
+  invalid_approver: { http: 410, title: "Sign-in stopped", text: "The approver could not be asked. Start the sign-in again." },
 };
+
+const finishedPage = (c: Context, status: FinalStatus) => {
+  const f = FINISHED[status];
+  return c.html(<MessagePage title={f.title} text={f.text} />, f.http);
+};
+
+/** Assisted Login pages of the user's link once they accepted. */
+function assistedPage(c: Context, path: string, view: ChooseApproverView | ApproverPendingView) {
+  if (view.kind === "choose_approver") {
+    return c.html(<ChooseApproverPage title={view.title} csrf={view.csrf} action={`${path}/approver`} approvers={view.approvers} />);
+  }
+  return c.html(
+    <MessagePage title={view.title} text={`Waiting for ${view.approverName} to approve the sign-in. You can close this page.`} />,
+  );
+}
+
+function pendingPage(c: Context, path: string, view: Exclude<SessionView, { kind: "finished" | "not_found" }>) {
+  switch (view.kind) {
+    case "choose_approver":
+    case "approver_pending":
+      return assistedPage(c, path, view);
+    case "approver":
+      return c.html(
+        <ApproverRequestPage
+          title={view.title}
+          text={view.text}
+          buttonAccept={view.buttonAccept}
+          buttonReject={view.buttonReject}
+          csrf={view.csrf}
+          action={path}
+        />,
+      );
+    case "pending":
+      return c.html(
+        <ApprovalPage
+          texts={view.texts}
+          csrf={view.csrf}
+          action={path}
+          matchNumber={view.matchNumber}
+          activateAction={view.activation ? `${path}/activate` : null}
+        />,
+      );
+  }
+}
 
 const notFound = (c: Context) =>
   c.html(<MessagePage title="Link not valid" text="This link is not valid or has expired." />, 404);
@@ -41,20 +88,40 @@ approval.get("/m/:token", async (c) => {
   if (!session) return notFound(c);
   const view = await session.view();
   if (view.kind === "not_found") return notFound(c);
-  if (view.kind === "finished") {
-    const f = FINISHED[view.status];
-    return c.html(<MessagePage title={f.title} text={f.text} />, f.http);
-  }
-  return c.html(
-    <ApprovalPage
-      texts={view.texts}
-      csrf={view.csrf}
-      action={c.req.path}
-      matchNumber={view.matchNumber}
-      activateAction={view.activation ? `${c.req.path}/activate` : null}
-    />,
-  );
+  if (view.kind === "finished") return finishedPage(c, view.status);
+  return pendingPage(c, c.req.path, view);
 });
+
+/** Assisted Login: the user's pick of an approver (an opaque id, checked by the session). */
+approval.post(
+  "/m/:token/approver",
+  zValidator("form", z.object({ csrf: z.string().min(1).max(100), approver: z.string().min(1).max(100) }), (r, c) => {
+    if (!r.success) return c.html(<MessagePage title="Bad request" text="The form was incomplete. Open the link again." />, 400);
+  }),
+  async (c) => {
+    const session = await sessionFor(c);
+    if (!session) return notFound(c);
+    const form = c.req.valid("form");
+    const outcome = await session.chooseApprover(form.csrf, form.approver);
+    switch (outcome.kind) {
+      case "not_found":
+        return notFound(c);
+      case "forbidden":
+        return c.html(<MessagePage title="Request refused" text="Open the link again and answer from that page." />, 403);
+      case "finished":
+        return finishedPage(c, outcome.status);
+      case "approver_pending":
+        return assistedPage(c, c.req.path.replace(/\/approver$/, ""), outcome);
+      case "asked":
+        return c.html(
+          <MessagePage
+            title={outcome.title}
+            text={`We asked ${outcome.approverName} to approve the sign-in. You can close this page.`}
+          />,
+        );
+    }
+  },
+);
 
 /**
  * "Use the app instead": the holder of a live SMS link gets a one-time activation token and
@@ -95,10 +162,11 @@ approval.post(
         return notFound(c);
       case "forbidden":
         return c.html(<MessagePage title="Request refused" text="Open the link again and answer from that page." />, 403);
-      case "finished": {
-        const f = FINISHED[outcome.status];
-        return c.html(<MessagePage title={f.title} text={f.text} />, f.http);
-      }
+      case "finished":
+        return finishedPage(c, outcome.status);
+      case "choose_approver":
+      case "approver_pending":
+        return assistedPage(c, c.req.path, outcome);
       case "decided":
         return c.html(
           <MessagePage title={outcome.status === "accepted" ? "Approved" : "Rejected"} text={outcome.text} />,
