@@ -92,12 +92,19 @@ approval.get("/m/:token", async (c) => {
   return pendingPage(c, c.req.path, view);
 });
 
+/** A form posted from one of our link pages; anything malformed gets a plain 400 page. */
+const linkForm = <T extends z.ZodType>(schema: T) =>
+  zValidator("form", schema, (r, c) => {
+    if (!r.success) return c.html(<MessagePage title="Bad request" text="The form was incomplete. Open the link again." />, 400);
+  });
+
+/** Wrong CSRF token: the answer did not come from the page we served. */
+const refused = (c: Context) => c.html(<MessagePage title="Request refused" text="Open the link again and answer from that page." />, 403);
+
 /** Assisted Login: the user's pick of an approver (an opaque id, checked by the session). */
 approval.post(
   "/m/:token/approver",
-  zValidator("form", z.object({ csrf: z.string().min(1).max(100), approver: z.string().min(1).max(100) }), (r, c) => {
-    if (!r.success) return c.html(<MessagePage title="Bad request" text="The form was incomplete. Open the link again." />, 400);
-  }),
+  linkForm(z.object({ csrf: z.string().min(1).max(100), approver: z.string().min(1).max(100) })),
   async (c) => {
     const session = await sessionFor(c);
     if (!session) return notFound(c);
@@ -107,7 +114,7 @@ approval.post(
       case "not_found":
         return notFound(c);
       case "forbidden":
-        return c.html(<MessagePage title="Request refused" text="Open the link again and answer from that page." />, 403);
+        return refused(c);
       case "finished":
         return finishedPage(c, outcome.status);
       case "approver_pending":
@@ -129,9 +136,7 @@ approval.post(
  */
 approval.post(
   "/m/:token/activate",
-  zValidator("form", z.object({ csrf: z.string().min(1).max(100) }), (r, c) => {
-    if (!r.success) return c.html(<MessagePage title="Bad request" text="The form was incomplete. Open the link again." />, 400);
-  }),
+  linkForm(z.object({ csrf: z.string().min(1).max(100) })),
   async (c) => {
     const name = await sessionName(c);
     if (!name) return notFound(c);
@@ -149,9 +154,7 @@ const DecisionForm = z.object({ decision: z.enum(["accept", "reject"]), csrf: z.
 
 approval.post(
   "/m/:token",
-  zValidator("form", DecisionForm, (r, c) => {
-    if (!r.success) return c.html(<MessagePage title="Bad request" text="The form was incomplete. Open the link again." />, 400);
-  }),
+  linkForm(DecisionForm),
   async (c) => {
     const session = await sessionFor(c);
     if (!session) return notFound(c);
@@ -161,7 +164,7 @@ approval.post(
       case "not_found":
         return notFound(c);
       case "forbidden":
-        return c.html(<MessagePage title="Request refused" text="Open the link again and answer from that page." />, 403);
+        return refused(c);
       case "finished":
         return finishedPage(c, outcome.status);
       case "choose_approver":

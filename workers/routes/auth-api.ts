@@ -5,11 +5,10 @@ import { authenticate } from "../domain/authenticate";
 import { ENDPOINT_NAME } from "../config/schema";
 import { authenticateApiKey } from "../lib/api-keys";
 import { styledCode } from "../lib/codes";
-import { auditAuth } from "../store/audit";
 import { resolveEndpoint } from "../store/endpoints";
 import { AuthQuerySchema } from "../lib/auth-params";
 import { maskMsisdn } from "../lib/msisdn";
-import { badRequest } from "./respond";
+import { badRequest, recordAuth } from "./respond";
 
 /** GET /api/sfwa/auth[/{endpointName}]: the blocking Mideye Magic Link call. */
 export const authApi = new Hono<{ Bindings: Env }>();
@@ -28,15 +27,8 @@ authApi.get("/api/sfwa/auth/:endpoint?", validateQuery, async (c) => {
   const key = await authenticateApiKey(endpoint, c.req.header("api-key"), new Date());
   const q = c.req.valid("query");
   // One JSON log line and one audit row per call, written after the response is sent.
-  const record = (result: string, detail: Record<string, unknown> = {}, channel = "none") => {
-    const entry = { endpoint: endpointName, msisdn: maskMsisdn(q.msisdn), channel, result, latencyMs: Date.now() - started };
-    console.log(JSON.stringify({ event: "auth", ...entry, ...detail }));
-    c.executionCtx.waitUntil(
-      auditAuth(c.env.DB, { ...entry, ...(Object.keys(detail).length ? { detail } : {}) }).catch((e: unknown) =>
-        console.error(JSON.stringify({ event: "audit_write_failed", error: String(e) })),
-      ),
-    );
-  };
+  const record = (result: string, detail: Record<string, unknown>, channel = "none") =>
+    recordAuth(c, "auth", { endpoint: endpointName, msisdn: maskMsisdn(q.msisdn), channel, result, latencyMs: Date.now() - started, detail });
   if (!key.ok) {
     record("BAD_REQUEST", { reason: key.reason });
     return badRequest(c, key.reason);

@@ -8,8 +8,8 @@ import { maskMsisdn } from "../lib/msisdn";
 import { CHALLENGE_PATTERN, randomDigits } from "../lib/otp";
 import { verifyRelayRequest } from "../lib/relay-auth";
 import { smsProviderFromEnv } from "../sms/from-env";
-import { auditAuth } from "../store/audit";
 import { resolveEndpoint } from "../store/endpoints";
+import { recordAuth } from "./respond";
 import { validated } from "./validate";
 
 /**
@@ -122,10 +122,12 @@ relayApi.post("/api/relay/v1/subscriber", validated("json", z.object({ msisdn: M
 
 /** Log line plus audit row (channel "radius-<op>"), written after the response. */
 function record(c: Context<{ Bindings: Env; Variables: Vars }>, op: string, msisdn: string, result: string) {
-  const relay = c.get("relay").name;
-  const entry = { endpoint: c.get("endpoint").name, msisdn: maskMsisdn(msisdn), channel: `radius-${op}`, result, latencyMs: Date.now() - c.get("started") };
-  console.log(JSON.stringify({ event: "relay", relay, ...entry }));
-  c.executionCtx.waitUntil(
-    auditAuth(c.env.DB, { ...entry, detail: { relay } }).catch((e: unknown) => console.error(JSON.stringify({ event: "audit_write_failed", error: String(e) }))),
-  );
+  recordAuth(c, "relay", {
+    endpoint: c.get("endpoint").name,
+    msisdn: maskMsisdn(msisdn),
+    channel: `radius-${op}`,
+    result,
+    latencyMs: Date.now() - c.get("started"),
+    detail: { relay: c.get("relay").name },
+  });
 }
