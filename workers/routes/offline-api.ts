@@ -21,9 +21,8 @@ import { badRequest } from "./respond";
  */
 export const offlineApi = new Hono<{ Bindings: Env }>();
 
-const Msisdn = MsisdnSchema;
-const TotpBody = z.object({ msisdn: Msisdn, code: z.string().max(16) });
-const CrBody = z.object({ msisdn: Msisdn, challenge: z.string().regex(CHALLENGE_PATTERN), code: z.string().max(16) });
+const TotpBody = z.object({ msisdn: MsisdnSchema, code: z.string().max(16) });
+const CrBody = z.object({ msisdn: MsisdnSchema, challenge: z.string().regex(CHALLENGE_PATTERN), code: z.string().max(16) });
 
 /** Same key check as the Magic Link API: the endpoint from the path, else the default. */
 const requireKey = createMiddleware<{ Bindings: Env }>(async (c, next) => {

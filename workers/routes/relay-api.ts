@@ -36,10 +36,9 @@ relayApi.use("/api/relay/v1/*", async (c, next) => {
   await next();
 });
 
-const Msisdn = MsisdnSchema;
 
 const TouchBody = z.object({
-  msisdn: Msisdn,
+  msisdn: MsisdnSchema,
   /** RADIUS NAS waits are short: default to the endpoint's timeout, cap it by the API bounds. */
   timeoutSeconds: z.number().int().min(15).max(300).optional(),
   authenticationText: z.string().max(500).optional(),
@@ -60,7 +59,7 @@ relayApi.post("/api/relay/v1/touch", validated("json", TouchBody), async (c) => 
 
 const SMS_OTP_TTL_MS = 5 * 60_000;
 
-relayApi.post("/api/relay/v1/sms-otp", validated("json", z.object({ msisdn: Msisdn })), async (c) => {
+relayApi.post("/api/relay/v1/sms-otp", validated("json", z.object({ msisdn: MsisdnSchema })), async (c) => {
   const { msisdn } = c.req.valid("json");
   const config = loadConfig(c.env);
   const subscriber = c.env.SUBSCRIBER.getByName(msisdn);
@@ -80,7 +79,7 @@ relayApi.post("/api/relay/v1/sms-otp", validated("json", z.object({ msisdn: Msis
   return c.json({ code: "SENT", challengeId });
 });
 
-const VerifyBody = z.object({ msisdn: Msisdn, challengeId: z.string().min(1).max(64), code: z.string().max(32) });
+const VerifyBody = z.object({ msisdn: MsisdnSchema, challengeId: z.string().min(1).max(64), code: z.string().max(32) });
 
 relayApi.post("/api/relay/v1/sms-otp/verify", validated("json", VerifyBody), async (c) => {
   const { msisdn, challengeId, code } = c.req.valid("json");
@@ -91,7 +90,7 @@ relayApi.post("/api/relay/v1/sms-otp/verify", validated("json", VerifyBody), asy
 
 relayApi.post(
   "/api/relay/v1/totp/verify",
-  validated("json", z.object({ msisdn: Msisdn, code: z.string().max(32) })),
+  validated("json", z.object({ msisdn: MsisdnSchema, code: z.string().max(32) })),
   async (c) => {
     const { msisdn, code } = c.req.valid("json");
     const verdict = await c.env.SUBSCRIBER.getByName(msisdn).checkTotp(code);
@@ -102,7 +101,7 @@ relayApi.post(
 
 relayApi.post(
   "/api/relay/v1/challenge-response/verify",
-  validated("json", z.object({ msisdn: Msisdn, challenge: z.string().regex(CHALLENGE_PATTERN), code: z.string().max(16) })),
+  validated("json", z.object({ msisdn: MsisdnSchema, challenge: z.string().regex(CHALLENGE_PATTERN), code: z.string().max(16) })),
   async (c) => {
     const { msisdn, challenge, code } = c.req.valid("json");
     const ok = await c.env.SUBSCRIBER.getByName(msisdn).verifyChallengeResponse(challenge, code);
@@ -112,7 +111,7 @@ relayApi.post(
   },
 );
 
-relayApi.post("/api/relay/v1/subscriber", validated("json", z.object({ msisdn: Msisdn })), async (c) => {
+relayApi.post("/api/relay/v1/subscriber", validated("json", z.object({ msisdn: MsisdnSchema })), async (c) => {
   const { msisdn } = c.req.valid("json");
   const subscriber = c.env.SUBSCRIBER.getByName(msisdn);
   // A TOTP code can be asked for when an operator enrolled a token or the app is activated;
