@@ -6,6 +6,7 @@
 import { signCompactJws } from "../workers/lib/jws-sign";
 import { challengeResponseCode, CHALLENGE_PATTERN, seedFromBase32, TOTP_PERIOD, totpCode } from "../workers/lib/otp";
 import { fromBase64url } from "../workers/lib/base64url";
+import type { AnswerResponse, ApproverChoice, ChallengeDetails } from "../workers/lib/app-schemas";
 import { api, ApiError } from "./api";
 import { clearDevice, loadDevice, saveDevice, type StoredDevice } from "./device-store";
 
@@ -101,17 +102,6 @@ async function activate(msisdn: string, token: string): Promise<void> {
 
 // ---- challenges ----------------------------------------------------------------------------
 
-interface ChallengeDetails {
-  status: "pending";
-  title: string;
-  text: string;
-  buttonAccept: string;
-  buttonReject: string;
-  choices: number[] | null;
-  nonce: string;
-  expiresAt: number;
-}
-
 async function openChallenge(challengeId: string): Promise<void> {
   if (!device || !TOKEN.test(challengeId) || openChallengeId === challengeId) return;
   openChallengeId = challengeId;
@@ -128,11 +118,22 @@ async function openChallenge(challengeId: string): Promise<void> {
   }
   $("ch-title").textContent = details.title;
   $("ch-text").textContent = details.text;
-  const numbers = $("ch-numbers");
-  const accept = $<HTMLButtonElement>("ch-accept");
   const reject = $<HTMLButtonElement>("ch-reject");
   reject.textContent = details.buttonReject;
-  reject.onclick = () => void answer(challengeId, details.nonce, "reject");
+  reject.onclick = () => void answer(challengeId, { n: details.nonce, d: "reject" });
+  if (details.step === "choose_approver" && details.approvers) {
+    showApprovers(challengeId, details.approvers, details.nonce);
+  } else {
+    showAnswerButtons(challengeId, details);
+  }
+  show("challenge");
+}
+
+/** Accept (or, with number matching, the numbers as accept buttons) and Reject. */
+function showAnswerButtons(challengeId: string, details: ChallengeDetails): void {
+  const numbers = $("ch-numbers");
+  const accept = $<HTMLButtonElement>("ch-accept");
+  $("ch-approvers").hidden = true;
   const choiceBox = numbers.querySelector(".numbers")!;
   choiceBox.replaceChildren();
   if (details.choices) {
@@ -140,48 +141,71 @@ async function openChallenge(challengeId: string): Promise<void> {
     numbers.hidden = false;
     accept.hidden = true;
     for (const n of details.choices) {
-      const b = document.createElement("button");
-      b.type = "button";
-      b.className = "number";
-      b.textContent = String(n);
-      b.onclick = () => void answer(challengeId, details.nonce, "accept", n);
-      choiceBox.append(b);
+      choiceBox.append(button(String(n), "number", () => void answer(challengeId, { n: details.nonce, d: "accept", m: n })));
     }
   } else {
     numbers.hidden = true;
     accept.hidden = false;
     accept.textContent = details.buttonAccept;
-    accept.onclick = () => void answer(challengeId, details.nonce, "accept");
+    accept.onclick = () => void answer(challengeId, { n: details.nonce, d: "accept" });
   }
-  show("challenge");
 }
 
-async function answer(challengeId: string, nonce: string, decision: "accept" | "reject", pick?: number): Promise<void> {
+/** Assisted Login, after the user's Accept: the approvers (names only) as buttons; Reject stays. */
+function showApprovers(challengeId: string, approvers: ApproverChoice[], nonce: string): void {
+  $("ch-numbers").hidden = true;
+  $("ch-accept").hidden = true;
+  const box = $("ch-approvers");
+  box.querySelector(".approvers")!.replaceChildren(
+    ...approvers.map((a) => button(a.name, "approver", () => void answer(challengeId, { n: nonce, d: "accept", a: a.id }))),
+  );
+  box.hidden = false;
+  $<HTMLButtonElement>("ch-reject").onclick = () => void answer(challengeId, { n: nonce, d: "reject" });
+}
+
+function button(label: string, className: string, onclick: () => void): HTMLButtonElement {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = className;
+  b.textContent = label;
+  b.onclick = onclick;
+  return b;
+}
+
+async function answer(challengeId: string, claims: { n: string; d: "accept" | "reject"; m?: number; a?: string }): Promise<void> {
   if (!device) return;
   for (const b of $("view-challenge").querySelectorAll("button")) b.disabled = true;
+  let next = false;
   try {
-    const jws = await signCompactJws(device.privateKey, {
-      typ: "edge-mfa/answer",
-      c: challengeId,
-      n: nonce,
-      d: decision,
-      ...(pick !== undefined ? { m: pick } : {}),
-    });
-    const r = await api<{ status: "accepted" | "rejected"; text: string; numberMismatch: boolean }>("answer", {
-      msisdn: device.msisdn,
-      deviceId: device.deviceId,
-      jws,
-    });
-    showResult(r.numberMismatch ? "Wrong number" : r.status === "accepted" ? "Approved" : "Rejected", r.text);
+    const jws = await signCompactJws(device.privateKey, { typ: "edge-mfa/answer", c: challengeId, ...claims });
+    const r = await api<AnswerResponse>("answer", { msisdn: device.msisdn, deviceId: device.deviceId, jws });
+    switch (r.status) {
+      case "choose_approver":
+        next = true; // same challenge, next step: pick who approves
+        showApprovers(challengeId, r.approvers, r.nonce);
+        break;
+      case "asked":
+        showResult("Approver asked", `We asked ${r.approverName} to approve your sign-in. You can close the app.`);
+        break;
+      default:
+        showResult(r.numberMismatch ? "Wrong number" : r.status === "accepted" ? "Approved" : "Rejected", r.text);
+    }
   } catch (e) {
+    const result = e instanceof ApiError ? e.body.result : undefined;
     showResult(
       "Not counted",
-      e instanceof ApiError && e.status === 410 ? "This request was already answered or has expired." : "The answer did not go through.",
+      result === "invalid_approver"
+        ? "That approver could not be asked, so the sign-in was stopped. Start the sign-in again."
+        : e instanceof ApiError && e.status === 410
+          ? "This request was already answered or has expired."
+          : "The answer did not go through.",
     );
   } finally {
     for (const b of $("view-challenge").querySelectorAll("button")) b.disabled = false;
-    openChallengeId = null;
-    history.replaceState(null, "", "/app/");
+    if (!next) {
+      openChallengeId = null;
+      history.replaceState(null, "", "/app/");
+    }
   }
 }
 

@@ -2,13 +2,14 @@ import { DurableObject } from "cloudflare:workers";
 import { vapidFromEnv } from "../workers/config/app-secrets";
 import type { Texts } from "../workers/config/schema";
 import type { Approver } from "../workers/domain/approvers";
-import type { AnswerClaims } from "../workers/lib/app-schemas";
+import type { AnswerClaims, ApproverChoice, ChallengeDetails } from "../workers/lib/app-schemas";
 import type { FinalStatus, SessionStatus } from "../workers/lib/codes";
 import { maskMsisdn } from "../workers/lib/msisdn";
 import { matchChoices } from "../workers/lib/number-match";
 import { randomToken, sha256Hex, timingSafeEqualString } from "../workers/lib/tokens";
 import { sendWebPush } from "../workers/push/web-push";
 import { smsProviderFromEnv } from "../workers/sms/from-env";
+import type { PushTarget, Subscriber } from "./subscriber";
 
 /** How the session reaches the user; decided at start() and reported in the auth log. */
 export type Channel = "sms" | "push" | "push+sms";
@@ -59,8 +60,18 @@ export type AssistedPhase = "user" | "choose_approver" | "approver_pending";
 
 interface AssistedState extends AssistedInit {
   phase: AssistedPhase;
-  /** The picked approver. `link` names the alias object of their link (SHA-256 of its token). */
-  approver?: { name: string; msisdn: string; link: string; csrf: string };
+  /**
+   * The picked approver. `link` names the alias object of their link (SHA-256 of its token);
+   * `push` is the challenge pushed to their app, if they have one.
+   */
+  approver?: { name: string; msisdn: string; link: string; csrf: string; push?: PushedChallenge };
+}
+
+/** A challenge pushed to an app; `nonce` is the single-use nonce of the last details fetch. */
+interface PushedChallenge {
+  deviceId: string;
+  challengeId: string;
+  nonce: string | null;
 }
 
 /**
@@ -91,13 +102,16 @@ interface SessionState {
   activation?: boolean;
   matchNumber?: number | null;
   choices?: number[];
-  /** The pushed challenge; `nonce` is the single-use nonce of the last details fetch. */
-  push?: { deviceId: string; challengeId: string; nonce: string | null };
+  /** The challenge pushed to the user's app. */
+  push?: PushedChallenge;
+  /** The endpoint's push grace period (null: push off), also used for an approver's app. */
+  pushGraceMs?: number | null;
   /**
-   * The SMS owed as push fallback. It holds the link, so it lives only until it is sent or
-   * the session ends; SMS-first sessions never store the link at all.
+   * The SMS owed as push fallback, to the user or (`to`) to the Assisted Login approver. It
+   * holds the link, so it lives only until it is sent or the session ends; SMS-first sessions
+   * never store the link at all.
    */
-  smsDue?: { at: number; text: string; link: string } | null;
+  smsDue?: { at: number; text: string; link: string; to?: string } | null;
   /** Assisted Login only (pending only: holds approver numbers). */
   assisted?: AssistedState;
 }
@@ -151,22 +165,18 @@ export type ChooseOutcome =
   | { kind: "forbidden" }
   | { kind: "not_found" };
 
+/** Challenge details for the app (the API adds `status: "pending"`). */
 export type AppView =
-  | {
-      kind: "pending";
-      title: string;
-      text: string;
-      buttonAccept: string;
-      buttonReject: string;
-      choices: number[] | null;
-      nonce: string;
-      expiresAt: number;
-    }
+  | ({ kind: "pending" } & Omit<ChallengeDetails, "status">)
   | { kind: "finished"; status: FinalStatus }
   | { kind: "not_found" };
 
 export type AppDecideOutcome =
   | { kind: "decided"; status: "accepted" | "rejected"; text: string; numberMismatch: boolean }
+  /** Assisted Login: the user's Accept counted; the next signed answer names the approver. */
+  | { kind: "choose_approver"; title: string; approvers: ApproverChoice[]; nonce: string }
+  /** Assisted Login: the approver the user picked in the app was asked. */
+  | { kind: "asked"; approverName: string }
   | { kind: "finished"; status: FinalStatus }
   /** The nonce is not the current one: stale or replayed. The session is unchanged. */
   | { kind: "stale_nonce" }
@@ -178,6 +188,10 @@ const STATE_KEY = "session";
 const ALIAS_KEY = "alias";
 /** Bound on one push request; a slow push service must not hold up the SMS fallback. */
 const PUSH_TIMEOUT_MS = 5000;
+/** An approver's entry in their Subscriber lapses this long after the deadline if never released. */
+const APPROVER_ENTRY_MARGIN_MS = 60_000;
+const APPROVER_ACCEPTED = "Thank you. The sign-in was approved.";
+const APPROVER_REJECTED = "Thank you. The sign-in was rejected.";
 
 /**
  * One blocking Magic Link session. It is named by the SHA-256 of its link token, keeps its
@@ -208,6 +222,7 @@ export class AuthSession extends DurableObject<Env> {
       texts: init.texts,
       csrf: randomToken(),
       activation: init.app.activation,
+      pushGraceMs: init.app.push?.graceMs ?? null,
       matchNumber,
       choices: matchNumber === null ? undefined : matchChoices(matchNumber),
       ...(init.assisted ? { assisted: { ...init.assisted, phase: "user" as const } } : {}),
@@ -294,47 +309,75 @@ export class AuthSession extends DurableObject<Env> {
   }
 
   /**
-   * Challenge details for the app (the push carried only the id). Each fetch issues a fresh
-   * single-use nonce the signed answer must carry; earlier nonces stop working.
+   * Challenge details for the app (the push carried only the id): the user's challenge, or an
+   * Assisted Login approver's. Each fetch issues a fresh single-use nonce the signed answer
+   * must carry; earlier nonces stop working.
    */
   async appView(challengeId: string): Promise<AppView> {
     const state = await this.#pendingState();
     if (state.kind !== "pending") return state;
     const s = state.state;
-    if (!s.push || !(await timingSafeEqualString(s.push.challengeId, challengeId))) return { kind: "not_found" };
+    const role = await this.#challengeRole(s, challengeId);
+    if (!role) return { kind: "not_found" };
     const nonce = randomToken();
-    await this.#update((cur) => ({ ...cur, push: { ...cur.push!, nonce } }));
+    await this.#setNonce(role, nonce);
     const t = s.texts!;
+    const common = { title: t.title, buttonAccept: t.buttonAccept, buttonReject: t.buttonReject, nonce, expiresAt: s.expiresAt };
+    if (role === "approver") {
+      return { kind: "pending", role, step: "answer", text: this.#approverAsk(s), choices: null, approvers: null, ...common };
+    }
+    const choosing = s.assisted?.phase === "choose_approver";
     return {
       kind: "pending",
-      title: t.title,
+      role,
+      step: choosing ? "choose_approver" : "answer",
       text: t.authentication,
-      buttonAccept: t.buttonAccept,
-      buttonReject: t.buttonReject,
-      choices: s.choices ?? null,
-      nonce,
-      expiresAt: s.expiresAt,
+      choices: choosing ? null : (s.choices ?? null),
+      approvers: s.assisted ? this.#approverChoices(s) : null,
+      ...common,
     };
   }
 
   /**
    * The app's answer, whose device signature the Subscriber already checked. The nonce is
    * consumed before anything else; with number matching an Accept with the wrong pick is
-   * recorded as a rejection (someone may be trying to get a blind approval).
+   * recorded as a rejection (someone may be trying to get a blind approval). On an Assisted
+   * Login endpoint the user's Accept leads to the approver pick (in the same answer as `a`, or
+   * in a next one), and the approver's own app answer decides.
    */
   async appDecide(claims: AnswerClaims): Promise<AppDecideOutcome> {
     const state = await this.#pendingState();
     if (state.kind !== "pending") return state;
-    const push = state.state.push;
-    if (!push || !(await timingSafeEqualString(push.challengeId, claims.c))) return { kind: "not_found" };
-    if (!push.nonce || !(await timingSafeEqualString(push.nonce, claims.n))) return { kind: "stale_nonce" };
+    const role = await this.#challengeRole(state.state, claims.c);
+    if (!role) return { kind: "not_found" };
+    const nonce = role === "user" ? state.state.push!.nonce : state.state.assisted!.approver!.push!.nonce;
+    if (!nonce || !(await timingSafeEqualString(nonce, claims.n))) return { kind: "stale_nonce" };
     if (this.#state!.status !== "pending") return { kind: "finished", status: this.#state!.status as FinalStatus };
-    await this.#update((cur) => ({ ...cur, push: { ...cur.push!, nonce: null } }));
+    await this.#setNonce(role, null);
+    const s = this.#state!;
+    const texts = s.texts!;
 
-    const expected = state.state.matchNumber ?? null;
+    if (role === "approver") {
+      const status = claims.d === "accept" ? "accepted" : "rejected";
+      await this.#finish(status);
+      return { kind: "decided", status, numberMismatch: false, text: status === "accepted" ? APPROVER_ACCEPTED : APPROVER_REJECTED };
+    }
+    const phase = s.assisted?.phase;
+    if (phase === "approver_pending") return { kind: "not_found" }; // the user's part is done
+    const expected = phase === "choose_approver" ? null : (s.matchNumber ?? null);
     const numberMismatch = claims.d === "accept" && expected !== null && claims.m !== expected;
-    const status = claims.d === "accept" && !numberMismatch ? "accepted" : "rejected";
-    const texts = state.state.texts!;
+    const accepted = claims.d === "accept" && !numberMismatch;
+    if (accepted && s.assisted) {
+      if (phase === "user") {
+        // The user's own SMS fallback is moot now; the approver step may still use the link page.
+        await this.#update((cur) => ({ ...cur, smsDue: null, assisted: { ...cur.assisted!, phase: "choose_approver" } }));
+      }
+      if (claims.a !== undefined) return this.#pickApprover(claims.a);
+      const next = randomToken();
+      await this.#setNonce("user", next);
+      return { kind: "choose_approver", title: texts.title, approvers: this.#approverChoices(this.#state!), nonce: next };
+    }
+    const status = accepted ? "accepted" : "rejected";
     await this.#finish(status);
     return {
       kind: "decided",
@@ -348,11 +391,7 @@ export class AuthSession extends DurableObject<Env> {
     };
   }
 
-  /**
-   * Assisted Login: the user's pick from the list (same CSRF token as their answer). An id not
-   * in the list, the user's own number, or an approver the SMS cannot reach ends the session
-   * as invalid_approver. Otherwise the approver gets a single-use link of their own.
-   */
+  /** Assisted Login: the user's pick on the link page (same CSRF token as their answer). */
   async chooseApprover(csrf: string, approverId: string): Promise<ChooseOutcome> {
     const state = await this.#pendingState();
     if (state.kind !== "pending") return state;
@@ -360,10 +399,22 @@ export class AuthSession extends DurableObject<Env> {
     if (!s.assisted || !(await timingSafeEqualString(csrf, s.csrf!))) return { kind: "forbidden" };
     const cur = this.#state!;
     if (cur.status !== "pending") return { kind: "finished", status: cur.status as FinalStatus };
-    const assisted = cur.assisted!;
-    if (assisted.phase === "user") return { kind: "forbidden" };
-    if (assisted.phase === "approver_pending") return this.#assistedView(cur) as ApproverPendingView;
+    const phase = cur.assisted!.phase;
+    if (phase === "user") return { kind: "forbidden" };
+    if (phase === "approver_pending") return this.#assistedView(cur) as ApproverPendingView;
+    const picked = await this.#pickApprover(approverId);
+    return picked.kind === "asked" ? { kind: "asked", title: cur.texts!.title, approverName: picked.approverName } : picked;
+  }
 
+  /**
+   * The user (who accepted, on the link page or in the app) picked an approver. An id not in
+   * the list, the user's own number, or an approver who cannot be reached ends the session as
+   * invalid_approver. Otherwise the approver gets a single-use link of their own, and a push
+   * first if they have the app (the link follows after the grace period, as for users).
+   */
+  async #pickApprover(approverId: string): Promise<{ kind: "asked"; approverName: string } | { kind: "finished"; status: FinalStatus }> {
+    const cur = this.#state!;
+    const assisted = cur.assisted!;
     const approver = assisted.approvers.find((a) => a.id === approverId);
     if (!approver || approver.msisdn === cur.msisdn) {
       console.warn(JSON.stringify({ event: "invalid_approver", endpoint: cur.endpoint, reason: approver ? "self" : "unknown_id" }));
@@ -375,10 +426,16 @@ export class AuthSession extends DurableObject<Env> {
     // Stored before anything is sent: a restart from here on is in approver_pending.
     await this.#update((st) => ({
       ...st,
+      smsDue: null,
       assisted: { ...st.assisted!, phase: "approver_pending", approver: { name: approver.name, msisdn: approver.msisdn, link, csrf: approverCsrf } },
     }));
     if (this.#state!.status !== "pending") return { kind: "finished", status: this.#state!.status as FinalStatus };
-    const title = cur.texts!.title;
+    // The user's part is answered: their app stops offering the challenge.
+    if (cur.push) {
+      await this.env.SUBSCRIBER.getByName(cur.msisdn!).closeChallenge(cur.name!).catch((e: unknown) => {
+        console.warn(`closing the user's challenge failed (lapses on its own): ${String(e)}`);
+      });
+    }
     try {
       await this.env.AUTH_SESSION.getByName(link).bindAlias({
         target: cur.name!,
@@ -386,13 +443,41 @@ export class AuthSession extends DurableObject<Env> {
         purgeAt: cur.expiresAt + cur.tombstoneMs,
       });
       const url = `${assisted.linkBase}/m/${token}`;
-      const text = `${title}: ${maskMsisdn(cur.msisdn!)} asks you to approve a sign-in.`;
-      await smsProviderFromEnv(this.env).send({ to: approver.msisdn, text: `${text}\n${url}`, link: url });
+      await this.#deliverToApprover(approver.msisdn, `${cur.texts!.title}: ${this.#approverAsk(cur)}\n${url}`, url);
     } catch (e) {
       console.error(JSON.stringify({ event: "approver_delivery_failed", endpoint: cur.endpoint, error: String(e) }));
       return { kind: "finished", status: await this.#finish("invalid_approver") };
     }
-    return { kind: "asked", title, approverName: approver.name };
+    return this.#state!.status === "pending"
+      ? { kind: "asked", approverName: approver.name }
+      : { kind: "finished", status: this.#state!.status as FinalStatus };
+  }
+
+  /**
+   * Push to the approver's app if the endpoint uses push and they have one (the SMS link is
+   * then owed after the grace period); else, or if the push fails, the SMS link now. Throws
+   * if that SMS cannot be sent.
+   */
+  async #deliverToApprover(msisdn: string, text: string, link: string): Promise<void> {
+    const cur = this.#state!;
+    const grace = cur.pushGraceMs ?? null;
+    const pushed =
+      grace === null
+        ? null
+        : await this.#pushTo(msisdn, { endpoint: cur.endpoint, role: "approver" }, (sub) =>
+            sub.approverTarget(cur.name!, cur.expiresAt + APPROVER_ENTRY_MARGIN_MS),
+          );
+    if (pushed) {
+      const push = { deviceId: pushed.target.deviceId, challengeId: pushed.target.challengeId, nonce: null };
+      await this.#update((st) => ({ ...st, assisted: { ...st.assisted!, approver: { ...st.assisted!.approver!, push } } }));
+    }
+    if (pushed?.delivered && grace !== null) {
+      const at = Date.now() + grace;
+      await this.#update((st) => ({ ...st, smsDue: { at, text, link, to: msisdn } }));
+      if (this.#state!.status === "pending") await this.ctx.storage.setAlarm(Math.min(at, this.#state!.expiresAt));
+      return;
+    }
+    await smsProviderFromEnv(this.env).send({ to: msisdn, text, link });
   }
 
   /** Makes this object the alias of an approver link (see AliasState). */
@@ -413,7 +498,7 @@ export class AuthSession extends DurableObject<Env> {
     return {
       kind: "approver",
       title: t.title,
-      text: `${maskMsisdn(s.msisdn!)} asks you to approve a sign-in.`,
+      text: this.#approverAsk(s),
       buttonAccept: t.buttonAccept,
       buttonReject: t.buttonReject,
       csrf: approver.csrf,
@@ -430,11 +515,7 @@ export class AuthSession extends DurableObject<Env> {
     if (this.#state!.status !== "pending") return { kind: "finished", status: this.#state!.status as FinalStatus };
     const status = decision === "accept" ? "accepted" : "rejected";
     await this.#finish(status);
-    return {
-      kind: "decided",
-      status,
-      text: status === "accepted" ? "Thank you. The sign-in was approved." : "Thank you. The sign-in was rejected.",
-    };
+    return { kind: "decided", status, text: status === "accepted" ? APPROVER_ACCEPTED : APPROVER_REJECTED };
   }
 
   override async alarm(): Promise<void> {
@@ -451,9 +532,9 @@ export class AuthSession extends DurableObject<Env> {
       const due = state.smsDue;
       if (due && now >= due.at) {
         // Cleared before sending, so a retried alarm cannot send the SMS twice.
-        await this.#update((s) => ({ ...s, smsDue: null, channel: "push+sms" }));
-        console.log(JSON.stringify({ event: "push_grace_elapsed", endpoint: state.endpoint }));
-        await this.#sendSms(due.text, due.link, { failSession: false });
+        await this.#update((s) => ({ ...s, smsDue: null, channel: due.to ? s.channel : "push+sms" }));
+        console.log(JSON.stringify({ event: "push_grace_elapsed", endpoint: state.endpoint, role: due.to ? "approver" : "user" }));
+        await this.#sendSms(due.text, due.link, { failSession: false, to: due.to });
       }
       const cur = this.#state!;
       if (cur.status === "pending") await this.ctx.storage.setAlarm(Math.min(cur.smsDue?.at ?? Infinity, cur.expiresAt));
@@ -467,17 +548,37 @@ export class AuthSession extends DurableObject<Env> {
 
   /** Pushes the challenge id if the number has an app; false means "use SMS". */
   async #push(init: SessionInit): Promise<boolean> {
+    const pushed = await this.#pushTo(init.msisdn, { endpoint: init.endpoint, role: "user" }, (sub) => sub.pushTarget(init.name));
+    if (!pushed) return false;
+    // The challenge exists either way: an app opened by hand can still answer it.
+    const { deviceId, challengeId } = pushed.target;
+    await this.#update((s) => ({ ...s, push: { deviceId, challengeId, nonce: null } }));
+    if (!pushed.delivered) return false;
+    await this.#update((s) => ({ ...s, channel: "push" }));
+    return true;
+  }
+
+  /**
+   * Opens a challenge in the number's Subscriber (`open`) and pushes its id to the device.
+   * Null: no push (not configured, no device, or the push service says the device is gone,
+   * which forgets it). `delivered: false`: the push failed, but the challenge exists.
+   */
+  async #pushTo(
+    msisdn: string,
+    log: { endpoint: string; role: "user" | "approver" },
+    open: (subscriber: DurableObjectStub<Subscriber>) => Promise<PushTarget | null>,
+  ): Promise<{ target: PushTarget; delivered: boolean } | null> {
     let vapid;
     try {
       vapid = vapidFromEnv(this.env);
     } catch (e) {
       console.error(JSON.stringify({ event: "push_misconfigured", error: String(e) }));
-      return false;
+      return null;
     }
-    if (!vapid) return false;
-    const subscriber = this.env.SUBSCRIBER.getByName(init.msisdn);
-    const target = await subscriber.pushTarget(init.name);
-    if (!target) return false;
+    if (!vapid) return null;
+    const subscriber = this.env.SUBSCRIBER.getByName(msisdn);
+    const target = await open(subscriber);
+    if (!target) return null;
     const ttlSeconds = Math.ceil((this.#state!.expiresAt - Date.now()) / 1000);
     const result = await sendWebPush(target.subscription, { c: target.challengeId }, vapid, {
       ttlSeconds,
@@ -486,21 +587,19 @@ export class AuthSession extends DurableObject<Env> {
     if (result.kind === "gone") {
       // The push service says the subscription is dead: the app was removed or reset.
       await subscriber.forgetDevice(target.deviceId);
-      console.warn(JSON.stringify({ event: "push_gone", endpoint: init.endpoint, status: result.status }));
-      return false;
+      console.warn(JSON.stringify({ event: "push_gone", ...log, status: result.status }));
+      return null;
     }
-    // The challenge exists either way: an app opened by hand can still answer it.
-    await this.#update((s) => ({ ...s, push: { deviceId: target.deviceId, challengeId: target.challengeId, nonce: null } }));
     if (result.kind === "failed") {
-      console.warn(JSON.stringify({ event: "push_failed", endpoint: init.endpoint, error: result.reason }));
-      return false;
+      console.warn(JSON.stringify({ event: "push_failed", ...log, error: result.reason }));
+      return { target, delivered: false };
     }
-    await this.#update((s) => ({ ...s, channel: "push" }));
-    return true;
+    return { target, delivered: true };
   }
 
-  async #sendSms(text: string, link: string, opts: { failSession: boolean }): Promise<void> {
-    const msisdn = this.#state?.msisdn;
+  /** The SMS link to the user, or (`to`) to the Assisted Login approver. */
+  async #sendSms(text: string, link: string, opts: { failSession: boolean; to?: string }): Promise<void> {
+    const msisdn = opts.to ?? this.#state?.msisdn;
     if (!msisdn || this.#state!.status !== "pending") return;
     try {
       await smsProviderFromEnv(this.env).send({ to: msisdn, text, link });
@@ -535,9 +634,34 @@ export class AuthSession extends DurableObject<Env> {
       kind: "choose_approver",
       title: s.texts!.title,
       csrf: s.csrf!,
-      // Names only; the user's own number is not offered as an approver.
-      approvers: assisted.approvers.filter((a) => a.msisdn !== s.msisdn).map((a) => ({ id: a.id, name: a.name })),
+      approvers: this.#approverChoices(s),
     };
+  }
+
+  /** Names and opaque ids only; the user's own number is not offered as an approver. */
+  #approverChoices(s: SessionState): ApproverChoice[] {
+    return s.assisted!.approvers.filter((a) => a.msisdn !== s.msisdn).map((a) => ({ id: a.id, name: a.name }));
+  }
+
+  /** What the approver is asked (SMS, link page, app): the user's number, masked. */
+  #approverAsk(s: SessionState): string {
+    return `${maskMsisdn(s.msisdn!)} asks you to approve a sign-in.`;
+  }
+
+  /** Whose pushed challenge this is: the user's, the approver's (while they are asked), or none. */
+  async #challengeRole(s: SessionState, challengeId: string): Promise<"user" | "approver" | null> {
+    if (s.push && (await timingSafeEqualString(s.push.challengeId, challengeId))) return "user";
+    const asked = s.assisted?.phase === "approver_pending" ? s.assisted.approver?.push : undefined;
+    if (asked && (await timingSafeEqualString(asked.challengeId, challengeId))) return "approver";
+    return null;
+  }
+
+  async #setNonce(role: "user" | "approver", nonce: string | null): Promise<void> {
+    await this.#update((cur) =>
+      role === "user"
+        ? { ...cur, push: { ...cur.push!, nonce } }
+        : { ...cur, assisted: { ...cur.assisted!, approver: { ...cur.assisted!.approver!, push: { ...cur.assisted!.approver!.push!, nonce } } } },
+    );
   }
 
   async #alias(): Promise<AliasState | null> {
@@ -574,6 +698,8 @@ export class AuthSession extends DurableObject<Env> {
     const releases: Promise<unknown>[] = [];
     if (state.leaseShard) releases.push(this.env.LOAD_SHARD.getByName(state.leaseShard).release(this.ctx.id.toString()));
     if (state.msisdn && state.name) releases.push(this.env.SUBSCRIBER.getByName(state.msisdn).release(state.name));
+    const approver = state.assisted?.approver;
+    if (approver?.push && state.name) releases.push(this.env.SUBSCRIBER.getByName(approver.msisdn).release(state.name));
     for (const r of await Promise.allSettled(releases)) {
       if (r.status === "rejected") console.warn(`release failed (expires on its own): ${String(r.reason)}`);
     }

@@ -32,10 +32,15 @@ export type OtpVerdict = "accept" | "reject" | "expired" | "locked";
 /** Wrong codes allowed per SMS OTP challenge before it is burnt. */
 const MAX_SMS_OTP_ATTEMPTS = 3;
 
-/** A pending session of this number; `challengeId` once it was pushed to the device. */
+/**
+ * A pending session of this number; `challengeId` once it was pushed to the device.
+ * `approver`: the number is asked as an Assisted Login approver of someone else's sign-in, which
+ * does not count against its own pending cap.
+ */
 interface PendingEntry {
   until: number;
   challengeId?: string;
+  approver?: true;
 }
 
 /** The activated authenticator app of this number (one device per number, like Mideye+). */
@@ -103,7 +108,8 @@ export class Subscriber extends DurableObject<Env> {
     }
     if (pending) {
       const entries = await this.#pending(now);
-      if (Object.keys(entries).length >= pending.cap) return { allowed: false, reason: "too_many_pending" };
+      const own = Object.values(entries).filter((e) => !e.approver).length;
+      if (own >= pending.cap) return { allowed: false, reason: "too_many_pending" };
       entries[pending.session] = { until: pending.until };
       await this.ctx.storage.put("pending", entries);
     }
@@ -119,6 +125,7 @@ export class Subscriber extends DurableObject<Env> {
     await this.ctx.storage.put("pending", entries);
   }
 
+  /** Sessions of this number pending (its own sign-ins and approvals asked of it). */
   async pendingCount(): Promise<number> {
     return Object.keys(await this.#pending(Date.now())).length;
   }
@@ -216,6 +223,29 @@ export class Subscriber extends DurableObject<Env> {
     entry.challengeId = randomToken();
     await this.ctx.storage.put("pending", entries);
     return { deviceId: d.id, challengeId: entry.challengeId, subscription: d.subscription };
+  }
+
+  /**
+   * Assisted Login: this number was picked to approve someone else's sign-in. If it has a
+   * device that can get pushes, opens a challenge for that session (an approver entry, which
+   * lapses at `until` should the session never release it) and returns where to push it.
+   */
+  async approverTarget(session: string, until: number): Promise<PushTarget | null> {
+    const d = await this.ctx.storage.get<DeviceRecord>("device");
+    if (!d?.subscription) return null;
+    const entries = await this.#pending(Date.now());
+    const entry: PendingEntry = { until, challengeId: randomToken(), approver: true };
+    entries[session] = entry;
+    await this.ctx.storage.put("pending", entries);
+    return { deviceId: d.id, challengeId: entry.challengeId!, subscription: d.subscription };
+  }
+
+  /** The device answered the session's challenge for good: it is no longer offered to the app. */
+  async closeChallenge(session: string): Promise<void> {
+    const entries = await this.#pending(Date.now());
+    if (entries[session]?.challengeId === undefined) return;
+    delete entries[session]!.challengeId;
+    await this.ctx.storage.put("pending", entries);
   }
 
   /** The session behind a challenge, if the asking device is this number's device. */

@@ -1,4 +1,5 @@
 import { env, exports } from "cloudflare:workers";
+import type { AnswerClaims, ChallengeDetails } from "../../workers/lib/app-schemas";
 import { signCompactJws } from "../../workers/lib/jws-sign";
 import type { ReceivedPush } from "../support/received-push";
 import { KEYS, answer, callAuth, gatewayRequests, openLink, waitForLink } from "./helpers";
@@ -108,14 +109,6 @@ export async function waitForPush(sub: FakeSubscription, count = 1, timeoutMs = 
   throw new Error(`no push #${count} reached ${sub.id}`);
 }
 
-export interface ChallengeDetails {
-  status: string;
-  title: string;
-  text: string;
-  choices: number[] | null;
-  nonce: string;
-}
-
 export async function fetchChallenge(d: TestDevice, challengeId: string): Promise<{ res: Response; body: ChallengeDetails }> {
   const res = await appApi("challenge", { msisdn: d.msisdn, deviceId: d.deviceId, challengeId });
   return { res, body: (await res.json()) as ChallengeDetails };
@@ -124,7 +117,7 @@ export async function fetchChallenge(d: TestDevice, challengeId: string): Promis
 /** Signs and sends an answer as the app does. */
 export async function sendAnswer(
   d: TestDevice,
-  claims: { c: string; n: string; d: "accept" | "reject"; m?: number },
+  claims: Omit<AnswerClaims, "typ">,
   signWith: CryptoKey = d.keys.privateKey,
 ): Promise<Response> {
   const jws = await signCompactJws(signWith, { typ: "edge-mfa/answer", ...claims });

@@ -38,8 +38,8 @@ export function appOptions(endpoint: Endpoint, q: AuthQuery): SessionAppOptions 
   const callerNumber = q["match-number"];
   return {
     activation: endpoint.enableActivation,
-    // Assisted Login needs the link page (the approver list); the app has no such step yet.
-    push: endpoint.usePush && !endpoint.assistedLogin ? { graceMs: endpoint.pushGraceSeconds * 1000 } : null,
+    // Also on Assisted Login endpoints: the app has the approver pick, and approvers get pushes.
+    push: endpoint.usePush ? { graceMs: endpoint.pushGraceSeconds * 1000 } : null,
     matchNumber: endpoint.numberMatching ? (callerNumber ?? pickMatchNumber()) : null,
     callerShowsNumber: callerNumber !== undefined,
   };

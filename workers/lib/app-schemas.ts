@@ -46,9 +46,16 @@ export const PendingBodySchema = z.object(DeviceRef);
 export const SignedBodySchema = z.object({ ...DeviceRef, jws: z.string().max(4096) });
 
 /**
+ * The approver picked in the app (Assisted Login): an opaque id from the list the challenge
+ * details carried, checked against the session's snapshot of the list.
+ */
+export const ApproverIdSchema = z.string().min(1).max(64);
+
+/**
  * What the device signs to answer a challenge (payload of an ES256 compact JWS). `n` is the
  * server nonce handed out with the challenge details: single use, so a captured answer
- * cannot be replayed. `m` is the number the user picked when number matching is on.
+ * cannot be replayed. `m` is the number the user picked when number matching is on; `a` the
+ * approver the user picked (Assisted Login, after their Accept).
  */
 export const AnswerClaimsSchema = z.object({
   typ: z.literal("edge-mfa/answer"),
@@ -56,6 +63,7 @@ export const AnswerClaimsSchema = z.object({
   n: TokenSchema,
   d: z.enum(["accept", "reject"]),
   m: z.number().int().min(10).max(99).optional(),
+  a: ApproverIdSchema.optional(),
 });
 export type AnswerClaims = z.infer<typeof AnswerClaimsSchema>;
 
@@ -68,3 +76,41 @@ export const DeviceUpdateClaimsSchema = z.object({
   remove: z.literal(true).optional(),
 });
 export type DeviceUpdateClaims = z.infer<typeof DeviceUpdateClaimsSchema>;
+
+// ---- what the app API answers (shared with client/app.ts, which imports these types only) ----
+
+/** An approver as the user sees it: a name and an opaque id, never a number. */
+export interface ApproverChoice {
+  id: string;
+  name: string;
+}
+
+/**
+ * `POST /app/api/challenge` for a pending challenge. `role` says whose device this is: the
+ * signing-in user's, or an Assisted Login approver's. `step` is `choose_approver` once the user
+ * accepted on an Assisted Login endpoint and must pick who approves (from `approvers`).
+ */
+export interface ChallengeDetails {
+  status: "pending";
+  role: "user" | "approver";
+  step: "answer" | "choose_approver";
+  title: string;
+  text: string;
+  buttonAccept: string;
+  buttonReject: string;
+  /** Number matching: the accept buttons; null when off. */
+  choices: number[] | null;
+  /** Assisted Login, user role: the approvers to pick from; null otherwise. */
+  approvers: ApproverChoice[] | null;
+  /** Single use: the signed answer must carry it. */
+  nonce: string;
+  expiresAt: number;
+}
+
+/** `POST /app/api/answer`, 200. */
+export type AnswerResponse =
+  | { status: "accepted" | "rejected"; text: string; numberMismatch: boolean }
+  /** Assisted Login: the Accept counted; now pick an approver, signing with this nonce. */
+  | { status: "choose_approver"; title: string; approvers: ApproverChoice[]; nonce: string }
+  /** Assisted Login: the picked approver was asked; the sign-in waits for them. */
+  | { status: "asked"; approverName: string };

@@ -84,6 +84,12 @@ export function AuthenticatorPage(props: { vapidPublicKey: string | null }) {
               </p>
               <div class="numbers"></div>
             </div>
+            <div id="ch-approvers" hidden>
+              <p>
+                <strong>Who should approve this sign-in?</strong>
+              </p>
+              <div class="approvers"></div>
+            </div>
             <div class="buttons">
               <button type="button" id="ch-reject" class="reject"></button>
               <button type="button" id="ch-accept" class="accept"></button>
@@ -122,6 +128,8 @@ input { font: inherit; font-size: 1.3rem; padding: 12px; border-radius: 10px; le
 #cr-result { font-weight: 600; font-size: 1.2rem; margin-top: 12px; }
 .numbers { display: flex; gap: 12px; margin-bottom: 16px; }
 button.number { background: var(--accent); font-size: 1.8rem; min-height: 72px; }
+.approvers { display: grid; gap: 10px; margin-bottom: 16px; }
+button.approver { background: var(--accent); }
 button.link { background: none; color: var(--reject); min-height: 44px; font-weight: 500; width: 100%; }
 button:disabled { opacity: .5; cursor: wait; }
 .error { color: var(--reject); font-weight: 600; margin-top: 16px; }

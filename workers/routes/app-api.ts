@@ -2,7 +2,14 @@ import { zValidator } from "@hono/zod-validator";
 import { Hono } from "hono";
 import type { z } from "zod";
 import { activateDevice, answerChallenge, challengeDetails } from "../domain/app-device";
-import { ActivateBodySchema, ChallengeBodySchema, PendingBodySchema, SignedBodySchema } from "../lib/app-schemas";
+import {
+  ActivateBodySchema,
+  ChallengeBodySchema,
+  PendingBodySchema,
+  SignedBodySchema,
+  type AnswerResponse,
+  type ChallengeDetails,
+} from "../lib/app-schemas";
 import { maskMsisdn } from "../lib/msisdn";
 
 /**
@@ -47,7 +54,7 @@ appApi.post("/app/api/challenge", json(ChallengeBodySchema), async (c) => {
       return c.json({ status: "finished", result: view.status }, 410);
     case "pending": {
       const { kind: _kind, ...details } = view;
-      return c.json({ status: "pending", ...details });
+      return c.json({ status: "pending", ...details } satisfies ChallengeDetails);
     }
   }
 });
@@ -56,9 +63,14 @@ appApi.post("/app/api/answer", json(SignedBodySchema), async (c) => {
   const { msisdn, deviceId, jws } = c.req.valid("json");
   const r = await answerChallenge(c.env, msisdn, deviceId, jws);
   log("app_answer", msisdn, { outcome: r.kind, ...(r.kind === "decided" ? { status: r.status, numberMismatch: r.numberMismatch } : {}) });
+  const ok = (body: AnswerResponse) => c.json(body);
   switch (r.kind) {
     case "decided":
-      return c.json({ status: r.status, text: r.text, numberMismatch: r.numberMismatch });
+      return ok({ status: r.status, text: r.text, numberMismatch: r.numberMismatch });
+    case "choose_approver":
+      return ok({ status: "choose_approver", title: r.title, approvers: r.approvers, nonce: r.nonce });
+    case "asked":
+      return ok({ status: "asked", approverName: r.approverName });
     case "finished":
       return c.json({ status: "finished", result: r.status }, 410);
     case "stale_nonce":
