@@ -1,7 +1,7 @@
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { launchChromium } from "../support/browser.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DEMO_API_KEY } from "../../scripts/demo-key.mjs";
+import { DEMO_ADMIN_TOKEN, DEMO_API_KEY } from "../../scripts/demo-key.mjs";
 import { startDevServer, type DevServer } from "../support/dev-server.ts";
 import { FAKE_PUSH_CERT_PATH, startFakePushService, type FakePushService } from "../support/fake-push-service.ts";
 
@@ -157,6 +157,32 @@ describe("authenticator web app in Chromium against wrangler dev", () => {
     await page.locator("#ch-reject").click();
     await expect.poll(() => page.locator("#result-title").textContent()).toBe("Rejected");
     expect(await third).toEqual({ status: 200, body: { code: "TOUCH_REJECTED" } });
+
+    // 6. Assisted Login: after Accept the app lists the approvers; the pick goes to the
+    // approver (no app) as an SMS link of their own, and their Accept completes the call.
+    const approverMsisdn = `+4673${Math.floor(1e6 + Math.random() * 8e6)}`;
+    const admin = (path: string, body: unknown) =>
+      fetch(`${dev.url}/admin/v1/${path}`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${DEMO_ADMIN_TOKEN}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as { secret?: string } }));
+    const endpoint = `helpdesk-${Date.now()}`;
+    expect((await admin("endpoints", { name: endpoint, texts: { title: "Helpdesk" }, assistedLogin: { approvers: [{ name: "Alice Admin", msisdn: approverMsisdn }] } })).status).toBe(201);
+    const { secret } = (await admin(`endpoints/${endpoint}/tokens`, { name: "e2e" })).body;
+    const assisted = fetch(`${dev.url}/api/sfwa/auth/${endpoint}?msisdn=${encodeURIComponent(msisdn)}`, { headers: { "api-key": secret! } }).then(
+      async (r) => ({ status: r.status, body: await r.json() }),
+    );
+    await page.getByRole("button", { name: "Done" }).click();
+    await expect.poll(() => page.locator("#ch-title").textContent(), { timeout: 15_000 }).toBe("Helpdesk");
+    await page.locator("#ch-accept").click();
+    await page.getByRole("button", { name: "Alice Admin" }).click();
+    await expect.poll(() => page.locator("#result-title").textContent()).toBe("Approver asked");
+    const approverPage = await context.newPage();
+    await approverPage.goto(await linkFromOutbox(approverPage, approverMsisdn));
+    await expect.poll(() => approverPage.getByText("asks you to approve a sign-in").isVisible()).toBe(true);
+    await approverPage.getByRole("button", { name: "Accept" }).click();
+    expect(await assisted).toEqual({ status: 200, body: { code: "TOUCH_ACCEPTED" } });
 
     expect(cspErrors).toEqual([]);
     await context.close();

@@ -208,8 +208,8 @@ describe("Assisted Login in the authenticator app", () => {
     const asked = await approverChallenge(bob, 1);
     expect(await env.SUBSCRIBER.getByName(bob.msisdn).pendingCount()).toBe(1);
     // Bob's own three sign-ins (the default cap) are all admitted, on a plain endpoint.
-    const own = [0, 1, 2].map(() => callAuth(bob.msisdn, { endpoint: "no-push", key: KEYS.noPush }));
     const before = await smsCount(bob.msisdn);
+    const own = [0, 1, 2].map(() => callAuth(bob.msisdn, { endpoint: "no-push", key: KEYS.noPush }));
     for (let i = 0; i < 50 && (await smsCount(bob.msisdn)) - before < 3; i++) await sleep(50);
     expect(await env.SUBSCRIBER.getByName(bob.msisdn).pendingCount()).toBe(4);
     const links = (await gatewayRequests(bob.msisdn))
