@@ -101,7 +101,12 @@ async function muxCaller(muxUrl: string, edgeUrl: string, lanes = 8): Promise<{ 
         const id = next++;
         const lane = id % lanes;
         waiting.set(id, { lane, done });
-        sockets[lane]!.send(JSON.stringify({ id, url: `${edgeUrl}${authPath(msisdn)}`, headers: { "api-key": BENCH_KEY } }));
+        try {
+          sockets[lane]!.send(JSON.stringify({ id, url: `${edgeUrl}${authPath(msisdn)}`, headers: { "api-key": BENCH_KEY } }));
+        } catch (e) {
+          waiting.delete(id);
+          done(`ERROR ${String(e)}`); // lane already closed: a lost call, counted, not a crash
+        }
       }),
     close: async () => {
       for (const ws of sockets) ws.close();
