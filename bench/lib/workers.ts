@@ -63,7 +63,11 @@ export async function startEdge(smsUrl: string, maxPending = 50_000, vars: Recor
   );
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}/healthz`);
-  return { url, pid: p.child.pid!, stop: p.stop, output: p.output };
+  const stop = async () => {
+    await p.stop();
+    rmSync(state, { recursive: true, force: true }); // tmpfs is memory: hundreds of MiB after a pending run
+  };
+  return { url, pid: p.child.pid!, stop, output: p.output };
 }
 
 /** The part of miniflare's API used here (typed locally: miniflare is wrangler's dependency, not ours). */
