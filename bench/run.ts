@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: every benchmark, one after the other on this machine, with the
  * comparisons measured side by side in the same run. Sizes via env: BENCH_N (latency
- * samples, 300), BENCH_PENDING (held sessions, 10000), BENCH_RADIUS (RADIUS requests, 20000).
+ * samples, 300), BENCH_PENDING (held sessions, 10000), BENCH_RADIUS (RADIUS requests, 20000);
+ * BENCH_PENDING_MODE (miniflare, miniflare-http or wrangler-dev; see bench/pending-sessions.ts).
  * Select with arguments: magic-link, pending, relay (default: all).
  */
 import { runMagicLinkBench } from "./magic-link.ts";
@@ -27,6 +28,7 @@ if (want.has("pending")) {
   const r = await runPendingBench();
   console.table([
     {
+      mode: r.mode,
       target: r.target,
       "held pending": r.heldPending,
       "answered TOUCH_ACCEPTED": r.accepted,
@@ -37,6 +39,7 @@ if (want.has("pending")) {
       "open s": r.openSeconds.toFixed(1),
       "answer all s": r.answerSeconds.toFixed(1),
       "workerd open fds": r.fds,
+      "bench process fds": r.benchFds,
     },
   ]);
   console.log(`held ${r.heldPending}/${r.target} (${((100 * r.heldPending) / r.target).toFixed(1)}% of target)`);

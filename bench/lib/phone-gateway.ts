@@ -26,9 +26,10 @@ export async function answerLink(link: string, decision: "accept" | "reject" = "
   return res.status;
 }
 
-export async function startPhoneGateway(mode: "instant" | "hold"): Promise<PhoneGateway> {
+export async function startPhoneGateway(mode: "instant" | "hold", { keepAlive = true } = {}): Promise<PhoneGateway> {
   const links = new Map<string, string>();
   const server = createServer((req, res) => {
+    if (!keepAlive) res.setHeader("connection", "close");
     let body = "";
     req.on("data", (d) => (body += d));
     req.on("end", () => {

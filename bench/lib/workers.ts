@@ -1,7 +1,10 @@
 import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { buildClient } from "../../scripts/build-client.mjs";
 import { freePort } from "../../test/support/dev-server.ts";
 import { startProcess, waitForHttp } from "../../test/support/processes.ts";
 
@@ -17,39 +20,171 @@ const quiet = {
 
 export interface RunningWorker {
   url: string;
+  /** Root of the process tree that holds the workerd process(es) serving `url`. */
   pid: number;
   stop: () => Promise<void>;
   output: () => string;
 }
 
-/** The real Worker under `wrangler dev`, SMS to `smsUrl`, limits opened up for load. */
-export async function startEdge(smsUrl: string, maxPending = 50_000, vars: Record<string, string> = {}): Promise<RunningWorker> {
-  const port = await freePort();
-  // Local DO/D1 state on tmpfs when available: measure the Worker, not the disk.
-  const state = mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), "edge-mfa-bench-"));
-  const migrate = startProcess(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], quiet);
-  await new Promise((r) => migrate.child.once("exit", r));
+/** The Worker's vars for a bench: SMS to `smsUrl`, one endpoint and key, limits opened up for load. */
+function benchVars(smsUrl: string, maxPending: number, vars: Record<string, string>): Record<string, string> {
   const config = {
     defaultEndpoint: "bench",
     rateLimit: { perMinute: 1000, perHour: 100_000 },
     overload: { maxPending, shards: 32 },
     endpoints: [{ name: "bench", timeoutSeconds: 300, apiKeys: [{ name: "bench", sha256: createHash("sha256").update(BENCH_KEY).digest("hex") }] }],
   };
+  return {
+    MFA_CONFIG: JSON.stringify(config),
+    SMS_PROVIDER: "http",
+    SMS_HTTP_URL: `${smsUrl}/sms`,
+    SMS_HTTP_BODY: '{"to":"{phone}","message":"{text}"}',
+    ...vars,
+  };
+}
+
+/** Local state on tmpfs when available: measure the Worker, not the disk. */
+const stateDir = (prefix: string) => mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), prefix));
+
+/** The real Worker under `wrangler dev`, SMS to `smsUrl`, limits opened up for load. */
+export async function startEdge(smsUrl: string, maxPending = 50_000, vars: Record<string, string> = {}): Promise<RunningWorker> {
+  await buildClient(); // the Worker imports the app bundle (workers/generated/), git-ignored
+  const port = await freePort();
+  const state = stateDir("edge-mfa-bench-");
+  const migrate = startProcess(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], quiet);
+  await new Promise((r) => migrate.child.once("exit", r));
   const p = startProcess(
     WRANGLER,
     [
       "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--show-interactive-dev-session=false", "--log-level", "warn",
-      "--var", `MFA_CONFIG:${JSON.stringify(config)}`,
-      "--var", "SMS_PROVIDER:http",
-      "--var", `SMS_HTTP_URL:${smsUrl}/sms`,
-      "--var", 'SMS_HTTP_BODY:{"to":"{phone}","message":"{text}"}',
-      ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+      ...Object.entries(benchVars(smsUrl, maxPending, vars)).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ],
     quiet,
   );
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}/healthz`);
-  return { url, pid: p.child.pid!, stop: p.stop, output: p.output };
+  const stop = async () => {
+    await p.stop();
+    rmSync(state, { recursive: true, force: true }); // tmpfs is memory: hundreds of MiB after a pending run
+  };
+  return { url, pid: p.child.pid!, stop, output: p.output };
+}
+
+/** The part of miniflare's API used here (typed locally: miniflare is wrangler's dependency, not ours). */
+interface MiniflareModule {
+  Miniflare: new (opts: unknown) => {
+    ready: Promise<URL>;
+    unsafeGetDirectURL(workerName: string): Promise<URL>;
+    getD1Database(binding: string): Promise<{ prepare(sql: string): unknown; batch(stmts: unknown[]): Promise<unknown> }>;
+    dispose(): Promise<void>;
+  };
+  convertV4MiniflareOptions(opts: unknown): unknown;
+}
+
+/**
+ * Bench-only front Worker in the same workerd: each WebSocket message {id, url, headers} is
+ * sent to the real Worker as a GET through a service binding (in-process, no socket), and
+ * the answer comes back as {id, status, body} when the call returns. Lets one workerd hold
+ * far more blocking calls than it could hold HTTP connections (see startEdgeInProcess).
+ */
+const MUX_WORKER = `
+export default {
+  fetch(request, env) {
+    if (request.headers.get("upgrade") !== "websocket") return new Response("websocket only", { status: 426 });
+    const [client, server] = Object.values(new WebSocketPair());
+    server.accept();
+    server.addEventListener("message", (event) => {
+      const { id, url, headers } = JSON.parse(event.data);
+      env.EDGE.fetch(url, { headers })
+        .then(async (r) => ({ id, status: r.status, body: await r.text() }), (e) => ({ id, status: 0, body: String(e) }))
+        .then((m) => server.send(JSON.stringify(m)));
+    });
+    return new Response(null, { status: 101, webSocket: client });
+  },
+};`;
+
+export interface InProcessWorker extends RunningWorker {
+  /** WebSocket URL of the bench-only front Worker that multiplexes calls to `url`. */
+  muxUrl: string;
+}
+
+/**
+ * The real Worker in one workerd run by Miniflare inside this process, for holding many
+ * blocking calls under this sandbox's 20,000 descriptor limit:
+ * - no wrangler dev proxy workerd in front (it costs ~3.5 sockets per held call);
+ * - Durable Object storage in memory (workerd otherwise opens a SQLite file per object,
+ *   ~3.6 descriptors per pending session);
+ * - calls can come in over a few WebSockets through MUX_WORKER: this workerd keeps two
+ *   descriptors per inbound HTTP connection (it dups each accepted socket to watch for
+ *   hangup), so 10,000 held HTTP connections alone would need 20,000.
+ * The Worker is bundled by wrangler exactly as for deploy, with the bindings and
+ * compatibility date from wrangler.toml; D1 gets the same migrations. It is the entry
+ * Worker at `url`, as under wrangler dev. `pid` is this process: workerd is its child.
+ */
+export async function startEdgeInProcess(smsUrl: string, maxPending = 50_000, vars: Record<string, string> = {}): Promise<InProcessWorker> {
+  await buildClient();
+  const out = stateDir("edge-mfa-bundle-");
+  const build = startProcess(WRANGLER, ["deploy", "--dry-run", "--outdir", out], quiet);
+  const code = await new Promise((r) => build.child.once("exit", r));
+  if (code !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${build.output()}`);
+
+  // The miniflare wrangler itself runs (it matches wrangler's workerd), not whichever is hoisted.
+  const fromWrangler = createRequire(createRequire(import.meta.url).resolve("wrangler"));
+  const { Miniflare, convertV4MiniflareOptions } = (await import(pathToFileURL(fromWrangler.resolve("miniflare")).href)) as MiniflareModule;
+  const { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } = await import("wrangler");
+  const { workerOptions } = unstable_getMiniflareWorkerOptions("wrangler.toml");
+
+  let logs = "";
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      host: "127.0.0.1",
+      port: 0,
+      // The Worker logs one JSON line per authentication; keep only what signals trouble.
+      handleStructuredLogs: ({ level, message }: { level: string; message: string }) => {
+        if (level === "error" || level === "warn") logs += `${message}\n`;
+      },
+      workers: [
+        {
+          name: "edge-mfa",
+          // One self-contained ES module: wrangler's module rules have nothing left to match.
+          modules: true,
+          scriptPath: join(out, "index.js"),
+          modulesRoot: out, // module names are relative to it (and may not climb out with ..)
+          compatibilityDate: workerOptions.compatibilityDate,
+          compatibilityFlags: workerOptions.compatibilityFlags,
+          durableObjects: workerOptions.durableObjects,
+          d1Databases: workerOptions.d1Databases,
+          bindings: { ...(workerOptions.bindings as Record<string, unknown>), ...benchVars(smsUrl, maxPending, vars) },
+          unsafeEphemeralDurableObjects: true,
+        },
+        {
+          name: "bench-mux",
+          modules: true,
+          script: MUX_WORKER,
+          compatibilityDate: workerOptions.compatibilityDate,
+          serviceBindings: { EDGE: "edge-mfa" },
+          unsafeDirectSockets: [{ host: "127.0.0.1", port: 0 }],
+        },
+      ],
+    }),
+  );
+  const stop = async () => {
+    await mf.dispose();
+    rmSync(out, { recursive: true, force: true });
+  };
+  try {
+    const url = (await mf.ready).origin;
+    const muxUrl = (await mf.unsafeGetDirectURL("bench-mux")).origin.replace(/^http/, "ws");
+    const db = await mf.getD1Database("DB");
+    for (const file of readdirSync("migrations").filter((f) => f.endsWith(".sql")).sort()) {
+      await db.batch(unstable_splitSqlQuery(readFileSync(join("migrations", file), "utf8")).map((sql) => db.prepare(sql)));
+    }
+    await waitForHttp(`${url}/healthz`);
+    return { url, muxUrl, pid: process.pid, stop, output: () => logs };
+  } catch (e) {
+    await stop(); // a failed start leaves workerd running otherwise
+    throw e;
+  }
 }
 
 /** The floor: a minimal hono Worker under the same wrangler dev. */
