@@ -13,7 +13,7 @@
  * - `miniflare-http`: the same instance, one HTTP connection per call. This workerd keeps
  *   two descriptors per connection, so it tops out just under 10,000 here.
  * - `wrangler-dev`: `wrangler dev` as a developer runs it. Its proxy workerd and the SQLite
- *   file per Durable Object cost ~7 descriptors per held call: ~3,100 here.
+ *   file per Durable Object cost ~7 descriptors per held call: ~2,600-3,100 here.
  */
 import { readdirSync } from "node:fs";
 import { Agent } from "undici";
