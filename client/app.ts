@@ -6,7 +6,7 @@
 import { signCompactJws } from "../workers/lib/jws-sign";
 import { challengeResponseCode, CHALLENGE_PATTERN, seedFromBase32, TOTP_PERIOD, totpCode } from "../workers/lib/otp";
 import { fromBase64url } from "../workers/lib/base64url";
-import type { AnswerResponse, ApproverChoice, ChallengeDetails } from "../workers/lib/app-schemas";
+import type { AnswerClaims, AnswerResponse, ApproverChoice, ChallengeDetails } from "../workers/lib/app-schemas";
 import { api, ApiError } from "./api";
 import { clearDevice, loadDevice, saveDevice, type StoredDevice } from "./device-store";
 
@@ -172,7 +172,7 @@ function button(label: string, className: string, onclick: () => void): HTMLButt
   return b;
 }
 
-async function answer(challengeId: string, claims: { n: string; d: "accept" | "reject"; m?: number; a?: string }): Promise<void> {
+async function answer(challengeId: string, claims: Omit<AnswerClaims, "typ" | "c">): Promise<void> {
   if (!device) return;
   for (const b of $("view-challenge").querySelectorAll("button")) b.disabled = true;
   let next = false;

@@ -467,14 +467,19 @@ export class AuthSession extends DurableObject<Env> {
         : await this.#pushTo(msisdn, { endpoint: cur.endpoint, role: "approver" }, (sub) =>
             sub.approverTarget(cur.name!, cur.expiresAt + APPROVER_ENTRY_MARGIN_MS),
           );
+    // The SMS waits for the grace period only if the push went out.
+    const due = pushed?.delivered && grace !== null ? { at: Date.now() + grace, text, link, to: msisdn } : null;
     if (pushed) {
+      // The challenge exists either way (as for users): an app opened by hand can answer it.
       const push = { deviceId: pushed.target.deviceId, challengeId: pushed.target.challengeId, nonce: null };
-      await this.#update((st) => ({ ...st, assisted: { ...st.assisted!, approver: { ...st.assisted!.approver!, push } } }));
+      await this.#update((st) => ({
+        ...st,
+        ...(due ? { smsDue: due } : {}),
+        assisted: { ...st.assisted!, approver: { ...st.assisted!.approver!, push } },
+      }));
     }
-    if (pushed?.delivered && grace !== null) {
-      const at = Date.now() + grace;
-      await this.#update((st) => ({ ...st, smsDue: { at, text, link, to: msisdn } }));
-      if (this.#state!.status === "pending") await this.ctx.storage.setAlarm(Math.min(at, this.#state!.expiresAt));
+    if (due) {
+      if (this.#state!.status === "pending") await this.ctx.storage.setAlarm(Math.min(due.at, this.#state!.expiresAt));
       return;
     }
     await smsProviderFromEnv(this.env).send({ to: msisdn, text, link });

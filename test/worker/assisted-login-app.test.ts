@@ -55,6 +55,14 @@ async function userAcceptsInApp(user: TestDevice, pushNo = 1) {
   return { challengeId, details: body, next };
 }
 
+/** The user accepts in the app and picks the named approver there. */
+async function userPicksInApp(user: TestDevice, approverName: string) {
+  const { challengeId, next } = await userAcceptsInApp(user);
+  const id = next.approvers.find((a) => a.name === approverName)!.id;
+  const picked = await sendAnswer(user, { c: challengeId, n: next.nonce, d: "accept", a: id });
+  expect(await picked.json()).toEqual({ status: "asked", approverName });
+}
+
 describe("Assisted Login in the authenticator app", () => {
   it("user accepts and picks in the app, the approver's app gets a push and accepts: TOUCH_ACCEPTED, no SMS at all", async () => {
     const { user, alice, bob, approvers } = await setup();
@@ -203,8 +211,7 @@ describe("Assisted Login in the authenticator app", () => {
   it("being asked as an approver does not use up the approver's own pending-session cap", async () => {
     const { user, bob, approvers } = await setup();
     const pending = callAssisted(user.msisdn, approvers);
-    const { challengeId, next } = await userAcceptsInApp(user);
-    await sendAnswer(user, { c: challengeId, n: next.nonce, d: "accept", a: next.approvers[1]!.id });
+    await userPicksInApp(user, "Bob Helpdesk");
     const asked = await approverChallenge(bob, 1);
     expect(await env.SUBSCRIBER.getByName(bob.msisdn).pendingCount()).toBe(1);
     // Bob's own three sign-ins (the default cap) are all admitted, on a plain endpoint.
@@ -224,8 +231,7 @@ describe("Assisted Login in the authenticator app", () => {
   it("the session object restarts while the approver's app is asked: the app's answer still decides", async () => {
     const { user, alice, approvers } = await setup();
     const pending = callAssisted(user.msisdn, approvers);
-    const { challengeId, next } = await userAcceptsInApp(user);
-    await sendAnswer(user, { c: challengeId, n: next.nonce, d: "accept", a: next.approvers[0]!.id });
+    await userPicksInApp(user, "Alice Admin");
     const asked = await approverChallenge(alice, 1);
     const session = await env.SUBSCRIBER.getByName(alice.msisdn).challengeSession(alice.deviceId, asked.id);
     expect(session).toMatch(/^[0-9a-f]{64}$/);
