@@ -704,7 +704,8 @@ export class AuthSession extends DurableObject<Env> {
     if (state.leaseShard) releases.push(this.env.LOAD_SHARD.getByName(state.leaseShard).release(this.ctx.id.toString()));
     if (state.msisdn && state.name) releases.push(this.env.SUBSCRIBER.getByName(state.msisdn).release(state.name));
     const approver = state.assisted?.approver;
-    if (approver?.push && state.name) releases.push(this.env.SUBSCRIBER.getByName(approver.msisdn).release(state.name));
+    // Also when the push did not go out: a "gone" push leaves the entry approverTarget opened.
+    if (approver && state.name) releases.push(this.env.SUBSCRIBER.getByName(approver.msisdn).release(state.name));
     for (const r of await Promise.allSettled(releases)) {
       if (r.status === "rejected") console.warn(`release failed (expires on its own): ${String(r.reason)}`);
     }

@@ -164,6 +164,7 @@ describe("Assisted Login in the authenticator app", () => {
     const page = await openLink(link);
     await answer(link, "accept", page.csrf!);
     expect(await codeOf(pending)).toBe("TOUCH_ACCEPTED");
+    expect(await env.SUBSCRIBER.getByName(approver.msisdn).pendingCount()).toBe(0); // nothing left behind
   });
 
   it("the user accepted on the SMS link page: the app then offers the approver list, and its pick counts", async () => {
