@@ -92,6 +92,11 @@ export const OFFLINE_FAILURE_LIMITS: RateLimits = { perMinute: 5, perHour: 20 };
  * One object per MSISDN (named by it): the number's rate-limit history, its pending sessions
  * (capped), its authenticator device and offline-code replay state. Per-number objects keep a
  * busy number from slowing anyone else down, and make each check-and-update atomic.
+ *
+ * Storage goes through the synchronous KV API (SQLite-backed objects): a read, check and write
+ * with no await in between cannot interleave with another call, which concurrent calls with
+ * the async API were seen to do (lost pending entries under a burst). Where a check needs an
+ * await (crypto), the record is read again after it.
  */
 export class Subscriber extends DurableObject<Env> {
   /**
@@ -100,34 +105,34 @@ export class Subscriber extends DurableObject<Env> {
    */
   async admit(limits: RateLimits, pending?: PendingClaim): Promise<AdmitResult> {
     const now = Date.now();
-    const history = (await this.ctx.storage.get<number[]>("rate")) ?? [];
+    const history = this.ctx.storage.kv.get<number[]>("rate") ?? [];
     const decision = admit(history, limits, now);
     if (!decision.allowed) {
-      await this.ctx.storage.put("rate", decision.history);
+      this.ctx.storage.kv.put("rate", decision.history);
       return { allowed: false, reason: "rate_limited", retryAfterMs: decision.retryAfterMs };
     }
     if (pending) {
-      const entries = await this.#pending(now);
+      const entries = this.#pending(now);
       const own = Object.values(entries).filter((e) => !e.approver).length;
       if (own >= pending.cap) return { allowed: false, reason: "too_many_pending" };
       entries[pending.session] = { until: pending.until };
-      await this.ctx.storage.put("pending", entries);
+      this.ctx.storage.kv.put("pending", entries);
     }
-    await this.ctx.storage.put("rate", decision.history);
+    this.ctx.storage.kv.put("rate", decision.history);
     return { allowed: true, retryAfterMs: 0 };
   }
 
   /** A session ended (or never started): it no longer counts against the cap. */
   async release(session: string): Promise<void> {
-    const entries = await this.#pending(Date.now());
+    const entries = this.#pending(Date.now());
     if (!(session in entries)) return;
     delete entries[session];
-    await this.ctx.storage.put("pending", entries);
+    this.ctx.storage.kv.put("pending", entries);
   }
 
   /** Sessions of this number pending (its own sign-ins and approvals asked of it). */
   async pendingCount(): Promise<number> {
-    return Object.keys(await this.#pending(Date.now())).length;
+    return Object.keys(this.#pending(Date.now())).length;
   }
 
   // ---- activation -------------------------------------------------------------------------
@@ -135,11 +140,11 @@ export class Subscriber extends DurableObject<Env> {
   /** Stores the hash of a one-time activation token (issued from a live SMS link). */
   async grantActivation(tokenHash: string, expiresAt: number): Promise<void> {
     const now = Date.now();
-    const grants = Object.entries((await this.ctx.storage.get<Record<string, number>>("grants")) ?? {})
+    const grants = Object.entries(this.ctx.storage.kv.get<Record<string, number>>("grants") ?? {})
       .filter(([, exp]) => exp > now)
       .sort((a, b) => b[1] - a[1])
       .slice(0, MAX_GRANTS - 1);
-    await this.ctx.storage.put("grants", Object.fromEntries([[tokenHash, expiresAt], ...grants]));
+    this.ctx.storage.kv.put("grants", Object.fromEntries([[tokenHash, expiresAt], ...grants]));
   }
 
   /**
@@ -151,11 +156,11 @@ export class Subscriber extends DurableObject<Env> {
     publicKey: DevicePublicKey,
     subscription: PushSubscriptionJson | null,
   ): Promise<ActivateResult> {
-    const grants = (await this.ctx.storage.get<Record<string, number>>("grants")) ?? {};
+    const grants = this.ctx.storage.kv.get<Record<string, number>>("grants") ?? {};
     const expiresAt = grants[tokenHash];
     if (expiresAt === undefined) return { ok: false };
     delete grants[tokenHash];
-    await this.ctx.storage.put("grants", grants);
+    this.ctx.storage.kv.put("grants", grants);
     if (Date.now() >= expiresAt) return { ok: false };
 
     const id = randomToken();
@@ -167,25 +172,25 @@ export class Subscriber extends DurableObject<Env> {
       seed: await sealSeed(seedKeyFromEnv(this.env), seed, id),
       activatedAt: Date.now(),
     };
-    await this.ctx.storage.put("device", device);
-    await this.ctx.storage.delete("totpStep");
+    this.ctx.storage.kv.put("device", device);
+    this.ctx.storage.kv.delete("totpStep");
     return { ok: true, deviceId: id, seed: seedToBase32(seed) };
   }
 
   /** Public facts about the device, for status pages and tests (never the seed or key). */
   async device(): Promise<{ deviceId: string; push: boolean; activatedAt: number } | null> {
-    const d = await this.ctx.storage.get<DeviceRecord>("device");
+    const d = this.ctx.storage.kv.get<DeviceRecord>("device");
     return d ? { deviceId: d.id, push: d.subscription !== null, activatedAt: d.activatedAt } : null;
   }
 
   /** Forgets the device, e.g. when its push service answered 404/410 (app gone). */
   async forgetDevice(deviceId: string): Promise<boolean> {
-    const d = await this.ctx.storage.get<DeviceRecord>("device");
+    const d = this.ctx.storage.kv.get<DeviceRecord>("device");
     if (!d || d.id !== deviceId) return false;
-    await this.ctx.storage.delete(["device", "totpStep", "crUsed"]);
-    const entries = await this.#pending(Date.now());
+    for (const key of ["device", "totpStep", "crUsed"]) this.ctx.storage.kv.delete(key);
+    const entries = this.#pending(Date.now());
     for (const e of Object.values(entries)) delete e.challengeId;
-    await this.ctx.storage.put("pending", entries);
+    this.ctx.storage.kv.put("pending", entries);
     return true;
   }
 
@@ -203,7 +208,10 @@ export class Subscriber extends DurableObject<Env> {
       return "removed";
     }
     if (claims.data.subscription !== undefined) {
-      await this.ctx.storage.put("device", { ...d, subscription: claims.data.subscription });
+      // Re-read after the awaits: a re-activation in between must not be overwritten.
+      const cur = this.ctx.storage.kv.get<DeviceRecord>("device");
+      if (cur?.id !== d.id) return "refused";
+      this.ctx.storage.kv.put("device", { ...cur, subscription: claims.data.subscription });
     }
     return "updated";
   }
@@ -215,13 +223,13 @@ export class Subscriber extends DurableObject<Env> {
    * and returns where to push it. The challenge id is all the push carries.
    */
   async pushTarget(session: string): Promise<PushTarget | null> {
-    const d = await this.ctx.storage.get<DeviceRecord>("device");
+    const d = this.ctx.storage.kv.get<DeviceRecord>("device");
     if (!d?.subscription) return null;
-    const entries = await this.#pending(Date.now());
+    const entries = this.#pending(Date.now());
     const entry = entries[session];
     if (!entry) return null;
     entry.challengeId = randomToken();
-    await this.ctx.storage.put("pending", entries);
+    this.ctx.storage.kv.put("pending", entries);
     return { deviceId: d.id, challengeId: entry.challengeId, subscription: d.subscription };
   }
 
@@ -231,21 +239,21 @@ export class Subscriber extends DurableObject<Env> {
    * lapses at `until` should the session never release it) and returns where to push it.
    */
   async approverTarget(session: string, until: number): Promise<PushTarget | null> {
-    const d = await this.ctx.storage.get<DeviceRecord>("device");
+    const d = this.ctx.storage.kv.get<DeviceRecord>("device");
     if (!d?.subscription) return null;
-    const entries = await this.#pending(Date.now());
+    const entries = this.#pending(Date.now());
     const entry: PendingEntry = { until, challengeId: randomToken(), approver: true };
     entries[session] = entry;
-    await this.ctx.storage.put("pending", entries);
+    this.ctx.storage.kv.put("pending", entries);
     return { deviceId: d.id, challengeId: entry.challengeId!, subscription: d.subscription };
   }
 
   /** The device answered the session's challenge for good: it is no longer offered to the app. */
   async closeChallenge(session: string): Promise<void> {
-    const entries = await this.#pending(Date.now());
+    const entries = this.#pending(Date.now());
     if (entries[session]?.challengeId === undefined) return;
     delete entries[session]!.challengeId;
-    await this.ctx.storage.put("pending", entries);
+    this.ctx.storage.kv.put("pending", entries);
   }
 
   /** The session behind a challenge, if the asking device is this number's device. */
@@ -257,7 +265,7 @@ export class Subscriber extends DurableObject<Env> {
   /** Challenge ids still pending for the device (the app lists them when opened). */
   async pendingChallenges(deviceId: string): Promise<string[] | null> {
     if (!(await this.#deviceById(deviceId))) return null;
-    return Object.values(await this.#pending(Date.now()))
+    return Object.values(this.#pending(Date.now()))
       .map((e) => e.challengeId)
       .filter((c): c is string => c !== undefined);
   }
@@ -282,19 +290,19 @@ export class Subscriber extends DurableObject<Env> {
   async checkTotp(code: string): Promise<OtpVerdict> {
     if (await this.#lockedOut()) return "locked";
     const key = seedKeyFromEnv(this.env);
-    const device = await this.ctx.storage.get<DeviceRecord>("device");
-    const token = await this.ctx.storage.get<TotpToken>("totpToken");
+    const device = this.ctx.storage.kv.get<DeviceRecord>("device");
+    const token = this.ctx.storage.kv.get<TotpToken>("totpToken");
     const sources: Array<{ seed: Uint8Array; stepKey: string }> = [];
     if (device) sources.push({ seed: await openSeed(key, device.seed, device.id), stepKey: "totpStep" });
     if (token) sources.push({ seed: await openSeed(key, token.seed, TOTP_TOKEN_CONTEXT), stepKey: "tokenStep" });
     if (sources.length === 0) return "reject";
     for (const { seed, stepKey } of sources) {
-      const r = await checkTotp(seed, code, Date.now(), await this.ctx.storage.get<number>(stepKey));
+      const r = await checkTotp(seed, code, Date.now(), this.ctx.storage.kv.get<number>(stepKey));
       if (!r.valid) continue;
       // Re-read after the awaits: a concurrent check of the same code must not pass twice.
-      const again = await this.ctx.storage.get<number>(stepKey);
+      const again = this.ctx.storage.kv.get<number>(stepKey);
       if (again !== undefined && again >= r.timeStep) return "reject";
-      await this.ctx.storage.put(stepKey, r.timeStep);
+      this.ctx.storage.kv.put(stepKey, r.timeStep);
       return "accept";
     }
     await this.#failed();
@@ -309,21 +317,21 @@ export class Subscriber extends DurableObject<Env> {
   // ---- on-prem TOTP token (enrolled by an operator) ----------------------------------------
 
   async setTotpToken(seed: SealedSeed): Promise<void> {
-    await this.ctx.storage.put("totpToken", { seed } satisfies TotpToken);
-    await this.ctx.storage.delete("tokenStep");
+    this.ctx.storage.kv.put("totpToken", { seed } satisfies TotpToken);
+    this.ctx.storage.kv.delete("tokenStep");
   }
 
   async removeTotpToken(): Promise<boolean> {
-    return this.ctx.storage.delete("totpToken");
+    return this.ctx.storage.kv.delete("totpToken");
   }
 
   async hasTotpToken(): Promise<boolean> {
-    return (await this.ctx.storage.get("totpToken")) !== undefined;
+    return this.ctx.storage.kv.get("totpToken") !== undefined;
   }
 
   /** Whether a TOTP code can be asked for at all: an enrolled token or an activated app. */
   async hasOfflineCodes(): Promise<boolean> {
-    return (await this.hasTotpToken()) || (await this.ctx.storage.get("device")) !== undefined;
+    return (await this.hasTotpToken()) || this.ctx.storage.kv.get("device") !== undefined;
   }
 
   // ---- SMS OTP (RADIUS challenge-response) --------------------------------------------------
@@ -334,47 +342,51 @@ export class Subscriber extends DurableObject<Env> {
    */
   async startSmsOtp(code: string, ttlMs: number): Promise<string> {
     const challenge: SmsOtpChallenge = { id: randomToken(16), codeHash: await sha256Hex(code), expiresAt: Date.now() + ttlMs, attempts: 0 };
-    await this.ctx.storage.put("smsOtp", challenge);
+    this.ctx.storage.kv.put("smsOtp", challenge);
     return challenge.id;
   }
 
   async cancelSmsOtp(challengeId: string): Promise<void> {
-    const c = await this.ctx.storage.get<SmsOtpChallenge>("smsOtp");
-    if (c?.id === challengeId) await this.ctx.storage.delete("smsOtp");
+    const c = this.ctx.storage.kv.get<SmsOtpChallenge>("smsOtp");
+    if (c?.id === challengeId) this.ctx.storage.kv.delete("smsOtp");
   }
 
   /** Single use: the challenge is gone after a correct code, expiry, or too many wrong codes. */
   async verifySmsOtp(challengeId: string, code: string): Promise<OtpVerdict> {
-    const c = await this.ctx.storage.get<SmsOtpChallenge>("smsOtp");
-    if (!c || !(await timingSafeEqualString(c.id, challengeId))) return "expired";
+    const seen = this.ctx.storage.kv.get<SmsOtpChallenge>("smsOtp");
+    if (!seen || !(await timingSafeEqualString(seen.id, challengeId))) return "expired";
+    const right = await timingSafeEqualString(seen.codeHash, await sha256Hex(code.trim()));
+    // Re-read after the awaits: concurrent guesses must each count, and a code works once.
+    const c = this.ctx.storage.kv.get<SmsOtpChallenge>("smsOtp");
+    if (c?.id !== seen.id) return "expired";
     if (Date.now() >= c.expiresAt) {
-      await this.ctx.storage.delete("smsOtp");
+      this.ctx.storage.kv.delete("smsOtp");
       return "expired";
     }
-    if (await timingSafeEqualString(c.codeHash, await sha256Hex(code.trim()))) {
-      await this.ctx.storage.delete("smsOtp");
+    if (right) {
+      this.ctx.storage.kv.delete("smsOtp");
       return "accept";
     }
     c.attempts++;
-    if (c.attempts >= MAX_SMS_OTP_ATTEMPTS) await this.ctx.storage.delete("smsOtp");
-    else await this.ctx.storage.put("smsOtp", c);
+    if (c.attempts >= MAX_SMS_OTP_ATTEMPTS) this.ctx.storage.kv.delete("smsOtp");
+    else this.ctx.storage.kv.put("smsOtp", c);
     return "reject";
   }
 
   /** "Phone not reachable, please sign <challenge>": each challenge is accepted once. */
   async verifyChallengeResponse(challenge: string, code: string): Promise<boolean> {
-    const d = await this.ctx.storage.get<DeviceRecord>("device");
+    const d = this.ctx.storage.kv.get<DeviceRecord>("device");
     if (!d || (await this.#lockedOut())) return false;
     const seed = await openSeed(seedKeyFromEnv(this.env), d.seed, d.id);
     if (!(await checkChallengeResponse(seed, challenge, code))) return this.#failed();
     const now = Date.now();
     const key = await sha256Hex(challenge.toUpperCase());
     const used = Object.fromEntries(
-      Object.entries((await this.ctx.storage.get<Record<string, number>>("crUsed")) ?? {}).filter(([, t]) => t > now),
+      Object.entries(this.ctx.storage.kv.get<Record<string, number>>("crUsed") ?? {}).filter(([, t]) => t > now),
     );
     if (key in used) return false;
     used[key] = now + CR_REPLAY_MS;
-    await this.ctx.storage.put("crUsed", used);
+    this.ctx.storage.kv.put("crUsed", used);
     return true;
   }
 
@@ -382,32 +394,32 @@ export class Subscriber extends DurableObject<Env> {
 
   /** Too many wrong offline codes lately: refuse without checking (and without counting). */
   async #lockedOut(): Promise<boolean> {
-    const fails = (await this.ctx.storage.get<number[]>("offlineFails")) ?? [];
+    const fails = this.ctx.storage.kv.get<number[]>("offlineFails") ?? [];
     const locked = !admit(fails, OFFLINE_FAILURE_LIMITS, Date.now()).allowed;
     if (locked) console.warn(JSON.stringify({ event: "offline_code_lockout" }));
     return locked;
   }
 
   async #failed(): Promise<false> {
-    const fails = (await this.ctx.storage.get<number[]>("offlineFails")) ?? [];
-    await this.ctx.storage.put("offlineFails", admit(fails, OFFLINE_FAILURE_LIMITS, Date.now()).history);
+    const fails = this.ctx.storage.kv.get<number[]>("offlineFails") ?? [];
+    this.ctx.storage.kv.put("offlineFails", admit(fails, OFFLINE_FAILURE_LIMITS, Date.now()).history);
     return false;
   }
 
-  async #pending(now: number): Promise<Record<string, PendingEntry>> {
-    const all = (await this.ctx.storage.get<Record<string, PendingEntry>>("pending")) ?? {};
+  #pending(now: number): Record<string, PendingEntry> {
+    const all = this.ctx.storage.kv.get<Record<string, PendingEntry>>("pending") ?? {};
     return Object.fromEntries(Object.entries(all).filter(([, e]) => e.until > now));
   }
 
   async #sessionOf(challengeId: string): Promise<string | null> {
-    for (const [session, e] of Object.entries(await this.#pending(Date.now()))) {
+    for (const [session, e] of Object.entries(this.#pending(Date.now()))) {
       if (e.challengeId === challengeId) return session;
     }
     return null;
   }
 
   async #deviceById(deviceId: string): Promise<DeviceRecord | null> {
-    const d = await this.ctx.storage.get<DeviceRecord>("device");
+    const d = this.ctx.storage.kv.get<DeviceRecord>("device");
     if (!d || !(await timingSafeEqualString(d.id, deviceId))) return null;
     return d;
   }
