@@ -130,7 +130,9 @@ export async function runPendingBench(
     // Warm up with one full round trip, then take the baseline.
     const warm = caller.call("+46760000000");
     for (let i = 0; i < 200 && !phone.links.has("+46760000000"); i++) await new Promise((r) => setTimeout(r, 50));
-    await phone.answer(phone.links.get("+46760000000")!);
+    const warmLink = phone.links.get("+46760000000");
+    if (!warmLink) throw new Error(`warm-up call got no SMS (result: ${await warm}); edge log:\n${edge.output()}`);
+    await phone.answer(warmLink);
     await warm;
     phone.links.clear();
     await new Promise((r) => setTimeout(r, 1000));

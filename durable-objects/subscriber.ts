@@ -91,12 +91,8 @@ export const OFFLINE_FAILURE_LIMITS: RateLimits = { perMinute: 5, perHour: 20 };
 /**
  * One object per MSISDN (named by it): the number's rate-limit history, its pending sessions
  * (capped), its authenticator device and offline-code replay state. Per-number objects keep a
- * busy number from slowing anyone else down, and make each check-and-update atomic.
- *
- * Storage goes through the synchronous KV API (SQLite-backed objects): a read, check and write
- * with no await in between cannot interleave with another call, which concurrent calls with
- * the async API were seen to do (lost pending entries under a burst). Where a check needs an
- * await (crypto), the record is read again after it.
+ * busy number from slowing anyone else down, and make each check-and-update atomic (every
+ * method that writes runs through #serial).
  */
 export class Subscriber extends DurableObject<Env> {
   /**
@@ -104,47 +100,53 @@ export class Subscriber extends DurableObject<Env> {
    * given, the number has fewer than `cap` sessions pending. Refusals record nothing.
    */
   async admit(limits: RateLimits, pending?: PendingClaim): Promise<AdmitResult> {
-    const now = Date.now();
-    const history = this.ctx.storage.kv.get<number[]>("rate") ?? [];
-    const decision = admit(history, limits, now);
-    if (!decision.allowed) {
-      this.ctx.storage.kv.put("rate", decision.history);
-      return { allowed: false, reason: "rate_limited", retryAfterMs: decision.retryAfterMs };
-    }
-    if (pending) {
-      const entries = this.#pending(now);
-      const own = Object.values(entries).filter((e) => !e.approver).length;
-      if (own >= pending.cap) return { allowed: false, reason: "too_many_pending" };
-      entries[pending.session] = { until: pending.until };
-      this.ctx.storage.kv.put("pending", entries);
-    }
-    this.ctx.storage.kv.put("rate", decision.history);
-    return { allowed: true, retryAfterMs: 0 };
+    return this.#serial(async () => {
+      const now = Date.now();
+      const history = (await this.ctx.storage.get<number[]>("rate")) ?? [];
+      const decision = admit(history, limits, now);
+      if (!decision.allowed) {
+        await this.ctx.storage.put("rate", decision.history);
+        return { allowed: false, reason: "rate_limited", retryAfterMs: decision.retryAfterMs };
+      }
+      if (pending) {
+        const entries = await this.#pending(now);
+        const own = Object.values(entries).filter((e) => !e.approver).length;
+        if (own >= pending.cap) return { allowed: false, reason: "too_many_pending" };
+        entries[pending.session] = { until: pending.until };
+        await this.ctx.storage.put("pending", entries);
+      }
+      await this.ctx.storage.put("rate", decision.history);
+      return { allowed: true, retryAfterMs: 0 };
+    });
   }
 
   /** A session ended (or never started): it no longer counts against the cap. */
   async release(session: string): Promise<void> {
-    const entries = this.#pending(Date.now());
-    if (!(session in entries)) return;
-    delete entries[session];
-    this.ctx.storage.kv.put("pending", entries);
+    return this.#serial(async () => {
+      const entries = await this.#pending(Date.now());
+      if (!(session in entries)) return;
+      delete entries[session];
+      await this.ctx.storage.put("pending", entries);
+    });
   }
 
   /** Sessions of this number pending (its own sign-ins and approvals asked of it). */
   async pendingCount(): Promise<number> {
-    return Object.keys(this.#pending(Date.now())).length;
+    return Object.keys(await this.#pending(Date.now())).length;
   }
 
   // ---- activation -------------------------------------------------------------------------
 
   /** Stores the hash of a one-time activation token (issued from a live SMS link). */
   async grantActivation(tokenHash: string, expiresAt: number): Promise<void> {
-    const now = Date.now();
-    const grants = Object.entries(this.ctx.storage.kv.get<Record<string, number>>("grants") ?? {})
-      .filter(([, exp]) => exp > now)
-      .sort((a, b) => b[1] - a[1])
-      .slice(0, MAX_GRANTS - 1);
-    this.ctx.storage.kv.put("grants", Object.fromEntries([[tokenHash, expiresAt], ...grants]));
+    return this.#serial(async () => {
+      const now = Date.now();
+      const grants = Object.entries((await this.ctx.storage.get<Record<string, number>>("grants")) ?? {})
+        .filter(([, exp]) => exp > now)
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, MAX_GRANTS - 1);
+      await this.ctx.storage.put("grants", Object.fromEntries([[tokenHash, expiresAt], ...grants]));
+    });
   }
 
   /**
@@ -156,42 +158,38 @@ export class Subscriber extends DurableObject<Env> {
     publicKey: DevicePublicKey,
     subscription: PushSubscriptionJson | null,
   ): Promise<ActivateResult> {
-    const grants = this.ctx.storage.kv.get<Record<string, number>>("grants") ?? {};
-    const expiresAt = grants[tokenHash];
-    if (expiresAt === undefined) return { ok: false };
-    delete grants[tokenHash];
-    this.ctx.storage.kv.put("grants", grants);
-    if (Date.now() >= expiresAt) return { ok: false };
+    return this.#serial(async () => {
+      const grants = (await this.ctx.storage.get<Record<string, number>>("grants")) ?? {};
+      const expiresAt = grants[tokenHash];
+      if (expiresAt === undefined) return { ok: false };
+      delete grants[tokenHash];
+      await this.ctx.storage.put("grants", grants);
+      if (Date.now() >= expiresAt) return { ok: false };
 
-    const id = randomToken();
-    const seed = newSeed();
-    const device: DeviceRecord = {
-      id,
-      publicKey,
-      subscription,
-      seed: await sealSeed(seedKeyFromEnv(this.env), seed, id),
-      activatedAt: Date.now(),
-    };
-    this.ctx.storage.kv.put("device", device);
-    this.ctx.storage.kv.delete("totpStep");
-    return { ok: true, deviceId: id, seed: seedToBase32(seed) };
+      const id = randomToken();
+      const seed = newSeed();
+      const device: DeviceRecord = {
+        id,
+        publicKey,
+        subscription,
+        seed: await sealSeed(seedKeyFromEnv(this.env), seed, id),
+        activatedAt: Date.now(),
+      };
+      await this.ctx.storage.put("device", device);
+      await this.ctx.storage.delete("totpStep");
+      return { ok: true, deviceId: id, seed: seedToBase32(seed) };
+    });
   }
 
   /** Public facts about the device, for status pages and tests (never the seed or key). */
   async device(): Promise<{ deviceId: string; push: boolean; activatedAt: number } | null> {
-    const d = this.ctx.storage.kv.get<DeviceRecord>("device");
+    const d = await this.ctx.storage.get<DeviceRecord>("device");
     return d ? { deviceId: d.id, push: d.subscription !== null, activatedAt: d.activatedAt } : null;
   }
 
   /** Forgets the device, e.g. when its push service answered 404/410 (app gone). */
   async forgetDevice(deviceId: string): Promise<boolean> {
-    const d = this.ctx.storage.kv.get<DeviceRecord>("device");
-    if (!d || d.id !== deviceId) return false;
-    for (const key of ["device", "totpStep", "crUsed"]) this.ctx.storage.kv.delete(key);
-    const entries = this.#pending(Date.now());
-    for (const e of Object.values(entries)) delete e.challengeId;
-    this.ctx.storage.kv.put("pending", entries);
-    return true;
+    return this.#serial(() => this.#forget(deviceId));
   }
 
   /**
@@ -199,21 +197,20 @@ export class Subscriber extends DurableObject<Env> {
    * signature proves the request comes from the device key; `iat` bounds replays in time.
    */
   async updateDevice(deviceId: string, jws: string): Promise<"updated" | "removed" | "refused"> {
-    const d = await this.#deviceById(deviceId);
-    if (!d) return "refused";
-    const claims = DeviceUpdateClaimsSchema.safeParse(await verifyCompactJws(d.publicKey, jws));
-    if (!claims.success || Math.abs(claims.data.iat * 1000 - Date.now()) > UPDATE_WINDOW_MS) return "refused";
-    if (claims.data.remove) {
-      await this.forgetDevice(d.id);
-      return "removed";
-    }
-    if (claims.data.subscription !== undefined) {
-      // Re-read after the awaits: a re-activation in between must not be overwritten.
-      const cur = this.ctx.storage.kv.get<DeviceRecord>("device");
-      if (cur?.id !== d.id) return "refused";
-      this.ctx.storage.kv.put("device", { ...cur, subscription: claims.data.subscription });
-    }
-    return "updated";
+    return this.#serial(async () => {
+      const d = await this.#deviceById(deviceId);
+      if (!d) return "refused";
+      const claims = DeviceUpdateClaimsSchema.safeParse(await verifyCompactJws(d.publicKey, jws));
+      if (!claims.success || Math.abs(claims.data.iat * 1000 - Date.now()) > UPDATE_WINDOW_MS) return "refused";
+      if (claims.data.remove) {
+        await this.#forget(d.id);
+        return "removed";
+      }
+      if (claims.data.subscription !== undefined) {
+        await this.ctx.storage.put("device", { ...d, subscription: claims.data.subscription });
+      }
+      return "updated";
+    });
   }
 
   // ---- push challenges --------------------------------------------------------------------
@@ -223,14 +220,16 @@ export class Subscriber extends DurableObject<Env> {
    * and returns where to push it. The challenge id is all the push carries.
    */
   async pushTarget(session: string): Promise<PushTarget | null> {
-    const d = this.ctx.storage.kv.get<DeviceRecord>("device");
-    if (!d?.subscription) return null;
-    const entries = this.#pending(Date.now());
-    const entry = entries[session];
-    if (!entry) return null;
-    entry.challengeId = randomToken();
-    this.ctx.storage.kv.put("pending", entries);
-    return { deviceId: d.id, challengeId: entry.challengeId, subscription: d.subscription };
+    return this.#serial(async () => {
+      const d = await this.ctx.storage.get<DeviceRecord>("device");
+      if (!d?.subscription) return null;
+      const entries = await this.#pending(Date.now());
+      const entry = entries[session];
+      if (!entry) return null;
+      entry.challengeId = randomToken();
+      await this.ctx.storage.put("pending", entries);
+      return { deviceId: d.id, challengeId: entry.challengeId, subscription: d.subscription };
+    });
   }
 
   /**
@@ -239,21 +238,25 @@ export class Subscriber extends DurableObject<Env> {
    * lapses at `until` should the session never release it) and returns where to push it.
    */
   async approverTarget(session: string, until: number): Promise<PushTarget | null> {
-    const d = this.ctx.storage.kv.get<DeviceRecord>("device");
-    if (!d?.subscription) return null;
-    const entries = this.#pending(Date.now());
-    const entry: PendingEntry = { until, challengeId: randomToken(), approver: true };
-    entries[session] = entry;
-    this.ctx.storage.kv.put("pending", entries);
-    return { deviceId: d.id, challengeId: entry.challengeId!, subscription: d.subscription };
+    return this.#serial(async () => {
+      const d = await this.ctx.storage.get<DeviceRecord>("device");
+      if (!d?.subscription) return null;
+      const entries = await this.#pending(Date.now());
+      const entry: PendingEntry = { until, challengeId: randomToken(), approver: true };
+      entries[session] = entry;
+      await this.ctx.storage.put("pending", entries);
+      return { deviceId: d.id, challengeId: entry.challengeId!, subscription: d.subscription };
+    });
   }
 
   /** The device answered the session's challenge for good: it is no longer offered to the app. */
   async closeChallenge(session: string): Promise<void> {
-    const entries = this.#pending(Date.now());
-    if (entries[session]?.challengeId === undefined) return;
-    delete entries[session]!.challengeId;
-    this.ctx.storage.kv.put("pending", entries);
+    return this.#serial(async () => {
+      const entries = await this.#pending(Date.now());
+      if (entries[session]?.challengeId === undefined) return;
+      delete entries[session]!.challengeId;
+      await this.ctx.storage.put("pending", entries);
+    });
   }
 
   /** The session behind a challenge, if the asking device is this number's device. */
@@ -265,7 +268,7 @@ export class Subscriber extends DurableObject<Env> {
   /** Challenge ids still pending for the device (the app lists them when opened). */
   async pendingChallenges(deviceId: string): Promise<string[] | null> {
     if (!(await this.#deviceById(deviceId))) return null;
-    return Object.values(this.#pending(Date.now()))
+    return Object.values(await this.#pending(Date.now()))
       .map((e) => e.challengeId)
       .filter((c): c is string => c !== undefined);
   }
@@ -288,25 +291,27 @@ export class Subscriber extends DurableObject<Env> {
    * time step of each seed counts once. "locked" after too many wrong offline codes.
    */
   async checkTotp(code: string): Promise<OtpVerdict> {
-    if (await this.#lockedOut()) return "locked";
-    const key = seedKeyFromEnv(this.env);
-    const device = this.ctx.storage.kv.get<DeviceRecord>("device");
-    const token = this.ctx.storage.kv.get<TotpToken>("totpToken");
-    const sources: Array<{ seed: Uint8Array; stepKey: string }> = [];
-    if (device) sources.push({ seed: await openSeed(key, device.seed, device.id), stepKey: "totpStep" });
-    if (token) sources.push({ seed: await openSeed(key, token.seed, TOTP_TOKEN_CONTEXT), stepKey: "tokenStep" });
-    if (sources.length === 0) return "reject";
-    for (const { seed, stepKey } of sources) {
-      const r = await checkTotp(seed, code, Date.now(), this.ctx.storage.kv.get<number>(stepKey));
-      if (!r.valid) continue;
-      // Re-read after the awaits: a concurrent check of the same code must not pass twice.
-      const again = this.ctx.storage.kv.get<number>(stepKey);
-      if (again !== undefined && again >= r.timeStep) return "reject";
-      this.ctx.storage.kv.put(stepKey, r.timeStep);
-      return "accept";
-    }
-    await this.#failed();
-    return "reject";
+    return this.#serial(async () => {
+      if (await this.#lockedOut()) return "locked";
+      const key = seedKeyFromEnv(this.env);
+      const device = await this.ctx.storage.get<DeviceRecord>("device");
+      const token = await this.ctx.storage.get<TotpToken>("totpToken");
+      const sources: Array<{ seed: Uint8Array; stepKey: string }> = [];
+      if (device) sources.push({ seed: await openSeed(key, device.seed, device.id), stepKey: "totpStep" });
+      if (token) sources.push({ seed: await openSeed(key, token.seed, TOTP_TOKEN_CONTEXT), stepKey: "tokenStep" });
+      if (sources.length === 0) return "reject";
+      for (const { seed, stepKey } of sources) {
+        const r = await checkTotp(seed, code, Date.now(), await this.ctx.storage.get<number>(stepKey));
+        if (!r.valid) continue;
+        // Re-read after the awaits: a concurrent check of the same code must not pass twice.
+        const again = await this.ctx.storage.get<number>(stepKey);
+        if (again !== undefined && again >= r.timeStep) return "reject";
+        await this.ctx.storage.put(stepKey, r.timeStep);
+        return "accept";
+      }
+      await this.#failed();
+      return "reject";
+    });
   }
 
   /** TOTP check as a yes/no (the app's offline-code API). */
@@ -317,21 +322,23 @@ export class Subscriber extends DurableObject<Env> {
   // ---- on-prem TOTP token (enrolled by an operator) ----------------------------------------
 
   async setTotpToken(seed: SealedSeed): Promise<void> {
-    this.ctx.storage.kv.put("totpToken", { seed } satisfies TotpToken);
-    this.ctx.storage.kv.delete("tokenStep");
+    return this.#serial(async () => {
+      await this.ctx.storage.put("totpToken", { seed } satisfies TotpToken);
+      await this.ctx.storage.delete("tokenStep");
+    });
   }
 
   async removeTotpToken(): Promise<boolean> {
-    return this.ctx.storage.kv.delete("totpToken");
+    return this.ctx.storage.delete("totpToken");
   }
 
   async hasTotpToken(): Promise<boolean> {
-    return this.ctx.storage.kv.get("totpToken") !== undefined;
+    return (await this.ctx.storage.get("totpToken")) !== undefined;
   }
 
   /** Whether a TOTP code can be asked for at all: an enrolled token or an activated app. */
   async hasOfflineCodes(): Promise<boolean> {
-    return (await this.hasTotpToken()) || this.ctx.storage.kv.get("device") !== undefined;
+    return (await this.hasTotpToken()) || (await this.ctx.storage.get("device")) !== undefined;
   }
 
   // ---- SMS OTP (RADIUS challenge-response) --------------------------------------------------
@@ -341,85 +348,110 @@ export class Subscriber extends DurableObject<Env> {
    * replaces any earlier one: only the latest code sent is valid.
    */
   async startSmsOtp(code: string, ttlMs: number): Promise<string> {
-    const challenge: SmsOtpChallenge = { id: randomToken(16), codeHash: await sha256Hex(code), expiresAt: Date.now() + ttlMs, attempts: 0 };
-    this.ctx.storage.kv.put("smsOtp", challenge);
-    return challenge.id;
+    return this.#serial(async () => {
+      const challenge: SmsOtpChallenge = { id: randomToken(16), codeHash: await sha256Hex(code), expiresAt: Date.now() + ttlMs, attempts: 0 };
+      await this.ctx.storage.put("smsOtp", challenge);
+      return challenge.id;
+    });
   }
 
   async cancelSmsOtp(challengeId: string): Promise<void> {
-    const c = this.ctx.storage.kv.get<SmsOtpChallenge>("smsOtp");
-    if (c?.id === challengeId) this.ctx.storage.kv.delete("smsOtp");
+    return this.#serial(async () => {
+      const c = await this.ctx.storage.get<SmsOtpChallenge>("smsOtp");
+      if (c?.id === challengeId) await this.ctx.storage.delete("smsOtp");
+    });
   }
 
   /** Single use: the challenge is gone after a correct code, expiry, or too many wrong codes. */
   async verifySmsOtp(challengeId: string, code: string): Promise<OtpVerdict> {
-    const seen = this.ctx.storage.kv.get<SmsOtpChallenge>("smsOtp");
-    if (!seen || !(await timingSafeEqualString(seen.id, challengeId))) return "expired";
-    const right = await timingSafeEqualString(seen.codeHash, await sha256Hex(code.trim()));
-    // Re-read after the awaits: concurrent guesses must each count, and a code works once.
-    const c = this.ctx.storage.kv.get<SmsOtpChallenge>("smsOtp");
-    if (c?.id !== seen.id) return "expired";
-    if (Date.now() >= c.expiresAt) {
-      this.ctx.storage.kv.delete("smsOtp");
-      return "expired";
-    }
-    if (right) {
-      this.ctx.storage.kv.delete("smsOtp");
-      return "accept";
-    }
-    c.attempts++;
-    if (c.attempts >= MAX_SMS_OTP_ATTEMPTS) this.ctx.storage.kv.delete("smsOtp");
-    else this.ctx.storage.kv.put("smsOtp", c);
-    return "reject";
+    return this.#serial(async () => {
+      const c = await this.ctx.storage.get<SmsOtpChallenge>("smsOtp");
+      if (!c || !(await timingSafeEqualString(c.id, challengeId))) return "expired";
+      if (Date.now() >= c.expiresAt) {
+        await this.ctx.storage.delete("smsOtp");
+        return "expired";
+      }
+      if (await timingSafeEqualString(c.codeHash, await sha256Hex(code.trim()))) {
+        await this.ctx.storage.delete("smsOtp");
+        return "accept";
+      }
+      c.attempts++;
+      if (c.attempts >= MAX_SMS_OTP_ATTEMPTS) await this.ctx.storage.delete("smsOtp");
+      else await this.ctx.storage.put("smsOtp", c);
+      return "reject";
+    });
   }
 
   /** "Phone not reachable, please sign <challenge>": each challenge is accepted once. */
   async verifyChallengeResponse(challenge: string, code: string): Promise<boolean> {
-    const d = this.ctx.storage.kv.get<DeviceRecord>("device");
-    if (!d || (await this.#lockedOut())) return false;
-    const seed = await openSeed(seedKeyFromEnv(this.env), d.seed, d.id);
-    if (!(await checkChallengeResponse(seed, challenge, code))) return this.#failed();
-    const now = Date.now();
-    const key = await sha256Hex(challenge.toUpperCase());
-    const used = Object.fromEntries(
-      Object.entries(this.ctx.storage.kv.get<Record<string, number>>("crUsed") ?? {}).filter(([, t]) => t > now),
-    );
-    if (key in used) return false;
-    used[key] = now + CR_REPLAY_MS;
-    this.ctx.storage.kv.put("crUsed", used);
-    return true;
+    return this.#serial(async () => {
+      const d = await this.ctx.storage.get<DeviceRecord>("device");
+      if (!d || (await this.#lockedOut())) return false;
+      const seed = await openSeed(seedKeyFromEnv(this.env), d.seed, d.id);
+      if (!(await checkChallengeResponse(seed, challenge, code))) return this.#failed();
+      const now = Date.now();
+      const key = await sha256Hex(challenge.toUpperCase());
+      const used = Object.fromEntries(
+        Object.entries((await this.ctx.storage.get<Record<string, number>>("crUsed")) ?? {}).filter(([, t]) => t > now),
+      );
+      if (key in used) return false;
+      used[key] = now + CR_REPLAY_MS;
+      await this.ctx.storage.put("crUsed", used);
+      return true;
+    });
   }
 
   // ---- internals --------------------------------------------------------------------------
 
   /** Too many wrong offline codes lately: refuse without checking (and without counting). */
   async #lockedOut(): Promise<boolean> {
-    const fails = this.ctx.storage.kv.get<number[]>("offlineFails") ?? [];
+    const fails = (await this.ctx.storage.get<number[]>("offlineFails")) ?? [];
     const locked = !admit(fails, OFFLINE_FAILURE_LIMITS, Date.now()).allowed;
     if (locked) console.warn(JSON.stringify({ event: "offline_code_lockout" }));
     return locked;
   }
 
   async #failed(): Promise<false> {
-    const fails = this.ctx.storage.kv.get<number[]>("offlineFails") ?? [];
-    this.ctx.storage.kv.put("offlineFails", admit(fails, OFFLINE_FAILURE_LIMITS, Date.now()).history);
+    const fails = (await this.ctx.storage.get<number[]>("offlineFails")) ?? [];
+    await this.ctx.storage.put("offlineFails", admit(fails, OFFLINE_FAILURE_LIMITS, Date.now()).history);
     return false;
   }
 
-  #pending(now: number): Record<string, PendingEntry> {
-    const all = this.ctx.storage.kv.get<Record<string, PendingEntry>>("pending") ?? {};
+  /**
+   * Runs a read-check-write on this object's storage with no other call in between: without
+   * it, concurrent admits were seen to lose each other's pending entries and rate slots. (The
+   * synchronous KV API would also do, but only on SQLite storage, and the pending-sessions
+   * benchmark runs objects on in-memory storage.) Callers inside must not call back into a
+   * serialised method.
+   */
+  #serial<T>(fn: () => Promise<T>): Promise<T> {
+    return this.ctx.blockConcurrencyWhile(fn);
+  }
+
+  async #forget(deviceId: string): Promise<boolean> {
+    const d = await this.ctx.storage.get<DeviceRecord>("device");
+    if (!d || d.id !== deviceId) return false;
+    await this.ctx.storage.delete(["device", "totpStep", "crUsed"]);
+    const entries = await this.#pending(Date.now());
+    for (const e of Object.values(entries)) delete e.challengeId;
+    await this.ctx.storage.put("pending", entries);
+    return true;
+  }
+
+  async #pending(now: number): Promise<Record<string, PendingEntry>> {
+    const all = (await this.ctx.storage.get<Record<string, PendingEntry>>("pending")) ?? {};
     return Object.fromEntries(Object.entries(all).filter(([, e]) => e.until > now));
   }
 
   async #sessionOf(challengeId: string): Promise<string | null> {
-    for (const [session, e] of Object.entries(this.#pending(Date.now()))) {
+    for (const [session, e] of Object.entries(await this.#pending(Date.now()))) {
       if (e.challengeId === challengeId) return session;
     }
     return null;
   }
 
   async #deviceById(deviceId: string): Promise<DeviceRecord | null> {
-    const d = this.ctx.storage.kv.get<DeviceRecord>("device");
+    const d = await this.ctx.storage.get<DeviceRecord>("device");
     if (!d || !(await timingSafeEqualString(d.id, deviceId))) return null;
     return d;
   }
