@@ -8,26 +8,37 @@ import {
   type PushSubscriptionJson,
 } from "../workers/lib/app-schemas";
 import { verifyCompactJws } from "../workers/lib/jws";
+import { maskMsisdn } from "../workers/lib/msisdn";
+import { NO_LOCKOUT, isLocked, recordFailure, type FailureOutcome, type LockoutState } from "../workers/lib/offline-lockout";
 import { checkChallengeResponse, checkTotp, newSeed, seedToBase32 } from "../workers/lib/otp";
 import { admit, type RateLimits } from "../workers/lib/rate-limit";
-import { openSeed, sealSeed, type SealedSeed } from "../workers/lib/seed-crypto";
+import { LEGACY_TOTP_TOKEN_CONTEXT, openSeed, sealSeed, totpTokenContext, type SealedSeed } from "../workers/lib/seed-crypto";
+import { smsOtpMac, smsOtpMacKey } from "../workers/lib/sms-otp-mac";
 import { randomToken, sha256Hex, timingSafeEqualString } from "../workers/lib/tokens";
 
 interface SmsOtpChallenge {
   id: string;
-  codeHash: string;
+  /** smsOtpMac(id, code): keyed, so a storage dump does not give the code away. */
+  codeMac: string;
   expiresAt: number;
   attempts: number;
 }
 
-/** An on-prem TOTP token (hardware token or authenticator app enrolled by an operator). */
+/**
+ * An on-prem TOTP token (hardware token or authenticator app enrolled by an operator); its
+ * seed is sealed with totpTokenContext(this number) as additional data.
+ */
 interface TotpToken {
   seed: SealedSeed;
 }
-/** AES-GCM additional data of the on-prem token's seed (device seeds use the device id). */
-const TOTP_TOKEN_CONTEXT = "onprem-totp-token";
 
 export type OtpVerdict = "accept" | "reject" | "expired" | "locked";
+
+/** An offline-code check; `lockout` is set when this check started or lengthened a lock. */
+export interface OfflineCheck {
+  verdict: OtpVerdict;
+  lockout: FailureOutcome["locked"];
+}
 
 /** Wrong codes allowed per SMS OTP challenge before it is burnt. */
 const MAX_SMS_OTP_ATTEMPTS = 3;
@@ -82,11 +93,6 @@ const MAX_GRANTS = 5;
 const UPDATE_WINDOW_MS = 5 * 60_000;
 /** Used challenge-response challenges are remembered this long. */
 const CR_REPLAY_MS = 15 * 60_000;
-/**
- * Wrong offline codes a number may send before checks are refused outright: with ~3 valid
- * TOTP codes in a million at any time, this keeps online guessing hopeless.
- */
-export const OFFLINE_FAILURE_LIMITS: RateLimits = { perMinute: 5, perHour: 20 };
 
 /**
  * One object per MSISDN (named by it): the number's rate-limit history, its pending sessions
@@ -288,35 +294,37 @@ export class Subscriber extends DurableObject<Env> {
 
   /**
    * A TOTP code from the app's seed or from the on-prem token enrolled by an operator; each
-   * time step of each seed counts once. "locked" after too many wrong offline codes.
+   * time step of each seed counts once. "locked" while a lockout (OFFLINE_LOCKOUT) runs. A
+   * seed that cannot be used (fails to open, wrong size) matches nothing: with no match the
+   * attempt counts as a failure, so a broken seed never switches the lockout off.
    */
-  async checkTotp(code: string): Promise<OtpVerdict> {
+  async checkTotp(code: string): Promise<OfflineCheck> {
     return this.#serial(async () => {
-      if (await this.#lockedOut()) return "locked";
-      const key = seedKeyFromEnv(this.env);
+      const now = Date.now();
+      if (isLocked(await this.#lockout(), now)) return { verdict: "locked", lockout: null };
       const device = await this.ctx.storage.get<DeviceRecord>("device");
       const token = await this.ctx.storage.get<TotpToken>("totpToken");
-      const sources: Array<{ seed: Uint8Array; stepKey: string }> = [];
-      if (device) sources.push({ seed: await openSeed(key, device.seed, device.id), stepKey: "totpStep" });
-      if (token) sources.push({ seed: await openSeed(key, token.seed, TOTP_TOKEN_CONTEXT), stepKey: "tokenStep" });
-      if (sources.length === 0) return "reject";
-      for (const { seed, stepKey } of sources) {
-        const r = await checkTotp(seed, code, Date.now(), await this.ctx.storage.get<number>(stepKey));
-        if (!r.valid) continue;
+      const sources: Array<{ open: () => Promise<Uint8Array>; stepKey: string }> = [];
+      if (device) sources.push({ open: () => openSeed(seedKeyFromEnv(this.env), device.seed, device.id), stepKey: "totpStep" });
+      if (token) sources.push({ open: () => this.#openToken(token), stepKey: "tokenStep" });
+      if (sources.length === 0) return { verdict: "reject", lockout: null };
+      for (const { open, stepKey } of sources) {
+        const r = await this.#guarded(stepKey, async () => checkTotp(await open(), code, now, await this.ctx.storage.get<number>(stepKey)));
+        if (!r?.valid) continue;
         // Re-read after the awaits: a concurrent check of the same code must not pass twice.
         const again = await this.ctx.storage.get<number>(stepKey);
-        if (again !== undefined && again >= r.timeStep) return "reject";
+        if (again !== undefined && again >= r.timeStep) return { verdict: "reject", lockout: null };
         await this.ctx.storage.put(stepKey, r.timeStep);
-        return "accept";
+        await this.ctx.storage.delete("offlineLock");
+        return { verdict: "accept", lockout: null };
       }
-      await this.#failed();
-      return "reject";
+      return this.#failed(now);
     });
   }
 
   /** TOTP check as a yes/no (the app's offline-code API). */
   async verifyTotp(code: string): Promise<boolean> {
-    return (await this.checkTotp(code)) === "accept";
+    return (await this.checkTotp(code)).verdict === "accept";
   }
 
   // ---- on-prem TOTP token (enrolled by an operator) ----------------------------------------
@@ -349,7 +357,9 @@ export class Subscriber extends DurableObject<Env> {
    */
   async startSmsOtp(code: string, ttlMs: number): Promise<string> {
     return this.#serial(async () => {
-      const challenge: SmsOtpChallenge = { id: randomToken(16), codeHash: await sha256Hex(code), expiresAt: Date.now() + ttlMs, attempts: 0 };
+      const id = randomToken(16);
+      const codeMac = await smsOtpMac(await smsOtpMacKey(seedKeyFromEnv(this.env)), id, code);
+      const challenge: SmsOtpChallenge = { id, codeMac, expiresAt: Date.now() + ttlMs, attempts: 0 };
       await this.ctx.storage.put("smsOtp", challenge);
       return challenge.id;
     });
@@ -371,7 +381,9 @@ export class Subscriber extends DurableObject<Env> {
         await this.ctx.storage.delete("smsOtp");
         return "expired";
       }
-      if (await timingSafeEqualString(c.codeHash, await sha256Hex(code.trim()))) {
+      // A challenge stored before the keyed MAC has no codeMac: it cannot match (lapses in 5 min).
+      const mac = await smsOtpMac(await smsOtpMacKey(seedKeyFromEnv(this.env)), c.id, code.trim());
+      if (c.codeMac !== undefined && (await timingSafeEqualString(c.codeMac, mac))) {
         await this.ctx.storage.delete("smsOtp");
         return "accept";
       }
@@ -382,39 +394,82 @@ export class Subscriber extends DurableObject<Env> {
     });
   }
 
-  /** "Phone not reachable, please sign <challenge>": each challenge is accepted once. */
-  async verifyChallengeResponse(challenge: string, code: string): Promise<boolean> {
+  /**
+   * "Phone not reachable, please sign <challenge>": each challenge is accepted once. Shares
+   * the lockout with TOTP; a seed that cannot be opened counts as a failure.
+   */
+  async checkSignedChallenge(challenge: string, code: string): Promise<OfflineCheck> {
     return this.#serial(async () => {
-      const d = await this.ctx.storage.get<DeviceRecord>("device");
-      if (!d || (await this.#lockedOut())) return false;
-      const seed = await openSeed(seedKeyFromEnv(this.env), d.seed, d.id);
-      if (!(await checkChallengeResponse(seed, challenge, code))) return this.#failed();
       const now = Date.now();
+      const d = await this.ctx.storage.get<DeviceRecord>("device");
+      if (!d) return { verdict: "reject", lockout: null };
+      if (isLocked(await this.#lockout(), now)) return { verdict: "locked", lockout: null };
+      const ok = await this.#guarded("device", async () =>
+        checkChallengeResponse(await openSeed(seedKeyFromEnv(this.env), d.seed, d.id), challenge, code),
+      );
+      if (!ok) return this.#failed(now);
       const key = await sha256Hex(challenge.toUpperCase());
       const used = Object.fromEntries(
         Object.entries((await this.ctx.storage.get<Record<string, number>>("crUsed")) ?? {}).filter(([, t]) => t > now),
       );
-      if (key in used) return false;
+      if (key in used) return { verdict: "reject", lockout: null };
       used[key] = now + CR_REPLAY_MS;
       await this.ctx.storage.put("crUsed", used);
-      return true;
+      await this.ctx.storage.delete("offlineLock");
+      return { verdict: "accept", lockout: null };
     });
+  }
+
+  async verifyChallengeResponse(challenge: string, code: string): Promise<boolean> {
+    return (await this.checkSignedChallenge(challenge, code)).verdict === "accept";
   }
 
   // ---- internals --------------------------------------------------------------------------
 
-  /** Too many wrong offline codes lately: refuse without checking (and without counting). */
-  async #lockedOut(): Promise<boolean> {
-    const fails = (await this.ctx.storage.get<number[]>("offlineFails")) ?? [];
-    const locked = !admit(fails, OFFLINE_FAILURE_LIMITS, Date.now()).allowed;
-    if (locked) console.warn(JSON.stringify({ event: "offline_code_lockout" }));
-    return locked;
+  async #lockout(): Promise<LockoutState> {
+    return (await this.ctx.storage.get<LockoutState>("offlineLock")) ?? NO_LOCKOUT;
   }
 
-  async #failed(): Promise<false> {
-    const fails = (await this.ctx.storage.get<number[]>("offlineFails")) ?? [];
-    await this.ctx.storage.put("offlineFails", admit(fails, OFFLINE_FAILURE_LIMITS, Date.now()).history);
-    return false;
+  /** Counts a wrong offline code; a lock it starts or lengthens is logged as an alert. */
+  async #failed(now: number): Promise<OfflineCheck> {
+    const r = recordFailure(await this.#lockout(), now);
+    await this.ctx.storage.put("offlineLock", r.state);
+    if (r.locked) {
+      console.warn(JSON.stringify({ event: "offline_code_lockout", alert: true, msisdn: this.#masked(), ...r.locked }));
+    }
+    return { verdict: "reject", lockout: r.locked };
+  }
+
+  /** A seed source that throws (cannot be opened, wrong size) matches nothing; logged as an alert. */
+  async #guarded<T>(source: string, fn: () => Promise<T>): Promise<T | null> {
+    try {
+      return await fn();
+    } catch (e) {
+      console.error(JSON.stringify({ event: "offline_seed_unusable", alert: true, msisdn: this.#masked(), source, error: String(e) }));
+      return null;
+    }
+  }
+
+  /**
+   * The on-prem token's seed, opened with this number as additional data. A token sealed
+   * before that binding (LEGACY_TOTP_TOKEN_CONTEXT) is opened once that way and re-sealed.
+   */
+  async #openToken(token: TotpToken): Promise<Uint8Array> {
+    const msisdn = this.ctx.id.name;
+    if (!msisdn) throw new Error("Subscriber object has no name (MSISDN)");
+    const key = seedKeyFromEnv(this.env);
+    try {
+      return await openSeed(key, token.seed, totpTokenContext(msisdn));
+    } catch {
+      const seed = await openSeed(key, token.seed, LEGACY_TOTP_TOKEN_CONTEXT);
+      await this.ctx.storage.put("totpToken", { seed: await sealSeed(key, seed, totpTokenContext(msisdn)) } satisfies TotpToken);
+      console.log(JSON.stringify({ event: "totp_token_resealed", msisdn: this.#masked() }));
+      return seed;
+    }
+  }
+
+  #masked(): string | undefined {
+    return this.ctx.id.name ? maskMsisdn(this.ctx.id.name) : undefined;
   }
 
   /**

@@ -14,6 +14,8 @@ export const TEST_CONFIG = {
   endpoints: [
     {
       name: "default",
+      // The offline-code API (/api/offline/*) is tested through this endpoint; "other" did not opt in.
+      offlineCodes: true,
       apiKeys: [
         { name: "main", sha256: sha256(KEYS.default), expires: "2999-12-31" },
         { name: "old", sha256: sha256(KEYS.expired), expires: "2020-01-31" },

@@ -1,10 +1,13 @@
 import { env, exports } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { generate } from "otplib";
 import { beforeAll, describe, expect, it } from "vitest";
 import { mintRelayToken } from "../../relay/src/relay-token";
 import { DEMO_ADMIN_TOKEN } from "../../workers/lib/admin-auth";
-import { challengeResponseCode, seedFromBase32 } from "../../workers/lib/otp";
+import { challengeResponseCode, seedFromBase32, seedToBase32 } from "../../workers/lib/otp";
+import { LEGACY_TOTP_TOKEN_CONTEXT, openSeed, sealSeed, totpTokenContext } from "../../workers/lib/seed-crypto";
+import { sha256Hex } from "../../workers/lib/tokens";
 import { activateDevice } from "./app-helpers";
 import { answer, freshMsisdn, gatewayRequests, openLink, waitForLink } from "./helpers";
 
@@ -165,7 +168,8 @@ describe("relay API operations", () => {
       new Request(`https://mfa.example.com/admin/v1/subscribers/${encodeURIComponent(msisdn)}/totp`, {
         method: "PUT",
         headers: { authorization: `Bearer ${DEMO_ADMIN_TOKEN}`, "content-type": "application/json" },
-        body: '{"secret":"JBSWY3DPEHPK3PXP"}',
+        // 20 bytes ("Hello!" 0xdeadbeef, twice): imported seeds must be 16-64 bytes.
+        body: '{"secret":"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"}',
       }),
       testEnv,
       { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext,
@@ -175,9 +179,109 @@ describe("relay API operations", () => {
     const stored = await runInDurableObject(env.SUBSCRIBER.getByName(msisdn), (_i, s) => s.storage.get<{ seed: { iv: string; ct: string } }>("totpToken"));
     expect(stored!.seed.ct.length).toBeGreaterThan(20);
     // Neither the base32 text nor the raw seed bytes appear in what is stored.
-    const raw = "48656c6c6f21deadbeef"; // JBSWY3DPEHPK3PXP decoded, hex
+    const raw = "48656c6c6f21deadbeef"; // JBSWY3DPEHPK3PXP decoded, hex (each half of the seed)
     expect(JSON.stringify(stored)).not.toContain("JBSWY3DPEHPK3PXP");
     const ctHex = [...atob(stored!.seed.ct.replace(/-/g, "+").replace(/_/g, "/"))].map((ch) => ch.charCodeAt(0).toString(16).padStart(2, "0")).join("");
     expect(ctHex).not.toContain(raw);
+  });
+});
+
+/** The admin API's TOTP enrolment for a number, through the demo admin token (testEnv). */
+async function enrol(msisdn: string, body: unknown) {
+  const worker = (await import("../../workers/index")).default;
+  const res = await worker.fetch(
+    new Request(`https://mfa.example.com/admin/v1/subscribers/${encodeURIComponent(msisdn)}/totp`, {
+      method: "PUT",
+      headers: { authorization: `Bearer ${DEMO_ADMIN_TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify(body),
+    }),
+    testEnv,
+    { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext,
+  );
+  return { status: res.status, json: (await res.json()) as Record<string, any> };
+}
+
+const storedToken = (msisdn: string) =>
+  runInDurableObject(env.SUBSCRIBER.getByName(msisdn), (_i, s) => s.storage.get<{ seed: { iv: string; ct: string } }>("totpToken"));
+
+describe("TOTP seeds: size, binding to the number, errors", () => {
+  it("enrolment refuses imported secrets outside 16-64 bytes with a clear 400", async () => {
+    const msisdn = freshMsisdn();
+    for (const secret of ["JBSWY3DPEHPK3PXP" /* 10 bytes */, "A".repeat(25) /* not whole bytes */, "A".repeat(104) /* 65 bytes */]) {
+      const r = await enrol(msisdn, { secret });
+      expect(r.status).toBe(400);
+      expect(JSON.stringify(r.json.issues)).toMatch(/secret|base32/);
+    }
+    expect(JSON.stringify((await enrol(msisdn, { secret: "JBSWY3DPEHPK3PXP" })).json.issues)).toContain("16-64 bytes");
+    expect((await enrol(msisdn, { secret: "A".repeat(26) })).status).toBe(201); // 16 bytes
+    expect((await enrol(msisdn, { secret: "A".repeat(103) })).status).toBe(201); // 64 bytes
+  });
+
+  it("a stored token the check cannot use counts as a failed attempt; the relay gets reject, never a 500", async () => {
+    const msisdn = freshMsisdn();
+    const device = await activateDevice(msisdn);
+    await runInDurableObject(env.SUBSCRIBER.getByName(msisdn), async (_i, s) => {
+      const short = await sealSeed(env.SEED_ENCRYPTION_KEY!, new Uint8Array(10).fill(1), totpTokenContext(msisdn));
+      await s.storage.put("totpToken", { seed: short });
+    });
+    const right = await generate({ secret: device.seed });
+    const wrong = right === "000000" ? "111111" : "000000";
+    for (let i = 0; i < 5; i++) {
+      const r = await call("/api/relay/v1/totp/verify", { msisdn, code: wrong });
+      expect(r.status).toBe(200);
+      expect(r.json.result).toBe("reject");
+    }
+    expect((await call("/api/relay/v1/totp/verify", { msisdn, code: right })).json.result).toBe("locked");
+  });
+
+  it("the sealed seed is bound to its number: copied to another number it does not verify", async () => {
+    const a = freshMsisdn();
+    const b = freshMsisdn();
+    const { secret } = (await enrol(a, {})).json as { secret: string };
+    const sealed = await storedToken(a);
+    expect(await openSeed(env.SEED_ENCRYPTION_KEY!, sealed!.seed, totpTokenContext(a))).toEqual(seedFromBase32(secret));
+    await runInDurableObject(env.SUBSCRIBER.getByName(b), (_i, s) => s.storage.put("totpToken", sealed));
+    const code = await generate({ secret });
+    expect((await call("/api/relay/v1/totp/verify", { msisdn: b, code })).json.result).toBe("reject");
+    expect((await call("/api/relay/v1/totp/verify", { msisdn: a, code })).json.result).toBe("accept");
+  });
+
+  it("a token sealed before the binding still verifies, and is re-sealed bound to its number", async () => {
+    const msisdn = freshMsisdn();
+    const seed = crypto.getRandomValues(new Uint8Array(20));
+    const legacy = await sealSeed(env.SEED_ENCRYPTION_KEY!, seed, LEGACY_TOTP_TOKEN_CONTEXT);
+    await runInDurableObject(env.SUBSCRIBER.getByName(msisdn), (_i, s) => s.storage.put("totpToken", { seed: legacy }));
+    const code = await generate({ secret: seedToBase32(seed) });
+    expect((await call("/api/relay/v1/totp/verify", { msisdn, code })).json.result).toBe("accept");
+    const resealed = await storedToken(msisdn);
+    expect(await openSeed(env.SEED_ENCRYPTION_KEY!, resealed!.seed, totpTokenContext(msisdn))).toEqual(seed);
+    await expect(openSeed(env.SEED_ENCRYPTION_KEY!, resealed!.seed, LEGACY_TOTP_TOKEN_CONTEXT)).rejects.toThrow();
+  });
+});
+
+describe("SMS OTP at rest and offline lockout vs. Touch", () => {
+  it("stores a keyed MAC of the SMS code, not its bare SHA-256", async () => {
+    const msisdn = freshMsisdn();
+    const started = await call("/api/relay/v1/sms-otp", { msisdn });
+    const code = (await gatewayRequests(msisdn)).at(-1)!.text!.match(/\d{6}/)![0];
+    const stored = await runInDurableObject(env.SUBSCRIBER.getByName(msisdn), (_i, s) => s.storage.get<Record<string, unknown>>("smsOtp"));
+    const dump = JSON.stringify(stored);
+    expect(dump).not.toContain(await sha256Hex(code));
+    expect(dump).not.toContain(code);
+    // Still verifies (once).
+    const challengeId = started.json.challengeId as string;
+    expect((await call("/api/relay/v1/sms-otp/verify", { msisdn, challengeId, code })).json.result).toBe("accept");
+  });
+
+  it("relay Touch works for a number whose offline codes are locked", async () => {
+    const msisdn = freshMsisdn();
+    const { secret } = (await enrol(msisdn, {})).json as { secret: string };
+    const wrong = (await generate({ secret })) === "000000" ? "111111" : "000000";
+    for (let i = 0; i < 5; i++) await call("/api/relay/v1/totp/verify", { msisdn, code: wrong });
+    expect((await call("/api/relay/v1/totp/verify", { msisdn, code: await generate({ secret }) })).json.result).toBe("locked");
+    const pending = call("/api/relay/v1/touch", { msisdn, timeoutSeconds: 30 });
+    const link = await waitForLink(msisdn, 10_000, (await gatewayRequests(msisdn)).length);
+    await answer(link, "accept", (await openLink(link)).csrf!);
+    expect((await pending).json).toEqual({ code: "TOUCH_ACCEPTED" });
   });
 });

@@ -44,6 +44,8 @@ function withDemoEndpoint(config: Config): Config {
         timeoutSeconds: 60,
         // The demo shows the whole product: the link page offers the authenticator app.
         enableActivation: true,
+        // ...and its offline codes can be checked with the demo key.
+        offlineCodes: true,
       }),
     ],
   };

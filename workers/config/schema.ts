@@ -51,6 +51,11 @@ export const EndpointSettingsSchema = z.object({
   pushGraceSeconds: z.number().int().min(1).max(120).default(10),
   /** The app only counts an Accept after the user picked the number shown on the login side. */
   numberMatching: z.boolean().default(false),
+  /**
+   * Its API keys may use /api/offline/* (check, and so lock, any number's offline codes):
+   * only for endpoints that serve that purpose, such as a RADIUS server of your own.
+   */
+  offlineCodes: z.boolean().default(false),
 });
 export type EndpointSettings = z.infer<typeof EndpointSettingsSchema>;
 

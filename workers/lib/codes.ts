@@ -62,9 +62,11 @@ export type BadRequestReason =
   | "invalid_parameter"
   | "rate_limited"
   | "too_many_pending"
-  | "overloaded";
+  | "overloaded"
+  /** The offline-code API on an endpoint that did not opt in (offlineCodes). */
+  | "offline_codes_disabled";
 
-export const BAD_REQUEST_STATUS: Record<BadRequestReason, 400 | 429 | 503> = {
+export const BAD_REQUEST_STATUS: Record<BadRequestReason, 400 | 403 | 429 | 503> = {
   missing_api_key: 400,
   invalid_api_key: 400,
   expired_api_key: 400,
@@ -74,6 +76,7 @@ export const BAD_REQUEST_STATUS: Record<BadRequestReason, 400 | 429 | 503> = {
   rate_limited: 429,
   too_many_pending: 429,
   overloaded: 503,
+  offline_codes_disabled: 403,
 };
 
 /** Mideye cloud names for the three user outcomes; other codes are the same in both styles. */

@@ -19,6 +19,13 @@ const TOTP_TOLERANCE_SECONDS = TOTP_PERIOD;
 const plugins = { crypto: new NobleCryptoPlugin(), base32: new ScureBase32Plugin() };
 
 export const SEED_BYTES = 20;
+/** Seed sizes otplib accepts (it throws outside them); enrolment refuses anything else. */
+export const MIN_SEED_BYTES = 16;
+export const MAX_SEED_BYTES = 64;
+
+export function isUsableSeedLength(bytes: number): boolean {
+  return bytes >= MIN_SEED_BYTES && bytes <= MAX_SEED_BYTES;
+}
 
 export function newSeed(): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(SEED_BYTES));
@@ -43,6 +50,9 @@ export type TotpCheck = { valid: true; timeStep: number } | { valid: false };
  * an earlier one is refused, so each code (and each time step) counts once.
  */
 export async function checkTotp(seed: Uint8Array, code: string, nowMs: number, afterTimeStep?: number): Promise<TotpCheck> {
+  // A stored seed of the wrong size is a fault to report, not a wrong code: the caller counts
+  // it as a failed attempt and alerts.
+  if (!isUsableSeedLength(seed.length)) throw new RangeError(`TOTP seed is ${seed.length} bytes, not ${MIN_SEED_BYTES}-${MAX_SEED_BYTES}`);
   if (!/^\d{6}$/.test(code)) return { valid: false };
   const r = await verify({
     secret: seed,

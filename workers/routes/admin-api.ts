@@ -7,8 +7,8 @@ import { isAdmin } from "../lib/admin-auth";
 import { MsisdnSchema } from "../lib/auth-params";
 import { maskMsisdn } from "../lib/msisdn";
 import { seedKeyFromEnv } from "../config/app-secrets";
-import { seedFromBase32 } from "../lib/otp";
-import { sealSeed } from "../lib/seed-crypto";
+import { MAX_SEED_BYTES, MIN_SEED_BYTES, isUsableSeedLength, seedFromBase32 } from "../lib/otp";
+import { sealSeed, totpTokenContext } from "../lib/seed-crypto";
 import { randomToken, sha256Hex } from "../lib/tokens";
 import { auditAdmin, queryAudit } from "../store/audit";
 import {
@@ -173,7 +173,20 @@ adminApi.delete(
   },
 );
 
-const Base32 = z.string().regex(/^[A-Z2-7]{16,128}=*$/, "secret must be base32 (A-Z, 2-7), at least 16 characters");
+/** An imported seed must be one the TOTP check can use (otplib throws outside 16-64 bytes). */
+const Base32 = z
+  .string()
+  .regex(/^[A-Z2-7]{1,128}=*$/, "secret must be base32 (A-Z, 2-7)")
+  .refine(
+    (s) => {
+      try {
+        return isUsableSeedLength(seedFromBase32(s).length);
+      } catch {
+        return false; // not a whole number of base32 groups
+      }
+    },
+    `secret must decode to ${MIN_SEED_BYTES}-${MAX_SEED_BYTES} bytes (26-103 base32 characters)`,
+  );
 
 /**
  * Enrolls an on-prem TOTP token for a number: a new seed is generated (or an existing
@@ -183,7 +196,7 @@ const Base32 = z.string().regex(/^[A-Z2-7]{16,128}=*$/, "secret must be base32 (
 adminApi.put("/admin/v1/subscribers/:msisdn/totp", validated("param", MsisdnParam), validated("json", z.object({ secret: Base32.optional() }).strict()), async (c) => {
   const { msisdn } = c.req.valid("param");
   const secret = c.req.valid("json").secret ?? generateSecret();
-  await c.env.SUBSCRIBER.getByName(msisdn).setTotpToken(await sealSeed(seedKeyFromEnv(c.env), seedFromBase32(secret), "onprem-totp-token"));
+  await c.env.SUBSCRIBER.getByName(msisdn).setTotpToken(await sealSeed(seedKeyFromEnv(c.env), seedFromBase32(secret), totpTokenContext(msisdn)));
   await audit(c, "totp.enroll", { msisdn: maskMsisdn(msisdn) });
   return c.json({ msisdn, secret, uri: generateURI({ issuer: "Edge MFA", label: msisdn, secret }) }, 201);
 });

@@ -3,12 +3,14 @@ import { z } from "zod";
 import type { Endpoint, Relay } from "../config/schema";
 import { loadConfig } from "../config/load";
 import { authenticate } from "../domain/authenticate";
+import { offlineAuditRows, rejectOnError, REJECTED } from "../domain/offline-check";
 import { AuthQuerySchema, MsisdnSchema } from "../lib/auth-params";
 import { maskMsisdn } from "../lib/msisdn";
 import { CHALLENGE_PATTERN, randomDigits } from "../lib/otp";
 import { verifyRelayRequest } from "../lib/relay-auth";
 import { smsProviderFromEnv } from "../sms/from-env";
 import { resolveEndpoint } from "../store/endpoints";
+import type { OfflineCheck } from "../../durable-objects/subscriber";
 import { recordAuth } from "./respond";
 import { validated } from "./validate";
 
@@ -83,7 +85,7 @@ const VerifyBody = z.object({ msisdn: MsisdnSchema, challengeId: z.string().min(
 
 relayApi.post("/api/relay/v1/sms-otp/verify", validated("json", VerifyBody), async (c) => {
   const { msisdn, challengeId, code } = c.req.valid("json");
-  const verdict = await c.env.SUBSCRIBER.getByName(msisdn).verifySmsOtp(challengeId, code);
+  const verdict = await rejectOnError("sms-otp-verify", () => c.env.SUBSCRIBER.getByName(msisdn).verifySmsOtp(challengeId, code), "reject");
   record(c, "sms-otp-verify", msisdn, verdict);
   return c.json({ result: verdict });
 });
@@ -93,9 +95,9 @@ relayApi.post(
   validated("json", z.object({ msisdn: MsisdnSchema, code: z.string().max(32) })),
   async (c) => {
     const { msisdn, code } = c.req.valid("json");
-    const verdict = await c.env.SUBSCRIBER.getByName(msisdn).checkTotp(code);
-    record(c, "totp-verify", msisdn, verdict);
-    return c.json({ result: verdict });
+    const check = await rejectOnError("totp-verify", () => c.env.SUBSCRIBER.getByName(msisdn).checkTotp(code), REJECTED);
+    recordOffline(c, "totp-verify", msisdn, check);
+    return c.json({ result: check.verdict });
   },
 );
 
@@ -104,9 +106,14 @@ relayApi.post(
   validated("json", z.object({ msisdn: MsisdnSchema, challenge: z.string().regex(CHALLENGE_PATTERN), code: z.string().max(16) })),
   async (c) => {
     const { msisdn, challenge, code } = c.req.valid("json");
-    const ok = await c.env.SUBSCRIBER.getByName(msisdn).verifyChallengeResponse(challenge, code);
-    const verdict = ok ? "accept" : "reject";
-    record(c, "challenge-response-verify", msisdn, verdict);
+    const check = await rejectOnError(
+      "challenge-response-verify",
+      () => c.env.SUBSCRIBER.getByName(msisdn).checkSignedChallenge(challenge, code),
+      REJECTED,
+    );
+    // "locked" reads as a reject here, as before: the relay knows accept/reject only.
+    const verdict = check.verdict === "accept" ? "accept" : "reject";
+    recordOffline(c, "challenge-response-verify", msisdn, { ...check, verdict });
     return c.json({ result: verdict });
   },
 );
@@ -118,6 +125,18 @@ relayApi.post("/api/relay/v1/subscriber", validated("json", z.object({ msisdn: M
   // a challenge to sign offline only when the app is.
   return c.json({ totp: await subscriber.hasOfflineCodes(), app: (await subscriber.device()) !== null });
 });
+
+/** An offline-code check's audit rows (plus the lockout alert row, if it started one). */
+function recordOffline(c: Context<{ Bindings: Env; Variables: Vars }>, op: string, msisdn: string, check: OfflineCheck) {
+  const base = {
+    endpoint: c.get("endpoint").name,
+    msisdn,
+    channel: `radius-${op}`,
+    latencyMs: Date.now() - c.get("started"),
+    detail: { relay: c.get("relay").name },
+  };
+  for (const row of offlineAuditRows(base, check)) recordAuth(c, "relay", row);
+}
 
 /** Log line plus audit row (channel "radius-<op>"), written after the response. */
 function record(c: Context<{ Bindings: Env; Variables: Vars }>, op: string, msisdn: string, result: string) {

@@ -1,0 +1,40 @@
+import type { OfflineCheck } from "../../durable-objects/subscriber";
+import { maskMsisdn } from "../lib/msisdn";
+import type { AuthAudit } from "../store/audit";
+
+/**
+ * Verification paths (offline codes, SMS OTP) answer a verdict, never a 500: an error (the
+ * object threw, a secret is missing) is a reject, logged as an alert. An attacker must not be
+ * able to tell an error apart from a wrong code, nor get around the lockout through one.
+ */
+export async function rejectOnError<T>(op: string, run: () => Promise<T>, rejected: T): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    console.error(JSON.stringify({ event: "verification_error", alert: true, op, error: String(e) }));
+    return rejected;
+  }
+}
+
+export const REJECTED: OfflineCheck = { verdict: "reject", lockout: null };
+
+/**
+ * Audit rows of one offline-code check: the check itself (masked number, result, never the
+ * code) and, when it started or lengthened a lockout, an "offline-lockout" row as the alert.
+ */
+export function offlineAuditRows(
+  base: { endpoint: string; msisdn: string; channel: string; latencyMs: number; detail?: Record<string, unknown> },
+  check: OfflineCheck,
+): AuthAudit[] {
+  const row = { ...base, msisdn: maskMsisdn(base.msisdn) };
+  const rows: AuthAudit[] = [{ ...row, result: check.verdict }];
+  if (check.lockout) {
+    rows.push({
+      ...row,
+      channel: "offline-lockout",
+      result: "LOCKED",
+      detail: { ...base.detail, via: base.channel, failures: check.lockout.failures, lockSeconds: Math.round(check.lockout.durationMs / 1000) },
+    });
+  }
+  return rows;
+}
