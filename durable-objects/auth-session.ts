@@ -5,6 +5,7 @@ import type { Approver } from "../workers/domain/approvers";
 import type { AnswerClaims, ApproverChoice, ChallengeDetails } from "../workers/lib/app-schemas";
 import type { FinalStatus, SessionStatus } from "../workers/lib/codes";
 import { maskMsisdn } from "../workers/lib/msisdn";
+import { judgeAnswer, linkPageMatch, withoutApp, acceptOffered, type LinkPageMatch, type MatchSetup } from "../workers/lib/match-policy";
 import { matchChoices } from "../workers/lib/number-match";
 import { randomToken, sha256Hex, timingSafeEqualString } from "../workers/lib/tokens";
 import { sendWebPush } from "../workers/push/web-push";
@@ -102,6 +103,8 @@ interface SessionState {
   activation?: boolean;
   matchNumber?: number | null;
   choices?: number[];
+  /** The caller shows matchNumber (match-number); else only the SMS link page does. */
+  callerShowsNumber?: boolean;
   /** The challenge pushed to the user's app. */
   push?: PushedChallenge;
   /** The endpoint's push grace period (null: push off), also used for an approver's app. */
@@ -141,7 +144,8 @@ export type SessionView =
       csrf: string;
       expiresAt: number;
       activation: boolean;
-      matchNumber: number | null;
+      /** Number matching on this page: none, pick one of three, or show the number (no Accept). */
+      match: LinkPageMatch;
     }
   | ChooseApproverView
   | ApproverPendingView
@@ -192,6 +196,7 @@ const PUSH_TIMEOUT_MS = 5000;
 const APPROVER_ENTRY_MARGIN_MS = 60_000;
 const APPROVER_ACCEPTED = "Thank you. The sign-in was approved.";
 const APPROVER_REJECTED = "Thank you. The sign-in was rejected.";
+const NUMBER_MISMATCH = "The number did not match, so the sign-in was rejected.";
 
 /**
  * One blocking Magic Link session. It is named by the SHA-256 of its link token, keeps its
@@ -225,12 +230,15 @@ export class AuthSession extends DurableObject<Env> {
       pushGraceMs: init.app.push?.graceMs ?? null,
       matchNumber,
       choices: matchNumber === null ? undefined : matchChoices(matchNumber),
+      callerShowsNumber: init.app.callerShowsNumber,
       ...(init.assisted ? { assisted: { ...init.assisted, phase: "user" as const } } : {}),
     });
     await this.ctx.storage.setAlarm(now + init.timeoutMs);
 
     const pushed = init.app.push ? await this.#push(init) : false;
     if (!pushed) {
+      // No app holds the challenge: a number only the link page would show matches nothing.
+      if (!this.#state!.push) await this.#matchWithoutApp();
       await this.#sendSms(init.smsText, init.link, { failSession: true });
     } else if (matchNumber !== null && !init.app.callerShowsNumber) {
       // The number to pick is shown only on the SMS link page, so the user needs it now.
@@ -271,13 +279,15 @@ export class AuthSession extends DurableObject<Env> {
       csrf: s.csrf!,
       expiresAt: s.expiresAt,
       activation: s.activation ?? false,
-      // Only meaningful when the app was asked too; an SMS-only user has nothing to match.
-      matchNumber: s.push ? (s.matchNumber ?? null) : null,
+      match: linkPageMatch(this.#matchSetup(s)),
     };
   }
 
-  /** The user's answer on the link page. Single use: only the first valid answer counts. */
-  async decide(decision: "accept" | "reject", csrf: string): Promise<DecideOutcome> {
+  /**
+   * The user's answer on the link page. Single use: only the first valid answer counts. With
+   * number matching an Accept counts only with the right `pick`, on a page that offers one.
+   */
+  async decide(decision: "accept" | "reject", csrf: string, pick?: number): Promise<DecideOutcome> {
     const alias = await this.#alias();
     if (alias) return this.env.AUTH_SESSION.getByName(alias.target).approverDecide(alias.self, decision, csrf);
     const state = await this.#pendingState();
@@ -288,14 +298,16 @@ export class AuthSession extends DurableObject<Env> {
     const assisted = this.#state!.assisted;
     // The user answered already (single use): show where the sign-in stands, change nothing.
     if (assisted && assisted.phase !== "user") return this.#assistedView(this.#state!);
-    if (assisted && decision === "accept") {
+    const setup = this.#matchSetup(this.#state!);
+    const { status, mismatch } = judgeAnswer(setup.matchNumber, decision, pick, acceptOffered(linkPageMatch(setup)));
+    if (mismatch) console.warn(JSON.stringify({ event: "number_mismatch", channel: "link", endpoint: this.#state!.endpoint }));
+    if (assisted && status === "accepted") {
       await this.#update((s) => ({ ...s, assisted: { ...s.assisted!, phase: "choose_approver" } }));
       return this.#assistedView(this.#state!);
     }
     const texts = state.state.texts!;
-    const status = decision === "accept" ? "accepted" : "rejected";
     await this.#finish(status);
-    return { kind: "decided", status, text: status === "accepted" ? texts.touchAccept : texts.touchReject };
+    return { kind: "decided", status, text: mismatch ? NUMBER_MISMATCH : status === "accepted" ? texts.touchAccept : texts.touchReject };
   }
 
   /** Lets the holder of the live SMS link activate the app (the route issues the token). */
@@ -365,8 +377,8 @@ export class AuthSession extends DurableObject<Env> {
     const phase = s.assisted?.phase;
     if (phase === "approver_pending") return { kind: "not_found" }; // the user's part is done
     const expected = phase === "choose_approver" ? null : (s.matchNumber ?? null);
-    const numberMismatch = claims.d === "accept" && expected !== null && claims.m !== expected;
-    const accepted = claims.d === "accept" && !numberMismatch;
+    const { status: judged, mismatch: numberMismatch } = judgeAnswer(expected, claims.d, claims.m);
+    const accepted = judged === "accepted";
     if (accepted && s.assisted) {
       if (phase === "user") {
         // The user's own SMS fallback is moot now; the approver step may still use the link page.
@@ -384,7 +396,7 @@ export class AuthSession extends DurableObject<Env> {
       status,
       numberMismatch,
       text: numberMismatch
-        ? "The number did not match, so the sign-in was rejected."
+        ? NUMBER_MISMATCH
         : status === "accepted"
           ? texts.touchAccept
           : texts.touchReject,
@@ -623,6 +635,19 @@ export class AuthSession extends DurableObject<Env> {
     const cur = this.#state!;
     if (cur.status !== "pending") return { kind: "finished", status: cur.status };
     return { kind: "pending", state: cur };
+  }
+
+  #matchSetup(s: SessionState): MatchSetup {
+    return { matchNumber: s.matchNumber ?? null, choices: s.choices ?? null, callerShowsNumber: s.callerShowsNumber ?? false };
+  }
+
+  /** No app was asked: number matching continues only where the caller shows the number (logged). */
+  async #matchWithoutApp(): Promise<void> {
+    const before = this.#matchSetup(this.#state!);
+    const after = withoutApp(before);
+    if (after.matchNumber === before.matchNumber) return;
+    console.log(JSON.stringify({ event: "number_matching_off", endpoint: this.#state!.endpoint, reason: "no_app" }));
+    await this.#update((s) => ({ ...s, matchNumber: null, choices: undefined }));
   }
 
   /** What a deadline means: with the user's Accept but no approver picked, NO_APPROVER_SELECTED. */

@@ -1,36 +1,60 @@
 import type { Texts } from "../config/schema";
+import type { LinkPageMatch } from "../lib/match-policy";
 import { Layout } from "./layout";
 
-/** The magic-link page: shows the request and posts the answer (GET alone never decides). */
+/**
+ * The magic-link page: shows the request and posts the answer (GET alone never decides).
+ * With number matching (see lib/match-policy) the Accept is one of three number buttons
+ * ("pick"), or, when only this page shows the number, absent ("show": accept in the app).
+ * Script-free: plain forms with the CSRF token.
+ */
 export function ApprovalPage(props: {
   texts: Texts;
   csrf: string;
   action: string;
-  /** Number matching: the number to pick in the app. */
-  matchNumber?: number | null;
+  match: LinkPageMatch;
   /** Where "use the app" posts, when the endpoint allows activation. */
   activateAction?: string | null;
 }) {
-  const { texts } = props;
+  const { texts, match } = props;
+  const reject = (
+    <button type="submit" name="decision" value="reject" class="reject">
+      {texts.buttonReject}
+    </button>
+  );
   return (
     <Layout title={texts.title}>
       <h1>{texts.title}</h1>
       <p>{texts.authentication}</p>
-      {props.matchNumber != null && (
+      {match.kind === "show" && (
         <div class="match">
-          <span class="muted">If the app asks, pick</span>
-          <strong id="match-number">{props.matchNumber}</strong>
+          <span class="muted">To approve, open the authenticator app and pick</span>
+          <strong id="match-number">{match.number}</strong>
         </div>
+      )}
+      {match.kind === "pick" && (
+        <form method="post" action={props.action} class="match-pick">
+          <input type="hidden" name="csrf" value={props.csrf} />
+          <input type="hidden" name="decision" value="accept" />
+          <p class="muted">To approve, tap the number shown where you are signing in:</p>
+          <div class="buttons">
+            {match.choices.map((n) => (
+              <button type="submit" name="pick" value={String(n)} class="accept">
+                {n}
+              </button>
+            ))}
+          </div>
+        </form>
       )}
       <form method="post" action={props.action}>
         <input type="hidden" name="csrf" value={props.csrf} />
         <div class="buttons">
-          <button type="submit" name="decision" value="reject" class="reject">
-            {texts.buttonReject}
-          </button>
-          <button type="submit" name="decision" value="accept" class="accept">
-            {texts.buttonAccept}
-          </button>
+          {reject}
+          {match.kind === "none" && (
+            <button type="submit" name="decision" value="accept" class="accept">
+              {texts.buttonAccept}
+            </button>
+          )}
         </div>
       </form>
       {props.activateAction && (

@@ -63,7 +63,7 @@ function pendingPage(c: Context, path: string, view: Exclude<SessionView, { kind
           texts={view.texts}
           csrf={view.csrf}
           action={path}
-          matchNumber={view.matchNumber}
+          match={view.match}
           activateAction={view.activation ? `${path}/activate` : null}
         />,
       );
@@ -150,7 +150,12 @@ approval.post(
   },
 );
 
-const DecisionForm = z.object({ decision: z.enum(["accept", "reject"]), csrf: z.string().min(1).max(100) });
+/** `pick`: the number tapped, when the page offers number matching (the session checks it). */
+const DecisionForm = z.object({
+  decision: z.enum(["accept", "reject"]),
+  csrf: z.string().min(1).max(100),
+  pick: z.coerce.number().int().min(10).max(99).optional(),
+});
 
 approval.post(
   "/m/:token",
@@ -159,7 +164,7 @@ approval.post(
     const session = await sessionFor(c);
     if (!session) return notFound(c);
     const form = c.req.valid("form");
-    const outcome = await session.decide(form.decision, form.csrf);
+    const outcome = await session.decide(form.decision, form.csrf, form.pick);
     switch (outcome.kind) {
       case "not_found":
         return notFound(c);
