@@ -87,3 +87,12 @@ describe("challenge-response codes", () => {
     expect(cr.slice(-6)).not.toBe(await totpCode(RFC_SEED, Number(step) * 30_000));
   });
 });
+
+describe("TOTP seed sizes", () => {
+  it("only 16-64 byte seeds are usable; checkTotp reports others as a fault, not as a wrong code", async () => {
+    const { isUsableSeedLength } = await import("../../../workers/lib/otp");
+    expect([15, 16, 20, 64, 65].map(isUsableSeedLength)).toEqual([false, true, true, true, false]);
+    await expect(checkTotp(new Uint8Array(10), "123456", Date.now())).rejects.toThrow(RangeError);
+    await expect(checkTotp(new Uint8Array(65), "123456", Date.now())).rejects.toThrow(RangeError);
+  });
+});
