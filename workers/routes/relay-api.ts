@@ -111,9 +111,9 @@ relayApi.post(
       () => c.env.SUBSCRIBER.getByName(msisdn).checkSignedChallenge(challenge, code),
       REJECTED,
     );
-    // "locked" reads as a reject here, as before: the relay knows accept/reject only.
+    recordOffline(c, "challenge-response-verify", msisdn, check);
+    // "locked" reads as a reject here, as before (the audit row keeps "locked").
     const verdict = check.verdict === "accept" ? "accept" : "reject";
-    recordOffline(c, "challenge-response-verify", msisdn, { ...check, verdict });
     return c.json({ result: verdict });
   },
 );
