@@ -10,7 +10,7 @@ import {
 import { verifyCompactJws } from "../workers/lib/jws";
 import { checkChallengeResponse, checkTotp, newSeed, seedToBase32 } from "../workers/lib/otp";
 import { admit, type RateLimits } from "../workers/lib/rate-limit";
-import { openSeed, sealSeed, type SealedSeed } from "../workers/lib/seed-crypto";
+import { openSeedOrNull, sealSeed, type SealedSeed } from "../workers/lib/seed-crypto";
 import { randomToken, sha256Hex, timingSafeEqualString } from "../workers/lib/tokens";
 
 interface SmsOtpChallenge {
@@ -296,12 +296,14 @@ export class Subscriber extends DurableObject<Env> {
       const key = seedKeyFromEnv(this.env);
       const device = await this.ctx.storage.get<DeviceRecord>("device");
       const token = await this.ctx.storage.get<TotpToken>("totpToken");
-      const sources: Array<{ seed: Uint8Array; stepKey: string }> = [];
-      if (device) sources.push({ seed: await openSeed(key, device.seed, device.id), stepKey: "totpStep" });
-      if (token) sources.push({ seed: await openSeed(key, token.seed, TOTP_TOKEN_CONTEXT), stepKey: "tokenStep" });
+      const sources: Array<{ seed: Uint8Array | null; stepKey: string }> = [];
+      if (device) sources.push({ seed: await openSeedOrNull(key, device.seed, device.id), stepKey: "totpStep" });
+      if (token) sources.push({ seed: await openSeedOrNull(key, token.seed, TOTP_TOKEN_CONTEXT), stepKey: "tokenStep" });
       if (sources.length === 0) return "reject";
+      // A seed that no longer opens (rotated SEED_ENCRYPTION_KEY) verifies nothing.
+      if (sources.some((s) => s.seed === null)) return "reject";
       for (const { seed, stepKey } of sources) {
-        const r = await checkTotp(seed, code, Date.now(), await this.ctx.storage.get<number>(stepKey));
+        const r = await checkTotp(seed!, code, Date.now(), await this.ctx.storage.get<number>(stepKey));
         if (!r.valid) continue;
         // Re-read after the awaits: a concurrent check of the same code must not pass twice.
         const again = await this.ctx.storage.get<number>(stepKey);
@@ -387,7 +389,8 @@ export class Subscriber extends DurableObject<Env> {
     return this.#serial(async () => {
       const d = await this.ctx.storage.get<DeviceRecord>("device");
       if (!d || (await this.#lockedOut())) return false;
-      const seed = await openSeed(seedKeyFromEnv(this.env), d.seed, d.id);
+      const seed = await openSeedOrNull(seedKeyFromEnv(this.env), d.seed, d.id);
+      if (!seed) return false;
       if (!(await checkChallengeResponse(seed, challenge, code))) return this.#failed();
       const now = Date.now();
       const key = await sha256Hex(challenge.toUpperCase());

@@ -32,3 +32,17 @@ export async function openSeed(rawKey: string, sealed: SealedSeed, deviceId: str
   );
   return new Uint8Array(pt);
 }
+
+/**
+ * openSeed for checks: null when the seed does not open (SEED_ENCRYPTION_KEY rotated, record
+ * damaged), logged, so a check answers "no" instead of throwing inside the object (which
+ * resets it) and reaching a RADIUS relay as a 5xx.
+ */
+export async function openSeedOrNull(rawKey: string, sealed: SealedSeed, deviceId: string): Promise<Uint8Array | null> {
+  try {
+    return await openSeed(rawKey, sealed, deviceId);
+  } catch (e) {
+    console.error(JSON.stringify({ event: "seed_unreadable", error: String(e) }));
+    return null;
+  }
+}
