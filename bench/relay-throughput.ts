@@ -82,7 +82,10 @@ export async function runRelayBench(n = Number(process.env.BENCH_RADIUS ?? 20_00
   const relay = await startRelay({
     clients: [{ name: "bench", address: "127.0.0.1", secret: SECRET }],
     edge: { url: `http://127.0.0.1:${(edge.address() as AddressInfo).port}`, relayName: "bench", privateKeyFile: key.privateKeyFile },
+    firstFactor: { type: "none" },
     secondFactor: "touch",
+    usernameAsMsisdn: true,
+    users: { [USER]: {} },
     log: { level: "info" },
   });
   const frPort = await freePort();

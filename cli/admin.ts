@@ -23,6 +23,12 @@ const USAGE = `npm run admin -- [--url URL] [--token TOKEN] <command>
   devices revoke <msisdn> <device-id>
   totp enroll <msisdn> [--secret BASE32]
   totp remove <msisdn>
+  users pins [--endpoint NAME]                 RADIUS users' pinned numbers (relay endpoint + username)
+  users pending [--endpoint NAME]              only users whose directory reported another number
+  users show <endpoint> <username>
+  users confirm-number <endpoint> <username> [--msisdn +46…]   make the pending number the pinned one
+  users cancel-change <endpoint> <username>    drop the pending number, keep the pin
+  users remove-pin <endpoint> <username>       the next login pins the number reported then
   audit [--kind auth|admin] [--endpoint NAME] [--since ISO-TIME] [--until ISO-TIME] [--limit N] [--before ID]
 `;
 
@@ -120,6 +126,25 @@ export function toCall(p: Parsed): Call {
       return { method: "PUT", path: `/subscribers/${need(a, "msisdn")}/totp`, body: f.secret ? { secret: f.secret } : {} };
     case "totp remove":
       return { method: "DELETE", path: `/subscribers/${need(a, "msisdn")}/totp` };
+    case "users pins":
+    case "users pending": {
+      const q = new URLSearchParams();
+      if (f.endpoint) q.set("endpoint", f.endpoint);
+      if (action === "pending") q.set("pending", "true");
+      return { method: "GET", path: `/relay-pins${q.size ? `?${q}` : ""}` };
+    }
+    case "users show":
+      return { method: "GET", path: `/relay-pins/${need(a, "endpoint name")}/${need(b, "username")}` };
+    case "users confirm-number":
+      return {
+        method: "POST",
+        path: `/relay-pins/${need(a, "endpoint name")}/${need(b, "username")}/confirm`,
+        body: f.msisdn ? { msisdn: f.msisdn } : {},
+      };
+    case "users cancel-change":
+      return { method: "DELETE", path: `/relay-pins/${need(a, "endpoint name")}/${need(b, "username")}/pending` };
+    case "users remove-pin":
+      return { method: "DELETE", path: `/relay-pins/${need(a, "endpoint name")}/${need(b, "username")}` };
     default:
       if (group === "audit" && action === undefined) {
         const q = new URLSearchParams();

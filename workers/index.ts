@@ -4,6 +4,7 @@ import { purgeAudit } from "./store/audit";
 export { AuthSession } from "../durable-objects/auth-session";
 export { DevOutbox } from "../durable-objects/dev-outbox";
 export { LoadShard } from "../durable-objects/load-shard";
+export { RelayReplayGuard } from "../durable-objects/relay-replay-guard";
 export { Subscriber } from "../durable-objects/subscriber";
 
 export default {

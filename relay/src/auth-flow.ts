@@ -1,9 +1,11 @@
 import { randomInt } from "node:crypto";
+import { E164, NUMBER_CHANGED, normalizeUsername } from "../../shared/relay-contract.ts";
 import type { ChallengeMethod, ChallengeStore, PendingChallenge } from "./challenge-store.ts";
 import type { RelayConfig, SecondFactor } from "./config.ts";
-import { EdgeUnavailableError, type EdgeApi } from "./edge-client.ts";
+import { EdgeRejectedError, EdgeUnavailableError, type EdgeApi, type Who } from "./edge-client.ts";
 import { FirstFactorUnavailableError, type FirstFactor } from "./first-factor/types.ts";
 import type { ReplyCode } from "./radius/packet.ts";
+import { TOUCH_REPLIES } from "./touch-replies.ts";
 
 /**
  * What the relay answers to one Access-Request. Pure decision logic over injected
@@ -30,7 +32,7 @@ export interface Decision {
 }
 
 export interface FlowDeps {
-  config: Pick<RelayConfig, "failMode" | "secondFactor" | "touchTimeoutSeconds" | "users">;
+  config: Pick<RelayConfig, "failMode" | "secondFactor" | "touchTimeoutSeconds" | "users" | "usernameAsMsisdn">;
   firstFactor: FirstFactor;
   edge: EdgeApi;
   challenges: ChallengeStore;
@@ -38,9 +40,26 @@ export interface FlowDeps {
   warn: (event: string, fields: Record<string, unknown>) => void;
 }
 
-const E164 = /^\+[1-9]\d{6,14}$/;
 const PROMPT_SMS = "Enter the code sent to your phone by SMS";
 const PROMPT_TOTP = "Enter the code from your authenticator app";
+
+/**
+ * The number that proves this user: the operator's `users` map first (it is authoritative),
+ * then the directory; the username itself only when the operator opted in and the user is
+ * known (the directory vouched for them, or they are in the map). The edge then checks the
+ * number against the one pinned for the user.
+ */
+export function phoneNumberFor(
+  user: string,
+  fromDirectory: string | undefined,
+  config: Pick<RelayConfig, "users" | "usernameAsMsisdn">,
+  directoryVouches: boolean,
+): string | undefined {
+  const userCfg = config.users[normalizeUsername(user)];
+  const known = directoryVouches || userCfg !== undefined;
+  const candidates = [userCfg?.msisdn, fromDirectory, config.usernameAsMsisdn && known ? user : undefined];
+  return candidates.find((m): m is string => m !== undefined && E164.test(m));
+}
 
 export async function decide(req: AuthRequest, deps: FlowDeps): Promise<Decision> {
   if (req.state) return answerChallenge(req, deps);
@@ -56,41 +75,30 @@ export async function decide(req: AuthRequest, deps: FlowDeps): Promise<Decision
     throw e;
   }
 
-  const userCfg = deps.config.users[req.user];
-  const msisdn = [msisdnFromDirectory, userCfg?.msisdn, req.user].find((m) => m && E164.test(m));
+  const username = normalizeUsername(req.user);
+  const msisdn = phoneNumberFor(req.user, msisdnFromDirectory, deps.config, deps.firstFactor.vouchesForUser === true);
   if (!msisdn) return { code: "Access-Reject", reason: "no phone number for user" };
-  const method = userCfg?.secondFactor ?? req.clientSecondFactor ?? deps.config.secondFactor;
+  const method = deps.config.users[username]?.secondFactor ?? req.clientSecondFactor ?? deps.config.secondFactor;
 
   try {
-    return { ...(await secondFactor(method, msisdn, req, deps)), method };
+    return { ...(await secondFactor(method, { username, msisdn }, req, deps)), method };
   } catch (e) {
-    if (!(e instanceof EdgeUnavailableError)) throw e;
-    return failMode(deps, e, method);
+    return edgeFailure(deps, e, method);
   }
 }
 
-async function secondFactor(method: SecondFactor, msisdn: string, req: AuthRequest, deps: FlowDeps): Promise<Decision> {
+async function secondFactor(method: SecondFactor, who: Who, req: AuthRequest, deps: FlowDeps): Promise<Decision> {
   switch (method) {
     case "sms":
-      return smsChallenge(msisdn, req, deps);
+      return smsChallenge(who, req, deps);
     case "totp":
-      return (await deps.edge.hasTotp(msisdn))
-        ? challenge(deps, req, msisdn, "totp", PROMPT_TOTP)
+      return (await deps.edge.hasTotp(who))
+        ? challenge(deps, req, who, "totp", PROMPT_TOTP)
         : { code: "Access-Reject", reason: "no TOTP token enrolled" };
     default: {
-      const code = await deps.edge.touch(msisdn, deps.config.touchTimeoutSeconds);
-      switch (code) {
-        case "TOUCH_ACCEPTED":
-          return { code: "Access-Accept", reason: "touch accepted" };
-        case "TOUCH_REJECTED":
-          return { code: "Access-Reject", reason: "touch rejected", replyMessage: "Login rejected on your phone" };
-        case "USER_NOT_RESPONDED":
-          return { code: "Access-Reject", reason: "touch timed out", replyMessage: "No answer from your phone" };
-        case "BAD_REQUEST":
-          return { code: "Access-Reject", reason: "edge refused (rate limit or overload)" };
-        case "FAILED_DELIVERY":
-          return touchFallback(method, msisdn, req, deps);
-      }
+      const outcome = TOUCH_REPLIES[await deps.edge.touch(who, deps.config.touchTimeoutSeconds)];
+      if (outcome.kind === "fallback") return touchFallback(method, who, req, deps);
+      return { code: outcome.code, reason: outcome.reason, ...(outcome.replyMessage ? { replyMessage: outcome.replyMessage } : {}) };
     }
   }
 }
@@ -100,36 +108,36 @@ async function secondFactor(method: SecondFactor, msisdn: string, req: AuthReque
  * Offline: with the app, "Phone not reachable, please sign <challenge>" (the app signs it
  * without any network); else the code of an enrolled TOTP token.
  */
-async function touchFallback(method: SecondFactor, msisdn: string, req: AuthRequest, deps: FlowDeps): Promise<Decision> {
+async function touchFallback(method: SecondFactor, who: Who, req: AuthRequest, deps: FlowDeps): Promise<Decision> {
   if (method === "touch-mobile") {
-    const sms = await smsChallenge(msisdn, req, deps);
+    const sms = await smsChallenge(who, req, deps);
     if (sms.code === "Access-Challenge") return sms;
   }
   if (method === "touch-plus" || method === "touch-mobile") {
-    if (await deps.edge.hasApp(msisdn)) {
+    if (await deps.edge.hasApp(who)) {
       const code = randomInt(0, 1_000_000).toString().padStart(6, "0");
-      return challenge(deps, req, msisdn, "challenge-response", `Phone not reachable, please sign ${code}`, { challenge: code });
+      return challenge(deps, req, who, "challenge-response", `Phone not reachable, please sign ${code}`, { challenge: code });
     }
-    if (await deps.edge.hasTotp(msisdn)) return challenge(deps, req, msisdn, "totp", `Phone not reachable. ${PROMPT_TOTP}`);
+    if (await deps.edge.hasTotp(who)) return challenge(deps, req, who, "totp", `Phone not reachable. ${PROMPT_TOTP}`);
   }
   return { code: "Access-Reject", reason: "touch delivery failed, no fallback" };
 }
 
-async function smsChallenge(msisdn: string, req: AuthRequest, deps: FlowDeps): Promise<Decision> {
-  const r = await deps.edge.startSmsOtp(msisdn);
+async function smsChallenge(who: Who, req: AuthRequest, deps: FlowDeps): Promise<Decision> {
+  const r = await deps.edge.startSmsOtp(who);
   if (r.code !== "SENT") return { code: "Access-Reject", reason: `sms otp: ${r.code}` };
-  return challenge(deps, req, msisdn, "sms", PROMPT_SMS, { challengeId: r.challengeId });
+  return challenge(deps, req, who, "sms", PROMPT_SMS, { challengeId: r.challengeId });
 }
 
 function challenge(
   deps: FlowDeps,
   req: AuthRequest,
-  msisdn: string,
+  who: Who,
   method: ChallengeMethod,
   prompt: string,
   extra: Pick<PendingChallenge, "challengeId" | "challenge"> = {},
 ): Decision {
-  const state = deps.challenges.issue({ user: req.user, source: req.source, msisdn, method, ...extra }, deps.now());
+  const state = deps.challenges.issue({ user: req.user, source: req.source, msisdn: who.msisdn, method, ...extra }, deps.now());
   return { code: "Access-Challenge", state, replyMessage: prompt, reason: `challenge: ${method}` };
 }
 
@@ -137,23 +145,34 @@ async function answerChallenge(req: AuthRequest, deps: FlowDeps): Promise<Decisi
   const r = deps.challenges.redeem(req.state!, req.user, req.source, deps.now());
   if (!r.ok) return { code: "Access-Reject", reason: `challenge state ${r.reason}`, method: "challenge-response" };
   const c = r.challenge;
+  const who = { username: normalizeUsername(c.user), msisdn: c.msisdn };
   try {
     const verdict =
       c.method === "sms"
-        ? await deps.edge.verifySmsOtp(c.msisdn, c.challengeId!, req.password)
+        ? await deps.edge.verifySmsOtp(who, c.challengeId!, req.password)
         : c.method === "challenge-response"
-          ? await deps.edge.verifyChallengeResponse(c.msisdn, c.challenge!, req.password)
-          : await deps.edge.verifyTotp(c.msisdn, req.password);
+          ? await deps.edge.verifyChallengeResponse(who, c.challenge!, req.password)
+          : await deps.edge.verifyTotp(who, req.password);
     return verdict === "accept"
       ? { code: "Access-Accept", reason: `${c.method} code accepted`, method: "challenge-response" }
       : { code: "Access-Reject", reason: `${c.method} code ${verdict}`, replyMessage: "Wrong or expired code", method: "challenge-response" };
   } catch (e) {
-    if (!(e instanceof EdgeUnavailableError)) throw e;
-    return failMode(deps, e, "challenge-response");
+    return edgeFailure(deps, e, "challenge-response");
   }
 }
 
-function failMode(deps: FlowDeps, e: Error, method: Decision["method"]): Decision {
+/**
+ * An edge call failed. Only "unavailable" (transport failure or the edge's explicit 503)
+ * lets the fail mode decide; a refusal always rejects, with the edge's reason in the log.
+ */
+function edgeFailure(deps: FlowDeps, e: unknown, method: Decision["method"]): Decision {
+  if (e instanceof EdgeRejectedError) {
+    if (e.code === NUMBER_CHANGED) {
+      return { code: "Access-Reject", reason: NUMBER_CHANGED, replyMessage: "Your phone number changed; ask your help desk to confirm it", method };
+    }
+    return { code: "Access-Reject", reason: `edge refused: ${e.message}`, method };
+  }
+  if (!(e instanceof EdgeUnavailableError)) throw e;
   deps.warn("edge_unavailable", { failMode: deps.config.failMode, error: e.message });
   return deps.config.failMode === "safe"
     ? { code: "Access-Accept", reason: `edge unavailable, fail mode safe: ${e.message}`, method }

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
+import { E164, normalizeUsername } from "../../shared/relay-contract.ts";
 
 /**
  * Relay configuration file (JSON). Validated at start-up; every error names its field.
@@ -54,7 +55,12 @@ const UpstreamRadiusSchema = z.object({
   retries: z.number().int().min(0).max(5).default(2),
 });
 
-const FirstFactorSchema = z.discriminatedUnion("type", [z.object({ type: z.literal("none") }), LdapSchema, UpstreamRadiusSchema]);
+const FIRST_FACTOR_REQUIRED =
+  'firstFactor is required: {"type":"ldap",…} or {"type":"radius",…} checks the password on-prem; ' +
+  '{"type":"none"} (no password check at all: only when the NAS checks it) must be written explicitly';
+const FirstFactorSchema = z.discriminatedUnion("type", [z.object({ type: z.literal("none") }), LdapSchema, UpstreamRadiusSchema], {
+  error: (iss) => (iss.input === undefined ? FIRST_FACTOR_REQUIRED : undefined),
+});
 export type FirstFactorConfig = z.infer<typeof FirstFactorSchema>;
 
 export const RelayConfigSchema = z.object({
@@ -70,14 +76,34 @@ export const RelayConfigSchema = z.object({
   }),
   /** What to do when the edge cannot be reached: "secure" rejects, "safe" accepts after the first factor. */
   failMode: z.enum(["secure", "safe"]).default("secure"),
-  firstFactor: FirstFactorSchema.default({ type: "none" }),
+  /** No default: a relay that checks no password must say so ({"type":"none"}). */
+  firstFactor: FirstFactorSchema,
   secondFactor: SecondFactorSchema.default("touch"),
   /** Seconds a Touch waits for the user (15-300); the NAS timeout must be longer (>= 35 s for 30). */
   touchTimeoutSeconds: z.number().int().min(15).max(300).default(30),
   challengeTtlSeconds: z.number().int().min(30).max(900).default(300),
   replyCacheSeconds: z.number().int().min(1).max(300).default(30),
-  /** Static username -> phone number map; LDAP's mobile attribute wins when present. */
-  users: z.record(z.string(), z.object({ msisdn: z.string().regex(/^\+[1-9]\d{6,14}$/), secondFactor: SecondFactorSchema.optional() })).default({}),
+  /**
+   * Per-user settings. Keys match usernames as the directory does (normalizeUsername:
+   * trimmed, case-insensitive). An msisdn here wins over the directory's mobile attribute.
+   */
+  users: z
+    .record(z.string(), z.object({ msisdn: z.string().regex(E164, "msisdn must be E.164, e.g. +46701234567").optional(), secondFactor: SecondFactorSchema.optional() }))
+    .default({})
+    .transform((users, ctx) => {
+      const out: Record<string, { msisdn?: string | undefined; secondFactor?: SecondFactor | undefined }> = {};
+      for (const [name, u] of Object.entries(users)) {
+        const key = normalizeUsername(name);
+        if (key in out) ctx.addIssue({ code: "custom", message: `users "${name}" is the same user as another entry (usernames are case-insensitive)` });
+        out[key] = u;
+      }
+      return out;
+    }),
+  /**
+   * Opt-in: a username that is an E.164 number is used as the phone number, and only for a
+   * user the relay knows (its password checked by LDAP / upstream RADIUS, or listed in `users`).
+   */
+  usernameAsMsisdn: z.boolean().default(false),
   log: z.object({ level: z.enum(["debug", "info", "warn", "error"]).default("info") }).default({ level: "info" }),
 });
 export type RelayConfig = z.infer<typeof RelayConfigSchema>;

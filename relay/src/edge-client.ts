@@ -1,30 +1,57 @@
 import { readFileSync } from "node:fs";
 import { importJWK, importPKCS8, type CryptoKey as JoseKey, type KeyObject } from "jose";
 import { Agent, request } from "undici";
+import { z } from "zod";
+import { RESULT_CODES, type ResultCode } from "../../shared/relay-contract.ts";
+import { classifyEdgeResponse } from "./edge-response.ts";
 import { mintRelayToken } from "./relay-token.ts";
 
-/** The edge could not be reached or failed (network, timeout, 5xx): fail mode applies. */
+/** The edge could not be asked (transport failure, timeout) or said it is unavailable: fail mode applies. */
 export class EdgeUnavailableError extends Error {
   override name = "EdgeUnavailableError";
 }
-/** The edge refused us (401/400): a configuration problem, never a reason to fail open. */
+/**
+ * The edge answered, but not with a usable yes/no: a refusal (any non-2xx but the explicit
+ * "unavailable"), or a body that is not what the API promises. Always rejects the login.
+ * `code`: the edge's machine-readable reason, when it gave one (e.g. "number_changed").
+ */
 export class EdgeRejectedError extends Error {
   override name = "EdgeRejectedError";
+  readonly code: string | undefined;
+  constructor(message: string, code?: string) {
+    super(message);
+    this.code = code;
+  }
 }
 
-export type TouchCode = "TOUCH_ACCEPTED" | "TOUCH_REJECTED" | "USER_NOT_RESPONDED" | "FAILED_DELIVERY" | "BAD_REQUEST";
+export type TouchCode = ResultCode;
 export type OtpVerdict = "accept" | "reject" | "expired" | "locked";
 
-export interface EdgeApi {
-  touch(msisdn: string, timeoutSeconds: number): Promise<TouchCode>;
-  startSmsOtp(msisdn: string): Promise<{ code: "SENT"; challengeId: string } | { code: "FAILED_DELIVERY" | "BAD_REQUEST" }>;
-  verifySmsOtp(msisdn: string, challengeId: string, code: string): Promise<OtpVerdict>;
-  verifyTotp(msisdn: string, code: string): Promise<OtpVerdict>;
-  hasTotp(msisdn: string): Promise<boolean>;
-  /** Whether the number has the authenticator app (it can sign a challenge offline). */
-  hasApp(msisdn: string): Promise<boolean>;
-  verifyChallengeResponse(msisdn: string, challenge: string, code: string): Promise<OtpVerdict>;
+/** Who is logging in: the normalised username (the edge's pin key) and the number that should prove it. */
+export interface Who {
+  username: string;
+  msisdn: string;
 }
+
+export interface EdgeApi {
+  touch(who: Who, timeoutSeconds: number): Promise<TouchCode>;
+  startSmsOtp(who: Who): Promise<{ code: "SENT"; challengeId: string } | { code: "FAILED_DELIVERY" | "BAD_REQUEST" }>;
+  verifySmsOtp(who: Who, challengeId: string, code: string): Promise<OtpVerdict>;
+  verifyTotp(who: Who, code: string): Promise<OtpVerdict>;
+  hasTotp(who: Who): Promise<boolean>;
+  /** Whether the number has the authenticator app (it can sign a challenge offline). */
+  hasApp(who: Who): Promise<boolean>;
+  verifyChallengeResponse(who: Who, challenge: string, code: string): Promise<OtpVerdict>;
+}
+
+/** The bodies the edge promises (workers/routes/relay-api.ts); anything else is a refusal. */
+const TouchAnswer = z.object({ code: z.enum(RESULT_CODES) });
+const SmsOtpAnswer = z.union([
+  z.object({ code: z.literal("SENT"), challengeId: z.string().min(1) }),
+  z.object({ code: z.enum(["FAILED_DELIVERY", "BAD_REQUEST"]) }),
+]);
+const VerdictAnswer = z.object({ result: z.enum(["accept", "reject", "expired", "locked"]) });
+const SubscriberAnswer = z.object({ totp: z.boolean(), app: z.boolean() });
 
 export async function loadPrivateKey(path: string): Promise<JoseKey | KeyObject> {
   const text = readFileSync(path, "utf8").trim();
@@ -36,6 +63,8 @@ export async function loadPrivateKey(path: string): Promise<JoseKey | KeyObject>
 export class EdgeClient implements EdgeApi {
   readonly #base: string;
   readonly #relayName: string;
+  /** The edge's origin: the token's audience, so a token for one edge is useless at another. */
+  readonly #audience: string;
   readonly #key: JoseKey | KeyObject;
   readonly #timeoutMs: number;
   /**
@@ -48,43 +77,43 @@ export class EdgeClient implements EdgeApi {
   constructor(opts: { url: string; relayName: string; key: JoseKey | KeyObject; timeoutMs: number }) {
     this.#base = opts.url.replace(/\/$/, "");
     this.#relayName = opts.relayName;
+    this.#audience = new URL(opts.url).origin;
     this.#key = opts.key;
     this.#timeoutMs = opts.timeoutMs;
   }
 
-  async touch(msisdn: string, timeoutSeconds: number): Promise<TouchCode> {
+  async touch(who: Who, timeoutSeconds: number): Promise<TouchCode> {
     // The edge blocks for up to timeoutSeconds; allow for delivery and network on top.
-    const r = await this.#post<{ code: TouchCode }>("/api/relay/v1/touch", { msisdn, timeoutSeconds }, (timeoutSeconds + 15) * 1000);
-    return r.code;
+    return (await this.#post("/api/relay/v1/touch", { ...who, timeoutSeconds }, TouchAnswer, (timeoutSeconds + 15) * 1000)).code;
   }
 
-  startSmsOtp(msisdn: string) {
-    return this.#post<{ code: "SENT"; challengeId: string } | { code: "FAILED_DELIVERY" | "BAD_REQUEST" }>("/api/relay/v1/sms-otp", { msisdn });
+  startSmsOtp(who: Who) {
+    return this.#post("/api/relay/v1/sms-otp", who, SmsOtpAnswer);
   }
 
-  async verifySmsOtp(msisdn: string, challengeId: string, code: string): Promise<OtpVerdict> {
-    return (await this.#post<{ result: OtpVerdict }>("/api/relay/v1/sms-otp/verify", { msisdn, challengeId, code })).result;
+  async verifySmsOtp(who: Who, challengeId: string, code: string): Promise<OtpVerdict> {
+    return (await this.#post("/api/relay/v1/sms-otp/verify", { ...who, challengeId, code }, VerdictAnswer)).result;
   }
 
-  async verifyTotp(msisdn: string, code: string): Promise<OtpVerdict> {
-    return (await this.#post<{ result: OtpVerdict }>("/api/relay/v1/totp/verify", { msisdn, code })).result;
+  async verifyTotp(who: Who, code: string): Promise<OtpVerdict> {
+    return (await this.#post("/api/relay/v1/totp/verify", { ...who, code }, VerdictAnswer)).result;
   }
 
-  async hasTotp(msisdn: string): Promise<boolean> {
-    return (await this.#post<{ totp: boolean }>("/api/relay/v1/subscriber", { msisdn })).totp;
+  async hasTotp(who: Who): Promise<boolean> {
+    return (await this.#post("/api/relay/v1/subscriber", who, SubscriberAnswer)).totp;
   }
 
-  async hasApp(msisdn: string): Promise<boolean> {
-    return (await this.#post<{ app: boolean }>("/api/relay/v1/subscriber", { msisdn })).app;
+  async hasApp(who: Who): Promise<boolean> {
+    return (await this.#post("/api/relay/v1/subscriber", who, SubscriberAnswer)).app;
   }
 
-  async verifyChallengeResponse(msisdn: string, challenge: string, code: string): Promise<OtpVerdict> {
-    return (await this.#post<{ result: OtpVerdict }>("/api/relay/v1/challenge-response/verify", { msisdn, challenge, code })).result;
+  async verifyChallengeResponse(who: Who, challenge: string, code: string): Promise<OtpVerdict> {
+    return (await this.#post("/api/relay/v1/challenge-response/verify", { ...who, challenge, code }, VerdictAnswer)).result;
   }
 
-  async #post<T>(path: string, payload: unknown, timeoutMs = this.#timeoutMs): Promise<T> {
+  async #post<T>(path: string, payload: unknown, schema: z.ZodType<T>, timeoutMs = this.#timeoutMs): Promise<T> {
     const body = JSON.stringify(payload);
-    const token = await mintRelayToken(this.#key, this.#relayName, "POST", path, body);
+    const token = await mintRelayToken(this.#key, this.#relayName, this.#audience, "POST", path, body);
     let status: number;
     let text: string;
     try {
@@ -100,16 +129,14 @@ export class EdgeClient implements EdgeApi {
       status = res.statusCode;
       text = await res.body.text();
     } catch (e) {
+      // Every failure to get an answer is transport: connect, TLS, timeout, a dropped connection.
       const err = e as Error;
       const timedOut = err.name === "TimeoutError" || err.name === "AbortError" || /timeout/i.test(err.name);
       throw new EdgeUnavailableError(timedOut ? `edge timed out after ${timeoutMs} ms` : `edge unreachable: ${err.message}`);
     }
-    if (status >= 500) throw new EdgeUnavailableError(`edge answered ${status}: ${text.slice(0, 200)}`);
-    if (status < 200 || status >= 300) throw new EdgeRejectedError(`edge refused ${path} with ${status}: ${text.slice(0, 200)}`);
-    try {
-      return JSON.parse(text) as T;
-    } catch {
-      throw new EdgeUnavailableError(`edge sent non-JSON: ${text.slice(0, 200)}`);
-    }
+    const answer = classifyEdgeResponse(status, text, schema);
+    if (answer.kind === "ok") return answer.value;
+    if (answer.kind === "unavailable") throw new EdgeUnavailableError(answer.reason);
+    throw new EdgeRejectedError(`${path}: ${answer.reason}`, answer.error);
   }
 }

@@ -1,11 +1,13 @@
 import { SignJWT, type CryptoKey as JoseKey, type KeyObject } from "jose";
 
 /**
- * The bearer token a relay sends with every edge call: ES256, short-lived, and bound to the
- * request (method, path, SHA-256 of the body) so it cannot be replayed for another request.
- * Shared by the relay and the tests of the edge's verifier (runs on Node and workerd).
+ * The bearer token a relay sends with every edge call: ES256, short-lived, for one edge
+ * (`aud`: its origin, e.g. "https://mfa.example.com"), bound to the request (method, path,
+ * SHA-256 of the body), and single use at the edge (`jti`). Shared by the relay and the tests
+ * of the edge's verifier (runs on Node and workerd).
  */
-export const RELAY_AUDIENCE = "edge-mfa-relay-api";
+/** Lifetime of a relay token; the edge remembers its jti this long (plus clock tolerance). */
+export const RELAY_TOKEN_SECONDS = 60;
 
 async function sha256Hex(text: string): Promise<string> {
   const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
@@ -15,6 +17,8 @@ async function sha256Hex(text: string): Promise<string> {
 export async function mintRelayToken(
   key: JoseKey | KeyObject | Uint8Array,
   relayName: string,
+  /** The edge's origin (scheme://host[:port]). */
+  audience: string,
   method: string,
   path: string,
   body: string,
@@ -22,9 +26,9 @@ export async function mintRelayToken(
   return new SignJWT({ htm: method, htu: path, bh: await sha256Hex(body) })
     .setProtectedHeader({ alg: "ES256", kid: relayName })
     .setIssuer(relayName)
-    .setAudience(RELAY_AUDIENCE)
+    .setAudience(audience)
     .setIssuedAt()
-    .setExpirationTime("60s")
+    .setExpirationTime(`${RELAY_TOKEN_SECONDS}s`)
     .setJti(crypto.randomUUID())
     .sign(key);
 }

@@ -59,6 +59,9 @@ export class RelayServer {
     });
     const addr = socket.address();
     this.#log.log("info", "listening", { address: addr.address, port: addr.port, failMode: this.#config.failMode });
+    if (this.#config.firstFactor.type === "none") {
+      this.#log.log("warn", "first_factor_none", { message: 'firstFactor is {"type":"none"}: the relay checks no password, the NAS must' });
+    }
     return { address: addr.address, port: addr.port };
   }
 

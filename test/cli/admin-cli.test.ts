@@ -14,6 +14,19 @@ describe("admin CLI mapping", () => {
     expect(toCall(parseArgs(["audit", "--kind", "auth", "--limit", "5"])).path).toBe("/audit?kind=auth&limit=5");
     expect(toCall(parseArgs(["devices", "revoke", "+46701234567", "dev-1"]))).toEqual({ method: "DELETE", path: "/subscribers/%2B46701234567/devices/dev-1" });
   });
+  it("maps the RADIUS number-pin commands", () => {
+    expect(toCall(parseArgs(["users", "confirm-number", "radius", "CORP\\Alice", "--msisdn", "+46701234567"]))).toEqual({
+      method: "POST",
+      path: "/relay-pins/radius/CORP%5CAlice/confirm",
+      body: { msisdn: "+46701234567" },
+    });
+    expect(toCall(parseArgs(["users", "pending", "--endpoint", "radius"])).path).toBe("/relay-pins?endpoint=radius&pending=true");
+    expect(toCall(parseArgs(["users", "pins"])).path).toBe("/relay-pins");
+    expect(toCall(parseArgs(["users", "show", "radius", "alice"]))).toEqual({ method: "GET", path: "/relay-pins/radius/alice" });
+    expect(toCall(parseArgs(["users", "cancel-change", "radius", "alice"]))).toEqual({ method: "DELETE", path: "/relay-pins/radius/alice/pending" });
+    expect(toCall(parseArgs(["users", "remove-pin", "radius", "alice"]))).toEqual({ method: "DELETE", path: "/relay-pins/radius/alice" });
+    expect(() => toCall(parseArgs(["users", "confirm-number", "radius"]))).toThrow(/username/);
+  });
   it("builds settings from flags", () => {
     expect(settingsFromFlags({ timeout: "45", rate: "3/20", title: "T", "accept-label": "Yes", "response-style": "cloud" })).toEqual({
       timeoutSeconds: 45,

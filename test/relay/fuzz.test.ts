@@ -89,7 +89,12 @@ beforeAll(async () => {
     listen: { host: "127.0.0.1", port: 0 },
     clients: [{ name: "fuzz", address: "127.0.0.1", secret: SECRET }],
     edge: { url: "http://127.0.0.1:9", relayName: "fuzz", privateKeyFile: "/dev/null" },
+    firstFactor: { type: "none" },
     secondFactor: "touch",
+    // Every user the valid requests name is known, so only packet authentication stands
+    // between a mutant and an Access-Accept.
+    usernameAsMsisdn: true,
+    users: Object.fromEntries(["+46701234567", "+46709999999", ...Array.from({ length: 8 }, (_, i) => `+4670123456${i}`)].map((u) => [u, {}])),
   });
   const acceptAll: EdgeApi = {
     touch: async () => "TOUCH_ACCEPTED",

@@ -1,4 +1,6 @@
+import { spawnSync } from "node:child_process";
 import { createSocket } from "node:dgram";
+import { join } from "node:path";
 import { generate } from "otplib";
 import radius from "radius";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -28,9 +30,19 @@ let base: Record<string, unknown>;
 let seq = 0;
 
 /** A fresh number (suffix picks the fake gateway's behaviour: 0000 fails delivery). */
-function msisdn(suffix = "9999"): string {
+function freshNumber(suffix = "9999"): string {
   return `+4673${String(Date.now() % 1e4).padStart(4, "0")}${String(seq++ % 100).padStart(2, "0")}${suffix}`.slice(0, 15);
 }
+/**
+ * Numbers used as usernames: since issue 10 a username is the phone number only when the
+ * relay opts in (usernameAsMsisdn) and knows the user, so the relays list these in `users`.
+ */
+const KNOWN = Array.from({ length: 40 }, () => freshNumber());
+const msisdn = () => {
+  const n = KNOWN.shift();
+  if (!n) throw new Error("out of known test numbers");
+  return n;
+};
 const request = (user: string, password: string, ...more: string[]) => [`User-Name = "${user}"`, `User-Password = "${password}"`, MA, ...more];
 
 beforeAll(async () => {
@@ -38,9 +50,18 @@ beforeAll(async () => {
   const key = await relayKey();
   const edgeConfig = {
     rateLimit: { perMinute: 100, perHour: 1000 },
-    endpoints: [{ name: "radius", timeoutSeconds: 30, texts: { title: "VPN login" } }],
-    relays: [{ name: "test-relay", publicJwk: key.publicJwk, endpoint: "radius" }],
+    endpoints: [
+      { name: "radius", timeoutSeconds: 30, texts: { title: "VPN login" } },
+      { name: "radius-assisted", timeoutSeconds: 30, assistedLogin: { approvers: [{ name: "Alice Admin", msisdn: "+46700000011" }] } },
+    ],
+    relays: [
+      { name: "test-relay", publicJwk: key.publicJwk, endpoint: "radius" },
+      // Misconfigured on the edge: its endpoint does not exist.
+      { name: "orphan-relay", publicJwk: key.publicJwk, endpoint: "missing" },
+      { name: "assisted-relay", publicJwk: key.publicJwk, endpoint: "radius-assisted" },
+    ],
   };
+
   [dev, slapd] = await Promise.all([
     startDevServer([
       "--var", `MFA_CONFIG:${JSON.stringify(edgeConfig)}`,
@@ -59,11 +80,15 @@ beforeAll(async () => {
     edge: { url: dev.url, relayName: "test-relay", privateKeyFile: key.privateKeyFile },
     touchTimeoutSeconds: 15,
     log: { level: "debug" },
+    firstFactor: { type: "none" },
+    usernameAsMsisdn: true,
+    users: Object.fromEntries(KNOWN.map((n) => [n, {}])),
   };
   [relay, ldapRelay] = await Promise.all([
     startRelay({
       ...base,
       users: {
+        ...(base.users as object),
         "sms-user": { msisdn: "+46702220019", secondFactor: "sms" },
         "totp-user": { msisdn: "+46702220002", secondFactor: "totp" },
         "plus-user": { msisdn: "+46702220000", secondFactor: 7 },
@@ -249,6 +274,89 @@ describe("fail mode when the edge is unreachable", () => {
     const r = await radclient(dead.target, SECRET, request(msisdn(), "x"));
     expect(r.code).toBe(expected);
     await dead.waitForLog((l) => l.event === "edge_unavailable" && l.failMode === failMode);
+  });
+});
+
+describe("issue 10: safe defaults, fail mode, every edge code, pinned numbers", () => {
+  it("a config without firstFactor does not start; an explicit none logs a warning", async () => {
+    const { firstFactor: _omitted, ...noFirstFactor } = base;
+    await expect(startRelay(noFirstFactor)).rejects.toThrow(/firstFactor is required/);
+    await relay.waitForLog((l) => l.event === "first_factor_none" && l.level === "warn");
+  });
+
+  it("a stranger's E.164 username is no phone number by default: rejected, no SMS", async () => {
+    const strict = await startRelay({ ...base, usernameAsMsisdn: undefined, users: {} });
+    extraRelays.push(strict);
+    const stranger = freshNumber();
+    const r = await radclient(strict.target, SECRET, request(stranger, "x"));
+    expect(r.code).toBe("Access-Reject");
+    await strict.waitForLog((l) => l.event === "auth" && l.user === stranger && l.reason === "no phone number for user");
+    expect(gateway.requests.filter((q) => q.to === stranger)).toEqual([]);
+  });
+
+  it("failMode safe rejects when the edge refuses: a relay whose endpoint is missing", async () => {
+    const orphan = await startRelay({ ...base, edge: { ...(base.edge as object), relayName: "orphan-relay" }, failMode: "safe" });
+    extraRelays.push(orphan);
+    const user = msisdn();
+    const r = await radclient(orphan.target, SECRET, request(user, "x"));
+    expect(r.code).toBe("Access-Reject");
+    const line = await orphan.waitForLog((l) => l.event === "auth" && l.user === user);
+    expect(line.reason).toMatch(/^edge refused: .*500.*relay endpoint \\"missing\\" is not configured/);
+    expect(orphan.logs().some((l) => l.event === "edge_unavailable")).toBe(false);
+  });
+
+  it("failMode safe rejects when the edge's MFA_CONFIG is invalid", async () => {
+    const broken = await startDevServer(["--var", 'MFA_CONFIG:{"relays": 5']);
+    try {
+      const r2 = await startRelay({ ...base, edge: { ...(base.edge as object), url: broken.url }, failMode: "safe" });
+      extraRelays.push(r2);
+      const user = msisdn();
+      expect((await radclient(r2.target, SECRET, request(user, "x"))).code).toBe("Access-Reject");
+      const line = await r2.waitForLog((l) => l.event === "auth" && l.user === user);
+      expect(line.reason).toMatch(/^edge refused: .*500.*service misconfigured/);
+      expect(r2.logs().some((l) => l.event === "edge_unavailable")).toBe(false);
+    } finally {
+      await broken.stop();
+    }
+  });
+
+  it("Assisted Login's NO_APPROVER_SELECTED gets an Access-Reject with a Reply-Message", async () => {
+    const assisted = await startRelay({ ...base, edge: { ...(base.edge as object), relayName: "assisted-relay" } });
+    extraRelays.push(assisted);
+    const user = msisdn();
+    const pending = radclient(assisted.target, SECRET, request(user, "x"), { timeoutSeconds: 40, retries: 1 });
+    expect(await answerLink(linkIn(await waitForSms(gateway.requests, user)), "accept")).toBe(200);
+    const r = await pending; // the user accepted but picks no approver before the 15 s Touch timeout
+    expect(r.code).toBe("Access-Reject");
+    expect(r.replyMessage).toBe("No approver was selected");
+  });
+
+  it("a number changed in the directory is refused (number_changed) until an operator confirms it", async () => {
+    // alice logged in before (LDAP tests above): her directory number is pinned at the edge.
+    const attacker = "+46701239999";
+    const modify = spawnSync("ldapmodify", ["-x", "-H", slapd.url, "-D", slapd.adminDn, "-w", slapd.adminPassword], {
+      input: `dn: uid=alice,ou=people,${slapd.baseDn}\nchangetype: modify\nreplace: mobile\nmobile: ${attacker}\n`,
+      encoding: "utf8",
+    });
+    expect(modify.status, modify.stderr).toBe(0);
+    const since = Date.now();
+    const r = await radclient(ldapRelay.target, SECRET, request("ALICE", "alice-password"));
+    expect(r.code).toBe("Access-Reject");
+    expect(r.replyMessage).toBe("Your phone number changed; ask your help desk to confirm it");
+    await ldapRelay.waitForLog((l) => l.event === "auth" && l.user === "ALICE" && l.reason === "number_changed");
+    expect(await waitForSms(gateway.requests, "+46701234599", 15_000, since)).toMatch(/tried to use another phone number/);
+    expect(gateway.requests.filter((q) => q.to === attacker)).toEqual([]);
+
+    // The operator confirms with the CLI; then the new number is the one asked.
+    const cli = spawnSync(join(process.cwd(), "node_modules", ".bin", "node"), ["cli/admin.ts", "users", "confirm-number", "radius", "alice", "--msisdn", attacker], {
+      env: { ...process.env, EDGE_MFA_URL: dev.url, EDGE_MFA_ADMIN_TOKEN: DEMO_ADMIN_TOKEN },
+      encoding: "utf8",
+    });
+    expect(cli.status, cli.stderr).toBe(0);
+    expect(JSON.parse(cli.stdout)).toMatchObject({ username: "alice", msisdn: attacker, pending: null });
+    const again = await radclient(ldapRelay.target, SECRET, request("alice", "alice-password"));
+    expect(again.code).toBe("Access-Challenge");
+    await waitForSms(gateway.requests, attacker);
   });
 });
 

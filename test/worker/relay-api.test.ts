@@ -24,12 +24,16 @@ beforeAll(async () => {
   testEnv = { ...env, MFA_CONFIG: JSON.stringify(cfg), DEMO_MODE: "true" } as Env;
 });
 
+const EDGE = "https://mfa.example.com";
+
 async function call(path: string, payload: unknown, opts: { token?: string | null; signingKey?: CryptoKey } = {}) {
-  const body = JSON.stringify(payload);
-  const token = opts.token === undefined ? await mintRelayToken(opts.signingKey ?? key, "r1", "POST", path, body) : opts.token;
+  // Since issue 10 every call naming a number names the user too; here each number is its own user.
+  const p = payload as Record<string, unknown>;
+  const body = JSON.stringify(typeof p.msisdn === "string" && !("username" in p) ? { username: `user-${p.msisdn}`, ...p } : p);
+  const token = opts.token === undefined ? await mintRelayToken(opts.signingKey ?? key, "r1", EDGE, "POST", path, body) : opts.token;
   const worker = (await import("../../workers/index")).default;
   const res = await worker.fetch(
-    new Request(`https://mfa.example.com${path}`, {
+    new Request(`${EDGE}${path}`, {
       method: "POST",
       headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
       body,
@@ -43,21 +47,21 @@ async function call(path: string, payload: unknown, opts: { token?: string | nul
 describe("relay API authentication", () => {
   it("refuses missing, foreign-key, unknown-relay, expired and unbound tokens", async () => {
     const p = "/api/relay/v1/subscriber";
-    const body = { msisdn: "+46701234567" };
+    const body = { username: "u", msisdn: "+46701234567" };
     expect((await call(p, body, { token: null })).status).toBe(401);
     expect((await call(p, body, { token: "garbage" })).status).toBe(401);
     expect((await call(p, body, { signingKey: otherKey })).json.reason).toMatch(/invalid token/);
-    const unknown = await mintRelayToken(key, "r2", "POST", p, JSON.stringify(body));
+    const unknown = await mintRelayToken(key, "r2", EDGE, "POST", p, JSON.stringify(body));
     expect((await call(p, body, { token: unknown })).json.reason).toBe("unknown relay");
     // Signed for another body: cannot be replayed with different content.
-    const otherBody = await mintRelayToken(key, "r1", "POST", p, JSON.stringify({ msisdn: "+46700000000" }));
+    const otherBody = await mintRelayToken(key, "r1", EDGE, "POST", p, JSON.stringify({ username: "u", msisdn: "+46700000000" }));
     expect((await call(p, body, { token: otherBody })).json.reason).toBe("token not bound to this request");
-    const otherPath = await mintRelayToken(key, "r1", "POST", "/api/relay/v1/touch", JSON.stringify(body));
+    const otherPath = await mintRelayToken(key, "r1", EDGE, "POST", "/api/relay/v1/touch", JSON.stringify(body));
     expect((await call(p, body, { token: otherPath })).status).toBe(401);
     const old = await new SignJWT({ htm: "POST", htu: p, bh: "x" })
       .setProtectedHeader({ alg: "ES256", kid: "r1" })
       .setIssuer("r1")
-      .setAudience("edge-mfa-relay-api")
+      .setAudience(EDGE)
       .setIssuedAt(Math.floor(Date.now() / 1000) - 600)
       .setExpirationTime(Math.floor(Date.now() / 1000) - 500)
       .sign(key);

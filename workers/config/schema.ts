@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { E164 } from "../../shared/relay-contract";
 
 /** Operator configuration (env MFA_CONFIG, JSON). Validated once per isolate. */
 export const RateLimitSchema = z.object({
@@ -31,7 +32,7 @@ export const ENDPOINT_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 /** Approvers an Assisted Login endpoint offers the user after they accept. */
 export const AssistedLoginSchema = z.object({
   approvers: z
-    .array(z.object({ name: z.string().min(1).max(100), msisdn: z.string().regex(/^\+[1-9]\d{6,14}$/) }))
+    .array(z.object({ name: z.string().min(1).max(100), msisdn: z.string().regex(E164) }))
     .min(1),
 });
 
@@ -56,6 +57,14 @@ export const EndpointSettingsSchema = z.object({
    * only for endpoints that serve that purpose, such as a RADIUS server of your own.
    */
   offlineCodes: z.boolean().default(false),
+  /**
+   * RADIUS relays of this endpoint: when the directory reports another number than the one
+   * pinned for a user, "confirm" (default) refuses until an operator confirms it;
+   * "accept-after-notice" applies it once it has been reported for numberChangeNoticeHours
+   * (the pinned number is told at once and can have the help desk stop it).
+   */
+  numberChange: z.enum(["confirm", "accept-after-notice"]).default("confirm"),
+  numberChangeNoticeHours: z.number().int().min(1).max(720).default(72),
 });
 export type EndpointSettings = z.infer<typeof EndpointSettingsSchema>;
 

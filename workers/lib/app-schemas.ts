@@ -1,10 +1,11 @@
 import { z } from "zod";
+import { E164 } from "../../shared/relay-contract";
 
 /** Shapes the authenticator app sends (and the Subscriber object stores), validated at the edge. */
 
 const b64u = z.string().regex(/^[A-Za-z0-9_-]+$/);
 export const TokenSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/);
-export const MsisdnSchema = z.string().regex(/^\+[1-9]\d{6,14}$/);
+export const MsisdnSchema = z.string().regex(E164);
 
 /**
  * PushSubscription.toJSON(). Push services are https (RFC 8030); the keys are the browser's

@@ -1,14 +1,6 @@
-/** Result codes of the Mideye Magic Link API (server style), the contract with existing clients. */
-export const RESULT_CODES = [
-  "TOUCH_ACCEPTED",
-  "TOUCH_REJECTED",
-  "USER_NOT_RESPONDED",
-  "FAILED_DELIVERY",
-  "BAD_REQUEST",
-  "INVALID_APPROVER",
-  "NO_APPROVER_SELECTED",
-] as const;
-export type ResultCode = (typeof RESULT_CODES)[number];
+import type { ResultCode } from "../../shared/relay-contract";
+/** Result codes of the Mideye Magic Link API (server style): defined once, shared with the relay. */
+export { RESULT_CODES, type ResultCode } from "../../shared/relay-contract";
 
 /** Terminal states of a session; "pending" is the only non-terminal one. */
 export type SessionStatus =

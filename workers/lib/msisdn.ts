@@ -3,7 +3,7 @@
  * Clients that forget to encode the "+" send it as a space (form decoding), and some send
  * the "00" international prefix; both are unambiguous, so we accept them as "+".
  */
-const E164 = /^\+[1-9]\d{6,14}$/;
+import { E164 } from "../../shared/relay-contract";
 
 export function normalizeMsisdn(raw: string): string | null {
   let v = raw;

@@ -2,16 +2,17 @@ import { decodeProtectedHeader, importJWK, jwtVerify } from "jose";
 import type { Config, Relay } from "../config/schema";
 import { sha256Hex } from "./tokens";
 
-// One definition of the token format, shared with the relay that mints it.
-import { RELAY_AUDIENCE } from "../../relay/src/relay-token";
+export type RelayAuth = { ok: true; relay: Relay; jti: string; expiresAt: number } | { ok: false; reason: string };
 
-export type RelayAuth = { ok: true; relay: Relay } | { ok: false; reason: string };
+/** Clock skew allowed between relay and edge; a jti is remembered this long past its expiry. */
+export const RELAY_CLOCK_TOLERANCE_S = 30;
 
 /**
  * Verifies `Authorization: Bearer <JWT>` from an on-prem relay: ES256, signed by the key
- * registered for the relay named in `kid`, at most 2 minutes old, and bound to this exact
- * request (method, path and SHA-256 of the body), so a captured token cannot be reused
- * for another request.
+ * registered for the relay named in `kid`, at most 2 minutes old, for this edge (`aud` is its
+ * origin, so a token minted for another environment is refused here), and bound to this
+ * exact request (method, path and SHA-256 of the body). The caller then claims the `jti`
+ * (claimRelayJti) so the token works once.
  */
 export async function verifyRelayRequest(
   config: Config,
@@ -19,6 +20,7 @@ export async function verifyRelayRequest(
   method: string,
   path: string,
   body: string,
+  audience: string,
 ): Promise<RelayAuth> {
   const token = authorization?.match(/^Bearer (\S+)$/)?.[1];
   if (!token) return { ok: false, reason: "missing bearer token" };
@@ -35,16 +37,27 @@ export async function verifyRelayRequest(
     const { payload } = await jwtVerify(token, key, {
       algorithms: ["ES256"],
       issuer: relay.name,
-      audience: RELAY_AUDIENCE,
+      audience,
       maxTokenAge: "2m",
-      clockTolerance: 30,
-      requiredClaims: ["iat", "exp", "htm", "htu", "bh"],
+      clockTolerance: RELAY_CLOCK_TOLERANCE_S,
+      requiredClaims: ["iat", "exp", "jti", "htm", "htu", "bh"],
     });
     if (payload.htm !== method || payload.htu !== path || payload.bh !== (await sha256Hex(body))) {
       return { ok: false, reason: "token not bound to this request" };
     }
-    return { ok: true, relay };
+    // maxTokenAge bounds how long a token with a far-away exp could be replayed-checked for.
+    const expiresAt = Math.min(payload.exp!, payload.iat! + 120) * 1000 + RELAY_CLOCK_TOLERANCE_S * 1000;
+    return { ok: true, relay, jti: payload.jti!, expiresAt };
   } catch (e) {
     return { ok: false, reason: `invalid token: ${(e as Error).message}` };
   }
+}
+
+/** jti-hash shards per relay: spreads one busy relay's tokens over several objects. */
+const JTI_SHARDS = 16;
+
+/** The replay guard for this token: named by relay and a hash shard of the jti. */
+export async function replayGuardName(relay: string, jti: string): Promise<string> {
+  const shard = parseInt((await sha256Hex(jti)).slice(0, 4), 16) % JTI_SHARDS;
+  return `${relay}/${shard}`;
 }

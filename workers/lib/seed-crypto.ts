@@ -1,11 +1,6 @@
 import { base64url, fromBase64url } from "./base64url";
 
 /**
- * TOTP seeds at rest: AES-256-GCM under SEED_ENCRYPTION_KEY, with the device id as
- * additional data so a stored ciphertext cannot be moved to another device record.
- * A storage dump alone therefore yields no usable seed.
- */
-/**
  * Additional data of an on-prem TOTP token's seed (app seeds use their device id): bound to
  * the number, so a sealed seed copied into another number's record does not open there.
  */
@@ -15,6 +10,11 @@ export function totpTokenContext(msisdn: string): string {
 /** What tokens enrolled before the binding were sealed with; re-sealed on first open. */
 export const LEGACY_TOTP_TOKEN_CONTEXT = "onprem-totp-token";
 
+/**
+ * TOTP seeds at rest: AES-256-GCM under SEED_ENCRYPTION_KEY, with the device id as
+ * additional data so a stored ciphertext cannot be moved to another device record.
+ * A storage dump alone therefore yields no usable seed.
+ */
 export interface SealedSeed {
   iv: string;
   ct: string;

@@ -22,10 +22,13 @@ import {
   revokeToken,
   updateEndpoint,
 } from "../store/endpoints";
+import { applyPending, cancelPending, getPin, listPins, removePin, type PinRow } from "../store/relay-pins";
+import { USERNAME_MAX, normalizeUsername } from "../../shared/relay-contract";
 import { invalidRequest, validated } from "./validate";
 
 /**
- * Operator API: endpoints, their API tokens, subscribers' TOTP tokens, and the audit log.
+ * Operator API: endpoints, their API tokens, subscribers' TOTP tokens, RADIUS users' pinned
+ * numbers, and the audit log.
  * Bearer admin token (only its SHA-256 is configured); every change is audited.
  */
 type AdminEnv = { Bindings: Env };
@@ -224,3 +227,96 @@ adminApi.get("/admin/v1/audit", validated("query", AuditQuerySchema), async (c) 
   const { entries, next } = await queryAudit(c.env.DB, q);
   return c.json({ entries: entries.map((e) => ({ ...e, at: new Date(e.at).toISOString() })), next });
 });
+
+// ---- RADIUS number pins ------------------------------------------------------------------
+
+const PinParam = z.object({
+  endpoint: z.string().regex(ENDPOINT_NAME),
+  username: z.string().max(USERNAME_MAX).transform(normalizeUsername).pipe(z.string().min(1)),
+});
+
+/** Pins with their pending changes; `pending=true` lists only users awaiting confirmation. */
+adminApi.get(
+  "/admin/v1/relay-pins",
+  validated(
+    "query",
+    z.object({
+      endpoint: z.string().regex(ENDPOINT_NAME).optional(),
+      pending: z.enum(["true", "false"]).default("false"),
+      limit: z.coerce.number().int().min(1).max(1000).default(100),
+    }),
+  ),
+  async (c) => {
+    const q = c.req.valid("query");
+    const pins = await listPins(c.env.DB, { ...(q.endpoint ? { endpoint: q.endpoint } : {}), pendingOnly: q.pending === "true", limit: q.limit });
+    return c.json({ pins: pins.map(pinView) });
+  },
+);
+
+adminApi.get("/admin/v1/relay-pins/:endpoint/:username", validated("param", PinParam), async (c) => {
+  const { endpoint, username } = c.req.valid("param");
+  const pin = await getPin(c.env.DB, endpoint, username);
+  return pin ? c.json(pinView(pin)) : c.json({ error: "no pin for this user" }, 404);
+});
+
+/**
+ * Confirms the pending number: it becomes the pinned one. With {"msisdn"}, only if that is
+ * the pending number (so a number that replaced the one the operator checked is not confirmed).
+ */
+adminApi.post(
+  "/admin/v1/relay-pins/:endpoint/:username/confirm",
+  validated("param", PinParam),
+  validated("json", z.object({ msisdn: MsisdnSchema.optional() }).strict()),
+  async (c) => {
+    const { endpoint, username } = c.req.valid("param");
+    const { msisdn } = c.req.valid("json");
+    const pin = await getPin(c.env.DB, endpoint, username);
+    if (!pin?.pending_msisdn) return c.json({ error: "no pending number change for this user" }, 409);
+    if (msisdn && msisdn !== pin.pending_msisdn) return c.json({ error: "the pending number is not the one given" }, 409);
+    const expected = msisdn ?? pin.pending_msisdn;
+    const applied = await applyPending(c.env.DB, endpoint, username, { expected }, Date.now(), {
+      actor: ACTOR,
+      action: "relay_pin.confirm",
+      msisdnMasked: maskMsisdn(expected),
+      detail: { username, previous: maskMsisdn(pin.msisdn) },
+    });
+    return applied ? c.json(pinView(applied)) : c.json({ error: "the pending number changed meanwhile; look again" }, 409);
+  },
+);
+
+adminApi.delete("/admin/v1/relay-pins/:endpoint/:username/pending", validated("param", PinParam), async (c) => {
+  const { endpoint, username } = c.req.valid("param");
+  const pin = await getPin(c.env.DB, endpoint, username);
+  const ok = await cancelPending(c.env.DB, endpoint, username, Date.now(), {
+    actor: ACTOR,
+    action: "relay_pin.cancel_change",
+    msisdnMasked: pin?.pending_msisdn ? maskMsisdn(pin.pending_msisdn) : "",
+    detail: { username },
+  });
+  return ok ? c.body(null, 204) : c.json({ error: "no pending number change for this user" }, 404);
+});
+
+/** Removes the pin: the next login pins whatever number the directory reports then. */
+adminApi.delete("/admin/v1/relay-pins/:endpoint/:username", validated("param", PinParam), async (c) => {
+  const { endpoint, username } = c.req.valid("param");
+  const pin = await getPin(c.env.DB, endpoint, username);
+  const ok = await removePin(c.env.DB, endpoint, username, Date.now(), {
+    actor: ACTOR,
+    action: "relay_pin.remove",
+    msisdnMasked: pin ? maskMsisdn(pin.msisdn) : "",
+    detail: { username },
+  });
+  return ok ? c.body(null, 204) : c.json({ error: "no pin for this user" }, 404);
+});
+
+function pinView(p: PinRow) {
+  const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+  return {
+    endpoint: p.endpoint,
+    username: p.username,
+    msisdn: p.msisdn,
+    pinnedAt: iso(p.pinned_at),
+    pending: p.pending_msisdn ? { msisdn: p.pending_msisdn, since: iso(p.pending_at) } : null,
+    noticeSentAt: iso(p.notified_at),
+  };
+}

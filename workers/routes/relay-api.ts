@@ -7,12 +7,15 @@ import { offlineAuditRows, rejectOnError, REJECTED } from "../domain/offline-che
 import { AuthQuerySchema, MsisdnSchema } from "../lib/auth-params";
 import { maskMsisdn } from "../lib/msisdn";
 import { CHALLENGE_PATTERN, randomDigits } from "../lib/otp";
-import { verifyRelayRequest } from "../lib/relay-auth";
+import { replayGuardName, verifyRelayRequest } from "../lib/relay-auth";
+import { isTransientPlatformError } from "../lib/platform-errors";
+import { checkPinnedNumber } from "../domain/number-pins";
+import { EDGE_UNAVAILABLE_ERROR, EDGE_UNAVAILABLE_STATUS, NUMBER_CHANGED, USERNAME_MAX, normalizeUsername } from "../../shared/relay-contract";
 import { smsProviderFromEnv } from "../sms/from-env";
 import { resolveEndpoint } from "../store/endpoints";
 import type { OfflineCheck } from "../../durable-objects/subscriber";
 import { recordAuth } from "./respond";
-import { validated } from "./validate";
+import { invalidRequest, validated } from "./validate";
 
 /**
  * The edge API the on-prem RADIUS relay calls (JSON over HTTPS, ES256 JWT per relay).
@@ -22,22 +25,67 @@ import { validated } from "./validate";
 type Vars = { relay: Relay; endpoint: Endpoint; started: number };
 export const relayApi = new Hono<{ Bindings: Env; Variables: Vars }>();
 
+/** Calls that name a number: each is checked against the number pinned for the user first. */
+const NUMBER_PATHS = new Set([
+  "/api/relay/v1/touch",
+  "/api/relay/v1/sms-otp",
+  "/api/relay/v1/totp/verify",
+  "/api/relay/v1/challenge-response/verify",
+  "/api/relay/v1/subscriber",
+]);
+const WhoBody = z.object({
+  username: z.string().max(USERNAME_MAX).transform(normalizeUsername).pipe(z.string().min(1, "username must not be empty")),
+  msisdn: MsisdnSchema,
+});
+
 relayApi.use("/api/relay/v1/*", async (c, next) => {
   const config = loadConfig(c.env);
   const body = c.req.method === "GET" ? "" : await c.req.raw.clone().text();
-  const auth = await verifyRelayRequest(config, c.req.header("authorization"), c.req.method, c.req.path, body);
+  // The token must be for this edge: its public origin when configured, else the one called.
+  const audience = c.env.PUBLIC_BASE_URL ? new URL(c.env.PUBLIC_BASE_URL).origin : new URL(c.req.url).origin;
+  const auth = await verifyRelayRequest(config, c.req.header("authorization"), c.req.method, c.req.path, body, audience);
   if (!auth.ok) {
     console.warn(JSON.stringify({ event: "relay_auth_failed", reason: auth.reason }));
     return c.json({ error: "unauthorized", reason: auth.reason }, 401);
   }
   const endpoint = await resolveEndpoint(c.env.DB, config.endpoints, auth.relay.endpoint);
   if (!endpoint) return c.json({ error: `relay endpoint "${auth.relay.endpoint}" is not configured` }, 500);
+
+  let who: z.output<typeof WhoBody> | null = null;
+  if (NUMBER_PATHS.has(c.req.path)) {
+    const parsed = WhoBody.safeParse(safeJson(body));
+    if (!parsed.success) return invalidRequest(c, parsed.error, "json");
+    who = parsed.data;
+  }
+  // The token's single use and the user's pinned number, checked side by side: one round trip.
+  const [fresh, pin] = await Promise.all([
+    c.env.RELAY_REPLAY.getByName(await replayGuardName(auth.relay.name, auth.jti)).claim(auth.jti, auth.expiresAt),
+    who ? checkPinnedNumber(c.env, (p) => c.executionCtx.waitUntil(p), { endpoint, relay: auth.relay.name, ...who }) : null,
+  ]);
+  if (!fresh) {
+    console.warn(JSON.stringify({ event: "relay_auth_failed", reason: "replayed token" }));
+    return c.json({ error: "unauthorized", reason: "replayed token" }, 401);
+  }
   c.set("started", Date.now());
   c.set("relay", auth.relay);
   c.set("endpoint", endpoint);
+  if (pin && !pin.ok) {
+    record(c, c.req.path.slice("/api/relay/v1/".length).replaceAll("/", "-"), who!.msisdn, NUMBER_CHANGED);
+    return c.json({ error: NUMBER_CHANGED }, 409);
+  }
   await next();
+  // A transient fault of the platform itself (not an overload someone can cause) is the one
+  // error the relay may treat as "edge unavailable"; everything else stays a refusal.
+  if (c.error && isTransientPlatformError(c.error)) c.res = c.json({ error: EDGE_UNAVAILABLE_ERROR }, EDGE_UNAVAILABLE_STATUS);
 });
 
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
 
 const TouchBody = z.object({
   msisdn: MsisdnSchema,

@@ -24,6 +24,7 @@ export function escapeDnValue(v: string): string {
  */
 export class LdapFirstFactor implements FirstFactor {
   readonly name = "ldap";
+  readonly vouchesForUser = true;
   readonly #cfg: LdapConfig;
 
   constructor(cfg: LdapConfig) {

@@ -13,6 +13,7 @@ type UpstreamConfig = Extract<FirstFactorConfig, { type: "radius" }>;
  */
 export class RadiusFirstFactor implements FirstFactor {
   readonly name = "radius";
+  readonly vouchesForUser = true;
   readonly #cfg: UpstreamConfig;
 
   constructor(cfg: UpstreamConfig) {

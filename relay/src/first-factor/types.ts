@@ -5,6 +5,11 @@ export type FirstFactorResult =
 
 export interface FirstFactor {
   readonly name: string;
+  /**
+   * True when a successful verify() means the user exists and proved their password to a
+   * directory (LDAP, upstream RADIUS). Only then may an E.164 username serve as the number.
+   */
+  readonly vouchesForUser?: boolean;
   /** Resolves ok:false for wrong credentials; throws when the backend cannot be asked. */
   verify(user: string, password: string): Promise<FirstFactorResult>;
 }

@@ -34,6 +34,9 @@ const config = (over: Record<string, unknown> = {}) =>
   parseRelayConfig({
     clients: [{ name: "c", address: "127.0.0.1", secret: "s" }],
     edge: { url: "https://edge.example", relayName: "r", privateKeyFile: "/dev/null" },
+    firstFactor: { type: "none" },
+    usernameAsMsisdn: true,
+    users: { "+46701234567": {} },
     ...over,
   });
 
@@ -64,14 +67,16 @@ describe("decide", () => {
     expect(e.calls).toEqual([]);
   });
 
-  it("takes the phone number from the directory, then the users map, then an E.164 username", async () => {
+  // Changed with issue 10 (items 1-2): the operator's map now wins over the directory, and an
+  // E.164 username is the number only when opted in and the user is known.
+  it("takes the phone number from the users map, then the directory, then (opt-in, known users) the username", async () => {
     const seen: string[] = [];
-    const e: EdgeApi = { ...edge({}).api, touch: async (m) => (seen.push(m), "TOUCH_ACCEPTED") };
-    const dir: FirstFactor = { name: "t", verify: async () => ({ ok: true, msisdn: "+46700000001" }) };
+    const e: EdgeApi = { ...edge({}).api, touch: async (w) => (seen.push(w.msisdn), "TOUCH_ACCEPTED") };
+    const dir: FirstFactor = { name: "t", vouchesForUser: true, verify: async () => ({ ok: true, msisdn: "+46700000001" }) };
     await decide({ ...req, user: "alice" }, deps(e, { firstFactor: dir }, config({ users: { alice: { msisdn: "+46700000002" } } })));
-    await decide({ ...req, user: "alice" }, deps(e, {}, config({ users: { alice: { msisdn: "+46700000002" } } })));
+    await decide({ ...req, user: "alice" }, deps(e, { firstFactor: dir }));
     await decide(req, deps(e));
-    expect(seen).toEqual(["+46700000001", "+46700000002", "+46701234567"]);
+    expect(seen).toEqual(["+46700000002", "+46700000001", "+46701234567"]);
     expect((await decide({ ...req, user: "carol" }, deps(e))).reason).toBe("no phone number for user");
   });
 
