@@ -197,11 +197,16 @@ export class Subscriber extends DurableObject<Env> {
    * signature proves the request comes from the device key; `iat` bounds replays in time.
    */
   async updateDevice(deviceId: string, jws: string): Promise<"updated" | "removed" | "refused"> {
+    // Device lookup and signature check are reads: junk is refused without entering #serial,
+    // so a flood of it cannot queue up in front of this number's sign-ins.
+    const signer = await this.#deviceById(deviceId);
+    if (!signer) return "refused";
+    const claims = DeviceUpdateClaimsSchema.safeParse(await verifyCompactJws(signer.publicKey, jws));
+    if (!claims.success || Math.abs(claims.data.iat * 1000 - Date.now()) > UPDATE_WINDOW_MS) return "refused";
     return this.#serial(async () => {
+      // Re-read: the device may have been replaced or removed while the signature was checked.
       const d = await this.#deviceById(deviceId);
       if (!d) return "refused";
-      const claims = DeviceUpdateClaimsSchema.safeParse(await verifyCompactJws(d.publicKey, jws));
-      if (!claims.success || Math.abs(claims.data.iat * 1000 - Date.now()) > UPDATE_WINDOW_MS) return "refused";
       if (claims.data.remove) {
         await this.#forget(d.id);
         return "removed";

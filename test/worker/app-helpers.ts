@@ -31,11 +31,12 @@ export interface TestDevice {
   sub: FakeSubscription | null;
 }
 
-export async function appApi(path: string, body: unknown): Promise<Response> {
+/** A call to the app API; `ip` is sent as CF-Connecting-IP, as Cloudflare's edge does. */
+export async function appApi(path: string, body: unknown, ip?: string): Promise<Response> {
   return exports.default.fetch(
     new Request(`https://mfa.example.com/app/api/${path}`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...(ip ? { "cf-connecting-ip": ip } : {}) },
       body: JSON.stringify(body),
     }),
   );

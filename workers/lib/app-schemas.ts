@@ -43,7 +43,16 @@ export const ActivateBodySchema = z.object({
 const DeviceRef = { msisdn: MsisdnSchema, deviceId: TokenSchema };
 export const ChallengeBodySchema = z.object({ ...DeviceRef, challengeId: TokenSchema });
 export const PendingBodySchema = z.object(DeviceRef);
-export const SignedBodySchema = z.object({ ...DeviceRef, jws: z.string().max(4096) });
+/**
+ * An ES256 compact JWS as the app makes it (jws-sign.ts): base64url header and payload, and a
+ * 64-byte r||s signature (86 base64url chars). Anything else is refused before a Durable
+ * Object is called.
+ */
+export const CompactEs256JwsSchema = z
+  .string()
+  .max(4096)
+  .regex(/^[A-Za-z0-9_-]{1,200}\.[A-Za-z0-9_-]{1,3800}\.[A-Za-z0-9_-]{86}$/);
+export const SignedBodySchema = z.object({ ...DeviceRef, jws: CompactEs256JwsSchema });
 
 /**
  * The approver picked in the app (Assisted Login): an opaque id from the list the challenge

@@ -5,12 +5,14 @@ import { activateDevice, answerChallenge, challengeDetails } from "../domain/app
 import {
   ActivateBodySchema,
   ChallengeBodySchema,
+  MsisdnSchema,
   PendingBodySchema,
   SignedBodySchema,
   type AnswerResponse,
   type ChallengeDetails,
 } from "../lib/app-schemas";
 import { maskMsisdn } from "../lib/msisdn";
+import { admitAppCall } from "../domain/app-admission";
 
 /**
  * JSON API of the authenticator app. Requests name their number and device; anything that
@@ -23,6 +25,18 @@ const json = <T extends z.ZodType>(schema: T) =>
   zValidator("json", schema, (r, c) => {
     if (!r.success) return c.json({ error: "invalid_request" }, 400);
   });
+
+// Rate limits per client IP and per number before anything else runs (see app-admission.ts).
+appApi.use("/app/api/*", async (c, next) => {
+  const body: unknown = await c.req.json().catch(() => null);
+  const msisdn = MsisdnSchema.safeParse((body as { msisdn?: unknown } | null)?.msisdn);
+  const admission = await admitAppCall(c.env, c.req.header("cf-connecting-ip"), msisdn.success ? msisdn.data : null);
+  if (!admission.ok) {
+    console.warn(JSON.stringify({ event: "app_api_rate_limited", scope: admission.scope }));
+    return c.json({ error: "rate_limited" }, 429, { "retry-after": "60" });
+  }
+  await next();
+});
 
 const log = (event: string, msisdn: string, extra: Record<string, unknown> = {}) =>
   console.log(JSON.stringify({ event, msisdn: maskMsisdn(msisdn), ...extra }));
