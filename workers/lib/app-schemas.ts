@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ACTIVATION_CODE_PATTERN } from "./device-activation";
 
 /** Shapes the authenticator app sends (and the Subscriber object stores), validated at the edge. */
 
@@ -33,9 +34,13 @@ export const DevicePublicKeySchema = z
   .transform(({ kty, crv, x, y }) => ({ kty, crv, x, y }));
 export type DevicePublicKey = z.output<typeof DevicePublicKeySchema>;
 
+export const ActivationInfoBodySchema = z.object({ msisdn: MsisdnSchema, token: TokenSchema });
+
 export const ActivateBodySchema = z.object({
   msisdn: MsisdnSchema,
   token: TokenSchema,
+  /** The one-time code sent by SMS when the activation token was issued. */
+  code: z.string().regex(ACTIVATION_CODE_PATTERN),
   publicKey: DevicePublicKeySchema,
   subscription: PushSubscriptionSchema.nullable(),
 });
@@ -83,6 +88,10 @@ export const DeviceUpdateClaimsSchema = z.object({
   iat: z.number().int(),
   subscription: PushSubscriptionSchema.nullable().optional(),
   remove: z.literal(true).optional(),
+  /** The current device refuses the pending replacement by another device. */
+  refuseReplacement: z.literal(true).optional(),
+  /** A replacing device asks to take over once its grace window passed (and gets its seed). */
+  claim: z.literal(true).optional(),
 });
 export type DeviceUpdateClaims = z.infer<typeof DeviceUpdateClaimsSchema>;
 
