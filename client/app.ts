@@ -8,9 +8,10 @@ import { challengeResponseCode, CHALLENGE_PATTERN, seedFromBase32, TOTP_PERIOD, 
 import { fromBase64url } from "../workers/lib/base64url";
 import type { AnswerClaims, AnswerResponse, ApproverChoice, ChallengeDetails } from "../workers/lib/app-schemas";
 import { api, ApiError } from "./api";
+import { serverForgotDevice } from "./app-routing";
 import { clearDevice, loadDevice, saveDevice, type StoredDevice } from "./device-store";
 
-const VIEWS = ["loading", "activate", "none", "home", "challenge", "result"] as const;
+const VIEWS = ["loading", "activate", "waiting", "none", "home", "challenge", "result"] as const;
 type View = (typeof VIEWS)[number];
 const TOKEN = /^[A-Za-z0-9_-]{43}$/;
 const POLL_MS = 3000;
@@ -20,7 +21,7 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string) => document.getEleme
 function show(view: View): void {
   for (const v of VIEWS) $(`view-${v}`).hidden = v !== view;
   current = view;
-  if (view !== "home") stopHomeTimers();
+  if (view !== "home" && view !== "waiting") stopHomeTimers();
 }
 
 function showError(message: string | null): void {
@@ -66,8 +67,43 @@ async function subscribePush(): Promise<PushSubscriptionJSON | null> {
 
 // ---- activation ----------------------------------------------------------------------------
 
+/**
+ * The activate view for a token from the link page. The number shown is the one the server
+ * has bound to the token (the fragment's number is only a lookup key), and a device already
+ * stored in this browser is replaced only after an explicit choice.
+ */
+async function showActivation(fragmentMsisdn: string, token: string): Promise<void> {
+  let info: { msisdn: string; hasDevice: boolean };
+  try {
+    info = await api<{ msisdn: string; hasDevice: boolean }>("activation-info", { msisdn: fragmentMsisdn, token });
+  } catch (e) {
+    history.replaceState(null, "", "/app/");
+    return showResult(
+      "Activation link not valid",
+      e instanceof ApiError && e.status === 403
+        ? "This activation link was already used or has expired. Open a new sign-in SMS and try again."
+        : "Could not check the activation link. Check your connection and reload.",
+    );
+  }
+  $("activate-msisdn").textContent = info.msisdn;
+  $("activate-has-device").hidden = !info.hasDevice;
+  const replaceBox = $("activate-replace-box");
+  const replace = $<HTMLInputElement>("activate-replace");
+  const button = $<HTMLButtonElement>("activate-btn");
+  replaceBox.hidden = !device;
+  replace.checked = false;
+  if (device) $("activate-stored").textContent = device.msisdn;
+  button.disabled = !!device;
+  replace.onchange = () => (button.disabled = !replace.checked);
+  button.onclick = () => void activate(info.msisdn, token);
+  show("activate");
+}
+
 async function activate(msisdn: string, token: string): Promise<void> {
   const button = $<HTMLButtonElement>("activate-btn");
+  const code = $<HTMLInputElement>("activate-code").value.replace(/\s/g, "");
+  if (!/^\d{6}$/.test(code)) return showError("Enter the 6-digit activation code from the SMS.");
+  if (device && !$<HTMLInputElement>("activate-replace").checked) return;
   button.disabled = true;
   showError(null);
   try {
@@ -75,15 +111,24 @@ async function activate(msisdn: string, token: string): Promise<void> {
     const keys = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
     const jwk = await crypto.subtle.exportKey("jwk", keys.publicKey);
     const subscription = await subscribePush();
-    const r = await api<{ deviceId: string; seed: string }>("activate", {
+    const r = await api<{ deviceId: string; seed?: string; status?: string; effectiveAt?: number }>("activate", {
       msisdn,
       token,
+      code,
       publicKey: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y },
       subscription,
     });
-    device = { msisdn, deviceId: r.deviceId, privateKey: keys.privateKey, seed: r.seed, activatedAt: Date.now() };
+    device = {
+      msisdn,
+      deviceId: r.deviceId,
+      privateKey: keys.privateKey,
+      seed: r.seed ?? "",
+      activatedAt: Date.now(),
+      ...(r.status === "replacement_pending" ? { pendingUntil: r.effectiveAt! } : {}),
+    };
     await saveDevice(device);
     history.replaceState(null, "", "/app/");
+    if (device.pendingUntil) return waiting();
     showResult(
       "Activated",
       subscription
@@ -92,12 +137,51 @@ async function activate(msisdn: string, token: string): Promise<void> {
     );
   } catch (e) {
     button.disabled = false;
+    const error = e instanceof ApiError ? e.body.error : undefined;
     showError(
-      e instanceof ApiError && e.status === 403
-        ? "This activation link was already used or has expired. Open a new sign-in SMS and try again."
-        : "Activation failed. Check your connection and try again.",
+      error === "wrong_code"
+        ? "Wrong activation code. Check the SMS and try again."
+        : e instanceof ApiError && e.status === 403
+          ? "This activation link was already used or has expired. Open a new sign-in SMS and try again."
+          : "Activation failed. Check your connection and try again.",
     );
   }
+}
+
+/** This phone waits to replace the number's device; it takes over by a signed claim. */
+async function waiting(): Promise<void> {
+  if (!device?.pendingUntil) return home();
+  stopHomeTimers();
+  show("waiting");
+  $("waiting-text").textContent =
+    `Your number already has another phone with this app. It was told and can refuse. If it does not, this phone takes over at ${new Date(device.pendingUntil).toLocaleString()}. Until then sign-in requests go to the other phone or by SMS.`;
+  await claim();
+  timers.push(window.setInterval(() => void claim(), POLL_MS * 10));
+}
+
+/** Asked before the window ends too: a refusal (404 unknown_device) shows at once. */
+async function claim(): Promise<void> {
+  if (!device?.pendingUntil) return;
+  try {
+    const jws = await signCompactJws(device.privateKey, { typ: "edge-mfa/device", iat: Math.floor(Date.now() / 1000), claim: true });
+    const r = await api<{ seed: string }>("claim", { msisdn: device.msisdn, deviceId: device.deviceId, jws });
+    const { pendingUntil: _done, ...active } = device;
+    device = { ...active, seed: r.seed };
+    await saveDevice(device);
+    stopHomeTimers();
+    home();
+  } catch (e) {
+    if (e instanceof ApiError && serverForgotDevice(e.status, e.body) && current === "waiting") {
+      await forgetLocalDevice();
+      showResult("Not activated", "The phone that had this number refused the change, or a newer activation replaced this one.");
+    }
+  }
+}
+
+async function forgetLocalDevice(): Promise<void> {
+  await clearDevice();
+  device = undefined;
+  stopHomeTimers();
 }
 
 // ---- challenges ----------------------------------------------------------------------------
@@ -236,24 +320,48 @@ async function renderTotp(seed: Uint8Array): Promise<void> {
 async function poll(): Promise<void> {
   if (!device || document.hidden || current !== "home") return;
   try {
-    const r = await api<{ challenges: string[]; push: boolean }>("pending", { msisdn: device.msisdn, deviceId: device.deviceId });
+    const r = await api<{ challenges: string[]; push: boolean; replacement?: { requestedAt: number; effectiveAt: number } }>("pending", {
+      msisdn: device.msisdn,
+      deviceId: device.deviceId,
+    });
+    showReplacement(r.replacement);
     $("push-status").textContent = r.push
       ? "Notifications on: sign-in requests arrive here."
       : "Notifications off: sign-in requests come by SMS.";
     $("push-btn").hidden = r.push || !("PushManager" in window);
     if (r.challenges[0]) await openChallenge(r.challenges[0]);
   } catch (e) {
-    if (e instanceof ApiError && e.status === 404) {
-      // The edge forgot this device (re-activated elsewhere, or removed): so do we.
-      await clearDevice();
-      device = undefined;
+    if (e instanceof ApiError && serverForgotDevice(e.status, e.body)) {
+      // The edge forgot this device (replaced by another phone, or removed): so do we.
+      await forgetLocalDevice();
       show("none");
     }
   }
 }
 
+/** Another phone asked to take this number over: say so, with a signed Refuse. */
+function showReplacement(r: { requestedAt: number; effectiveAt: number } | undefined): void {
+  $("replacement-box").hidden = !r;
+  if (!r) return;
+  $("replacement-text").textContent =
+    `Another phone asked to take over this number (${new Date(r.requestedAt).toLocaleString()}). It gets your sign-in requests from ${new Date(r.effectiveAt).toLocaleString()} unless you refuse. If that was not you, refuse.`;
+}
+
+async function refuseReplacement(): Promise<void> {
+  if (!device) return;
+  try {
+    const jws = await signCompactJws(device.privateKey, { typ: "edge-mfa/device", iat: Math.floor(Date.now() / 1000), refuseReplacement: true });
+    await api("device", { msisdn: device.msisdn, deviceId: device.deviceId, jws });
+    showReplacement(undefined);
+    showError(null);
+  } catch {
+    showError("Could not refuse. Try again online.");
+  }
+}
+
 function home(): void {
   if (!device) return show("none");
+  if (device.pendingUntil) return void waiting();
   show("home");
   $("home-msisdn").textContent = device.msisdn;
   const seed = seedFromBase32(device.seed);
@@ -298,8 +406,7 @@ async function removeDevice(): Promise<void> {
   } catch (e) {
     if (!(e instanceof ApiError && e.status === 403)) return showError("Could not remove the phone. Try again online.");
   }
-  await clearDevice();
-  device = undefined;
+  await forgetLocalDevice();
   show("none");
 }
 
@@ -309,11 +416,7 @@ async function route(): Promise<void> {
   const params = new URLSearchParams(location.hash.slice(1));
   const token = params.get("activate");
   const msisdn = params.get("msisdn");
-  if (token && msisdn && TOKEN.test(token)) {
-    $("activate-msisdn").textContent = msisdn;
-    $<HTMLButtonElement>("activate-btn").onclick = () => void activate(msisdn, token);
-    return show("activate");
-  }
+  if (token && msisdn && TOKEN.test(token)) return showActivation(msisdn, token);
   const c = params.get("c");
   if (device && c) return openChallenge(c);
   home();
@@ -327,6 +430,7 @@ async function main(): Promise<void> {
   $("cr-form").addEventListener("submit", (e) => void signChallenge(e as SubmitEvent));
   $("remove-btn").addEventListener("click", () => void removeDevice());
   $("push-btn").addEventListener("click", () => void enablePush());
+  $("refuse-btn").addEventListener("click", () => void refuseReplacement());
   $("result-home").addEventListener("click", () => home());
   window.addEventListener("hashchange", () => void route());
   document.addEventListener("visibilitychange", () => void poll());

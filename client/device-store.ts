@@ -7,9 +7,11 @@ export interface StoredDevice {
   msisdn: string;
   deviceId: string;
   privateKey: CryptoKey;
-  /** Base32 TOTP seed, for offline codes. */
+  /** Base32 TOTP seed, for offline codes (empty while waiting to replace another device). */
   seed: string;
   activatedAt: number;
+  /** Set while this device waits to replace the number's current one (ms since epoch). */
+  pendingUntil?: number;
 }
 
 const DB = "edge-mfa";

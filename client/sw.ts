@@ -6,7 +6,7 @@
  */
 declare const self: ServiceWorkerGlobalScope;
 declare const __BUILD_ID__: string;
-export {}; // a module, so `self` above shadows the DOM-less global of the same name
+import { APP_PATH, isAppUrl } from "./app-routing";
 
 const CACHE = `edge-mfa-app-${__BUILD_ID__}`;
 const SHELL = ["/app/", "/app/app.js", "/assets/app.css", "/app/app.css", "/app/icon.svg", "/app/manifest.webmanifest"];
@@ -43,11 +43,25 @@ self.addEventListener("fetch", (event) => {
 
 self.addEventListener("push", (event) => {
   let challengeId: string | null = null;
+  let replacement = false;
   try {
-    const data = event.data?.json() as { c?: unknown } | undefined;
+    const data = event.data?.json() as { c?: unknown; r?: unknown } | undefined;
     if (typeof data?.c === "string" && CHALLENGE_ID.test(data.c)) challengeId = data.c;
+    replacement = data?.r === "replacement";
   } catch {
     /* not ours */
+  }
+  if (replacement) {
+    // Another phone asked to take this number over: the app (home screen) offers Refuse.
+    event.waitUntil(
+      self.registration.showNotification("Another phone wants to take over", {
+        body: "If that was not you, open the app and tap Refuse.",
+        tag: "replacement",
+        icon: "/app/icon.svg",
+        requireInteraction: true,
+      }),
+    );
+    return;
   }
   if (!challengeId) return;
   event.waitUntil(
@@ -68,13 +82,16 @@ self.addEventListener("push", (event) => {
 self.addEventListener("notificationclick", (event) => {
   event.notification.close();
   const c = (event.notification.data as { c?: string } | null)?.c;
-  const url = c && CHALLENGE_ID.test(c) ? `/app/#c=${c}` : "/app/";
+  const challenge = c && CHALLENGE_ID.test(c) ? c : null;
+  const url = challenge ? `${APP_PATH}#c=${challenge}` : APP_PATH;
   event.waitUntil(
     (async () => {
-      const [client] = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
-      if (client) {
-        client.postMessage({ type: "challenge", c });
-        return void (await client.focus());
+      // Only a window showing the app itself, never another same-origin page such as /m/….
+      const windows = await self.clients.matchAll({ type: "window", includeUncontrolled: true });
+      const app = windows.find((w) => isAppUrl(w.url, self.location.origin));
+      if (app) {
+        if (challenge) app.postMessage({ type: "challenge", c: challenge });
+        return void (await app.focus());
       }
       await self.clients.openWindow(url);
     })(),

@@ -14,6 +14,14 @@ import { checkChallengeResponse, checkTotp, newSeed, seedToBase32 } from "../wor
 import { admit, type RateLimits } from "../workers/lib/rate-limit";
 import { LEGACY_TOTP_TOKEN_CONTEXT, openSeed, sealSeed, totpTokenContext, type SealedSeed } from "../workers/lib/seed-crypto";
 import { smsOtpMac, smsOtpMacKey } from "../workers/lib/sms-otp-mac";
+import {
+  ACTIVATION_SEND_LIMITS,
+  MAX_ACTIVATION_CODE_ATTEMPTS,
+  isActivationGrant,
+  replacementPhase,
+  type ActivationGrant,
+  type PendingReplacement,
+} from "../workers/lib/device-activation";
 import { randomToken, sha256Hex, timingSafeEqualString } from "../workers/lib/tokens";
 
 interface SmsOtpChallenge {
@@ -75,7 +83,26 @@ export interface PendingClaim {
   cap: number;
 }
 
-export type ActivateResult = { ok: true; deviceId: string; seed: string } | { ok: false };
+export type ActivateResult =
+  | { ok: true; kind: "activated"; deviceId: string; seed: string }
+  /** The number has a device: the new one takes over at `effectiveAt` unless `replaced` refuses. */
+  | { ok: true; kind: "replacement_pending"; deviceId: string; effectiveAt: number; replaced: DeviceRef }
+  | { ok: false; reason: "invalid_token" | "wrong_code" };
+
+/** Enough of the current device to notify it (its push subscription) and to name it in logs. */
+export interface DeviceRef {
+  id: string;
+  subscription: PushSubscriptionJson | null;
+}
+
+export type ClaimResult =
+  /** `replaced`: this claim made it the number's device (false: a repeated claim). */
+  | { kind: "activated"; seed: string; replaced: boolean }
+  | { kind: "waiting"; effectiveAt: number }
+  | { kind: "unknown_device" }
+  | { kind: "refused" };
+
+export type DeviceUpdateResult = "updated" | "removed" | "replacement_refused" | "refused";
 
 export interface PushTarget {
   deviceId: string;
@@ -143,47 +170,108 @@ export class Subscriber extends DurableObject<Env> {
 
   // ---- activation -------------------------------------------------------------------------
 
-  /** Stores the hash of a one-time activation token (issued from a live SMS link). */
-  async grantActivation(tokenHash: string, expiresAt: number): Promise<void> {
+  /**
+   * Stores a one-time activation token (its hash) with the MAC of the code sent by SMS. False
+   * when the number was sent too many activation codes lately (nothing is stored then).
+   */
+  async grantActivation(tokenHash: string, expiresAt: number, codeMac: string): Promise<boolean> {
     return this.#serial(async () => {
       const now = Date.now();
-      const grants = Object.entries((await this.ctx.storage.get<Record<string, number>>("grants")) ?? {})
-        .filter(([, exp]) => exp > now)
-        .sort((a, b) => b[1] - a[1])
+      const sends = admit((await this.ctx.storage.get<number[]>("activationSends")) ?? [], ACTIVATION_SEND_LIMITS, now);
+      await this.ctx.storage.put("activationSends", sends.history);
+      if (!sends.allowed) return false;
+      const grants = Object.entries(await this.#grants())
+        .filter(([, g]) => g.expiresAt > now)
+        .sort((a, b) => b[1].expiresAt - a[1].expiresAt)
         .slice(0, MAX_GRANTS - 1);
-      await this.ctx.storage.put("grants", Object.fromEntries([[tokenHash, expiresAt], ...grants]));
+      const grant: ActivationGrant = { expiresAt, codeMac, attempts: 0 };
+      await this.ctx.storage.put("grants", Object.fromEntries([[tokenHash, grant], ...grants]));
+      return true;
+    });
+  }
+
+  /** Whether a token is live for this number, and whether activating would replace a device. */
+  async activationInfo(tokenHash: string): Promise<{ hasDevice: boolean } | null> {
+    const grant = (await this.#grants())[tokenHash];
+    if (!grant || Date.now() >= grant.expiresAt) return null;
+    return { hasDevice: (await this.ctx.storage.get("device")) !== undefined };
+  }
+
+  /**
+   * Binds a device if the token is live and `codeMac` matches the code sent by SMS (a few
+   * tries, then the token is burnt; a right code consumes it). With no device yet it is active
+   * at once; otherwise it becomes a pending replacement that takes over at now + `graceMs`
+   * (claimReplacement) unless the current device refuses it first.
+   */
+  async activate(
+    tokenHash: string,
+    codeMac: string,
+    publicKey: DevicePublicKey,
+    subscription: PushSubscriptionJson | null,
+    graceMs: number,
+  ): Promise<ActivateResult> {
+    // Unknown tokens are refused by a read, outside #serial (junk cannot queue up here).
+    if (!(await this.activationInfo(tokenHash))) return { ok: false, reason: "invalid_token" };
+    return this.#serial(async () => {
+      const now = Date.now();
+      const grants = await this.#grants();
+      const grant = grants[tokenHash];
+      if (!grant || now >= grant.expiresAt) return { ok: false, reason: "invalid_token" };
+      if (!(await timingSafeEqualString(grant.codeMac, codeMac))) {
+        grant.attempts++;
+        if (grant.attempts >= MAX_ACTIVATION_CODE_ATTEMPTS) delete grants[tokenHash];
+        await this.ctx.storage.put("grants", grants);
+        return { ok: false, reason: "wrong_code" };
+      }
+      delete grants[tokenHash];
+      await this.ctx.storage.put("grants", grants);
+
+      const current = await this.ctx.storage.get<DeviceRecord>("device");
+      if (current) {
+        const replacement: PendingReplacement = { id: randomToken(), publicKey, subscription, requestedAt: now, effectiveAt: now + graceMs };
+        await this.ctx.storage.put("replacement", replacement);
+        return {
+          ok: true,
+          kind: "replacement_pending",
+          deviceId: replacement.id,
+          effectiveAt: replacement.effectiveAt,
+          replaced: { id: current.id, subscription: current.subscription },
+        };
+      }
+      const { id, seed } = await this.#install(randomToken(), publicKey, subscription);
+      return { ok: true, kind: "activated", deviceId: id, seed };
     });
   }
 
   /**
-   * Binds a device to this number if the token is valid, unexpired and unused. The grant is
-   * consumed first, so a token works once even if the rest fails. Replaces any earlier device.
+   * The replacing device asks to take over (signed with its key). After the grace window it
+   * becomes the number's device; the old device's challenges and all replay state go with it.
+   * Repeatable by the device now installed (a lost answer must not strand it without a seed).
    */
-  async activate(
-    tokenHash: string,
-    publicKey: DevicePublicKey,
-    subscription: PushSubscriptionJson | null,
-  ): Promise<ActivateResult> {
+  async claimReplacement(deviceId: string, jws: string): Promise<ClaimResult> {
+    const rep = await this.ctx.storage.get<PendingReplacement>("replacement");
+    const isPending = rep !== undefined && (await timingSafeEqualString(rep.id, deviceId));
+    const installed = isPending ? null : await this.#deviceById(deviceId);
+    const key = isPending ? rep!.publicKey : installed?.publicKey;
+    if (!key) return { kind: "unknown_device" };
+    const claims = DeviceUpdateClaimsSchema.safeParse(await verifyCompactJws(key, jws));
+    if (!claims.success || !claims.data.claim || Math.abs(claims.data.iat * 1000 - Date.now()) > UPDATE_WINDOW_MS) {
+      return { kind: "refused" };
+    }
+    if (installed) {
+      const seed = await openSeed(seedKeyFromEnv(this.env), installed.seed, installed.id);
+      return { kind: "activated", seed: seedToBase32(seed), replaced: false };
+    }
+    const phase = replacementPhase(rep!, Date.now());
+    if (phase === "waiting") return { kind: "waiting", effectiveAt: rep!.effectiveAt };
     return this.#serial(async () => {
-      const grants = (await this.ctx.storage.get<Record<string, number>>("grants")) ?? {};
-      const expiresAt = grants[tokenHash];
-      if (expiresAt === undefined) return { ok: false };
-      delete grants[tokenHash];
-      await this.ctx.storage.put("grants", grants);
-      if (Date.now() >= expiresAt) return { ok: false };
-
-      const id = randomToken();
-      const seed = newSeed();
-      const device: DeviceRecord = {
-        id,
-        publicKey,
-        subscription,
-        seed: await sealSeed(seedKeyFromEnv(this.env), seed, id),
-        activatedAt: Date.now(),
-      };
-      await this.ctx.storage.put("device", device);
-      await this.ctx.storage.delete("totpStep");
-      return { ok: true, deviceId: id, seed: seedToBase32(seed) };
+      const again = await this.ctx.storage.get<PendingReplacement>("replacement");
+      if (again?.id !== rep!.id) return { kind: "unknown_device" };
+      await this.ctx.storage.delete("replacement");
+      if (phase === "lapsed") return { kind: "unknown_device" };
+      await this.#clearDeviceState();
+      const { seed } = await this.#install(again.id, again.publicKey, again.subscription);
+      return { kind: "activated", seed, replaced: true };
     });
   }
 
@@ -202,15 +290,24 @@ export class Subscriber extends DurableObject<Env> {
    * A signed update from the device: new push subscription (or none), or removal. The
    * signature proves the request comes from the device key; `iat` bounds replays in time.
    */
-  async updateDevice(deviceId: string, jws: string): Promise<"updated" | "removed" | "refused"> {
+  async updateDevice(deviceId: string, jws: string): Promise<DeviceUpdateResult> {
+    // Device lookup and signature check are reads: junk is refused without entering #serial,
+    // so a flood of it cannot queue up in front of this number's sign-ins.
+    const signer = await this.#deviceById(deviceId);
+    if (!signer) return "refused";
+    const claims = DeviceUpdateClaimsSchema.safeParse(await verifyCompactJws(signer.publicKey, jws));
+    if (!claims.success || Math.abs(claims.data.iat * 1000 - Date.now()) > UPDATE_WINDOW_MS) return "refused";
     return this.#serial(async () => {
+      // Re-read: the device may have been replaced or removed while the signature was checked.
       const d = await this.#deviceById(deviceId);
       if (!d) return "refused";
-      const claims = DeviceUpdateClaimsSchema.safeParse(await verifyCompactJws(d.publicKey, jws));
-      if (!claims.success || Math.abs(claims.data.iat * 1000 - Date.now()) > UPDATE_WINDOW_MS) return "refused";
       if (claims.data.remove) {
         await this.#forget(d.id);
         return "removed";
+      }
+      if (claims.data.refuseReplacement) {
+        if (!(await this.ctx.storage.delete("replacement"))) return "refused";
+        return "replacement_refused";
       }
       if (claims.data.subscription !== undefined) {
         await this.ctx.storage.put("device", { ...d, subscription: claims.data.subscription });
@@ -272,11 +369,16 @@ export class Subscriber extends DurableObject<Env> {
   }
 
   /** Challenge ids still pending for the device (the app lists them when opened). */
-  async pendingChallenges(deviceId: string): Promise<string[] | null> {
+  async pendingChallenges(
+    deviceId: string,
+  ): Promise<{ challenges: string[]; replacement: { requestedAt: number; effectiveAt: number } | null } | null> {
     if (!(await this.#deviceById(deviceId))) return null;
-    return Object.values(await this.#pending(Date.now()))
+    const challenges = Object.values(await this.#pending(Date.now()))
       .map((e) => e.challengeId)
       .filter((c): c is string => c !== undefined);
+    // Another device asked to take over: the app shows it with a Refuse button.
+    const rep = await this.ctx.storage.get<PendingReplacement>("replacement");
+    return { challenges, replacement: rep ? { requestedAt: rep.requestedAt, effectiveAt: rep.effectiveAt } : null };
   }
 
   /** Checks a signed answer: right device, valid ES256 signature, a challenge of ours. */
@@ -486,11 +588,37 @@ export class Subscriber extends DurableObject<Env> {
   async #forget(deviceId: string): Promise<boolean> {
     const d = await this.ctx.storage.get<DeviceRecord>("device");
     if (!d || d.id !== deviceId) return false;
+    await this.#clearDeviceState();
+    return true;
+  }
+
+  /** Drops the device with its replay state and the challenges pushed to it. */
+  async #clearDeviceState(): Promise<void> {
     await this.ctx.storage.delete(["device", "totpStep", "crUsed"]);
     const entries = await this.#pending(Date.now());
     for (const e of Object.values(entries)) delete e.challengeId;
     await this.ctx.storage.put("pending", entries);
-    return true;
+  }
+
+  /** Stores a new device with a fresh seed (sealed); any pending replacement is void. */
+  async #install(id: string, publicKey: DevicePublicKey, subscription: PushSubscriptionJson | null) {
+    const seed = newSeed();
+    const device: DeviceRecord = {
+      id,
+      publicKey,
+      subscription,
+      seed: await sealSeed(seedKeyFromEnv(this.env), seed, id),
+      activatedAt: Date.now(),
+    };
+    await this.ctx.storage.put("device", device);
+    await this.ctx.storage.delete(["totpStep", "replacement"]);
+    return { id, seed: seedToBase32(seed) };
+  }
+
+  /** Live activation grants (entries stored by an earlier version, a bare expiry, are dropped). */
+  async #grants(): Promise<Record<string, ActivationGrant>> {
+    const all = (await this.ctx.storage.get<Record<string, unknown>>("grants")) ?? {};
+    return Object.fromEntries(Object.entries(all).filter((e): e is [string, ActivationGrant] => isActivationGrant(e[1])));
   }
 
   async #pending(now: number): Promise<Record<string, PendingEntry>> {

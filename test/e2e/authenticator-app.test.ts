@@ -40,14 +40,43 @@ function callApi(msisdn: string) {
   }).then(async (r) => ({ status: r.status, body: await r.json() }));
 }
 
-async function linkFromOutbox(page: Page, msisdn: string, skip = 0): Promise<string> {
+type OutboxMessage = { link: string; text: string };
+
+async function outbox(page: Page, msisdn: string): Promise<OutboxMessage[]> {
+  const res = await page.request.get(`${dev.url}/dev/outbox.json?to=${encodeURIComponent(msisdn)}`);
+  return ((await res.json()) as { messages: OutboxMessage[] }).messages; // newest first
+}
+
+/** The newest SMS to the number that `pick` finds something in, ignoring the `skip` oldest. */
+async function fromOutbox(page: Page, msisdn: string, pick: (m: OutboxMessage) => string | undefined, skip = 0): Promise<string> {
   for (let i = 0; i < 150; i++) {
-    const res = await page.request.get(`${dev.url}/dev/outbox.json?to=${encodeURIComponent(msisdn)}`);
-    const { messages } = (await res.json()) as { messages: Array<{ link: string }> };
-    if (messages.length > skip) return messages[0]!.link; // newest first
+    const messages = await outbox(page, msisdn);
+    const found = messages.slice(0, Math.max(0, messages.length - skip)).map(pick).find(Boolean);
+    if (found) return found;
     await page.waitForTimeout(200);
   }
-  throw new Error(`no SMS to ${msisdn}`);
+  throw new Error(`no such SMS to ${msisdn}`);
+}
+
+const linkFromOutbox = (page: Page, msisdn: string, skip = 0) => fromOutbox(page, msisdn, (m) => m.link || undefined, skip);
+/** The activation code the link page's "Use the app" sent to the number. */
+const codeFromOutbox = (page: Page, msisdn: string, skip = 0) =>
+  fromOutbox(page, msisdn, (m) => m.text.match(/activation code is (\d{6})/)?.[1], skip);
+
+/** A browser profile whose PushManager hands out a subscription at the fake push service. */
+async function phone(sub: { endpoint: string; keys: unknown }): Promise<BrowserContext> {
+  const context = await browser.newContext({ baseURL: dev.url });
+  await context.grantPermissions(["notifications"], { origin: dev.url });
+  await context.addInitScript((json) => {
+    // Stand-in for the browser's push service (unreachable offline): subscribe() hands out
+    // a subscription at the local fake push service instead.
+    // (Runs in the page; this file is typed for Node, hence the cast.)
+    const fake = { endpoint: json.endpoint, expirationTime: null, toJSON: () => json };
+    const pm = (globalThis as unknown as { PushManager: { prototype: Record<string, unknown> } }).PushManager;
+    pm.prototype.subscribe = async () => fake;
+    pm.prototype.getSubscription = async () => fake;
+  }, { endpoint: sub.endpoint, expirationTime: null, keys: sub.keys });
+  return context;
 }
 
 async function waitForPush(subId: string): Promise<{ payload: string; vapidOk: boolean }> {
@@ -65,17 +94,7 @@ describe("authenticator web app in Chromium against wrangler dev", () => {
   it("activates through the SMS link page, then approves a pushed sign-in: the API returns TOUCH_ACCEPTED", async () => {
     const msisdn = `+4670${Math.floor(1e6 + Math.random() * 8e6)}`;
     const sub = await push.subscribe("ok");
-    context = await browser.newContext({ baseURL: dev.url });
-    await context.grantPermissions(["notifications"], { origin: dev.url });
-    await context.addInitScript((json) => {
-      // Stand-in for the browser's push service (unreachable offline): subscribe() hands out
-      // a subscription at the local fake push service instead.
-      // (Runs in the page; this file is typed for Node, hence the cast.)
-      const fake = { endpoint: json.endpoint, expirationTime: null, toJSON: () => json };
-      const pm = (globalThis as unknown as { PushManager: { prototype: Record<string, unknown> } }).PushManager;
-      pm.prototype.subscribe = async () => fake;
-      pm.prototype.getSubscription = async () => fake;
-    }, { endpoint: sub.endpoint, expirationTime: null, keys: sub.keys });
+    context = await phone(sub);
     const page = await context.newPage();
     const cspErrors: string[] = [];
     page.on("console", (m) => {
@@ -89,6 +108,11 @@ describe("authenticator web app in Chromium against wrangler dev", () => {
     await page.getByRole("button", { name: "Use the app on this phone" }).click();
     await expect.poll(() => page.url()).toContain("/app/#activate=");
     await expect.poll(() => page.locator("#activate-msisdn").textContent()).toBe(msisdn);
+    expect(await page.locator("#activate-replace-box").isVisible()).toBe(false); // nothing stored here yet
+    // The link alone does not activate: the code that came in a separate SMS is needed.
+    await page.getByRole("button", { name: "Activate" }).click();
+    await expect.poll(() => page.locator("#error").textContent()).toContain("6-digit activation code");
+    await page.locator("#activate-code").fill(await codeFromOutbox(page, msisdn));
     await page.getByRole("button", { name: "Activate" }).click();
     await expect.poll(() => page.locator("#result-title").textContent(), { timeout: 15_000 }).toBe("Activated");
     expect(page.url()).not.toContain("activate="); // the token left the address bar
@@ -183,6 +207,60 @@ describe("authenticator web app in Chromium against wrangler dev", () => {
     await expect.poll(() => approverPage.getByText("asks you to approve a sign-in").isVisible()).toBe(true);
     await approverPage.getByRole("button", { name: "Accept" }).click();
     expect(await assisted).toEqual({ status: 200, body: { code: "TOUCH_ACCEPTED" } });
+
+    // 7. A generic 404 (an unknown challenge, a proxy's 404) does not make the app forget its
+    // device; only the server's unknown_device answer does.
+    await page.route("**/app/api/pending", (r) => r.fulfill({ status: 404, contentType: "application/json", body: '{"error":"unknown_challenge"}' }));
+    const firstPoll = page.waitForResponse("**/app/api/pending");
+    await page.goto("/app/");
+    expect((await firstPoll).status()).toBe(404);
+    // The app polls again only while it still has a device (it stopped when it forgot it).
+    expect((await page.waitForResponse("**/app/api/pending", { timeout: 15_000 })).status()).toBe(404);
+    expect(await page.locator("#view-none").isVisible()).toBe(false);
+    await page.unroute("**/app/api/pending");
+    await page.reload();
+    await expect.poll(() => page.locator("#home-msisdn").textContent()).toBe(msisdn);
+    expect(await page.locator("#view-none").isVisible()).toBe(false);
+
+    // 8. Another phone activates for this number: it waits; the first phone is told and refuses.
+    const fourth = callApi(msisdn);
+    await expect.poll(() => page.locator("#ch-title").isVisible(), { timeout: 15_000 }).toBe(true);
+    const replaceLink = await linkFromOutbox(page, msisdn, (await outbox(page, msisdn)).length); // SMS fallback after the grace period
+    // A browser that already holds a device is warned and must choose to replace it.
+    const sameBrowser = await context.newPage();
+    await sameBrowser.goto(replaceLink);
+    await sameBrowser.getByRole("button", { name: "Use the app on this phone" }).click();
+    await expect.poll(() => sameBrowser.locator("#activate-replace-box").isVisible()).toBe(true);
+    expect(await sameBrowser.locator("#activate-stored").textContent()).toBe(msisdn);
+    expect(await sameBrowser.locator("#activate-has-device").isVisible()).toBe(true);
+    expect(await sameBrowser.getByRole("button", { name: "Activate" }).isDisabled()).toBe(true);
+    await sameBrowser.close();
+
+    const sub2 = await push.subscribe("ok");
+    const other = await phone(sub2);
+    const otherPage = await other.newPage();
+    const sentBefore = (await outbox(otherPage, msisdn)).length;
+    await otherPage.goto(replaceLink);
+    await otherPage.getByRole("button", { name: "Use the app on this phone" }).click();
+    await expect.poll(() => otherPage.locator("#activate-msisdn").textContent()).toBe(msisdn);
+    expect(await otherPage.locator("#activate-has-device").isVisible()).toBe(true);
+    await otherPage.locator("#activate-code").fill(await codeFromOutbox(otherPage, msisdn, sentBefore));
+    await otherPage.getByRole("button", { name: "Activate" }).click();
+    await expect.poll(() => otherPage.locator("#view-waiting").isVisible(), { timeout: 15_000 }).toBe(true);
+    await expect.poll(() => push.received.some((r) => r.subscription === sub.id && r.payload === '{"r":"replacement"}')).toBe(true);
+
+    // The first phone still answers the pending sign-in, then sees the request and refuses it.
+    await page.locator("#ch-accept").click();
+    await expect.poll(() => page.locator("#result-title").textContent()).toBe("Approved");
+    expect(await fourth).toEqual({ status: 200, body: { code: "TOUCH_ACCEPTED" } });
+    await page.getByRole("button", { name: "Done" }).click();
+    await expect.poll(() => page.locator("#replacement-box").isVisible(), { timeout: 15_000 }).toBe(true);
+    await page.getByRole("button", { name: "Refuse: keep this phone" }).click();
+    await expect.poll(() => page.locator("#replacement-box").isVisible()).toBe(false);
+    // The waiting phone learns it was refused when it next asks.
+    await otherPage.reload();
+    await expect.poll(() => otherPage.locator("#result-title").textContent()).toBe("Not activated");
+    await other.close();
 
     expect(cspErrors).toEqual([]);
     await context.close();

@@ -31,18 +31,36 @@ export interface TestDevice {
   sub: FakeSubscription | null;
 }
 
-export async function appApi(path: string, body: unknown): Promise<Response> {
+/** A call to the app API; `ip` is sent as CF-Connecting-IP, as Cloudflare's edge does. */
+export async function appApi(path: string, body: unknown, ip?: string): Promise<Response> {
   return exports.default.fetch(
     new Request(`https://mfa.example.com/app/api/${path}`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", ...(ip ? { "cf-connecting-ip": ip } : {}) },
       body: JSON.stringify(body),
     }),
   );
 }
 
-/** Presses "Use the app" on the SMS link page; returns the activation token from the redirect. */
-export async function activationTokenFrom(link: string): Promise<{ res: Response; token: string | null; msisdn: string | null }> {
+/** The newest activation code sent to a number by SMS (waits for it). */
+export async function activationCode(msisdn: string, after = 0): Promise<string> {
+  const until = Date.now() + 10_000;
+  while (Date.now() < until) {
+    const texts = (await gatewayRequests(msisdn)).slice(after).map((r) => r.text?.match(/activation code is (\d{6})/)?.[1]);
+    const code = texts.filter(Boolean).at(-1);
+    if (code) return code;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`no activation code reached ${msisdn}`);
+}
+
+/**
+ * Presses "Use the app" on the SMS link page; returns the activation token from the redirect
+ * and the one-time code that came by SMS with it (null when none was sent).
+ */
+export async function activationTokenFrom(
+  link: string,
+): Promise<{ res: Response; token: string | null; msisdn: string | null; code: string | null }> {
   const page = await openLink(link);
   const res = await exports.default.fetch(
     new Request(`${link}/activate`, {
@@ -54,7 +72,9 @@ export async function activationTokenFrom(link: string): Promise<{ res: Response
   );
   const location = res.headers.get("location") ?? "";
   const fragment = new URLSearchParams(location.split("#")[1] ?? "");
-  return { res, token: fragment.get("activate"), msisdn: fragment.get("msisdn") };
+  const msisdn = fragment.get("msisdn");
+  const code = res.status === 303 && msisdn ? await activationCode(msisdn) : null;
+  return { res, token: fragment.get("activate"), msisdn, code };
 }
 
 export async function newDeviceKeys(): Promise<CryptoKeyPair> {
@@ -80,13 +100,14 @@ export async function activateDevice(
   const pending = callAuth(msisdn, ep);
   // With an app already active the link comes as the push fallback, after the grace period.
   const link = await waitForLink(msisdn, 10_000, earlier);
-  const { token } = await activationTokenFrom(link);
+  const { token, code } = await activationTokenFrom(link);
   if (!token) throw new Error("no activation token");
   const keys = await newDeviceKeys();
   const sub = opts.pushMode === null ? null : await subscribe(opts.pushMode ?? "ok");
   const res = await appApi("activate", {
     msisdn,
     token,
+    code,
     publicKey: await publicJwk(keys),
     subscription: sub && { endpoint: sub.endpoint, keys: sub.keys },
   });

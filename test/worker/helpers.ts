@@ -53,8 +53,9 @@ export async function gatewayRequests(to: string): Promise<RecordedRequest[]> {
 export async function waitForLink(to: string, timeoutMs = 10_000, after = 0): Promise<string> {
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
-    const req = (await gatewayRequests(to)).slice(after).at(-1);
-    const link = req?.text?.match(/https?:\/\/\S+\/m\/[A-Za-z0-9_-]{43}/)?.[0];
+    // The newest SMS with a link (an app activation code, say, may have come after it).
+    const links = (await gatewayRequests(to)).slice(after).map((r) => r.text?.match(/https?:\/\/\S+\/m\/[A-Za-z0-9_-]{43}/)?.[0]);
+    const link = links.filter(Boolean).at(-1);
     if (link) return link;
     await new Promise((r) => setTimeout(r, 25));
   }

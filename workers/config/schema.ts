@@ -105,6 +105,11 @@ export const ConfigSchema = z.object({
   tombstoneSeconds: z.number().int().min(60).default(600),
   /** Pending sessions one number may have at once (MFA-fatigue and SMS-bombing defence). */
   maxPendingPerMsisdn: z.number().int().min(1).max(100).default(3),
+  /**
+   * A new authenticator app for a number that already has one takes over only after this long,
+   * during which the current app is notified and can refuse (one minute to a week).
+   */
+  deviceReplacementGraceSeconds: z.number().int().min(60).max(7 * 86_400).default(86_400),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 

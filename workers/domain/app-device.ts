@@ -1,7 +1,16 @@
 import type { z } from "zod";
 import type { AppDecideOutcome, AppView } from "../../durable-objects/auth-session";
+import type { ClaimResult, DeviceUpdateResult } from "../../durable-objects/subscriber";
+import { vapidFromEnv } from "../config/app-secrets";
+import { loadConfig } from "../config/load";
 import type { ActivateBodySchema } from "../lib/app-schemas";
+import { ACTIVATION_CODE_DIGITS, activationCodeMac, activationCodeText } from "../lib/device-activation";
+import { maskMsisdn } from "../lib/msisdn";
+import { randomDigits } from "../lib/otp";
 import { randomToken, sha256Hex } from "../lib/tokens";
+import { sendWebPush } from "../push/web-push";
+import { smsProviderFromEnv } from "../sms/from-env";
+import { auditAdmin } from "../store/audit";
 
 /**
  * The authenticator app's flows across the two objects involved: the Subscriber (one per
@@ -12,17 +21,85 @@ import { randomToken, sha256Hex } from "../lib/tokens";
 /** How long an activation token from the SMS link page stays usable. */
 export const ACTIVATION_TTL_MS = 10 * 60_000;
 
-/** Issues a one-time activation token for the holder of a live SMS link. */
+/** Audit rows of the device lifecycle (masked number, no keys, tokens or codes). */
+async function auditDevice(env: Env, msisdn: string, action: string, detail?: Record<string, unknown>): Promise<void> {
+  await auditAdmin(env.DB, { actor: "authenticator-app", action, msisdn: maskMsisdn(msisdn), ...(detail ? { detail } : {}) }).catch(
+    (e: unknown) => console.error(JSON.stringify({ event: "audit_write_failed", error: String(e) })),
+  );
+}
+
+/**
+ * Issues a one-time activation token for the holder of a live SMS link, and sends a separate
+ * one-time code to the number by SMS: the token alone (seen in a lock-screen preview or a
+ * forwarded SMS) cannot activate.
+ */
 export async function issueActivationToken(env: Env, sessionName: string, csrf: string) {
   const grant = await env.AUTH_SESSION.getByName(sessionName).activationGrant(csrf);
   if (grant.kind !== "granted") return grant;
   const token = randomToken();
-  await env.SUBSCRIBER.getByName(grant.msisdn).grantActivation(await sha256Hex(token), Date.now() + ACTIVATION_TTL_MS);
+  const code = randomDigits(ACTIVATION_CODE_DIGITS);
+  const stored = await env.SUBSCRIBER.getByName(grant.msisdn).grantActivation(
+    await sha256Hex(token),
+    Date.now() + ACTIVATION_TTL_MS,
+    await activationCodeMac(token, code),
+  );
+  if (!stored) return { kind: "rate_limited" as const };
+  try {
+    await smsProviderFromEnv(env).send({ to: grant.msisdn, text: activationCodeText(code), link: "" });
+  } catch (e) {
+    console.error(JSON.stringify({ event: "delivery_failed", channel: "activation-code", error: String(e) }));
+    return { kind: "delivery_failed" as const };
+  }
   return { kind: "granted" as const, token, msisdn: grant.msisdn };
 }
 
+export async function activationInfo(env: Env, msisdn: string, token: string) {
+  return env.SUBSCRIBER.getByName(msisdn).activationInfo(await sha256Hex(token));
+}
+
+/** Token + code activate; with a device already there, it is told and the new one waits. */
 export async function activateDevice(env: Env, body: z.output<typeof ActivateBodySchema>) {
-  return env.SUBSCRIBER.getByName(body.msisdn).activate(await sha256Hex(body.token), body.publicKey, body.subscription);
+  const graceMs = loadConfig(env).deviceReplacementGraceSeconds * 1000;
+  const r = await env.SUBSCRIBER.getByName(body.msisdn).activate(
+    await sha256Hex(body.token),
+    await activationCodeMac(body.token, body.code),
+    body.publicKey,
+    body.subscription,
+    graceMs,
+  );
+  if (r.ok && r.kind === "activated") await auditDevice(env, body.msisdn, "app_device_activated", { push: body.subscription !== null });
+  if (r.ok && r.kind === "replacement_pending") {
+    await auditDevice(env, body.msisdn, "app_device_replacement_requested", { effectiveAt: r.effectiveAt });
+    if (r.replaced.subscription) await notifyReplacement(env, r.replaced.subscription, graceMs);
+  }
+  return r;
+}
+
+/** A push to the current device: "another phone asks to take over" (it carries nothing else). */
+async function notifyReplacement(env: Env, subscription: NonNullable<Parameters<typeof sendWebPush>[0]>, graceMs: number) {
+  let vapid;
+  try {
+    vapid = vapidFromEnv(env);
+  } catch {
+    vapid = null;
+  }
+  if (!vapid) return;
+  const r = await sendWebPush(subscription, { r: "replacement" }, vapid, { ttlSeconds: graceMs / 1000, timeoutMs: 5_000 });
+  if (r.kind !== "delivered") console.warn(JSON.stringify({ event: "replacement_push_failed", result: r.kind }));
+}
+
+/** The replacing device takes over once its window passed. */
+export async function claimDevice(env: Env, msisdn: string, deviceId: string, jws: string): Promise<ClaimResult> {
+  const r = await env.SUBSCRIBER.getByName(msisdn).claimReplacement(deviceId, jws);
+  if (r.kind === "activated" && r.replaced) await auditDevice(env, msisdn, "app_device_replaced");
+  return r;
+}
+
+export async function updateDevice(env: Env, msisdn: string, deviceId: string, jws: string): Promise<DeviceUpdateResult> {
+  const r = await env.SUBSCRIBER.getByName(msisdn).updateDevice(deviceId, jws);
+  if (r === "replacement_refused") await auditDevice(env, msisdn, "app_device_replacement_refused");
+  if (r === "removed") await auditDevice(env, msisdn, "app_device_removed");
+  return r;
 }
 
 export async function challengeDetails(

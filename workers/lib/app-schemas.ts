@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { E164 } from "../../shared/relay-contract";
+import { ACTIVATION_CODE_PATTERN } from "./device-activation";
 
 /** Shapes the authenticator app sends (and the Subscriber object stores), validated at the edge. */
 
@@ -34,9 +35,13 @@ export const DevicePublicKeySchema = z
   .transform(({ kty, crv, x, y }) => ({ kty, crv, x, y }));
 export type DevicePublicKey = z.output<typeof DevicePublicKeySchema>;
 
+export const ActivationInfoBodySchema = z.object({ msisdn: MsisdnSchema, token: TokenSchema });
+
 export const ActivateBodySchema = z.object({
   msisdn: MsisdnSchema,
   token: TokenSchema,
+  /** The one-time code sent by SMS when the activation token was issued. */
+  code: z.string().regex(ACTIVATION_CODE_PATTERN),
   publicKey: DevicePublicKeySchema,
   subscription: PushSubscriptionSchema.nullable(),
 });
@@ -44,7 +49,16 @@ export const ActivateBodySchema = z.object({
 const DeviceRef = { msisdn: MsisdnSchema, deviceId: TokenSchema };
 export const ChallengeBodySchema = z.object({ ...DeviceRef, challengeId: TokenSchema });
 export const PendingBodySchema = z.object(DeviceRef);
-export const SignedBodySchema = z.object({ ...DeviceRef, jws: z.string().max(4096) });
+/**
+ * An ES256 compact JWS as the app makes it (jws-sign.ts): base64url header and payload, and a
+ * 64-byte r||s signature (86 base64url chars). Anything else is refused before a Durable
+ * Object is called.
+ */
+export const CompactEs256JwsSchema = z
+  .string()
+  .max(4096)
+  .regex(/^[A-Za-z0-9_-]{1,200}\.[A-Za-z0-9_-]{1,3800}\.[A-Za-z0-9_-]{86}$/);
+export const SignedBodySchema = z.object({ ...DeviceRef, jws: CompactEs256JwsSchema });
 
 /**
  * The approver picked in the app (Assisted Login): an opaque id from the list the challenge
@@ -75,6 +89,10 @@ export const DeviceUpdateClaimsSchema = z.object({
   iat: z.number().int(),
   subscription: PushSubscriptionSchema.nullable().optional(),
   remove: z.literal(true).optional(),
+  /** The current device refuses the pending replacement by another device. */
+  refuseReplacement: z.literal(true).optional(),
+  /** A replacing device asks to take over once its grace window passed (and gets its seed). */
+  claim: z.literal(true).optional(),
 });
 export type DeviceUpdateClaims = z.infer<typeof DeviceUpdateClaimsSchema>;
 

@@ -31,12 +31,32 @@ export function AuthenticatorPage(props: { vapidPublicKey: string | null }) {
               Approve sign-ins for <strong id="activate-msisdn"></strong> with a notification instead of an SMS
               link, and get codes that work offline.
             </p>
+            <p id="activate-has-device" class="warning" hidden>
+              This number already has a phone with the app. That phone is told and can refuse; this one takes over only
+              after a waiting period.
+            </p>
+            <div id="activate-replace-box" class="warning" hidden>
+              <p>
+                This browser is already activated for <strong id="activate-stored"></strong>. Activating again replaces it
+                here. Only continue if you started this yourself.
+              </p>
+              <label>
+                <input type="checkbox" id="activate-replace" /> Replace the activation in this browser
+              </label>
+            </div>
+            <label for="activate-code">Activation code from the SMS we just sent</label>
+            <input id="activate-code" inputmode="numeric" autocomplete="one-time-code" maxlength={6} />
             <p class="muted">Allow notifications when your browser asks. Add this app to your home screen to keep it handy.</p>
             <div class="buttons">
               <button type="button" id="activate-btn" class="accept">
                 Activate
               </button>
             </div>
+          </section>
+
+          <section id="view-waiting" hidden>
+            <h1>Waiting to take over</h1>
+            <p id="waiting-text"></p>
           </section>
 
           <section id="view-none" hidden>
@@ -47,6 +67,12 @@ export function AuthenticatorPage(props: { vapidPublicKey: string | null }) {
           <section id="view-home" hidden>
             <h1>Authenticator</h1>
             <p class="muted" id="home-msisdn"></p>
+            <div id="replacement-box" class="warning" hidden>
+              <p id="replacement-text"></p>
+              <button type="button" id="refuse-btn" class="reject">
+                Refuse: keep this phone
+              </button>
+            </div>
             <div class="otp" aria-live="polite">
               <span class="muted">One-time code</span>
               <strong id="totp-code">––– –––</strong>
@@ -133,6 +159,8 @@ button.approver { background: var(--accent); }
 button.link { background: none; color: var(--reject); min-height: 44px; font-weight: 500; width: 100%; }
 button:disabled { opacity: .5; cursor: wait; }
 .error { color: var(--reject); font-weight: 600; margin-top: 16px; }
+.warning { border: 2px solid var(--reject); border-radius: 12px; padding: 10px 14px; margin: 12px 0; }
+#activate-code { width: 100%; box-sizing: border-box; margin: 6px 0 12px; }
 `;
 
 export const MANIFEST = {

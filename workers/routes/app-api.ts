@@ -1,16 +1,19 @@
 import { zValidator } from "@hono/zod-validator";
 import { Hono } from "hono";
 import type { z } from "zod";
-import { activateDevice, answerChallenge, challengeDetails } from "../domain/app-device";
+import { activateDevice, activationInfo, answerChallenge, challengeDetails, claimDevice, updateDevice } from "../domain/app-device";
 import {
   ActivateBodySchema,
+  ActivationInfoBodySchema,
   ChallengeBodySchema,
+  MsisdnSchema,
   PendingBodySchema,
   SignedBodySchema,
   type AnswerResponse,
   type ChallengeDetails,
 } from "../lib/app-schemas";
 import { maskMsisdn } from "../lib/msisdn";
+import { admitAppCall } from "../domain/app-admission";
 
 /**
  * JSON API of the authenticator app. Requests name their number and device; anything that
@@ -24,24 +27,71 @@ const json = <T extends z.ZodType>(schema: T) =>
     if (!r.success) return c.json({ error: "invalid_request" }, 400);
   });
 
+// Rate limits per client IP and per number before anything else runs (see app-admission.ts).
+appApi.use("/app/api/*", async (c, next) => {
+  const body: unknown = await c.req.json().catch(() => null);
+  const msisdn = MsisdnSchema.safeParse((body as { msisdn?: unknown } | null)?.msisdn);
+  const admission = await admitAppCall(c.env, c.req.header("cf-connecting-ip"), msisdn.success ? msisdn.data : null);
+  if (!admission.ok) {
+    console.warn(JSON.stringify({ event: "app_api_rate_limited", scope: admission.scope }));
+    return c.json({ error: "rate_limited" }, 429, { "retry-after": "60" });
+  }
+  await next();
+});
+
 const log = (event: string, msisdn: string, extra: Record<string, unknown> = {}) =>
   console.log(JSON.stringify({ event, msisdn: maskMsisdn(msisdn), ...extra }));
+
+/**
+ * What the app shows before activating: the number the server has bound to the token (the
+ * fragment's number is only a lookup key) and whether activating would replace a device.
+ */
+appApi.post("/app/api/activation-info", json(ActivationInfoBodySchema), async (c) => {
+  const { msisdn, token } = c.req.valid("json");
+  const info = await activationInfo(c.env, msisdn, token);
+  if (!info) return c.json({ error: "invalid_or_used_token" }, 403);
+  return c.json({ msisdn, hasDevice: info.hasDevice });
+});
 
 appApi.post("/app/api/activate", json(ActivateBodySchema), async (c) => {
   const body = c.req.valid("json");
   const r = await activateDevice(c.env, body);
-  log("app_activate", body.msisdn, { ok: r.ok, push: body.subscription !== null });
-  if (!r.ok) return c.json({ error: "invalid_or_used_token" }, 403);
+  log("app_activate", body.msisdn, { outcome: r.ok ? r.kind : r.reason, push: body.subscription !== null });
+  if (!r.ok) return c.json({ error: r.reason === "wrong_code" ? "wrong_code" : "invalid_or_used_token" }, 403);
+  if (r.kind === "replacement_pending") {
+    return c.json({ status: "replacement_pending", deviceId: r.deviceId, effectiveAt: r.effectiveAt }, 202);
+  }
   return c.json({ deviceId: r.deviceId, seed: r.seed });
+});
+
+/** A replacing device takes over after its grace window (signed `claim`); 409 while it waits. */
+appApi.post("/app/api/claim", json(SignedBodySchema), async (c) => {
+  const { msisdn, deviceId, jws } = c.req.valid("json");
+  const r = await claimDevice(c.env, msisdn, deviceId, jws);
+  log("app_claim", msisdn, { outcome: r.kind });
+  switch (r.kind) {
+    case "activated":
+      return c.json({ status: "activated", seed: r.seed });
+    case "waiting":
+      return c.json({ error: "replacement_pending", effectiveAt: r.effectiveAt }, 409);
+    case "unknown_device":
+      return c.json({ error: "unknown_device" }, 404);
+    case "refused":
+      return c.json({ error: "refused" }, 403);
+  }
 });
 
 appApi.post("/app/api/pending", json(PendingBodySchema), async (c) => {
   const { msisdn, deviceId } = c.req.valid("json");
   const subscriber = c.env.SUBSCRIBER.getByName(msisdn);
-  const challenges = await subscriber.pendingChallenges(deviceId);
-  if (challenges === null) return c.json({ error: "unknown_device" }, 404);
+  const pending = await subscriber.pendingChallenges(deviceId);
+  if (pending === null) return c.json({ error: "unknown_device" }, 404);
   const device = await subscriber.device();
-  return c.json({ challenges, push: device?.push ?? false });
+  return c.json({
+    challenges: pending.challenges,
+    push: device?.push ?? false,
+    ...(pending.replacement ? { replacement: pending.replacement } : {}),
+  });
 });
 
 appApi.post("/app/api/challenge", json(ChallengeBodySchema), async (c) => {
@@ -87,7 +137,7 @@ appApi.post("/app/api/answer", json(SignedBodySchema), async (c) => {
 
 appApi.post("/app/api/device", json(SignedBodySchema), async (c) => {
   const { msisdn, deviceId, jws } = c.req.valid("json");
-  const r = await c.env.SUBSCRIBER.getByName(msisdn).updateDevice(deviceId, jws);
+  const r = await updateDevice(c.env, msisdn, deviceId, jws);
   log("app_device_update", msisdn, { outcome: r });
   if (r === "refused") return c.json({ error: "refused" }, 403);
   return c.json({ status: r });

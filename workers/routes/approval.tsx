@@ -132,7 +132,8 @@ approval.post(
 
 /**
  * "Use the app instead": the holder of a live SMS link gets a one-time activation token and
- * is sent to the app with it in the URL fragment (never sent to a server, never in logs).
+ * is sent to the app with it in the URL fragment (never sent to a server, never in logs); a
+ * separate one-time code goes to the number by SMS, and the app needs both.
  */
 approval.post(
   "/m/:token/activate",
@@ -142,6 +143,12 @@ approval.post(
     if (!name) return notFound(c);
     const grant = await issueActivationToken(c.env, name, c.req.valid("form").csrf);
     if (grant.kind === "not_found") return notFound(c);
+    if (grant.kind === "rate_limited") {
+      return c.html(<MessagePage title="Too many activation codes" text="Too many activation codes were sent to this number. Try again later." />, 429);
+    }
+    if (grant.kind === "delivery_failed") {
+      return c.html(<MessagePage title="Activation not possible" text="The activation code could not be sent by SMS. Try again later." />, 502);
+    }
     if (grant.kind !== "granted") {
       return c.html(<MessagePage title="Activation not possible" text="Open the link from a new sign-in SMS and try again." />, 403);
     }

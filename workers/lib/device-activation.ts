@@ -1,0 +1,60 @@
+import type { DevicePublicKey, PushSubscriptionJson } from "./app-schemas";
+import type { RateLimits } from "./rate-limit";
+
+/**
+ * Rules of binding an authenticator app to a number (pure; the Subscriber object stores the
+ * state). A link token alone does not activate: a separate one-time code goes to the number by
+ * SMS and must be typed into the app. Replacing an existing device only takes effect after a
+ * grace window in which the old device can refuse.
+ */
+
+export const ACTIVATION_CODE_DIGITS = 6;
+export const ACTIVATION_CODE_PATTERN = new RegExp(`^\\d{${ACTIVATION_CODE_DIGITS}}$`);
+/** Wrong codes per activation token before the token is burnt. */
+export const MAX_ACTIVATION_CODE_ATTEMPTS = 3;
+/** Activation codes (SMS) one number may be sent: bounds SMS bombing through a live link. */
+export const ACTIVATION_SEND_LIMITS: RateLimits = { perMinute: 3, perHour: 10 };
+/** An unclaimed replacement is dropped this long after it became due. */
+export const REPLACEMENT_CLAIM_MS = 7 * 86_400_000;
+
+/** Stored per activation token hash. The code only as an HMAC keyed by the (unstored) token. */
+export interface ActivationGrant {
+  expiresAt: number;
+  codeMac: string;
+  attempts: number;
+}
+
+export function isActivationGrant(v: unknown): v is ActivationGrant {
+  return typeof v === "object" && v !== null && typeof (v as ActivationGrant).codeMac === "string";
+}
+
+/**
+ * HMAC-SHA-256 of the code under the activation token. Only the token's SHA-256 is stored, so
+ * a copy of storage cannot be brute-forced for the 6-digit code.
+ */
+export async function activationCodeMac(token: string, code: string): Promise<string> {
+  const enc = new TextEncoder();
+  const key = await crypto.subtle.importKey("raw", enc.encode(token), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
+  const mac = await crypto.subtle.sign("HMAC", key, enc.encode(code));
+  return [...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+export function activationCodeText(code: string): string {
+  return `Your authenticator activation code is ${code}. Type it only into the app you opened from your own sign-in link. Never tell it to anyone.`;
+}
+
+/** A new device waiting to replace the number's current one. */
+export interface PendingReplacement {
+  id: string;
+  publicKey: DevicePublicKey;
+  subscription: PushSubscriptionJson | null;
+  requestedAt: number;
+  effectiveAt: number;
+}
+
+export type ReplacementPhase = "waiting" | "due" | "lapsed";
+
+export function replacementPhase(r: Pick<PendingReplacement, "effectiveAt">, now: number): ReplacementPhase {
+  if (now < r.effectiveAt) return "waiting";
+  return now < r.effectiveAt + REPLACEMENT_CLAIM_MS ? "due" : "lapsed";
+}
