@@ -12,6 +12,7 @@ import { checkChallengeResponse, checkTotp, newSeed, seedToBase32 } from "../wor
 import { admit, type RateLimits } from "../workers/lib/rate-limit";
 import { openSeed, sealSeed, type SealedSeed } from "../workers/lib/seed-crypto";
 import { randomToken, sha256Hex, timingSafeEqualString } from "../workers/lib/tokens";
+import { log } from "../workers/lib/log";
 
 interface SmsOtpChallenge {
   id: string;
@@ -407,7 +408,7 @@ export class Subscriber extends DurableObject<Env> {
   async #lockedOut(): Promise<boolean> {
     const fails = (await this.ctx.storage.get<number[]>("offlineFails")) ?? [];
     const locked = !admit(fails, OFFLINE_FAILURE_LIMITS, Date.now()).allowed;
-    if (locked) console.warn(JSON.stringify({ event: "offline_code_lockout" }));
+    if (locked) log.warn("offline_code_lockout");
     return locked;
   }
 

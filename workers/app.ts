@@ -12,6 +12,8 @@ import { relayApi } from "./routes/relay-api";
 import { authenticatorApp } from "./routes/app";
 import { appApi } from "./routes/app-api";
 import { offlineApi } from "./routes/offline-api";
+import { log } from "./lib/log";
+import { redactPath } from "./lib/redact";
 
 export const app = new Hono<{ Bindings: Env }>();
 
@@ -70,9 +72,10 @@ app.route("/", offlineApi);
 app.onError((err, c) => {
   if (err instanceof HTTPException) return err.getResponse();
   if (err instanceof ConfigError) {
-    console.error(JSON.stringify({ event: "config_error", error: err.message }));
+    log.error("config_error", { error: err.message });
     return c.json({ error: "service misconfigured" }, 500);
   }
-  console.error(JSON.stringify({ event: "unhandled_error", path: c.req.path, error: String(err), stack: err.stack }));
+  // The path may hold a live link token (/m/<token>): only its redacted form is logged.
+  log.error("unhandled_error", { path: redactPath(c.req.path), error: String(err), stack: err.stack });
   return c.json({ error: "internal error" }, 500);
 });

@@ -23,6 +23,8 @@ import {
   updateEndpoint,
 } from "../store/endpoints";
 import { invalidRequest, validated } from "./validate";
+import { log } from "../lib/log";
+import { redactPath } from "../lib/redact";
 
 /**
  * Operator API: endpoints, their API tokens, subscribers' TOTP tokens, and the audit log.
@@ -33,7 +35,7 @@ export const adminApi = new Hono<AdminEnv>();
 
 adminApi.use("/admin/v1/*", async (c, next) => {
   if (!(await isAdmin(c.env, c.req.header("authorization")))) {
-    console.warn(JSON.stringify({ event: "admin_auth_failed", path: c.req.path }));
+    log.warn("admin_auth_failed", { path: redactPath(c.req.path) });
     return c.json({ error: "unauthorized" }, 401);
   }
   await next();

@@ -11,6 +11,7 @@ import {
   type ChallengeDetails,
 } from "../lib/app-schemas";
 import { maskMsisdn } from "../lib/msisdn";
+import { logEvent } from "../lib/log";
 
 /**
  * JSON API of the authenticator app. Requests name their number and device; anything that
@@ -24,8 +25,7 @@ const json = <T extends z.ZodType>(schema: T) =>
     if (!r.success) return c.json({ error: "invalid_request" }, 400);
   });
 
-const log = (event: string, msisdn: string, extra: Record<string, unknown> = {}) =>
-  console.log(JSON.stringify({ event, msisdn: maskMsisdn(msisdn), ...extra }));
+const log = (event: string, msisdn: string, extra: Record<string, unknown> = {}) => logEvent("log", event, { msisdn: maskMsisdn(msisdn), ...extra });
 
 appApi.post("/app/api/activate", json(ActivateBodySchema), async (c) => {
   const body = c.req.valid("json");

@@ -11,6 +11,7 @@ import { smsProviderFromEnv } from "../sms/from-env";
 import { resolveEndpoint } from "../store/endpoints";
 import { recordAuth } from "./respond";
 import { validated } from "./validate";
+import { log } from "../lib/log";
 
 /**
  * The edge API the on-prem RADIUS relay calls (JSON over HTTPS, ES256 JWT per relay).
@@ -25,7 +26,7 @@ relayApi.use("/api/relay/v1/*", async (c, next) => {
   const body = c.req.method === "GET" ? "" : await c.req.raw.clone().text();
   const auth = await verifyRelayRequest(config, c.req.header("authorization"), c.req.method, c.req.path, body);
   if (!auth.ok) {
-    console.warn(JSON.stringify({ event: "relay_auth_failed", reason: auth.reason }));
+    log.warn("relay_auth_failed", { reason: auth.reason });
     return c.json({ error: "unauthorized", reason: auth.reason }, 401);
   }
   const endpoint = await resolveEndpoint(c.env.DB, config.endpoints, auth.relay.endpoint);
@@ -71,7 +72,7 @@ relayApi.post("/api/relay/v1/sms-otp", validated("json", z.object({ msisdn: Msis
     await smsProviderFromEnv(c.env).send({ to: msisdn, text: `Your login code is ${code}`, link: "" });
   } catch (e) {
     await subscriber.cancelSmsOtp(challengeId);
-    console.error(JSON.stringify({ event: "delivery_failed", channel: "sms-otp", error: String(e) }));
+    log.error("delivery_failed", { channel: "sms-otp", error: String(e) });
     record(c, "sms-otp", msisdn, "FAILED_DELIVERY");
     return c.json({ code: "FAILED_DELIVERY" });
   }

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { BAD_REQUEST_STATUS, type BadRequestReason } from "../lib/codes";
 import { auditAuth, type AuthAudit } from "../store/audit";
+import { log } from "../lib/log";
 
 /**
  * BAD_REQUEST in the Mideye shape: the body is exactly {"code":"BAD_REQUEST"}; the reason is
@@ -18,10 +19,10 @@ export function badRequest(c: Context, reason: BadRequestReason, retryAfterMs?: 
  */
 export function recordAuth<E extends { Bindings: Env }>(c: Context<E>, event: string, entry: AuthAudit): void {
   const { detail, ...fields } = entry;
-  console.log(JSON.stringify({ event, ...fields, ...detail }));
+  log.info(event, { ...fields, ...detail });
   // An empty detail is stored as NULL, not "{}".
   const row = detail && Object.keys(detail).length ? entry : fields;
   c.executionCtx.waitUntil(
-    auditAuth(c.env.DB, row).catch((e: unknown) => console.error(JSON.stringify({ event: "audit_write_failed", error: String(e) }))),
+    auditAuth(c.env.DB, row).catch((e: unknown) => log.error("audit_write_failed", { error: String(e) })),
   );
 }
