@@ -137,7 +137,8 @@ describe("API tokens drive the Magic Link API", () => {
     await admin("POST", "/endpoints", { name });
     const secret = (await admin("POST", `/endpoints/${name}/tokens`, { name: "t" })).body!.secret;
     await admin("DELETE", `/endpoints/${name}`);
-    expect((await callAuth(freshMsisdn(), { endpoint: name, key: secret })).headers.get("x-mfa-reason")).toBe("unknown_endpoint");
+    // The endpoint is gone; callers are told invalid_api_key for it (issue 17 item 8).
+    expect((await callAuth(freshMsisdn(), { endpoint: name, key: secret })).headers.get("x-mfa-reason")).toBe("invalid_api_key");
     expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM api_tokens WHERE endpoint = ?").bind(name).first("n")).toBe(0);
   });
 });
