@@ -4,6 +4,7 @@ import { log } from "./lib/log";
 
 export { AuthSession } from "../durable-objects/auth-session";
 export { DevOutbox } from "../durable-objects/dev-outbox";
+export { IpLimiter } from "../durable-objects/ip-limiter";
 export { LoadShard } from "../durable-objects/load-shard";
 export { Subscriber } from "../durable-objects/subscriber";
 

@@ -91,6 +91,11 @@ export const ConfigSchema = z.object({
   tombstoneSeconds: z.number().int().min(60).default(600),
   /** Pending sessions one number may have at once (MFA-fatigue and SMS-bombing defence). */
   maxPendingPerMsisdn: z.number().int().min(1).max(100).default(3),
+  /**
+   * Failed Magic Link / offline API calls one client address (IPv6: /64) may make before it
+   * gets BAD_REQUEST 429 rate_limited: key guessing and audit flooding.
+   */
+  ipFailureLimit: RateLimitSchema.default({ perMinute: 10, perHour: 100 }),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 

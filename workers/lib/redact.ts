@@ -16,13 +16,19 @@ const RULES: [RegExp, string][] = [
   [/\bactivate=[^&\s"'\\]+/gi, `activate=${MASK}`],
   // One-time codes: "Your login code is 123456", "code":"12345678".
   [/\b(codes?\b[^0-9\n]{0,16}?)\d{6,8}\b/gi, `$1${MASK}`],
-  // Any other 32+ character base64url run: link, activation and API tokens are 43.
-  [/[A-Za-z0-9_-]{32,}/g, MASK],
 ];
+// Any other 32+ character base64url run: link, activation and API tokens are 43.
+const ANY_LONG_TOKEN: [RegExp, string] = [/[A-Za-z0-9_-]{32,}/g, MASK];
 
-export function redact(text: string): string {
+/**
+ * `anyLongToken: false` keeps long identifiers (the audit log's device ids, which operators
+ * need and see anyway) and applies only the named rules; free text (logs, errors) gets all.
+ */
+export function redact(text: string, opts: { anyLongToken?: boolean } = {}): string {
   let out = text;
-  for (const [pattern, replacement] of RULES) out = out.replace(pattern, replacement);
+  for (const [pattern, replacement] of opts.anyLongToken === false ? RULES : [...RULES, ANY_LONG_TOKEN]) {
+    out = out.replace(pattern, replacement);
+  }
   return out;
 }
 

@@ -8,7 +8,7 @@ import { resolveEndpoint } from "../store/endpoints";
 import { authenticateApiKey } from "../lib/api-keys";
 import { MsisdnSchema } from "../lib/auth-params";
 import { CHALLENGE_PATTERN } from "../lib/otp";
-import { badRequest } from "./respond";
+import { badRequest, refuseUnauthenticated } from "./respond";
 
 /**
  * Offline-code verification for the on-prem RADIUS relay (issue 3): the app's TOTP codes and
@@ -30,7 +30,7 @@ const requireKey = createMiddleware<{ Bindings: Env }>(async (c, next) => {
   const name = c.req.param("endpoint") ?? config.defaultEndpoint;
   const endpoint = ENDPOINT_NAME.test(name) ? await resolveEndpoint(c.env.DB, config.endpoints, name) : null;
   const key = await authenticateApiKey(endpoint, c.req.header("api-key"), new Date());
-  if (!key.ok) return badRequest(c, key.reason);
+  if (!key.ok) return refuseUnauthenticated(c, { requested: name, endpoint: endpoint ? name : null, reason: key.reason, msisdn: null, latencyMs: 0 });
   await next();
 });
 

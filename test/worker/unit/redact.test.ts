@@ -33,6 +33,8 @@ describe("redact", () => {
   it("removes any long base64url run (every token minted here is 43 characters)", () => {
     expect(redact(`echo: ${token} done`)).toBe("echo: [redacted] done");
     expect(redact("session abcdef123456")).toBe("session abcdef123456");
+    // The audit writer keeps identifiers it chose to store (device ids), still without links.
+    expect(redact(`device ${token} /m/${token}`, { anyLongToken: false })).toBe(`device ${token} /m/[redacted]`);
   });
 
   it("bounds paths and free text", () => {
