@@ -8,6 +8,7 @@ import { maskMsisdn } from "../workers/lib/msisdn";
 import { matchChoices } from "../workers/lib/number-match";
 import { randomToken, sha256Hex, timingSafeEqualString } from "../workers/lib/tokens";
 import { sendWebPush } from "../workers/push/web-push";
+import { pushHostsFromEnv } from "../workers/lib/push-hosts";
 import { smsProviderFromEnv } from "../workers/sms/from-env";
 import type { PushTarget, Subscriber } from "./subscriber";
 import { log, logEvent } from "../workers/lib/log";
@@ -577,6 +578,7 @@ export class AuthSession extends DurableObject<Env> {
     let vapid;
     try {
       vapid = vapidFromEnv(this.env);
+      pushHostsFromEnv(this.env); // a bad PUSH_HOST_ALLOWLIST is a configuration error too
     } catch (e) {
       logEvent("error", "push_misconfigured", { error: String(e) });
       return null;
@@ -589,6 +591,7 @@ export class AuthSession extends DurableObject<Env> {
     const result = await sendWebPush(target.subscription, { c: target.challengeId }, vapid, {
       ttlSeconds,
       timeoutMs: PUSH_TIMEOUT_MS,
+      allowedHosts: pushHostsFromEnv(this.env),
     });
     if (result.kind === "gone") {
       // The push service says the subscription is dead: the app was removed or reset.

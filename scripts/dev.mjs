@@ -35,7 +35,12 @@ if (migrated.status !== 0) {
 
 const child = spawn(
   "wrangler",
-  ["dev", "--ip", "127.0.0.1", "--port", port, "--var", "DEMO_MODE:true", "--show-interactive-dev-session=false", ...extra],
+  [
+    "dev", "--ip", "127.0.0.1", "--port", port, "--var", "DEMO_MODE:true",
+    // Local push services (the tests' fake one) run on localhost; a later --var wins.
+    "--var", "PUSH_HOST_ALLOWLIST:localhost",
+    "--show-interactive-dev-session=false", ...extra,
+  ],
   { stdio: "inherit", env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" } },
 );
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));

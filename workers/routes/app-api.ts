@@ -12,6 +12,7 @@ import {
 } from "../lib/app-schemas";
 import { maskMsisdn } from "../lib/msisdn";
 import { logEvent } from "../lib/log";
+import { PUSH_SERVICE_NOT_ALLOWED, deviceUpdateAllowed, subscriptionAllowed } from "../domain/push-egress";
 
 /**
  * JSON API of the authenticator app. Requests name their number and device; anything that
@@ -29,6 +30,7 @@ const log = (event: string, msisdn: string, extra: Record<string, unknown> = {})
 
 appApi.post("/app/api/activate", json(ActivateBodySchema), async (c) => {
   const body = c.req.valid("json");
+  if (!subscriptionAllowed(c.env, body.subscription)) return c.json(PUSH_SERVICE_NOT_ALLOWED, 400);
   const r = await activateDevice(c.env, body);
   log("app_activate", body.msisdn, { ok: r.ok, push: body.subscription !== null });
   if (!r.ok) return c.json({ error: "invalid_or_used_token" }, 403);
@@ -87,6 +89,7 @@ appApi.post("/app/api/answer", json(SignedBodySchema), async (c) => {
 
 appApi.post("/app/api/device", json(SignedBodySchema), async (c) => {
   const { msisdn, deviceId, jws } = c.req.valid("json");
+  if (!deviceUpdateAllowed(c.env, jws)) return c.json(PUSH_SERVICE_NOT_ALLOWED, 400);
   const r = await c.env.SUBSCRIBER.getByName(msisdn).updateDevice(deviceId, jws);
   log("app_device_update", msisdn, { outcome: r });
   if (r === "refused") return c.json({ error: "refused" }, 403);
