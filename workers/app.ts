@@ -3,6 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
 import { ConfigError } from "./config/load";
+import { demoModeProblems } from "./config/demo-guard";
 import { APP_CSS } from "./pages/layout";
 import { adminApi } from "./routes/admin-api";
 import { approval } from "./routes/approval";
@@ -16,6 +17,14 @@ import { log } from "./lib/log";
 import { redactPath } from "./lib/redact";
 
 export const app = new Hono<{ Bindings: Env }>();
+
+// DEMO_MODE only on a developer's machine: anything else fails every request, loudly.
+app.use(async (c, next) => {
+  const problems = demoModeProblems(c.env, c.req.url);
+  if (problems.length === 0) return next();
+  log.error("config_error", { error: "DEMO_MODE refused", problems });
+  return c.json({ error: "service misconfigured: DEMO_MODE is only allowed on a local development machine" }, 500);
+});
 
 const common = {
   referrerPolicy: "no-referrer",

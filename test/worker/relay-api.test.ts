@@ -4,6 +4,7 @@ import { generate } from "otplib";
 import { beforeAll, describe, expect, it } from "vitest";
 import { mintRelayToken } from "../../relay/src/relay-token";
 import { DEMO_ADMIN_TOKEN } from "../../workers/lib/admin-auth";
+import { ADMIN_TOKEN } from "../support/keys";
 import { challengeResponseCode, seedFromBase32 } from "../../workers/lib/otp";
 import { activateDevice } from "./app-helpers";
 import { answer, freshMsisdn, gatewayRequests, openLink, waitForLink } from "./helpers";
@@ -18,7 +19,8 @@ beforeAll(async () => {
   otherKey = (await generateKeyPair("ES256")).privateKey;
   const cfg = JSON.parse(env.MFA_CONFIG);
   cfg.relays = [{ name: "r1", publicJwk: await exportJWK(pair.publicKey), endpoint: "other" }];
-  testEnv = { ...env, MFA_CONFIG: JSON.stringify(cfg), DEMO_MODE: "true" } as Env;
+  // Not DEMO_MODE: with an admin hash, secrets and a public host it is refused (issue 17 item 5).
+  testEnv = { ...env, MFA_CONFIG: JSON.stringify(cfg) } as Env;
 });
 
 async function call(path: string, payload: unknown, opts: { token?: string | null; signingKey?: CryptoKey } = {}) {
@@ -121,7 +123,7 @@ describe("relay API operations", () => {
       worker.fetch(
         new Request(`https://mfa.example.com/admin/v1/subscribers/${encodeURIComponent(msisdn)}/totp`, {
           method,
-          headers: { authorization: `Bearer ${DEMO_ADMIN_TOKEN}`, "content-type": "application/json" },
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
           ...(body !== undefined ? { body } : {}),
         }),
         testEnv,
@@ -164,7 +166,7 @@ describe("relay API operations", () => {
     const res = await worker.fetch(
       new Request(`https://mfa.example.com/admin/v1/subscribers/${encodeURIComponent(msisdn)}/totp`, {
         method: "PUT",
-        headers: { authorization: `Bearer ${DEMO_ADMIN_TOKEN}`, "content-type": "application/json" },
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
         body: '{"secret":"JBSWY3DPEHPK3PXP"}',
       }),
       testEnv,
