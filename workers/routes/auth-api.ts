@@ -35,7 +35,8 @@ authApi.get("/api/sfwa/auth/:endpoint?", validateQuery, async (c) => {
   const endpoint = ENDPOINT_NAME.test(endpointName) ? await resolveEndpoint(c.env.DB, config.endpoints, endpointName) : null;
   const key = await authenticateApiKey(endpoint, c.req.header("api-key"), new Date());
   const q = c.req.valid("query");
-  // One JSON log line and one audit row per call, written after the response is sent.
+  // One JSON log line and one audit row per call with a valid key, written after the
+  // response is sent (refused calls are counted instead, see refuseUnauthenticated).
   const record = (result: string, detail: Record<string, unknown>, channel = "none") =>
     recordAuth(c, "auth", { endpoint: endpointName, msisdn: maskMsisdn(q.msisdn), channel, result, latencyMs: Date.now() - started, detail });
   if (!key.ok) {

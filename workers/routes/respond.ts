@@ -4,8 +4,7 @@ import { loadConfig } from "../config/load";
 import { admitByIp } from "../domain/ip-limit";
 import { clientIp } from "../lib/client-ip";
 import { cap } from "../lib/redact";
-import { auditAuth, countAuthFailure, type AuthFailure } from "../store/audit";
-import type { AuthAudit } from "../store/audit";
+import { auditAuth, countAuthFailure, type AuthAudit, type AuthFailure } from "../store/audit";
 import { log } from "../lib/log";
 
 /**
