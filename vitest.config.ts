@@ -58,6 +58,8 @@ export default defineConfig({
                 TEST_MIGRATIONS: migrations,
                 ADMIN_TOKEN_SHA256: createHash("sha256").update(ADMIN_TOKEN).digest("hex"),
                 TEST_PUSH_URL: push.url,
+                // The local fake push service is a push host only by this explicit addition.
+                PUSH_HOST_ALLOWLIST: new URL(push.url).hostname,
               },
             },
           }),

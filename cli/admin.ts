@@ -3,9 +3,16 @@
  * Admin CLI for the Edge MFA Worker (wrangler dev or deployed): a thin client of
  * /admin/v1. Prints JSON. Usage: npm run admin -- --help
  */
-const USAGE = `npm run admin -- [--url URL] [--token TOKEN] <command>
+import { readFileSync } from "node:fs";
+import { isLoopbackHost } from "../workers/lib/loopback.ts";
 
-  URL and TOKEN default to $EDGE_MFA_URL (else http://localhost:8787) and $EDGE_MFA_ADMIN_TOKEN.
+const USAGE = `npm run admin -- [--url URL] [--token-file FILE | --token-stdin] <command>
+
+  URL defaults to $EDGE_MFA_URL, else http://localhost:8787. It must be https://; plain
+  http:// only to localhost / 127.0.0.1 / ::1 (the token would cross the network in clear).
+  The admin token comes from $EDGE_MFA_ADMIN_TOKEN, from FILE (--token-file), or from the
+  first line of standard input (--token-stdin); never from the command line, where ps and
+  shell history would show it.
 
   endpoints list
   endpoints show <name>
@@ -45,7 +52,13 @@ export function parseArgs(argv: string[]): Parsed {
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--help" || a === "-h") flags.help = "true";
-    else if (a.startsWith("--")) {
+    else if (a === "--token-stdin") flags["token-stdin"] = "true";
+    else if (a === "--token" || a.startsWith("--token=")) {
+      throw new UsageError(
+        "--token is not accepted: a token on the command line is visible in ps and shell history. " +
+          "Set EDGE_MFA_ADMIN_TOKEN, or use --token-file FILE or --token-stdin",
+      );
+    } else if (a.startsWith("--")) {
       const v = argv[i + 1];
       if (v === undefined || v.startsWith("--")) throw new UsageError(`${a} needs a value`);
       flags[a.slice(2)] = v;
@@ -83,6 +96,41 @@ export function settingsFromFlags(f: Record<string, string>): Record<string, unk
   for (const [flag, key] of Object.entries(map)) if (f[flag] !== undefined) texts[key] = f[flag]!;
   if (Object.keys(texts).length) s.texts = { ...((s.texts as object) ?? {}), ...texts };
   return s;
+}
+
+/** The Worker's base URL: https, or plain http only to a loopback host. */
+export function checkedUrl(raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new UsageError(`not a URL: ${raw}`);
+  }
+  if (url.protocol === "https:" || (url.protocol === "http:" && isLoopbackHost(url.hostname))) return raw.replace(/\/$/, "");
+  throw new UsageError(`refusing to send the admin token to ${url.protocol}//${url.host}: use https:// (plain http only to localhost)`);
+}
+
+export interface TokenSources {
+  env: string | undefined;
+  readFile: (path: string) => string;
+  readStdin: () => Promise<string>;
+}
+
+/** The admin token from --token-file, --token-stdin or $EDGE_MFA_ADMIN_TOKEN (in that order). */
+export async function adminToken(flags: Record<string, string>, sources: TokenSources): Promise<string> {
+  let token: string | undefined;
+  if (flags["token-file"]) token = sources.readFile(flags["token-file"]).split(/\r?\n/)[0];
+  else if (flags["token-stdin"]) token = (await sources.readStdin()).split(/\r?\n/)[0];
+  else token = sources.env;
+  token = token?.trim();
+  if (!token) throw new UsageError("no admin token: set EDGE_MFA_ADMIN_TOKEN, or use --token-file FILE or --token-stdin");
+  return token;
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
 }
 
 type Call = { method: string; path: string; body?: unknown };
@@ -161,12 +209,16 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(USAGE);
     return parsed.flags.help ? 0 : 2;
   }
-  const url = (parsed.flags.url ?? process.env.EDGE_MFA_URL ?? "http://localhost:8787").replace(/\/$/, "");
-  const token = parsed.flags.token ?? process.env.EDGE_MFA_ADMIN_TOKEN;
-  if (!token) throw new UsageError("no admin token: pass --token or set EDGE_MFA_ADMIN_TOKEN");
+  const url = checkedUrl(parsed.flags.url ?? process.env.EDGE_MFA_URL ?? "http://localhost:8787");
   const call = toCall(parsed);
+  const token = await adminToken(parsed.flags, {
+    env: process.env.EDGE_MFA_ADMIN_TOKEN,
+    readFile: (path) => readFileSync(path, "utf8"),
+    readStdin,
+  });
   const res = await fetch(`${url}/admin/v1${call.path}`, {
     method: call.method,
+    redirect: "error", // a redirect could carry the token elsewhere (or to plain http)
     headers: { authorization: `Bearer ${token}`, ...(call.body !== undefined ? { "content-type": "application/json" } : {}) },
     ...(call.body !== undefined ? { body: JSON.stringify(call.body) } : {}),
   });

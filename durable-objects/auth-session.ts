@@ -9,8 +9,10 @@ import { judgeAnswer, linkPageMatch, withoutApp, acceptOffered, type LinkPageMat
 import { matchChoices } from "../workers/lib/number-match";
 import { randomToken, sha256Hex, timingSafeEqualString } from "../workers/lib/tokens";
 import { sendWebPush } from "../workers/push/web-push";
+import { pushHostsFromEnv } from "../workers/lib/push-hosts";
 import { smsProviderFromEnv } from "../workers/sms/from-env";
 import type { PushTarget, Subscriber } from "./subscriber";
+import { log, logEvent } from "../workers/lib/log";
 
 /** How the session reaches the user; decided at start() and reported in the auth log. */
 export type Channel = "sms" | "push" | "push+sms";
@@ -300,7 +302,7 @@ export class AuthSession extends DurableObject<Env> {
     if (assisted && assisted.phase !== "user") return this.#assistedView(this.#state!);
     const setup = this.#matchSetup(this.#state!);
     const { status, mismatch } = judgeAnswer(setup.matchNumber, decision, pick, acceptOffered(linkPageMatch(setup)));
-    if (mismatch) console.warn(JSON.stringify({ event: "number_mismatch", channel: "link", endpoint: this.#state!.endpoint }));
+    if (mismatch) log.warn("number_mismatch", { channel: "link", endpoint: this.#state!.endpoint });
     if (assisted && status === "accepted") {
       await this.#update((s) => ({ ...s, assisted: { ...s.assisted!, phase: "choose_approver" } }));
       return this.#assistedView(this.#state!);
@@ -429,7 +431,7 @@ export class AuthSession extends DurableObject<Env> {
     const assisted = cur.assisted!;
     const approver = assisted.approvers.find((a) => a.id === approverId);
     if (!approver || approver.msisdn === cur.msisdn) {
-      console.warn(JSON.stringify({ event: "invalid_approver", endpoint: cur.endpoint, reason: approver ? "self" : "unknown_id" }));
+      log.warn("invalid_approver", { endpoint: cur.endpoint, reason: approver ? "self" : "unknown_id" });
       return { kind: "finished", status: await this.#finish("invalid_approver") };
     }
     const token = randomToken();
@@ -445,7 +447,7 @@ export class AuthSession extends DurableObject<Env> {
     // The user's part is answered: their app stops offering the challenge.
     if (cur.push) {
       await this.env.SUBSCRIBER.getByName(cur.msisdn!).closeChallenge(cur.name!).catch((e: unknown) => {
-        console.warn(`closing the user's challenge failed (lapses on its own): ${String(e)}`);
+        log.warn("close_challenge_failed", { note: "lapses on its own", error: String(e) });
       });
     }
     try {
@@ -457,7 +459,7 @@ export class AuthSession extends DurableObject<Env> {
       const url = `${assisted.linkBase}/m/${token}`;
       await this.#deliverToApprover(approver.msisdn, `${cur.texts!.title}: ${this.#approverAsk(cur)}\n${url}`, url);
     } catch (e) {
-      console.error(JSON.stringify({ event: "approver_delivery_failed", endpoint: cur.endpoint, error: String(e) }));
+      log.error("approver_delivery_failed", { endpoint: cur.endpoint, error: String(e) });
       return { kind: "finished", status: await this.#finish("invalid_approver") };
     }
     return this.#state!.status === "pending"
@@ -550,7 +552,7 @@ export class AuthSession extends DurableObject<Env> {
       if (due && now >= due.at) {
         // Cleared before sending, so a retried alarm cannot send the SMS twice.
         await this.#update((s) => ({ ...s, smsDue: null, channel: due.to ? s.channel : "push+sms" }));
-        console.log(JSON.stringify({ event: "push_grace_elapsed", endpoint: state.endpoint, role: due.to ? "approver" : "user" }));
+        log.info("push_grace_elapsed", { endpoint: state.endpoint, role: due.to ? "approver" : "user" });
         await this.#sendSms(due.text, due.link, { failSession: false, to: due.to });
       }
       const cur = this.#state!;
@@ -588,8 +590,9 @@ export class AuthSession extends DurableObject<Env> {
     let vapid;
     try {
       vapid = vapidFromEnv(this.env);
+      pushHostsFromEnv(this.env); // a bad PUSH_HOST_ALLOWLIST is a configuration error too
     } catch (e) {
-      console.error(JSON.stringify({ event: "push_misconfigured", error: String(e) }));
+      logEvent("error", "push_misconfigured", { error: String(e) });
       return null;
     }
     if (!vapid) return null;
@@ -600,15 +603,16 @@ export class AuthSession extends DurableObject<Env> {
     const result = await sendWebPush(target.subscription, { c: target.challengeId }, vapid, {
       ttlSeconds,
       timeoutMs: PUSH_TIMEOUT_MS,
+      allowedHosts: pushHostsFromEnv(this.env),
     });
     if (result.kind === "gone") {
       // The push service says the subscription is dead: the app was removed or reset.
       await subscriber.forgetDevice(target.deviceId);
-      console.warn(JSON.stringify({ event: "push_gone", ...log, status: result.status }));
+      logEvent("warn", "push_gone", { ...log, status: result.status });
       return null;
     }
     if (result.kind === "failed") {
-      console.warn(JSON.stringify({ event: "push_failed", ...log, error: result.reason }));
+      logEvent("warn", "push_failed", { ...log, error: result.reason });
       return { target, delivered: false };
     }
     return { target, delivered: true };
@@ -621,7 +625,7 @@ export class AuthSession extends DurableObject<Env> {
     try {
       await smsProviderFromEnv(this.env).send({ to: msisdn, text, link });
     } catch (e) {
-      console.error(JSON.stringify({ event: "delivery_failed", endpoint: this.#state!.endpoint, error: String(e) }));
+      log.error("delivery_failed", { endpoint: this.#state!.endpoint, error: String(e) });
       if (opts.failSession && this.#state!.status === "pending") await this.#finish("failed_delivery");
     }
   }
@@ -646,7 +650,7 @@ export class AuthSession extends DurableObject<Env> {
     const before = this.#matchSetup(this.#state!);
     const after = withoutApp(before);
     if (after.matchNumber === before.matchNumber) return;
-    console.log(JSON.stringify({ event: "number_matching_off", endpoint: this.#state!.endpoint, reason: "no_app" }));
+    log.info("number_matching_off", { endpoint: this.#state!.endpoint, reason: "no_app" });
     await this.#update((s) => ({ ...s, matchNumber: null, choices: undefined }));
   }
 
@@ -732,7 +736,7 @@ export class AuthSession extends DurableObject<Env> {
     // Also when the push did not go out: a "gone" push leaves the entry approverTarget opened.
     if (approver && state.name) releases.push(this.env.SUBSCRIBER.getByName(approver.msisdn).release(state.name));
     for (const r of await Promise.allSettled(releases)) {
-      if (r.status === "rejected") console.warn(`release failed (expires on its own): ${String(r.reason)}`);
+      if (r.status === "rejected") log.warn("release_failed", { note: "expires on its own", error: String(r.reason) });
     }
     return status;
   }

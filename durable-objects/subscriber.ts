@@ -23,6 +23,7 @@ import {
   type PendingReplacement,
 } from "../workers/lib/device-activation";
 import { randomToken, sha256Hex, timingSafeEqualString } from "../workers/lib/tokens";
+import { log } from "../workers/lib/log";
 
 interface SmsOtpChallenge {
   id: string;
@@ -537,7 +538,7 @@ export class Subscriber extends DurableObject<Env> {
     const r = recordFailure(await this.#lockout(), now);
     await this.ctx.storage.put("offlineLock", r.state);
     if (r.locked) {
-      console.warn(JSON.stringify({ event: "offline_code_lockout", alert: true, msisdn: this.#masked(), ...r.locked }));
+      log.warn("offline_code_lockout", { alert: true, msisdn: this.#masked(), ...r.locked });
     }
     return { verdict: "reject", lockout: r.locked };
   }
@@ -547,7 +548,7 @@ export class Subscriber extends DurableObject<Env> {
     try {
       return await fn();
     } catch (e) {
-      console.error(JSON.stringify({ event: "offline_seed_unusable", alert: true, msisdn: this.#masked(), source, error: String(e) }));
+      log.error("offline_seed_unusable", { alert: true, msisdn: this.#masked(), source, error: String(e) });
       return null;
     }
   }
@@ -565,7 +566,7 @@ export class Subscriber extends DurableObject<Env> {
     } catch {
       const seed = await openSeed(key, token.seed, LEGACY_TOTP_TOKEN_CONTEXT);
       await this.ctx.storage.put("totpToken", { seed: await sealSeed(key, seed, totpTokenContext(msisdn)) } satisfies TotpToken);
-      console.log(JSON.stringify({ event: "totp_token_resealed", msisdn: this.#masked() }));
+      log.info("totp_token_resealed", { msisdn: this.#masked() });
       return seed;
     }
   }

@@ -1,14 +1,18 @@
 #!/usr/bin/env node
 // `npm run dev`: wrangler dev (local miniflare/workerd, no Cloudflare account) in demo mode:
 // an embedded endpoint + API key and a dev SMS outbox instead of a real gateway.
+// The Worker refuses demo mode unless it is plainly local (loopback host, no admin hash, no
+// real secrets or SMS provider): with a real gateway in .dev.vars, run `npm run dev -- --no-demo`.
 import { spawn, spawnSync } from "node:child_process";
 import { DEMO_ADMIN_TOKEN, DEMO_API_KEY } from "./demo-key.mjs";
 
 const port = process.env.PORT ?? "8787";
 const base = `http://localhost:${port}`;
-const extra = process.argv.slice(2);
+const demo = !process.argv.includes("--no-demo");
+const extra = process.argv.slice(2).filter((a) => a !== "--no-demo");
 
-console.log(`
+if (!demo) console.log(`\n  Edge MFA, local (no demo mode): ${base}  (configure it with .dev.vars)\n`);
+else console.log(`
   Edge MFA, local demo mode
   ─────────────────────────
   API        ${base}/api/sfwa/auth   (endpoint "demo" is the default)
@@ -35,7 +39,12 @@ if (migrated.status !== 0) {
 
 const child = spawn(
   "wrangler",
-  ["dev", "--ip", "127.0.0.1", "--port", port, "--var", "DEMO_MODE:true", "--show-interactive-dev-session=false", ...extra],
+  [
+    "dev", "--ip", "127.0.0.1", "--port", port, ...(demo ? ["--var", "DEMO_MODE:true"] : []),
+    // Local push services (the tests' fake one) run on localhost; a later --var wins.
+    "--var", "PUSH_HOST_ALLOWLIST:localhost",
+    "--show-interactive-dev-session=false", ...extra,
+  ],
   { stdio: "inherit", env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" } },
 );
 for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => child.kill(sig));

@@ -3,6 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import { bodyLimit } from "hono/body-limit";
 import { secureHeaders } from "hono/secure-headers";
 import { ConfigError } from "./config/load";
+import { demoModeProblems } from "./config/demo-guard";
 import { APP_CSS } from "./pages/layout";
 import { adminApi } from "./routes/admin-api";
 import { approval } from "./routes/approval";
@@ -12,8 +13,18 @@ import { relayApi } from "./routes/relay-api";
 import { authenticatorApp } from "./routes/app";
 import { appApi } from "./routes/app-api";
 import { offlineApi } from "./routes/offline-api";
+import { log } from "./lib/log";
+import { redactPath } from "./lib/redact";
 
 export const app = new Hono<{ Bindings: Env }>();
+
+// DEMO_MODE only on a developer's machine: anything else fails every request, loudly.
+app.use(async (c, next) => {
+  const problems = demoModeProblems(c.env, c.req.url);
+  if (problems.length === 0) return next();
+  log.error("config_error", { error: "DEMO_MODE refused", problems });
+  return c.json({ error: "service misconfigured: DEMO_MODE is only allowed on a local development machine" }, 500);
+});
 
 const common = {
   referrerPolicy: "no-referrer",
@@ -70,9 +81,10 @@ app.route("/", offlineApi);
 app.onError((err, c) => {
   if (err instanceof HTTPException) return err.getResponse();
   if (err instanceof ConfigError) {
-    console.error(JSON.stringify({ event: "config_error", error: err.message }));
+    log.error("config_error", { error: err.message });
     return c.json({ error: "service misconfigured" }, 500);
   }
-  console.error(JSON.stringify({ event: "unhandled_error", path: c.req.path, error: String(err), stack: err.stack }));
+  // The path may hold a live link token (/m/<token>): only its redacted form is logged.
+  log.error("unhandled_error", { path: redactPath(c.req.path), error: String(err), stack: err.stack });
   return c.json({ error: "internal error" }, 500);
 });

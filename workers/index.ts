@@ -1,8 +1,10 @@
 import { app } from "./app";
 import { purgeAudit } from "./store/audit";
+import { log } from "./lib/log";
 
 export { AuthSession } from "../durable-objects/auth-session";
 export { DevOutbox } from "../durable-objects/dev-outbox";
+export { IpLimiter } from "../durable-objects/ip-limiter";
 export { LoadShard } from "../durable-objects/load-shard";
 export { RelayReplayGuard } from "../durable-objects/relay-replay-guard";
 export { Subscriber } from "../durable-objects/subscriber";
@@ -14,6 +16,6 @@ export default {
     const days = Number(env.AUDIT_RETENTION_DAYS || "30");
     if (!Number.isFinite(days) || days < 1) throw new Error(`AUDIT_RETENTION_DAYS must be a positive number, got "${env.AUDIT_RETENTION_DAYS}"`);
     const deleted = await purgeAudit(env.DB, days);
-    console.log(JSON.stringify({ event: "audit_retention", days, deleted }));
+    log.info("audit_retention", { days, deleted });
   },
 } satisfies ExportedHandler<Env>;

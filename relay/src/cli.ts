@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { exportJWK, exportPKCS8, generateKeyPair } from "jose";
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { loadRelayConfig, RelayConfigError } from "./config.ts";
 import { EdgeClient, loadPrivateKey } from "./edge-client.ts";
 import { firstFactorFrom } from "./first-factor/index.ts";
@@ -10,7 +10,7 @@ import { RelayServer } from "./server.ts";
 const USAGE = `edge-mfa-relay: RADIUS relay to the Edge MFA service
 
   edge-mfa-relay [--config FILE]            run the relay (default config: relay.json)
-  edge-mfa-relay keygen --out FILE --name N  make the relay's ES256 key; prints the edge's "relays" entry
+  edge-mfa-relay keygen --out FILE --name N  make the relay's ES256 key (a new file, mode 0600); prints the edge's "relays" entry
 `;
 
 async function main(argv: string[]): Promise<void> {
@@ -39,8 +39,11 @@ async function main(argv: string[]): Promise<void> {
 
 async function keygen(out: string | undefined, name: string | undefined): Promise<void> {
   if (!out || !name) throw new RelayConfigError("keygen needs --out FILE and --name RELAY_NAME");
+  // Never over an existing file: its mode would be kept (writeFileSync sets it only on
+  // create, so a 0644 file stayed world-readable), and it may be a live relay's key.
+  if (existsSync(out)) throw new RelayConfigError(`keygen: ${out} exists; refusing to overwrite it (remove it first to replace the key)`);
   const { privateKey, publicKey } = await generateKeyPair("ES256", { extractable: true });
-  writeFileSync(out, await exportPKCS8(privateKey), { mode: 0o600 });
+  writeFileSync(out, await exportPKCS8(privateKey), { mode: 0o600, flag: "wx" });
   const { kty, crv, x, y } = await exportJWK(publicKey);
   process.stdout.write(
     `private key written to ${out} (keep it on the relay host only)\n` +

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { normalizeDate, parseArgs, settingsFromFlags, toCall, UsageError } from "../../cli/admin.ts";
+import { adminToken, checkedUrl, normalizeDate, parseArgs, settingsFromFlags, toCall, UsageError } from "../../cli/admin.ts";
 
 // The admin CLI's argument mapping (its HTTP side is exercised against wrangler dev in test/e2e).
 describe("admin CLI mapping", () => {
@@ -41,5 +41,30 @@ describe("admin CLI mapping", () => {
     expect(() => toCall(parseArgs(["nope"]))).toThrow(/unknown command/);
     expect(() => toCall(parseArgs(["tokens", "revoke", "web"]))).toThrow(/token id/);
     expect(() => parseArgs(["--url"])).toThrow(/needs a value/);
+  });
+});
+
+// Issue 17 item 6: the admin token never travels in clear and never sits on the command line.
+describe("admin CLI credentials", () => {
+  it("sends the token only over https, or plain http to loopback", () => {
+    expect(checkedUrl("https://mfa.example.com/")).toBe("https://mfa.example.com");
+    for (const ok of ["http://localhost:8787", "http://127.0.0.1:8787", "http://[::1]:8787"]) expect(checkedUrl(ok)).toBe(ok);
+    for (const bad of ["http://mfa.example.com", "http://10.0.0.5:8787", "http://127.0.0.1.nip.io", "ftp://mfa.example.com", "nonsense"]) {
+      expect(() => checkedUrl(bad), bad).toThrow(UsageError);
+    }
+  });
+
+  it("refuses --token on the command line and says why", () => {
+    expect(() => parseArgs(["--token", "secret", "endpoints", "list"])).toThrow(/shell history.*EDGE_MFA_ADMIN_TOKEN.*--token-file.*--token-stdin/);
+    expect(() => parseArgs(["--token=secret", "endpoints", "list"])).toThrow(UsageError);
+  });
+
+  it("reads the token from the environment, a file or stdin", async () => {
+    const sources = { env: "from-env", readFile: (p: string) => `from-file:${p}\n`, readStdin: async () => "from-stdin\nrest" };
+    expect(await adminToken({}, sources)).toBe("from-env");
+    expect(await adminToken(parseArgs(["--token-file", "/run/t", "audit"]).flags, sources)).toBe("from-file:/run/t");
+    expect(await adminToken(parseArgs(["--token-stdin", "audit"]).flags, sources)).toBe("from-stdin");
+    await expect(adminToken({}, { ...sources, env: undefined })).rejects.toThrow(/EDGE_MFA_ADMIN_TOKEN/);
+    await expect(adminToken({ "token-stdin": "true" }, { ...sources, readStdin: async () => "\n" })).rejects.toThrow(UsageError);
   });
 });

@@ -1,4 +1,7 @@
 import { spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_ADMIN_TOKEN } from "../../scripts/demo-key.mjs";
 import { startDevServer, type DevServer } from "../support/dev-server.ts";
@@ -15,9 +18,14 @@ afterAll(async () => {
 });
 
 async function cli(...args: string[]): Promise<{ code: number | null; json: any; stderr: string }> {
+  return cliWith({ EDGE_MFA_ADMIN_TOKEN: DEMO_ADMIN_TOKEN }, args);
+}
+
+async function cliWith(env: Record<string, string>, args: string[], stdin?: string): Promise<{ code: number | null; json: any; stderr: string }> {
   const child = spawn("npm", ["run", "--silent", "admin", "--", ...args], {
-    env: { ...process.env, EDGE_MFA_URL: dev.url, EDGE_MFA_ADMIN_TOKEN: DEMO_ADMIN_TOKEN },
+    env: { ...process.env, EDGE_MFA_ADMIN_TOKEN: "", EDGE_MFA_URL: dev.url, ...env },
   });
+  child.stdin.end(stdin ?? "");
   let out = "";
   let err = "";
   child.stdout.on("data", (d) => (out += d));
@@ -73,17 +81,28 @@ describe("admin CLI against wrangler dev", () => {
   });
 
   it("reports errors: bad token, unknown command, invalid settings", async () => {
-    const child = await new Promise<number | null>((resolve) => {
-      const p = spawn("npm", ["run", "--silent", "admin", "--", "--token", "wrong", "endpoints", "list"], { env: { ...process.env, EDGE_MFA_URL: dev.url } });
-      p.on("close", resolve);
-    });
-    expect(child).toBe(1);
+    // (A wrong token used to be passed with --token: tokens no longer go on the command line.)
+    expect((await cliWith({ EDGE_MFA_ADMIN_TOKEN: "wrong" }, ["endpoints", "list"])).code).toBe(1);
     const unknown = await cli("frobnicate");
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("unknown command");
     const invalid = await cli("endpoints", "create", "bad", "--timeout", "5");
     expect(invalid.code).toBe(1);
     expect(JSON.stringify(invalid.json)).toContain("timeoutSeconds");
+  });
+
+  it("takes the token from a file or stdin, never from the command line, and only over https or loopback", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "edge-mfa-cli-"));
+    const file = join(dir, "token");
+    writeFileSync(file, `${DEMO_ADMIN_TOKEN}\n`, { mode: 0o600 });
+    expect((await cliWith({}, ["--token-file", file, "endpoints", "list"])).code).toBe(0);
+    expect((await cliWith({}, ["--token-stdin", "endpoints", "list"], `${DEMO_ADMIN_TOKEN}\n`)).code).toBe(0);
+    const flag = await cliWith({}, ["--token", DEMO_ADMIN_TOKEN, "endpoints", "list"]);
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toContain("shell history");
+    const clear = await cliWith({ EDGE_MFA_ADMIN_TOKEN: DEMO_ADMIN_TOKEN, EDGE_MFA_URL: "http://mfa.example.com" }, ["endpoints", "list"]);
+    expect(clear.code).toBe(2);
+    expect(clear.stderr).toContain("https://");
   });
 
   it("enrolls and removes a TOTP token", async () => {

@@ -24,7 +24,8 @@ export type { ReceivedPush };
 export const FAKE_PUSH_CERT_PATH = fileURLToPath(new URL("./tls/fake-push-service.crt", import.meta.url));
 const KEY_PATH = fileURLToPath(new URL("./tls/fake-push-service.key", import.meta.url));
 
-export type PushMode = "ok" | "gone" | "missing" | "fail";
+/** How a subscription answers; "redirect" sends a 307 to itself, which accepts when followed. */
+export type PushMode = "ok" | "gone" | "missing" | "fail" | "redirect";
 
 
 interface Subscription {
@@ -147,8 +148,13 @@ export async function startFakePushService(port = 0): Promise<FakePushService> {
       const m = /^\/push\/([A-Za-z0-9_-]+)$/.exec(url.pathname);
       const sub = m ? subs.get(m[1]!) : undefined;
       if (req.method !== "POST" || !sub) return json(404, { error: "no such subscription" });
+      if (sub.mode === "redirect" && !url.searchParams.has("followed")) {
+        res.statusCode = 307;
+        res.setHeader("location", `${url.pathname}?followed=1`);
+        return res.end();
+      }
       const body = await readBody(req);
-      const status = { ok: 201, gone: 410, missing: 404, fail: 500 }[sub.mode];
+      const status = { ok: 201, gone: 410, missing: 404, fail: 500, redirect: 201 }[sub.mode];
       const record: ReceivedPush = {
         subscription: sub.id,
         receivedAt: Date.now(),

@@ -8,7 +8,9 @@ export type { RecordedRequest };
  * A local SMS gateway for tests: a real HTTP server the Worker's SMS adapters talk to.
  * It records every request and behaves by recipient number so tests can provoke failures:
  *   ...0000 -> HTTP 503, ...0001 -> never answers in time, ...0002 -> 200 with a failed status,
- *   anything else -> accepted. GET /_requests?to=... lists what arrived (newest last).
+ *   ...0003 -> HTTP 500 echoing the request body (as many gateways do in their errors),
+ *   ...0004 -> 302 to /redirected (which would accept), ...0005 -> 200 with the success marker
+ *   after 3,000 bytes of padding, anything else -> accepted. GET /_requests?to=... lists what arrived (newest last).
  */
 
 function parseMessage(contentType: string, body: string, url: URL): { to: string | null; text: string | null } {
@@ -52,6 +54,16 @@ export async function startFakeSmsGateway(port = 0): Promise<{ url: string; serv
       res.end("gateway unavailable");
     } else if (to.endsWith("0001")) {
       setTimeout(() => res.end("too late"), 20_000).unref();
+    } else if (to.endsWith("0003")) {
+      res.statusCode = 500;
+      res.end(`invalid request: ${body}`);
+    } else if (to.endsWith("0004")) {
+      res.statusCode = 302;
+      res.setHeader("location", `/redirected?to=${encodeURIComponent(to)}`);
+      res.end();
+    } else if (to.endsWith("0005")) {
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ padding: "x".repeat(3000), status: "created" }));
     } else if (to.endsWith("0002")) {
       res.setHeader("content-type", "application/json");
       res.end(JSON.stringify({ status: "failed" }));

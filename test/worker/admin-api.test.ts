@@ -3,6 +3,8 @@ import { createScheduledController, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import worker from "../../workers/index";
 import { ADMIN_TOKEN } from "../support/keys";
+import { adminTokensFromEnv, matchAdmin } from "../../workers/lib/admin-auth";
+import { sha256Hex } from "../../workers/lib/tokens";
 import { seedFromBase32, totpCode } from "../../workers/lib/otp";
 import { activateDevice } from "./app-helpers";
 import { answer, callAuth, freshMsisdn, openLink, waitForLink } from "./helpers";
@@ -137,7 +139,8 @@ describe("API tokens drive the Magic Link API", () => {
     await admin("POST", "/endpoints", { name });
     const secret = (await admin("POST", `/endpoints/${name}/tokens`, { name: "t" })).body!.secret;
     await admin("DELETE", `/endpoints/${name}`);
-    expect((await callAuth(freshMsisdn(), { endpoint: name, key: secret })).headers.get("x-mfa-reason")).toBe("unknown_endpoint");
+    // The endpoint is gone; callers are told invalid_api_key for it (issue 17 item 8).
+    expect((await callAuth(freshMsisdn(), { endpoint: name, key: secret })).headers.get("x-mfa-reason")).toBe("invalid_api_key");
     expect(await env.DB.prepare("SELECT COUNT(*) AS n FROM api_tokens WHERE endpoint = ?").bind(name).first("n")).toBe(0);
   });
 });
@@ -234,5 +237,87 @@ describe("audit log", () => {
     const actions = (await env.DB.prepare("SELECT action FROM audit_log WHERE actor = 'test'").all<{ action: string }>()).results.map((r) => r.action);
     expect(actions).toEqual(["recent.entry"]);
     await expect(run(createScheduledController(), { ...env, AUDIT_RETENTION_DAYS: "zero" }, ctx)).rejects.toThrow(/AUDIT_RETENTION_DAYS/);
+  });
+});
+
+describe("named admin tokens, audited in the same transaction (issue 10 item 12)", () => {
+  const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+  const alice = "alice-admin-token-0123456789";
+  const bob = "bob-admin-token-0123456789";
+  async function as(token: string, method: string, path: string, body?: unknown, extraEnv: Record<string, string> = {}) {
+    const tokens = JSON.stringify([
+      { name: "alice", sha256: await sha256Hex(alice) },
+      { name: "bob", sha256: (await sha256Hex(bob)).toUpperCase() },
+    ]);
+    const res = await worker.fetch(
+      new Request(`https://mfa.example.com/admin/v1${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      }),
+      { ...env, ADMIN_TOKENS: tokens, ...extraEnv } as Env,
+      ctx,
+    );
+    const text = await res.text();
+    return { status: res.status, body: text ? (JSON.parse(text) as Record<string, any>) : null };
+  }
+
+  it("each named token works and the audit names who acted; ADMIN_TOKEN_SHA256 still works, as 'default'", async () => {
+    const name = uniq();
+    expect((await as(alice, "POST", "/endpoints", { name })).status).toBe(201);
+    expect((await as(bob, "PATCH", `/endpoints/${name}`, { timeoutSeconds: 40 })).status).toBe(200);
+    expect((await as(ADMIN_TOKEN, "POST", `/endpoints/${name}/tokens`, { name: "t" })).status).toBe(201);
+    expect((await as("carol-token", "GET", "/endpoints")).status).toBe(401);
+    const entries = (await as(alice, "GET", `/audit?kind=admin&endpoint=${name}`)).body!.entries;
+    expect(entries.map((e: { actor: string; action: string }) => [e.actor, e.action])).toEqual([
+      ["default", "token.create"],
+      ["bob", "endpoint.update"],
+      ["alice", "endpoint.create"],
+    ]);
+  });
+
+  it("a malformed ADMIN_TOKENS is a clear configuration error, not an open door", async () => {
+    const bad = await as(alice, "GET", "/endpoints", undefined, { ADMIN_TOKENS: '[{"name":"x","sha256":"nothex"}]' });
+    expect(bad).toEqual({ status: 500, body: { error: "admin tokens misconfigured" } });
+    expect((await as(alice, "GET", "/endpoints", undefined, { ADMIN_TOKENS: "{nope" })).status).toBe(500);
+  });
+
+  it("a change and its audit row are one D1 batch: if the row cannot be written the change is not made", async () => {
+    const name = uniq();
+    await env.DB.prepare(
+      `CREATE TRIGGER refuse_audit_${name.replace(/-/g, "_")} BEFORE INSERT ON audit_log WHEN NEW.endpoint = '${name}'
+       BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END`,
+    ).run();
+    try {
+      expect((await admin("POST", "/endpoints", { name })).status).toBe(500);
+      expect((await admin("GET", `/endpoints/${name}`)).status).toBe(404);
+    } finally {
+      await env.DB.prepare(`DROP TRIGGER refuse_audit_${name.replace(/-/g, "_")}`).run();
+    }
+    // A refused change writes no row.
+    expect((await admin("POST", "/endpoints", { name })).status).toBe(201);
+    expect((await admin("POST", "/endpoints", { name })).status).toBe(409);
+    expect((await admin("DELETE", `/endpoints/${name}/tokens/no-such-token`)).status).toBe(404);
+    const actions = (await admin("GET", `/audit?kind=admin&endpoint=${name}`)).body!.entries.map((e: { action: string }) => e.action);
+    expect(actions).toEqual(["endpoint.create"]);
+  });
+});
+
+describe("admin token matching", () => {
+  it("names the admin whose hash matches, null otherwise", async () => {
+    const tokens = [
+      { name: "a", sha256: await sha256Hex("token-a") },
+      { name: "b", sha256: await sha256Hex("token-b") },
+    ];
+    expect(matchAdmin(await sha256Hex("token-b"), tokens)).toBe("b");
+    expect(matchAdmin(await sha256Hex("token-c"), tokens)).toBeNull();
+    expect(matchAdmin(await sha256Hex("token-a"), [])).toBeNull();
+  });
+  it("reads ADMIN_TOKENS and ADMIN_TOKEN_SHA256 ('default'); the demo token only in DEMO_MODE", async () => {
+    const h = await sha256Hex("x");
+    expect((await adminTokensFromEnv({ DEMO_MODE: "false", ADMIN_TOKEN_SHA256: h })).map((t) => t.name)).toEqual(["default"]);
+    expect((await adminTokensFromEnv({ DEMO_MODE: "true" })).map((t) => t.name)).toEqual(["demo"]);
+    await expect(adminTokensFromEnv({ DEMO_MODE: "false", ADMIN_TOKENS: JSON.stringify([{ name: "a", sha256: h }, { name: "a", sha256: h }]) })).rejects.toThrow(/unique/);
+    await expect(adminTokensFromEnv({ DEMO_MODE: "false", ADMIN_TOKENS: JSON.stringify([{ name: "default", sha256: h }]), ADMIN_TOKEN_SHA256: h })).rejects.toThrow(/default/);
   });
 });

@@ -7,7 +7,7 @@ import { KEYS, answer, callAuth, gatewayRequests, openLink, waitForLink } from "
 export type FakeSubscription = { id: string; endpoint: string; expirationTime: null; keys: { p256dh: string; auth: string } };
 
 /** A subscription at the fake push service; `mode` picks how it answers pushes. */
-export async function subscribe(mode: "ok" | "gone" | "missing" | "fail" = "ok"): Promise<FakeSubscription> {
+export async function subscribe(mode: "ok" | "gone" | "missing" | "fail" | "redirect" = "ok"): Promise<FakeSubscription> {
   const res = await fetch(`${env.TEST_PUSH_URL}/_subscribe?mode=${mode}`, { method: "POST" });
   return (await res.json()) as FakeSubscription;
 }

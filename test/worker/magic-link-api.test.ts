@@ -1,4 +1,4 @@
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { KEYS, answer, callAuth, freshMsisdn, gatewayRequests, openLink, waitForLink } from "./helpers";
 
 async function codeOf(res: Response) {
@@ -128,7 +128,8 @@ describe("BAD_REQUEST", () => {
     ["wrong api-key", () => callAuth(freshMsisdn(), { key: "not-a-key" }), "invalid_api_key", 400],
     ["expired api-key", () => callAuth(freshMsisdn(), { key: KEYS.expired }), "expired_api_key", 400],
     ["key of another endpoint", () => callAuth(freshMsisdn(), { endpoint: "other", key: KEYS.default }), "invalid_api_key", 400],
-    ["unknown endpoint", () => callAuth(freshMsisdn(), { endpoint: "nope" }), "unknown_endpoint", 400],
+    // Issue 17 item 8: an unknown endpoint answers like a wrong key (no name enumeration).
+    ["unknown endpoint", () => callAuth(freshMsisdn(), { endpoint: "nope" }), "invalid_api_key", 400],
     ["msisdn not E.164", () => callAuth("0701234567"), "invalid_msisdn", 400],
     ["msisdn with letters", () => callAuth("+4670abc4567"), "invalid_msisdn", 400],
     ["touch-timeout below 15", () => callAuth(freshMsisdn(), { params: { "touch-timeout": "14" } }), "invalid_parameter", 400],
@@ -140,6 +141,24 @@ describe("BAD_REQUEST", () => {
     expect(res.status).toBe(status);
     expect(await res.text()).toBe('{"code":"BAD_REQUEST"}');
     expect(res.headers.get("x-mfa-reason")).toBe(reason);
+  });
+
+  it("an unknown endpoint and a wrong key get the same answer; the log keeps which it was", async () => {
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, "log").mockImplementation((l: unknown) => void lines.push(String(l)));
+    try {
+      const unknown = await callAuth(freshMsisdn(), { endpoint: "no-such-endpoint", key: "some-key" });
+      const wrong = await callAuth(freshMsisdn(), { endpoint: "other", key: "some-key" });
+      for (const r of [unknown, wrong]) {
+        expect(r.status).toBe(400);
+        expect(r.headers.get("x-mfa-reason")).toBe("invalid_api_key");
+        expect(await r.text()).toBe('{"code":"BAD_REQUEST"}');
+      }
+    } finally {
+      spy.mockRestore();
+    }
+    const reasons = lines.map((l) => JSON.parse(l) as { reason?: string }).map((l) => l.reason);
+    expect(reasons).toEqual(expect.arrayContaining(["unknown_endpoint", "invalid_api_key"]));
   });
 
   it("missing msisdn", async () => {

@@ -88,6 +88,8 @@ describe("edge API for the RADIUS relay", () => {
     const notOptedIn = await offline("totp/other", { msisdn, code: "123456" }, KEYS.other);
     expect(notOptedIn.status).toBe(403);
     expect(notOptedIn.headers.get("x-mfa-reason")).toBe("offline_codes_disabled");
+    // An unknown endpoint answers like a wrong key: names cannot be enumerated (issue 17 item 8).
+    expect((await offline("totp/no-such-endpoint", { msisdn, code: "123456" }, "nope")).headers.get("x-mfa-reason")).toBe("invalid_api_key");
     const bad = await offline("totp", { msisdn: "123", code: "123456" });
     expect(bad.status).toBe(400);
     expect(bad.headers.get("x-mfa-reason")).toBe("invalid_parameter");

@@ -4,7 +4,7 @@ import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { generate } from "otplib";
 import { beforeAll, describe, expect, it } from "vitest";
 import { mintRelayToken } from "../../relay/src/relay-token";
-import { DEMO_ADMIN_TOKEN } from "../../workers/lib/admin-auth";
+import { ADMIN_TOKEN } from "../support/keys";
 import { challengeResponseCode, seedFromBase32, seedToBase32 } from "../../workers/lib/otp";
 import { LEGACY_TOTP_TOKEN_CONTEXT, openSeed, sealSeed, totpTokenContext } from "../../workers/lib/seed-crypto";
 import { sha256Hex } from "../../workers/lib/tokens";
@@ -21,7 +21,8 @@ beforeAll(async () => {
   otherKey = (await generateKeyPair("ES256")).privateKey;
   const cfg = JSON.parse(env.MFA_CONFIG);
   cfg.relays = [{ name: "r1", publicJwk: await exportJWK(pair.publicKey), endpoint: "other" }];
-  testEnv = { ...env, MFA_CONFIG: JSON.stringify(cfg), DEMO_MODE: "true" } as Env;
+  // Not DEMO_MODE: with an admin hash, secrets and a public host it is refused (issue 17 item 5).
+  testEnv = { ...env, MFA_CONFIG: JSON.stringify(cfg) } as Env;
 });
 
 const EDGE = "https://mfa.example.com";
@@ -116,7 +117,7 @@ describe("relay API operations", () => {
     const enroll = await exports.default.fetch(
       new Request(`https://mfa.example.com/admin/v1/subscribers/${encodeURIComponent(msisdn)}/totp`, {
         method: "PUT",
-        headers: { authorization: `Bearer ${DEMO_ADMIN_TOKEN}`, "content-type": "application/json" },
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
         body: "{}",
       }),
     );
@@ -128,7 +129,7 @@ describe("relay API operations", () => {
       worker.fetch(
         new Request(`https://mfa.example.com/admin/v1/subscribers/${encodeURIComponent(msisdn)}/totp`, {
           method,
-          headers: { authorization: `Bearer ${DEMO_ADMIN_TOKEN}`, "content-type": "application/json" },
+          headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
           ...(body !== undefined ? { body } : {}),
         }),
         testEnv,
@@ -171,7 +172,7 @@ describe("relay API operations", () => {
     const res = await worker.fetch(
       new Request(`https://mfa.example.com/admin/v1/subscribers/${encodeURIComponent(msisdn)}/totp`, {
         method: "PUT",
-        headers: { authorization: `Bearer ${DEMO_ADMIN_TOKEN}`, "content-type": "application/json" },
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
         // 20 bytes ("Hello!" 0xdeadbeef, twice): imported seeds must be 16-64 bytes.
         body: '{"secret":"JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"}',
       }),
@@ -196,7 +197,7 @@ async function enrol(msisdn: string, body: unknown) {
   const res = await worker.fetch(
     new Request(`https://mfa.example.com/admin/v1/subscribers/${encodeURIComponent(msisdn)}/totp`, {
       method: "PUT",
-      headers: { authorization: `Bearer ${DEMO_ADMIN_TOKEN}`, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
       body: JSON.stringify(body),
     }),
     testEnv,

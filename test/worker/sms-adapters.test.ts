@@ -72,6 +72,58 @@ describe("generic HTTP gateway", () => {
   });
 });
 
+describe("gateway egress rules", () => {
+  const json = { body: '{"to":"{phone}","message":"{text}"}' };
+
+  it("never follows a redirect: a 3xx is a failed delivery and nothing reaches the new location", async () => {
+    const to = freshMsisdn("0004");
+    const p = new HttpGatewayProvider(HttpGatewaySettingsSchema.parse({ url: `${gw}/sms`, ...json }));
+    await expect(p.send(message(to))).rejects.toThrow(/302.*redirects are not followed/);
+    expect((await gatewayRequests(to)).map((r) => r.path)).toEqual(["/sms"]);
+  });
+
+  it("applies SMS_HTTP_SUCCESS_MATCH to the real reply, not a shortened copy", async () => {
+    const p = new HttpGatewayProvider(HttpGatewaySettingsSchema.parse({ url: `${gw}/sms`, ...json, successMatch: '"status":"created"}$' }));
+    await expect(p.send(message(freshMsisdn("0005")))).resolves.toBeUndefined();
+  });
+
+  it("errors name the status and size of the reply, never its text (which echoes the link)", async () => {
+    const to = freshMsisdn("0003");
+    for (const p of [
+      new HttpGatewayProvider(HttpGatewaySettingsSchema.parse({ url: `${gw}/sms`, ...json })),
+      new ElksProvider(ElksSettingsSchema.parse({ username: "u", password: "p", from: "Me", apiUrl: `${gw}/a1/sms` })),
+      new TwilioProvider(TwilioSettingsSchema.parse({ accountSid: `AC${"0".repeat(32)}`, authToken: "t", from: "+15005550006", apiBase: gw })),
+    ]) {
+      const err = await p.send(message(to)).then(() => null, (e: unknown) => e as Error);
+      expect(err).toBeInstanceOf(DeliveryError);
+      expect(err!.message).toMatch(/500, \d+ bytes/);
+      expect(err!.message).not.toContain("/m/abc");
+      expect(err!.message).not.toContain("Log in");
+    }
+  });
+
+  it("requires https for gateway and provider URLs; plain http only to loopback", () => {
+    const http = "http://sms.example.com/send";
+    expect(HttpGatewaySettingsSchema.safeParse({ url: http }).success).toBe(false);
+    expect(ElksSettingsSchema.safeParse({ username: "u", password: "p", from: "Me", apiUrl: http }).success).toBe(false);
+    expect(TwilioSettingsSchema.safeParse({ accountSid: `AC${"0".repeat(32)}`, authToken: "t", from: "x", apiBase: "http://api.example.com" }).success).toBe(false);
+    for (const url of ["https://sms.example.com/send", "http://127.0.0.1:8080/sms", "http://localhost/sms", "http://[::1]:81/sms"]) {
+      expect(HttpGatewaySettingsSchema.safeParse({ url }).success, url).toBe(true);
+    }
+    expect(HttpGatewaySettingsSchema.safeParse({ url: "http://127.0.0.1.example.com/sms" }).success).toBe(false);
+  });
+
+  it("text/plain bodies get no CR/LF or other control characters from the values", async () => {
+    const to = freshMsisdn();
+    const p = new HttpGatewayProvider(
+      HttpGatewaySettingsSchema.parse({ url: `${gw}/plain?to={phone}`, contentType: "text/plain", body: "{text}\r\nX-Injected: {phone}" }),
+    );
+    await p.send({ ...message(to), text: "Line one\r\nX-Injected: yes\u0000" });
+    const [r] = await gatewayRequests(to);
+    expect(r!.body).toBe(`Line one  X-Injected: yes \r\nX-Injected: ${to}`);
+  });
+});
+
 describe("46elks", () => {
   it("POSTs from/to/message as a form with basic auth", async () => {
     const to = freshMsisdn();

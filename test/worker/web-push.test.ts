@@ -4,12 +4,17 @@ import { describe, expect, it } from "vitest";
 import { vapidFromEnv } from "../../workers/config/app-secrets";
 import { base64url } from "../../workers/lib/base64url";
 import { sendWebPush } from "../../workers/push/web-push";
+import { pushHostsFromEnv } from "../../workers/lib/push-hosts";
 import { pushMessages, subscribe } from "./app-helpers";
+
+// sendWebPush takes the allowed push hosts; the tests' fake push service is added by
+// PUSH_HOST_ALLOWLIST in vitest.config.ts.
+const opts = { ttlSeconds: 30, timeoutMs: 5000, allowedHosts: pushHostsFromEnv(env) };
 
 describe("Web Push against a local push service that decrypts", () => {
   it("delivers an RFC 8291 aes128gcm payload with a valid VAPID JWT", async () => {
     const sub = await subscribe("ok");
-    const result = await sendWebPush(sub, { c: "challenge-id-123" }, vapidFromEnv(env)!, { ttlSeconds: 30, timeoutMs: 5000 });
+    const result = await sendWebPush(sub, { c: "challenge-id-123" }, vapidFromEnv(env)!, opts);
     expect(result).toEqual({ kind: "delivered", status: 201 });
     const [msg] = await pushMessages(sub.id);
     expect(msg!.error).toBeNull();
@@ -39,7 +44,7 @@ describe("Web Push against a local push service that decrypts", () => {
     expect(JSON.parse(bad!.payload!)).toEqual({ c: "x" }); // the body itself was fine
     // B's keys at A's endpoint: A cannot decrypt it.
     const b = await subscribe("ok");
-    await sendWebPush({ endpoint: a.endpoint, keys: b.keys }, { c: "y" }, vapid, { ttlSeconds: 30, timeoutMs: 5000 });
+    await sendWebPush({ endpoint: a.endpoint, keys: b.keys }, { c: "y" }, vapid, opts);
     const msgs = await pushMessages(a.id);
     expect(msgs[1]!.vapid.ok).toBe(true);
     expect(msgs[1]!.payload).toBeNull();
@@ -49,7 +54,7 @@ describe("Web Push against a local push service that decrypts", () => {
   it("maps push service answers: 410 and 404 are gone, 5xx is a failure", async () => {
     const vapid = vapidFromEnv(env)!;
     const send = async (mode: "gone" | "missing" | "fail") =>
-      sendWebPush(await subscribe(mode), { c: "z" }, vapid, { ttlSeconds: 30, timeoutMs: 5000 });
+      sendWebPush(await subscribe(mode), { c: "z" }, vapid, opts);
     expect(await send("gone")).toEqual({ kind: "gone", status: 410 });
     expect(await send("missing")).toEqual({ kind: "gone", status: 404 });
     expect(await send("fail")).toEqual({ kind: "failed", reason: "push service answered HTTP 500" });
@@ -59,7 +64,7 @@ describe("Web Push against a local push service that decrypts", () => {
       { endpoint: "https://localhost:1/push/x", keys: (await subscribe()).keys },
       { c: "z" },
       vapid,
-      { ttlSeconds: 30, timeoutMs: 2000 },
+      { ...opts, timeoutMs: 2000 },
     );
     expect(unreachable.kind).toBe("failed");
   });

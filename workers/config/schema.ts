@@ -110,6 +110,11 @@ export const ConfigSchema = z.object({
    * during which the current app is notified and can refuse (one minute to a week).
    */
   deviceReplacementGraceSeconds: z.number().int().min(60).max(7 * 86_400).default(86_400),
+  /**
+   * Failed Magic Link / offline API calls one client address (IPv6: /64) may make before it
+   * gets BAD_REQUEST 429 rate_limited: key guessing and audit flooding.
+   */
+  ipFailureLimit: RateLimitSchema.default({ perMinute: 10, perHour: 100 }),
 });
 export type Config = z.infer<typeof ConfigSchema>;
 

@@ -5,7 +5,9 @@ import { vapidFromEnv } from "../config/app-secrets";
 import { loadConfig } from "../config/load";
 import type { ActivateBodySchema } from "../lib/app-schemas";
 import { ACTIVATION_CODE_DIGITS, activationCodeMac, activationCodeText } from "../lib/device-activation";
+import { log } from "../lib/log";
 import { maskMsisdn } from "../lib/msisdn";
+import { pushHostsFromEnv } from "../lib/push-hosts";
 import { randomDigits } from "../lib/otp";
 import { randomToken, sha256Hex } from "../lib/tokens";
 import { sendWebPush } from "../push/web-push";
@@ -24,7 +26,7 @@ export const ACTIVATION_TTL_MS = 10 * 60_000;
 /** Audit rows of the device lifecycle (masked number, no keys, tokens or codes). */
 async function auditDevice(env: Env, msisdn: string, action: string, detail?: Record<string, unknown>): Promise<void> {
   await auditAdmin(env.DB, { actor: "authenticator-app", action, msisdn: maskMsisdn(msisdn), ...(detail ? { detail } : {}) }).catch(
-    (e: unknown) => console.error(JSON.stringify({ event: "audit_write_failed", error: String(e) })),
+    (e: unknown) => log.error("audit_write_failed", { error: String(e) }),
   );
 }
 
@@ -47,7 +49,7 @@ export async function issueActivationToken(env: Env, sessionName: string, csrf: 
   try {
     await smsProviderFromEnv(env).send({ to: grant.msisdn, text: activationCodeText(code), link: "" });
   } catch (e) {
-    console.error(JSON.stringify({ event: "delivery_failed", channel: "activation-code", error: String(e) }));
+    log.error("delivery_failed", { channel: "activation-code", error: String(e) });
     return { kind: "delivery_failed" as const };
   }
   return { kind: "granted" as const, token, msisdn: grant.msisdn };
@@ -84,8 +86,12 @@ async function notifyReplacement(env: Env, subscription: NonNullable<Parameters<
     vapid = null;
   }
   if (!vapid) return;
-  const r = await sendWebPush(subscription, { r: "replacement" }, vapid, { ttlSeconds: graceMs / 1000, timeoutMs: 5_000 });
-  if (r.kind !== "delivered") console.warn(JSON.stringify({ event: "replacement_push_failed", result: r.kind }));
+  const r = await sendWebPush(subscription, { r: "replacement" }, vapid, {
+    ttlSeconds: graceMs / 1000,
+    timeoutMs: 5_000,
+    allowedHosts: pushHostsFromEnv(env),
+  });
+  if (r.kind !== "delivered") log.warn("replacement_push_failed", { result: r.kind });
 }
 
 /** The replacing device takes over once its window passed. */

@@ -6,6 +6,7 @@ import { randomToken, sha256Hex } from "../lib/tokens";
 import type { Channel, SessionAppOptions } from "../../durable-objects/auth-session";
 import { approverDirectory } from "./approvers";
 import { acquireLease } from "./overload";
+import { log } from "../lib/log";
 
 export type AuthOutcome =
   | { code: Exclude<ResultCode, "BAD_REQUEST">; sessionId: string; channel: Channel }
@@ -119,7 +120,7 @@ export async function waitForOutcome(env: Env, name: string, deadline: number): 
       status = await env.AUTH_SESSION.getByName(name).wait();
     } catch (e) {
       if (Date.now() > deadline + 30_000) throw e;
-      console.warn(JSON.stringify({ event: "session_wait_retry", attempt, error: String(e) }));
+      log.warn("session_wait_retry", { attempt, error: String(e) });
       await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 1000)));
       continue;
     }

@@ -3,6 +3,7 @@ import { maskMsisdn } from "../lib/msisdn";
 import { judgePin, PIN_NOTICE_INTERVAL_MS, pinNoticeText } from "../lib/number-pin";
 import { smsProviderFromEnv } from "../sms/from-env";
 import { applyPending, pinOrGet, recordPendingChange } from "../store/relay-pins";
+import { log } from "../lib/log";
 
 export type PinCheck = { ok: true } | { ok: false; reason: "number_changed" };
 
@@ -47,12 +48,12 @@ export async function checkPinnedNumber(
     msisdnMasked: masked,
     detail: { username: p.username, pinned: maskMsisdn(pin.msisdn) },
   });
-  console.warn(JSON.stringify({ event: "number_changed", endpoint: p.endpoint.name, username: p.username, pinned: maskMsisdn(pin.msisdn), reported: masked, notice: notify !== null }));
+  log.warn("number_changed", { endpoint: p.endpoint.name, username: p.username, pinned: maskMsisdn(pin.msisdn), reported: masked, notice: notify !== null });
   if (notify) {
     waitUntil(
       smsProviderFromEnv(env)
         .send({ to: notify, text: pinNoticeText(p.username, masked), link: "" })
-        .catch((e: unknown) => console.error(JSON.stringify({ event: "delivery_failed", channel: "pin-notice", error: String(e) }))),
+        .catch((e: unknown) => log.error("delivery_failed", { channel: "pin-notice", error: String(e) })),
     );
   }
   return { ok: false, reason: "number_changed" };

@@ -1,6 +1,7 @@
 import type { OfflineCheck } from "../../durable-objects/subscriber";
 import { maskMsisdn } from "../lib/msisdn";
 import type { AuthAudit } from "../store/audit";
+import { log } from "../lib/log";
 
 /**
  * Verification paths (offline codes, SMS OTP) answer a verdict, never a 500: an error (the
@@ -11,7 +12,7 @@ export async function rejectOnError<T>(op: string, run: () => Promise<T>, reject
   try {
     return await run();
   } catch (e) {
-    console.error(JSON.stringify({ event: "verification_error", alert: true, op, error: String(e) }));
+    log.error("verification_error", { alert: true, op, error: String(e) });
     return rejected;
   }
 }

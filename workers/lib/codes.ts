@@ -71,6 +71,14 @@ export const BAD_REQUEST_STATUS: Record<BadRequestReason, 400 | 403 | 429 | 503>
   offline_codes_disabled: 403,
 };
 
+/**
+ * The reason a caller is told. An unknown endpoint answers exactly like a wrong key, so
+ * endpoint names cannot be enumerated without a key; logs and audit keep the real reason.
+ */
+export function callerReason(reason: BadRequestReason): BadRequestReason {
+  return reason === "unknown_endpoint" ? "invalid_api_key" : reason;
+}
+
 /** Mideye cloud names for the three user outcomes; other codes are the same in both styles. */
 const CLOUD_STYLE: Partial<Record<ResultCode, string>> = {
   TOUCH_ACCEPTED: "ACCEPT",

@@ -1,6 +1,7 @@
 import { buildPushPayload } from "@block65/webcrypto-web-push";
 import type { VapidKeys } from "../config/app-secrets";
 import type { PushSubscriptionJson } from "../lib/app-schemas";
+import { isAllowedPushEndpoint } from "../lib/push-hosts";
 
 /**
  * Sends one Web Push message: VAPID (RFC 8292) + aes128gcm payload encryption (RFC 8291),
@@ -17,6 +18,8 @@ export interface PushOptions {
   /** Seconds the push service may hold the message for an offline device. */
   ttlSeconds: number;
   timeoutMs: number;
+  /** Push service hosts (lib/push-hosts.ts); any other endpoint is not contacted. */
+  allowedHosts: readonly string[];
 }
 
 export async function sendWebPush(
@@ -25,6 +28,9 @@ export async function sendWebPush(
   vapid: VapidKeys,
   opts: PushOptions,
 ): Promise<PushResult> {
+  if (!isAllowedPushEndpoint(subscription.endpoint, opts.allowedHosts)) {
+    return { kind: "failed", reason: "push endpoint host is not an allowed push service" };
+  }
   let request: Awaited<ReturnType<typeof buildPushPayload>>;
   try {
     request = await buildPushPayload(
@@ -41,6 +47,8 @@ export async function sendWebPush(
       method: "POST",
       headers: request.headers,
       body: request.body,
+      // A push service never redirects; following one would send the request elsewhere.
+      redirect: "manual",
       signal: AbortSignal.timeout(opts.timeoutMs),
     });
   } catch (e) {
@@ -49,6 +57,7 @@ export async function sendWebPush(
   }
   await res.body?.cancel();
   if (res.status === 404 || res.status === 410) return { kind: "gone", status: res.status };
+  if (res.status >= 300 && res.status < 400) return { kind: "failed", reason: `push service answered HTTP ${res.status} (redirects are not followed)` };
   if (res.ok) return { kind: "delivered", status: res.status };
   return { kind: "failed", reason: `push service answered HTTP ${res.status}` };
 }

@@ -3,48 +3,67 @@ import { generateSecret, generateURI } from "otplib";
 import { z } from "zod";
 import { ENDPOINT_NAME, EndpointSettingsSchema } from "../config/schema";
 import { loadConfig } from "../config/load";
-import { isAdmin } from "../lib/admin-auth";
+import { AdminConfigError, adminFromRequest } from "../lib/admin-auth";
 import { MsisdnSchema } from "../lib/auth-params";
 import { maskMsisdn } from "../lib/msisdn";
 import { seedKeyFromEnv } from "../config/app-secrets";
 import { MAX_SEED_BYTES, MIN_SEED_BYTES, isUsableSeedLength, seedFromBase32 } from "../lib/otp";
 import { sealSeed, totpTokenContext } from "../lib/seed-crypto";
 import { randomToken, sha256Hex } from "../lib/tokens";
-import { auditAdmin, queryAudit } from "../store/audit";
+import { adminAuditStatement, auditAdmin, queryAudit, type AdminAudit } from "../store/audit";
 import {
-  createEndpoint,
-  deleteEndpoint,
+  createEndpointStatement,
+  deleteEndpointStatements,
   getEndpoint,
-  insertToken,
+  insertTokenStatement,
   listEndpoints,
   listTokens,
-  replaceTokenHash,
-  revokeToken,
-  updateEndpoint,
+  replaceTokenHashStatement,
+  revokeTokenStatement,
+  updateEndpointStatement,
 } from "../store/endpoints";
 import { applyPending, cancelPending, getPin, listPins, removePin, type PinRow } from "../store/relay-pins";
 import { USERNAME_MAX, normalizeUsername } from "../../shared/relay-contract";
 import { invalidRequest, validated } from "./validate";
+import { log } from "../lib/log";
+import { redactPath } from "../lib/redact";
 
 /**
  * Operator API: endpoints, their API tokens, subscribers' TOTP tokens, RADIUS users' pinned
  * numbers, and the audit log.
- * Bearer admin token (only its SHA-256 is configured); every change is audited.
+ * Bearer admin tokens (named; only their SHA-256 is configured); every change is audited
+ * under the acting admin's name. D1 changes and their audit row are one D1 batch (one
+ * transaction): no change without its row, no row without its change. Changes held by a
+ * Durable Object (devices, TOTP tokens) cannot join a D1 transaction: their row is written
+ * right after the object confirmed the change.
  */
-type AdminEnv = { Bindings: Env };
+type AdminEnv = { Bindings: Env; Variables: { admin: string } };
 export const adminApi = new Hono<AdminEnv>();
 
 adminApi.use("/admin/v1/*", async (c, next) => {
-  if (!(await isAdmin(c.env, c.req.header("authorization")))) {
-    console.warn(JSON.stringify({ event: "admin_auth_failed", path: c.req.path }));
+  let admin: string | null;
+  try {
+    admin = await adminFromRequest(c.env, c.req.header("authorization"));
+  } catch (e) {
+    if (!(e instanceof AdminConfigError)) throw e;
+    log.error("config_error", { error: e.message });
+    return c.json({ error: "admin tokens misconfigured" }, 500);
+  }
+  if (!admin) {
+    log.warn("admin_auth_failed", { path: redactPath(c.req.path) });
     return c.json({ error: "unauthorized" }, 401);
   }
+  c.set("admin", admin);
   await next();
 });
 
-const ACTOR = "admin";
-const audit = (c: Context<AdminEnv>, action: string, fields: { endpoint?: string; msisdn?: string; detail?: Record<string, unknown> } = {}) =>
-  auditAdmin(c.env.DB, { actor: ACTOR, action, ...fields });
+type AuditFields = Omit<AdminAudit, "actor" | "action">;
+/** The audit row of a D1 change, for its batch; written only if the statement before it changed a row. */
+const auditStatement = (c: Context<AdminEnv>, action: string, fields: AuditFields = {}) =>
+  adminAuditStatement(c.env.DB, { actor: c.get("admin"), action, ...fields }, { ifChanged: true });
+/** The audit row of a Durable Object change, written once the object confirmed it. */
+const auditAfter = (c: Context<AdminEnv>, action: string, fields: AuditFields = {}) =>
+  auditAdmin(c.env.DB, { actor: c.get("admin"), action, ...fields });
 
 const NameParam = z.object({ name: z.string().regex(ENDPOINT_NAME, "endpoint names are 1-64 of A-Z a-z 0-9 . _ -") });
 const TokenParam = NameParam.extend({ id: z.string().min(1).max(64) });
@@ -65,8 +84,11 @@ adminApi.get("/admin/v1/endpoints", async (c) => {
 adminApi.post("/admin/v1/endpoints", validated("json", EndpointSettingsSchema.extend({ name: NameParam.shape.name }).strict()), async (c) => {
   const { name, ...settings } = c.req.valid("json");
   if (loadConfig(c.env).endpoints.some((e) => e.name === name)) return c.json({ error: `endpoint "${name}" is defined in MFA_CONFIG` }, 409);
-  if (!(await createEndpoint(c.env.DB, name, settings, Date.now()))) return c.json({ error: `endpoint "${name}" exists` }, 409);
-  await audit(c, "endpoint.create", { endpoint: name, detail: settings });
+  const [created] = await c.env.DB.batch([
+    createEndpointStatement(c.env.DB, name, settings, Date.now()),
+    auditStatement(c, "endpoint.create", { endpoint: name, detail: settings }),
+  ]);
+  if (created!.meta.changes !== 1) return c.json({ error: `endpoint "${name}" exists` }, 409);
   return c.json(await getEndpoint(c.env.DB, name), 201);
 });
 
@@ -87,15 +109,17 @@ adminApi.patch("/admin/v1/endpoints/:name", validated("param", NameParam), valid
   const texts = typeof patch.texts === "object" && patch.texts !== null ? { ...row.settings.texts, ...patch.texts } : patch.texts;
   const merged = EndpointSettingsSchema.strict().safeParse({ ...row.settings, ...patch, ...(texts !== undefined ? { texts } : {}) });
   if (!merged.success) return invalidRequest(c, merged.error, "json");
-  await updateEndpoint(c.env.DB, name, merged.data, Date.now());
-  await audit(c, "endpoint.update", { endpoint: name, detail: patch });
+  await c.env.DB.batch([
+    updateEndpointStatement(c.env.DB, name, merged.data, Date.now()),
+    auditStatement(c, "endpoint.update", { endpoint: name, detail: patch }),
+  ]);
   return c.json(await getEndpoint(c.env.DB, name));
 });
 
 adminApi.delete("/admin/v1/endpoints/:name", validated("param", NameParam), async (c) => {
   const { name } = c.req.valid("param");
-  if (!(await deleteEndpoint(c.env.DB, name))) return c.json({ error: "no such endpoint" }, 404);
-  await audit(c, "endpoint.delete", { endpoint: name });
+  const [, deleted] = await c.env.DB.batch([...deleteEndpointStatements(c.env.DB, name), auditStatement(c, "endpoint.delete", { endpoint: name })]);
+  if (deleted!.meta.changes !== 1) return c.json({ error: "no such endpoint" }, 404);
   return c.body(null, 204);
 });
 
@@ -129,24 +153,32 @@ adminApi.post(
     const body = c.req.valid("json");
     const { secret, sha256 } = await newSecret();
     const id = crypto.randomUUID();
-    await insertToken(c.env.DB, { id, endpoint, name: body.name, sha256, expires: body.expires ?? null, created_at: Date.now() });
-    await audit(c, "token.create", { endpoint, detail: { id, name: body.name, expires: body.expires ?? null } });
+    await c.env.DB.batch([
+      insertTokenStatement(c.env.DB, { id, endpoint, name: body.name, sha256, expires: body.expires ?? null, created_at: Date.now() }),
+      auditStatement(c, "token.create", { endpoint, detail: { id, name: body.name, expires: body.expires ?? null } }),
+    ]);
     return c.json({ id, endpoint, name: body.name, expires: body.expires ?? null, secret }, 201);
   },
 );
 
 adminApi.delete("/admin/v1/endpoints/:name/tokens/:id", validated("param", TokenParam), async (c) => {
   const { name, id } = c.req.valid("param");
-  if (!(await revokeToken(c.env.DB, name, id, Date.now()))) return c.json({ error: "no such active token" }, 404);
-  await audit(c, "token.revoke", { endpoint: name, detail: { id } });
+  const [revoked] = await c.env.DB.batch([
+    revokeTokenStatement(c.env.DB, name, id, Date.now()),
+    auditStatement(c, "token.revoke", { endpoint: name, detail: { id } }),
+  ]);
+  if (revoked!.meta.changes !== 1) return c.json({ error: "no such active token" }, 404);
   return c.body(null, 204);
 });
 
 adminApi.post("/admin/v1/endpoints/:name/tokens/:id/regenerate", validated("param", TokenParam), async (c) => {
   const { name, id } = c.req.valid("param");
   const { secret, sha256 } = await newSecret();
-  if (!(await replaceTokenHash(c.env.DB, name, id, sha256))) return c.json({ error: "no such active token" }, 404);
-  await audit(c, "token.regenerate", { endpoint: name, detail: { id } });
+  const [replaced] = await c.env.DB.batch([
+    replaceTokenHashStatement(c.env.DB, name, id, sha256),
+    auditStatement(c, "token.regenerate", { endpoint: name, detail: { id } }),
+  ]);
+  if (replaced!.meta.changes !== 1) return c.json({ error: "no such active token" }, 404);
   return c.json({ id, endpoint: name, secret });
 });
 
@@ -171,7 +203,7 @@ adminApi.delete(
   async (c) => {
     const { msisdn, deviceId } = c.req.valid("param");
     if (!(await c.env.SUBSCRIBER.getByName(msisdn).forgetDevice(deviceId))) return c.json({ error: "no such device" }, 404);
-    await audit(c, "device.revoke", { msisdn: maskMsisdn(msisdn), detail: { deviceId } });
+    await auditAfter(c, "device.revoke", { msisdn: maskMsisdn(msisdn), detail: { deviceId } });
     return c.body(null, 204);
   },
 );
@@ -200,14 +232,14 @@ adminApi.put("/admin/v1/subscribers/:msisdn/totp", validated("param", MsisdnPara
   const { msisdn } = c.req.valid("param");
   const secret = c.req.valid("json").secret ?? generateSecret();
   await c.env.SUBSCRIBER.getByName(msisdn).setTotpToken(await sealSeed(seedKeyFromEnv(c.env), seedFromBase32(secret), totpTokenContext(msisdn)));
-  await audit(c, "totp.enroll", { msisdn: maskMsisdn(msisdn) });
+  await auditAfter(c, "totp.enroll", { msisdn: maskMsisdn(msisdn) });
   return c.json({ msisdn, secret, uri: generateURI({ issuer: "Edge MFA", label: msisdn, secret }) }, 201);
 });
 
 adminApi.delete("/admin/v1/subscribers/:msisdn/totp", validated("param", MsisdnParam), async (c) => {
   const { msisdn } = c.req.valid("param");
   if (!(await c.env.SUBSCRIBER.getByName(msisdn).removeTotpToken())) return c.json({ error: "no TOTP token enrolled" }, 404);
-  await audit(c, "totp.remove", { msisdn: maskMsisdn(msisdn) });
+  await auditAfter(c, "totp.remove", { msisdn: maskMsisdn(msisdn) });
   return c.body(null, 204);
 });
 
@@ -275,7 +307,7 @@ adminApi.post(
     if (msisdn && msisdn !== pin.pending_msisdn) return c.json({ error: "the pending number is not the one given" }, 409);
     const expected = msisdn ?? pin.pending_msisdn;
     const applied = await applyPending(c.env.DB, endpoint, username, { expected }, Date.now(), {
-      actor: ACTOR,
+      actor: c.get("admin"),
       action: "relay_pin.confirm",
       msisdnMasked: maskMsisdn(expected),
       detail: { username, previous: maskMsisdn(pin.msisdn) },
@@ -288,7 +320,7 @@ adminApi.delete("/admin/v1/relay-pins/:endpoint/:username/pending", validated("p
   const { endpoint, username } = c.req.valid("param");
   const pin = await getPin(c.env.DB, endpoint, username);
   const ok = await cancelPending(c.env.DB, endpoint, username, Date.now(), {
-    actor: ACTOR,
+    actor: c.get("admin"),
     action: "relay_pin.cancel_change",
     msisdnMasked: pin?.pending_msisdn ? maskMsisdn(pin.pending_msisdn) : "",
     detail: { username },
@@ -301,7 +333,7 @@ adminApi.delete("/admin/v1/relay-pins/:endpoint/:username", validated("param", P
   const { endpoint, username } = c.req.valid("param");
   const pin = await getPin(c.env.DB, endpoint, username);
   const ok = await removePin(c.env.DB, endpoint, username, Date.now(), {
-    actor: ACTOR,
+    actor: c.get("admin"),
     action: "relay_pin.remove",
     msisdnMasked: pin ? maskMsisdn(pin.msisdn) : "",
     detail: { username },

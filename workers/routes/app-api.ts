@@ -14,6 +14,8 @@ import {
 } from "../lib/app-schemas";
 import { maskMsisdn } from "../lib/msisdn";
 import { admitAppCall } from "../domain/app-admission";
+import { logEvent } from "../lib/log";
+import { PUSH_SERVICE_NOT_ALLOWED, deviceUpdateAllowed, subscriptionAllowed } from "../domain/push-egress";
 
 /**
  * JSON API of the authenticator app. Requests name their number and device; anything that
@@ -33,14 +35,13 @@ appApi.use("/app/api/*", async (c, next) => {
   const msisdn = MsisdnSchema.safeParse((body as { msisdn?: unknown } | null)?.msisdn);
   const admission = await admitAppCall(c.env, c.req.header("cf-connecting-ip"), msisdn.success ? msisdn.data : null);
   if (!admission.ok) {
-    console.warn(JSON.stringify({ event: "app_api_rate_limited", scope: admission.scope }));
+    logEvent("warn", "app_api_rate_limited", { scope: admission.scope });
     return c.json({ error: "rate_limited" }, 429, { "retry-after": "60" });
   }
   await next();
 });
 
-const log = (event: string, msisdn: string, extra: Record<string, unknown> = {}) =>
-  console.log(JSON.stringify({ event, msisdn: maskMsisdn(msisdn), ...extra }));
+const log = (event: string, msisdn: string, extra: Record<string, unknown> = {}) => logEvent("log", event, { msisdn: maskMsisdn(msisdn), ...extra });
 
 /**
  * What the app shows before activating: the number the server has bound to the token (the
@@ -55,6 +56,7 @@ appApi.post("/app/api/activation-info", json(ActivationInfoBodySchema), async (c
 
 appApi.post("/app/api/activate", json(ActivateBodySchema), async (c) => {
   const body = c.req.valid("json");
+  if (!subscriptionAllowed(c.env, body.subscription)) return c.json(PUSH_SERVICE_NOT_ALLOWED, 400);
   const r = await activateDevice(c.env, body);
   log("app_activate", body.msisdn, { outcome: r.ok ? r.kind : r.reason, push: body.subscription !== null });
   if (!r.ok) return c.json({ error: r.reason === "wrong_code" ? "wrong_code" : "invalid_or_used_token" }, 403);
@@ -137,6 +139,7 @@ appApi.post("/app/api/answer", json(SignedBodySchema), async (c) => {
 
 appApi.post("/app/api/device", json(SignedBodySchema), async (c) => {
   const { msisdn, deviceId, jws } = c.req.valid("json");
+  if (!deviceUpdateAllowed(c.env, jws)) return c.json(PUSH_SERVICE_NOT_ALLOWED, 400);
   const r = await updateDevice(c.env, msisdn, deviceId, jws);
   log("app_device_update", msisdn, { outcome: r });
   if (r === "refused") return c.json({ error: "refused" }, 403);

@@ -10,7 +10,8 @@ import { resolveEndpoint } from "../store/endpoints";
 import { authenticateApiKey } from "../lib/api-keys";
 import { MsisdnSchema } from "../lib/auth-params";
 import { CHALLENGE_PATTERN } from "../lib/otp";
-import { badRequest, recordAuth } from "./respond";
+import { log } from "../lib/log";
+import { badRequest, recordAuth, refuseUnauthenticated } from "./respond";
 
 /**
  * Offline-code verification for RADIUS servers of your own (issue 3): the app's TOTP codes
@@ -36,9 +37,9 @@ const requireKey = createMiddleware<OfflineEnv>(async (c, next) => {
   const name = c.req.param("endpoint") ?? config.defaultEndpoint;
   const endpoint = ENDPOINT_NAME.test(name) ? await resolveEndpoint(c.env.DB, config.endpoints, name) : null;
   const key = await authenticateApiKey(endpoint, c.req.header("api-key"), new Date());
-  if (!key.ok) return badRequest(c, key.reason);
+  if (!key.ok) return refuseUnauthenticated(c, { requested: name, endpoint: endpoint ? name : null, reason: key.reason, msisdn: null, latencyMs: 0 });
   if (!endpoint!.offlineCodes) {
-    console.warn(JSON.stringify({ event: "offline_codes_refused", endpoint: endpoint!.name }));
+    log.warn("offline_codes_refused", { endpoint: endpoint!.name });
     return badRequest(c, "offline_codes_disabled");
   }
   c.set("endpoint", endpoint!);

@@ -16,6 +16,7 @@ import { resolveEndpoint } from "../store/endpoints";
 import type { OfflineCheck } from "../../durable-objects/subscriber";
 import { recordAuth } from "./respond";
 import { invalidRequest, validated } from "./validate";
+import { log } from "../lib/log";
 
 /**
  * The edge API the on-prem RADIUS relay calls (JSON over HTTPS, ES256 JWT per relay).
@@ -45,7 +46,7 @@ relayApi.use("/api/relay/v1/*", async (c, next) => {
   const audience = c.env.PUBLIC_BASE_URL ? new URL(c.env.PUBLIC_BASE_URL).origin : new URL(c.req.url).origin;
   const auth = await verifyRelayRequest(config, c.req.header("authorization"), c.req.method, c.req.path, body, audience);
   if (!auth.ok) {
-    console.warn(JSON.stringify({ event: "relay_auth_failed", reason: auth.reason }));
+    log.warn("relay_auth_failed", { reason: auth.reason });
     return c.json({ error: "unauthorized", reason: auth.reason }, 401);
   }
   const endpoint = await resolveEndpoint(c.env.DB, config.endpoints, auth.relay.endpoint);
@@ -63,7 +64,7 @@ relayApi.use("/api/relay/v1/*", async (c, next) => {
     who ? checkPinnedNumber(c.env, (p) => c.executionCtx.waitUntil(p), { endpoint, relay: auth.relay.name, ...who }) : null,
   ]);
   if (!fresh) {
-    console.warn(JSON.stringify({ event: "relay_auth_failed", reason: "replayed token" }));
+    log.warn("relay_auth_failed", { reason: "replayed token" });
     return c.json({ error: "unauthorized", reason: "replayed token" }, 401);
   }
   c.set("started", Date.now());
@@ -121,7 +122,7 @@ relayApi.post("/api/relay/v1/sms-otp", validated("json", z.object({ msisdn: Msis
     await smsProviderFromEnv(c.env).send({ to: msisdn, text: `Your login code is ${code}`, link: "" });
   } catch (e) {
     await subscriber.cancelSmsOtp(challengeId);
-    console.error(JSON.stringify({ event: "delivery_failed", channel: "sms-otp", error: String(e) }));
+    log.error("delivery_failed", { channel: "sms-otp", error: String(e) });
     record(c, "sms-otp", msisdn, "FAILED_DELIVERY");
     return c.json({ code: "FAILED_DELIVERY" });
   }

@@ -1,12 +1,13 @@
 import { z } from "zod";
-import { DeliveryError, basicAuth, bodyText, fetchWithTimeout, type SmsMessage, type SmsProvider } from "./provider";
+import { DeliveryError, basicAuth, describeReply, fetchWithTimeout, readReply, type SmsMessage, type SmsProvider } from "./provider";
+import { GatewayUrlSchema } from "./secure-url";
 
 /** 46elks (Swedish SMS operator): POST form to /a1/sms with HTTP Basic auth. */
 export const ElksSettingsSchema = z.object({
   username: z.string().min(1),
   password: z.string().min(1),
   from: z.string().min(1).max(15),
-  apiUrl: z.url().default("https://api.46elks.com/a1/sms"),
+  apiUrl: GatewayUrlSchema.default("https://api.46elks.com/a1/sms"),
   timeoutMs: z.number().int().min(100).max(60_000).default(10_000),
 });
 export type ElksSettings = z.infer<typeof ElksSettingsSchema>;
@@ -27,14 +28,14 @@ export class ElksProvider implements SmsProvider {
       },
       s.timeoutMs,
     );
-    const text = await bodyText(res);
-    if (!res.ok) throw new DeliveryError(`46elks: ${res.status}: ${text}`);
+    const reply = await readReply(res);
+    if (!res.ok) throw new DeliveryError(`46elks: ${describeReply(res, reply)}`);
     let status: unknown;
     try {
-      status = (JSON.parse(text) as { status?: unknown }).status;
+      status = (JSON.parse(reply.text) as { status?: unknown }).status;
     } catch {
-      throw new DeliveryError(`46elks: unexpected response: ${text}`);
+      throw new DeliveryError(`46elks: unexpected response (${describeReply(res, reply)}, not JSON)`);
     }
-    if (status === "failed") throw new DeliveryError(`46elks: message status failed: ${text}`);
+    if (status === "failed") throw new DeliveryError("46elks: message status failed");
   }
 }

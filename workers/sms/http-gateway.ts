@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { DeliveryError, basicAuth, bodyText, fetchWithTimeout, type SmsMessage, type SmsProvider } from "./provider";
+import { DeliveryError, basicAuth, describeReply, fetchWithTimeout, readReply, type SmsMessage, type SmsProvider } from "./provider";
+import { GatewayUrlSchema } from "./secure-url";
 
 /**
  * Generic HTTP SMS gateway, configured like privacyIDEA's HTTP SMS provider: URL, method,
@@ -7,7 +8,7 @@ import { DeliveryError, basicAuth, bodyText, fetchWithTimeout, type SmsMessage, 
  * check (2xx status plus an optional regular expression the response body must match).
  */
 export const HttpGatewaySettingsSchema = z.object({
-  url: z.url({ protocol: /^https?$/ }),
+  url: GatewayUrlSchema,
   method: z.enum(["GET", "POST", "PUT"]).default("POST"),
   contentType: z
     .enum(["application/json", "application/x-www-form-urlencoded", "text/plain"])
@@ -28,7 +29,9 @@ type Escape = (value: string) => string;
 const escapers: Record<HttpGatewaySettings["contentType"] | "url", Escape> = {
   "application/json": (v) => JSON.stringify(v).slice(1, -1),
   "application/x-www-form-urlencoded": encodeURIComponent,
-  "text/plain": (v) => v,
+  // A raw body has no escaping: CR/LF (and other control characters) in a value could add
+  // lines or fields to whatever format the gateway parses, so they become spaces.
+  "text/plain": (v) => v.replace(/[\u0000-\u001f\u007f]/g, " "),
   url: encodeURIComponent,
 };
 
@@ -62,10 +65,11 @@ export class HttpGatewayProvider implements SmsProvider {
     }
     const url = renderTemplate(s.url, message, escapers.url);
     const res = await fetchWithTimeout(this.name, url, init, s.timeoutMs);
-    const text = await bodyText(res);
-    if (!res.ok) throw new DeliveryError(`http: gateway answered ${res.status}: ${text}`);
-    if (this.#successMatch && !this.#successMatch.test(text)) {
-      throw new DeliveryError(`http: response did not match successMatch: ${text}`);
+    const reply = await readReply(res);
+    if (!res.ok) throw new DeliveryError(`http: gateway answered ${describeReply(res, reply)}`);
+    // The real reply (up to the bound), never a shortened copy: a match late in it counts.
+    if (this.#successMatch && !this.#successMatch.test(reply.text)) {
+      throw new DeliveryError(`http: reply (${describeReply(res, reply)}) did not match SMS_HTTP_SUCCESS_MATCH`);
     }
   }
 }

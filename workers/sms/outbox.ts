@@ -1,4 +1,5 @@
 import type { SmsMessage, SmsProvider } from "./provider";
+import { log } from "../lib/log";
 
 /**
  * Dev-only "provider": keeps messages in the DevOutbox Durable Object (shown at /dev/outbox)
@@ -9,7 +10,8 @@ export class OutboxProvider implements SmsProvider {
   constructor(private readonly outbox: DurableObjectNamespace<import("../../durable-objects/dev-outbox").DevOutbox>) {}
 
   async send(message: SmsMessage): Promise<void> {
-    console.log(`[dev outbox] SMS to ${message.to}: ${message.text}`);
+    // Redacted like every log line: the link itself is on /dev/outbox.
+    log.info("dev_outbox_sms", { to: message.to, text: message.text });
     await this.outbox.getByName("outbox").record({ ...message, sentAt: Date.now() });
   }
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { DeliveryError, basicAuth, bodyText, fetchWithTimeout, type SmsMessage, type SmsProvider } from "./provider";
+import { DeliveryError, basicAuth, describeReply, fetchWithTimeout, readReply, type SmsMessage, type SmsProvider } from "./provider";
+import { GatewayUrlSchema } from "./secure-url";
 
 /** Twilio Programmable Messaging: POST form to Accounts/{sid}/Messages.json, Basic auth. */
 export const TwilioSettingsSchema = z
@@ -8,7 +9,7 @@ export const TwilioSettingsSchema = z
     authToken: z.string().min(1),
     from: z.string().min(1).optional(),
     messagingServiceSid: z.string().min(1).optional(),
-    apiBase: z.url().default("https://api.twilio.com"),
+    apiBase: GatewayUrlSchema.default("https://api.twilio.com"),
     timeoutMs: z.number().int().min(100).max(60_000).default(10_000),
   })
   .refine((s) => s.from || s.messagingServiceSid, "set SMS_FROM or TWILIO_MESSAGING_SERVICE_SID");
@@ -30,14 +31,14 @@ export class TwilioProvider implements SmsProvider {
       { method: "POST", headers: { authorization: basicAuth(s.accountSid, s.authToken) }, body: form },
       s.timeoutMs,
     );
-    const text = await bodyText(res);
-    if (!res.ok) throw new DeliveryError(`twilio: ${res.status}: ${text}`);
+    const reply = await readReply(res);
+    if (!res.ok) throw new DeliveryError(`twilio: ${describeReply(res, reply)}`);
     try {
-      const status = (JSON.parse(text) as { status?: unknown }).status;
+      const status = (JSON.parse(reply.text) as { status?: unknown }).status;
       if (status === "failed" || status === "undelivered") throw new DeliveryError(`twilio: status ${status}`);
     } catch (e) {
       if (e instanceof DeliveryError) throw e;
-      throw new DeliveryError(`twilio: unexpected response: ${text}`);
+      throw new DeliveryError(`twilio: unexpected response (${describeReply(res, reply)}, not JSON)`);
     }
   }
 }

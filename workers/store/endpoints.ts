@@ -35,27 +35,41 @@ export async function getEndpoint(db: D1Database, name: string): Promise<Endpoin
   return r ? { ...(r as unknown as EndpointRow), settings: parseSettings(r.settings as string) } : null;
 }
 
-/** Creates the endpoint; false if the name is taken. */
-export async function createEndpoint(db: D1Database, name: string, settings: EndpointSettings, now: number): Promise<boolean> {
-  const r = await db
+/*
+ * Writes are prepared statements, so the admin API runs each change in one D1 batch with its
+ * audit row (store/audit.ts adminAuditStatement). Each says which result shows the change.
+ */
+
+/** Creates the endpoint; no change (0 rows) if the name is taken. */
+export function createEndpointStatement(db: D1Database, name: string, settings: EndpointSettings, now: number): D1PreparedStatement {
+  return db
     .prepare("INSERT INTO endpoints (name, settings, created_at, updated_at) VALUES (?, ?, ?, ?) ON CONFLICT(name) DO NOTHING")
-    .bind(name, JSON.stringify(settings), now, now)
-    .run();
-  return r.meta.changes === 1;
+    .bind(name, JSON.stringify(settings), now, now);
 }
 
-export async function updateEndpoint(db: D1Database, name: string, settings: EndpointSettings, now: number): Promise<boolean> {
-  const r = await db.prepare("UPDATE endpoints SET settings = ?, updated_at = ? WHERE name = ?").bind(JSON.stringify(settings), now, name).run();
-  return r.meta.changes === 1;
+export function updateEndpointStatement(db: D1Database, name: string, settings: EndpointSettings, now: number): D1PreparedStatement {
+  return db.prepare("UPDATE endpoints SET settings = ?, updated_at = ? WHERE name = ?").bind(JSON.stringify(settings), now, name);
 }
 
-export async function deleteEndpoint(db: D1Database, name: string): Promise<boolean> {
+/** Two statements: the tokens, then the endpoint (its result tells whether it existed). */
+export function deleteEndpointStatements(db: D1Database, name: string): [D1PreparedStatement, D1PreparedStatement] {
   // Tokens go with it (explicitly: D1 enforces foreign keys, but be independent of pragmas).
-  const [, del] = await db.batch([
-    db.prepare("DELETE FROM api_tokens WHERE endpoint = ?").bind(name),
-    db.prepare("DELETE FROM endpoints WHERE name = ?").bind(name),
-  ]);
-  return del!.meta.changes === 1;
+  return [db.prepare("DELETE FROM api_tokens WHERE endpoint = ?").bind(name), db.prepare("DELETE FROM endpoints WHERE name = ?").bind(name)];
+}
+
+export function insertTokenStatement(db: D1Database, row: Omit<TokenRow, "revoked_at"> & { sha256: string }): D1PreparedStatement {
+  return db
+    .prepare("INSERT INTO api_tokens (id, endpoint, name, sha256, expires, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+    .bind(row.id, row.endpoint, row.name, row.sha256, row.expires, row.created_at);
+}
+
+export function revokeTokenStatement(db: D1Database, endpoint: string, id: string, now: number): D1PreparedStatement {
+  return db.prepare("UPDATE api_tokens SET revoked_at = ? WHERE endpoint = ? AND id = ? AND revoked_at IS NULL").bind(now, endpoint, id);
+}
+
+/** Replaces a live token's secret in place (same id, name and expiry); the old secret stops working. */
+export function replaceTokenHashStatement(db: D1Database, endpoint: string, id: string, sha256: string): D1PreparedStatement {
+  return db.prepare("UPDATE api_tokens SET sha256 = ? WHERE endpoint = ? AND id = ? AND revoked_at IS NULL").bind(sha256, endpoint, id);
 }
 
 export async function listTokens(db: D1Database, endpoint: string): Promise<TokenRow[]> {
@@ -64,30 +78,6 @@ export async function listTokens(db: D1Database, endpoint: string): Promise<Toke
     .bind(endpoint)
     .all<TokenRow>();
   return results;
-}
-
-export async function insertToken(db: D1Database, row: Omit<TokenRow, "revoked_at"> & { sha256: string }): Promise<void> {
-  await db
-    .prepare("INSERT INTO api_tokens (id, endpoint, name, sha256, expires, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-    .bind(row.id, row.endpoint, row.name, row.sha256, row.expires, row.created_at)
-    .run();
-}
-
-export async function revokeToken(db: D1Database, endpoint: string, id: string, now: number): Promise<boolean> {
-  const r = await db
-    .prepare("UPDATE api_tokens SET revoked_at = ? WHERE endpoint = ? AND id = ? AND revoked_at IS NULL")
-    .bind(now, endpoint, id)
-    .run();
-  return r.meta.changes === 1;
-}
-
-/** Replaces a live token's secret in place (same id, name and expiry); the old secret stops working. */
-export async function replaceTokenHash(db: D1Database, endpoint: string, id: string, sha256: string): Promise<boolean> {
-  const r = await db
-    .prepare("UPDATE api_tokens SET sha256 = ? WHERE endpoint = ? AND id = ? AND revoked_at IS NULL")
-    .bind(sha256, endpoint, id)
-    .run();
-  return r.meta.changes === 1;
 }
 
 /** Live (not revoked) tokens of an endpoint, as the API-key check wants them. */

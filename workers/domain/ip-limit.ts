@@ -1,0 +1,16 @@
+import type { RateLimits } from "../lib/rate-limit";
+import { ipBucket } from "../lib/client-ip";
+
+/**
+ * Per-client-address limits, reusable by any route: `scope` names the counter ("auth-fail"
+ * for failed Magic Link / offline API calls), `ip` comes from lib/client-ip.ts. One
+ * IpLimiter object per address (IPv6: per /64), so no object is hot.
+ * A request without an address (only outside Cloudflare, e.g. tests) is not limited.
+ */
+export type IpAdmission = { allowed: true } | { allowed: false; retryAfterMs: number };
+
+export async function admitByIp(env: Env, scope: string, ip: string | null, limits: RateLimits): Promise<IpAdmission> {
+  if (!ip) return { allowed: true };
+  const d = await env.IP_LIMITER.getByName(ipBucket(ip)).admit(scope, limits);
+  return d.allowed ? { allowed: true } : { allowed: false, retryAfterMs: d.retryAfterMs };
+}
