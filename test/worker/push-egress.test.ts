@@ -66,14 +66,14 @@ describe("registration", () => {
     const msisdn = freshMsisdn();
     const pending = callAuth(msisdn, APP);
     const link = await waitForLink(msisdn);
-    const { token } = await activationTokenFrom(link);
+    const { token, code } = await activationTokenFrom(link);
     const keys = await newDeviceKeys();
-    const refused = await appApi("activate", { msisdn, token, publicKey: await publicJwk(keys), subscription: await elsewhere() });
+    const refused = await appApi("activate", { msisdn, token, code, publicKey: await publicJwk(keys), subscription: await elsewhere() });
     expect(refused.status).toBe(400);
     expect(await refused.json()).toMatchObject({ error: "push_service_not_allowed" });
     expect(await env.SUBSCRIBER.getByName(msisdn).device()).toBeNull();
     const sub = await subscribe();
-    const ok = await appApi("activate", { msisdn, token, publicKey: await publicJwk(keys), subscription: { endpoint: sub.endpoint, keys: sub.keys } });
+    const ok = await appApi("activate", { msisdn, token, code, publicKey: await publicJwk(keys), subscription: { endpoint: sub.endpoint, keys: sub.keys } });
     expect(ok.status).toBe(200);
     const page = await openLink(link);
     await answer(link, "reject", page.csrf!);

@@ -4,6 +4,7 @@ import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { generate } from "otplib";
 import { beforeAll, describe, expect, it } from "vitest";
 import { mintRelayToken } from "../../relay/src/relay-token";
+import { DEMO_ADMIN_TOKEN } from "../../workers/lib/admin-auth";
 import { ADMIN_TOKEN } from "../support/keys";
 import { challengeResponseCode, seedFromBase32, seedToBase32 } from "../../workers/lib/otp";
 import { LEGACY_TOTP_TOKEN_CONTEXT, openSeed, sealSeed, totpTokenContext } from "../../workers/lib/seed-crypto";
@@ -117,7 +118,7 @@ describe("relay API operations", () => {
     const enroll = await exports.default.fetch(
       new Request(`https://mfa.example.com/admin/v1/subscribers/${encodeURIComponent(msisdn)}/totp`, {
         method: "PUT",
-        headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
+        headers: { authorization: `Bearer ${DEMO_ADMIN_TOKEN}`, "content-type": "application/json" },
         body: "{}",
       }),
     );

@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { classifyEdgeResponse } from "../../relay/src/edge-response";
 import { mintRelayToken } from "../../relay/src/relay-token";
-import { DEMO_ADMIN_TOKEN } from "../../workers/lib/admin-auth";
+import { ADMIN_TOKEN } from "../support/keys";
 import { judgePin } from "../../workers/lib/number-pin";
 import { isTransientPlatformError } from "../../workers/lib/platform-errors";
 import { totpCode } from "../../workers/lib/otp";
@@ -34,7 +34,7 @@ beforeAll(async () => {
     { name: "lenient", publicJwk, endpoint: "site-after-notice" },
     { name: "orphan", publicJwk, endpoint: "missing" },
   ];
-  testEnv = { ...env, MFA_CONFIG: JSON.stringify(baseConfig), DEMO_MODE: "true" } as Env;
+  testEnv = { ...env, MFA_CONFIG: JSON.stringify(baseConfig) } as Env;
 });
 
 const worker = async () => (await import("../../workers/index")).default;
@@ -57,7 +57,7 @@ async function admin(method: string, path: string, body?: unknown) {
   const res = await (await worker()).fetch(
     new Request(`${EDGE}/admin/v1${path}`, {
       method,
-      headers: { authorization: `Bearer ${DEMO_ADMIN_TOKEN}`, "content-type": "application/json" },
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     }),
     testEnv,

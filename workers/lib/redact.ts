@@ -17,8 +17,10 @@ const RULES: [RegExp, string][] = [
   // One-time codes: "Your login code is 123456", "code":"12345678".
   [/\b(codes?\b[^0-9\n]{0,16}?)\d{6,8}\b/gi, `$1${MASK}`],
 ];
-// Any other 32+ character base64url run: link, activation and API tokens are 43.
-const ANY_LONG_TOKEN: [RegExp, string] = [/[A-Za-z0-9_-]{32,}/g, MASK];
+// Any other 32+ character base64url run with a digit or a capital in it: link, activation and
+// API tokens are 43 random characters (all lower-case is ~1 in 10^15), while event and action
+// names such as app_device_replacement_requested are lower-case words and stay readable.
+const ANY_LONG_TOKEN: [RegExp, string] = [/(?=[A-Za-z0-9_-]*[A-Z0-9])[A-Za-z0-9_-]{32,}/g, MASK];
 
 /**
  * `anyLongToken: false` keeps long identifiers (the audit log's device ids, which operators

@@ -33,6 +33,9 @@ describe("redact", () => {
   it("removes any long base64url run (every token minted here is 43 characters)", () => {
     expect(redact(`echo: ${token} done`)).toBe("echo: [redacted] done");
     expect(redact("session abcdef123456")).toBe("session abcdef123456");
+    // Event and audit action names are lower-case words, however long: they stay readable.
+    expect(redact('{"action":"app_device_replacement_requested"}')).toBe('{"action":"app_device_replacement_requested"}');
+    expect(redact("a 64-hex digest 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")).toBe("a 64-hex digest [redacted]");
     // The audit writer keeps identifiers it chose to store (device ids), still without links.
     expect(redact(`device ${token} /m/${token}`, { anyLongToken: false })).toBe(`device ${token} /m/[redacted]`);
   });
