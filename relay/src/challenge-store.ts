@@ -8,7 +8,10 @@ import { randomBytes, timingSafeEqual } from "node:crypto";
 export type ChallengeMethod = "sms" | "totp" | "challenge-response";
 
 export interface PendingChallenge {
+  /** The User-Name as the NAS sent it (the answer must carry the same). */
   user: string;
+  /** The user's key at the edge (normalised account name): what the code is checked for. */
+  username: string;
   source: string;
   msisdn: string;
   method: ChallengeMethod;

@@ -42,7 +42,7 @@ describe("RetransmitCache", () => {
 });
 
 describe("ChallengeStore", () => {
-  const base = { user: "alice", source: "10.0.0.1", msisdn: "+46701234567", method: "sms" as const };
+  const base = { user: "alice", username: "alice", source: "10.0.0.1", msisdn: "+46701234567", method: "sms" as const };
 
   it("issues random 16-byte States, redeemable once", () => {
     const s = new ChallengeStore(60_000);
