@@ -52,6 +52,21 @@ export interface OfflineCheck {
 /** Wrong codes allowed per SMS OTP challenge before it is burnt. */
 const MAX_SMS_OTP_ATTEMPTS = 3;
 
+/** A lockout's storage key and the log event of a lock it starts (same math: offline-lockout.ts). */
+interface LockKind {
+  key: string;
+  event: string;
+}
+/** TOTP and signed challenges (the app's and the on-prem token's offline codes). */
+const OFFLINE_LOCK: LockKind = { key: "offlineLock", event: "offline_code_lockout" };
+/**
+ * SMS OTP codes, counted across challenges. A lock of its own, not the offline one: the
+ * offline API lets any endpoint with `offlineCodes` lock a number's offline codes, and sharing
+ * would let it lock RADIUS SMS OTP sign-in too; and a user's mistyped SMS codes should not take
+ * their offline fallback away. Each kind keeps its own ~380 guesses a year.
+ */
+const SMS_OTP_LOCK: LockKind = { key: "smsOtpLock", event: "sms_otp_lockout" };
+
 /**
  * A pending session of this number; `challengeId` once it was pushed to the device.
  * `approver`: the number is asked as an Assisted Login approver of someone else's sign-in, which
@@ -418,7 +433,7 @@ export class Subscriber extends DurableObject<Env> {
         const again = await this.ctx.storage.get<number>(stepKey);
         if (again !== undefined && again >= r.timeStep) return { verdict: "reject", lockout: null };
         await this.ctx.storage.put(stepKey, r.timeStep);
-        await this.ctx.storage.delete("offlineLock");
+        await this.ctx.storage.delete(OFFLINE_LOCK.key);
         return { verdict: "accept", lockout: null };
       }
       return this.#failed(now);
@@ -456,10 +471,12 @@ export class Subscriber extends DurableObject<Env> {
 
   /**
    * Starts an SMS OTP challenge for `code` (the caller sends the SMS). A new challenge
-   * replaces any earlier one: only the latest code sent is valid.
+   * replaces any earlier one: only the latest code sent is valid. Null while the number's SMS
+   * OTP is locked (SMS_OTP_LOCK): no code is worth sending then.
    */
-  async startSmsOtp(code: string, ttlMs: number): Promise<string> {
+  async startSmsOtp(code: string, ttlMs: number): Promise<string | null> {
     return this.#serial(async () => {
+      if (isLocked(await this.#lockout(SMS_OTP_LOCK), Date.now())) return null;
       const id = randomToken(16);
       const codeMac = await smsOtpMac(await smsOtpMacKey(seedKeyFromEnv(this.env)), id, code);
       const challenge: SmsOtpChallenge = { id, codeMac, expiresAt: Date.now() + ttlMs, attempts: 0 };
@@ -475,26 +492,36 @@ export class Subscriber extends DurableObject<Env> {
     });
   }
 
-  /** Single use: the challenge is gone after a correct code, expiry, or too many wrong codes. */
-  async verifySmsOtp(challengeId: string, code: string): Promise<OtpVerdict> {
+  /**
+   * Single use: the challenge is gone after a correct code, expiry, or too many wrong codes.
+   * Every wrong code also counts in the number's SMS OTP lockout (SMS_OTP_LOCK), across
+   * challenges: a new challenge no longer buys fresh guesses. "locked": not checked.
+   */
+  async checkSmsOtp(challengeId: string, code: string): Promise<OfflineCheck> {
     return this.#serial(async () => {
+      const now = Date.now();
+      if (isLocked(await this.#lockout(SMS_OTP_LOCK), now)) return { verdict: "locked", lockout: null };
       const c = await this.ctx.storage.get<SmsOtpChallenge>("smsOtp");
-      if (!c || !(await timingSafeEqualString(c.id, challengeId))) return "expired";
-      if (Date.now() >= c.expiresAt) {
+      if (!c || !(await timingSafeEqualString(c.id, challengeId))) return { verdict: "expired", lockout: null };
+      if (now >= c.expiresAt) {
         await this.ctx.storage.delete("smsOtp");
-        return "expired";
+        return { verdict: "expired", lockout: null };
       }
       // A challenge stored before the keyed MAC has no codeMac: it cannot match (lapses in 5 min).
       const mac = await smsOtpMac(await smsOtpMacKey(seedKeyFromEnv(this.env)), c.id, code.trim());
       if (c.codeMac !== undefined && (await timingSafeEqualString(c.codeMac, mac))) {
-        await this.ctx.storage.delete("smsOtp");
-        return "accept";
+        await this.ctx.storage.delete(["smsOtp", SMS_OTP_LOCK.key]);
+        return { verdict: "accept", lockout: null };
       }
       c.attempts++;
       if (c.attempts >= MAX_SMS_OTP_ATTEMPTS) await this.ctx.storage.delete("smsOtp");
       else await this.ctx.storage.put("smsOtp", c);
-      return "reject";
+      return this.#failed(now, SMS_OTP_LOCK);
     });
+  }
+
+  async verifySmsOtp(challengeId: string, code: string): Promise<OtpVerdict> {
+    return (await this.checkSmsOtp(challengeId, code)).verdict;
   }
 
   /**
@@ -518,7 +545,7 @@ export class Subscriber extends DurableObject<Env> {
       if (key in used) return { verdict: "reject", lockout: null };
       used[key] = now + CR_REPLAY_MS;
       await this.ctx.storage.put("crUsed", used);
-      await this.ctx.storage.delete("offlineLock");
+      await this.ctx.storage.delete(OFFLINE_LOCK.key);
       return { verdict: "accept", lockout: null };
     });
   }
@@ -529,16 +556,16 @@ export class Subscriber extends DurableObject<Env> {
 
   // ---- internals --------------------------------------------------------------------------
 
-  async #lockout(): Promise<LockoutState> {
-    return (await this.ctx.storage.get<LockoutState>("offlineLock")) ?? NO_LOCKOUT;
+  async #lockout(lock: LockKind = OFFLINE_LOCK): Promise<LockoutState> {
+    return (await this.ctx.storage.get<LockoutState>(lock.key)) ?? NO_LOCKOUT;
   }
 
-  /** Counts a wrong offline code; a lock it starts or lengthens is logged as an alert. */
-  async #failed(now: number): Promise<OfflineCheck> {
-    const r = recordFailure(await this.#lockout(), now);
-    await this.ctx.storage.put("offlineLock", r.state);
+  /** Counts a wrong code in `lock`; a lock it starts or lengthens is logged as an alert. */
+  async #failed(now: number, lock: LockKind = OFFLINE_LOCK): Promise<OfflineCheck> {
+    const r = recordFailure(await this.#lockout(lock), now);
+    await this.ctx.storage.put(lock.key, r.state);
     if (r.locked) {
-      log.warn("offline_code_lockout", { alert: true, msisdn: this.#masked(), ...r.locked });
+      log.warn(lock.event, { alert: true, msisdn: this.#masked(), ...r.locked });
     }
     return { verdict: "reject", lockout: r.locked };
   }

@@ -40,6 +40,13 @@ export const EDGE_UNAVAILABLE_STATUS = 503;
 export const EDGE_UNAVAILABLE_ERROR = "edge_unavailable";
 
 /**
+ * How much longer than the Touch timeout the relay waits for the edge's answer (delivery and
+ * network on top of the user's time). Past it the relay counts the edge as unavailable, so
+ * the edge must have answered by then (workers/lib/wait-retry.ts).
+ */
+export const TOUCH_ANSWER_SLACK_MS = 15_000;
+
+/**
  * The relay API's refusal when the directory reports another number than the one pinned for
  * the user (HTTP 409, body {"error": NUMBER_CHANGED}).
  */

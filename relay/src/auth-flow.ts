@@ -65,18 +65,21 @@ export async function decide(req: AuthRequest, deps: FlowDeps): Promise<Decision
   if (req.state) return answerChallenge(req, deps);
 
   let msisdnFromDirectory: string | undefined;
+  // The directory's name of the account when it gives one, else the name typed: the user's key.
+  let account = req.user;
   try {
     const ff = await deps.firstFactor.verify(req.user, req.password);
     if (!ff.ok) return { code: "Access-Reject", reason: `first factor: ${ff.reason}` };
     msisdnFromDirectory = ff.msisdn;
+    account = ff.user ?? req.user;
   } catch (e) {
     // A first-factor outage never lets anyone in, whatever the fail mode.
     if (e instanceof FirstFactorUnavailableError) return { code: "Access-Reject", reason: e.message };
     throw e;
   }
 
-  const username = normalizeUsername(req.user);
-  const msisdn = phoneNumberFor(req.user, msisdnFromDirectory, deps.config, deps.firstFactor.vouchesForUser === true);
+  const username = normalizeUsername(account);
+  const msisdn = phoneNumberFor(account, msisdnFromDirectory, deps.config, deps.firstFactor.vouchesForUser === true);
   if (!msisdn) return { code: "Access-Reject", reason: "no phone number for user" };
   const method = deps.config.users[username]?.secondFactor ?? req.clientSecondFactor ?? deps.config.secondFactor;
 
@@ -137,7 +140,7 @@ function challenge(
   prompt: string,
   extra: Pick<PendingChallenge, "challengeId" | "challenge"> = {},
 ): Decision {
-  const state = deps.challenges.issue({ user: req.user, source: req.source, msisdn: who.msisdn, method, ...extra }, deps.now());
+  const state = deps.challenges.issue({ user: req.user, username: who.username, source: req.source, msisdn: who.msisdn, method, ...extra }, deps.now());
   return { code: "Access-Challenge", state, replyMessage: prompt, reason: `challenge: ${method}` };
 }
 
@@ -145,7 +148,7 @@ async function answerChallenge(req: AuthRequest, deps: FlowDeps): Promise<Decisi
   const r = deps.challenges.redeem(req.state!, req.user, req.source, deps.now());
   if (!r.ok) return { code: "Access-Reject", reason: `challenge state ${r.reason}`, method: "challenge-response" };
   const c = r.challenge;
-  const who = { username: normalizeUsername(c.user), msisdn: c.msisdn };
+  const who = { username: c.username, msisdn: c.msisdn };
   try {
     const verdict =
       c.method === "sms"

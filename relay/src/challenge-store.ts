@@ -8,7 +8,10 @@ import { randomBytes, timingSafeEqual } from "node:crypto";
 export type ChallengeMethod = "sms" | "totp" | "challenge-response";
 
 export interface PendingChallenge {
+  /** The User-Name as the NAS sent it (the answer must carry the same). */
   user: string;
+  /** The user's key at the edge (normalised account name): what the code is checked for. */
+  username: string;
   source: string;
   msisdn: string;
   method: ChallengeMethod;
@@ -19,10 +22,19 @@ export interface PendingChallenge {
   expiresAt: number;
 }
 
+/**
+ * Pending challenges one user (the account, `username`) may hold; a new one evicts their
+ * oldest. Without it the store's global bound was the only one: one account's password was
+ * enough to flood it and evict every other user's State mid-login.
+ */
+export const MAX_CHALLENGES_PER_USER = 5;
+
 export type Redeem = { ok: true; challenge: PendingChallenge } | { ok: false; reason: "unknown" | "expired" | "mismatch" };
 
 export class ChallengeStore {
   #pending = new Map<string, PendingChallenge>();
+  /** State keys per user, oldest first. */
+  #byUser = new Map<string, string[]>();
   readonly #ttlMs: number;
   readonly #max: number;
 
@@ -33,13 +45,17 @@ export class ChallengeStore {
 
   issue(c: Omit<PendingChallenge, "expiresAt">, now: number): Buffer {
     this.#sweep(now);
+    const own = this.#byUser.get(c.username) ?? [];
+    if (own.length >= MAX_CHALLENGES_PER_USER) this.#delete(own[0]!);
     if (this.#pending.size >= this.#max) {
       // Oldest first (Map keeps insertion order): bounded memory under a challenge flood.
       const oldest = this.#pending.keys().next().value;
-      if (oldest !== undefined) this.#pending.delete(oldest);
+      if (oldest !== undefined) this.#delete(oldest);
     }
     const state = randomBytes(16);
-    this.#pending.set(state.toString("hex"), { ...c, expiresAt: now + this.#ttlMs });
+    const key = state.toString("hex");
+    this.#pending.set(key, { ...c, expiresAt: now + this.#ttlMs });
+    this.#byUser.set(c.username, [...(this.#byUser.get(c.username) ?? []), key]);
     return state;
   }
 
@@ -48,7 +64,7 @@ export class ChallengeStore {
     const key = state.toString("hex");
     const c = this.#pending.get(key);
     if (!c) return { ok: false, reason: "unknown" };
-    this.#pending.delete(key);
+    this.#delete(key);
     if (now >= c.expiresAt) return { ok: false, reason: "expired" };
     if (!sameString(c.user, user) || c.source !== source) return { ok: false, reason: "mismatch" };
     return { ok: true, challenge: c };
@@ -59,7 +75,16 @@ export class ChallengeStore {
   }
 
   #sweep(now: number): void {
-    for (const [k, c] of this.#pending) if (c.expiresAt <= now) this.#pending.delete(k);
+    for (const [k, c] of this.#pending) if (c.expiresAt <= now) this.#delete(k);
+  }
+
+  #delete(key: string): void {
+    const c = this.#pending.get(key);
+    if (!c) return;
+    this.#pending.delete(key);
+    const rest = (this.#byUser.get(c.username) ?? []).filter((k) => k !== key);
+    if (rest.length > 0) this.#byUser.set(c.username, rest);
+    else this.#byUser.delete(c.username);
   }
 }
 

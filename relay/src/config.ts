@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { E164, normalizeUsername } from "../../shared/relay-contract.ts";
+import { USERNAME_ATTRIBUTE_REQUIRED, ldapAccountAttribute } from "./first-factor/ldap-account.ts";
 
 /**
  * Relay configuration file (JSON). Validated at start-up; every error names its field.
@@ -40,11 +41,21 @@ const LdapSchema = z
       .optional(),
     /** Directory attribute holding the user's mobile number (E.164). */
     mobileAttribute: z.string().default("mobile"),
+    /**
+     * Attribute that names the account (its value keys the user's number pin and `users`
+     * entry). Default: the attribute of a `bindDnTemplate` like "uid={user},…" or of a search
+     * filter like "(sAMAccountName={user})"; required for any other template or filter.
+     */
+    usernameAttribute: z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/, "usernameAttribute must be an attribute name").optional(),
     timeoutMs: z.number().int().positive().default(5000),
     caFile: z.string().optional(),
     rejectUnauthorized: z.boolean().default(true),
   })
-  .refine((l) => Boolean(l.bindDnTemplate) !== Boolean(l.search), "set exactly one of bindDnTemplate or search");
+  .refine((l) => Boolean(l.bindDnTemplate) !== Boolean(l.search), "set exactly one of bindDnTemplate or search")
+  .refine((l) => !(Boolean(l.bindDnTemplate) !== Boolean(l.search)) || ldapAccountAttribute(l) !== null, {
+    message: USERNAME_ATTRIBUTE_REQUIRED,
+    path: ["usernameAttribute"],
+  });
 
 const UpstreamRadiusSchema = z.object({
   type: z.literal("radius"),

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { importJWK, importPKCS8, type CryptoKey as JoseKey, type KeyObject } from "jose";
 import { Agent, request } from "undici";
 import { z } from "zod";
-import { RESULT_CODES, type ResultCode } from "../../shared/relay-contract.ts";
+import { RESULT_CODES, TOUCH_ANSWER_SLACK_MS, type ResultCode } from "../../shared/relay-contract.ts";
 import { classifyEdgeResponse } from "./edge-response.ts";
 import { mintRelayToken } from "./relay-token.ts";
 
@@ -84,7 +84,7 @@ export class EdgeClient implements EdgeApi {
 
   async touch(who: Who, timeoutSeconds: number): Promise<TouchCode> {
     // The edge blocks for up to timeoutSeconds; allow for delivery and network on top.
-    return (await this.#post("/api/relay/v1/touch", { ...who, timeoutSeconds }, TouchAnswer, (timeoutSeconds + 15) * 1000)).code;
+    return (await this.#post("/api/relay/v1/touch", { ...who, timeoutSeconds }, TouchAnswer, timeoutSeconds * 1000 + TOUCH_ANSWER_SLACK_MS)).code;
   }
 
   startSmsOtp(who: Who) {

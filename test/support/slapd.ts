@@ -12,6 +12,8 @@ export interface LdapUser {
   uid: string;
   password: string;
   mobile?: string;
+  /** A second name the account can be found by (login filters often accept it). */
+  mail?: string;
 }
 
 export interface Slapd {
@@ -53,7 +55,8 @@ export async function startSlapd(users: LdapUser[]): Promise<Slapd> {
     ...users.map(
       (u) =>
         `dn: uid=${u.uid},ou=people,${baseDn}\nobjectClass: inetOrgPerson\nuid: ${u.uid}\ncn: ${u.uid}\nsn: ${u.uid}\nuserPassword: ${u.password}` +
-        (u.mobile ? `\nmobile: ${u.mobile}` : ""),
+        (u.mobile ? `\nmobile: ${u.mobile}` : "") +
+        (u.mail ? `\nmail: ${u.mail}` : ""),
     ),
   ].join("\n\n");
   writeFileSync(join(dir, "data.ldif"), `${ldif}\n`);

@@ -265,6 +265,59 @@ describe("TOTP seeds: size, binding to the number, errors", () => {
   });
 });
 
+describe("SMS OTP guessing across challenges", () => {
+  /** Starts a challenge and returns its id and the code the SMS carried. */
+  async function smsOtp(msisdn: string) {
+    const started = await call("/api/relay/v1/sms-otp", { msisdn });
+    expect(started.json.code).toBe("SENT");
+    const code = (await gatewayRequests(msisdn)).at(-1)!.text!.match(/\d{6}/)![0];
+    return { challengeId: started.json.challengeId as string, code, wrong: code === "000000" ? "111111" : "000000" };
+  }
+
+  it("wrong codes count across challenges: the 5th locks the number's SMS OTP, not its Touch or offline codes", async () => {
+    const msisdn = freshMsisdn();
+    // 3 guesses burn the first challenge; a new challenge used to give 3 more, without end.
+    const first = await smsOtp(msisdn);
+    for (let i = 0; i < 3; i++) await call("/api/relay/v1/sms-otp/verify", { msisdn, challengeId: first.challengeId, code: first.wrong });
+    const second = await smsOtp(msisdn);
+    for (let i = 0; i < 2; i++) {
+      expect((await call("/api/relay/v1/sms-otp/verify", { msisdn, challengeId: second.challengeId, code: second.wrong })).json.result).toBe("reject");
+    }
+    // Locked: even the right code of the open challenge is not checked.
+    expect((await call("/api/relay/v1/sms-otp/verify", { msisdn, challengeId: second.challengeId, code: second.code })).json.result).toBe("locked");
+    // No new challenge (and no SMS) while locked.
+    const sent = (await gatewayRequests(msisdn)).length;
+    expect((await call("/api/relay/v1/sms-otp", { msisdn })).json).toEqual({ code: "BAD_REQUEST", reason: "locked" });
+    expect((await gatewayRequests(msisdn)).length).toBe(sent);
+    const stored = await runInDurableObject(env.SUBSCRIBER.getByName(msisdn), (_i, s) => s.storage.get<{ failures: number; lockedUntil: number }>("smsOtpLock"));
+    expect(stored!.failures).toBe(5);
+    expect(stored!.lockedUntil).toBeGreaterThan(Date.now());
+
+    // Its own lock: offline codes still verify ...
+    const { secret } = (await enrol(msisdn, {})).json as { secret: string };
+    expect((await call("/api/relay/v1/totp/verify", { msisdn, code: await generate({ secret }) })).json.result).toBe("accept");
+    // ... and Touch (SMS link) still signs in.
+    const pending = call("/api/relay/v1/touch", { msisdn, timeoutSeconds: 30 });
+    const link = await waitForLink(msisdn, 10_000, sent);
+    await answer(link, "accept", (await openLink(link)).csrf!);
+    expect((await pending).json).toEqual({ code: "TOUCH_ACCEPTED" });
+  });
+
+  it("a lock that ran out buys one guess, and the right code then resets the count", async () => {
+    const msisdn = freshMsisdn();
+    const sub = env.SUBSCRIBER.getByName(msisdn);
+    // As if 5 wrong codes locked it a while ago and the lock has run out.
+    await runInDurableObject(sub, (_i, s) => s.storage.put("smsOtpLock", { failures: 5, lockedUntil: Date.now() - 1 }));
+    const one = await smsOtp(msisdn);
+    expect((await call("/api/relay/v1/sms-otp/verify", { msisdn, challengeId: one.challengeId, code: one.wrong })).json.result).toBe("reject");
+    expect((await call("/api/relay/v1/sms-otp/verify", { msisdn, challengeId: one.challengeId, code: one.code })).json.result).toBe("locked");
+    await runInDurableObject(sub, (_i, s) => s.storage.put("smsOtpLock", { failures: 6, lockedUntil: Date.now() - 1 }));
+    const two = await smsOtp(msisdn);
+    expect((await call("/api/relay/v1/sms-otp/verify", { msisdn, challengeId: two.challengeId, code: two.code })).json.result).toBe("accept");
+    expect(await runInDurableObject(sub, (_i, s) => s.storage.get("smsOtpLock"))).toBeUndefined();
+  });
+});
+
 describe("SMS OTP at rest and offline lockout vs. Touch", () => {
   it("stores a keyed MAC of the SMS code, not its bare SHA-256", async () => {
     const msisdn = freshMsisdn();

@@ -164,6 +164,24 @@ describe("pinned numbers (item 1)", () => {
     expect((await call("lenient", "/api/relay/v1/subscriber", { username, msisdn: oldNumber })).status).toBe(409);
   });
 
+  it("accept-after-notice: the pinned number reported again withdraws a pending change (no stale pending to cash in later)", async () => {
+    const username = uniqueUser();
+    const [oldNumber, attacker] = [freshMsisdn(), freshMsisdn()];
+    await call("lenient", "/api/relay/v1/subscriber", { username, msisdn: oldNumber });
+    // The attacker sets the directory's mobile to their own phone once (refused, pending), then back.
+    expect((await call("lenient", "/api/relay/v1/subscriber", { username, msisdn: attacker })).status).toBe(409);
+    expect((await call("lenient", "/api/relay/v1/subscriber", { username, msisdn: oldNumber })).status).toBe(200);
+    expect((await admin("GET", `/relay-pins/site-after-notice/${username}`)).json).toMatchObject({ msisdn: oldNumber, pending: null });
+    const withdrawn = await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'relay_pin.change_withdrawn' AND detail LIKE ?")
+      .bind(`%${username}%`)
+      .first<{ n: number }>();
+    expect(withdrawn!.n).toBe(1);
+    // Days later the attacker sets it again: a new notice period starts, nothing is applied.
+    await env.DB.prepare("UPDATE relay_pins SET pending_at = pending_at - 7200000 WHERE username = ?").bind(username).run();
+    expect((await call("lenient", "/api/relay/v1/subscriber", { username, msisdn: attacker })).status).toBe(409);
+    expect((await admin("GET", `/relay-pins/site-after-notice/${username}`)).json).toMatchObject({ msisdn: oldNumber, pending: { msisdn: attacker } });
+  });
+
   it("judgePin: only the pinned number matches under confirm; after-notice needs the same number for the whole period", () => {
     const pin = { msisdn: "+46700000001", pending_msisdn: "+46700000002", pending_at: 1_000 };
     expect(judgePin(pin, "+46700000001", 5_000, "confirm", 100).kind).toBe("match");

@@ -31,13 +31,13 @@ describe("Subscriber under concurrent calls", () => {
 
   it("SMS OTP: concurrent wrong guesses each count (the challenge burns), and a right code works once", async () => {
     const guessed = env.SUBSCRIBER.getByName(freshMsisdn());
-    const id = await guessed.startSmsOtp("123456", 60_000);
+    const id = (await guessed.startSmsOtp("123456", 60_000))!;
     const wrong = await Promise.all(["000001", "000002", "000003", "000004", "000005"].map((c) => guessed.verifySmsOtp(id, c)));
     expect(wrong.every((v) => v === "reject" || v === "expired")).toBe(true);
     expect(await guessed.verifySmsOtp(id, "123456")).toBe("expired"); // burnt after 3 wrong codes
 
     const twice = env.SUBSCRIBER.getByName(freshMsisdn());
-    const id2 = await twice.startSmsOtp("654321", 60_000);
+    const id2 = (await twice.startSmsOtp("654321", 60_000))!;
     const both = await Promise.all([twice.verifySmsOtp(id2, "654321"), twice.verifySmsOtp(id2, "654321")]);
     expect(both.sort()).toEqual(["accept", "expired"]);
   });

@@ -5,6 +5,7 @@ import { pickMatchNumber } from "../lib/number-match";
 import { randomToken, sha256Hex } from "../lib/tokens";
 import type { Channel, SessionAppOptions } from "../../durable-objects/auth-session";
 import { approverDirectory } from "./approvers";
+import { retryWait, waitBackoffMs } from "../lib/wait-retry";
 import { acquireLease } from "./overload";
 import { log } from "../lib/log";
 
@@ -111,7 +112,8 @@ export async function authenticate(
 
 /**
  * Waits on the session object. If the object is evicted or restarted mid-wait the call
- * fails; the state is in storage, so we call again (a fresh stub) until it answers.
+ * fails; the state is in storage, so we call again (a fresh stub) while retryWait allows:
+ * never on an overload, and not past what a relay waits for (wait-retry.ts).
  */
 export async function waitForOutcome(env: Env, name: string, deadline: number): Promise<FinalStatus> {
   for (let attempt = 0; ; attempt++) {
@@ -119,9 +121,9 @@ export async function waitForOutcome(env: Env, name: string, deadline: number): 
     try {
       status = await env.AUTH_SESSION.getByName(name).wait();
     } catch (e) {
-      if (Date.now() > deadline + 30_000) throw e;
+      if (!retryWait(e, Date.now(), deadline)) throw e;
       log.warn("session_wait_retry", { attempt, error: String(e) });
-      await new Promise((r) => setTimeout(r, Math.min(50 * 2 ** attempt, 1000)));
+      await new Promise((r) => setTimeout(r, waitBackoffMs(attempt)));
       continue;
     }
     if (status === null) throw new Error(`session ${name.slice(0, 12)} vanished while awaited`);

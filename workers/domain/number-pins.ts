@@ -2,7 +2,7 @@ import type { Endpoint } from "../config/schema";
 import { maskMsisdn } from "../lib/msisdn";
 import { judgePin, PIN_NOTICE_INTERVAL_MS, pinNoticeText } from "../lib/number-pin";
 import { smsProviderFromEnv } from "../sms/from-env";
-import { applyPending, pinOrGet, recordPendingChange } from "../store/relay-pins";
+import { applyPending, cancelPending, pinOrGet, recordPendingChange } from "../store/relay-pins";
 import { log } from "../lib/log";
 
 export type PinCheck = { ok: true } | { ok: false; reason: "number_changed" };
@@ -32,7 +32,17 @@ export async function checkPinnedNumber(
   });
   const noticeMs = p.endpoint.numberChangeNoticeHours * 3_600_000;
   const verdict = judgePin(pin, p.msisdn, now, p.endpoint.numberChange, noticeMs);
-  if (verdict.kind === "match") return { ok: true };
+  if (verdict.kind === "match") {
+    if (verdict.withdrawsPending) {
+      await cancelPending(db, p.endpoint.name, p.username, now, {
+        actor,
+        action: "relay_pin.change_withdrawn",
+        msisdnMasked: masked,
+        detail: { username: p.username, withdrawn: maskMsisdn(pin.pending_msisdn!) },
+      });
+    }
+    return { ok: true };
+  }
   if (verdict.kind === "apply_pending") {
     const applied = await applyPending(db, p.endpoint.name, p.username, { expected: p.msisdn, maxPendingAt: now - noticeMs }, now, {
       actor,

@@ -21,18 +21,20 @@ export const REJECTED: OfflineCheck = { verdict: "reject", lockout: null };
 
 /**
  * Audit rows of one offline-code check: the check itself (masked number, result, never the
- * code) and, when it started or lengthened a lockout, an "offline-lockout" row as the alert.
+ * code) and, when it started or lengthened a lockout, a `lockoutChannel` row ("offline-lockout",
+ * or "sms-otp-lockout" for SMS OTP) as the alert.
  */
 export function offlineAuditRows(
   base: { endpoint: string; msisdn: string; channel: string; latencyMs: number; detail?: Record<string, unknown> },
   check: OfflineCheck,
+  lockoutChannel = "offline-lockout",
 ): AuthAudit[] {
   const row = { ...base, msisdn: maskMsisdn(base.msisdn) };
   const rows: AuthAudit[] = [{ ...row, result: check.verdict }];
   if (check.lockout) {
     rows.push({
       ...row,
-      channel: "offline-lockout",
+      channel: lockoutChannel,
       result: "LOCKED",
       detail: { ...base.detail, via: base.channel, failures: check.lockout.failures, lockSeconds: Math.round(check.lockout.durationMs / 1000) },
     });

@@ -11,15 +11,19 @@ export interface PinState {
 }
 
 export type PinVerdict =
-  /** The number is the pinned one (or was just pinned). */
-  | { kind: "match" }
+  /**
+   * The number is the pinned one (or was just pinned). `withdrawsPending`: another number was
+   * pending; the directory reports the pinned one again, so that report is stale and goes (else
+   * it would keep ageing and could be applied later, under accept-after-notice, at once).
+   */
+  | { kind: "match"; withdrawsPending: boolean }
   /** accept-after-notice: this number has been pending for the whole notice period: apply it. */
   | { kind: "apply_pending" }
   /** Another number: refuse (number_changed), record it as pending, tell the pinned number. */
   | { kind: "mismatch" };
 
 export function judgePin(pin: PinState, msisdn: string, now: number, policy: NumberChangePolicy, noticeMs: number): PinVerdict {
-  if (pin.msisdn === msisdn) return { kind: "match" };
+  if (pin.msisdn === msisdn) return { kind: "match", withdrawsPending: pin.pending_msisdn !== null };
   if (policy === "accept-after-notice" && pin.pending_msisdn === msisdn && pin.pending_at !== null && now - pin.pending_at >= noticeMs) {
     return { kind: "apply_pending" };
   }

@@ -118,6 +118,11 @@ relayApi.post("/api/relay/v1/sms-otp", validated("json", z.object({ msisdn: Msis
   if (!rate.allowed) return c.json({ code: "BAD_REQUEST", reason: "rate_limited" });
   const code = randomDigits(6);
   const challengeId = await subscriber.startSmsOtp(code, SMS_OTP_TTL_MS);
+  if (challengeId === null) {
+    // Too many wrong SMS codes lately: no SMS; the relay rejects (or falls back to offline codes).
+    record(c, "sms-otp", msisdn, "LOCKED");
+    return c.json({ code: "BAD_REQUEST", reason: "locked" });
+  }
   try {
     await smsProviderFromEnv(c.env).send({ to: msisdn, text: `Your login code is ${code}`, link: "" });
   } catch (e) {
@@ -134,9 +139,9 @@ const VerifyBody = z.object({ msisdn: MsisdnSchema, challengeId: z.string().min(
 
 relayApi.post("/api/relay/v1/sms-otp/verify", validated("json", VerifyBody), async (c) => {
   const { msisdn, challengeId, code } = c.req.valid("json");
-  const verdict = await rejectOnError("sms-otp-verify", () => c.env.SUBSCRIBER.getByName(msisdn).verifySmsOtp(challengeId, code), "reject");
-  record(c, "sms-otp-verify", msisdn, verdict);
-  return c.json({ result: verdict });
+  const check = await rejectOnError("sms-otp-verify", () => c.env.SUBSCRIBER.getByName(msisdn).checkSmsOtp(challengeId, code), REJECTED);
+  recordOffline(c, "sms-otp-verify", msisdn, check, "sms-otp-lockout");
+  return c.json({ result: check.verdict });
 });
 
 relayApi.post(
@@ -176,7 +181,7 @@ relayApi.post("/api/relay/v1/subscriber", validated("json", z.object({ msisdn: M
 });
 
 /** An offline-code check's audit rows (plus the lockout alert row, if it started one). */
-function recordOffline(c: Context<{ Bindings: Env; Variables: Vars }>, op: string, msisdn: string, check: OfflineCheck) {
+function recordOffline(c: Context<{ Bindings: Env; Variables: Vars }>, op: string, msisdn: string, check: OfflineCheck, lockoutChannel?: string) {
   const base = {
     endpoint: c.get("endpoint").name,
     msisdn,
@@ -184,7 +189,7 @@ function recordOffline(c: Context<{ Bindings: Env; Variables: Vars }>, op: strin
     latencyMs: Date.now() - c.get("started"),
     detail: { relay: c.get("relay").name },
   };
-  for (const row of offlineAuditRows(base, check)) recordAuth(c, "relay", row);
+  for (const row of offlineAuditRows(base, check, lockoutChannel)) recordAuth(c, "relay", row);
 }
 
 /** Log line plus audit row (channel "radius-<op>"), written after the response. */

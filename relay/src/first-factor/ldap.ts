@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Client, InvalidCredentialsError } from "ldapts";
 import type { FirstFactorConfig } from "../config.ts";
+import { firstValue, ldapAccountAttribute } from "./ldap-account.ts";
 import { FirstFactorUnavailableError, type FirstFactor, type FirstFactorResult } from "./types.ts";
 
 type LdapConfig = Extract<FirstFactorConfig, { type: "ldap" }>;
@@ -45,10 +46,15 @@ export class LdapFirstFactor implements FirstFactor {
         if (e instanceof InvalidCredentialsError) return { ok: false, reason: "invalid credentials" };
         throw e;
       }
-      const { searchEntries } = await client.search(dn, { scope: "base", attributes: [this.#cfg.mobileAttribute] });
-      const raw = searchEntries[0]?.[this.#cfg.mobileAttribute];
-      const mobile = (Array.isArray(raw) ? raw[0] : raw)?.toString().replace(/[\s-]/g, "");
-      return mobile ? { ok: true, msisdn: mobile } : { ok: true };
+      // The config check guarantees the attribute (explicit or derived from template / filter).
+      const accountAttr = ldapAccountAttribute(this.#cfg)!;
+      const { searchEntries } = await client.search(dn, { scope: "base", attributes: [this.#cfg.mobileAttribute, accountAttr] });
+      const entry = searchEntries[0] ?? {};
+      const account = firstValue(entry, accountAttr);
+      // Without it the user could not be keyed as the account (two spellings, two pins): refuse.
+      if (!account) return { ok: false, reason: `directory entry has no ${accountAttr}` };
+      const mobile = firstValue(entry, this.#cfg.mobileAttribute)?.replace(/[\s-]/g, "");
+      return mobile ? { ok: true, msisdn: mobile, user: account } : { ok: true, user: account };
     } catch (e) {
       throw new FirstFactorUnavailableError(`ldap: ${(e as Error).message}`);
     } finally {

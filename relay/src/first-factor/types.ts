@@ -1,6 +1,12 @@
 /** Result of checking the user's password on-prem (the first factor). */
 export type FirstFactorResult =
-  | { ok: true; /** From the directory, when it has one. */ msisdn?: string }
+  | {
+      ok: true;
+      /** From the directory, when it has one. */
+      msisdn?: string;
+      /** The directory's name of the account (LDAP: its usernameAttribute), when it has one: the user's key. */
+      user?: string;
+    }
   | { ok: false; reason: string };
 
 export interface FirstFactor {

@@ -45,6 +45,23 @@ const deps = (edge: EdgeApi, cfg = config(), over: Partial<FlowDeps> = {}): Flow
 });
 const req = (user: string) => ({ user, password: "pw", source: "10.0.0.1" });
 
+describe("the user's key is the directory's account name, not the name typed", () => {
+  it("pins, the users map and the challenge answer all use the account a first factor reports", async () => {
+    const e = recordingEdge();
+    // A directory that finds alice's account under her mail address too (and vouches for her).
+    const directory: FirstFactor = { name: "ldap", vouchesForUser: true, verify: async () => ({ ok: true, msisdn: "+46701230001", user: "alice" }) };
+    const d = deps(e.api, config({ users: { alice: { secondFactor: "totp" } } }), { firstFactor: directory });
+    const first = await decide(req("alice@example.com"), d);
+    // alice's users entry (TOTP) applies, and the edge is asked for alice (her pin), not a new key.
+    expect(first).toMatchObject({ code: "Access-Challenge", method: "totp" });
+    await decide({ ...req("alice@example.com"), password: "123456", state: first.state! }, d);
+    expect(e.seen.map((s) => [s.op, s.who.username])).toEqual([
+      ["hasTotp", "alice"],
+      ["verifyTotp", "alice"],
+    ]);
+  });
+});
+
 describe("safe defaults (item 2)", () => {
   it("a config without firstFactor does not load, and says what to write", () => {
     expect(() => parseRelayConfig(base)).toThrow(/firstFactor is required[\s\S]*\{"type":"none"\}/);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ChallengeStore } from "../../../relay/src/challenge-store.ts";
+import { ChallengeStore, MAX_CHALLENGES_PER_USER } from "../../../relay/src/challenge-store.ts";
 import { ClientTable } from "../../../relay/src/radius/clients.ts";
 import { RetransmitCache } from "../../../relay/src/radius/dedup.ts";
 
@@ -42,7 +42,7 @@ describe("RetransmitCache", () => {
 });
 
 describe("ChallengeStore", () => {
-  const base = { user: "alice", source: "10.0.0.1", msisdn: "+46701234567", method: "sms" as const };
+  const base = { user: "alice", username: "alice", source: "10.0.0.1", msisdn: "+46701234567", method: "sms" as const };
 
   it("issues random 16-byte States, redeemable once", () => {
     const s = new ChallengeStore(60_000);
@@ -61,9 +61,19 @@ describe("ChallengeStore", () => {
     expect(s.redeem(Buffer.alloc(16), "alice", "10.0.0.1", 1)).toEqual({ ok: false, reason: "unknown" });
   });
 
+  it("one user's flood of challenges cannot evict another user's pending State", () => {
+    const s = new ChallengeStore(60_000, 100);
+    const victim = s.issue({ ...base, user: "bob", username: "bob" }, 0);
+    // An attacker with one account (its password) asks for challenge after challenge.
+    for (let i = 0; i < 1000; i++) s.issue(base, 1);
+    expect(s.redeem(victim, "bob", "10.0.0.1", 2)).toMatchObject({ ok: true });
+    expect(s.size).toBeLessThanOrEqual(MAX_CHALLENGES_PER_USER);
+  });
+
   it("stays bounded under a flood", () => {
     const s = new ChallengeStore(60_000, 100);
-    for (let i = 0; i < 1000; i++) s.issue(base, 0);
+    // Many users (one user alone is capped at MAX_CHALLENGES_PER_USER, above).
+    for (let i = 0; i < 1000; i++) s.issue({ ...base, user: `u${i}`, username: `u${i}` }, 0);
     expect(s.size).toBe(100);
   });
 });
