@@ -1,7 +1,8 @@
 import type { PinState } from "../lib/number-pin";
+import { adminAuditStatement } from "./audit";
 
 /**
- * D1 repository of pinned numbers (migrations/0002_…_relay_pins.sql). Every write that
+ * D1 repository of pinned numbers (migrations/0002_relay_pins.sql). Every write that
  * changes a pin carries its audit row in the same batch (one transaction, one round trip).
  * Audit rows store masked numbers only; the pins table holds the full ones (the operator
  * compares them with what the user says).
@@ -13,10 +14,6 @@ export interface PinRow extends PinState {
   notified_at: number | null;
 }
 
-/** Audit row written only when the statement just before it changed a row. */
-const AUDIT_IF_CHANGED =
-  "INSERT INTO audit_log (at, kind, endpoint, msisdn, actor, action, detail) SELECT ?, 'admin', ?, ?, ?, ?, ? WHERE changes() = 1";
-
 export interface PinAudit {
   actor: string;
   action: string;
@@ -24,8 +21,10 @@ export interface PinAudit {
   detail: Record<string, unknown>;
 }
 
+/** The audit row, written only when the statement just before it changed a row (same rules as every admin row). */
 function audit(db: D1Database, endpoint: string, a: PinAudit, now: number): D1PreparedStatement {
-  return db.prepare(AUDIT_IF_CHANGED).bind(now, endpoint, a.msisdnMasked, a.actor, a.action, JSON.stringify(a.detail));
+  const row = { actor: a.actor, action: a.action, endpoint, msisdn: a.msisdnMasked, detail: a.detail };
+  return adminAuditStatement(db, row, { ifChanged: true, at: now });
 }
 
 const SELECT = "SELECT * FROM relay_pins WHERE endpoint = ? AND username = ?";
