@@ -25,16 +25,22 @@ async function main(argv: string[]): Promise<void> {
   const log = jsonLogger(config.log.level);
   const edge = new EdgeClient({ url: config.edge.url, relayName: config.edge.relayName, key: await loadPrivateKey(config.edge.privateKeyFile), timeoutMs: config.edge.timeoutMs });
   const server = new RelayServer(config, { edge, firstFactor: firstFactorFrom(config.firstFactor), log });
-  await server.start();
+  // Handlers go in before start(): start() logs "listening" before it returns, and a
+  // signal sent on that line would otherwise meet the default action (killed, no drain).
+  const started = server.start();
   let stopping = false;
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     process.on(sig, () => {
       if (stopping) return;
       stopping = true;
       log.log("info", "signal", { signal: sig });
-      void server.stop().then(() => process.exit(0));
+      void started
+        .catch(() => undefined)
+        .then(() => server.stop())
+        .then(() => process.exit(0));
     });
   }
+  await started;
 }
 
 async function keygen(out: string | undefined, name: string | undefined): Promise<void> {
