@@ -2,8 +2,8 @@ import { createHash, generateKeyPairSync, randomBytes } from "node:crypto";
 import type {} from "@cloudflare/vitest-plugin"; // types only; the module loads below
 import { defineConfig } from "vitest/config";
 import { buildClient } from "./scripts/build-client.mjs";
-import { FAKE_PUSH_CERT_PATH, startFakePushService } from "./test/support/fake-push-service.ts";
-import { startFakeSmsGateway } from "./test/support/fake-sms-gateway.ts";
+import { FAKE_PUSH_CERT_PATH, startFakePushService } from "./harness/fake-push-service.ts";
+import { startFakeSmsGateway } from "./harness/fake-sms-gateway.ts";
 import { ADMIN_TOKEN } from "./test/support/keys.ts";
 import { TEST_CONFIG } from "./test/support/test-config.ts";
 

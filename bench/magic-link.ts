@@ -4,7 +4,7 @@
  * arrives), against a minimal hono Worker that returns at once, both on wrangler dev, side by
  * side in one run. Prints p50/p99 and the ratio.
  */
-import { percentile } from "../test/support/processes.ts";
+import { percentile } from "../harness/processes.ts";
 import { startPhoneGateway } from "./lib/phone-gateway.ts";
 import { BENCH_KEY, startEdge, startFloor } from "./lib/workers.ts";
 

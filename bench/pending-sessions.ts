@@ -17,7 +17,7 @@
  */
 import { readdirSync } from "node:fs";
 import { Agent } from "undici";
-import { fdsOfDescendants, rssOfDescendants } from "../test/support/processes.ts";
+import { fdsOfDescendants, rssOfDescendants } from "../harness/processes.ts";
 import { startPhoneGateway } from "./lib/phone-gateway.ts";
 import { BENCH_KEY, startEdge, startEdgeInProcess } from "./lib/workers.ts";
 

@@ -9,10 +9,10 @@ import { createSocket } from "node:dgram";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import radius from "radius";
-import { freePort } from "../test/support/dev-server.ts";
-import { relayKey, startRelay } from "../test/support/relay-process.ts";
+import { freePort } from "../harness/dev-server.ts";
+import { relayKey, startRelay } from "../harness/relay-process.ts";
 import { startFreeRadius } from "./lib/freeradius.ts";
-import { percentile } from "../test/support/processes.ts";
+import { percentile } from "../harness/processes.ts";
 
 const SECRET = "bench-radius-secret";
 const USER = "+46701234567";

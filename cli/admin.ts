@@ -4,7 +4,7 @@
  * /admin/v1. Prints JSON. Usage: npm run admin -- --help
  */
 import { readFileSync } from "node:fs";
-import { isLoopbackHost } from "../workers/lib/loopback.ts";
+import { isLoopbackHost } from "../core/loopback.ts";
 
 const USAGE = `npm run admin -- [--url URL] [--token-file FILE | --token-stdin] <command>
 

@@ -3,10 +3,10 @@
  * challenges answered with a device-key signature, and offline codes.
  * Plain DOM code over the server-rendered shell in workers/pages/authenticator.tsx.
  */
-import { signCompactJws } from "../workers/lib/jws-sign";
-import { challengeResponseCode, CHALLENGE_PATTERN, seedFromBase32, TOTP_PERIOD, totpCode } from "../workers/lib/otp";
-import { fromBase64url } from "../workers/lib/base64url";
-import type { AnswerClaims, AnswerResponse, ApproverChoice, ChallengeDetails } from "../workers/lib/app-schemas";
+import { signCompactJws } from "../core/jws-sign";
+import { challengeResponseCode, CHALLENGE_PATTERN, seedFromBase32, TOTP_PERIOD, totpCode } from "../core/otp";
+import { fromBase64url } from "../core/base64url";
+import type { AnswerClaims, AnswerResponse, ApproverChoice, ChallengeDetails } from "../core/contracts/app-api";
 import { api, ApiError } from "./api";
 import { serverForgotDevice } from "./app-routing";
 import { clearDevice, loadDevice, saveDevice, type StoredDevice } from "./device-store";

@@ -14,7 +14,7 @@ import { authenticatorApp } from "./routes/app";
 import { appApi } from "./routes/app-api";
 import { offlineApi } from "./routes/offline-api";
 import { log } from "./lib/log";
-import { redactPath } from "./lib/redact";
+import { redactPath } from "../core/redact";
 
 export const app = new Hono<{ Bindings: Env }>();
 

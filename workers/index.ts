@@ -2,12 +2,12 @@ import { app } from "./app";
 import { purgeAudit } from "./store/audit";
 import { log } from "./lib/log";
 
-export { AuthSession } from "../durable-objects/auth-session";
-export { DevOutbox } from "../durable-objects/dev-outbox";
-export { IpLimiter } from "../durable-objects/ip-limiter";
-export { LoadShard } from "../durable-objects/load-shard";
-export { RelayReplayGuard } from "../durable-objects/relay-replay-guard";
-export { Subscriber } from "../durable-objects/subscriber";
+export { AuthSession } from "./objects/auth-session/auth-session";
+export { DevOutbox } from "./objects/dev-outbox";
+export { IpLimiter } from "./objects/ip-limiter";
+export { LoadShard } from "./objects/load-shard";
+export { RelayReplayGuard } from "./objects/relay-replay-guard";
+export { Subscriber } from "./objects/subscriber/subscriber";
 
 export default {
   fetch: app.fetch,

@@ -2,7 +2,7 @@ import { spawnSync } from "node:child_process";
 import { lstatSync, mkdtempSync, readFileSync, rmSync, writeFileSync as write } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startProcess } from "../../test/support/processes.ts";
+import { startProcess } from "../../harness/processes.ts";
 
 /**
  * Debian's FreeRADIUS 3 with its stock configuration, copied to a temp dir and changed only

@@ -5,8 +5,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { buildClient } from "../../scripts/build-client.mjs";
-import { freePort } from "../../test/support/dev-server.ts";
-import { startProcess, waitForHttp } from "../../test/support/processes.ts";
+import { freePort } from "../../harness/dev-server.ts";
+import { startProcess, waitForHttp } from "../../harness/processes.ts";
 
 export const BENCH_KEY = "bench-api-key-0123456789";
 const WRANGLER = join(process.cwd(), "node_modules/.bin/wrangler");

@@ -1,5 +1,5 @@
 import { randomInt } from "node:crypto";
-import { E164, NUMBER_CHANGED, normalizeUsername } from "../../shared/relay-contract.ts";
+import { E164, NUMBER_CHANGED, normalizeUsername } from "../../core/contracts/relay.ts";
 import type { ChallengeMethod, ChallengeStore, PendingChallenge } from "./challenge-store.ts";
 import type { RelayConfig, SecondFactor } from "./config.ts";
 import { EdgeRejectedError, EdgeUnavailableError, type EdgeApi, type Who } from "./edge-client.ts";

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { E164, normalizeUsername } from "../../shared/relay-contract.ts";
+import { E164, normalizeUsername } from "../../core/contracts/relay.ts";
 import { USERNAME_ATTRIBUTE_REQUIRED, ldapAccountAttribute } from "./first-factor/ldap-account.ts";
 
 /**

@@ -2,9 +2,9 @@ import { readFileSync } from "node:fs";
 import { importJWK, importPKCS8, type CryptoKey as JoseKey, type KeyObject } from "jose";
 import { Agent, request } from "undici";
 import { z } from "zod";
-import { RESULT_CODES, TOUCH_ANSWER_SLACK_MS, type ResultCode } from "../../shared/relay-contract.ts";
+import { RESULT_CODES, TOUCH_ANSWER_SLACK_MS, type ResultCode } from "../../core/contracts/relay.ts";
 import { classifyEdgeResponse } from "./edge-response.ts";
-import { mintRelayToken } from "./relay-token.ts";
+import { mintRelayToken } from "../../core/contracts/relay-token.ts";
 
 /** The edge could not be asked (transport failure, timeout) or said it is unavailable: fail mode applies. */
 export class EdgeUnavailableError extends Error {

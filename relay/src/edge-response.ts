@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { EDGE_UNAVAILABLE_ERROR, EDGE_UNAVAILABLE_STATUS } from "../../shared/relay-contract.ts";
+import { EDGE_UNAVAILABLE_ERROR, EDGE_UNAVAILABLE_STATUS } from "../../core/contracts/relay.ts";
 
 /**
  * How the relay reads one answer of the edge's relay API. Pure, so every case is unit-tested.

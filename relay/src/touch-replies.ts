@@ -1,4 +1,4 @@
-import type { ResultCode } from "../../shared/relay-contract.ts";
+import type { ResultCode } from "../../core/contracts/relay.ts";
 
 /**
  * What each result code of a Touch becomes over RADIUS. A Record over every ResultCode, so a

@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_ADMIN_TOKEN } from "../../scripts/demo-key.mjs";
-import { startDevServer, type DevServer } from "../support/dev-server.ts";
+import { startDevServer, type DevServer } from "../../harness/dev-server.ts";
 import { answerLink, linkIn } from "../support/magic-link-user.ts";
 
 /** `npm run admin` against `npm run dev`: manage an endpoint and its token, then use it. */

@@ -2,8 +2,8 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { launchChromium } from "../support/browser.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_ADMIN_TOKEN, DEMO_API_KEY } from "../../scripts/demo-key.mjs";
-import { startDevServer, type DevServer } from "../support/dev-server.ts";
-import { FAKE_PUSH_CERT_PATH, startFakePushService, type FakePushService } from "../support/fake-push-service.ts";
+import { startDevServer, type DevServer } from "../../harness/dev-server.ts";
+import { FAKE_PUSH_CERT_PATH, startFakePushService, type FakePushService } from "../../harness/fake-push-service.ts";
 
 /**
  * The authenticator app in a real browser against `npm run dev`: activate it from the SMS link

@@ -2,7 +2,7 @@ import type { Browser } from "playwright-core";
 import { launchChromium } from "../support/browser.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_API_KEY } from "../../scripts/demo-key.mjs";
-import { startDevServer, type DevServer } from "../support/dev-server.ts";
+import { startDevServer, type DevServer } from "../../harness/dev-server.ts";
 
 /**
  * The README's promise, as a person would do it: start `npm run dev`, call the API, open the

@@ -2,7 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "./dev-server.ts";
+import { freePort } from "../../harness/dev-server.ts";
 
 /**
  * A real OpenLDAP server (Debian's slapd) for the relay's LDAP first-factor tests: its own

@@ -4,8 +4,8 @@ import { describe, expect, it } from "vitest";
 import worker from "../../workers/index";
 import { ADMIN_TOKEN } from "../support/keys";
 import { adminTokensFromEnv, matchAdmin } from "../../workers/lib/admin-auth";
-import { sha256Hex } from "../../workers/lib/tokens";
-import { seedFromBase32, totpCode } from "../../workers/lib/otp";
+import { sha256Hex } from "../../core/tokens";
+import { seedFromBase32, totpCode } from "../../core/otp";
 import { activateDevice } from "./app-helpers";
 import { answer, callAuth, freshMsisdn, openLink, waitForLink } from "./helpers";
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { signCompactJws } from "../../workers/lib/jws-sign";
+import { signCompactJws } from "../../core/jws-sign";
 import { answer, callAuth, freshMsisdn, gatewayRequests, openLink, waitForLink } from "./helpers";
 import { APP, activateDevice, appApi, fetchChallenge, newDeviceKeys, publicJwk, sendAnswer, waitForPush } from "./app-helpers";
 

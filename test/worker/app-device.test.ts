@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { signCompactJws } from "../../workers/lib/jws-sign";
+import { signCompactJws } from "../../core/jws-sign";
 import { callAuth, freshMsisdn } from "./helpers";
 import { APP, activateDevice, appApi, fetchChallenge, newDeviceKeys, sendAnswer, subscribe, waitForPush } from "./app-helpers";
 

@@ -1,6 +1,6 @@
 import { env, exports } from "cloudflare:workers";
-import type { AnswerClaims, ChallengeDetails } from "../../workers/lib/app-schemas";
-import { signCompactJws } from "../../workers/lib/jws-sign";
+import type { AnswerClaims, ChallengeDetails } from "../../core/contracts/app-api";
+import { signCompactJws } from "../../core/jws-sign";
 import type { ReceivedPush } from "../support/received-push";
 import { KEYS, answer, callAuth, gatewayRequests, openLink, waitForLink } from "./helpers";
 

@@ -196,7 +196,7 @@ describe("signed answers", () => {
     expect(forged.status).toBe(403);
     expect(await forged.json()).toEqual({ error: "bad_signature" });
     // A tampered payload under a genuine signature fails too.
-    const { signCompactJws } = await import("../../workers/lib/jws-sign");
+    const { signCompactJws } = await import("../../core/jws-sign");
     const genuine = await signCompactJws(d.keys.privateKey, { typ: "edge-mfa/answer", c: challengeId, n: body.nonce, d: "reject" });
     const [h, , s] = genuine.split(".");
     const tamperedPayload = btoa(JSON.stringify({ typ: "edge-mfa/answer", c: challengeId, n: body.nonce, d: "accept" }))

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { signCompactJws } from "../../workers/lib/jws-sign";
-import { challengeResponseCode, seedFromBase32, totpCode } from "../../workers/lib/otp";
+import { signCompactJws } from "../../core/jws-sign";
+import { challengeResponseCode, seedFromBase32, totpCode } from "../../core/otp";
 import { answer, callAuth, freshMsisdn, gatewayRequests, openLink, waitForLink } from "./helpers";
 import {
   APP,

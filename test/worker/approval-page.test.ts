@@ -1,6 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { randomToken } from "../../workers/lib/tokens";
+import { randomToken } from "../../core/tokens";
 import { answer, callAuth, freshMsisdn, openLink, waitForLink } from "./helpers";
 
 async function startSession(params: Record<string, string> = {}) {

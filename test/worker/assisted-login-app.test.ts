@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { AnswerResponse } from "../../workers/lib/app-schemas";
+import type { AnswerResponse } from "../../core/contracts/app-api";
 import { KEYS, answer, callAuth, freshMsisdn, gatewayRequests, openLink, waitForLink } from "./helpers";
 import { activateDevice, appApi, fetchChallenge, sendAnswer, waitForPush, type TestDevice } from "./app-helpers";
 

@@ -2,8 +2,8 @@ import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { LocalListDirectory } from "../../workers/domain/approvers";
-import { codeForStatus, styledCode } from "../../workers/lib/codes";
-import { sha256Hex } from "../../workers/lib/tokens";
+import { codeForStatus, styledCode } from "../../core/codes";
+import { sha256Hex } from "../../core/tokens";
 import { KEYS, answer, callAuth, freshMsisdn, gatewayRequests, openLink, waitForLink } from "./helpers";
 
 type ApproverEntry = { name: string; msisdn: string };

@@ -1,10 +1,10 @@
 import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import type { LockoutState } from "../../workers/lib/offline-lockout";
-import { maskMsisdn } from "../../workers/lib/msisdn";
-import { challengeResponseCode, seedFromBase32, totpCode } from "../../workers/lib/otp";
-import { sealSeed, totpTokenContext } from "../../workers/lib/seed-crypto";
+import type { LockoutState } from "../../core/offline-lockout";
+import { maskMsisdn } from "../../core/msisdn";
+import { challengeResponseCode, seedFromBase32, totpCode } from "../../core/otp";
+import { sealSeed, totpTokenContext } from "../../core/seed-crypto";
 import { KEYS, answer, callAuth, freshMsisdn, openLink, waitForLink } from "./helpers";
 import { APP, activateDevice, fetchChallenge, sendAnswer, waitForPush } from "./app-helpers";
 

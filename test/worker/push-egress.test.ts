@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { vapidFromEnv } from "../../workers/config/app-secrets";
-import { signCompactJws } from "../../workers/lib/jws-sign";
+import { signCompactJws } from "../../core/jws-sign";
 import { DEFAULT_PUSH_HOSTS, isAllowedPushEndpoint, pushHosts, pushHostsFromEnv } from "../../workers/lib/push-hosts";
 import { sendWebPush } from "../../workers/push/web-push";
 import { APP, activateDevice, activationTokenFrom, appApi, newDeviceKeys, publicJwk, pushMessages, subscribe } from "./app-helpers";

@@ -3,12 +3,12 @@ import { runInDurableObject } from "cloudflare:test";
 import { exportJWK, generateKeyPair, SignJWT } from "jose";
 import { generate } from "otplib";
 import { beforeAll, describe, expect, it } from "vitest";
-import { mintRelayToken } from "../../relay/src/relay-token";
+import { mintRelayToken } from "../../core/contracts/relay-token";
 import { DEMO_ADMIN_TOKEN } from "../../workers/lib/admin-auth";
 import { ADMIN_TOKEN } from "../support/keys";
-import { challengeResponseCode, seedFromBase32, seedToBase32 } from "../../workers/lib/otp";
-import { LEGACY_TOTP_TOKEN_CONTEXT, openSeed, sealSeed, totpTokenContext } from "../../workers/lib/seed-crypto";
-import { sha256Hex } from "../../workers/lib/tokens";
+import { challengeResponseCode, seedFromBase32, seedToBase32 } from "../../core/otp";
+import { LEGACY_TOTP_TOKEN_CONTEXT, openSeed, sealSeed, totpTokenContext } from "../../core/seed-crypto";
+import { sha256Hex } from "../../core/tokens";
 import { activateDevice } from "./app-helpers";
 import { answer, freshMsisdn, gatewayRequests, openLink, waitForLink } from "./helpers";
 

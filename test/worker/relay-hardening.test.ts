@@ -4,12 +4,12 @@ import { exportJWK, generateKeyPair } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { classifyEdgeResponse } from "../../relay/src/edge-response";
-import { mintRelayToken } from "../../relay/src/relay-token";
+import { mintRelayToken } from "../../core/contracts/relay-token";
 import { ADMIN_TOKEN } from "../support/keys";
-import { judgePin } from "../../workers/lib/number-pin";
+import { judgePin } from "../../core/number-pin";
 import { isTransientPlatformError } from "../../workers/lib/platform-errors";
-import { totpCode } from "../../workers/lib/otp";
-import { sealSeed } from "../../workers/lib/seed-crypto";
+import { totpCode } from "../../core/otp";
+import { sealSeed } from "../../core/seed-crypto";
 import { freshMsisdn, gatewayRequests } from "./helpers";
 
 /**

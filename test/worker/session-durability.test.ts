@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_TEXTS } from "../../workers/config/schema";
-import { sha256Hex } from "../../workers/lib/tokens";
+import { sha256Hex } from "../../core/tokens";
 import { answer, callAuth, freshMsisdn, openLink, waitForLink } from "./helpers";
 
 async function sessionStub(link: string) {

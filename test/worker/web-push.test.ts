@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { buildPushPayload } from "@block65/webcrypto-web-push";
 import { describe, expect, it } from "vitest";
 import { vapidFromEnv } from "../../workers/config/app-secrets";
-import { base64url } from "../../workers/lib/base64url";
+import { base64url } from "../../core/base64url";
 import { sendWebPush } from "../../workers/push/web-push";
 import { pushHostsFromEnv } from "../../workers/lib/push-hosts";
 import { pushMessages, subscribe } from "./app-helpers";

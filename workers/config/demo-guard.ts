@@ -1,4 +1,4 @@
-import { isLoopbackHost } from "../lib/loopback";
+import { isLoopbackHost } from "../../core/loopback";
 
 /**
  * Second safeguard for DEMO_MODE (public admin token, demo API key, /dev/outbox with live

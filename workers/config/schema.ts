@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { E164 } from "../../shared/relay-contract";
+import { E164 } from "../../core/contracts/relay";
 
 /** Operator configuration (env MFA_CONFIG, JSON). Validated once per isolate. */
 export const RateLimitSchema = z.object({

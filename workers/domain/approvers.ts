@@ -1,11 +1,8 @@
 import type { Endpoint } from "../config/schema";
+import type { Approver } from "../objects/auth-session/contract";
 
-/** Someone who can approve an Assisted Login. `id` is opaque to the user's browser. */
-export interface Approver {
-  id: string;
-  name: string;
-  msisdn: string;
-}
+export type { Approver };
+
 
 /**
  * Where an Assisted Login endpoint's approvers come from. Only the endpoint's own list for

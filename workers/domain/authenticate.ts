@@ -1,11 +1,11 @@
 import { DEFAULT_TEXTS, type Config, type Endpoint, type Texts } from "../config/schema";
-import type { AuthQuery } from "../lib/auth-params";
-import { codeForStatus, type BadRequestReason, type FinalStatus, type ResultCode, type SessionStatus } from "../lib/codes";
-import { pickMatchNumber } from "../lib/number-match";
-import { randomToken, sha256Hex } from "../lib/tokens";
-import type { Channel, SessionAppOptions } from "../../durable-objects/auth-session";
+import type { AuthQuery } from "../../core/contracts/magic-link";
+import { codeForStatus, type BadRequestReason, type FinalStatus, type ResultCode, type SessionStatus } from "../../core/codes";
+import { pickMatchNumber } from "../../core/number-match";
+import { randomToken, sha256Hex } from "../../core/tokens";
+import type { Channel, SessionAppOptions } from "../objects/auth-session/contract";
 import { approverDirectory } from "./approvers";
-import { retryWait, waitBackoffMs } from "../lib/wait-retry";
+import { retryWait, waitBackoffMs } from "../../core/wait-retry";
 import { acquireLease } from "./overload";
 import { log } from "../lib/log";
 

@@ -1,4 +1,4 @@
-import type { RateLimits } from "../lib/rate-limit";
+import type { RateLimits } from "../../core/rate-limit";
 import { ipBucket } from "../lib/client-ip";
 
 /**

@@ -1,6 +1,6 @@
 import type { Endpoint } from "../config/schema";
-import { maskMsisdn } from "../lib/msisdn";
-import { judgePin, PIN_NOTICE_INTERVAL_MS, pinNoticeText } from "../lib/number-pin";
+import { maskMsisdn } from "../../core/msisdn";
+import { judgePin, PIN_NOTICE_INTERVAL_MS, pinNoticeText } from "../../core/number-pin";
 import { smsProviderFromEnv } from "../sms/from-env";
 import { applyPending, cancelPending, pinOrGet, recordPendingChange } from "../store/relay-pins";
 import { log } from "../lib/log";

@@ -1,5 +1,5 @@
-import type { OfflineCheck } from "../../durable-objects/subscriber";
-import { maskMsisdn } from "../lib/msisdn";
+import type { OfflineCheck } from "../objects/subscriber/contract";
+import { maskMsisdn } from "../../core/msisdn";
 import type { AuthAudit } from "../store/audit";
 import { log } from "../lib/log";
 

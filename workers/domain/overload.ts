@@ -22,7 +22,7 @@ export function pickShards(s: OverloadSettings, random: () => number = Math.rand
 }
 
 export async function acquireLease(
-  ns: DurableObjectNamespace<import("../../durable-objects/load-shard").LoadShard>,
+  ns: DurableObjectNamespace<import("../objects/load-shard").LoadShard>,
   s: OverloadSettings,
   sessionId: string,
   until: number,

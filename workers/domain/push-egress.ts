@@ -1,4 +1,4 @@
-import { fromBase64url } from "../lib/base64url";
+import { fromBase64url } from "../../core/base64url";
 import { isAllowedPushEndpoint, pushHostsFromEnv } from "../lib/push-hosts";
 
 /**

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { sha256Hex } from "./tokens";
+import { sha256Hex } from "../../core/tokens";
 
 /** Demo admin token, accepted only with DEMO_MODE=true (printed by `npm run dev`). */
 export const DEMO_ADMIN_TOKEN = "demo-admin-token-not-for-production";

@@ -1,6 +1,6 @@
 import type { Endpoint } from "../config/schema";
-import type { BadRequestReason } from "./codes";
-import { sha256Hex } from "./tokens";
+import type { BadRequestReason } from "../../core/codes";
+import { sha256Hex } from "../../core/tokens";
 
 export type KeyCheck = { ok: true; keyName: string } | { ok: false; reason: BadRequestReason };
 

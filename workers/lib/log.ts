@@ -1,4 +1,4 @@
-import { redact } from "./redact";
+import { redact } from "../../core/redact";
 
 /**
  * The Worker's only log writer: one JSON line per event, redacted as a whole after

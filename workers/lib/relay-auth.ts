@@ -1,6 +1,6 @@
 import { decodeProtectedHeader, importJWK, jwtVerify } from "jose";
 import type { Config, Relay } from "../config/schema";
-import { sha256Hex } from "./tokens";
+import { sha256Hex } from "../../core/tokens";
 
 export type RelayAuth = { ok: true; relay: Relay; jti: string; expiresAt: number } | { ok: false; reason: string };
 

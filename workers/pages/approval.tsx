@@ -1,5 +1,5 @@
 import type { Texts } from "../config/schema";
-import type { LinkPageMatch } from "../lib/match-policy";
+import type { LinkPageMatch } from "../../core/match-policy";
 import { Layout } from "./layout";
 
 /**

@@ -1,4 +1,4 @@
-import type { OutboxEntry } from "../../durable-objects/dev-outbox";
+import type { OutboxEntry } from "../objects/dev-outbox";
 import { Layout } from "./layout";
 
 /** Dev-only list of SMS messages the outbox provider kept instead of sending. */

@@ -1,6 +1,6 @@
 import { buildPushPayload } from "@block65/webcrypto-web-push";
 import type { VapidKeys } from "../config/app-secrets";
-import type { PushSubscriptionJson } from "../lib/app-schemas";
+import type { PushSubscriptionJson } from "../../core/contracts/app-api";
 import { isAllowedPushEndpoint } from "../lib/push-hosts";
 
 /**

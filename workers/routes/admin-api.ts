@@ -4,12 +4,12 @@ import { z } from "zod";
 import { ENDPOINT_NAME, EndpointSettingsSchema } from "../config/schema";
 import { loadConfig } from "../config/load";
 import { AdminConfigError, adminFromRequest } from "../lib/admin-auth";
-import { MsisdnSchema } from "../lib/auth-params";
-import { maskMsisdn } from "../lib/msisdn";
+import { MsisdnSchema } from "../../core/contracts/magic-link";
+import { maskMsisdn } from "../../core/msisdn";
 import { seedKeyFromEnv } from "../config/app-secrets";
-import { MAX_SEED_BYTES, MIN_SEED_BYTES, isUsableSeedLength, seedFromBase32 } from "../lib/otp";
-import { sealSeed, totpTokenContext } from "../lib/seed-crypto";
-import { randomToken, sha256Hex } from "../lib/tokens";
+import { MAX_SEED_BYTES, MIN_SEED_BYTES, isUsableSeedLength, seedFromBase32 } from "../../core/otp";
+import { sealSeed, totpTokenContext } from "../../core/seed-crypto";
+import { randomToken, sha256Hex } from "../../core/tokens";
 import { adminAuditStatement, auditAdmin, queryAudit, type AdminAudit } from "../store/audit";
 import {
   createEndpointStatement,
@@ -23,10 +23,10 @@ import {
   updateEndpointStatement,
 } from "../store/endpoints";
 import { applyPending, cancelPending, getPin, listPins, removePin, type PinRow } from "../store/relay-pins";
-import { USERNAME_MAX, normalizeUsername } from "../../shared/relay-contract";
+import { USERNAME_MAX, normalizeUsername } from "../../core/contracts/relay";
 import { invalidRequest, validated } from "./validate";
 import { log } from "../lib/log";
-import { redactPath } from "../lib/redact";
+import { redactPath } from "../../core/redact";
 
 /**
  * Operator API: endpoints, their API tokens, subscribers' TOTP tokens, RADIUS users' pinned

@@ -11,8 +11,8 @@ import {
   SignedBodySchema,
   type AnswerResponse,
   type ChallengeDetails,
-} from "../lib/app-schemas";
-import { maskMsisdn } from "../lib/msisdn";
+} from "../../core/contracts/app-api";
+import { maskMsisdn } from "../../core/msisdn";
 import { admitAppCall } from "../domain/app-admission";
 import { logEvent } from "../lib/log";
 import { PUSH_SERVICE_NOT_ALLOWED, deviceUpdateAllowed, subscriptionAllowed } from "../domain/push-egress";

@@ -2,10 +2,10 @@ import { zValidator } from "@hono/zod-validator";
 import { Hono, type Context } from "hono";
 import { csrf } from "hono/csrf";
 import { z } from "zod";
-import type { FinalStatus } from "../lib/codes";
+import type { FinalStatus } from "../../core/codes";
 import { issueActivationToken } from "../domain/app-device";
-import { isWellFormedToken, sha256Hex } from "../lib/tokens";
-import type { ApproverPendingView, ChooseApproverView, SessionView } from "../../durable-objects/auth-session";
+import { isWellFormedToken, sha256Hex } from "../../core/tokens";
+import type { ApproverPendingView, ChooseApproverView, SessionView } from "../objects/auth-session/contract";
 import { ApprovalPage, ApproverRequestPage, ChooseApproverPage, MessagePage } from "../pages/approval";
 
 /**

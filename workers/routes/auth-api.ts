@@ -4,10 +4,10 @@ import { loadConfig } from "../config/load";
 import { authenticate } from "../domain/authenticate";
 import { ENDPOINT_NAME } from "../config/schema";
 import { authenticateApiKey } from "../lib/api-keys";
-import { styledCode } from "../lib/codes";
+import { styledCode } from "../../core/codes";
 import { resolveEndpoint } from "../store/endpoints";
-import { AuthQuerySchema } from "../lib/auth-params";
-import { maskMsisdn } from "../lib/msisdn";
+import { AuthQuerySchema } from "../../core/contracts/magic-link";
+import { maskMsisdn } from "../../core/msisdn";
 import { badRequest, recordAuth, refuseUnauthenticated } from "./respond";
 
 /** GET /api/sfwa/auth[/{endpointName}]: the blocking Mideye Magic Link call. */

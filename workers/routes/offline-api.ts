@@ -2,14 +2,14 @@ import { zValidator } from "@hono/zod-validator";
 import { Hono, type Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { z } from "zod";
-import type { OfflineCheck } from "../../durable-objects/subscriber";
+import type { OfflineCheck } from "../objects/subscriber/contract";
 import { loadConfig } from "../config/load";
 import { ENDPOINT_NAME, type Endpoint } from "../config/schema";
 import { offlineAuditRows, rejectOnError, REJECTED } from "../domain/offline-check";
 import { resolveEndpoint } from "../store/endpoints";
 import { authenticateApiKey } from "../lib/api-keys";
-import { MsisdnSchema } from "../lib/auth-params";
-import { CHALLENGE_PATTERN } from "../lib/otp";
+import { MsisdnSchema } from "../../core/contracts/magic-link";
+import { CHALLENGE_PATTERN } from "../../core/otp";
 import { log } from "../lib/log";
 import { badRequest, recordAuth, refuseUnauthenticated } from "./respond";
 

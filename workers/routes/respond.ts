@@ -1,9 +1,9 @@
 import type { Context } from "hono";
-import { BAD_REQUEST_STATUS, callerReason, type BadRequestReason } from "../lib/codes";
+import { BAD_REQUEST_STATUS, callerReason, type BadRequestReason } from "../../core/codes";
 import { loadConfig } from "../config/load";
 import { admitByIp } from "../domain/ip-limit";
 import { clientIp } from "../lib/client-ip";
-import { cap } from "../lib/redact";
+import { cap } from "../../core/redact";
 import { auditAuth, countAuthFailure, type AuthAudit, type AuthFailure } from "../store/audit";
 import { log } from "../lib/log";
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { isHttpsOrLoopback } from "../lib/loopback";
+import { isHttpsOrLoopback } from "../../core/loopback";
 
 /**
  * Gateway and provider URLs carry the message (link included) and the gateway credentials:

@@ -1,6 +1,6 @@
 import { ENDPOINT_NAME } from "../config/schema";
-import type { BadRequestReason } from "../lib/codes";
-import { cap, redact } from "../lib/redact";
+import type { BadRequestReason } from "../../core/codes";
+import { cap, redact } from "../../core/redact";
 
 /**
  * The audit log in D1: one row per authenticated call and per admin action, and one counter

@@ -1,4 +1,4 @@
-import type { PinState } from "../lib/number-pin";
+import type { PinState } from "../../core/number-pin";
 import { adminAuditStatement } from "./audit";
 
 /**

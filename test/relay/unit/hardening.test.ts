@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { generateKeyPair } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
-import { RESULT_CODES, normalizeUsername } from "../../../shared/relay-contract.ts";
+import { RESULT_CODES, normalizeUsername } from "../../../core/contracts/relay.ts";
 import { decide, type FlowDeps } from "../../../relay/src/auth-flow.ts";
 import { ChallengeStore } from "../../../relay/src/challenge-store.ts";
 import { parseRelayConfig } from "../../../relay/src/config.ts";

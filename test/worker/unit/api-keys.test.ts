@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { DEMO_API_KEY, loadConfig } from "../../../workers/config/load";
 import { ConfigSchema } from "../../../workers/config/schema";
 import { authenticateApiKey, isExpired } from "../../../workers/lib/api-keys";
-import { sha256Hex } from "../../../workers/lib/tokens";
+import { sha256Hex } from "../../../core/tokens";
 import { DEMO_ADMIN_TOKEN as PRINTED_ADMIN_TOKEN, DEMO_API_KEY as PRINTED_DEMO_KEY } from "../../../scripts/demo-key.mjs";
 import { DEMO_ADMIN_TOKEN } from "../../../workers/lib/admin-auth";
 

@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { fromBase64url } from "../../../workers/lib/base64url";
-import { verifyCompactJws } from "../../../workers/lib/jws";
-import { signCompactJws } from "../../../workers/lib/jws-sign";
-import { matchChoices, pickMatchNumber } from "../../../workers/lib/number-match";
-import { openSeed, sealSeed } from "../../../workers/lib/seed-crypto";
-import { base64url } from "../../../workers/lib/tokens";
+import { fromBase64url } from "../../../core/base64url";
+import { verifyCompactJws } from "../../../core/jws";
+import { signCompactJws } from "../../../core/jws-sign";
+import { matchChoices, pickMatchNumber } from "../../../core/number-match";
+import { openSeed, sealSeed } from "../../../core/seed-crypto";
+import { base64url } from "../../../core/tokens";
 
 async function deviceKeys() {
   const keys = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"])) as CryptoKeyPair;

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { ConfigSchema } from "../../../workers/config/schema";
 import { composeSms, resolveTexts } from "../../../workers/domain/authenticate";
 import { pickShards, shardCapacity } from "../../../workers/domain/overload";
-import { AuthQuerySchema } from "../../../workers/lib/auth-params";
+import { AuthQuerySchema } from "../../../core/contracts/magic-link";
 
 describe("AuthQuerySchema", () => {
   it("parses every Mideye parameter", () => {

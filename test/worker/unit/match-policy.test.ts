@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { acceptOffered, judgeAnswer, linkPageMatch, withoutApp } from "../../../workers/lib/match-policy";
+import { acceptOffered, judgeAnswer, linkPageMatch, withoutApp } from "../../../core/match-policy";
 
 const caller = { matchNumber: 42, choices: [17, 42, 88], callerShowsNumber: true };
 const service = { matchNumber: 42, choices: [17, 42, 88], callerShowsNumber: false };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { maskMsisdn, normalizeMsisdn } from "../../../workers/lib/msisdn";
+import { maskMsisdn, normalizeMsisdn } from "../../../core/msisdn";
 
 describe("normalizeMsisdn", () => {
   it("accepts E.164", () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { NO_LOCKOUT, OFFLINE_LOCKOUT, isLocked, lockDurationMs, recordFailure, type LockoutState } from "../../../workers/lib/offline-lockout";
+import { NO_LOCKOUT, OFFLINE_LOCKOUT, isLocked, lockDurationMs, recordFailure, type LockoutState } from "../../../core/offline-lockout";
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;

@@ -6,7 +6,7 @@ import {
   seedFromBase32,
   seedToBase32,
   totpCode,
-} from "../../../workers/lib/otp";
+} from "../../../core/otp";
 
 // RFC 6238 Appendix B test seed (SHA-1): "12345678901234567890".
 const RFC_SEED = new TextEncoder().encode("12345678901234567890");
@@ -90,7 +90,7 @@ describe("challenge-response codes", () => {
 
 describe("TOTP seed sizes", () => {
   it("only 16-64 byte seeds are usable; checkTotp reports others as a fault, not as a wrong code", async () => {
-    const { isUsableSeedLength } = await import("../../../workers/lib/otp");
+    const { isUsableSeedLength } = await import("../../../core/otp");
     expect([15, 16, 20, 64, 65].map(isUsableSeedLength)).toEqual([false, true, true, true, false]);
     await expect(checkTotp(new Uint8Array(10), "123456", Date.now())).rejects.toThrow(RangeError);
     await expect(checkTotp(new Uint8Array(65), "123456", Date.now())).rejects.toThrow(RangeError);

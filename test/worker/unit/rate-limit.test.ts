@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { admit } from "../../../workers/lib/rate-limit";
+import { admit } from "../../../core/rate-limit";
 
 const limits = { perMinute: 2, perHour: 3 };
 const MIN = 60_000;

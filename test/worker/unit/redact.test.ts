@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { logEvent } from "../../../workers/lib/log";
-import { cap, redact, redactPath } from "../../../workers/lib/redact";
-import { randomToken } from "../../../workers/lib/tokens";
+import { cap, redact, redactPath } from "../../../core/redact";
+import { randomToken } from "../../../core/tokens";
 
 const token = randomToken();
 

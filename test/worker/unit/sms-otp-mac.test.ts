@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { base64url } from "../../../workers/lib/base64url";
-import { smsOtpMac, smsOtpMacKey } from "../../../workers/lib/sms-otp-mac";
-import { sha256Hex } from "../../../workers/lib/tokens";
+import { base64url } from "../../../core/base64url";
+import { smsOtpMac, smsOtpMacKey } from "../../../core/sms-otp-mac";
+import { sha256Hex } from "../../../core/tokens";
 
 const rawKey = base64url(crypto.getRandomValues(new Uint8Array(32)));
 

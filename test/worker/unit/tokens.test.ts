@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isWellFormedToken, randomToken, sha256Hex, timingSafeEqualString } from "../../../workers/lib/tokens";
+import { isWellFormedToken, randomToken, sha256Hex, timingSafeEqualString } from "../../../core/tokens";
 
 describe("tokens", () => {
   it("are 256-bit base64url and unique", () => {

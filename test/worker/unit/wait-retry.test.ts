@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { TOUCH_ANSWER_SLACK_MS } from "../../../shared/relay-contract";
-import { MAX_WAIT_BACKOFF_MS, WAIT_RETRY_GRACE_MS, retryWait } from "../../../workers/lib/wait-retry";
+import { TOUCH_ANSWER_SLACK_MS } from "../../../core/contracts/relay";
+import { MAX_WAIT_BACKOFF_MS, WAIT_RETRY_GRACE_MS, retryWait } from "../../../core/wait-retry";
 
 /**
  * A blocking session's outcome must reach the relay before the relay gives up on the edge:

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { normalizeMsisdn } from "./msisdn";
+import { normalizeMsisdn } from "../msisdn.ts";
 
 /**
  * Query parameters of GET /api/sfwa/auth, names exactly as in the Mideye API. Unknown

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { admit, type RateLimits } from "../workers/lib/rate-limit";
+import { admit, type RateLimits } from "../../core/rate-limit";
 
 const HOUR = 3_600_000;
 

@@ -3,7 +3,7 @@
  * is ever stored (it also names the session's Durable Object, so a token finds its session
  * without any lookup table).
  */
-import { base64url } from "./base64url";
+import { base64url } from "./base64url.ts";
 
 const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
@@ -33,5 +33,11 @@ export async function timingSafeEqualString(a: string, b: string): Promise<boole
     crypto.subtle.digest("SHA-256", enc.encode(a)),
     crypto.subtle.digest("SHA-256", enc.encode(b)),
   ]);
-  return crypto.subtle.timingSafeEqual(da, db);
+  // Fixed-length digests compared with no early exit (crypto.subtle.timingSafeEqual is
+  // Workers-only; this module runs in the relay and the browser too).
+  const x = new Uint8Array(da);
+  const y = new Uint8Array(db);
+  let diff = 0;
+  for (let i = 0; i < x.length; i++) diff |= x[i]! ^ y[i]!;
+  return diff === 0;
 }

@@ -1,4 +1,5 @@
-import { fromBase64url } from "./base64url";
+import type { WebCryptoKey } from "./web-crypto.ts";
+import { fromBase64url } from "./base64url.ts";
 
 /**
  * What the number's Subscriber stores of an SMS OTP: HMAC-SHA-256 over the challenge id and
@@ -9,7 +10,7 @@ import { fromBase64url } from "./base64url";
  */
 const INFO = "edge-mfa/sms-otp-mac/v1";
 
-export async function smsOtpMacKey(rawSeedKey: string): Promise<CryptoKey> {
+export async function smsOtpMacKey(rawSeedKey: string): Promise<WebCryptoKey> {
   const ikm = await crypto.subtle.importKey("raw", fromBase64url(rawSeedKey), "HKDF", false, ["deriveKey"]);
   return crypto.subtle.deriveKey(
     { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: new TextEncoder().encode(INFO) },
@@ -21,7 +22,7 @@ export async function smsOtpMacKey(rawSeedKey: string): Promise<CryptoKey> {
 }
 
 /** Hex HMAC of `<challengeId>:<code>` (challenge ids are base64url: no colon, so unambiguous). */
-export async function smsOtpMac(key: CryptoKey, challengeId: string, code: string): Promise<string> {
+export async function smsOtpMac(key: WebCryptoKey, challengeId: string, code: string): Promise<string> {
   const mac = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(`${challengeId}:${code}`));
   return [...new Uint8Array(mac)].map((b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -3,7 +3,7 @@
  * Clients that forget to encode the "+" send it as a space (form decoding), and some send
  * the "00" international prefix; both are unambiguous, so we accept them as "+".
  */
-import { E164 } from "../../shared/relay-contract";
+import { E164 } from "./contracts/relay.ts";
 
 export function normalizeMsisdn(raw: string): string | null {
   let v = raw;

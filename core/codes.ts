@@ -1,6 +1,6 @@
-import type { ResultCode } from "../../shared/relay-contract";
+import type { ResultCode } from "./contracts/relay.ts";
 /** Result codes of the Mideye Magic Link API (server style): defined once, shared with the relay. */
-export { RESULT_CODES, type ResultCode } from "../../shared/relay-contract";
+export { RESULT_CODES, type ResultCode } from "./contracts/relay.ts";
 
 /** Terminal states of a session; "pending" is the only non-terminal one. */
 export type SessionStatus =

@@ -1,5 +1,5 @@
 import { compactVerify, importJWK } from "jose";
-import type { DevicePublicKey } from "./app-schemas";
+import type { DevicePublicKey } from "./contracts/app-api.ts";
 
 /**
  * Device signatures are ES256 compact JWS (made by jws-sign.ts on the device); the edge

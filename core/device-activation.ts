@@ -1,5 +1,5 @@
-import type { DevicePublicKey, PushSubscriptionJson } from "./app-schemas";
-import type { RateLimits } from "./rate-limit";
+import type { DevicePublicKey, PushSubscriptionJson } from "./contracts/app-api.ts";
+import type { RateLimits } from "./rate-limit.ts";
 
 /**
  * Rules of binding an authenticator app to a number (pure; the Subscriber object stores the

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { E164 } from "../../shared/relay-contract";
-import { ACTIVATION_CODE_PATTERN } from "./device-activation";
+import { E164 } from "./relay.ts";
+import { ACTIVATION_CODE_PATTERN } from "../device-activation.ts";
 
 /** Shapes the authenticator app sends (and the Subscriber object stores), validated at the edge. */
 

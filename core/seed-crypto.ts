@@ -1,4 +1,5 @@
-import { base64url, fromBase64url } from "./base64url";
+import type { WebCryptoKey } from "./web-crypto.ts";
+import { base64url, fromBase64url } from "./base64url.ts";
 
 /**
  * Additional data of an on-prem TOTP token's seed (app seeds use their device id): bound to
@@ -20,7 +21,7 @@ export interface SealedSeed {
   ct: string;
 }
 
-async function importKey(rawKey: string): Promise<CryptoKey> {
+async function importKey(rawKey: string): Promise<WebCryptoKey> {
   return crypto.subtle.importKey("raw", fromBase64url(rawKey), "AES-GCM", false, ["encrypt", "decrypt"]);
 }
 

@@ -1,65 +1,32 @@
 import { DurableObject } from "cloudflare:workers";
-import { vapidFromEnv } from "../workers/config/app-secrets";
-import type { Texts } from "../workers/config/schema";
-import type { Approver } from "../workers/domain/approvers";
-import type { AnswerClaims, ApproverChoice, ChallengeDetails } from "../workers/lib/app-schemas";
-import type { FinalStatus, SessionStatus } from "../workers/lib/codes";
-import { maskMsisdn } from "../workers/lib/msisdn";
-import { judgeAnswer, linkPageMatch, withoutApp, acceptOffered, type LinkPageMatch, type MatchSetup } from "../workers/lib/match-policy";
-import { matchChoices } from "../workers/lib/number-match";
-import { randomToken, sha256Hex, timingSafeEqualString } from "../workers/lib/tokens";
-import { sendWebPush } from "../workers/push/web-push";
-import { pushHostsFromEnv } from "../workers/lib/push-hosts";
-import { smsProviderFromEnv } from "../workers/sms/from-env";
-import type { PushTarget, Subscriber } from "./subscriber";
-import { log, logEvent } from "../workers/lib/log";
-
-/** How the session reaches the user; decided at start() and reported in the auth log. */
-export type Channel = "sms" | "push" | "push+sms";
-
-/** Authenticator-app options of a session, from its endpoint's config. */
-export interface SessionAppOptions {
-  /** The SMS link page offers app activation. */
-  activation: boolean;
-  /** Try a push first; fall back to the SMS link after graceMs without an answer. */
-  push: { graceMs: number } | null;
-  /** Number matching: the number the login side shows (null: off). */
-  matchNumber: number | null;
-  /** The caller's login page shows matchNumber; otherwise only the SMS link page does. */
-  callerShowsNumber: boolean;
-}
-
-/** What the API route hands a new session. `link` is sent, never stored (see smsDue). */
-export interface SessionInit {
-  /** This object's own name (SHA-256 of the link token), its key in the Subscriber's list. */
-  name: string;
-  msisdn: string;
-  endpoint: string;
-  texts: Texts;
-  smsText: string;
-  link: string;
-  timeoutMs: number;
-  tombstoneMs: number;
-  /** Name of the LoadShard object holding this session's overload lease. */
-  leaseShard: string | null;
-  app: SessionAppOptions;
-  /** Assisted Login: after accepting, the user picks one of these, who must accept too. */
-  assisted?: AssistedInit | null;
-}
-
-export interface AssistedInit {
-  /** Snapshot of the endpoint's approvers (from its ApproverDirectory) at the start. */
-  approvers: Approver[];
-  /** Origin (and path prefix) for the approver's link: `${linkBase}/m/<token>`. */
-  linkBase: string;
-}
-
-/**
- * Assisted Login phases inside a pending session; stored, so a restart resumes the phase.
- * user: waiting for the user's answer; choose_approver: the user accepted and must pick an
- * approver; approver_pending: the approver has their own link and must answer.
- */
-export type AssistedPhase = "user" | "choose_approver" | "approver_pending";
+import { vapidFromEnv } from "../../config/app-secrets";
+import type { Texts } from "../../config/schema";
+import type { AnswerClaims, ApproverChoice, ChallengeDetails } from "../../../core/contracts/app-api";
+import type { FinalStatus, SessionStatus } from "../../../core/codes";
+import { maskMsisdn } from "../../../core/msisdn";
+import { judgeAnswer, linkPageMatch, withoutApp, acceptOffered, type LinkPageMatch, type MatchSetup } from "../../../core/match-policy";
+import { matchChoices } from "../../../core/number-match";
+import { randomToken, sha256Hex, timingSafeEqualString } from "../../../core/tokens";
+import { sendWebPush } from "../../push/web-push";
+import { pushHostsFromEnv } from "../../lib/push-hosts";
+import { smsProviderFromEnv } from "../../sms/from-env";
+import type { PushTarget } from "../subscriber/contract";
+import type { Subscriber } from "../subscriber/subscriber";
+import { log, logEvent } from "../../lib/log";
+import type {
+  ActivationGrant,
+  AppDecideOutcome,
+  AppView,
+  ApproverPendingView,
+  AssistedInit,
+  AssistedPhase,
+  Channel,
+  ChooseApproverView,
+  ChooseOutcome,
+  DecideOutcome,
+  SessionInit,
+  SessionView,
+} from "./contract";
 
 interface AssistedState extends AssistedInit {
   phase: AssistedPhase;
@@ -121,74 +88,6 @@ interface SessionState {
   assisted?: AssistedState;
 }
 
-/** The user's approver list: names and opaque ids only, never numbers. */
-export type ChooseApproverView = {
-  kind: "choose_approver";
-  title: string;
-  csrf: string;
-  approvers: Array<{ id: string; name: string }>;
-};
-export type ApproverPendingView = { kind: "approver_pending"; title: string; approverName: string };
-/** What the approver's link shows. */
-export type ApproverView = {
-  kind: "approver";
-  title: string;
-  text: string;
-  buttonAccept: string;
-  buttonReject: string;
-  csrf: string;
-};
-
-export type SessionView =
-  | {
-      kind: "pending";
-      texts: Texts;
-      csrf: string;
-      expiresAt: number;
-      activation: boolean;
-      /** Number matching on this page: none, pick one of three, or show the number (no Accept). */
-      match: LinkPageMatch;
-    }
-  | ChooseApproverView
-  | ApproverPendingView
-  | ApproverView
-  | { kind: "finished"; status: FinalStatus }
-  | { kind: "not_found" };
-
-export type DecideOutcome =
-  | { kind: "decided"; status: "accepted" | "rejected"; text: string }
-  /** Assisted Login: the user's Accept (or a repeated answer) leads to the approver steps. */
-  | ChooseApproverView
-  | ApproverPendingView
-  | { kind: "finished"; status: FinalStatus }
-  | { kind: "forbidden" }
-  | { kind: "not_found" };
-
-export type ChooseOutcome =
-  | { kind: "asked"; title: string; approverName: string }
-  | ApproverPendingView
-  | { kind: "finished"; status: FinalStatus }
-  | { kind: "forbidden" }
-  | { kind: "not_found" };
-
-/** Challenge details for the app (the API adds `status: "pending"`). */
-export type AppView =
-  | ({ kind: "pending" } & Omit<ChallengeDetails, "status">)
-  | { kind: "finished"; status: FinalStatus }
-  | { kind: "not_found" };
-
-export type AppDecideOutcome =
-  | { kind: "decided"; status: "accepted" | "rejected"; text: string; numberMismatch: boolean }
-  /** Assisted Login: the user's Accept counted; the next signed answer names the approver. */
-  | { kind: "choose_approver"; title: string; approvers: ApproverChoice[]; nonce: string }
-  /** Assisted Login: the approver the user picked in the app was asked. */
-  | { kind: "asked"; approverName: string }
-  | { kind: "finished"; status: FinalStatus }
-  /** The nonce is not the current one: stale or replayed. The session is unchanged. */
-  | { kind: "stale_nonce" }
-  | { kind: "not_found" };
-
-export type ActivationGrant = { kind: "granted"; msisdn: string } | { kind: "refused" } | { kind: "not_found" };
 
 const STATE_KEY = "session";
 const ALIAS_KEY = "alias";

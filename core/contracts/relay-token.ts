@@ -1,4 +1,5 @@
 import { SignJWT, type CryptoKey as JoseKey, type KeyObject } from "jose";
+import { sha256Hex } from "../tokens.ts";
 
 /**
  * The bearer token a relay sends with every edge call: ES256, short-lived, for one edge
@@ -8,11 +9,6 @@ import { SignJWT, type CryptoKey as JoseKey, type KeyObject } from "jose";
  */
 /** Lifetime of a relay token; the edge remembers its jti this long (plus clock tolerance). */
 export const RELAY_TOKEN_SECONDS = 60;
-
-async function sha256Hex(text: string): Promise<string> {
-  const d = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return [...new Uint8Array(d)].map((b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 export async function mintRelayToken(
   key: JoseKey | KeyObject | Uint8Array,

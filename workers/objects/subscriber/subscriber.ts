@@ -1,19 +1,19 @@
 import { DurableObject } from "cloudflare:workers";
-import { seedKeyFromEnv } from "../workers/config/app-secrets";
+import { seedKeyFromEnv } from "../../config/app-secrets";
 import {
   AnswerClaimsSchema,
   DeviceUpdateClaimsSchema,
   type AnswerClaims,
   type DevicePublicKey,
   type PushSubscriptionJson,
-} from "../workers/lib/app-schemas";
-import { verifyCompactJws } from "../workers/lib/jws";
-import { maskMsisdn } from "../workers/lib/msisdn";
-import { NO_LOCKOUT, isLocked, recordFailure, type FailureOutcome, type LockoutState } from "../workers/lib/offline-lockout";
-import { checkChallengeResponse, checkTotp, newSeed, seedToBase32 } from "../workers/lib/otp";
-import { admit, type RateLimits } from "../workers/lib/rate-limit";
-import { LEGACY_TOTP_TOKEN_CONTEXT, openSeed, sealSeed, totpTokenContext, type SealedSeed } from "../workers/lib/seed-crypto";
-import { smsOtpMac, smsOtpMacKey } from "../workers/lib/sms-otp-mac";
+} from "../../../core/contracts/app-api";
+import { verifyCompactJws } from "../../../core/jws";
+import { maskMsisdn } from "../../../core/msisdn";
+import { NO_LOCKOUT, isLocked, recordFailure, type FailureOutcome, type LockoutState } from "../../../core/offline-lockout";
+import { checkChallengeResponse, checkTotp, newSeed, seedToBase32 } from "../../../core/otp";
+import { admit, type RateLimits } from "../../../core/rate-limit";
+import { LEGACY_TOTP_TOKEN_CONTEXT, openSeed, sealSeed, totpTokenContext, type SealedSeed } from "../../../core/seed-crypto";
+import { smsOtpMac, smsOtpMacKey } from "../../../core/sms-otp-mac";
 import {
   ACTIVATION_SEND_LIMITS,
   MAX_ACTIVATION_CODE_ATTEMPTS,
@@ -21,9 +21,21 @@ import {
   replacementPhase,
   type ActivationGrant,
   type PendingReplacement,
-} from "../workers/lib/device-activation";
-import { randomToken, sha256Hex, timingSafeEqualString } from "../workers/lib/tokens";
-import { log } from "../workers/lib/log";
+} from "../../../core/device-activation";
+import { randomToken, sha256Hex, timingSafeEqualString } from "../../../core/tokens";
+import { log } from "../../lib/log";
+import type {
+  ActivateResult,
+  AdmitResult,
+  AnswerCheck,
+  ClaimResult,
+  DeviceRef,
+  DeviceUpdateResult,
+  OfflineCheck,
+  OtpVerdict,
+  PendingClaim,
+  PushTarget,
+} from "./contract";
 
 interface SmsOtpChallenge {
   id: string;
@@ -39,14 +51,6 @@ interface SmsOtpChallenge {
  */
 interface TotpToken {
   seed: SealedSeed;
-}
-
-export type OtpVerdict = "accept" | "reject" | "expired" | "locked";
-
-/** An offline-code check; `lockout` is set when this check started or lengthened a lock. */
-export interface OfflineCheck {
-  verdict: OtpVerdict;
-  lockout: FailureOutcome["locked"];
 }
 
 /** Wrong codes allowed per SMS OTP challenge before it is burnt. */
@@ -86,49 +90,6 @@ interface DeviceRecord {
   seed: SealedSeed;
   activatedAt: number;
 }
-
-export type AdmitResult =
-  | { allowed: true; retryAfterMs: 0 }
-  | { allowed: false; reason: "rate_limited" | "too_many_pending"; retryAfterMs?: number };
-
-export interface PendingClaim {
-  /** Name of the AuthSession object. */
-  session: string;
-  /** When the entry lapses on its own, should the session never release it. */
-  until: number;
-  cap: number;
-}
-
-export type ActivateResult =
-  | { ok: true; kind: "activated"; deviceId: string; seed: string }
-  /** The number has a device: the new one takes over at `effectiveAt` unless `replaced` refuses. */
-  | { ok: true; kind: "replacement_pending"; deviceId: string; effectiveAt: number; replaced: DeviceRef }
-  | { ok: false; reason: "invalid_token" | "wrong_code" };
-
-/** Enough of the current device to notify it (its push subscription) and to name it in logs. */
-export interface DeviceRef {
-  id: string;
-  subscription: PushSubscriptionJson | null;
-}
-
-export type ClaimResult =
-  /** `replaced`: this claim made it the number's device (false: a repeated claim). */
-  | { kind: "activated"; seed: string; replaced: boolean }
-  | { kind: "waiting"; effectiveAt: number }
-  | { kind: "unknown_device" }
-  | { kind: "refused" };
-
-export type DeviceUpdateResult = "updated" | "removed" | "replacement_refused" | "refused";
-
-export interface PushTarget {
-  deviceId: string;
-  challengeId: string;
-  subscription: PushSubscriptionJson;
-}
-
-export type AnswerCheck =
-  | { ok: true; session: string; claims: AnswerClaims }
-  | { ok: false; reason: "unknown_device" | "bad_signature" | "unknown_challenge" };
 
 /** Activation tokens outstanding per number; older ones are dropped beyond this. */
 const MAX_GRANTS = 5;

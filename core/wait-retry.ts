@@ -1,4 +1,4 @@
-import { TOUCH_ANSWER_SLACK_MS } from "../../shared/relay-contract";
+import { TOUCH_ANSWER_SLACK_MS } from "./contracts/relay.ts";
 
 /**
  * When waiting on a session object may be retried (it was evicted or reset mid-wait; its state

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import type { SmsMessage } from "../workers/sms/provider";
+import type { SmsMessage } from "../sms/provider";
 
 export interface OutboxEntry extends SmsMessage {
   sentAt: number;
