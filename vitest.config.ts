@@ -73,9 +73,9 @@ export default defineConfig({
       },
       {
         test: {
-          // Node-side code: the RADIUS relay and the admin CLI.
+          // Node-side code: the RADIUS relay, the admin CLI, and the dependency rules.
           name: "node",
-          include: ["test/relay/**/*.test.ts", "test/cli/**/*.test.ts"],
+          include: ["test/relay/**/*.test.ts", "test/cli/**/*.test.ts", "test/architecture/**/*.test.ts"],
           environment: "node",
           testTimeout: 120_000,
           hookTimeout: 180_000,

@@ -1,5 +1,7 @@
-import type { DevicePublicKey, PushSubscriptionJson } from "./contracts/app-api.ts";
+import { ACTIVATION_CODE_DIGITS, ACTIVATION_CODE_PATTERN, type DevicePublicKey, type PushSubscriptionJson } from "./contracts/app-api.ts";
 import type { RateLimits } from "./rate-limit.ts";
+
+export { ACTIVATION_CODE_DIGITS, ACTIVATION_CODE_PATTERN };
 
 /**
  * Rules of binding an authenticator app to a number (pure; the Subscriber object stores the
@@ -8,8 +10,6 @@ import type { RateLimits } from "./rate-limit.ts";
  * grace window in which the old device can refuse.
  */
 
-export const ACTIVATION_CODE_DIGITS = 6;
-export const ACTIVATION_CODE_PATTERN = new RegExp(`^\\d{${ACTIVATION_CODE_DIGITS}}$`);
 /** Wrong codes per activation token before the token is burnt. */
 export const MAX_ACTIVATION_CODE_ATTEMPTS = 3;
 /** Activation codes (SMS) one number may be sent: bounds SMS bombing through a live link. */

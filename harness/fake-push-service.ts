@@ -4,7 +4,7 @@ import { createServer, type Server } from "node:https";
 import type { IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { fileURLToPath } from "node:url";
-import type { ReceivedPush } from "../test/support/received-push.ts";
+import type { ReceivedPush } from "./received-push.ts";
 
 export type { ReceivedPush };
 

@@ -1,6 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
-import type { RecordedRequest } from "../test/support/recorded-request.ts";
+import type { RecordedRequest } from "./recorded-request.ts";
 
 export type { RecordedRequest };
 

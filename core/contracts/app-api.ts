@@ -1,10 +1,13 @@
 import { z } from "zod";
 import { E164 } from "./relay.ts";
-import { ACTIVATION_CODE_PATTERN } from "../device-activation.ts";
 
 /** Shapes the authenticator app sends (and the Subscriber object stores), validated at the edge. */
 
 const b64u = z.string().regex(/^[A-Za-z0-9_-]+$/);
+/** The one-time activation code sent by SMS and typed into the app (core/device-activation.ts). */
+export const ACTIVATION_CODE_DIGITS = 6;
+export const ACTIVATION_CODE_PATTERN = new RegExp(`^\\d{${ACTIVATION_CODE_DIGITS}}$`);
+
 export const TokenSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/);
 export const MsisdnSchema = z.string().regex(E164);
 

@@ -1,4 +1,4 @@
-import type { RecordedRequest } from "./recorded-request.ts";
+import type { RecordedRequest } from "../../harness/recorded-request.ts";
 
 /** Plays the phone user from Node: finds the SMS, opens the link, answers like a browser. */
 export async function waitForSms(requests: RecordedRequest[], to: string, timeoutMs = 15_000, after = 0): Promise<string> {

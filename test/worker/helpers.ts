@@ -1,6 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { KEYS } from "../support/keys";
-import type { RecordedRequest } from "../support/recorded-request";
+import type { RecordedRequest } from "../../harness/recorded-request";
 
 export { KEYS };
 

@@ -7,7 +7,7 @@ import { log } from "../lib/log";
  */
 export class OutboxProvider implements SmsProvider {
   readonly name = "outbox";
-  constructor(private readonly outbox: DurableObjectNamespace<import("../objects/dev-outbox").DevOutbox>) {}
+  constructor(private readonly outbox: Env["DEV_OUTBOX"]) {}
 
   async send(message: SmsMessage): Promise<void> {
     // Redacted like every log line: the link itself is on /dev/outbox.
