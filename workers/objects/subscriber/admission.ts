@@ -1,0 +1,73 @@
+/**
+ * Admission: whether this number may start another sign-in (its rate limits and its cap on
+ * pending sessions), and the pending-session entries that the cap counts and that push
+ * challenges hang on.
+ */
+import { admit, type RateLimits } from "../../../core/rate-limit";
+import type { AdmitResult, PendingClaim } from "./contract";
+import type { PendingEntry, SubscriberStore } from "./store";
+
+export type PendingEntries = Record<string, PendingEntry>;
+
+/** The entries still live at `now`: an entry lapses at `until` should its session never release it. */
+export function livePending(entries: PendingEntries, now: number): PendingEntries {
+  return Object.fromEntries(Object.entries(entries).filter(([, entry]) => entry.until > now));
+}
+
+/** Whether the number has room under `cap`: approvals asked of it do not count, its own sign-ins do. */
+export function hasRoomFor(entries: PendingEntries, cap: number): boolean {
+  return Object.values(entries).filter((entry) => !entry.approver).length < cap;
+}
+
+/** The entries with no challenge open: the device they were pushed to is gone. */
+export function withoutChallenges(entries: PendingEntries): PendingEntries {
+  return Object.fromEntries(Object.entries(entries).map(([session, { challengeId, ...entry }]) => [session, entry]));
+}
+
+/** The live pending entries as stored (lapsed ones are dropped from what is returned). */
+export async function loadPending(store: SubscriberStore, now: number): Promise<PendingEntries> {
+  return livePending((await store.get("pending")) ?? {}, now);
+}
+
+/** Rate limits and the pending cap. Writing methods run inside the object's #serial. */
+export class Admission {
+  readonly #store: SubscriberStore;
+
+  constructor(store: SubscriberStore) {
+    this.#store = store;
+  }
+
+  /**
+   * Records an authentication attempt if the rate limits allow it and, when `pending` is
+   * given, the number has fewer than `cap` sessions pending. Refusals record nothing.
+   */
+  async admit(limits: RateLimits, pending?: PendingClaim): Promise<AdmitResult> {
+    const now = Date.now();
+    const decision = admit((await this.#store.get("rate")) ?? [], limits, now);
+    if (!decision.allowed) {
+      await this.#store.put("rate", decision.history);
+      return { allowed: false, reason: "rate_limited", retryAfterMs: decision.retryAfterMs };
+    }
+    if (pending) {
+      const entries = await loadPending(this.#store, now);
+      if (!hasRoomFor(entries, pending.cap)) return { allowed: false, reason: "too_many_pending" };
+      entries[pending.session] = { until: pending.until };
+      await this.#store.put("pending", entries);
+    }
+    await this.#store.put("rate", decision.history);
+    return { allowed: true, retryAfterMs: 0 };
+  }
+
+  /** A session ended (or never started): it no longer counts against the cap. */
+  async release(session: string): Promise<void> {
+    const entries = await loadPending(this.#store, Date.now());
+    if (!(session in entries)) return;
+    delete entries[session];
+    await this.#store.put("pending", entries);
+  }
+
+  /** Sessions of this number pending (its own sign-ins and approvals asked of it). A read. */
+  async pendingCount(): Promise<number> {
+    return Object.keys(await loadPending(this.#store, Date.now())).length;
+  }
+}

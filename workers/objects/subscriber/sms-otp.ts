@@ -1,0 +1,83 @@
+/**
+ * SMS OTP (RADIUS challenge-response): the number's one live challenge (only the latest code
+ * sent is valid), stored as a keyed MAC, single use, with a lockout of its own.
+ */
+import { smsOtpMac, smsOtpMacKey } from "../../../core/sms-otp-mac";
+import { randomToken, timingSafeEqualString } from "../../../core/tokens";
+import type { OfflineCheck } from "./contract";
+import { countWrongCode, isLockedNow, type LockKind } from "./lockouts";
+import type { SmsOtpChallenge, SubscriberStore } from "./store";
+
+/** Wrong codes allowed per SMS OTP challenge before it is burnt. */
+export const MAX_SMS_OTP_ATTEMPTS = 3;
+
+/**
+ * SMS OTP codes, counted across challenges. A lock of its own, not the offline one: the
+ * offline API lets any endpoint with `offlineCodes` lock a number's offline codes, and sharing
+ * would let it lock RADIUS SMS OTP sign-in too; and a user's mistyped SMS codes should not take
+ * their offline fallback away. Each kind keeps its own ~380 guesses a year.
+ */
+export const SMS_OTP_LOCK: LockKind = { key: "smsOtpLock", event: "sms_otp_lockout" };
+
+/** The challenge after one more wrong code, or null when that burns it. */
+export function afterWrongCode(challenge: SmsOtpChallenge): SmsOtpChallenge | null {
+  const attempts = challenge.attempts + 1;
+  return attempts >= MAX_SMS_OTP_ATTEMPTS ? null : { ...challenge, attempts };
+}
+
+/** Starting, cancelling and checking SMS OTP challenges; every method runs inside #serial. */
+export class SmsOtp {
+  readonly #store: SubscriberStore;
+  readonly #seedKey: () => string;
+  readonly #masked: string | undefined;
+
+  constructor(store: SubscriberStore, seedKey: () => string, masked: string | undefined) {
+    this.#store = store;
+    this.#seedKey = seedKey;
+    this.#masked = masked;
+  }
+
+  /**
+   * Starts an SMS OTP challenge for `code` (the caller sends the SMS). A new challenge
+   * replaces any earlier one: only the latest code sent is valid. Null while the number's SMS
+   * OTP is locked (SMS_OTP_LOCK): no code is worth sending then.
+   */
+  async start(code: string, ttlMs: number): Promise<string | null> {
+    if (await isLockedNow(this.#store, SMS_OTP_LOCK, Date.now())) return null;
+    const id = randomToken(16);
+    const codeMac = await smsOtpMac(await smsOtpMacKey(this.#seedKey()), id, code);
+    await this.#store.put("smsOtp", { id, codeMac, expiresAt: Date.now() + ttlMs, attempts: 0 });
+    return id;
+  }
+
+  async cancel(challengeId: string): Promise<void> {
+    const challenge = await this.#store.get("smsOtp");
+    if (challenge?.id === challengeId) await this.#store.delete("smsOtp");
+  }
+
+  /**
+   * Single use: the challenge is gone after a correct code, expiry, or too many wrong codes.
+   * Every wrong code also counts in the number's SMS OTP lockout (SMS_OTP_LOCK), across
+   * challenges: a new challenge no longer buys fresh guesses. "locked": not checked.
+   */
+  async check(challengeId: string, code: string): Promise<OfflineCheck> {
+    const now = Date.now();
+    if (await isLockedNow(this.#store, SMS_OTP_LOCK, now)) return { verdict: "locked", lockout: null };
+    const challenge = await this.#store.get("smsOtp");
+    if (!challenge || !(await timingSafeEqualString(challenge.id, challengeId))) return { verdict: "expired", lockout: null };
+    if (now >= challenge.expiresAt) {
+      await this.#store.delete("smsOtp");
+      return { verdict: "expired", lockout: null };
+    }
+    // A challenge stored before the keyed MAC has no codeMac: it cannot match (lapses in 5 min).
+    const mac = await smsOtpMac(await smsOtpMacKey(this.#seedKey()), challenge.id, code.trim());
+    if (challenge.codeMac !== undefined && (await timingSafeEqualString(challenge.codeMac, mac))) {
+      await this.#store.delete(["smsOtp", SMS_OTP_LOCK.key]);
+      return { verdict: "accept", lockout: null };
+    }
+    const next = afterWrongCode(challenge);
+    if (next) await this.#store.put("smsOtp", next);
+    else await this.#store.delete("smsOtp");
+    return countWrongCode(this.#store, SMS_OTP_LOCK, now, this.#masked);
+  }
+}

@@ -1,0 +1,106 @@
+/**
+ * The Subscriber object's storage, typed: every key it keeps with the shape of its value, and
+ * get/put/delete that take only those keys and values. The names and shapes are what earlier
+ * deploys wrote: renaming a key or reshaping a value strands the data already stored.
+ */
+import type { DevicePublicKey, PushSubscriptionJson } from "../../../core/contracts/app-api";
+import type { ActivationGrant, PendingReplacement } from "../../../core/device-activation";
+import type { LockoutState } from "../../../core/offline-lockout";
+import type { SealedSeed } from "../../../core/seed-crypto";
+
+/**
+ * A pending session of this number; `challengeId` once it was pushed to the device.
+ * `approver`: the number is asked as an Assisted Login approver of someone else's sign-in, which
+ * does not count against its own pending cap.
+ */
+export interface PendingEntry {
+  until: number;
+  challengeId?: string;
+  approver?: true;
+}
+
+/** The activated authenticator app of this number (one device per number, like Mideye+). */
+export interface DeviceRecord {
+  id: string;
+  publicKey: DevicePublicKey;
+  subscription: PushSubscriptionJson | null;
+  seed: SealedSeed;
+  activatedAt: number;
+}
+
+/**
+ * An on-prem TOTP token (hardware token or authenticator app enrolled by an operator); its
+ * seed is sealed with totpTokenContext(this number) as additional data.
+ */
+export interface TotpToken {
+  seed: SealedSeed;
+}
+
+export interface SmsOtpChallenge {
+  id: string;
+  /**
+   * smsOtpMac(id, code): keyed, so a storage dump does not give the code away. Absent in a
+   * challenge stored before the keyed MAC (it cannot match, and lapses in minutes).
+   */
+  codeMac?: string;
+  expiresAt: number;
+  attempts: number;
+}
+
+/** Every storage key of a Subscriber object and the type of its value. */
+export interface SubscriberKeys {
+  /** Admission: times of the attempts admitted lately (rate-limit history). */
+  rate: number[];
+  /** Admission: pending sessions by AuthSession name; lapsed entries are dropped when read. */
+  pending: Record<string, PendingEntry>;
+  /** Activation: times activation codes were sent lately (ACTIVATION_SEND_LIMITS). */
+  activationSends: number[];
+  /** Activation grants by token hash; an earlier version stored a bare expiry, dropped when read. */
+  grants: Record<string, ActivationGrant | number>;
+  device: DeviceRecord;
+  /** A new device waiting to take over from `device`. */
+  replacement: PendingReplacement;
+  /** The last TOTP time step accepted from the app's seed. */
+  totpStep: number;
+  /** The last TOTP time step accepted from the on-prem token's seed. */
+  tokenStep: number;
+  /** Used signed challenges: sha256Hex(challenge upper-cased) -> when it may be forgotten. */
+  crUsed: Record<string, number>;
+  totpToken: TotpToken;
+  /** The latest SMS OTP challenge (only the latest code sent is valid). */
+  smsOtp: SmsOtpChallenge;
+  /** Lockout of the offline codes (TOTP and signed challenges). */
+  offlineLock: LockoutState;
+  /** Lockout of SMS OTP codes, counted across challenges. */
+  smsOtpLock: LockoutState;
+}
+
+export type SubscriberKey = keyof SubscriberKeys;
+
+/** Typed access to one Subscriber's storage. No cache: every read goes to storage. */
+export class SubscriberStore {
+  readonly #storage: DurableObjectStorage;
+
+  constructor(storage: DurableObjectStorage) {
+    this.#storage = storage;
+  }
+
+  get<K extends SubscriberKey>(key: K): Promise<SubscriberKeys[K] | undefined> {
+    return this.#storage.get<SubscriberKeys[K]>(key);
+  }
+
+  async has(key: SubscriberKey): Promise<boolean> {
+    return (await this.#storage.get(key)) !== undefined;
+  }
+
+  put<K extends SubscriberKey>(key: K, value: SubscriberKeys[K]): Promise<void> {
+    return this.#storage.put(key, value);
+  }
+
+  /** Deletes one key (true if it was there) or several (how many were there). */
+  delete(key: SubscriberKey): Promise<boolean>;
+  delete(keys: SubscriberKey[]): Promise<number>;
+  delete(keys: SubscriberKey | SubscriberKey[]): Promise<boolean | number> {
+    return typeof keys === "string" ? this.#storage.delete(keys) : this.#storage.delete(keys);
+  }
+}
