@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { adminToken, checkedUrl, normalizeDate, parseArgs, settingsFromFlags, toCall, UsageError } from "../../cli/admin.ts";
 
-// The admin CLI's argument mapping (its HTTP side is exercised against wrangler dev in test/e2e).
+// The admin CLI's argument mapping (its HTTP side is exercised against wrangler dev in test/e2e/admin-cli-dev-server.test.ts).
 describe("admin CLI mapping", () => {
   it("maps commands to admin API calls", () => {
     expect(toCall(parseArgs(["endpoints", "list"]))).toEqual({ method: "GET", path: "/endpoints" });

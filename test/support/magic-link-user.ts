@@ -11,8 +11,11 @@ export async function waitForSms(requests: RecordedRequest[], to: string, timeou
   }
 }
 
+/** A magic link as the SMS carries it: the origin, then /m/ and the 256-bit token in base64url. */
+export const LINK_PATTERN = /https?:\/\/\S+\/m\/[A-Za-z0-9_-]{43}/;
+
 export function linkIn(text: string): string {
-  const link = text.match(/https?:\/\/\S+\/m\/[A-Za-z0-9_-]{43}/)?.[0];
+  const link = text.match(LINK_PATTERN)?.[0];
   if (!link) throw new Error(`no magic link in: ${text}`);
   return link;
 }

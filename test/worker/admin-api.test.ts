@@ -6,8 +6,8 @@ import { ADMIN_TOKEN } from "../support/keys";
 import { adminTokensFromEnv, matchAdmin } from "../../workers/lib/admin-auth";
 import { sha256Hex } from "../../core/tokens";
 import { seedFromBase32, totpCode } from "../../core/otp";
-import { activateDevice } from "./app-helpers";
-import { answer, callAuth, freshMsisdn, openLink, waitForLink } from "./helpers";
+import { activateDevice } from "./support/authenticator-app";
+import { answer, callAuth, codeOf, freshMsisdn, openLink, waitForLink } from "./support/magic-link";
 
 async function admin(method: string, path: string, body?: unknown, token: string | null = ADMIN_TOKEN) {
   const res = await exports.default.fetch(
@@ -21,7 +21,6 @@ async function admin(method: string, path: string, body?: unknown, token: string
   return { status: res.status, body: text ? (JSON.parse(text) as Record<string, any>) : null };
 }
 const uniq = () => `ep-${crypto.randomUUID().slice(0, 8)}`;
-const code = async (r: Response) => ((await r.json()) as { code: string }).code;
 
 describe("admin authorization", () => {
   it.each([
@@ -93,11 +92,11 @@ describe("API tokens drive the Magic Link API", () => {
     const page = await openLink(link);
     expect(page.html).toContain("Managed endpoint");
     await answer(link, "accept", page.csrf!);
-    expect(await code(await pending)).toBe("TOUCH_ACCEPTED");
+    expect(await codeOf(await pending)).toBe("TOUCH_ACCEPTED");
 
     expect((await admin("DELETE", `/endpoints/${name}/tokens/${tok.body!.id}`)).status).toBe(204);
     const revoked = await callAuth(freshMsisdn(), { endpoint: name, key: secret });
-    expect(await code(revoked)).toBe("BAD_REQUEST");
+    expect(await codeOf(revoked)).toBe("BAD_REQUEST");
     expect(revoked.headers.get("x-mfa-reason")).toBe("invalid_api_key");
     expect((await admin("GET", `/endpoints/${name}/tokens`)).body!.tokens[0].status).toBe("revoked");
     expect((await admin("DELETE", `/endpoints/${name}/tokens/${tok.body!.id}`)).status).toBe(404);
@@ -116,7 +115,7 @@ describe("API tokens drive the Magic Link API", () => {
     expect(regen.status).toBe(200);
     expect(regen.body!.secret).not.toBe(tok.body!.secret);
     expect((await callAuth(freshMsisdn(), { endpoint: name, key: tok.body!.secret })).headers.get("x-mfa-reason")).toBe("invalid_api_key");
-    expect(await code(await callAuth(freshMsisdn("0000"), { endpoint: name, key: regen.body!.secret }))).toBe("FAILED_DELIVERY");
+    expect(await codeOf(await callAuth(freshMsisdn("0000"), { endpoint: name, key: regen.body!.secret }))).toBe("FAILED_DELIVERY");
     expect((await admin("POST", `/endpoints/${name}/tokens/nope/regenerate`)).status).toBe(404);
   });
 
@@ -129,7 +128,7 @@ describe("API tokens drive the Magic Link API", () => {
     const link = await waitForLink(msisdn);
     const page = await openLink(link);
     await answer(link, "reject", page.csrf!);
-    expect(await code(await pending)).toBe("REJECT");
+    expect(await codeOf(await pending)).toBe("REJECT");
     const limited = await callAuth(msisdn, { endpoint: name, key: secret });
     expect(limited.headers.get("x-mfa-reason")).toBe("rate_limited");
   });

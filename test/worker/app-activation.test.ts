@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { answer, callAuth, freshMsisdn, gatewayRequests, openLink, waitForLink } from "./helpers";
-import { APP, activateDevice, activationTokenFrom, appApi, newDeviceKeys, publicJwk, subscribe } from "./app-helpers";
+import { answer, callAuth, freshMsisdn, gatewayRequests, openLink, waitForLink } from "./support/magic-link";
+import { APP, activateDevice, activationTokenFrom, appApi, newDeviceKeys, publicJwk, subscribe } from "./support/authenticator-app";
 
 async function activateWith(msisdn: string, token: string, code: string) {
   const keys = await newDeviceKeys();

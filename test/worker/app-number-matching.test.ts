@@ -1,9 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { answer, callAuth, freshMsisdn, gatewayRequests, openLink, waitForLink } from "./helpers";
-import { APP_NM, activateDevice, appApi, fetchChallenge, sendAnswer, waitForPush } from "./app-helpers";
-
-const codeOf = async (res: Response) => ((await res.json()) as { code: string }).code;
+import { answer, callAuth, codeOf, freshMsisdn, gatewayRequests, openLink, waitForLink } from "./support/magic-link";
+import { APP_NM, activateDevice, appApi, fetchChallenge, sendAnswer, waitForPush } from "./support/authenticator-app";
 
 describe("number matching (MFA-fatigue defence)", () => {
   it("the app offers three numbers; the one the login page shows (match-number) accepts", async () => {

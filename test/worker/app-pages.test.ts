@@ -1,6 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { callAuth, freshMsisdn, openLink, answer, waitForLink } from "./helpers";
+import { callAuth, freshMsisdn, openLink, answer, waitForLink } from "./support/magic-link";
 
 const get = (path: string) => exports.default.fetch(new Request(`https://mfa.example.com${path}`, { redirect: "manual" }));
 

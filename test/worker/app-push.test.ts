@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { answer, callAuth, freshMsisdn, gatewayRequests, openLink, waitForLink } from "./helpers";
+import { answer, callAuth, codeOf, freshMsisdn, gatewayRequests, openLink, waitForLink } from "./support/magic-link";
 import {
   APP,
   NO_PUSH,
@@ -12,9 +12,8 @@ import {
   sendAnswer,
   waitForPush,
   type TestDevice,
-} from "./app-helpers";
+} from "./support/authenticator-app";
 
-const codeOf = async (res: Response) => ((await res.json()) as { code: string }).code;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Approves a pushed challenge the way the app does: fetch details, sign, send. */

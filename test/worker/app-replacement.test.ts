@@ -3,7 +3,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { signCompactJws } from "../../core/jws-sign";
 import { challengeResponseCode, seedFromBase32, totpCode } from "../../core/otp";
-import { answer, callAuth, freshMsisdn, gatewayRequests, openLink, waitForLink } from "./helpers";
+import { answer, callAuth, freshMsisdn, gatewayRequests, openLink, waitForLink } from "./support/magic-link";
 import {
   APP,
   activateDevice,
@@ -16,7 +16,7 @@ import {
   subscribe,
   waitForPush,
   type TestDevice,
-} from "./app-helpers";
+} from "./support/authenticator-app";
 
 const iat = () => Math.floor(Date.now() / 1000);
 

@@ -1,7 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { randomToken } from "../../core/tokens";
-import { answer, callAuth, freshMsisdn, openLink, waitForLink } from "./helpers";
+import { answer, callAuth, freshMsisdn, openLink, waitForLink } from "./support/magic-link";
 
 async function startSession(params: Record<string, string> = {}) {
   const msisdn = freshMsisdn();

@@ -2,8 +2,8 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { AnswerResponse } from "../../core/contracts/app-api";
-import { KEYS, answer, callAuth, freshMsisdn, gatewayRequests, openLink, waitForLink } from "./helpers";
-import { activateDevice, appApi, fetchChallenge, sendAnswer, waitForPush, type TestDevice } from "./app-helpers";
+import { KEYS, answer, callAuth, codeOf, freshMsisdn, gatewayRequests, openLink, waitForLink } from "./support/magic-link";
+import { activateDevice, appApi, fetchChallenge, sendAnswer, waitForPush, type TestDevice } from "./support/authenticator-app";
 
 /**
  * Assisted Login with the authenticator app: the user answers and picks the approver in the
@@ -12,7 +12,6 @@ import { activateDevice, appApi, fetchChallenge, sendAnswer, waitForPush, type T
 
 type ApproverEntry = { name: string; msisdn: string };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const codeOf = async (res: Promise<Response>) => ((await (await res).json()) as { code: string }).code;
 
 /** Calls the "assisted" endpoint with this approver list and push grace period. */
 function callAssisted(msisdn: string, approvers: ApproverEntry[], pushGraceSeconds = 10) {

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { LocalListDirectory } from "../../workers/domain/approvers";
 import { codeForStatus, styledCode } from "../../core/codes";
 import { sha256Hex } from "../../core/tokens";
-import { KEYS, answer, callAuth, freshMsisdn, gatewayRequests, openLink, waitForLink } from "./helpers";
+import { KEYS, answer, callAuth, codeOf, freshMsisdn, gatewayRequests, openLink, sessionStub, waitForLink } from "./support/magic-link";
 
 type ApproverEntry = { name: string; msisdn: string };
 
@@ -13,10 +13,6 @@ function callAssisted(msisdn: string, approvers: ApproverEntry[], params: Record
   const cfg = JSON.parse(env.MFA_CONFIG) as { endpoints: Array<{ name: string; assistedLogin?: unknown }> };
   cfg.endpoints = cfg.endpoints.map((e) => (e.name === "assisted" ? { ...e, assistedLogin: { approvers } } : e));
   return callAuth(msisdn, { endpoint: "assisted", key: KEYS.assisted, params, env: { MFA_CONFIG: JSON.stringify(cfg) } });
-}
-
-async function codeOf(res: Response | Promise<Response>) {
-  return ((await (await res).json()) as { code: string }).code;
 }
 
 function post(url: string, form: Record<string, string>, origin = new URL(url).origin) {
@@ -32,10 +28,6 @@ function post(url: string, form: Record<string, string>, origin = new URL(url).o
 /** The approver buttons of the list page: id and name. */
 function approverButtons(html: string): Array<{ id: string; name: string }> {
   return [...html.matchAll(/name="approver" value="([^"]*)"[^>]*>([^<]*)</g)].map((m) => ({ id: m[1]!, name: m[2]! }));
-}
-
-async function sessionStub(link: string) {
-  return env.AUTH_SESSION.getByName(await sha256Hex(link.split("/m/")[1]!));
 }
 
 async function reset(link: string) {

@@ -2,7 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ADMIN_TOKEN } from "../support/keys";
 import { failureBucket, storedDetail, storedEndpoint } from "../../workers/store/audit";
-import { KEYS, freshMsisdn } from "./helpers";
+import { KEYS, freshMsisdn } from "./support/magic-link";
 
 /** Issue 17 item 2: failed calls without a valid key cannot fill D1, and are limited per client address. */
 

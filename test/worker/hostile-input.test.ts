@@ -1,7 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ADMIN_TOKEN } from "../support/keys";
-import { KEYS, answer, callAuth, freshMsisdn, openLink, waitForLink } from "./helpers";
+import { KEYS, answer, callAuth, codeOf, freshMsisdn, openLink, waitForLink } from "./support/magic-link";
 
 /**
  * Reliability: hostile input to every HTTP route. Whatever arrives, the answer is a clean
@@ -79,7 +79,7 @@ describe("approval page", () => {
     expect((await send("POST", path, `decision=accept&csrf=${huge(200)}`, form)).status).toBe(400);
     // None of it counted; the real answer still does.
     const real = await answer(link, "reject", page.csrf!);
-    const pendingCode = ((await (await pending).json()) as { code: string }).code;
+    const pendingCode = await codeOf(pending);
     if (real.status === 200) expect(pendingCode).toBe("TOUCH_REJECTED");
     else expect(pendingCode).toBe("TOUCH_ACCEPTED"); // the duplicate decision=accept&decision=reject was first
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { answer, callAuth, freshMsisdn, openLink, waitForLink } from "./helpers";
+import { answer, callAuth, codeOf, freshMsisdn, openLink, waitForLink } from "./support/magic-link";
 
 /**
  * Reliability: many concurrent sessions, each randomly accepted, rejected or left to time
@@ -17,7 +17,7 @@ describe("load without cross-talk", () => {
       const fates: Fate[] = Array.from({ length: N }, (_, i) => (["accept", "reject", "timeout"] as const)[i % 3]!).sort(() => Math.random() - 0.5);
       const sessions = fates.map((fate) => {
         const msisdn = freshMsisdn();
-        return { fate, msisdn, call: callAuth(msisdn, { params: { "touch-timeout": "15" } }).then(async (r) => ((await r.json()) as { code: string }).code) };
+        return { fate, msisdn, call: callAuth(msisdn, { params: { "touch-timeout": "15" } }).then(codeOf) };
       });
       // Answer in a random order, interleaved, while all calls are pending.
       const order = sessions.filter((s) => s.fate !== "timeout").sort(() => Math.random() - 0.5);

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import worker from "../../workers/index";
-import { answer, callAuth, freshMsisdn, gatewayRequests, openLink, waitForLink } from "./helpers";
+import { answer, callAuth, freshMsisdn, gatewayRequests, openLink, waitForLink } from "./support/magic-link";
 
 /**
  * Issue 10: no live secret in any log line. Every console call of the Worker and its objects

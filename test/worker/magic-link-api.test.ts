@@ -1,9 +1,5 @@
 import { describe, expect, it, vi } from "vitest";
-import { KEYS, answer, callAuth, freshMsisdn, gatewayRequests, openLink, waitForLink } from "./helpers";
-
-async function codeOf(res: Response) {
-  return ((await res.json()) as { code: string }).code;
-}
+import { KEYS, answer, callAuth, codeOf, freshMsisdn, gatewayRequests, openLink, waitForLink } from "./support/magic-link";
 
 describe("GET /api/sfwa/auth: blocking outcomes", () => {
   it("returns TOUCH_ACCEPTED when the user accepts on the SMS link page", async () => {

@@ -5,8 +5,8 @@ import type { LockoutState } from "../../core/offline-lockout";
 import { maskMsisdn } from "../../core/msisdn";
 import { challengeResponseCode, seedFromBase32, totpCode } from "../../core/otp";
 import { sealSeed, totpTokenContext } from "../../core/seed-crypto";
-import { KEYS, answer, callAuth, freshMsisdn, openLink, waitForLink } from "./helpers";
-import { APP, activateDevice, fetchChallenge, sendAnswer, waitForPush } from "./app-helpers";
+import { KEYS, answer, callAuth, codeOf, freshMsisdn, openLink, waitForLink } from "./support/magic-link";
+import { APP, activateDevice, fetchChallenge, sendAnswer, waitForPush } from "./support/authenticator-app";
 
 function offline(path: string, body: unknown, key: string | null = KEYS.default) {
   return exports.default.fetch(
@@ -184,7 +184,7 @@ describe("online guessing of offline codes", () => {
     const c = await waitForPush(d.sub!);
     const { body } = await fetchChallenge(d, c);
     await sendAnswer(d, { c, n: body.nonce, d: "accept" });
-    expect(((await (await pushed).json()) as { code: string }).code).toBe("TOUCH_ACCEPTED");
+    expect(await codeOf(pushed)).toBe("TOUCH_ACCEPTED");
     // SMS link (default endpoint, no push).
     const other = freshMsisdn();
     const s2 = env.SUBSCRIBER.getByName(other);
@@ -192,7 +192,7 @@ describe("online guessing of offline codes", () => {
     const pending = callAuth(other);
     const link = await waitForLink(other);
     await answer(link, "accept", (await openLink(link)).csrf!);
-    expect(((await (await pending).json()) as { code: string }).code).toBe("TOUCH_ACCEPTED");
+    expect(await codeOf(pending)).toBe("TOUCH_ACCEPTED");
   });
 });
 

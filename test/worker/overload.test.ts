@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { answer, callAuth, freshMsisdn, openLink, waitForLink } from "./helpers";
+import { answer, callAuth, freshMsisdn, openLink, waitForLink } from "./support/magic-link";
 
 // Its own file: the shard objects' storage is not shared with the other test files.
 describe("overload protection", () => {

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { answer, callAuth, freshMsisdn, gatewayRequests, openLink } from "./helpers";
+import { answer, callAuth, freshMsisdn, gatewayRequests, openLink } from "./support/magic-link";
 
 async function links(msisdn: string, n: number): Promise<string[]> {
   const until = Date.now() + 10_000;

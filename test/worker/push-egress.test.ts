@@ -4,8 +4,8 @@ import { vapidFromEnv } from "../../workers/config/app-secrets";
 import { signCompactJws } from "../../core/jws-sign";
 import { DEFAULT_PUSH_HOSTS, isAllowedPushEndpoint, pushHosts, pushHostsFromEnv } from "../../workers/lib/push-hosts";
 import { sendWebPush } from "../../workers/push/web-push";
-import { APP, activateDevice, activationTokenFrom, appApi, newDeviceKeys, publicJwk, pushMessages, subscribe } from "./app-helpers";
-import { answer, callAuth, freshMsisdn, openLink, waitForLink } from "./helpers";
+import { APP, activateDevice, activationTokenFrom, appApi, newDeviceKeys, publicJwk, pushMessages, subscribe } from "./support/authenticator-app";
+import { answer, callAuth, freshMsisdn, openLink, waitForLink } from "./support/magic-link";
 
 /** Issue 10 item 12: Web Push only to the known push services' hosts, and never via a redirect. */
 

@@ -9,8 +9,8 @@ import { ADMIN_TOKEN } from "../support/keys";
 import { challengeResponseCode, seedFromBase32, seedToBase32 } from "../../core/otp";
 import { LEGACY_TOTP_TOKEN_CONTEXT, openSeed, sealSeed, totpTokenContext } from "../../core/seed-crypto";
 import { sha256Hex } from "../../core/tokens";
-import { activateDevice } from "./app-helpers";
-import { answer, freshMsisdn, gatewayRequests, openLink, waitForLink } from "./helpers";
+import { activateDevice } from "./support/authenticator-app";
+import { answer, freshMsisdn, gatewayRequests, openLink, waitForLink } from "./support/magic-link";
 
 let key: CryptoKey;
 let otherKey: CryptoKey;

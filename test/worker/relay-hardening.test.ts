@@ -10,7 +10,7 @@ import { judgePin } from "../../core/number-pin";
 import { isTransientPlatformError } from "../../workers/lib/platform-errors";
 import { totpCode } from "../../core/otp";
 import { sealSeed } from "../../core/seed-crypto";
-import { freshMsisdn, gatewayRequests } from "./helpers";
+import { freshMsisdn, gatewayRequests } from "./support/magic-link";
 
 /**
  * Issue 10 on the edge side of the relay API: pinned numbers (item 1), refusals that are

@@ -2,12 +2,7 @@ import { env } from "cloudflare:workers";
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_TEXTS } from "../../workers/config/schema";
-import { sha256Hex } from "../../core/tokens";
-import { answer, callAuth, freshMsisdn, openLink, waitForLink } from "./helpers";
-
-async function sessionStub(link: string) {
-  return env.AUTH_SESSION.getByName(await sha256Hex(link.split("/m/")[1]!));
-}
+import { answer, callAuth, freshMsisdn, openLink, sessionStub, waitForLink } from "./support/magic-link";
 
 describe("AuthSession durability", () => {
   it("the waiting API call survives a reset of the session object mid-wait", async () => {

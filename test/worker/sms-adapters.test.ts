@@ -5,7 +5,7 @@ import { smsProviderFromEnv } from "../../workers/sms/from-env";
 import { HttpGatewayProvider, HttpGatewaySettingsSchema, renderTemplate } from "../../workers/sms/http-gateway";
 import { DeliveryError } from "../../workers/sms/provider";
 import { TwilioProvider, TwilioSettingsSchema } from "../../workers/sms/twilio";
-import { freshMsisdn, gatewayRequests } from "./helpers";
+import { freshMsisdn, gatewayRequests } from "./support/magic-link";
 
 const gw = env.TEST_GATEWAY_URL;
 const message = (to: string) => ({ to, text: 'Log in "now" & then\nhttps://x/m/abc', link: "https://x/m/abc" });

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { freshMsisdn } from "./helpers";
+import { freshMsisdn } from "./support/magic-link";
 
 /**
  * Concurrent calls on one number's Subscriber object: every check-and-update counts once.

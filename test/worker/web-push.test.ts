@@ -5,7 +5,7 @@ import { vapidFromEnv } from "../../workers/config/app-secrets";
 import { base64url } from "../../core/base64url";
 import { sendWebPush } from "../../workers/push/web-push";
 import { pushHostsFromEnv } from "../../workers/lib/push-hosts";
-import { pushMessages, subscribe } from "./app-helpers";
+import { pushMessages, subscribe } from "./support/authenticator-app";
 
 // sendWebPush takes the allowed push hosts; the tests' fake push service is added by
 // PUSH_HOST_ALLOWLIST in vitest.config.ts.

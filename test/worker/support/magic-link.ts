@@ -1,6 +1,8 @@
 import { env, exports } from "cloudflare:workers";
-import { KEYS } from "../support/keys";
-import type { RecordedRequest } from "../../harness/recorded-request";
+import { sha256Hex } from "../../../core/tokens";
+import { KEYS } from "../../support/keys";
+import { LINK_PATTERN } from "../../support/magic-link-user";
+import type { RecordedRequest } from "../../../harness/recorded-request";
 
 export { KEYS };
 
@@ -30,7 +32,7 @@ export async function callAuth(msisdn: string, opts: CallOptions = {}): Promise<
   if (key !== null) headers["api-key"] = key;
   const req = new Request(url, { headers });
   if (opts.env) {
-    const worker = (await import("../../workers/index")).default;
+    const worker = (await import("../../../workers/index")).default;
     return worker.fetch(req, { ...env, ...opts.env } as Env, {
       waitUntil() {},
       passThroughOnException() {},
@@ -38,6 +40,11 @@ export async function callAuth(msisdn: string, opts: CallOptions = {}): Promise<
     } as unknown as ExecutionContext);
   }
   return exports.default.fetch(req);
+}
+
+/** The result code of a Magic Link API response (the body is always exactly `{"code":"…"}`). */
+export async function codeOf(res: Response | Promise<Response>): Promise<string> {
+  return ((await (await res).json()) as { code: string }).code;
 }
 
 /** Messages the fake gateway received for a number. */
@@ -54,7 +61,7 @@ export async function waitForLink(to: string, timeoutMs = 10_000, after = 0): Pr
   const until = Date.now() + timeoutMs;
   while (Date.now() < until) {
     // The newest SMS with a link (an app activation code, say, may have come after it).
-    const links = (await gatewayRequests(to)).slice(after).map((r) => r.text?.match(/https?:\/\/\S+\/m\/[A-Za-z0-9_-]{43}/)?.[0]);
+    const links = (await gatewayRequests(to)).slice(after).map((r) => r.text?.match(LINK_PATTERN)?.[0]);
     const link = links.filter(Boolean).at(-1);
     if (link) return link;
     await new Promise((r) => setTimeout(r, 25));
@@ -79,4 +86,9 @@ export async function answer(link: string, decision: "accept" | "reject", csrf: 
       body: new URLSearchParams({ decision, csrf }),
     }),
   );
+}
+
+/** The AuthSession object behind a link: it is named by the SHA-256 of the link's token. */
+export async function sessionStub(link: string) {
+  return env.AUTH_SESSION.getByName(await sha256Hex(link.split("/m/")[1] ?? ""));
 }

@@ -1,8 +1,8 @@
 import { env, exports } from "cloudflare:workers";
-import type { AnswerClaims, ChallengeDetails } from "../../core/contracts/app-api";
-import { signCompactJws } from "../../core/jws-sign";
-import type { ReceivedPush } from "../../harness/received-push";
-import { KEYS, answer, callAuth, gatewayRequests, openLink, waitForLink } from "./helpers";
+import type { AnswerClaims, ChallengeDetails } from "../../../core/contracts/app-api";
+import { signCompactJws } from "../../../core/jws-sign";
+import type { ReceivedPush } from "../../../harness/received-push";
+import { KEYS, answer, callAuth, gatewayRequests, openLink, waitForLink } from "./magic-link";
 
 export type FakeSubscription = { id: string; endpoint: string; expirationTime: null; keys: { p256dh: string; auth: string } };
 
