@@ -3,50 +3,17 @@ import type { AnswerClaims } from "../../../core/contracts/app-api";
 import type { FinalStatus, SessionStatus } from "../../../core/codes";
 import { matchChoices } from "../../../core/number-match";
 import { randomToken, sha256Hex, timingSafeEqualString } from "../../../core/tokens";
-import { log } from "../../lib/log";
-import type { SmsMessage } from "../../sms/provider";
 import { type AliasState, aliasAlarm, loadAlias, storeAlias } from "./approver-alias";
-import type {
-  ActivationGrant,
-  AppDecideOutcome,
-  AppView,
-  Channel,
-  ChooseOutcome,
-  DecideOutcome,
-  SessionInit,
-  SessionView,
-} from "./contract";
-import { envDeliveryHost, pushToApprover, pushToUser } from "./delivery";
-import type { Effect, SmsFailure, Step } from "./effects";
-import {
-  type ChallengeRole,
-  type Pending,
-  type SessionState,
-  STATE_KEY,
-  approverOf,
-  fromStored,
-  phaseOf,
-  pushedChallenge,
-} from "./state";
-import {
-  type ApproverLinkSecrets,
-  appDecide,
-  approverDecide,
-  approverPushed,
-  chooseApprover,
-  create,
-  decide,
-  expire,
-  finish,
-  issueNonce,
-  nextWake,
-  userPushed,
-  wake,
-} from "./transitions";
+import type { ActivationGrant, AppDecideOutcome, AppView, Channel, ChooseOutcome, DecideOutcome, SessionInit, SessionView } from "./contract";
+import { envDeliveryHost, pushToUser } from "./delivery";
+import type { Effect, Step } from "./effects";
+import { type EffectHost, runEffect } from "./run-effects";
+import { type ChallengeRole, type Pending, type SessionState, STATE_KEY, approverOf, fromStored, phaseOf, pushedChallenge } from "./state";
+import { type ApproverLinkSecrets, appDecide, approverDecide, chooseApprover, create, decide, expire, issueNonce, nextWake, userPushed, wake } from "./transitions";
 import { approverView, linkPageView } from "./views";
 
-type Finished = { kind: "finished"; status: FinalStatus };
-type Opened = { kind: "pending"; state: Pending } | Finished | { kind: "not_found" };
+type FinishedResult = { kind: "finished"; status: FinalStatus };
+type Opened = { kind: "pending"; state: Pending } | FinishedResult | { kind: "not_found" };
 
 /**
  * One blocking Magic Link session. It is named by the SHA-256 of its link token, keeps its
@@ -61,6 +28,15 @@ export class AuthSession extends DurableObject<Env> {
   /** The alarm time this instance last set (null: unknown or already fired). */
   #armedAt: number | null = null;
   #delivery = envDeliveryHost(this.env);
+  #effectHost: EffectHost = {
+    env: this.env,
+    objectId: this.ctx.id.toString(),
+    delivery: this.#delivery,
+    current: () => this.#state ?? null,
+    notifyWaiters: (status) => {
+      for (const resolve of this.#waiters.splice(0)) resolve(status);
+    },
+  };
 
   /** Stores the session and delivers it: push to an active app, else (or also) the SMS link. */
   async start(init: SessionInit): Promise<{ status: SessionStatus; channel: Channel }> {
@@ -203,7 +179,7 @@ export class AuthSession extends DurableObject<Env> {
    * Applies a transition only while the session is still pending (an answer may have landed
    * during an await), stores the new state, then carries out the effects.
    */
-  async #apply<R>(transition: (state: Pending) => Step<R>): Promise<R | Finished> {
+  async #apply<R>(transition: (state: Pending) => Step<R>): Promise<R | FinishedResult> {
     const state = this.#loaded();
     if (state.status !== "pending") return { kind: "finished", status: state.status };
     const step = transition(state);
@@ -213,71 +189,16 @@ export class AuthSession extends DurableObject<Env> {
     return step.result;
   }
 
+  /** Effects in order; an effect's outcome may be a next transition (see run-effects.ts). */
   async #run(effects: Effect[]): Promise<void> {
     for (const effect of effects) {
-      switch (effect.kind) {
-        case "log":
-          log[effect.level](effect.event, effect.fields);
-          break;
-        case "notify_waiters":
-          for (const resolve of this.#waiters.splice(0)) resolve(effect.status);
-          break;
-        case "release":
-          await this.#release(effect);
-          break;
-        case "close_challenge":
-          await this.env.SUBSCRIBER.getByName(effect.msisdn)
-            .closeChallenge(effect.session)
-            .catch((e: unknown) => log.warn("close_challenge_failed", { note: "lapses on its own", error: String(e) }));
-          break;
-        case "send_sms":
-          await this.#sendSms(effect.sms, effect.onFailure);
-          break;
-        case "ask_approver":
-          await this.#askApprover(effect.alias, effect.sms);
-          break;
-      }
-    }
-  }
-
-  async #release(effect: Extract<Effect, { kind: "release" }>): Promise<void> {
-    const releases: Promise<unknown>[] = effect.msisdns.map((msisdn) => this.env.SUBSCRIBER.getByName(msisdn).release(effect.session));
-    if (effect.leaseShard) releases.push(this.env.LOAD_SHARD.getByName(effect.leaseShard).release(this.ctx.id.toString()));
-    for (const r of await Promise.allSettled(releases)) {
-      if (r.status === "rejected") log.warn("release_failed", { note: "expires on its own", error: String(r.reason) });
-    }
-  }
-
-  /** Sends only while the session is pending; a failure may end it (see SmsFailure). */
-  async #sendSms(sms: SmsMessage, onFailure: SmsFailure): Promise<void> {
-    const state = this.#state;
-    if (state?.status !== "pending") return;
-    try {
-      await this.#delivery.sendSms(sms);
-    } catch (e) {
-      log.error(onFailure.event, { endpoint: state.endpoint, error: String(e) });
-      const status = onFailure.finish;
-      if (status) await this.#apply((pending) => finish(pending, status, Date.now()));
-    }
-  }
-
-  /** Binds the approver's link alias and reaches the approver; if that fails, nobody can approve. */
-  async #askApprover(alias: AliasState, sms: SmsMessage): Promise<void> {
-    const state = this.#state;
-    if (state?.status !== "pending") return;
-    try {
-      await this.env.AUTH_SESSION.getByName(alias.self).bindAlias(alias);
-      const request = { msisdn: sms.to, session: state.name, endpoint: state.endpoint, expiresAt: state.expiresAt };
-      const pushed = state.pushGraceMs === null ? null : await pushToApprover(this.#delivery, request);
-      await this.#apply((pending) => approverPushed(pending, pushed, sms, Date.now()));
-    } catch (e) {
-      log.error("approver_delivery_failed", { endpoint: state.endpoint, error: String(e) });
-      await this.#apply((pending) => finish(pending, "invalid_approver", Date.now()));
+      const followUp = await runEffect(effect, this.#effectHost);
+      if (followUp) await this.#apply(followUp);
     }
   }
 
   /** An approver was asked, but the session ended meanwhile (e.g. they could not be reached). */
-  #askedOrFinished<R extends { kind: string }>(result: R): R | Finished {
+  #askedOrFinished<R extends { kind: string }>(result: R): R | FinishedResult {
     const state = this.#state;
     if (result.kind === "asked" && state && state.status !== "pending") return { kind: "finished", status: state.status };
     return result;

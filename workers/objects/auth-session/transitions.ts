@@ -7,19 +7,9 @@ import type { AnswerClaims } from "../../../core/contracts/app-api";
 import type { FinalStatus } from "../../../core/codes";
 import { acceptOffered, judgeAnswer, linkPageMatch, withoutApp } from "../../../core/match-policy";
 import type { SmsMessage } from "../../sms/provider";
-import type { AppDecideOutcome, AppView, ChooseOutcome, DecideOutcome, SessionInit } from "./contract";
+import type { AppDecideOutcome, AppView, AssistedInit, ChooseOutcome, DecideOutcome, SessionInit } from "./contract";
 import { type Effect, type PushOutcome, type Step, logEffect } from "./effects";
-import {
-  type ChallengeRole,
-  type Finished,
-  type Pending,
-  type SessionState,
-  approverOf,
-  matchSetup,
-  phaseOf,
-  withNonce,
-} from "./state";
-import type { AssistedInit } from "./contract";
+import { type ChallengeRole, type Finished, type Pending, type SessionState, approverOf, matchSetup, phaseOf, withNonce } from "./state";
 import { appView, approverAnswerText, approverAsk, approverChoices, approverPendingView, assistedView, userAnswerText } from "./views";
 
 /** The secrets of a new approver link: `token` goes into the link only, `hash` names its alias. */
