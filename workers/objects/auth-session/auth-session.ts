@@ -242,8 +242,8 @@ export class AuthSession extends DurableObject<Env> {
   async #arm(state: SessionState): Promise<void> {
     const at = nextWake(state);
     if (at === this.#armedAt) return;
+    this.#armedAt = at; // before the await: storage calls apply in order, so the last one wins
     await this.ctx.storage.setAlarm(at);
-    this.#armedAt = at;
   }
 }
 

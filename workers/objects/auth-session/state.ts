@@ -6,7 +6,7 @@
 import type { Texts } from "../../config/schema";
 import type { FinalStatus } from "../../../core/codes";
 import type { MatchSetup } from "../../../core/match-policy";
-import type { AssistedInit, Channel } from "./contract";
+import type { AssistedInit, AssistedPhase, Channel } from "./contract";
 
 export const STATE_KEY = "session";
 
@@ -53,10 +53,7 @@ export interface AskedApprover {
   push?: PushedChallenge;
 }
 
-/**
- * Assisted Login phases inside a pending session; stored, so a restart resumes the phase.
- * The approver exists only once they are asked.
- */
+/** The Assisted Login phase (see AssistedPhase) with its data: the approver exists only once asked. */
 export type AssistedState = AssistedInit &
   ({ phase: "user" } | { phase: "choose_approver" } | { phase: "approver_pending"; approver: AskedApprover });
 
@@ -112,7 +109,7 @@ export function matchSetup(state: Pending): MatchSetup {
 }
 
 /** The Assisted Login phase, "user" also for sessions without Assisted Login. */
-export function phaseOf(state: Pending): AssistedState["phase"] {
+export function phaseOf(state: Pending): AssistedPhase {
   return state.assisted?.phase ?? "user";
 }
 
