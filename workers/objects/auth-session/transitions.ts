@@ -24,6 +24,7 @@ export type SmsContent = Omit<SmsMessage, "to">;
 
 const unchanged = <R>(state: SessionState, result: R): Step<R> => ({ state, effects: [], result });
 
+/** A new session: SMS first, until a delivered push says otherwise (userPushed). */
 export function create(init: SessionInit, now: number, fresh: { csrf: string; choices: number[] | null }): Pending {
   return {
     status: "pending",
