@@ -4,7 +4,7 @@
  */
 import type { Texts } from "../../config/schema";
 import type { ApproverChoice, ChallengeDetails } from "../../../core/contracts/app-api";
-import type { FinalStatus, SessionStatus } from "../../../core/codes";
+import type { FinalStatus } from "../../../core/codes";
 import type { LinkPageMatch } from "../../../core/match-policy";
 
 /** Someone who can approve an Assisted Login. `id` is opaque to the user's browser. */

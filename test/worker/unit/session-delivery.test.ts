@@ -1,0 +1,70 @@
+// Push delivery of a session's challenge against a stand-in host: what each push outcome means.
+import { describe, expect, it } from "vitest";
+import type { PushResult } from "../../../workers/push/web-push";
+import { type DeliveryHost, pushToApprover, pushToUser } from "../../../workers/objects/auth-session/delivery";
+import type { PushTarget } from "../../../workers/objects/subscriber/contract";
+
+const TARGET: PushTarget = {
+  deviceId: "dev",
+  challengeId: "chal",
+  subscription: { endpoint: "https://push.test/x", keys: { p256dh: "p", auth: "a" } },
+};
+const REQUEST = { msisdn: "+46701234567", session: "s1", endpoint: "ep", expiresAt: Date.now() + 60_000 };
+
+function host(options: { push?: PushResult; target?: PushTarget | null; config?: "off" | "broken" }) {
+  const calls: string[] = [];
+  const fake: DeliveryHost = {
+    pushConfig() {
+      if (options.config === "broken") throw new Error("bad VAPID key");
+      if (options.config === "off") return null;
+      return { vapid: { subject: "mailto:x@test", publicKey: "pub", privateKey: "priv" }, allowedHosts: ["push.test"] };
+    },
+    subscriber: (msisdn) => ({
+      pushTarget: async (session) => (calls.push(`pushTarget ${msisdn} ${session}`), options.target ?? null),
+      approverTarget: async (session, until) => (calls.push(`approverTarget ${session} ${until}`), options.target ?? null),
+      forgetDevice: async (deviceId) => (calls.push(`forget ${deviceId}`), true),
+    }),
+    sendPush: async (_subscription, data, _vapid, push) => {
+      calls.push(`push ${data.c} ttl<=${push.ttlSeconds <= 60}`);
+      return options.push ?? { kind: "delivered", status: 201 };
+    },
+    sendSms: async () => {
+      calls.push("sms");
+    },
+  };
+  return { fake, calls };
+}
+
+describe("session push delivery", () => {
+  it("delivered: the challenge id is pushed and the challenge reported", async () => {
+    const { fake, calls } = host({ target: TARGET });
+    expect(await pushToUser(fake, REQUEST)).toEqual({ challenge: { deviceId: "dev", challengeId: "chal" }, delivered: true });
+    expect(calls).toEqual(["pushTarget +46701234567 s1", "push chal ttl<=true"]);
+  });
+
+  it("failed: the challenge exists but was not delivered (the device is kept)", async () => {
+    const { fake, calls } = host({ target: TARGET, push: { kind: "failed", reason: "timeout" } });
+    expect(await pushToUser(fake, REQUEST)).toEqual({ challenge: { deviceId: "dev", challengeId: "chal" }, delivered: false });
+    expect(calls).not.toContain("forget dev");
+  });
+
+  it("gone: the device is forgotten and there is no push", async () => {
+    const { fake, calls } = host({ target: TARGET, push: { kind: "gone", status: 410 } });
+    expect(await pushToUser(fake, REQUEST)).toBeNull();
+    expect(calls).toContain("forget dev");
+  });
+
+  it("no device, push off or misconfigured: no push, nothing sent", async () => {
+    for (const options of [{ target: null }, { target: TARGET, config: "off" as const }, { target: TARGET, config: "broken" as const }]) {
+      const { fake, calls } = host(options);
+      expect(await pushToUser(fake, REQUEST)).toBeNull();
+      expect(calls.filter((call) => call.startsWith("push "))).toEqual([]);
+    }
+  });
+
+  it("the approver's entry lapses a margin after the session's deadline", async () => {
+    const { fake, calls } = host({ target: TARGET });
+    await pushToApprover(fake, REQUEST);
+    expect(calls[0]).toBe(`approverTarget s1 ${REQUEST.expiresAt + 60_000}`);
+  });
+});

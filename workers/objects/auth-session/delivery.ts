@@ -1,0 +1,111 @@
+/**
+ * Delivery of a session's challenge: Web Push to the user's or the approver's app (opened in
+ * their Subscriber first) and the SMS link, behind a narrow host so the session object does not
+ * know push details and tests can stand in for the services.
+ */
+import { type VapidKeys, vapidFromEnv } from "../../config/app-secrets";
+import type { PushSubscriptionJson } from "../../../core/contracts/app-api";
+import { logEvent } from "../../lib/log";
+import { pushHostsFromEnv } from "../../lib/push-hosts";
+import { type PushOptions, type PushResult, sendWebPush } from "../../push/web-push";
+import { smsProviderFromEnv } from "../../sms/from-env";
+import type { SmsMessage } from "../../sms/provider";
+import type { PushTarget } from "../subscriber/contract";
+import type { PushOutcome } from "./effects";
+
+/** Bound on one push request; a slow push service must not hold up the SMS fallback. */
+const PUSH_TIMEOUT_MS = 5000;
+/** An approver's entry in their Subscriber lapses this long after the deadline if never released. */
+const APPROVER_ENTRY_MARGIN_MS = 60_000;
+
+/** What delivery needs of a number's Subscriber. */
+export interface SubscriberPort {
+  pushTarget(session: string): Promise<PushTarget | null>;
+  approverTarget(session: string, until: number): Promise<PushTarget | null>;
+  forgetDevice(deviceId: string): Promise<boolean>;
+}
+
+export interface DeliveryHost {
+  /** Null: push is off. Throws on a configuration error. */
+  pushConfig(): { vapid: VapidKeys; allowedHosts: string[] } | null;
+  subscriber(msisdn: string): SubscriberPort;
+  sendPush(subscription: PushSubscriptionJson, data: Record<string, string>, vapid: VapidKeys, options: PushOptions): Promise<PushResult>;
+  /** Resolves once the gateway accepted the message; throws otherwise. */
+  sendSms(message: SmsMessage): Promise<void>;
+}
+
+export function envDeliveryHost(env: Env): DeliveryHost {
+  return {
+    pushConfig() {
+      const vapid = vapidFromEnv(env);
+      const allowedHosts = pushHostsFromEnv(env); // a bad PUSH_HOST_ALLOWLIST is a configuration error too
+      return vapid ? { vapid, allowedHosts } : null;
+    },
+    subscriber: (msisdn) => env.SUBSCRIBER.getByName(msisdn),
+    sendPush: sendWebPush,
+    sendSms: async (message) => smsProviderFromEnv(env).send(message),
+  };
+}
+
+/** Whose challenge is pushed, for the session's Subscriber entry and the logs. */
+export interface PushRequest {
+  msisdn: string;
+  /** The session object's name. */
+  session: string;
+  endpoint: string;
+  expiresAt: number;
+}
+
+/** Pushes the user's challenge id if the number has an app; null means "use SMS". */
+export function pushToUser(host: DeliveryHost, request: PushRequest): Promise<PushOutcome | null> {
+  return pushChallenge(host, request, "user", (subscriber) => subscriber.pushTarget(request.session));
+}
+
+/** Pushes the asked approver's challenge; their entry lapses a margin after the deadline. */
+export function pushToApprover(host: DeliveryHost, request: PushRequest): Promise<PushOutcome | null> {
+  const until = request.expiresAt + APPROVER_ENTRY_MARGIN_MS;
+  return pushChallenge(host, request, "approver", (subscriber) => subscriber.approverTarget(request.session, until));
+}
+
+/**
+ * Opens a challenge in the number's Subscriber (`open`) and pushes its id to the device.
+ * Null: no push (not configured, no device, or the push service says the device is gone,
+ * which forgets it). `delivered: false`: the push failed, but the challenge exists.
+ */
+async function pushChallenge(
+  host: DeliveryHost,
+  request: PushRequest,
+  role: "user" | "approver",
+  open: (subscriber: SubscriberPort) => Promise<PushTarget | null>,
+): Promise<PushOutcome | null> {
+  let config: ReturnType<DeliveryHost["pushConfig"]>;
+  try {
+    config = host.pushConfig();
+  } catch (e) {
+    logEvent("error", "push_misconfigured", { error: String(e) });
+    return null;
+  }
+  if (!config) return null;
+  const subscriber = host.subscriber(request.msisdn);
+  const target = await open(subscriber);
+  if (!target) return null;
+  const ttlSeconds = Math.ceil((request.expiresAt - Date.now()) / 1000);
+  const result = await host.sendPush(target.subscription, { c: target.challengeId }, config.vapid, {
+    ttlSeconds,
+    timeoutMs: PUSH_TIMEOUT_MS,
+    allowedHosts: config.allowedHosts,
+  });
+  const fields = { endpoint: request.endpoint, role };
+  if (result.kind === "gone") {
+    // The push service says the subscription is dead: the app was removed or reset.
+    await subscriber.forgetDevice(target.deviceId);
+    logEvent("warn", "push_gone", { ...fields, status: result.status });
+    return null;
+  }
+  const challenge = { deviceId: target.deviceId, challengeId: target.challengeId };
+  if (result.kind === "failed") {
+    logEvent("warn", "push_failed", { ...fields, error: result.reason });
+    return { challenge, delivered: false };
+  }
+  return { challenge, delivered: true };
+}

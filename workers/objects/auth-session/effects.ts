@@ -1,0 +1,43 @@
+/**
+ * What a session transition hands back: the new state, the result for the caller, and the
+ * effects (I/O) the object carries out after the new state is stored.
+ */
+import type { FinalStatus } from "../../../core/codes";
+import type { SmsMessage } from "../../sms/provider";
+import type { AliasState } from "./approver-alias";
+import type { SessionState } from "./state";
+
+export interface Step<R> {
+  state: SessionState;
+  effects: Effect[];
+  result: R;
+}
+
+/** The end of a session when its SMS cannot be sent (null: only logged). */
+export interface SmsFailure {
+  event: "delivery_failed" | "approver_delivery_failed";
+  finish: "failed_delivery" | "invalid_approver" | null;
+}
+
+export type Effect =
+  | { kind: "log"; level: "info" | "warn" | "error"; event: string; fields: Record<string, unknown> }
+  /** Resolves the API calls waiting in wait(). */
+  | { kind: "notify_waiters"; status: FinalStatus }
+  /** The overload lease and the Subscriber entries (of the user and the asked approver). */
+  | { kind: "release"; session: string; leaseShard: string | null; msisdns: string[] }
+  /** The user's app stops offering the challenge. */
+  | { kind: "close_challenge"; msisdn: string; session: string }
+  /** Sent only while the session is still pending. */
+  | { kind: "send_sms"; sms: SmsMessage; onFailure: SmsFailure }
+  /** Binds the approver's link alias, then pushes to their app or sends them the link. */
+  | { kind: "ask_approver"; alias: AliasState; sms: SmsMessage };
+
+/** A push of a challenge id to an app: the challenge exists even when the push failed. */
+export interface PushOutcome {
+  challenge: { deviceId: string; challengeId: string };
+  delivered: boolean;
+}
+
+export function logEffect(level: "info" | "warn" | "error", event: string, fields: Record<string, unknown>): Effect {
+  return { kind: "log", level, event, fields };
+}

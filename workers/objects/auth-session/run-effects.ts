@@ -1,0 +1,91 @@
+/**
+ * Carries out one effect of a session transition against the runtime (other objects, push,
+ * SMS, the waiting calls). What an effect's outcome means for the session is itself a
+ * transition, handed back for the object to apply (e.g. an SMS that cannot be sent ends it).
+ */
+import type { FinalStatus } from "../../../core/codes";
+import { log } from "../../lib/log";
+import type { SmsMessage } from "../../sms/provider";
+import type { AliasState } from "./approver-alias";
+import { type DeliveryHost, pushToApprover } from "./delivery";
+import type { Effect, SmsFailure, Step } from "./effects";
+import type { Pending, SessionState } from "./state";
+import { approverPushed, finish } from "./transitions";
+
+export interface EffectHost {
+  env: Env;
+  /** This object's id: the key of its overload lease. */
+  objectId: string;
+  delivery: DeliveryHost;
+  /** The session as it is now: re-checked after every await, an answer may have landed. */
+  current(): SessionState | null;
+  notifyWaiters(status: FinalStatus): void;
+}
+
+/** The transition an effect's outcome calls for, if any. */
+export type FollowUp = ((state: Pending) => Step<unknown>) | null;
+
+export async function runEffect(effect: Effect, host: EffectHost): Promise<FollowUp> {
+  switch (effect.kind) {
+    case "log":
+      log[effect.level](effect.event, effect.fields);
+      return null;
+    case "notify_waiters":
+      host.notifyWaiters(effect.status);
+      return null;
+    case "release":
+      await release(effect, host);
+      return null;
+    case "close_challenge":
+      await host.env.SUBSCRIBER.getByName(effect.msisdn)
+        .closeChallenge(effect.session)
+        .catch((e: unknown) => log.warn("close_challenge_failed", { note: "lapses on its own", error: String(e) }));
+      return null;
+    case "send_sms":
+      return sendSms(effect.sms, effect.onFailure, host);
+    case "ask_approver":
+      return askApprover(effect.alias, effect.sms, host);
+  }
+}
+
+/** Lease and Subscriber entries; each also expires on its own, so a failure is only logged. */
+async function release(effect: Extract<Effect, { kind: "release" }>, host: EffectHost): Promise<void> {
+  const { env } = host;
+  const releases: Promise<unknown>[] = effect.msisdns.map((msisdn) => env.SUBSCRIBER.getByName(msisdn).release(effect.session));
+  if (effect.leaseShard) releases.push(env.LOAD_SHARD.getByName(effect.leaseShard).release(host.objectId));
+  for (const outcome of await Promise.allSettled(releases)) {
+    if (outcome.status === "rejected") log.warn("release_failed", { note: "expires on its own", error: String(outcome.reason) });
+  }
+}
+
+/** Sent only while the session is pending; a failure may end it (see SmsFailure). */
+async function sendSms(sms: SmsMessage, onFailure: SmsFailure, host: EffectHost): Promise<FollowUp> {
+  const state = host.current();
+  if (state?.status !== "pending") return null;
+  try {
+    await host.delivery.sendSms(sms);
+    return null;
+  } catch (e) {
+    log.error(onFailure.event, { endpoint: state.endpoint, error: String(e) });
+    const status = onFailure.finish;
+    return status ? (pending) => finish(pending, status, Date.now()) : null;
+  }
+}
+
+/**
+ * Binds the approver's link alias, then pushes to their app if the endpoint uses push (the
+ * SMS link follows as approverPushed says). If they cannot be reached, nobody can approve.
+ */
+async function askApprover(alias: AliasState, sms: SmsMessage, host: EffectHost): Promise<FollowUp> {
+  const state = host.current();
+  if (state?.status !== "pending") return null;
+  try {
+    await host.env.AUTH_SESSION.getByName(alias.self).bindAlias(alias);
+    const request = { msisdn: sms.to, session: state.name, endpoint: state.endpoint, expiresAt: state.expiresAt };
+    const pushed = state.pushGraceMs === null ? null : await pushToApprover(host.delivery, request);
+    return (pending) => approverPushed(pending, pushed, sms, Date.now());
+  } catch (e) {
+    log.error("approver_delivery_failed", { endpoint: state.endpoint, error: String(e) });
+    return (pending) => finish(pending, "invalid_approver", Date.now());
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * The session's stored state: what exists in each status and Assisted Login phase, so the type
+ * says which fields are there. Stored under STATE_KEY with the field names of earlier releases
+ * (a session lives across a deploy); `fromStored` fills in what older states may lack.
+ */
+import type { Texts } from "../../config/schema";
+import type { FinalStatus } from "../../../core/codes";
+import type { MatchSetup } from "../../../core/match-policy";
+import type { AssistedInit, AssistedPhase, Channel } from "./contract";
+
+export const STATE_KEY = "session";
+
+/** What a pending session and its tombstone both keep. */
+interface SessionCommon {
+  createdAt: number;
+  expiresAt: number;
+  tombstoneMs: number;
+  endpoint: string;
+  leaseShard: string | null;
+  /** This object's own name (SHA-256 of the link token), its key in the Subscriber's list. */
+  name: string;
+  channel: Channel;
+}
+
+/** A challenge pushed to an app; `nonce` is the single-use nonce of the last details fetch. */
+export interface PushedChallenge {
+  deviceId: string;
+  challengeId: string;
+  nonce: string | null;
+}
+
+/**
+ * The SMS owed as push fallback, to the user or (`to`) to the Assisted Login approver. It
+ * holds the link, so it lives only until it is sent or the session ends; SMS-first sessions
+ * never store the link at all.
+ */
+export interface SmsDue {
+  at: number;
+  text: string;
+  link: string;
+  to?: string;
+}
+
+/**
+ * The picked approver. `link` names the alias object of their link (SHA-256 of its token);
+ * `push` is the challenge pushed to their app, if they have one.
+ */
+export interface AskedApprover {
+  name: string;
+  msisdn: string;
+  link: string;
+  csrf: string;
+  push?: PushedChallenge;
+}
+
+/** The Assisted Login phase (see AssistedPhase) with its data: the approver exists only once asked. */
+export type AssistedState = AssistedInit &
+  ({ phase: "user" } | { phase: "choose_approver" } | { phase: "approver_pending"; approver: AskedApprover });
+
+/** After the user's Accept: picking an approver, or waiting for them. */
+export type AssistedAfterUser = Exclude<AssistedState, { phase: "user" }>;
+export type ApproverPending = Extract<AssistedState, { phase: "approver_pending" }>;
+
+/** A session still waiting for an answer; only it holds numbers, texts and secrets. */
+export interface Pending extends SessionCommon {
+  status: "pending";
+  purgeAt: null;
+  msisdn: string;
+  texts: Texts;
+  csrf: string;
+  activation: boolean;
+  matchNumber: number | null;
+  choices?: number[];
+  /** The caller shows matchNumber (match-number); else only the SMS link page does. */
+  callerShowsNumber: boolean;
+  /** The challenge pushed to the user's app. */
+  push?: PushedChallenge;
+  /** The endpoint's push grace period (null: push off), also used for an approver's app. */
+  pushGraceMs: number | null;
+  smsDue: SmsDue | null;
+  /** Assisted Login only (pending only: holds approver numbers). */
+  assisted?: AssistedState;
+}
+
+/** The tombstone of an answered (or failed, or expired) session: data minimisation. */
+export interface Finished extends SessionCommon {
+  status: FinalStatus;
+  /** After this the tombstone is deleted and the link reads as unknown. */
+  purgeAt: number;
+}
+
+export type SessionState = Pending | Finished;
+
+/** A state as stored by this or an earlier release (same key and field names). */
+export function fromStored(stored: SessionState): SessionState {
+  if (stored.status !== "pending") return stored;
+  return {
+    ...stored,
+    activation: stored.activation ?? false,
+    matchNumber: stored.matchNumber ?? null,
+    callerShowsNumber: stored.callerShowsNumber ?? false,
+    pushGraceMs: stored.pushGraceMs ?? null,
+    smsDue: stored.smsDue ?? null,
+  };
+}
+
+export function matchSetup(state: Pending): MatchSetup {
+  return { matchNumber: state.matchNumber, choices: state.choices ?? null, callerShowsNumber: state.callerShowsNumber };
+}
+
+/** The Assisted Login phase, "user" also for sessions without Assisted Login. */
+export function phaseOf(state: Pending): AssistedPhase {
+  return state.assisted?.phase ?? "user";
+}
+
+/** The asked approver (only in approver_pending). */
+export function approverOf(state: Pending): ApproverPending | null {
+  return state.assisted?.phase === "approver_pending" ? state.assisted : null;
+}
+
+export type ChallengeRole = "user" | "approver";
+
+/** The challenge pushed to the user's or (while asked) the approver's app. */
+export function pushedChallenge(state: Pending, role: ChallengeRole): PushedChallenge | undefined {
+  return role === "user" ? state.push : approverOf(state)?.approver.push;
+}
+
+export function withNonce(state: Pending, role: ChallengeRole, nonce: string | null): Pending {
+  if (role === "user") return state.push ? { ...state, push: { ...state.push, nonce } } : state;
+  const assisted = approverOf(state);
+  const push = assisted?.approver.push;
+  if (!assisted || !push) return state;
+  return { ...state, assisted: { ...assisted, approver: { ...assisted.approver, push: { ...push, nonce } } } };
+}
