@@ -24,7 +24,7 @@ import {
 } from "../store/endpoints";
 import { applyPending, cancelPending, getPin, listPins, removePin, type PinRow } from "../store/relay-pins";
 import { USERNAME_MAX, normalizeUsername } from "../../core/contracts/relay";
-import { invalidRequest, validated } from "./validate";
+import { invalidRequest, issueList, validate } from "./validate";
 import { log } from "../lib/log";
 import { redactPath } from "../../core/redact";
 
@@ -40,7 +40,7 @@ import { redactPath } from "../../core/redact";
 type AdminEnv = { Bindings: Env; Variables: { admin: string } };
 export const adminApi = new Hono<AdminEnv>();
 
-adminApi.use("/admin/v1/*", async (c, next) => {
+adminApi.use(async (c, next) => {
   let admin: string | null;
   try {
     admin = await adminFromRequest(c.env, c.req.header("authorization"));
@@ -72,7 +72,7 @@ const ExpiryDate = z.iso.date("expires must be a date, YYYY-MM-DD (last valid da
 
 // ---- endpoints ---------------------------------------------------------------------------
 
-adminApi.get("/admin/v1/endpoints", async (c) => {
+adminApi.get("/endpoints", async (c) => {
   const config = loadConfig(c.env);
   return c.json({
     endpoints: (await listEndpoints(c.env.DB)).map((e) => ({ ...e, source: "admin" })),
@@ -81,7 +81,7 @@ adminApi.get("/admin/v1/endpoints", async (c) => {
   });
 });
 
-adminApi.post("/admin/v1/endpoints", validated("json", EndpointSettingsSchema.extend({ name: NameParam.shape.name }).strict()), async (c) => {
+adminApi.post("/endpoints", validate("json", EndpointSettingsSchema.extend({ name: NameParam.shape.name }).strict(), issueList), async (c) => {
   const { name, ...settings } = c.req.valid("json");
   if (loadConfig(c.env).endpoints.some((e) => e.name === name)) return c.json({ error: `endpoint "${name}" is defined in MFA_CONFIG` }, 409);
   const [created] = await c.env.DB.batch([
@@ -92,7 +92,7 @@ adminApi.post("/admin/v1/endpoints", validated("json", EndpointSettingsSchema.ex
   return c.json(await getEndpoint(c.env.DB, name), 201);
 });
 
-adminApi.get("/admin/v1/endpoints/:name", validated("param", NameParam), async (c) => {
+adminApi.get("/endpoints/:name", validate("param", NameParam, issueList), async (c) => {
   const row = await getEndpoint(c.env.DB, c.req.valid("param").name);
   return row ? c.json(row) : c.json({ error: "no such endpoint" }, 404);
 });
@@ -101,7 +101,7 @@ adminApi.get("/admin/v1/endpoints/:name", validated("param", NameParam), async (
  * Partial update: given fields replace the stored ones (texts merge key by key). The merged
  * result is validated as a whole, so defaults never overwrite what was not sent.
  */
-adminApi.patch("/admin/v1/endpoints/:name", validated("param", NameParam), validated("json", z.record(z.string(), z.unknown())), async (c) => {
+adminApi.patch("/endpoints/:name", validate("param", NameParam, issueList), validate("json", z.record(z.string(), z.unknown()), issueList), async (c) => {
   const { name } = c.req.valid("param");
   const row = await getEndpoint(c.env.DB, name);
   if (!row) return c.json({ error: "no such endpoint" }, 404);
@@ -116,7 +116,7 @@ adminApi.patch("/admin/v1/endpoints/:name", validated("param", NameParam), valid
   return c.json(await getEndpoint(c.env.DB, name));
 });
 
-adminApi.delete("/admin/v1/endpoints/:name", validated("param", NameParam), async (c) => {
+adminApi.delete("/endpoints/:name", validate("param", NameParam, issueList), async (c) => {
   const { name } = c.req.valid("param");
   const [, deleted] = await c.env.DB.batch([...deleteEndpointStatements(c.env.DB, name), auditStatement(c, "endpoint.delete", { endpoint: name })]);
   if (deleted!.meta.changes !== 1) return c.json({ error: "no such endpoint" }, 404);
@@ -136,7 +136,7 @@ const tokenView = (t: Awaited<ReturnType<typeof listTokens>>[number], now: numbe
   status: t.revoked_at ? "revoked" : t.expires && now >= Date.parse(`${t.expires}T00:00:00Z`) + 86_400_000 ? "expired" : "active",
 });
 
-adminApi.get("/admin/v1/endpoints/:name/tokens", validated("param", NameParam), async (c) => {
+adminApi.get("/endpoints/:name/tokens", validate("param", NameParam, issueList), async (c) => {
   const { name } = c.req.valid("param");
   if (!(await getEndpoint(c.env.DB, name))) return c.json({ error: "no such endpoint" }, 404);
   const now = Date.now();
@@ -144,9 +144,9 @@ adminApi.get("/admin/v1/endpoints/:name/tokens", validated("param", NameParam), 
 });
 
 adminApi.post(
-  "/admin/v1/endpoints/:name/tokens",
-  validated("param", NameParam),
-  validated("json", z.object({ name: z.string().min(1).max(100), expires: ExpiryDate.optional() }).strict()),
+  "/endpoints/:name/tokens",
+  validate("param", NameParam, issueList),
+  validate("json", z.object({ name: z.string().min(1).max(100), expires: ExpiryDate.optional() }).strict(), issueList),
   async (c) => {
     const endpoint = c.req.valid("param").name;
     if (!(await getEndpoint(c.env.DB, endpoint))) return c.json({ error: "no such endpoint" }, 404);
@@ -161,7 +161,7 @@ adminApi.post(
   },
 );
 
-adminApi.delete("/admin/v1/endpoints/:name/tokens/:id", validated("param", TokenParam), async (c) => {
+adminApi.delete("/endpoints/:name/tokens/:id", validate("param", TokenParam, issueList), async (c) => {
   const { name, id } = c.req.valid("param");
   const [revoked] = await c.env.DB.batch([
     revokeTokenStatement(c.env.DB, name, id, Date.now()),
@@ -171,7 +171,7 @@ adminApi.delete("/admin/v1/endpoints/:name/tokens/:id", validated("param", Token
   return c.body(null, 204);
 });
 
-adminApi.post("/admin/v1/endpoints/:name/tokens/:id/regenerate", validated("param", TokenParam), async (c) => {
+adminApi.post("/endpoints/:name/tokens/:id/regenerate", validate("param", TokenParam, issueList), async (c) => {
   const { name, id } = c.req.valid("param");
   const { secret, sha256 } = await newSecret();
   const [replaced] = await c.env.DB.batch([
@@ -185,7 +185,7 @@ adminApi.post("/admin/v1/endpoints/:name/tokens/:id/regenerate", validated("para
 // ---- subscribers -------------------------------------------------------------------------
 
 /** The number's activated app devices (one per number, like Mideye+) and on-prem token. */
-adminApi.get("/admin/v1/subscribers/:msisdn", validated("param", MsisdnParam), async (c) => {
+adminApi.get("/subscribers/:msisdn", validate("param", MsisdnParam, issueList), async (c) => {
   const { msisdn } = c.req.valid("param");
   const subscriber = c.env.SUBSCRIBER.getByName(msisdn);
   const device = await subscriber.device();
@@ -198,8 +198,8 @@ adminApi.get("/admin/v1/subscribers/:msisdn", validated("param", MsisdnParam), a
 
 /** Revokes an app device: no more pushes to it, its offline codes stop working. */
 adminApi.delete(
-  "/admin/v1/subscribers/:msisdn/devices/:deviceId",
-  validated("param", MsisdnParam.extend({ deviceId: z.string().min(1).max(64) })),
+  "/subscribers/:msisdn/devices/:deviceId",
+  validate("param", MsisdnParam.extend({ deviceId: z.string().min(1).max(64) }), issueList),
   async (c) => {
     const { msisdn, deviceId } = c.req.valid("param");
     if (!(await c.env.SUBSCRIBER.getByName(msisdn).forgetDevice(deviceId))) return c.json({ error: "no such device" }, 404);
@@ -228,7 +228,7 @@ const Base32 = z
  * hardware token's seed imported) and stored encrypted. The seed is returned once, with an
  * otpauth:// URI for authenticator apps; it cannot be read back later.
  */
-adminApi.put("/admin/v1/subscribers/:msisdn/totp", validated("param", MsisdnParam), validated("json", z.object({ secret: Base32.optional() }).strict()), async (c) => {
+adminApi.put("/subscribers/:msisdn/totp", validate("param", MsisdnParam, issueList), validate("json", z.object({ secret: Base32.optional() }).strict(), issueList), async (c) => {
   const { msisdn } = c.req.valid("param");
   const secret = c.req.valid("json").secret ?? generateSecret();
   await c.env.SUBSCRIBER.getByName(msisdn).setTotpToken(await sealSeed(seedKeyFromEnv(c.env), seedFromBase32(secret), totpTokenContext(msisdn)));
@@ -236,7 +236,7 @@ adminApi.put("/admin/v1/subscribers/:msisdn/totp", validated("param", MsisdnPara
   return c.json({ msisdn, secret, uri: generateURI({ issuer: "Edge MFA", label: msisdn, secret }) }, 201);
 });
 
-adminApi.delete("/admin/v1/subscribers/:msisdn/totp", validated("param", MsisdnParam), async (c) => {
+adminApi.delete("/subscribers/:msisdn/totp", validate("param", MsisdnParam, issueList), async (c) => {
   const { msisdn } = c.req.valid("param");
   if (!(await c.env.SUBSCRIBER.getByName(msisdn).removeTotpToken())) return c.json({ error: "no TOTP token enrolled" }, 404);
   await auditAfter(c, "totp.remove", { msisdn: maskMsisdn(msisdn) });
@@ -254,7 +254,7 @@ const AuditQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
-adminApi.get("/admin/v1/audit", validated("query", AuditQuerySchema), async (c) => {
+adminApi.get("/audit", validate("query", AuditQuerySchema, issueList), async (c) => {
   const q = c.req.valid("query");
   const { entries, next } = await queryAudit(c.env.DB, q);
   return c.json({ entries: entries.map((e) => ({ ...e, at: new Date(e.at).toISOString() })), next });
@@ -269,14 +269,15 @@ const PinParam = z.object({
 
 /** Pins with their pending changes; `pending=true` lists only users awaiting confirmation. */
 adminApi.get(
-  "/admin/v1/relay-pins",
-  validated(
+  "/relay-pins",
+  validate(
     "query",
     z.object({
       endpoint: z.string().regex(ENDPOINT_NAME).optional(),
       pending: z.enum(["true", "false"]).default("false"),
       limit: z.coerce.number().int().min(1).max(1000).default(100),
     }),
+    issueList,
   ),
   async (c) => {
     const q = c.req.valid("query");
@@ -285,7 +286,7 @@ adminApi.get(
   },
 );
 
-adminApi.get("/admin/v1/relay-pins/:endpoint/:username", validated("param", PinParam), async (c) => {
+adminApi.get("/relay-pins/:endpoint/:username", validate("param", PinParam, issueList), async (c) => {
   const { endpoint, username } = c.req.valid("param");
   const pin = await getPin(c.env.DB, endpoint, username);
   return pin ? c.json(pinView(pin)) : c.json({ error: "no pin for this user" }, 404);
@@ -296,9 +297,9 @@ adminApi.get("/admin/v1/relay-pins/:endpoint/:username", validated("param", PinP
  * the pending number (so a number that replaced the one the operator checked is not confirmed).
  */
 adminApi.post(
-  "/admin/v1/relay-pins/:endpoint/:username/confirm",
-  validated("param", PinParam),
-  validated("json", z.object({ msisdn: MsisdnSchema.optional() }).strict()),
+  "/relay-pins/:endpoint/:username/confirm",
+  validate("param", PinParam, issueList),
+  validate("json", z.object({ msisdn: MsisdnSchema.optional() }).strict(), issueList),
   async (c) => {
     const { endpoint, username } = c.req.valid("param");
     const { msisdn } = c.req.valid("json");
@@ -316,7 +317,7 @@ adminApi.post(
   },
 );
 
-adminApi.delete("/admin/v1/relay-pins/:endpoint/:username/pending", validated("param", PinParam), async (c) => {
+adminApi.delete("/relay-pins/:endpoint/:username/pending", validate("param", PinParam, issueList), async (c) => {
   const { endpoint, username } = c.req.valid("param");
   const pin = await getPin(c.env.DB, endpoint, username);
   const ok = await cancelPending(c.env.DB, endpoint, username, Date.now(), {
@@ -329,7 +330,7 @@ adminApi.delete("/admin/v1/relay-pins/:endpoint/:username/pending", validated("p
 });
 
 /** Removes the pin: the next login pins whatever number the directory reports then. */
-adminApi.delete("/admin/v1/relay-pins/:endpoint/:username", validated("param", PinParam), async (c) => {
+adminApi.delete("/relay-pins/:endpoint/:username", validate("param", PinParam, issueList), async (c) => {
   const { endpoint, username } = c.req.valid("param");
   const pin = await getPin(c.env.DB, endpoint, username);
   const ok = await removePin(c.env.DB, endpoint, username, Date.now(), {

@@ -1,11 +1,12 @@
-import { zValidator } from "@hono/zod-validator";
 import { Hono, type Context } from "hono";
 import { csrf } from "hono/csrf";
+import { bodyCap } from "./body-limit";
 import { z } from "zod";
 import type { FinalStatus } from "../../core/codes";
 import { issueActivationToken } from "../domain/app-device";
 import { isWellFormedToken, sha256Hex } from "../../core/tokens";
 import type { ApproverPendingView, ChooseApproverView, SessionView } from "../objects/auth-session/contract";
+import { htmlPage, validate } from "./validate";
 import { ApprovalPage, ApproverRequestPage, ChooseApproverPage, MessagePage } from "../pages/approval";
 
 /**
@@ -15,7 +16,9 @@ import { ApprovalPage, ApproverRequestPage, ChooseApproverPage, MessagePage } fr
  */
 export const approval = new Hono<{ Bindings: Env }>();
 
-approval.use("/m/*", csrf());
+// Link pages take small forms only (a 4 KB cap, below the app-wide one).
+approval.use(bodyCap(4 * 1024));
+approval.use(csrf());
 
 const FINISHED: Record<FinalStatus, { http: 410; title: string; text: string }> = {
   accepted: { http: 410, title: "Link already used", text: "This sign-in request has already been answered." },
@@ -83,7 +86,7 @@ async function sessionFor(c: Context<{ Bindings: Env }>) {
   return name ? c.env.AUTH_SESSION.getByName(name) : null;
 }
 
-approval.get("/m/:token", async (c) => {
+approval.get("/:token", async (c) => {
   const session = await sessionFor(c);
   if (!session) return notFound(c);
   const view = await session.view();
@@ -94,16 +97,14 @@ approval.get("/m/:token", async (c) => {
 
 /** A form posted from one of our link pages; anything malformed gets a plain 400 page. */
 const linkForm = <T extends z.ZodType>(schema: T) =>
-  zValidator("form", schema, (r, c) => {
-    if (!r.success) return c.html(<MessagePage title="Bad request" text="The form was incomplete. Open the link again." />, 400);
-  });
+  validate("form", schema, htmlPage(400, "Bad request", "The form was incomplete. Open the link again."));
 
 /** Wrong CSRF token: the answer did not come from the page we served. */
 const refused = (c: Context) => c.html(<MessagePage title="Request refused" text="Open the link again and answer from that page." />, 403);
 
 /** Assisted Login: the user's pick of an approver (an opaque id, checked by the session). */
 approval.post(
-  "/m/:token/approver",
+  "/:token/approver",
   linkForm(z.object({ csrf: z.string().min(1).max(100), approver: z.string().min(1).max(100) })),
   async (c) => {
     const session = await sessionFor(c);
@@ -136,7 +137,7 @@ approval.post(
  * separate one-time code goes to the number by SMS, and the app needs both.
  */
 approval.post(
-  "/m/:token/activate",
+  "/:token/activate",
   linkForm(z.object({ csrf: z.string().min(1).max(100) })),
   async (c) => {
     const name = await sessionName(c);
@@ -165,7 +166,7 @@ const DecisionForm = z.object({
 });
 
 approval.post(
-  "/m/:token",
+  "/:token",
   linkForm(DecisionForm),
   async (c) => {
     const session = await sessionFor(c);

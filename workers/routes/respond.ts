@@ -18,6 +18,11 @@ export function badRequest(c: Context, logged: BadRequestReason, retryAfterMs?: 
   return c.json({ code: "BAD_REQUEST" }, BAD_REQUEST_STATUS[reason]);
 }
 
+/** Where links point: the configured public base URL, else the origin this request came to. */
+export function publicBaseUrl<E extends { Bindings: Env }>(c: Context<E>): string {
+  return c.env.PUBLIC_BASE_URL?.replace(/\/$/, "") || new URL(c.req.url).origin;
+}
+
 /**
  * One authentication, recorded twice: a JSON log line now, and an audit row written after
  * the response (waitUntil), so the blocking call never waits on D1.
