@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import type { z } from "zod";
-import { activateDevice, activationInfo, answerChallenge, challengeDetails, claimDevice, updateDevice } from "../domain/app-device";
+import { activateDevice, activationInfo, answerChallenge, challengeDetails, claimDevice, pendingForDevice, updateDevice } from "../domain/app-device";
 import {
   ActivateBodySchema,
   ActivationInfoBodySchema,
@@ -83,13 +83,11 @@ appApi.post(APP_API_PATHS.claim, json(SignedBodySchema), async (c) => {
 
 appApi.post(APP_API_PATHS.pending, json(PendingBodySchema), async (c) => {
   const { msisdn, deviceId } = c.req.valid("json");
-  const subscriber = c.env.SUBSCRIBER.getByName(msisdn);
-  const pending = await subscriber.pendingChallenges(deviceId);
+  const pending = await pendingForDevice(c.env, msisdn, deviceId);
   if (pending === null) return c.json({ error: "unknown_device" }, 404);
-  const device = await subscriber.device();
   return c.json({
     challenges: pending.challenges,
-    push: device?.push ?? false,
+    push: pending.push,
     ...(pending.replacement ? { replacement: pending.replacement } : {}),
   });
 });

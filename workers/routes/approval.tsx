@@ -3,8 +3,7 @@ import { csrf } from "hono/csrf";
 import { bodyCap } from "./body-limit";
 import { z } from "zod";
 import type { FinalStatus } from "../../core/codes";
-import { issueActivationToken } from "../domain/app-device";
-import { isWellFormedToken, sha256Hex } from "../../core/tokens";
+import { activateByLink, chooseApproverByLink, decideByLink, viewByLink } from "../domain/link-session";
 import type { ApproverPendingView, ChooseApproverView, SessionView } from "../objects/auth-session/contract";
 import { htmlPage, validate } from "./validate";
 import { ApprovalPage, ApproverRequestPage, ChooseApproverPage, MessagePage } from "../pages/approval";
@@ -76,20 +75,8 @@ function pendingPage(c: Context, path: string, view: Exclude<SessionView, { kind
 const notFound = (c: Context) =>
   c.html(<MessagePage title="Link not valid" text="This link is not valid or has expired." />, 404);
 
-async function sessionName(c: Context<{ Bindings: Env }>) {
-  const token = c.req.param("token") ?? "";
-  return isWellFormedToken(token) ? sha256Hex(token) : null;
-}
-
-async function sessionFor(c: Context<{ Bindings: Env }>) {
-  const name = await sessionName(c);
-  return name ? c.env.AUTH_SESSION.getByName(name) : null;
-}
-
 approval.get("/:token", async (c) => {
-  const session = await sessionFor(c);
-  if (!session) return notFound(c);
-  const view = await session.view();
+  const view = await viewByLink(c.env, c.req.param("token"));
   if (view.kind === "not_found") return notFound(c);
   if (view.kind === "finished") return finishedPage(c, view.status);
   return pendingPage(c, c.req.path, view);
@@ -107,10 +94,8 @@ approval.post(
   "/:token/approver",
   linkForm(z.object({ csrf: z.string().min(1).max(100), approver: z.string().min(1).max(100) })),
   async (c) => {
-    const session = await sessionFor(c);
-    if (!session) return notFound(c);
     const form = c.req.valid("form");
-    const outcome = await session.chooseApprover(form.csrf, form.approver);
+    const outcome = await chooseApproverByLink(c.env, c.req.param("token"), form.csrf, form.approver);
     switch (outcome.kind) {
       case "not_found":
         return notFound(c);
@@ -140,9 +125,7 @@ approval.post(
   "/:token/activate",
   linkForm(z.object({ csrf: z.string().min(1).max(100) })),
   async (c) => {
-    const name = await sessionName(c);
-    if (!name) return notFound(c);
-    const grant = await issueActivationToken(c.env, name, c.req.valid("form").csrf);
+    const grant = await activateByLink(c.env, c.req.param("token"), c.req.valid("form").csrf);
     if (grant.kind === "not_found") return notFound(c);
     if (grant.kind === "rate_limited") {
       return c.html(<MessagePage title="Too many activation codes" text="Too many activation codes were sent to this number. Try again later." />, 429);
@@ -169,10 +152,8 @@ approval.post(
   "/:token",
   linkForm(DecisionForm),
   async (c) => {
-    const session = await sessionFor(c);
-    if (!session) return notFound(c);
     const form = c.req.valid("form");
-    const outcome = await session.decide(form.decision, form.csrf, form.pick);
+    const outcome = await decideByLink(c.env, c.req.param("token"), form.decision, form.csrf, form.pick);
     switch (outcome.kind) {
       case "not_found":
         return notFound(c);
