@@ -3,7 +3,7 @@ import { importJWK, importPKCS8, type CryptoKey as JoseKey, type KeyObject } fro
 import { Agent, request } from "undici";
 import type { z } from "zod";
 import { TOUCH_ANSWER_SLACK_MS, type ResultCode } from "../../core/contracts/relay.ts";
-import { RELAY_API_BASE, RELAY_CALLS, type OtpVerdict, type RelayAnswer, type RelayCallName, type RelayRequest } from "../../core/contracts/relay-api.ts";
+import { RELAY_API_BASE, RELAY_CALLS, type WhoSchema, type OtpVerdict, type RelayAnswer, type RelayCallName, type RelayRequest } from "../../core/contracts/relay-api.ts";
 import { classifyEdgeResponse } from "./edge-response.ts";
 import { mintRelayToken } from "../../core/contracts/relay-token.ts";
 
@@ -29,10 +29,7 @@ export type TouchCode = ResultCode;
 export type { OtpVerdict };
 
 /** Who is logging in: the normalised username (the edge's pin key) and the number that should prove it. */
-export interface Who {
-  username: string;
-  msisdn: string;
-}
+export type Who = z.input<typeof WhoSchema>;
 
 export interface EdgeApi {
   touch(who: Who, timeoutSeconds: number): Promise<TouchCode>;
