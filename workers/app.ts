@@ -35,22 +35,22 @@ app.use(noStoreByDefault);
 // Nothing we accept is large: cap bodies before anything parses them (the link pages cap lower).
 app.use(bodyCap(64 * 1024));
 
+// The URL map. Each sub-app declares its paths relative to its prefix; the comment says who calls it.
+app.get("/healthz", (c) => c.json({ ok: true })); // uptime checks
 app.get("/assets/app.css", (c) => {
+  // the link pages' stylesheet, in the browser
   c.header("cache-control", "public, max-age=3600");
   return c.body(APP_CSS, 200, { "content-type": "text/css; charset=utf-8" });
 });
-app.get("/healthz", (c) => c.json({ ok: true }));
-
-// The URL map: every sub-app declares its paths relative to its prefix here.
-app.route("/api/sfwa", authApi); //            Mideye Magic Link clients (VPNs, portals): the blocking auth call
-app.route("/api/offline", offlineApi); //      customers' own RADIUS servers: offline-code checks, API key
-app.route(RELAY_API_BASE, relayApi); //        /api/relay/v1: the on-prem RADIUS relay (relay/src/edge-client.ts), ES256 JWT
-app.route("/m", approval); //                  the SMS link, in the user's (or approver's) browser
-app.route(APP_API_BASE, appApi); //            /app/api: the authenticator app (client/api.ts), device-signed JSON
-app.route("/app/", authenticatorApp); //       the authenticator app's shell and files (its scope is /app/)
-app.get("/app", (c) => c.redirect("/app/", 301));
-app.route("/admin/v1", adminApi); //           operators (cli/admin.ts), admin bearer tokens
-app.route("/dev", dev); //                     DEMO_MODE only: the dev SMS outbox
+app.route("/api/sfwa", authApi); // Mideye Magic Link clients (VPNs, portals): the blocking auth call, API key
+app.route("/api/offline", offlineApi); // customers' own RADIUS servers: offline-code checks, API key
+app.route(RELAY_API_BASE, relayApi); // /api/relay/v1: the on-prem RADIUS relay (relay/src/edge-client.ts), ES256 JWT
+app.route("/m", approval); // the SMS link, in the user's (or approver's) browser
+app.route(APP_API_BASE, appApi); // /app/api: the authenticator app (client/api.ts), device-signed JSON
+app.route("/app/", authenticatorApp); // the authenticator app's shell and files, in the browser (its scope is /app/)
+app.get("/app", (c) => c.redirect("/app/", 301)); // outside that scope: into it
+app.route("/admin/v1", adminApi); // operators (cli/admin.ts), admin bearer tokens
+app.route("/dev", dev); // DEMO_MODE only: the dev SMS outbox, in a developer's browser
 
 app.onError((err, c) => {
   if (err instanceof HTTPException) return err.getResponse();

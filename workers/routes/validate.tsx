@@ -15,10 +15,8 @@ export type FailureRenderer = (c: Context<{ Bindings: Env }>, error: z.core.$Zod
 
 /** zod validation of one part of the request; a failure is answered by `onFailure`, never by hono's bare 400. */
 export function validate<T extends z.ZodType, Target extends keyof ValidationTargets>(target: Target, schema: T, onFailure: FailureRenderer) {
-  // The hook sees an untyped Context: this file only uses c.env (Env) and c.req.
-  return zValidator(target, schema, (result, c: Context) =>
-    result.success ? undefined : onFailure(c, result.error, target),
-  );
+  // zValidator types the hook's context without our bindings; every route here has them.
+  return zValidator(target, schema, (result, c: Context) => (result.success ? undefined : onFailure(c, result.error, target)));
 }
 
 /** A 400 listing what was wrong, field by field (`where` names a field-less issue's target). */
