@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { outboxMessages } from "../domain/dev-outbox";
 import { OutboxPage } from "../pages/outbox";
 
 /** Dev outbox (DEMO_MODE only): what the "outbox" SMS provider kept instead of sending. */
@@ -10,11 +11,11 @@ dev.use(async (c, next) => {
 });
 
 dev.get("/outbox", async (c) => {
-  const messages = await c.env.DEV_OUTBOX.getByName("outbox").list();
+  const messages = await outboxMessages(c.env);
   return c.html(<OutboxPage messages={messages} />);
 });
 
 dev.get("/outbox.json", async (c) => {
-  const messages = await c.env.DEV_OUTBOX.getByName("outbox").list(c.req.query("to"));
+  const messages = await outboxMessages(c.env, c.req.query("to"));
   return c.json({ messages });
 });
