@@ -1,3 +1,5 @@
+import { APP_API_BASE, type AppApiPath } from "../core/contracts/app-api-paths";
+
 /** Calls to the app's edge API (same origin, JSON). Errors carry the HTTP status. */
 export class ApiError extends Error {
   constructor(
@@ -8,8 +10,8 @@ export class ApiError extends Error {
   }
 }
 
-export async function api<T = Record<string, unknown>>(path: string, body: unknown): Promise<T> {
-  const res = await fetch(`/app/api/${path}`, {
+export async function api<T = Record<string, unknown>>(path: AppApiPath, body: unknown): Promise<T> {
+  const res = await fetch(`${APP_API_BASE}${path}`, {
     method: "POST",
     headers: { "content-type": "application/json" },
     body: JSON.stringify(body),

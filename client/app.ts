@@ -7,6 +7,7 @@ import { signCompactJws } from "../core/jws-sign";
 import { challengeResponseCode, CHALLENGE_PATTERN, seedFromBase32, TOTP_PERIOD, totpCode } from "../core/otp";
 import { fromBase64url } from "../core/base64url";
 import type { AnswerClaims, AnswerResponse, ApproverChoice, ChallengeDetails } from "../core/contracts/app-api";
+import { APP_API_PATHS } from "../core/contracts/app-api-paths";
 import { api, ApiError } from "./api";
 import { serverForgotDevice } from "./app-routing";
 import { clearDevice, loadDevice, saveDevice, type StoredDevice } from "./device-store";
@@ -75,7 +76,7 @@ async function subscribePush(): Promise<PushSubscriptionJSON | null> {
 async function showActivation(fragmentMsisdn: string, token: string): Promise<void> {
   let info: { msisdn: string; hasDevice: boolean };
   try {
-    info = await api<{ msisdn: string; hasDevice: boolean }>("activation-info", { msisdn: fragmentMsisdn, token });
+    info = await api<{ msisdn: string; hasDevice: boolean }>(APP_API_PATHS.activationInfo, { msisdn: fragmentMsisdn, token });
   } catch (e) {
     history.replaceState(null, "", "/app/");
     return showResult(
@@ -111,7 +112,7 @@ async function activate(msisdn: string, token: string): Promise<void> {
     const keys = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
     const jwk = await crypto.subtle.exportKey("jwk", keys.publicKey);
     const subscription = await subscribePush();
-    const r = await api<{ deviceId: string; seed?: string; status?: string; effectiveAt?: number }>("activate", {
+    const r = await api<{ deviceId: string; seed?: string; status?: string; effectiveAt?: number }>(APP_API_PATHS.activate, {
       msisdn,
       token,
       code,
@@ -164,7 +165,7 @@ async function claim(): Promise<void> {
   if (!device?.pendingUntil) return;
   try {
     const jws = await signCompactJws(device.privateKey, { typ: "edge-mfa/device", iat: Math.floor(Date.now() / 1000), claim: true });
-    const r = await api<{ seed: string }>("claim", { msisdn: device.msisdn, deviceId: device.deviceId, jws });
+    const r = await api<{ seed: string }>(APP_API_PATHS.claim, { msisdn: device.msisdn, deviceId: device.deviceId, jws });
     const { pendingUntil: _done, ...active } = device;
     device = { ...active, seed: r.seed };
     await saveDevice(device);
@@ -192,7 +193,7 @@ async function openChallenge(challengeId: string): Promise<void> {
   showError(null);
   let details: ChallengeDetails;
   try {
-    details = await api<ChallengeDetails>("challenge", { msisdn: device.msisdn, deviceId: device.deviceId, challengeId });
+    details = await api<ChallengeDetails>(APP_API_PATHS.challenge, { msisdn: device.msisdn, deviceId: device.deviceId, challengeId });
   } catch (e) {
     openChallengeId = null;
     if (e instanceof ApiError && (e.status === 404 || e.status === 410)) {
@@ -262,7 +263,7 @@ async function answer(challengeId: string, claims: Omit<AnswerClaims, "typ" | "c
   let next = false;
   try {
     const jws = await signCompactJws(device.privateKey, { typ: "edge-mfa/answer", c: challengeId, ...claims });
-    const r = await api<AnswerResponse>("answer", { msisdn: device.msisdn, deviceId: device.deviceId, jws });
+    const r = await api<AnswerResponse>(APP_API_PATHS.answer, { msisdn: device.msisdn, deviceId: device.deviceId, jws });
     switch (r.status) {
       case "choose_approver":
         next = true; // same challenge, next step: pick who approves
@@ -320,7 +321,7 @@ async function renderTotp(seed: Uint8Array): Promise<void> {
 async function poll(): Promise<void> {
   if (!device || document.hidden || current !== "home") return;
   try {
-    const r = await api<{ challenges: string[]; push: boolean; replacement?: { requestedAt: number; effectiveAt: number } }>("pending", {
+    const r = await api<{ challenges: string[]; push: boolean; replacement?: { requestedAt: number; effectiveAt: number } }>(APP_API_PATHS.pending, {
       msisdn: device.msisdn,
       deviceId: device.deviceId,
     });
@@ -351,7 +352,7 @@ async function refuseReplacement(): Promise<void> {
   if (!device) return;
   try {
     const jws = await signCompactJws(device.privateKey, { typ: "edge-mfa/device", iat: Math.floor(Date.now() / 1000), refuseReplacement: true });
-    await api("device", { msisdn: device.msisdn, deviceId: device.deviceId, jws });
+    await api(APP_API_PATHS.device, { msisdn: device.msisdn, deviceId: device.deviceId, jws });
     showReplacement(undefined);
     showError(null);
   } catch {
@@ -390,7 +391,7 @@ async function enablePush(): Promise<void> {
   if (!subscription) return showError("Notifications are blocked. Allow them in the browser's site settings.");
   try {
     const jws = await signCompactJws(device.privateKey, { typ: "edge-mfa/device", iat: Math.floor(Date.now() / 1000), subscription });
-    await api("device", { msisdn: device.msisdn, deviceId: device.deviceId, jws });
+    await api(APP_API_PATHS.device, { msisdn: device.msisdn, deviceId: device.deviceId, jws });
     showError(null);
     await poll();
   } catch {
@@ -402,7 +403,7 @@ async function removeDevice(): Promise<void> {
   if (!device || !confirm("Remove this phone? Sign-in requests will come by SMS again.")) return;
   try {
     const jws = await signCompactJws(device.privateKey, { typ: "edge-mfa/device", iat: Math.floor(Date.now() / 1000), remove: true });
-    await api("device", { msisdn: device.msisdn, deviceId: device.deviceId, jws });
+    await api(APP_API_PATHS.device, { msisdn: device.msisdn, deviceId: device.deviceId, jws });
   } catch (e) {
     if (!(e instanceof ApiError && e.status === 403)) return showError("Could not remove the phone. Try again online.");
   }

@@ -1,7 +1,5 @@
-import { Hono, type Context } from "hono";
+import { Hono } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { bodyLimit } from "hono/body-limit";
-import { secureHeaders } from "hono/secure-headers";
 import { ConfigError } from "./config/load";
 import { demoModeProblems } from "./config/demo-guard";
 import { APP_CSS } from "./pages/layout";
@@ -13,8 +11,12 @@ import { relayApi } from "./routes/relay-api";
 import { authenticatorApp } from "./routes/app";
 import { appApi } from "./routes/app-api";
 import { offlineApi } from "./routes/offline-api";
+import { bodyCap } from "./routes/body-limit";
+import { appHeaders, noStoreByDefault, pageHeaders } from "./routes/security-headers";
 import { log } from "./lib/log";
 import { redactPath } from "../core/redact";
+import { APP_API_BASE } from "../core/contracts/app-api-paths";
+import { RELAY_API_BASE } from "../core/contracts/relay-api";
 
 export const app = new Hono<{ Bindings: Env }>();
 
@@ -26,57 +28,29 @@ app.use(async (c, next) => {
   return c.json({ error: "service misconfigured: DEMO_MODE is only allowed on a local development machine" }, 500);
 });
 
-const common = {
-  referrerPolicy: "no-referrer",
-  xFrameOptions: "DENY",
-  strictTransportSecurity: "max-age=31536000; includeSubDomains",
-} as const;
-const baseCsp = {
-  defaultSrc: ["'none'"],
-  styleSrc: ["'self'"],
-  imgSrc: ["'self'"],
-  formAction: ["'self'"],
-  frameAncestors: ["'none'"],
-  baseUri: ["'none'"],
-};
-// Every response: nothing cached, no referrer leaks of link tokens, no framing, no scripts.
-const pageHeaders = secureHeaders({ contentSecurityPolicy: baseCsp, ...common });
-// The authenticator app runs script, but only same-origin files: no inline, no eval.
-const appHeaders = secureHeaders({
-  contentSecurityPolicy: {
-    ...baseCsp,
-    scriptSrc: ["'self'"],
-    connectSrc: ["'self'"],
-    workerSrc: ["'self'"],
-    manifestSrc: ["'self'"],
-  },
-  ...common,
-});
-app.use((c, next) => (c.req.path === "/app" || c.req.path.startsWith("/app/") ? appHeaders(c, next) : pageHeaders(c, next)));
-app.use(async (c, next) => {
-  await next();
-  if (!c.res.headers.has("cache-control")) c.header("cache-control", "no-store");
-});
+// Every response: security headers, nothing cached unless a route says so.
+app.use(pageHeaders);
+app.use("/app/*", appHeaders); // /app and below (app API included): the app's script-allowing CSP
+app.use(noStoreByDefault);
+// Nothing we accept is large: cap bodies before anything parses them (the link pages cap lower).
+app.use(bodyCap(64 * 1024));
 
-// Nothing we accept is large: cap bodies before anything parses them.
-const tooLarge = (c: Context) => c.json({ error: "request body too large" }, 413);
-app.use("/m/*", bodyLimit({ maxSize: 4 * 1024, onError: tooLarge }));
-app.use("*", bodyLimit({ maxSize: 64 * 1024, onError: tooLarge }));
-
+// The URL map. Each sub-app declares its paths relative to its prefix; the comment says who calls it.
+app.get("/healthz", (c) => c.json({ ok: true })); // uptime checks
 app.get("/assets/app.css", (c) => {
+  // the link pages' stylesheet, in the browser
   c.header("cache-control", "public, max-age=3600");
   return c.body(APP_CSS, 200, { "content-type": "text/css; charset=utf-8" });
 });
-app.get("/healthz", (c) => c.json({ ok: true }));
-
-app.route("/", authApi);
-app.route("/", approval);
-app.route("/", dev);
-app.route("/", relayApi);
-app.route("/", adminApi);
-app.route("/", authenticatorApp);
-app.route("/", appApi);
-app.route("/", offlineApi);
+app.route("/api/sfwa", authApi); // Mideye Magic Link clients (VPNs, portals): the blocking auth call, API key
+app.route("/api/offline", offlineApi); // customers' own RADIUS servers: offline-code checks, API key
+app.route(RELAY_API_BASE, relayApi); // /api/relay/v1: the on-prem RADIUS relay (relay/src/edge-client.ts), ES256 JWT
+app.route("/m", approval); // the SMS link, in the user's (or approver's) browser
+app.route(APP_API_BASE, appApi); // /app/api: the authenticator app (client/api.ts), device-signed JSON
+app.route("/app/", authenticatorApp); // the authenticator app's shell and files, in the browser (its scope is /app/)
+app.get("/app", (c) => c.redirect("/app/", 301)); // outside that scope: into it
+app.route("/admin/v1", adminApi); // operators (cli/admin.ts), admin bearer tokens
+app.route("/dev", dev); // DEMO_MODE only: the dev SMS outbox, in a developer's browser
 
 app.onError((err, c) => {
   if (err instanceof HTTPException) return err.getResponse();

@@ -1,8 +1,9 @@
 import { readFileSync } from "node:fs";
 import { importJWK, importPKCS8, type CryptoKey as JoseKey, type KeyObject } from "jose";
 import { Agent, request } from "undici";
-import { z } from "zod";
-import { RESULT_CODES, TOUCH_ANSWER_SLACK_MS, type ResultCode } from "../../core/contracts/relay.ts";
+import type { z } from "zod";
+import { TOUCH_ANSWER_SLACK_MS, type ResultCode } from "../../core/contracts/relay.ts";
+import { RELAY_API_BASE, RELAY_CALLS, type WhoSchema, type OtpVerdict, type RelayAnswer, type RelayCallName, type RelayRequest } from "../../core/contracts/relay-api.ts";
 import { classifyEdgeResponse } from "./edge-response.ts";
 import { mintRelayToken } from "../../core/contracts/relay-token.ts";
 
@@ -25,17 +26,14 @@ export class EdgeRejectedError extends Error {
 }
 
 export type TouchCode = ResultCode;
-export type OtpVerdict = "accept" | "reject" | "expired" | "locked";
+export type { OtpVerdict };
 
 /** Who is logging in: the normalised username (the edge's pin key) and the number that should prove it. */
-export interface Who {
-  username: string;
-  msisdn: string;
-}
+export type Who = z.input<typeof WhoSchema>;
 
 export interface EdgeApi {
   touch(who: Who, timeoutSeconds: number): Promise<TouchCode>;
-  startSmsOtp(who: Who): Promise<{ code: "SENT"; challengeId: string } | { code: "FAILED_DELIVERY" | "BAD_REQUEST" }>;
+  startSmsOtp(who: Who): Promise<RelayAnswer<"smsOtp">>;
   verifySmsOtp(who: Who, challengeId: string, code: string): Promise<OtpVerdict>;
   verifyTotp(who: Who, code: string): Promise<OtpVerdict>;
   hasTotp(who: Who): Promise<boolean>;
@@ -44,14 +42,8 @@ export interface EdgeApi {
   verifyChallengeResponse(who: Who, challenge: string, code: string): Promise<OtpVerdict>;
 }
 
-/** The bodies the edge promises (workers/routes/relay-api.ts); anything else is a refusal. */
-const TouchAnswer = z.object({ code: z.enum(RESULT_CODES) });
-const SmsOtpAnswer = z.union([
-  z.object({ code: z.literal("SENT"), challengeId: z.string().min(1) }),
-  z.object({ code: z.enum(["FAILED_DELIVERY", "BAD_REQUEST"]) }),
-]);
-const VerdictAnswer = z.object({ result: z.enum(["accept", "reject", "expired", "locked"]) });
-const SubscriberAnswer = z.object({ totp: z.boolean(), app: z.boolean() });
+/** The calls as this client uses them: each name's answer schema typed by that name (no casts). */
+const CALLS: { readonly [N in RelayCallName]: { readonly path: string; readonly answer: z.ZodType<RelayAnswer<N>> } } = RELAY_CALLS;
 
 export async function loadPrivateKey(path: string): Promise<JoseKey | KeyObject> {
   const text = readFileSync(path, "utf8").trim();
@@ -59,7 +51,10 @@ export async function loadPrivateKey(path: string): Promise<JoseKey | KeyObject>
   return importPKCS8(text, "ES256");
 }
 
-/** HTTPS client of the edge's relay API (workers/routes/relay-api.ts). */
+/**
+ * HTTPS client of the edge's relay API (core/contracts/relay-api.ts): the bodies the edge
+ * promises there are the only ones accepted; anything else is a refusal.
+ */
 export class EdgeClient implements EdgeApi {
   readonly #base: string;
   readonly #relayName: string;
@@ -84,34 +79,39 @@ export class EdgeClient implements EdgeApi {
 
   async touch(who: Who, timeoutSeconds: number): Promise<TouchCode> {
     // The edge blocks for up to timeoutSeconds; allow for delivery and network on top.
-    return (await this.#post("/api/relay/v1/touch", { ...who, timeoutSeconds }, TouchAnswer, timeoutSeconds * 1000 + TOUCH_ANSWER_SLACK_MS)).code;
+    return (await this.#call("touch", { ...who, timeoutSeconds }, timeoutSeconds * 1000 + TOUCH_ANSWER_SLACK_MS)).code;
   }
 
   startSmsOtp(who: Who) {
-    return this.#post("/api/relay/v1/sms-otp", who, SmsOtpAnswer);
+    return this.#call("smsOtp", who);
   }
 
   async verifySmsOtp(who: Who, challengeId: string, code: string): Promise<OtpVerdict> {
-    return (await this.#post("/api/relay/v1/sms-otp/verify", { ...who, challengeId, code }, VerdictAnswer)).result;
+    return (await this.#call("smsOtpVerify", { ...who, challengeId, code })).result;
   }
 
   async verifyTotp(who: Who, code: string): Promise<OtpVerdict> {
-    return (await this.#post("/api/relay/v1/totp/verify", { ...who, code }, VerdictAnswer)).result;
+    return (await this.#call("totpVerify", { ...who, code })).result;
   }
 
   async hasTotp(who: Who): Promise<boolean> {
-    return (await this.#post("/api/relay/v1/subscriber", who, SubscriberAnswer)).totp;
+    return (await this.#call("subscriber", who)).totp;
   }
 
   async hasApp(who: Who): Promise<boolean> {
-    return (await this.#post("/api/relay/v1/subscriber", who, SubscriberAnswer)).app;
+    return (await this.#call("subscriber", who)).app;
   }
 
   async verifyChallengeResponse(who: Who, challenge: string, code: string): Promise<OtpVerdict> {
-    return (await this.#post("/api/relay/v1/challenge-response/verify", { ...who, challenge, code }, VerdictAnswer)).result;
+    return (await this.#call("challengeResponseVerify", { ...who, challenge, code })).result;
   }
 
-  async #post<T>(path: string, payload: unknown, schema: z.ZodType<T>, timeoutMs = this.#timeoutMs): Promise<T> {
+  #call<N extends RelayCallName>(name: N, payload: RelayRequest<N>, timeoutMs = this.#timeoutMs): Promise<RelayAnswer<N>> {
+    const call = CALLS[name];
+    return this.#post(`${RELAY_API_BASE}${call.path}`, payload, call.answer, timeoutMs);
+  }
+
+  async #post<T>(path: string, payload: unknown, schema: z.ZodType<T>, timeoutMs: number): Promise<T> {
     const body = JSON.stringify(payload);
     const token = await mintRelayToken(this.#key, this.#relayName, this.#audience, "POST", path, body);
     let status: number;

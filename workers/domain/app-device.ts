@@ -59,6 +59,18 @@ export async function activationInfo(env: Env, msisdn: string, token: string) {
   return env.SUBSCRIBER.getByName(msisdn).activationInfo(await sha256Hex(token));
 }
 
+/**
+ * What the app lists when opened: the device's pending challenges, whether it gets pushes,
+ * and a replacement another device asked for (null: not this number's device).
+ */
+export async function pendingForDevice(env: Env, msisdn: string, deviceId: string) {
+  const subscriber = env.SUBSCRIBER.getByName(msisdn);
+  const pending = await subscriber.pendingChallenges(deviceId);
+  if (pending === null) return null;
+  const device = await subscriber.device();
+  return { challenges: pending.challenges, push: device?.push ?? false, replacement: pending.replacement };
+}
+
 /** Token + code activate; with a device already there, it is told and the new one waits. */
 export async function activateDevice(env: Env, body: z.output<typeof ActivateBodySchema>) {
   const graceMs = loadConfig(env).deviceReplacementGraceSeconds * 1000;

@@ -41,3 +41,22 @@ export function offlineAuditRows(
   }
   return rows;
 }
+
+/** A TOTP code (the app's, or an enrolled on-prem token's), checked by the number's Subscriber. `op` names the check in alerts. */
+export function checkTotpCode(env: Env, op: string, msisdn: string, code: string): Promise<OfflineCheck> {
+  return rejectOnError(op, () => env.SUBSCRIBER.getByName(msisdn).checkTotp(code), REJECTED);
+}
+
+/** The app's offline signature of `challenge`, checked by the number's Subscriber. `op` names the check in alerts. */
+export function checkChallengeResponse(env: Env, op: string, msisdn: string, challenge: string, code: string): Promise<OfflineCheck> {
+  return rejectOnError(op, () => env.SUBSCRIBER.getByName(msisdn).checkSignedChallenge(challenge, code), REJECTED);
+}
+
+/**
+ * Which offline factors a number has: a TOTP code can be asked for when an operator enrolled
+ * a token or the app is activated; a challenge to sign offline only when the app is.
+ */
+export async function offlineFactors(env: Env, msisdn: string): Promise<{ totp: boolean; app: boolean }> {
+  const subscriber = env.SUBSCRIBER.getByName(msisdn);
+  return { totp: await subscriber.hasOfflineCodes(), app: (await subscriber.device()) !== null };
+}

@@ -1,46 +1,33 @@
-import { Hono, type Context } from "hono";
-import { generateSecret, generateURI } from "otplib";
+import { Hono } from "hono";
 import { z } from "zod";
 import { ENDPOINT_NAME, EndpointSettingsSchema } from "../config/schema";
 import { loadConfig } from "../config/load";
 import { AdminConfigError, adminFromRequest } from "../lib/admin-auth";
 import { MsisdnSchema } from "../../core/contracts/magic-link";
-import { maskMsisdn } from "../../core/msisdn";
-import { seedKeyFromEnv } from "../config/app-secrets";
 import { MAX_SEED_BYTES, MIN_SEED_BYTES, isUsableSeedLength, seedFromBase32 } from "../../core/otp";
-import { sealSeed, totpTokenContext } from "../../core/seed-crypto";
-import { randomToken, sha256Hex } from "../../core/tokens";
-import { adminAuditStatement, auditAdmin, queryAudit, type AdminAudit } from "../store/audit";
-import {
-  createEndpointStatement,
-  deleteEndpointStatements,
-  getEndpoint,
-  insertTokenStatement,
-  listEndpoints,
-  listTokens,
-  replaceTokenHashStatement,
-  revokeTokenStatement,
-  updateEndpointStatement,
-} from "../store/endpoints";
-import { applyPending, cancelPending, getPin, listPins, removePin, type PinRow } from "../store/relay-pins";
+import { createApiToken, createEndpoint, deleteEndpoint, regenerateApiToken, revokeApiToken, updateEndpoint } from "../domain/endpoint-admin";
+import { cancelPinChange, confirmPinChange, removeNumberPin } from "../domain/number-pin-admin";
+import { revokeDevice, subscriberSummary } from "../domain/subscriber-admin";
+import { enrollTotpToken, removeTotpToken } from "../domain/totp-tokens";
+import { queryAudit } from "../store/audit";
+import { getEndpoint, listEndpoints, listTokens } from "../store/endpoints";
+import { getPin, listPins, type PinRow } from "../store/relay-pins";
 import { USERNAME_MAX, normalizeUsername } from "../../core/contracts/relay";
-import { invalidRequest, validated } from "./validate";
+import { invalidRequest, issueList, validate } from "./validate";
 import { log } from "../lib/log";
 import { redactPath } from "../../core/redact";
 
 /**
- * Operator API: endpoints, their API tokens, subscribers' TOTP tokens, RADIUS users' pinned
- * numbers, and the audit log.
+ * Operator API, mounted at /admin/v1: endpoints, their API tokens, subscribers' TOTP tokens,
+ * RADIUS users' pinned numbers, and the audit log.
  * Bearer admin tokens (named; only their SHA-256 is configured); every change is audited
- * under the acting admin's name. D1 changes and their audit row are one D1 batch (one
- * transaction): no change without its row, no row without its change. Changes held by a
- * Durable Object (devices, TOTP tokens) cannot join a D1 transaction: their row is written
- * right after the object confirmed the change.
+ * under the acting admin's name (see the domain/ modules each change calls for how the row
+ * is kept with its change).
  */
 type AdminEnv = { Bindings: Env; Variables: { admin: string } };
 export const adminApi = new Hono<AdminEnv>();
 
-adminApi.use("/admin/v1/*", async (c, next) => {
+adminApi.use(async (c, next) => {
   let admin: string | null;
   try {
     admin = await adminFromRequest(c.env, c.req.header("authorization"));
@@ -57,14 +44,6 @@ adminApi.use("/admin/v1/*", async (c, next) => {
   await next();
 });
 
-type AuditFields = Omit<AdminAudit, "actor" | "action">;
-/** The audit row of a D1 change, for its batch; written only if the statement before it changed a row. */
-const auditStatement = (c: Context<AdminEnv>, action: string, fields: AuditFields = {}) =>
-  adminAuditStatement(c.env.DB, { actor: c.get("admin"), action, ...fields }, { ifChanged: true });
-/** The audit row of a Durable Object change, written once the object confirmed it. */
-const auditAfter = (c: Context<AdminEnv>, action: string, fields: AuditFields = {}) =>
-  auditAdmin(c.env.DB, { actor: c.get("admin"), action, ...fields });
-
 const NameParam = z.object({ name: z.string().regex(ENDPOINT_NAME, "endpoint names are 1-64 of A-Z a-z 0-9 . _ -") });
 const TokenParam = NameParam.extend({ id: z.string().min(1).max(64) });
 const MsisdnParam = z.object({ msisdn: MsisdnSchema });
@@ -72,7 +51,7 @@ const ExpiryDate = z.iso.date("expires must be a date, YYYY-MM-DD (last valid da
 
 // ---- endpoints ---------------------------------------------------------------------------
 
-adminApi.get("/admin/v1/endpoints", async (c) => {
+adminApi.get("/endpoints", async (c) => {
   const config = loadConfig(c.env);
   return c.json({
     endpoints: (await listEndpoints(c.env.DB)).map((e) => ({ ...e, source: "admin" })),
@@ -81,62 +60,40 @@ adminApi.get("/admin/v1/endpoints", async (c) => {
   });
 });
 
-adminApi.post("/admin/v1/endpoints", validated("json", EndpointSettingsSchema.extend({ name: NameParam.shape.name }).strict()), async (c) => {
+adminApi.post("/endpoints", validate("json", EndpointSettingsSchema.extend({ name: NameParam.shape.name }).strict(), issueList), async (c) => {
   const { name, ...settings } = c.req.valid("json");
-  if (loadConfig(c.env).endpoints.some((e) => e.name === name)) return c.json({ error: `endpoint "${name}" is defined in MFA_CONFIG` }, 409);
-  const [created] = await c.env.DB.batch([
-    createEndpointStatement(c.env.DB, name, settings, Date.now()),
-    auditStatement(c, "endpoint.create", { endpoint: name, detail: settings }),
-  ]);
-  if (created!.meta.changes !== 1) return c.json({ error: `endpoint "${name}" exists` }, 409);
-  return c.json(await getEndpoint(c.env.DB, name), 201);
+  const created = await createEndpoint(c.env, c.get("admin"), name, settings);
+  if (created.kind === "in_config") return c.json({ error: `endpoint "${name}" is defined in MFA_CONFIG` }, 409);
+  if (created.kind === "exists") return c.json({ error: `endpoint "${name}" exists` }, 409);
+  return c.json(created.row, 201);
 });
 
-adminApi.get("/admin/v1/endpoints/:name", validated("param", NameParam), async (c) => {
+adminApi.get("/endpoints/:name", validate("param", NameParam, issueList), async (c) => {
   const row = await getEndpoint(c.env.DB, c.req.valid("param").name);
   return row ? c.json(row) : c.json({ error: "no such endpoint" }, 404);
 });
 
-/**
- * Partial update: given fields replace the stored ones (texts merge key by key). The merged
- * result is validated as a whole, so defaults never overwrite what was not sent.
- */
-adminApi.patch("/admin/v1/endpoints/:name", validated("param", NameParam), validated("json", z.record(z.string(), z.unknown())), async (c) => {
-  const { name } = c.req.valid("param");
-  const row = await getEndpoint(c.env.DB, name);
-  if (!row) return c.json({ error: "no such endpoint" }, 404);
-  const patch = c.req.valid("json");
-  const texts = typeof patch.texts === "object" && patch.texts !== null ? { ...row.settings.texts, ...patch.texts } : patch.texts;
-  const merged = EndpointSettingsSchema.strict().safeParse({ ...row.settings, ...patch, ...(texts !== undefined ? { texts } : {}) });
-  if (!merged.success) return invalidRequest(c, merged.error, "json");
-  await c.env.DB.batch([
-    updateEndpointStatement(c.env.DB, name, merged.data, Date.now()),
-    auditStatement(c, "endpoint.update", { endpoint: name, detail: patch }),
-  ]);
-  return c.json(await getEndpoint(c.env.DB, name));
+/** Partial update (see updateEndpoint): a merged result that does not validate is a 400. */
+adminApi.patch("/endpoints/:name", validate("param", NameParam, issueList), validate("json", z.record(z.string(), z.unknown()), issueList), async (c) => {
+  const updated = await updateEndpoint(c.env, c.get("admin"), c.req.valid("param").name, c.req.valid("json"));
+  if (updated.kind === "not_found") return c.json({ error: "no such endpoint" }, 404);
+  if (updated.kind === "invalid") return invalidRequest(c, updated.error, "json");
+  return c.json(updated.row);
 });
 
-adminApi.delete("/admin/v1/endpoints/:name", validated("param", NameParam), async (c) => {
-  const { name } = c.req.valid("param");
-  const [, deleted] = await c.env.DB.batch([...deleteEndpointStatements(c.env.DB, name), auditStatement(c, "endpoint.delete", { endpoint: name })]);
-  if (deleted!.meta.changes !== 1) return c.json({ error: "no such endpoint" }, 404);
+adminApi.delete("/endpoints/:name", validate("param", NameParam, issueList), async (c) => {
+  if (!(await deleteEndpoint(c.env, c.get("admin"), c.req.valid("param").name))) return c.json({ error: "no such endpoint" }, 404);
   return c.body(null, 204);
 });
 
 // ---- API tokens --------------------------------------------------------------------------
-
-/** The secret: 256 random bits, shown once. Stored only as SHA-256. */
-async function newSecret(): Promise<{ secret: string; sha256: string }> {
-  const secret = randomToken(32);
-  return { secret, sha256: await sha256Hex(secret) };
-}
 
 const tokenView = (t: Awaited<ReturnType<typeof listTokens>>[number], now: number) => ({
   ...t,
   status: t.revoked_at ? "revoked" : t.expires && now >= Date.parse(`${t.expires}T00:00:00Z`) + 86_400_000 ? "expired" : "active",
 });
 
-adminApi.get("/admin/v1/endpoints/:name/tokens", validated("param", NameParam), async (c) => {
+adminApi.get("/endpoints/:name/tokens", validate("param", NameParam, issueList), async (c) => {
   const { name } = c.req.valid("param");
   if (!(await getEndpoint(c.env.DB, name))) return c.json({ error: "no such endpoint" }, 404);
   const now = Date.now();
@@ -144,66 +101,52 @@ adminApi.get("/admin/v1/endpoints/:name/tokens", validated("param", NameParam), 
 });
 
 adminApi.post(
-  "/admin/v1/endpoints/:name/tokens",
-  validated("param", NameParam),
-  validated("json", z.object({ name: z.string().min(1).max(100), expires: ExpiryDate.optional() }).strict()),
+  "/endpoints/:name/tokens",
+  validate("param", NameParam, issueList),
+  validate("json", z.object({ name: z.string().min(1).max(100), expires: ExpiryDate.optional() }).strict(), issueList),
   async (c) => {
     const endpoint = c.req.valid("param").name;
-    if (!(await getEndpoint(c.env.DB, endpoint))) return c.json({ error: "no such endpoint" }, 404);
     const body = c.req.valid("json");
-    const { secret, sha256 } = await newSecret();
-    const id = crypto.randomUUID();
-    await c.env.DB.batch([
-      insertTokenStatement(c.env.DB, { id, endpoint, name: body.name, sha256, expires: body.expires ?? null, created_at: Date.now() }),
-      auditStatement(c, "token.create", { endpoint, detail: { id, name: body.name, expires: body.expires ?? null } }),
-    ]);
-    return c.json({ id, endpoint, name: body.name, expires: body.expires ?? null, secret }, 201);
+    const token = { name: body.name, expires: body.expires ?? null };
+    const created = await createApiToken(c.env, c.get("admin"), endpoint, token);
+    if (!created) return c.json({ error: "no such endpoint" }, 404);
+    return c.json({ id: created.id, endpoint, ...token, secret: created.secret }, 201);
   },
 );
 
-adminApi.delete("/admin/v1/endpoints/:name/tokens/:id", validated("param", TokenParam), async (c) => {
+adminApi.delete("/endpoints/:name/tokens/:id", validate("param", TokenParam, issueList), async (c) => {
   const { name, id } = c.req.valid("param");
-  const [revoked] = await c.env.DB.batch([
-    revokeTokenStatement(c.env.DB, name, id, Date.now()),
-    auditStatement(c, "token.revoke", { endpoint: name, detail: { id } }),
-  ]);
-  if (revoked!.meta.changes !== 1) return c.json({ error: "no such active token" }, 404);
+  if (!(await revokeApiToken(c.env, c.get("admin"), name, id))) return c.json({ error: "no such active token" }, 404);
   return c.body(null, 204);
 });
 
-adminApi.post("/admin/v1/endpoints/:name/tokens/:id/regenerate", validated("param", TokenParam), async (c) => {
+adminApi.post("/endpoints/:name/tokens/:id/regenerate", validate("param", TokenParam, issueList), async (c) => {
   const { name, id } = c.req.valid("param");
-  const { secret, sha256 } = await newSecret();
-  const [replaced] = await c.env.DB.batch([
-    replaceTokenHashStatement(c.env.DB, name, id, sha256),
-    auditStatement(c, "token.regenerate", { endpoint: name, detail: { id } }),
-  ]);
-  if (replaced!.meta.changes !== 1) return c.json({ error: "no such active token" }, 404);
-  return c.json({ id, endpoint: name, secret });
+  const regenerated = await regenerateApiToken(c.env, c.get("admin"), name, id);
+  if (!regenerated) return c.json({ error: "no such active token" }, 404);
+  return c.json({ id, endpoint: name, secret: regenerated.secret });
 });
 
 // ---- subscribers -------------------------------------------------------------------------
 
 /** The number's activated app devices (one per number, like Mideye+) and on-prem token. */
-adminApi.get("/admin/v1/subscribers/:msisdn", validated("param", MsisdnParam), async (c) => {
+adminApi.get("/subscribers/:msisdn", validate("param", MsisdnParam, issueList), async (c) => {
   const { msisdn } = c.req.valid("param");
-  const subscriber = c.env.SUBSCRIBER.getByName(msisdn);
-  const device = await subscriber.device();
+  const { device, totp } = await subscriberSummary(c.env, msisdn);
   return c.json({
     msisdn,
-    totp: await subscriber.hasTotpToken(),
+    totp,
     devices: device ? [{ id: device.deviceId, push: device.push, activatedAt: new Date(device.activatedAt).toISOString() }] : [],
   });
 });
 
 /** Revokes an app device: no more pushes to it, its offline codes stop working. */
 adminApi.delete(
-  "/admin/v1/subscribers/:msisdn/devices/:deviceId",
-  validated("param", MsisdnParam.extend({ deviceId: z.string().min(1).max(64) })),
+  "/subscribers/:msisdn/devices/:deviceId",
+  validate("param", MsisdnParam.extend({ deviceId: z.string().min(1).max(64) }), issueList),
   async (c) => {
     const { msisdn, deviceId } = c.req.valid("param");
-    if (!(await c.env.SUBSCRIBER.getByName(msisdn).forgetDevice(deviceId))) return c.json({ error: "no such device" }, 404);
-    await auditAfter(c, "device.revoke", { msisdn: maskMsisdn(msisdn), detail: { deviceId } });
+    if (!(await revokeDevice(c.env, c.get("admin"), msisdn, deviceId))) return c.json({ error: "no such device" }, 404);
     return c.body(null, 204);
   },
 );
@@ -223,23 +166,15 @@ const Base32 = z
     `secret must decode to ${MIN_SEED_BYTES}-${MAX_SEED_BYTES} bytes (26-103 base32 characters)`,
   );
 
-/**
- * Enrolls an on-prem TOTP token for a number: a new seed is generated (or an existing
- * hardware token's seed imported) and stored encrypted. The seed is returned once, with an
- * otpauth:// URI for authenticator apps; it cannot be read back later.
- */
-adminApi.put("/admin/v1/subscribers/:msisdn/totp", validated("param", MsisdnParam), validated("json", z.object({ secret: Base32.optional() }).strict()), async (c) => {
+/** Enrolls an on-prem TOTP token for a number (see enrollTotpToken): its seed is answered once. */
+adminApi.put("/subscribers/:msisdn/totp", validate("param", MsisdnParam, issueList), validate("json", z.object({ secret: Base32.optional() }).strict(), issueList), async (c) => {
   const { msisdn } = c.req.valid("param");
-  const secret = c.req.valid("json").secret ?? generateSecret();
-  await c.env.SUBSCRIBER.getByName(msisdn).setTotpToken(await sealSeed(seedKeyFromEnv(c.env), seedFromBase32(secret), totpTokenContext(msisdn)));
-  await auditAfter(c, "totp.enroll", { msisdn: maskMsisdn(msisdn) });
-  return c.json({ msisdn, secret, uri: generateURI({ issuer: "Edge MFA", label: msisdn, secret }) }, 201);
+  const { secret, uri } = await enrollTotpToken(c.env, c.get("admin"), msisdn, c.req.valid("json").secret);
+  return c.json({ msisdn, secret, uri }, 201);
 });
 
-adminApi.delete("/admin/v1/subscribers/:msisdn/totp", validated("param", MsisdnParam), async (c) => {
-  const { msisdn } = c.req.valid("param");
-  if (!(await c.env.SUBSCRIBER.getByName(msisdn).removeTotpToken())) return c.json({ error: "no TOTP token enrolled" }, 404);
-  await auditAfter(c, "totp.remove", { msisdn: maskMsisdn(msisdn) });
+adminApi.delete("/subscribers/:msisdn/totp", validate("param", MsisdnParam, issueList), async (c) => {
+  if (!(await removeTotpToken(c.env, c.get("admin"), c.req.valid("param").msisdn))) return c.json({ error: "no TOTP token enrolled" }, 404);
   return c.body(null, 204);
 });
 
@@ -254,7 +189,7 @@ const AuditQuerySchema = z.object({
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
 
-adminApi.get("/admin/v1/audit", validated("query", AuditQuerySchema), async (c) => {
+adminApi.get("/audit", validate("query", AuditQuerySchema, issueList), async (c) => {
   const q = c.req.valid("query");
   const { entries, next } = await queryAudit(c.env.DB, q);
   return c.json({ entries: entries.map((e) => ({ ...e, at: new Date(e.at).toISOString() })), next });
@@ -269,14 +204,15 @@ const PinParam = z.object({
 
 /** Pins with their pending changes; `pending=true` lists only users awaiting confirmation. */
 adminApi.get(
-  "/admin/v1/relay-pins",
-  validated(
+  "/relay-pins",
+  validate(
     "query",
     z.object({
       endpoint: z.string().regex(ENDPOINT_NAME).optional(),
       pending: z.enum(["true", "false"]).default("false"),
       limit: z.coerce.number().int().min(1).max(1000).default(100),
     }),
+    issueList,
   ),
   async (c) => {
     const q = c.req.valid("query");
@@ -285,59 +221,43 @@ adminApi.get(
   },
 );
 
-adminApi.get("/admin/v1/relay-pins/:endpoint/:username", validated("param", PinParam), async (c) => {
+adminApi.get("/relay-pins/:endpoint/:username", validate("param", PinParam, issueList), async (c) => {
   const { endpoint, username } = c.req.valid("param");
   const pin = await getPin(c.env.DB, endpoint, username);
   return pin ? c.json(pinView(pin)) : c.json({ error: "no pin for this user" }, 404);
 });
 
-/**
- * Confirms the pending number: it becomes the pinned one. With {"msisdn"}, only if that is
- * the pending number (so a number that replaced the one the operator checked is not confirmed).
- */
+/** Confirms the pending number (see confirmPinChange); with {"msisdn"}, only if that is the pending one. */
 adminApi.post(
-  "/admin/v1/relay-pins/:endpoint/:username/confirm",
-  validated("param", PinParam),
-  validated("json", z.object({ msisdn: MsisdnSchema.optional() }).strict()),
+  "/relay-pins/:endpoint/:username/confirm",
+  validate("param", PinParam, issueList),
+  validate("json", z.object({ msisdn: MsisdnSchema.optional() }).strict(), issueList),
   async (c) => {
     const { endpoint, username } = c.req.valid("param");
-    const { msisdn } = c.req.valid("json");
-    const pin = await getPin(c.env.DB, endpoint, username);
-    if (!pin?.pending_msisdn) return c.json({ error: "no pending number change for this user" }, 409);
-    if (msisdn && msisdn !== pin.pending_msisdn) return c.json({ error: "the pending number is not the one given" }, 409);
-    const expected = msisdn ?? pin.pending_msisdn;
-    const applied = await applyPending(c.env.DB, endpoint, username, { expected }, Date.now(), {
-      actor: c.get("admin"),
-      action: "relay_pin.confirm",
-      msisdnMasked: maskMsisdn(expected),
-      detail: { username, previous: maskMsisdn(pin.msisdn) },
-    });
-    return applied ? c.json(pinView(applied)) : c.json({ error: "the pending number changed meanwhile; look again" }, 409);
+    const confirmed = await confirmPinChange(c.env, c.get("admin"), endpoint, username, c.req.valid("json").msisdn);
+    switch (confirmed.kind) {
+      case "no_pending":
+        return c.json({ error: "no pending number change for this user" }, 409);
+      case "not_that_number":
+        return c.json({ error: "the pending number is not the one given" }, 409);
+      case "changed_meanwhile":
+        return c.json({ error: "the pending number changed meanwhile; look again" }, 409);
+      case "confirmed":
+        return c.json(pinView(confirmed.pin));
+    }
   },
 );
 
-adminApi.delete("/admin/v1/relay-pins/:endpoint/:username/pending", validated("param", PinParam), async (c) => {
+adminApi.delete("/relay-pins/:endpoint/:username/pending", validate("param", PinParam, issueList), async (c) => {
   const { endpoint, username } = c.req.valid("param");
-  const pin = await getPin(c.env.DB, endpoint, username);
-  const ok = await cancelPending(c.env.DB, endpoint, username, Date.now(), {
-    actor: c.get("admin"),
-    action: "relay_pin.cancel_change",
-    msisdnMasked: pin?.pending_msisdn ? maskMsisdn(pin.pending_msisdn) : "",
-    detail: { username },
-  });
+  const ok = await cancelPinChange(c.env, c.get("admin"), endpoint, username);
   return ok ? c.body(null, 204) : c.json({ error: "no pending number change for this user" }, 404);
 });
 
 /** Removes the pin: the next login pins whatever number the directory reports then. */
-adminApi.delete("/admin/v1/relay-pins/:endpoint/:username", validated("param", PinParam), async (c) => {
+adminApi.delete("/relay-pins/:endpoint/:username", validate("param", PinParam, issueList), async (c) => {
   const { endpoint, username } = c.req.valid("param");
-  const pin = await getPin(c.env.DB, endpoint, username);
-  const ok = await removePin(c.env.DB, endpoint, username, Date.now(), {
-    actor: c.get("admin"),
-    action: "relay_pin.remove",
-    msisdnMasked: pin ? maskMsisdn(pin.msisdn) : "",
-    detail: { username },
-  });
+  const ok = await removeNumberPin(c.env, c.get("admin"), endpoint, username);
   return ok ? c.body(null, 204) : c.json({ error: "no pin for this user" }, 404);
 });
 

@@ -1,7 +1,6 @@
-import { zValidator } from "@hono/zod-validator";
 import { Hono } from "hono";
 import type { z } from "zod";
-import { activateDevice, activationInfo, answerChallenge, challengeDetails, claimDevice, updateDevice } from "../domain/app-device";
+import { activateDevice, activationInfo, answerChallenge, challengeDetails, claimDevice, pendingForDevice, updateDevice } from "../domain/app-device";
 import {
   ActivateBodySchema,
   ActivationInfoBodySchema,
@@ -12,9 +11,11 @@ import {
   type AnswerResponse,
   type ChallengeDetails,
 } from "../../core/contracts/app-api";
+import { APP_API_PATHS } from "../../core/contracts/app-api-paths";
 import { maskMsisdn } from "../../core/msisdn";
 import { admitAppCall } from "../domain/app-admission";
 import { logEvent } from "../lib/log";
+import { jsonError, validate } from "./validate";
 import { PUSH_SERVICE_NOT_ALLOWED, deviceUpdateAllowed, subscriptionAllowed } from "../domain/push-egress";
 
 /**
@@ -24,13 +25,10 @@ import { PUSH_SERVICE_NOT_ALLOWED, deviceUpdateAllowed, subscriptionAllowed } fr
  */
 export const appApi = new Hono<{ Bindings: Env }>();
 
-const json = <T extends z.ZodType>(schema: T) =>
-  zValidator("json", schema, (r, c) => {
-    if (!r.success) return c.json({ error: "invalid_request" }, 400);
-  });
+const json = <T extends z.ZodType>(schema: T) => validate("json", schema, jsonError("invalid_request"));
 
 // Rate limits per client IP and per number before anything else runs (see app-admission.ts).
-appApi.use("/app/api/*", async (c, next) => {
+appApi.use(async (c, next) => {
   const body: unknown = await c.req.json().catch(() => null);
   const msisdn = MsisdnSchema.safeParse((body as { msisdn?: unknown } | null)?.msisdn);
   const admission = await admitAppCall(c.env, c.req.header("cf-connecting-ip"), msisdn.success ? msisdn.data : null);
@@ -47,14 +45,14 @@ const log = (event: string, msisdn: string, extra: Record<string, unknown> = {})
  * What the app shows before activating: the number the server has bound to the token (the
  * fragment's number is only a lookup key) and whether activating would replace a device.
  */
-appApi.post("/app/api/activation-info", json(ActivationInfoBodySchema), async (c) => {
+appApi.post(APP_API_PATHS.activationInfo, json(ActivationInfoBodySchema), async (c) => {
   const { msisdn, token } = c.req.valid("json");
   const info = await activationInfo(c.env, msisdn, token);
   if (!info) return c.json({ error: "invalid_or_used_token" }, 403);
   return c.json({ msisdn, hasDevice: info.hasDevice });
 });
 
-appApi.post("/app/api/activate", json(ActivateBodySchema), async (c) => {
+appApi.post(APP_API_PATHS.activate, json(ActivateBodySchema), async (c) => {
   const body = c.req.valid("json");
   if (!subscriptionAllowed(c.env, body.subscription)) return c.json(PUSH_SERVICE_NOT_ALLOWED, 400);
   const r = await activateDevice(c.env, body);
@@ -67,7 +65,7 @@ appApi.post("/app/api/activate", json(ActivateBodySchema), async (c) => {
 });
 
 /** A replacing device takes over after its grace window (signed `claim`); 409 while it waits. */
-appApi.post("/app/api/claim", json(SignedBodySchema), async (c) => {
+appApi.post(APP_API_PATHS.claim, json(SignedBodySchema), async (c) => {
   const { msisdn, deviceId, jws } = c.req.valid("json");
   const r = await claimDevice(c.env, msisdn, deviceId, jws);
   log("app_claim", msisdn, { outcome: r.kind });
@@ -83,20 +81,18 @@ appApi.post("/app/api/claim", json(SignedBodySchema), async (c) => {
   }
 });
 
-appApi.post("/app/api/pending", json(PendingBodySchema), async (c) => {
+appApi.post(APP_API_PATHS.pending, json(PendingBodySchema), async (c) => {
   const { msisdn, deviceId } = c.req.valid("json");
-  const subscriber = c.env.SUBSCRIBER.getByName(msisdn);
-  const pending = await subscriber.pendingChallenges(deviceId);
+  const pending = await pendingForDevice(c.env, msisdn, deviceId);
   if (pending === null) return c.json({ error: "unknown_device" }, 404);
-  const device = await subscriber.device();
   return c.json({
     challenges: pending.challenges,
-    push: device?.push ?? false,
+    push: pending.push,
     ...(pending.replacement ? { replacement: pending.replacement } : {}),
   });
 });
 
-appApi.post("/app/api/challenge", json(ChallengeBodySchema), async (c) => {
+appApi.post(APP_API_PATHS.challenge, json(ChallengeBodySchema), async (c) => {
   const { msisdn, deviceId, challengeId } = c.req.valid("json");
   const view = await challengeDetails(c.env, msisdn, deviceId, challengeId);
   switch (view.kind) {
@@ -111,7 +107,7 @@ appApi.post("/app/api/challenge", json(ChallengeBodySchema), async (c) => {
   }
 });
 
-appApi.post("/app/api/answer", json(SignedBodySchema), async (c) => {
+appApi.post(APP_API_PATHS.answer, json(SignedBodySchema), async (c) => {
   const { msisdn, deviceId, jws } = c.req.valid("json");
   const r = await answerChallenge(c.env, msisdn, deviceId, jws);
   log("app_answer", msisdn, { outcome: r.kind, ...(r.kind === "decided" ? { status: r.status, numberMismatch: r.numberMismatch } : {}) });
@@ -137,7 +133,7 @@ appApi.post("/app/api/answer", json(SignedBodySchema), async (c) => {
   }
 });
 
-appApi.post("/app/api/device", json(SignedBodySchema), async (c) => {
+appApi.post(APP_API_PATHS.device, json(SignedBodySchema), async (c) => {
   const { msisdn, deviceId, jws } = c.req.valid("json");
   if (!deviceUpdateAllowed(c.env, jws)) return c.json(PUSH_SERVICE_NOT_ALLOWED, 400);
   const r = await updateDevice(c.env, msisdn, deviceId, jws);

@@ -3,14 +3,12 @@ import { vapidFromEnv } from "../config/app-secrets";
 import { APP_JS, BUILD_ID, SW_JS } from "../generated/client-assets";
 import { AUTHENTICATOR_CSS, AuthenticatorPage, ICON_SVG, MANIFEST } from "../pages/authenticator";
 
-/** The authenticator web app: shell, bundles, manifest and icon (all same-origin, CSP-clean). */
+/** The authenticator web app, mounted at /app/: shell, bundles, manifest and icon (all same-origin, CSP-clean). */
 export const authenticatorApp = new Hono<{ Bindings: Env }>();
 
 const JS = "text/javascript; charset=utf-8";
 
-authenticatorApp.get("/app", (c) => c.redirect("/app/", 301));
-
-authenticatorApp.get("/app/", (c) => {
+authenticatorApp.get("/", (c) => {
   let vapid: string | null = null;
   try {
     vapid = vapidFromEnv(c.env)?.publicKey ?? null;
@@ -20,22 +18,22 @@ authenticatorApp.get("/app/", (c) => {
   return c.html(<AuthenticatorPage vapidPublicKey={vapid} />);
 });
 
-authenticatorApp.get("/app/app.js", (c) => {
+authenticatorApp.get("/app.js", (c) => {
   c.header("etag", `"${BUILD_ID}"`);
   return c.body(APP_JS, 200, { "content-type": JS, "cache-control": "no-cache" });
 });
 
 // Served from /app/ so its default scope is /app/; never cached by HTTP so updates arrive.
-authenticatorApp.get("/app/sw.js", (c) => c.body(SW_JS, 200, { "content-type": JS, "cache-control": "no-cache" }));
+authenticatorApp.get("/sw.js", (c) => c.body(SW_JS, 200, { "content-type": JS, "cache-control": "no-cache" }));
 
-authenticatorApp.get("/app/app.css", (c) =>
+authenticatorApp.get("/app.css", (c) =>
   c.body(AUTHENTICATOR_CSS, 200, { "content-type": "text/css; charset=utf-8", "cache-control": "no-cache" }),
 );
 
-authenticatorApp.get("/app/manifest.webmanifest", (c) =>
+authenticatorApp.get("/manifest.webmanifest", (c) =>
   c.body(JSON.stringify(MANIFEST), 200, { "content-type": "application/manifest+json", "cache-control": "no-cache" }),
 );
 
-authenticatorApp.get("/app/icon.svg", (c) =>
+authenticatorApp.get("/icon.svg", (c) =>
   c.body(ICON_SVG, 200, { "content-type": "image/svg+xml", "cache-control": "public, max-age=86400" }),
 );

@@ -1,11 +1,11 @@
-import { zValidator } from "@hono/zod-validator";
 import { Hono, type Context } from "hono";
 import { csrf } from "hono/csrf";
+import { bodyCap } from "./body-limit";
 import { z } from "zod";
 import type { FinalStatus } from "../../core/codes";
-import { issueActivationToken } from "../domain/app-device";
-import { isWellFormedToken, sha256Hex } from "../../core/tokens";
+import { activateByLink, chooseApproverByLink, decideByLink, viewByLink } from "../domain/link-session";
 import type { ApproverPendingView, ChooseApproverView, SessionView } from "../objects/auth-session/contract";
+import { htmlPage, validate } from "./validate";
 import { ApprovalPage, ApproverRequestPage, ChooseApproverPage, MessagePage } from "../pages/approval";
 
 /**
@@ -15,7 +15,9 @@ import { ApprovalPage, ApproverRequestPage, ChooseApproverPage, MessagePage } fr
  */
 export const approval = new Hono<{ Bindings: Env }>();
 
-approval.use("/m/*", csrf());
+// Link pages take small forms only (a 4 KB cap, below the app-wide one).
+approval.use(bodyCap(4 * 1024));
+approval.use(csrf());
 
 const FINISHED: Record<FinalStatus, { http: 410; title: string; text: string }> = {
   accepted: { http: 410, title: "Link already used", text: "This sign-in request has already been answered." },
@@ -73,20 +75,8 @@ function pendingPage(c: Context, path: string, view: Exclude<SessionView, { kind
 const notFound = (c: Context) =>
   c.html(<MessagePage title="Link not valid" text="This link is not valid or has expired." />, 404);
 
-async function sessionName(c: Context<{ Bindings: Env }>) {
-  const token = c.req.param("token") ?? "";
-  return isWellFormedToken(token) ? sha256Hex(token) : null;
-}
-
-async function sessionFor(c: Context<{ Bindings: Env }>) {
-  const name = await sessionName(c);
-  return name ? c.env.AUTH_SESSION.getByName(name) : null;
-}
-
-approval.get("/m/:token", async (c) => {
-  const session = await sessionFor(c);
-  if (!session) return notFound(c);
-  const view = await session.view();
+approval.get("/:token", async (c) => {
+  const view = await viewByLink(c.env, c.req.param("token"));
   if (view.kind === "not_found") return notFound(c);
   if (view.kind === "finished") return finishedPage(c, view.status);
   return pendingPage(c, c.req.path, view);
@@ -94,22 +84,18 @@ approval.get("/m/:token", async (c) => {
 
 /** A form posted from one of our link pages; anything malformed gets a plain 400 page. */
 const linkForm = <T extends z.ZodType>(schema: T) =>
-  zValidator("form", schema, (r, c) => {
-    if (!r.success) return c.html(<MessagePage title="Bad request" text="The form was incomplete. Open the link again." />, 400);
-  });
+  validate("form", schema, htmlPage(400, "Bad request", "The form was incomplete. Open the link again."));
 
 /** Wrong CSRF token: the answer did not come from the page we served. */
 const refused = (c: Context) => c.html(<MessagePage title="Request refused" text="Open the link again and answer from that page." />, 403);
 
 /** Assisted Login: the user's pick of an approver (an opaque id, checked by the session). */
 approval.post(
-  "/m/:token/approver",
+  "/:token/approver",
   linkForm(z.object({ csrf: z.string().min(1).max(100), approver: z.string().min(1).max(100) })),
   async (c) => {
-    const session = await sessionFor(c);
-    if (!session) return notFound(c);
     const form = c.req.valid("form");
-    const outcome = await session.chooseApprover(form.csrf, form.approver);
+    const outcome = await chooseApproverByLink(c.env, c.req.param("token"), form.csrf, form.approver);
     switch (outcome.kind) {
       case "not_found":
         return notFound(c);
@@ -136,12 +122,10 @@ approval.post(
  * separate one-time code goes to the number by SMS, and the app needs both.
  */
 approval.post(
-  "/m/:token/activate",
+  "/:token/activate",
   linkForm(z.object({ csrf: z.string().min(1).max(100) })),
   async (c) => {
-    const name = await sessionName(c);
-    if (!name) return notFound(c);
-    const grant = await issueActivationToken(c.env, name, c.req.valid("form").csrf);
+    const grant = await activateByLink(c.env, c.req.param("token"), c.req.valid("form").csrf);
     if (grant.kind === "not_found") return notFound(c);
     if (grant.kind === "rate_limited") {
       return c.html(<MessagePage title="Too many activation codes" text="Too many activation codes were sent to this number. Try again later." />, 429);
@@ -165,13 +149,11 @@ const DecisionForm = z.object({
 });
 
 approval.post(
-  "/m/:token",
+  "/:token",
   linkForm(DecisionForm),
   async (c) => {
-    const session = await sessionFor(c);
-    if (!session) return notFound(c);
     const form = c.req.valid("form");
-    const outcome = await session.decide(form.decision, form.csrf, form.pick);
+    const outcome = await decideByLink(c.env, c.req.param("token"), form.decision, form.csrf, form.pick);
     switch (outcome.kind) {
       case "not_found":
         return notFound(c);

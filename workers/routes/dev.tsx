@@ -1,20 +1,21 @@
 import { Hono } from "hono";
+import { outboxMessages } from "../domain/dev-outbox";
 import { OutboxPage } from "../pages/outbox";
 
 /** Dev outbox (DEMO_MODE only): what the "outbox" SMS provider kept instead of sending. */
 export const dev = new Hono<{ Bindings: Env }>();
 
-dev.use("/dev/*", async (c, next) => {
+dev.use(async (c, next) => {
   if (c.env.DEMO_MODE !== "true") return c.notFound();
   await next();
 });
 
-dev.get("/dev/outbox", async (c) => {
-  const messages = await c.env.DEV_OUTBOX.getByName("outbox").list();
+dev.get("/outbox", async (c) => {
+  const messages = await outboxMessages(c.env);
   return c.html(<OutboxPage messages={messages} />);
 });
 
-dev.get("/dev/outbox.json", async (c) => {
-  const messages = await c.env.DEV_OUTBOX.getByName("outbox").list(c.req.query("to"));
+dev.get("/outbox.json", async (c) => {
+  const messages = await outboxMessages(c.env, c.req.query("to"));
   return c.json({ messages });
 });

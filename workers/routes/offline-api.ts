@@ -1,17 +1,16 @@
-import { zValidator } from "@hono/zod-validator";
 import { Hono, type Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { z } from "zod";
 import type { OfflineCheck } from "../objects/subscriber/contract";
 import { loadConfig } from "../config/load";
-import { ENDPOINT_NAME, type Endpoint } from "../config/schema";
-import { offlineAuditRows, rejectOnError, REJECTED } from "../domain/offline-check";
-import { resolveEndpoint } from "../store/endpoints";
-import { authenticateApiKey } from "../lib/api-keys";
+import type { Endpoint } from "../config/schema";
+import { checkChallengeResponse, checkTotpCode, offlineAuditRows } from "../domain/offline-check";
+import { authenticateKeyedCall } from "../domain/endpoint-keys";
 import { MsisdnSchema } from "../../core/contracts/magic-link";
 import { CHALLENGE_PATTERN } from "../../core/otp";
 import { log } from "../lib/log";
 import { badRequest, recordAuth, refuseUnauthenticated } from "./respond";
+import { mideyeBadRequest, validate } from "./validate";
 
 /**
  * Offline-code verification for RADIUS servers of your own (issue 3): the app's TOTP codes
@@ -35,14 +34,13 @@ const requireKey = createMiddleware<OfflineEnv>(async (c, next) => {
   const started = Date.now();
   const config = loadConfig(c.env);
   const name = c.req.param("endpoint") ?? config.defaultEndpoint;
-  const endpoint = ENDPOINT_NAME.test(name) ? await resolveEndpoint(c.env.DB, config.endpoints, name) : null;
-  const key = await authenticateApiKey(endpoint, c.req.header("api-key"), new Date());
-  if (!key.ok) return refuseUnauthenticated(c, { requested: name, endpoint: endpoint ? name : null, reason: key.reason, msisdn: null, latencyMs: 0 });
-  if (!endpoint!.offlineCodes) {
-    log.warn("offline_codes_refused", { endpoint: endpoint!.name });
+  const call = await authenticateKeyedCall(c.env, config, name, c.req.header("api-key"));
+  if (!call.ok) return refuseUnauthenticated(c, { requested: name, endpoint: call.endpoint ? name : null, reason: call.reason, msisdn: null, latencyMs: 0 });
+  if (!call.endpoint.offlineCodes) {
+    log.warn("offline_codes_refused", { endpoint: call.endpoint.name });
     return badRequest(c, "offline_codes_disabled");
   }
-  c.set("endpoint", endpoint!);
+  c.set("endpoint", call.endpoint);
   c.set("started", started);
   await next();
 });
@@ -54,28 +52,24 @@ function record(c: Context<OfflineEnv>, channel: string, msisdn: string, check: 
 }
 
 offlineApi.post(
-  "/api/offline/totp/:endpoint?",
+  "/totp/:endpoint?",
   requireKey,
-  zValidator("json", TotpBody, (r, c) => (r.success ? undefined : badRequest(c, "invalid_parameter"))),
+  validate("json", TotpBody, mideyeBadRequest("invalid_parameter")),
   async (c) => {
     const { msisdn, code } = c.req.valid("json");
-    const check = await rejectOnError("offline-totp", () => c.env.SUBSCRIBER.getByName(msisdn).checkTotp(code), REJECTED);
+    const check = await checkTotpCode(c.env, "offline-totp", msisdn, code);
     record(c, "offline-totp", msisdn, check);
     return c.json({ valid: check.verdict === "accept" });
   },
 );
 
 offlineApi.post(
-  "/api/offline/challenge-response/:endpoint?",
+  "/challenge-response/:endpoint?",
   requireKey,
-  zValidator("json", CrBody, (r, c) => (r.success ? undefined : badRequest(c, "invalid_parameter"))),
+  validate("json", CrBody, mideyeBadRequest("invalid_parameter")),
   async (c) => {
     const { msisdn, challenge, code } = c.req.valid("json");
-    const check = await rejectOnError(
-      "offline-challenge-response",
-      () => c.env.SUBSCRIBER.getByName(msisdn).checkSignedChallenge(challenge, code),
-      REJECTED,
-    );
+    const check = await checkChallengeResponse(c.env, "offline-challenge-response", msisdn, challenge, code);
     record(c, "offline-challenge-response", msisdn, check);
     return c.json({ valid: check.verdict === "accept" });
   },

@@ -1,0 +1,17 @@
+/**
+ * Where the authenticator app's JSON API lives (workers/routes/app-api.ts serves it, client/
+ * calls it). Kept apart from app-api.ts so the browser bundle gets these strings without zod.
+ */
+export const APP_API_BASE = "/app/api";
+
+/** Every call is a POST of a JSON body to APP_API_BASE + one of these. */
+export const APP_API_PATHS = {
+  activationInfo: "/activation-info",
+  activate: "/activate",
+  claim: "/claim",
+  pending: "/pending",
+  challenge: "/challenge",
+  answer: "/answer",
+  device: "/device",
+} as const;
+export type AppApiPath = (typeof APP_API_PATHS)[keyof typeof APP_API_PATHS];

@@ -1,0 +1,90 @@
+import { z } from "zod";
+import { CHALLENGE_PATTERN } from "../otp.ts";
+import { MsisdnSchema } from "./magic-link.ts";
+import { RESULT_CODES, USERNAME_MAX, normalizeUsername } from "./relay.ts";
+
+/**
+ * The relay API: the on-prem RADIUS relay (relay/src/edge-client.ts) calls the edge
+ * (workers/routes/relay-api.ts). Every call is a POST of a JSON body to RELAY_API_BASE + its
+ * path, with a relay token bound to that full path (relay-token.ts). Both sides import the
+ * paths and schemas from here, so a change to one side that the other does not follow is a
+ * compile error, not a refused login.
+ *
+ * `request`: the fields the edge validates for the call (unknown fields are ignored).
+ * `namesUser`: the body also carries the user (WhoSchema), checked against the number pinned
+ *   for that user before the call runs (409 {"error": NUMBER_CHANGED} when they differ).
+ * `answer`: the 200 body the relay accepts; anything else is a refusal there.
+ */
+export const RELAY_API_BASE = "/api/relay/v1";
+
+/** Who is logging in: the RADIUS username (normalised: the pin key) and the number that should prove it. */
+export const WhoSchema = z.object({
+  username: z.string().max(USERNAME_MAX).transform(normalizeUsername).pipe(z.string().min(1, "username must not be empty")),
+  msisdn: MsisdnSchema,
+});
+
+export const OTP_VERDICTS = ["accept", "reject", "expired", "locked"] as const;
+export type OtpVerdict = (typeof OTP_VERDICTS)[number];
+const VerdictAnswer = z.object({ result: z.enum(OTP_VERDICTS) });
+
+export const RELAY_CALLS = {
+  /** The blocking Touch session of the Magic Link API, for a RADIUS login. */
+  touch: {
+    path: "/touch",
+    namesUser: true,
+    request: z.object({
+      msisdn: MsisdnSchema,
+      /** RADIUS NAS waits are short: default to the endpoint's timeout, cap it by the API bounds. */
+      timeoutSeconds: z.number().int().min(15).max(300).optional(),
+      authenticationText: z.string().max(500).optional(),
+    }),
+    // A BAD_REQUEST also says why in `reason` (for the edge's own logs; the relay reads `code`).
+    answer: z.object({ code: z.enum(RESULT_CODES) }),
+  },
+  /** Sends a one-time code by SMS; the relay asks the user for it (Access-Challenge). */
+  smsOtp: {
+    path: "/sms-otp",
+    namesUser: true,
+    request: z.object({ msisdn: MsisdnSchema }),
+    answer: z.union([
+      z.object({ code: z.literal("SENT"), challengeId: z.string().min(1) }),
+      z.object({ code: z.enum(["FAILED_DELIVERY", "BAD_REQUEST"]) }),
+    ]),
+  },
+  /** Checks the code the user typed against the SMS OTP challenge (already pin-checked when it started). */
+  smsOtpVerify: {
+    path: "/sms-otp/verify",
+    namesUser: false,
+    request: z.object({ msisdn: MsisdnSchema, challengeId: z.string().min(1).max(64), code: z.string().max(32) }),
+    answer: VerdictAnswer,
+  },
+  /** Checks a TOTP code (the app's offline code, or an enrolled on-prem token). */
+  totpVerify: {
+    path: "/totp/verify",
+    namesUser: true,
+    request: z.object({ msisdn: MsisdnSchema, code: z.string().max(32) }),
+    answer: VerdictAnswer,
+  },
+  /** Checks the app's offline signature of a challenge the relay showed. */
+  challengeResponseVerify: {
+    path: "/challenge-response/verify",
+    namesUser: true,
+    request: z.object({ msisdn: MsisdnSchema, challenge: z.string().regex(CHALLENGE_PATTERN), code: z.string().max(16) }),
+    answer: VerdictAnswer,
+  },
+  /** Which offline factors the number has: a TOTP code to ask for, the app to sign a challenge. */
+  subscriber: {
+    path: "/subscriber",
+    namesUser: true,
+    request: z.object({ msisdn: MsisdnSchema }),
+    answer: z.object({ totp: z.boolean(), app: z.boolean() }),
+  },
+} as const;
+
+export type RelayCallName = keyof typeof RELAY_CALLS;
+export type RelayCall = (typeof RELAY_CALLS)[RelayCallName];
+/** The body a call sends (the user's fields included when it names one). */
+export type RelayRequest<N extends RelayCallName> = z.input<(typeof RELAY_CALLS)[N]["request"]> &
+  ((typeof RELAY_CALLS)[N]["namesUser"] extends true ? z.input<typeof WhoSchema> : unknown);
+/** The 200 body of a call. */
+export type RelayAnswer<N extends RelayCallName> = z.output<(typeof RELAY_CALLS)[N]["answer"]>;

@@ -1,0 +1,19 @@
+import { maskMsisdn } from "../../core/msisdn";
+import { auditAdmin } from "../store/audit";
+
+/** What an operator sees of a number: its activated app device (one per number, like Mideye+) and whether it has an on-prem TOTP token. */
+export async function subscriberSummary(env: Env, msisdn: string) {
+  const subscriber = env.SUBSCRIBER.getByName(msisdn);
+  const device = await subscriber.device();
+  return { device, totp: await subscriber.hasTotpToken() };
+}
+
+/**
+ * Revokes an app device: no more pushes to it, its offline codes stop working. False when the
+ * number has no such device. Audited once the Subscriber object confirmed it.
+ */
+export async function revokeDevice(env: Env, actor: string, msisdn: string, deviceId: string): Promise<boolean> {
+  if (!(await env.SUBSCRIBER.getByName(msisdn).forgetDevice(deviceId))) return false;
+  await auditAdmin(env.DB, { actor, action: "device.revoke", msisdn: maskMsisdn(msisdn), detail: { deviceId } });
+  return true;
+}

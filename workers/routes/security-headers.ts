@@ -1,0 +1,40 @@
+import { createMiddleware } from "hono/factory";
+import { secureHeaders } from "hono/secure-headers";
+
+const common = {
+  referrerPolicy: "no-referrer",
+  xFrameOptions: "DENY",
+  strictTransportSecurity: "max-age=31536000; includeSubDomains",
+} as const;
+const baseCsp = {
+  defaultSrc: ["'none'"],
+  styleSrc: ["'self'"],
+  imgSrc: ["'self'"],
+  formAction: ["'self'"],
+  frameAncestors: ["'none'"],
+  baseUri: ["'none'"],
+};
+
+/**
+ * Every response: no referrer leaks of link tokens, no framing, no scripts. These are the
+ * defaults: a sub-app that sets its own (the authenticator app, below) keeps them.
+ */
+export const pageHeaders = secureHeaders({ contentSecurityPolicy: baseCsp, ...common, overwrite: false });
+
+/** The authenticator app runs script, but only same-origin files: no inline, no eval. */
+export const appHeaders = secureHeaders({
+  contentSecurityPolicy: {
+    ...baseCsp,
+    scriptSrc: ["'self'"],
+    connectSrc: ["'self'"],
+    workerSrc: ["'self'"],
+    manifestSrc: ["'self'"],
+  },
+  ...common,
+});
+
+/** Nothing cached, unless a route says otherwise (static files do). */
+export const noStoreByDefault = createMiddleware(async (c, next) => {
+  await next();
+  if (!c.res.headers.has("cache-control")) c.header("cache-control", "no-store");
+});
