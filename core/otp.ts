@@ -1,4 +1,8 @@
 import { generate, NobleCryptoPlugin, ScureBase32Plugin, verify } from "otplib";
+import { CHALLENGE_PATTERN } from "./contracts/relay.ts";
+
+/** Challenges are what a RADIUS server shows: short, typeable, case-insensitive. */
+export { CHALLENGE_PATTERN };
 
 /**
  * Offline codes of the authenticator app, shared by the edge (verification) and the app
@@ -68,8 +72,6 @@ export async function checkTotp(seed: Uint8Array, code: string, nowMs: number, a
   return r.valid && "timeStep" in r ? { valid: true, timeStep: r.timeStep } : { valid: false };
 }
 
-/** Challenges are what a RADIUS server shows: short, typeable, case-insensitive. */
-export const CHALLENGE_PATTERN = /^[0-9A-Za-z]{4,16}$/;
 
 export async function challengeResponseCode(seed: Uint8Array, challenge: string): Promise<string> {
   if (!CHALLENGE_PATTERN.test(challenge)) throw new Error("challenge must be 4-16 letters or digits");

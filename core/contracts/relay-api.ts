@@ -1,7 +1,6 @@
 import { z } from "zod";
-import { CHALLENGE_PATTERN } from "../otp.ts";
 import { MsisdnSchema } from "./magic-link.ts";
-import { RESULT_CODES, USERNAME_MAX, normalizeUsername } from "./relay.ts";
+import { CHALLENGE_PATTERN, RESULT_CODES, USERNAME_MAX, normalizeUsername } from "./relay.ts";
 
 /**
  * The relay API: the on-prem RADIUS relay (relay/src/edge-client.ts) calls the edge

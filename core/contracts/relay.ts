@@ -51,3 +51,9 @@ export const TOUCH_ANSWER_SLACK_MS = 15_000;
  * the user (HTTP 409, body {"error": NUMBER_CHANGED}).
  */
 export const NUMBER_CHANGED = "number_changed";
+
+/**
+ * A challenge-response challenge ("phone not reachable, please sign 482913"): what the relay
+ * shows, the app signs and the edge checks (core/otp.ts).
+ */
+export const CHALLENGE_PATTERN = /^[0-9A-Za-z]{4,16}$/;
