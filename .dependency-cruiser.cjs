@@ -5,7 +5,8 @@ module.exports = {
   forbidden: [
     {
       name: "core-is-self-contained",
-      comment: "core/ is runtime-free logic and wire contracts: it imports only core/ and its npm libraries, so edge, relay, app and bench can all use it.",
+      comment:
+        "core/ is runtime-free logic and wire contracts: it imports only core/ and its npm libraries, so edge, relay, app and bench can all use it.",
       severity: "error",
       from: { path: "^core/" },
       to: { pathNot: ["^core/", "^node_modules/(zod|jose|otplib)/"] },
@@ -19,7 +20,8 @@ module.exports = {
     },
     {
       name: "contracts-stay-contracts",
-      comment: "core/contracts/ are shapes and constants shared over the wire; the logic in core/ may use them, not the other way round (beyond helpers they need like sha256Hex).",
+      comment:
+        "core/contracts/ are shapes and constants shared over the wire; the logic in core/ may use them, not the other way round (beyond helpers they need like sha256Hex).",
       severity: "error",
       from: { path: "^core/contracts/" },
       to: { path: "^core/", pathNot: ["^core/contracts/", "^core/(tokens|base64url|msisdn)\\.ts$"] },
@@ -86,7 +88,11 @@ module.exports = {
     exclude: { path: "^workers/generated/" },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },
-    enhancedResolveOptions: { exportsFields: ["exports"], conditionNames: ["import", "require", "node", "default", "workerd", "worker", "browser"], extensions: [".ts", ".tsx", ".mjs", ".js", ".d.ts"] },
+    enhancedResolveOptions: {
+      exportsFields: ["exports"],
+      conditionNames: ["import", "require", "node", "default", "workerd", "worker", "browser"],
+      extensions: [".ts", ".tsx", ".mjs", ".js", ".d.ts"],
+    },
     moduleSystems: ["es6", "cjs"],
   },
 };

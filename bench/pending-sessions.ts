@@ -86,7 +86,7 @@ async function muxCaller(muxUrl: string, edgeUrl: string, lanes = 8): Promise<{ 
         waiting.delete(id);
       });
       ws.addEventListener("close", () => {
-        for (const [id, w] of waiting) if (w.lane === lane) (w.done("ERROR mux WebSocket closed"), waiting.delete(id));
+        for (const [id, w] of waiting) if (w.lane === lane) w.done("ERROR mux WebSocket closed"), waiting.delete(id);
       });
       return new Promise<WebSocket>((resolve, reject) => {
         ws.addEventListener("open", () => resolve(ws), { once: true });
@@ -124,7 +124,10 @@ export async function runPendingBench(
   const phone = await startPhoneGateway("hold", { keepAlive: false });
   // SMS timeout raised: under a burst the local gateway may queue; delivery is not what is measured.
   const vars = { SMS_TIMEOUT_MS: "60000" };
-  const edge = mode === "wrangler-dev" ? { ...(await startEdge(phone.url, n * 2, vars)), muxUrl: "" } : await startEdgeInProcess(phone.url, n * 2, vars);
+  const edge =
+    mode === "wrangler-dev"
+      ? { ...(await startEdge(phone.url, n * 2, vars)), muxUrl: "" }
+      : await startEdgeInProcess(phone.url, n * 2, vars);
   const caller = mode === "miniflare" ? await muxCaller(edge.muxUrl, edge.url) : httpCaller(edge.url);
   try {
     // Warm up with one full round trip, then take the baseline.

@@ -54,13 +54,16 @@ async function sequentialLatency(port: number, n: number): Promise<number[]> {
       secret: SECRET,
       identifier: i % 256,
       add_message_authenticator: true,
-      attributes: [["User-Name", USER], ["User-Password", PASSWORD]],
+      attributes: [
+        ["User-Name", USER],
+        ["User-Password", PASSWORD],
+      ],
     });
     const t = performance.now();
     const reply = new Promise<Buffer>((resolve) => sock.once("message", resolve));
     sock.send(packet, port, "127.0.0.1");
     const r = await Promise.race([reply, new Promise<null>((res) => setTimeout(() => res(null), 5000))]);
-    if (!r || r[0] !== 2) throw new Error(`port ${port}, request ${i}: ${r ? `code ${r[0]}` : "no reply in 5 s"}`);
+    if (r?.[0] !== 2) throw new Error(`port ${port}, request ${i}: ${r ? `code ${r[0]}` : "no reply in 5 s"}`);
     times.push(performance.now() - t);
   }
   sock.close();
@@ -103,7 +106,15 @@ export async function runRelayBench(n = Number(process.env.BENCH_RADIUS ?? 20_00
       // max_requests, and drops new ones while full).
       await new Promise((r) => setTimeout(r, 6000));
       const lat = await sequentialLatency(port, 500);
-      rows.push({ server: name, requests: n, accepted: load.accepted, seconds: load.seconds, perSecond: n / load.seconds, p50ms: percentile(lat, 50), p99ms: percentile(lat, 99) });
+      rows.push({
+        server: name,
+        requests: n,
+        accepted: load.accepted,
+        seconds: load.seconds,
+        perSecond: n / load.seconds,
+        p50ms: percentile(lat, 50),
+        p99ms: percentile(lat, 99),
+      });
     }
     return rows;
   } finally {

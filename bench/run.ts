@@ -19,7 +19,9 @@ if (want.has("magic-link")) {
   for (let i = 0; i < rows.length; i += 2) {
     const floor = rows[i]!;
     const magic = rows[i + 1]!;
-    console.log(`ratio ${magic.name} / floor: p50 ${(magic.p50 / floor.p50).toFixed(2)}x, p99 ${(magic.p99 / floor.p99).toFixed(2)}x (added p50 ${ms(magic.p50 - floor.p50)} ms)`);
+    console.log(
+      `ratio ${magic.name} / floor: p50 ${(magic.p50 / floor.p50).toFixed(2)}x, p99 ${(magic.p99 / floor.p99).toFixed(2)}x (added p50 ${ms(magic.p50 - floor.p50)} ms)`,
+    );
   }
 }
 
@@ -48,7 +50,18 @@ if (want.has("pending")) {
 if (want.has("relay")) {
   console.log("\n## RADIUS: relay (to an edge answering at once) vs FreeRADIUS (users file), radclient -p 64\n");
   const rows = await runRelayBench();
-  console.table(rows.map((r) => ({ server: r.server, requests: r.requests, accepted: r.accepted, "req/s": r.perSecond.toFixed(0), "p50 ms": ms(r.p50ms), "p99 ms": ms(r.p99ms) })));
+  console.table(
+    rows.map((r) => ({
+      server: r.server,
+      requests: r.requests,
+      accepted: r.accepted,
+      "req/s": r.perSecond.toFixed(0),
+      "p50 ms": ms(r.p50ms),
+      "p99 ms": ms(r.p99ms),
+    })),
+  );
   const [fr, relay] = rows;
-  console.log(`ratio relay / FreeRADIUS: throughput ${(relay!.perSecond / fr!.perSecond).toFixed(2)}x, p50 latency ${(relay!.p50ms / fr!.p50ms).toFixed(2)}x, p99 ${(relay!.p99ms / fr!.p99ms).toFixed(2)}x`);
+  console.log(
+    `ratio relay / FreeRADIUS: throughput ${(relay!.perSecond / fr!.perSecond).toFixed(2)}x, p50 latency ${(relay!.p50ms / fr!.p50ms).toFixed(2)}x, p99 ${(relay!.p99ms / fr!.p99ms).toFixed(2)}x`,
+  );
 }

@@ -232,7 +232,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (e: unknown) => {
-      process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n${e instanceof UsageError ? "\nrun with --help for usage\n" : ""}`);
+      process.stderr.write(
+        `${e instanceof Error ? e.message : String(e)}\n${e instanceof UsageError ? "\nrun with --help for usage\n" : ""}`,
+      );
       process.exit(e instanceof UsageError ? 2 : 1);
     },
   );

@@ -241,9 +241,11 @@ function showApprovers(challengeId: string, approvers: ApproverChoice[], nonce: 
   $("ch-numbers").hidden = true;
   $("ch-accept").hidden = true;
   const box = $("ch-approvers");
-  box.querySelector(".approvers")!.replaceChildren(
-    ...approvers.map((a) => button(a.name, "approver", () => void answer(challengeId, { n: nonce, d: "accept", a: a.id }))),
-  );
+  box
+    .querySelector(".approvers")!
+    .replaceChildren(
+      ...approvers.map((a) => button(a.name, "approver", () => void answer(challengeId, { n: nonce, d: "accept", a: a.id }))),
+    );
   box.hidden = false;
   $<HTMLButtonElement>("ch-reject").onclick = () => void answer(challengeId, { n: nonce, d: "reject" });
 }
@@ -321,10 +323,13 @@ async function renderTotp(seed: Uint8Array): Promise<void> {
 async function poll(): Promise<void> {
   if (!device || document.hidden || current !== "home") return;
   try {
-    const r = await api<{ challenges: string[]; push: boolean; replacement?: { requestedAt: number; effectiveAt: number } }>(APP_API_PATHS.pending, {
-      msisdn: device.msisdn,
-      deviceId: device.deviceId,
-    });
+    const r = await api<{ challenges: string[]; push: boolean; replacement?: { requestedAt: number; effectiveAt: number } }>(
+      APP_API_PATHS.pending,
+      {
+        msisdn: device.msisdn,
+        deviceId: device.deviceId,
+      },
+    );
     showReplacement(r.replacement);
     $("push-status").textContent = r.push
       ? "Notifications on: sign-in requests arrive here."
@@ -351,7 +356,11 @@ function showReplacement(r: { requestedAt: number; effectiveAt: number } | undef
 async function refuseReplacement(): Promise<void> {
   if (!device) return;
   try {
-    const jws = await signCompactJws(device.privateKey, { typ: "edge-mfa/device", iat: Math.floor(Date.now() / 1000), refuseReplacement: true });
+    const jws = await signCompactJws(device.privateKey, {
+      typ: "edge-mfa/device",
+      iat: Math.floor(Date.now() / 1000),
+      refuseReplacement: true,
+    });
     await api(APP_API_PATHS.device, { msisdn: device.msisdn, deviceId: device.deviceId, jws });
     showReplacement(undefined);
     showError(null);
@@ -361,14 +370,23 @@ async function refuseReplacement(): Promise<void> {
 }
 
 function home(): void {
-  if (!device) return show("none");
-  if (device.pendingUntil) return void waiting();
+  if (!device) {
+    show("none");
+    return;
+  }
+  if (device.pendingUntil) {
+    void waiting();
+    return;
+  }
   show("home");
   $("home-msisdn").textContent = device.msisdn;
   const seed = seedFromBase32(device.seed);
   void renderTotp(seed);
   void poll();
-  timers.push(window.setInterval(() => void renderTotp(seed), 1000), window.setInterval(() => void poll(), POLL_MS));
+  timers.push(
+    window.setInterval(() => void renderTotp(seed), 1000),
+    window.setInterval(() => void poll(), POLL_MS),
+  );
 }
 
 async function signChallenge(event: SubmitEvent): Promise<void> {

@@ -36,9 +36,7 @@ self.addEventListener("fetch", (event) => {
   if (event.request.method !== "GET" || url.origin !== self.location.origin) return;
   const path = url.pathname === "/app" ? "/app/" : url.pathname;
   if (!SHELL.includes(path)) return;
-  event.respondWith(
-    fetch(event.request).catch(async () => (await caches.match(path)) ?? Response.error()),
-  );
+  event.respondWith(fetch(event.request).catch(async () => (await caches.match(path)) ?? Response.error()));
 });
 
 self.addEventListener("push", (event) => {

@@ -22,10 +22,7 @@ export interface MatchSetup {
   callerShowsNumber: boolean;
 }
 
-export type LinkPageMatch =
-  | { kind: "none" }
-  | { kind: "pick"; choices: number[] }
-  | { kind: "show"; number: number };
+export type LinkPageMatch = { kind: "none" } | { kind: "pick"; choices: number[] } | { kind: "show"; number: number };
 
 /** What the SMS link page offers. */
 export function linkPageMatch(m: MatchSetup): LinkPageMatch {

@@ -72,7 +72,6 @@ export async function checkTotp(seed: Uint8Array, code: string, nowMs: number, a
   return r.valid && "timeStep" in r ? { valid: true, timeStep: r.timeStep } : { valid: false };
 }
 
-
 export async function challengeResponseCode(seed: Uint8Array, challenge: string): Promise<string> {
   if (!CHALLENGE_PATTERN.test(challenge)) throw new Error("challenge must be 4-16 letters or digits");
   const key = await crypto.subtle.importKey("raw", new Uint8Array(seed), { name: "HMAC", hash: "SHA-256" }, false, ["sign"]);
@@ -80,8 +79,7 @@ export async function challengeResponseCode(seed: Uint8Array, challenge: string)
   const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, msg));
   // RFC 4226 §5.3 dynamic truncation.
   const offset = mac[mac.length - 1]! & 0x0f;
-  const bin =
-    ((mac[offset]! & 0x7f) << 24) | (mac[offset + 1]! << 16) | (mac[offset + 2]! << 8) | mac[offset + 3]!;
+  const bin = ((mac[offset]! & 0x7f) << 24) | (mac[offset + 1]! << 16) | (mac[offset + 2]! << 8) | mac[offset + 3]!;
   return String(bin % 10 ** CR_DIGITS).padStart(CR_DIGITS, "0");
 }
 

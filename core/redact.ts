@@ -11,7 +11,10 @@ const RULES: [RegExp, string][] = [
   [/\/m\/[^\s"'?#\\]+/g, `/m/${MASK}`],
   // Authorization header values and api keys, however they were written out.
   [/\b(bearer|basic)\s+[^\s"',;\\]+/gi, `$1 ${MASK}`],
-  [/\b(api[-_]?key|authorization|token|secret|password)(["']?\s*[:=]\s*["']?)(?!bearer\b|basic\b|\[redacted)[^\s"',;&\\]+/gi, `$1$2${MASK}`],
+  [
+    /\b(api[-_]?key|authorization|token|secret|password)(["']?\s*[:=]\s*["']?)(?!bearer\b|basic\b|\[redacted)[^\s"',;&\\]+/gi,
+    `$1$2${MASK}`,
+  ],
   // The app's activation fragment (#activate=<token>&msisdn=…).
   [/\bactivate=[^&\s"'\\]+/gi, `activate=${MASK}`],
   // One-time codes: "Your login code is 123456", "code":"12345678".

@@ -29,10 +29,7 @@ export async function sha256Hex(value: string): Promise<string> {
  */
 export async function timingSafeEqualString(a: string, b: string): Promise<boolean> {
   const enc = new TextEncoder();
-  const [da, db] = await Promise.all([
-    crypto.subtle.digest("SHA-256", enc.encode(a)),
-    crypto.subtle.digest("SHA-256", enc.encode(b)),
-  ]);
+  const [da, db] = await Promise.all([crypto.subtle.digest("SHA-256", enc.encode(a)), crypto.subtle.digest("SHA-256", enc.encode(b))]);
   // Fixed-length digests compared with no early exit (crypto.subtle.timingSafeEqual is
   // Workers-only; this module runs in the relay and the browser too).
   const x = new Uint8Array(da);

@@ -27,7 +27,6 @@ const KEY_PATH = fileURLToPath(new URL("./tls/fake-push-service.key", import.met
 /** How a subscription answers; "redirect" sends a 307 to itself, which accepts when followed. */
 export type PushMode = "ok" | "gone" | "missing" | "fail" | "redirect";
 
-
 interface Subscription {
   id: string;
   mode: PushMode;
@@ -128,58 +127,55 @@ export async function startFakePushService(port = 0): Promise<FakePushService> {
     };
   };
 
-  const server = createServer(
-    { cert: readFileSync(FAKE_PUSH_CERT_PATH), key: readFileSync(KEY_PATH) },
-    async (req, res) => {
-      const url = new URL(req.url ?? "/", origin);
-      const json = (status: number, value: unknown) => {
-        res.statusCode = status;
-        res.setHeader("content-type", "application/json");
-        res.end(JSON.stringify(value));
-      };
-      if (req.method === "POST" && url.pathname === "/_subscribe") {
-        const mode = (url.searchParams.get("mode") ?? "ok") as PushMode;
-        return json(200, newSubscription(mode));
-      }
-      if (req.method === "GET" && url.pathname === "/_messages") {
-        const sub = url.searchParams.get("sub");
-        return json(200, sub ? received.filter((r) => r.subscription === sub) : received);
-      }
-      const m = /^\/push\/([A-Za-z0-9_-]+)$/.exec(url.pathname);
-      const sub = m ? subs.get(m[1]!) : undefined;
-      if (req.method !== "POST" || !sub) return json(404, { error: "no such subscription" });
-      if (sub.mode === "redirect" && !url.searchParams.has("followed")) {
-        res.statusCode = 307;
-        res.setHeader("location", `${url.pathname}?followed=1`);
-        return res.end();
-      }
-      const body = await readBody(req);
-      const status = { ok: 201, gone: 410, missing: 404, fail: 500, redirect: 201 }[sub.mode];
-      const record: ReceivedPush = {
-        subscription: sub.id,
-        receivedAt: Date.now(),
-        payload: null,
-        error: null,
-        vapid: checkVapid(req.headers.authorization, origin),
-        headers: {
-          ttl: (req.headers.ttl as string | undefined) ?? null,
-          urgency: (req.headers.urgency as string | undefined) ?? null,
-          contentEncoding: (req.headers["content-encoding"] as string | undefined) ?? null,
-          contentType: (req.headers["content-type"] as string | undefined) ?? null,
-        },
-        bodyLength: body.length,
-        status,
-      };
-      try {
-        record.payload = decryptAes128gcm(body, sub.ecdh, sub.publicKey, sub.auth);
-      } catch (e) {
-        record.error = String(e);
-      }
-      received.push(record);
+  const server = createServer({ cert: readFileSync(FAKE_PUSH_CERT_PATH), key: readFileSync(KEY_PATH) }, async (req, res) => {
+    const url = new URL(req.url ?? "/", origin);
+    const json = (status: number, value: unknown) => {
       res.statusCode = status;
-      res.end();
-    },
-  );
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify(value));
+    };
+    if (req.method === "POST" && url.pathname === "/_subscribe") {
+      const mode = (url.searchParams.get("mode") ?? "ok") as PushMode;
+      return json(200, newSubscription(mode));
+    }
+    if (req.method === "GET" && url.pathname === "/_messages") {
+      const sub = url.searchParams.get("sub");
+      return json(200, sub ? received.filter((r) => r.subscription === sub) : received);
+    }
+    const m = /^\/push\/([A-Za-z0-9_-]+)$/.exec(url.pathname);
+    const sub = m ? subs.get(m[1]!) : undefined;
+    if (req.method !== "POST" || !sub) return json(404, { error: "no such subscription" });
+    if (sub.mode === "redirect" && !url.searchParams.has("followed")) {
+      res.statusCode = 307;
+      res.setHeader("location", `${url.pathname}?followed=1`);
+      return res.end();
+    }
+    const body = await readBody(req);
+    const status = { ok: 201, gone: 410, missing: 404, fail: 500, redirect: 201 }[sub.mode];
+    const record: ReceivedPush = {
+      subscription: sub.id,
+      receivedAt: Date.now(),
+      payload: null,
+      error: null,
+      vapid: checkVapid(req.headers.authorization, origin),
+      headers: {
+        ttl: (req.headers.ttl as string | undefined) ?? null,
+        urgency: (req.headers.urgency as string | undefined) ?? null,
+        contentEncoding: (req.headers["content-encoding"] as string | undefined) ?? null,
+        contentType: (req.headers["content-type"] as string | undefined) ?? null,
+      },
+      bodyLength: body.length,
+      status,
+    };
+    try {
+      record.payload = decryptAes128gcm(body, sub.ecdh, sub.publicKey, sub.auth);
+    } catch (e) {
+      record.error = String(e);
+    }
+    received.push(record);
+    res.statusCode = status;
+    res.end();
+  });
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
   server.unref();
   // "localhost" matches the certificate's DNS name; the Worker's fetch resolves it to loopback.

@@ -2,7 +2,11 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 
 /** Starts a command in its own process group; stop() ends the whole group (TERM, then KILL). */
-export function startProcess(cmd: string, args: string[], env: Record<string, string> = {}): { child: ChildProcess; output: () => string; stop: () => Promise<void> } {
+export function startProcess(
+  cmd: string,
+  args: string[],
+  env: Record<string, string> = {},
+): { child: ChildProcess; output: () => string; stop: () => Promise<void> } {
   let out = "";
   const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
   child.stdout!.on("data", (d) => (out += d));
@@ -80,7 +84,12 @@ export function fdsOfDescendants(rootPid: number, name: string): { open: number[
   let limit = 0;
   for (const d of readdirSync("/proc").filter((x) => /^\d+$/.test(x))) {
     try {
-      if (!readFileSync(`/proc/${d}/status`, "utf8").match(/^Name:\s+(\S+)/m)?.[1]?.includes(name)) continue;
+      if (
+        !readFileSync(`/proc/${d}/status`, "utf8")
+          .match(/^Name:\s+(\S+)/m)?.[1]
+          ?.includes(name)
+      )
+        continue;
       if (!isDescendant(Number(d), rootPid)) continue;
       open.push(readdirSync(`/proc/${d}/fd`).length);
       limit = Number(readFileSync(`/proc/${d}/limits`, "utf8").match(/Max open files\s+(\d+)/)?.[1] ?? 0);

@@ -12,7 +12,8 @@ const demo = !process.argv.includes("--no-demo");
 const extra = process.argv.slice(2).filter((a) => a !== "--no-demo");
 
 if (!demo) console.log(`\n  Edge MFA, local (no demo mode): ${base}  (configure it with .dev.vars)\n`);
-else console.log(`
+else
+  console.log(`
   Edge MFA, local demo mode
   ─────────────────────────
   API        ${base}/api/sfwa/auth   (endpoint "demo" is the default)
@@ -40,10 +41,17 @@ if (migrated.status !== 0) {
 const child = spawn(
   "wrangler",
   [
-    "dev", "--ip", "127.0.0.1", "--port", port, ...(demo ? ["--var", "DEMO_MODE:true"] : []),
+    "dev",
+    "--ip",
+    "127.0.0.1",
+    "--port",
+    port,
+    ...(demo ? ["--var", "DEMO_MODE:true"] : []),
     // Local push services (the tests' fake one) run on localhost; a later --var wins.
-    "--var", "PUSH_HOST_ALLOWLIST:localhost",
-    "--show-interactive-dev-session=false", ...extra,
+    "--var",
+    "PUSH_HOST_ALLOWLIST:localhost",
+    "--show-interactive-dev-session=false",
+    ...extra,
   ],
   { stdio: "inherit", env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" } },
 );

@@ -21,11 +21,13 @@ function fail(message) {
   process.exit(2);
 }
 
-const put = args.includes("--put") ? (args.splice(args.indexOf("--put"), 1), true) : false;
+const put = args.includes("--put");
+if (put) args.splice(args.indexOf("--put"), 1);
 const out = flag("--out");
 if (put && out) fail("use either --out FILE or --put");
 const subject = args[0] ?? "mailto:ops@example.com";
-if (args.length > 1 || !/^(mailto:|https:\/\/)\S+$/.test(subject)) fail("usage: new-app-secrets [mailto:you@example.com] [--out FILE | --put]");
+if (args.length > 1 || !/^(mailto:|https:\/\/)\S+$/.test(subject))
+  fail("usage: new-app-secrets [mailto:you@example.com] [--out FILE | --put]");
 
 const jwk = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey.export({ format: "jwk" });
 const publicKey = Buffer.concat([Buffer.from([4]), Buffer.from(jwk.x, "base64url"), Buffer.from(jwk.y, "base64url")]).toString("base64url");

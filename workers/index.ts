@@ -14,7 +14,8 @@ export default {
   /** Daily cron (wrangler.toml [triggers]): audit-log retention. */
   async scheduled(_controller, env) {
     const days = Number(env.AUDIT_RETENTION_DAYS || "30");
-    if (!Number.isFinite(days) || days < 1) throw new Error(`AUDIT_RETENTION_DAYS must be a positive number, got "${env.AUDIT_RETENTION_DAYS}"`);
+    if (!Number.isFinite(days) || days < 1)
+      throw new Error(`AUDIT_RETENTION_DAYS must be a positive number, got "${env.AUDIT_RETENTION_DAYS}"`);
     const deleted = await purgeAudit(env.DB, days);
     log.info("audit_retention", { days, deleted });
   },

@@ -32,7 +32,9 @@ function benchVars(smsUrl: string, maxPending: number, vars: Record<string, stri
     defaultEndpoint: "bench",
     rateLimit: { perMinute: 1000, perHour: 100_000 },
     overload: { maxPending, shards: 32 },
-    endpoints: [{ name: "bench", timeoutSeconds: 300, apiKeys: [{ name: "bench", sha256: createHash("sha256").update(BENCH_KEY).digest("hex") }] }],
+    endpoints: [
+      { name: "bench", timeoutSeconds: 300, apiKeys: [{ name: "bench", sha256: createHash("sha256").update(BENCH_KEY).digest("hex") }] },
+    ],
   };
   return {
     MFA_CONFIG: JSON.stringify(config),
@@ -56,7 +58,16 @@ export async function startEdge(smsUrl: string, maxPending = 50_000, vars: Recor
   const p = startProcess(
     WRANGLER,
     [
-      "dev", "--ip", "127.0.0.1", "--port", String(port), "--persist-to", state, "--show-interactive-dev-session=false", "--log-level", "warn",
+      "dev",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--persist-to",
+      state,
+      "--show-interactive-dev-session=false",
+      "--log-level",
+      "warn",
       ...Object.entries(benchVars(smsUrl, maxPending, vars)).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ],
     quiet,
@@ -72,7 +83,9 @@ export async function startEdge(smsUrl: string, maxPending = 50_000, vars: Recor
 
 /** The part of miniflare's API used here (typed locally: miniflare is wrangler's dependency, not ours). */
 interface MiniflareModule {
-  Miniflare: new (opts: unknown) => {
+  Miniflare: new (
+    opts: unknown,
+  ) => {
     ready: Promise<URL>;
     unsafeGetDirectURL(workerName: string): Promise<URL>;
     getD1Database(binding: string): Promise<{ prepare(sql: string): unknown; batch(stmts: unknown[]): Promise<unknown> }>;
@@ -176,7 +189,9 @@ export async function startEdgeInProcess(smsUrl: string, maxPending = 50_000, va
     const url = (await mf.ready).origin;
     const muxUrl = (await mf.unsafeGetDirectURL("bench-mux")).origin.replace(/^http/, "ws");
     const db = await mf.getD1Database("DB");
-    for (const file of readdirSync("migrations").filter((f) => f.endsWith(".sql")).sort()) {
+    for (const file of readdirSync("migrations")
+      .filter((f) => f.endsWith(".sql"))
+      .sort()) {
       await db.batch(unstable_splitSqlQuery(readFileSync(join("migrations", file), "utf8")).map((sql) => db.prepare(sql)));
     }
     await waitForHttp(`${url}/healthz`);
@@ -190,7 +205,22 @@ export async function startEdgeInProcess(smsUrl: string, maxPending = 50_000, va
 /** The floor: a minimal hono Worker under the same wrangler dev. */
 export async function startFloor(): Promise<RunningWorker> {
   const port = await freePort();
-  const p = startProcess(WRANGLER, ["dev", "-c", "bench/floor/wrangler.toml", "--ip", "127.0.0.1", "--port", String(port), "--show-interactive-dev-session=false", "--log-level", "warn"], quiet);
+  const p = startProcess(
+    WRANGLER,
+    [
+      "dev",
+      "-c",
+      "bench/floor/wrangler.toml",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(port),
+      "--show-interactive-dev-session=false",
+      "--log-level",
+      "warn",
+    ],
+    quiet,
+  );
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}/api/sfwa/auth`);
   return { url, pid: p.child.pid!, stop: p.stop, output: p.output };

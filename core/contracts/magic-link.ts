@@ -10,6 +10,7 @@ const text = (max: number) =>
   z
     .string()
     .max(max)
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point (refused in texts)
     .refine((s) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(s), "control characters");
 
 /** An MSISDN as clients send it, normalised to E.164 (see normalizeMsisdn). */

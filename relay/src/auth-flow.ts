@@ -140,7 +140,10 @@ function challenge(
   prompt: string,
   extra: Pick<PendingChallenge, "challengeId" | "challenge"> = {},
 ): Decision {
-  const state = deps.challenges.issue({ user: req.user, username: who.username, source: req.source, msisdn: who.msisdn, method, ...extra }, deps.now());
+  const state = deps.challenges.issue(
+    { user: req.user, username: who.username, source: req.source, msisdn: who.msisdn, method, ...extra },
+    deps.now(),
+  );
   return { code: "Access-Challenge", state, replyMessage: prompt, reason: `challenge: ${method}` };
 }
 
@@ -158,7 +161,12 @@ async function answerChallenge(req: AuthRequest, deps: FlowDeps): Promise<Decisi
           : await deps.edge.verifyTotp(who, req.password);
     return verdict === "accept"
       ? { code: "Access-Accept", reason: `${c.method} code accepted`, method: "challenge-response" }
-      : { code: "Access-Reject", reason: `${c.method} code ${verdict}`, replyMessage: "Wrong or expired code", method: "challenge-response" };
+      : {
+          code: "Access-Reject",
+          reason: `${c.method} code ${verdict}`,
+          replyMessage: "Wrong or expired code",
+          method: "challenge-response",
+        };
   } catch (e) {
     return edgeFailure(deps, e, "challenge-response");
   }
@@ -171,7 +179,12 @@ async function answerChallenge(req: AuthRequest, deps: FlowDeps): Promise<Decisi
 function edgeFailure(deps: FlowDeps, e: unknown, method: Decision["method"]): Decision {
   if (e instanceof EdgeRejectedError) {
     if (e.code === NUMBER_CHANGED) {
-      return { code: "Access-Reject", reason: NUMBER_CHANGED, replyMessage: "Your phone number changed; ask your help desk to confirm it", method };
+      return {
+        code: "Access-Reject",
+        reason: NUMBER_CHANGED,
+        replyMessage: "Your phone number changed; ask your help desk to confirm it",
+        method,
+      };
     }
     return { code: "Access-Reject", reason: `edge refused: ${e.message}`, method };
   }

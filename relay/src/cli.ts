@@ -23,7 +23,12 @@ async function main(argv: string[]): Promise<void> {
 
   const config = loadRelayConfig(opt("--config") ?? "relay.json");
   const log = jsonLogger(config.log.level);
-  const edge = new EdgeClient({ url: config.edge.url, relayName: config.edge.relayName, key: await loadPrivateKey(config.edge.privateKeyFile), timeoutMs: config.edge.timeoutMs });
+  const edge = new EdgeClient({
+    url: config.edge.url,
+    relayName: config.edge.relayName,
+    key: await loadPrivateKey(config.edge.privateKeyFile),
+    timeoutMs: config.edge.timeoutMs,
+  });
   const server = new RelayServer(config, { edge, firstFactor: firstFactorFrom(config.firstFactor), log });
   // Handlers go in before start(): start() logs "listening" before it returns, and a
   // signal sent on that line would otherwise meet the default action (killed, no drain).

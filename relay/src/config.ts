@@ -46,7 +46,10 @@ const LdapSchema = z
      * entry). Default: the attribute of a `bindDnTemplate` like "uid={user},…" or of a search
      * filter like "(sAMAccountName={user})"; required for any other template or filter.
      */
-    usernameAttribute: z.string().regex(/^[A-Za-z][A-Za-z0-9-]*$/, "usernameAttribute must be an attribute name").optional(),
+    usernameAttribute: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9-]*$/, "usernameAttribute must be an attribute name")
+      .optional(),
     timeoutMs: z.number().int().positive().default(5000),
     caFile: z.string().optional(),
     rejectUnauthorized: z.boolean().default(true),
@@ -75,7 +78,9 @@ const FirstFactorSchema = z.discriminatedUnion("type", [z.object({ type: z.liter
 export type FirstFactorConfig = z.infer<typeof FirstFactorSchema>;
 
 export const RelayConfigSchema = z.object({
-  listen: z.object({ host: z.string().default("0.0.0.0"), port: z.number().int().min(0).max(65535).default(1812) }).default({ host: "0.0.0.0", port: 1812 }),
+  listen: z
+    .object({ host: z.string().default("0.0.0.0"), port: z.number().int().min(0).max(65535).default(1812) })
+    .default({ host: "0.0.0.0", port: 1812 }),
   clients: z.array(ClientSchema).min(1),
   edge: z.object({
     url: z.url(),
@@ -99,13 +104,20 @@ export const RelayConfigSchema = z.object({
    * trimmed, case-insensitive). An msisdn here wins over the directory's mobile attribute.
    */
   users: z
-    .record(z.string(), z.object({ msisdn: z.string().regex(E164, "msisdn must be E.164, e.g. +46701234567").optional(), secondFactor: SecondFactorSchema.optional() }))
+    .record(
+      z.string(),
+      z.object({
+        msisdn: z.string().regex(E164, "msisdn must be E.164, e.g. +46701234567").optional(),
+        secondFactor: SecondFactorSchema.optional(),
+      }),
+    )
     .default({})
     .transform((users, ctx) => {
       const out: Record<string, { msisdn?: string | undefined; secondFactor?: SecondFactor | undefined }> = {};
       for (const [name, u] of Object.entries(users)) {
         const key = normalizeUsername(name);
-        if (key in out) ctx.addIssue({ code: "custom", message: `users "${name}" is the same user as another entry (usernames are case-insensitive)` });
+        if (key in out)
+          ctx.addIssue({ code: "custom", message: `users "${name}" is the same user as another entry (usernames are case-insensitive)` });
         out[key] = u;
       }
       return out;

@@ -3,7 +3,15 @@ import { importJWK, importPKCS8, type CryptoKey as JoseKey, type KeyObject } fro
 import { Agent, request } from "undici";
 import type { z } from "zod";
 import { TOUCH_ANSWER_SLACK_MS, type ResultCode } from "../../core/contracts/relay.ts";
-import { RELAY_API_BASE, RELAY_CALLS, type WhoSchema, type OtpVerdict, type RelayAnswer, type RelayCallName, type RelayRequest } from "../../core/contracts/relay-api.ts";
+import {
+  RELAY_API_BASE,
+  RELAY_CALLS,
+  type WhoSchema,
+  type OtpVerdict,
+  type RelayAnswer,
+  type RelayCallName,
+  type RelayRequest,
+} from "../../core/contracts/relay-api.ts";
 import { classifyEdgeResponse } from "./edge-response.ts";
 import { mintRelayToken } from "../../core/contracts/relay-token.ts";
 

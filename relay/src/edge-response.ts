@@ -22,8 +22,12 @@ export function classifyEdgeResponse<T>(status: number, text: string, schema: z.
   } catch {
     isJson = false;
   }
-  const error = isJson && typeof json === "object" && json !== null && typeof (json as { error?: unknown }).error === "string" ? (json as { error: string }).error : undefined;
-  if (status === EDGE_UNAVAILABLE_STATUS && error === EDGE_UNAVAILABLE_ERROR) return { kind: "unavailable", reason: "edge reports itself unavailable" };
+  const error =
+    isJson && typeof json === "object" && json !== null && typeof (json as { error?: unknown }).error === "string"
+      ? (json as { error: string }).error
+      : undefined;
+  if (status === EDGE_UNAVAILABLE_STATUS && error === EDGE_UNAVAILABLE_ERROR)
+    return { kind: "unavailable", reason: "edge reports itself unavailable" };
   if (status < 200 || status >= 300) {
     return { kind: "refused", reason: `edge answered ${status}: ${text.slice(0, 200)}`, ...(error ? { error } : {}) };
   }

@@ -96,7 +96,10 @@ export class RelayServer {
       req = decodeRequest(msg, client.secret);
     } catch (e) {
       const reason = e instanceof PacketError ? e.message : String(e);
-      return this.#drop(/Message-Authenticator mismatch/.test(reason) ? "bad_message_authenticator" : "malformed", nas, { client: client.name, error: reason });
+      return this.#drop(/Message-Authenticator mismatch/.test(reason) ? "bad_message_authenticator" : "malformed", nas, {
+        client: client.name,
+        error: reason,
+      });
     }
     // Status-Server (RFC 5997) must be authenticated; Access-Request when the client requires it.
     if ((code === STATUS_SERVER || client.requireMessageAuthenticator) && !req.hasMessageAuthenticator) {
@@ -119,12 +122,19 @@ export class RelayServer {
 
     const user = typeof req.attributes["User-Name"] === "string" ? (req.attributes["User-Name"] as string) : "";
     const password = typeof req.attributes["User-Password"] === "string" ? (req.attributes["User-Password"] as string) : "";
-    const state = Buffer.isBuffer(req.attributes["State"]) ? (req.attributes["State"] as Buffer) : undefined;
+    const state = Buffer.isBuffer(req.attributes.State) ? (req.attributes.State as Buffer) : undefined;
     const started = Date.now();
     const decision: Decision = user
-      ? await decide({ user, password, source: nas, ...(state ? { state } : {}), ...(client.secondFactor ? { clientSecondFactor: client.secondFactor } : {}) }, this.#deps).catch(
-          (e: unknown): Decision => ({ code: "Access-Reject", reason: `error: ${String(e)}` }),
-        )
+      ? await decide(
+          {
+            user,
+            password,
+            source: nas,
+            ...(state ? { state } : {}),
+            ...(client.secondFactor ? { clientSecondFactor: client.secondFactor } : {}),
+          },
+          this.#deps,
+        ).catch((e: unknown): Decision => ({ code: "Access-Reject", reason: `error: ${String(e)}` }))
       : { code: "Access-Reject", reason: "no User-Name" };
 
     const attrs: Array<[string, string | Buffer]> = [];

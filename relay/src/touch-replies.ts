@@ -14,8 +14,23 @@ export const TOUCH_REPLIES: Record<ResultCode, TouchOutcome> = {
   TOUCH_ACCEPTED: { kind: "reply", code: "Access-Accept", reason: "touch accepted" },
   TOUCH_REJECTED: { kind: "reply", code: "Access-Reject", reason: "touch rejected", replyMessage: "Login rejected on your phone" },
   USER_NOT_RESPONDED: { kind: "reply", code: "Access-Reject", reason: "touch timed out", replyMessage: "No answer from your phone" },
-  BAD_REQUEST: { kind: "reply", code: "Access-Reject", reason: "edge refused (rate limit or overload)", replyMessage: "Login not possible right now, try again later" },
+  BAD_REQUEST: {
+    kind: "reply",
+    code: "Access-Reject",
+    reason: "edge refused (rate limit or overload)",
+    replyMessage: "Login not possible right now, try again later",
+  },
   FAILED_DELIVERY: { kind: "fallback" },
-  INVALID_APPROVER: { kind: "reply", code: "Access-Reject", reason: "touch: invalid approver", replyMessage: "The approver could not be asked" },
-  NO_APPROVER_SELECTED: { kind: "reply", code: "Access-Reject", reason: "touch: no approver selected", replyMessage: "No approver was selected" },
+  INVALID_APPROVER: {
+    kind: "reply",
+    code: "Access-Reject",
+    reason: "touch: invalid approver",
+    replyMessage: "The approver could not be asked",
+  },
+  NO_APPROVER_SELECTED: {
+    kind: "reply",
+    code: "Access-Reject",
+    reason: "touch: no approver selected",
+    replyMessage: "No approver was selected",
+  },
 };

@@ -12,7 +12,10 @@ describe("admin CLI mapping", () => {
     });
     expect(toCall(parseArgs(["totp", "enroll", "+46701234567"])).path).toBe("/subscribers/%2B46701234567/totp");
     expect(toCall(parseArgs(["audit", "--kind", "auth", "--limit", "5"])).path).toBe("/audit?kind=auth&limit=5");
-    expect(toCall(parseArgs(["devices", "revoke", "+46701234567", "dev-1"]))).toEqual({ method: "DELETE", path: "/subscribers/%2B46701234567/devices/dev-1" });
+    expect(toCall(parseArgs(["devices", "revoke", "+46701234567", "dev-1"]))).toEqual({
+      method: "DELETE",
+      path: "/subscribers/%2B46701234567/devices/dev-1",
+    });
   });
   it("maps the RADIUS number-pin commands", () => {
     expect(toCall(parseArgs(["users", "confirm-number", "radius", "CORP\\Alice", "--msisdn", "+46701234567"]))).toEqual({
@@ -23,7 +26,10 @@ describe("admin CLI mapping", () => {
     expect(toCall(parseArgs(["users", "pending", "--endpoint", "radius"])).path).toBe("/relay-pins?endpoint=radius&pending=true");
     expect(toCall(parseArgs(["users", "pins"])).path).toBe("/relay-pins");
     expect(toCall(parseArgs(["users", "show", "radius", "alice"]))).toEqual({ method: "GET", path: "/relay-pins/radius/alice" });
-    expect(toCall(parseArgs(["users", "cancel-change", "radius", "alice"]))).toEqual({ method: "DELETE", path: "/relay-pins/radius/alice/pending" });
+    expect(toCall(parseArgs(["users", "cancel-change", "radius", "alice"]))).toEqual({
+      method: "DELETE",
+      path: "/relay-pins/radius/alice/pending",
+    });
     expect(toCall(parseArgs(["users", "remove-pin", "radius", "alice"]))).toEqual({ method: "DELETE", path: "/relay-pins/radius/alice" });
     expect(() => toCall(parseArgs(["users", "confirm-number", "radius"]))).toThrow(/username/);
   });
@@ -55,7 +61,9 @@ describe("admin CLI credentials", () => {
   });
 
   it("refuses --token on the command line and says why", () => {
-    expect(() => parseArgs(["--token", "secret", "endpoints", "list"])).toThrow(/shell history.*EDGE_MFA_ADMIN_TOKEN.*--token-file.*--token-stdin/);
+    expect(() => parseArgs(["--token", "secret", "endpoints", "list"])).toThrow(
+      /shell history.*EDGE_MFA_ADMIN_TOKEN.*--token-file.*--token-stdin/,
+    );
     expect(() => parseArgs(["--token=secret", "endpoints", "list"])).toThrow(UsageError);
   });
 

@@ -21,7 +21,8 @@ describe("new-app-secrets", () => {
     const secrets = JSON.parse(readFileSync(file, "utf8")) as Record<string, string>;
     expect(Object.keys(secrets)).toEqual(NAMES);
     expect(secrets.VAPID_PUBLIC_KEY).toMatch(/^[A-Za-z0-9_-]{87}$/);
-    for (const name of ["VAPID_PUBLIC_KEY", "VAPID_PRIVATE_KEY", "SEED_ENCRYPTION_KEY"]) expect(r.stdout + r.stderr).not.toContain(secrets[name]);
+    for (const name of ["VAPID_PUBLIC_KEY", "VAPID_PRIVATE_KEY", "SEED_ENCRYPTION_KEY"])
+      expect(r.stdout + r.stderr).not.toContain(secrets[name]);
     expect(r.stdout).toContain("wrangler secret bulk app-secrets.json");
   });
 
@@ -45,7 +46,10 @@ describe("new-app-secrets", () => {
     chmodSync(join(bin, "npx"), 0o755);
     const r = run(["--put"], { PATH: `${bin}:${process.env.PATH}` });
     expect(r.status).toBe(0);
-    const calls = readFileSync(log, "utf8").trim().split("\n").map((l) => JSON.parse(l) as { args: string[]; stdin: string });
+    const calls = readFileSync(log, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { args: string[]; stdin: string });
     expect(calls.map((c) => c.args)).toEqual(NAMES.map((n) => ["wrangler", "secret", "put", n]));
     for (const c of calls) {
       expect(c.stdin.length).toBeGreaterThan(10);

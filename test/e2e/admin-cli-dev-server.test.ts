@@ -21,7 +21,11 @@ async function cli(...args: string[]): Promise<{ code: number | null; json: any;
   return cliWith({ EDGE_MFA_ADMIN_TOKEN: DEMO_ADMIN_TOKEN }, args);
 }
 
-async function cliWith(env: Record<string, string>, args: string[], stdin?: string): Promise<{ code: number | null; json: any; stderr: string }> {
+async function cliWith(
+  env: Record<string, string>,
+  args: string[],
+  stdin?: string,
+): Promise<{ code: number | null; json: any; stderr: string }> {
   const child = spawn("npm", ["run", "--silent", "admin", "--", ...args], {
     env: { ...process.env, EDGE_MFA_ADMIN_TOKEN: "", EDGE_MFA_URL: dev.url, ...env },
   });
@@ -43,7 +47,9 @@ async function cliWith(env: Record<string, string>, args: string[], stdin?: stri
 
 async function outboxLink(to: string): Promise<string> {
   for (let i = 0; i < 100; i++) {
-    const { messages } = (await (await fetch(`${dev.url}/dev/outbox.json?to=${encodeURIComponent(to)}`)).json()) as { messages: { text: string }[] };
+    const { messages } = (await (await fetch(`${dev.url}/dev/outbox.json?to=${encodeURIComponent(to)}`)).json()) as {
+      messages: { text: string }[];
+    };
     if (messages[0]) return linkIn(messages[0].text);
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -54,7 +60,11 @@ describe("admin CLI against wrangler dev", () => {
   it("creates an endpoint and a token that the Magic Link API then accepts; revoke makes it BAD_REQUEST", async () => {
     const created = await cli("endpoints", "create", "webshop", "--timeout", "60", "--title", "Webshop login", "--rate", "5/30");
     expect(created.code).toBe(0);
-    expect(created.json.settings).toMatchObject({ timeoutSeconds: 60, texts: { title: "Webshop login" }, rateLimit: { perMinute: 5, perHour: 30 } });
+    expect(created.json.settings).toMatchObject({
+      timeoutSeconds: 60,
+      texts: { title: "Webshop login" },
+      rateLimit: { perMinute: 5, perHour: 30 },
+    });
 
     const token = await cli("tokens", "create", "webshop", "shop-backend", "--expires", "31-12-2099");
     expect(token.code).toBe(0);
@@ -62,7 +72,9 @@ describe("admin CLI against wrangler dev", () => {
     const secret = token.json.secret as string;
 
     const msisdn = `+4670${Math.floor(1e6 + Math.random() * 8e6)}`;
-    const api = fetch(`${dev.url}/api/sfwa/auth/webshop?msisdn=${encodeURIComponent(msisdn)}`, { headers: { "api-key": secret } }).then((r) => r.json());
+    const api = fetch(`${dev.url}/api/sfwa/auth/webshop?msisdn=${encodeURIComponent(msisdn)}`, { headers: { "api-key": secret } }).then(
+      (r) => r.json(),
+    );
     const link = await outboxLink(msisdn);
     expect(await (await fetch(link)).text()).toContain("Webshop login");
     await answerLink(link, "accept");
@@ -72,7 +84,9 @@ describe("admin CLI against wrangler dev", () => {
     expect(listed.json.tokens).toHaveLength(1);
     expect(JSON.stringify(listed.json)).not.toContain(secret);
     expect((await cli("tokens", "revoke", "webshop", token.json.id)).code).toBe(0);
-    const refused = await fetch(`${dev.url}/api/sfwa/auth/webshop?msisdn=${encodeURIComponent(msisdn)}`, { headers: { "api-key": secret } });
+    const refused = await fetch(`${dev.url}/api/sfwa/auth/webshop?msisdn=${encodeURIComponent(msisdn)}`, {
+      headers: { "api-key": secret },
+    });
     expect(await refused.json()).toEqual({ code: "BAD_REQUEST" });
 
     const audit = await cli("audit", "--endpoint", "webshop");

@@ -22,10 +22,7 @@ beforeAll(async () => {
   push = await startFakePushService();
   // wrangler dev's workerd must trust the fake push service's test certificate.
   process.env.NODE_EXTRA_CA_CERTS = FAKE_PUSH_CERT_PATH;
-  [dev, browser] = await Promise.all([
-    startDevServer(),
-    launchChromium(),
-  ]);
+  [dev, browser] = await Promise.all([startDevServer(), launchChromium()]);
 });
 
 afterAll(async () => {
@@ -51,7 +48,10 @@ async function outbox(page: Page, msisdn: string): Promise<OutboxMessage[]> {
 async function fromOutbox(page: Page, msisdn: string, pick: (m: OutboxMessage) => string | undefined, skip = 0): Promise<string> {
   for (let i = 0; i < 150; i++) {
     const messages = await outbox(page, msisdn);
-    const found = messages.slice(0, Math.max(0, messages.length - skip)).map(pick).find(Boolean);
+    const found = messages
+      .slice(0, Math.max(0, messages.length - skip))
+      .map(pick)
+      .find(Boolean);
     if (found) return found;
     await page.waitForTimeout(200);
   }
@@ -67,15 +67,18 @@ const codeFromOutbox = (page: Page, msisdn: string, skip = 0) =>
 async function phone(sub: { endpoint: string; keys: unknown }): Promise<BrowserContext> {
   const context = await browser.newContext({ baseURL: dev.url });
   await context.grantPermissions(["notifications"], { origin: dev.url });
-  await context.addInitScript((json) => {
-    // Stand-in for the browser's push service (unreachable offline): subscribe() hands out
-    // a subscription at the local fake push service instead.
-    // (Runs in the page; this file is typed for Node, hence the cast.)
-    const fake = { endpoint: json.endpoint, expirationTime: null, toJSON: () => json };
-    const pm = (globalThis as unknown as { PushManager: { prototype: Record<string, unknown> } }).PushManager;
-    pm.prototype.subscribe = async () => fake;
-    pm.prototype.getSubscription = async () => fake;
-  }, { endpoint: sub.endpoint, expirationTime: null, keys: sub.keys });
+  await context.addInitScript(
+    (json) => {
+      // Stand-in for the browser's push service (unreachable offline): subscribe() hands out
+      // a subscription at the local fake push service instead.
+      // (Runs in the page; this file is typed for Node, hence the cast.)
+      const fake = { endpoint: json.endpoint, expirationTime: null, toJSON: () => json };
+      const pm = (globalThis as unknown as { PushManager: { prototype: Record<string, unknown> } }).PushManager;
+      pm.prototype.subscribe = async () => fake;
+      pm.prototype.getSubscription = async () => fake;
+    },
+    { endpoint: sub.endpoint, expirationTime: null, keys: sub.keys },
+  );
   return context;
 }
 
@@ -118,10 +121,14 @@ describe("authenticator web app in Chromium against wrangler dev", () => {
     expect(page.url()).not.toContain("activate="); // the token left the address bar
     const manifest = await page.request.get("/app/manifest.webmanifest");
     expect(await manifest.json()).toMatchObject({ start_url: "/app/", display: "standalone" });
-    await expect.poll(() => page.evaluate(async () => {
+    await expect
+      .poll(() =>
+        page.evaluate(async () => {
           const nav = navigator as unknown as { serviceWorker: { getRegistration(scope: string): Promise<unknown> } };
           return !!(await nav.serviceWorker.getRegistration("/app/"));
-        })).toBe(true);
+        }),
+      )
+      .toBe(true);
 
     // The user returns to the SMS page and answers the first sign-in there.
     await page.goto(link);
@@ -129,7 +136,9 @@ describe("authenticator web app in Chromium against wrangler dev", () => {
     expect(await first).toEqual({ status: 200, body: { code: "TOUCH_ACCEPTED" } });
 
     // 2. Next sign-in: a push to the app (no SMS), carrying only the challenge id.
-    const smsCount = ((await (await page.request.get(`/dev/outbox.json?to=${encodeURIComponent(msisdn)}`)).json()) as { messages: unknown[] }).messages.length;
+    const smsCount = (
+      (await (await page.request.get(`/dev/outbox.json?to=${encodeURIComponent(msisdn)}`)).json()) as { messages: unknown[] }
+    ).messages.length;
     const second = callApi(msisdn);
     const pushed = await waitForPush(sub.id);
     expect(pushed.vapidOk).toBe(true);
@@ -145,7 +154,8 @@ describe("authenticator web app in Chromium against wrangler dev", () => {
     await page.locator("#ch-accept").click();
     await expect.poll(() => page.locator("#result-title").textContent()).toBe("Approved");
     expect(await second).toEqual({ status: 200, body: { code: "TOUCH_ACCEPTED" } });
-    const after = ((await (await page.request.get(`/dev/outbox.json?to=${encodeURIComponent(msisdn)}`)).json()) as { messages: unknown[] }).messages.length;
+    const after = ((await (await page.request.get(`/dev/outbox.json?to=${encodeURIComponent(msisdn)}`)).json()) as { messages: unknown[] })
+      .messages.length;
     expect(after).toBe(smsCount); // answered within the grace period: no SMS
 
     // 3. Offline code: the app's TOTP (computed in the browser) verifies at the edge.
@@ -164,7 +174,10 @@ describe("authenticator web app in Chromium against wrangler dev", () => {
     await page.locator("#cr-input").fill("482913");
     await page.getByRole("button", { name: "Sign" }).click();
     await expect.poll(() => page.locator("#cr-result").textContent()).toMatch(/\d{4} \d{4}$/);
-    const crCode = (await page.locator("#cr-result").textContent())!.match(/(\d{4}) (\d{4})$/)!.slice(1).join("");
+    const crCode = (await page.locator("#cr-result").textContent())!
+      .match(/(\d{4}) (\d{4})$/)!
+      .slice(1)
+      .join("");
     const cr = () =>
       fetch(`${dev.url}/api/offline/challenge-response`, {
         method: "POST",
@@ -192,11 +205,19 @@ describe("authenticator web app in Chromium against wrangler dev", () => {
         body: JSON.stringify(body),
       }).then(async (r) => ({ status: r.status, body: (await r.json()) as { secret?: string } }));
     const endpoint = `helpdesk-${Date.now()}`;
-    expect((await admin("endpoints", { name: endpoint, texts: { title: "Helpdesk" }, assistedLogin: { approvers: [{ name: "Alice Admin", msisdn: approverMsisdn }] } })).status).toBe(201);
+    expect(
+      (
+        await admin("endpoints", {
+          name: endpoint,
+          texts: { title: "Helpdesk" },
+          assistedLogin: { approvers: [{ name: "Alice Admin", msisdn: approverMsisdn }] },
+        })
+      ).status,
+    ).toBe(201);
     const { secret } = (await admin(`endpoints/${endpoint}/tokens`, { name: "e2e" })).body;
-    const assisted = fetch(`${dev.url}/api/sfwa/auth/${endpoint}?msisdn=${encodeURIComponent(msisdn)}`, { headers: { "api-key": secret! } }).then(
-      async (r) => ({ status: r.status, body: await r.json() }),
-    );
+    const assisted = fetch(`${dev.url}/api/sfwa/auth/${endpoint}?msisdn=${encodeURIComponent(msisdn)}`, {
+      headers: { "api-key": secret! },
+    }).then(async (r) => ({ status: r.status, body: await r.json() }));
     await page.getByRole("button", { name: "Done" }).click();
     await expect.poll(() => page.locator("#ch-title").textContent(), { timeout: 15_000 }).toBe("Helpdesk");
     await page.locator("#ch-accept").click();
@@ -210,7 +231,9 @@ describe("authenticator web app in Chromium against wrangler dev", () => {
 
     // 7. A generic 404 (an unknown challenge, a proxy's 404) does not make the app forget its
     // device; only the server's unknown_device answer does.
-    await page.route("**/app/api/pending", (r) => r.fulfill({ status: 404, contentType: "application/json", body: '{"error":"unknown_challenge"}' }));
+    await page.route("**/app/api/pending", (r) =>
+      r.fulfill({ status: 404, contentType: "application/json", body: '{"error":"unknown_challenge"}' }),
+    );
     const firstPoll = page.waitForResponse("**/app/api/pending");
     await page.goto("/app/");
     expect((await firstPoll).status()).toBe(404);

@@ -12,10 +12,7 @@ let dev: DevServer;
 let browser: Browser;
 
 beforeAll(async () => {
-  [dev, browser] = await Promise.all([
-    startDevServer(),
-    launchChromium(),
-  ]);
+  [dev, browser] = await Promise.all([startDevServer(), launchChromium()]);
 });
 
 afterAll(async () => {

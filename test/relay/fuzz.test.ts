@@ -36,7 +36,11 @@ function validRequest(id: number, user: string): Buffer {
     secret: SECRET,
     identifier: id,
     add_message_authenticator: true,
-    attributes: [["User-Name", user], ["User-Password", "pw"], ["NAS-IP-Address", "10.0.0.1"]],
+    attributes: [
+      ["User-Name", user],
+      ["User-Password", "pw"],
+      ["NAS-IP-Address", "10.0.0.1"],
+    ],
   });
 }
 
@@ -75,7 +79,7 @@ function mutate(p: Buffer, rnd: () => number, pool: Buffer[]): Buffer {
 /** Deterministic PRNG so a failure can be replayed (FUZZ_SEED). */
 function prng(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 
 let server: RelayServer;
@@ -94,7 +98,9 @@ beforeAll(async () => {
     // Every user the valid requests name is known, so only packet authentication stands
     // between a mutant and an Access-Accept.
     usernameAsMsisdn: true,
-    users: Object.fromEntries(["+46701234567", "+46709999999", ...Array.from({ length: 8 }, (_, i) => `+4670123456${i}`)].map((u) => [u, {}])),
+    users: Object.fromEntries(
+      ["+46701234567", "+46709999999", ...Array.from({ length: 8 }, (_, i) => `+4670123456${i}`)].map((u) => [u, {}]),
+    ),
   });
   const acceptAll: EdgeApi = {
     touch: async () => "TOUCH_ACCEPTED",
@@ -105,7 +111,11 @@ beforeAll(async () => {
     hasApp: async () => true,
     verifyChallengeResponse: async () => "accept",
   };
-  server = new RelayServer(config, { edge: acceptAll, firstFactor: firstFactorFrom({ type: "none" }), log: jsonLogger("warn", (l) => logLines.push(l)) });
+  server = new RelayServer(config, {
+    edge: acceptAll,
+    firstFactor: firstFactorFrom({ type: "none" }),
+    log: jsonLogger("warn", (l) => logLines.push(l)),
+  });
   port = (await server.start()).port;
   client = createSocket("udp4");
   client.on("message", (m) => replies.push(m));

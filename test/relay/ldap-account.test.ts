@@ -34,9 +34,18 @@ describe("LDAP first factor: the account, not the spelling, is the user", () => 
     expect(ldapAccountAttribute({ search: { filter: "(sAMAccountName={user})" } })).toBe("sAMAccountName");
     expect(ldapAccountAttribute({ search: { filter: "(|(sAMAccountName={user})(userPrincipalName={user}))" } })).toBeNull();
     expect(ldapAccountAttribute({ bindDnTemplate: "{user}@corp.example.com" })).toBeNull();
-    const aliasing = { ...base, firstFactor: { type: "ldap", url: "ldap://x", search: { baseDn: "dc=x", bindDn: "cn=a", bindPassword: "p", filter: "(|(uid={user})(mail={user}))" } } };
+    const aliasing = {
+      ...base,
+      firstFactor: {
+        type: "ldap",
+        url: "ldap://x",
+        search: { baseDn: "dc=x", bindDn: "cn=a", bindPassword: "p", filter: "(|(uid={user})(mail={user}))" },
+      },
+    };
     expect(() => parseRelayConfig(aliasing)).toThrow(/usernameAttribute is required/);
-    expect(parseRelayConfig({ ...aliasing, firstFactor: { ...aliasing.firstFactor, usernameAttribute: "uid" } }).firstFactor).toMatchObject({ usernameAttribute: "uid" });
+    expect(parseRelayConfig({ ...aliasing, firstFactor: { ...aliasing.firstFactor, usernameAttribute: "uid" } }).firstFactor).toMatchObject(
+      { usernameAttribute: "uid" },
+    );
   });
 
   it("a login under another name of the account reports the account's own name", async () => {
@@ -48,7 +57,10 @@ describe("LDAP first factor: the account, not the spelling, is the user", () => 
   });
 
   it("an entry without the account attribute is refused rather than keyed by the typed name", async () => {
-    const cfg = parseRelayConfig({ ...base, firstFactor: ldap({ filter: "(|(uid={user})(mail={user}))" }, { usernameAttribute: "employeeNumber" }) });
+    const cfg = parseRelayConfig({
+      ...base,
+      firstFactor: ldap({ filter: "(|(uid={user})(mail={user}))" }, { usernameAttribute: "employeeNumber" }),
+    });
     const ff = new LdapFirstFactor(cfg.firstFactor as Extract<typeof cfg.firstFactor, { type: "ldap" }>);
     expect(await ff.verify("alice@example.com", "alice-password")).toEqual({ ok: false, reason: "directory entry has no employeeNumber" });
   });

@@ -43,7 +43,12 @@ const msisdn = () => {
   if (!n) throw new Error("out of known test numbers");
   return n;
 };
-const request = (user: string, password: string, ...more: string[]) => [`User-Name = "${user}"`, `User-Password = "${password}"`, MA, ...more];
+const request = (user: string, password: string, ...more: string[]) => [
+  `User-Name = "${user}"`,
+  `User-Password = "${password}"`,
+  MA,
+  ...more,
+];
 
 beforeAll(async () => {
   gateway = await startFakeSmsGateway();
@@ -64,11 +69,16 @@ beforeAll(async () => {
 
   [dev, slapd] = await Promise.all([
     startDevServer([
-      "--var", `MFA_CONFIG:${JSON.stringify(edgeConfig)}`,
-      "--var", "SMS_PROVIDER:http",
-      "--var", `SMS_HTTP_URL:${gateway.url}/sms`,
-      "--var", 'SMS_HTTP_BODY:{"to":"{phone}","message":"{text}"}',
-      "--var", "SMS_TIMEOUT_MS:1500",
+      "--var",
+      `MFA_CONFIG:${JSON.stringify(edgeConfig)}`,
+      "--var",
+      "SMS_PROVIDER:http",
+      "--var",
+      `SMS_HTTP_URL:${gateway.url}/sms`,
+      "--var",
+      'SMS_HTTP_BODY:{"to":"{phone}","message":"{text}"}',
+      "--var",
+      "SMS_TIMEOUT_MS:1500",
     ]),
     startSlapd([
       { uid: "alice", password: "alice-password", mobile: "+46701234599" },
@@ -348,10 +358,14 @@ describe("issue 10: safe defaults, fail mode, every edge code, pinned numbers", 
     expect(gateway.requests.filter((q) => q.to === attacker)).toEqual([]);
 
     // The operator confirms with the CLI; then the new number is the one asked.
-    const cli = spawnSync(join(process.cwd(), "node_modules", ".bin", "node"), ["cli/admin.ts", "users", "confirm-number", "radius", "alice", "--msisdn", attacker], {
-      env: { ...process.env, EDGE_MFA_URL: dev.url, EDGE_MFA_ADMIN_TOKEN: DEMO_ADMIN_TOKEN },
-      encoding: "utf8",
-    });
+    const cli = spawnSync(
+      join(process.cwd(), "node_modules", ".bin", "node"),
+      ["cli/admin.ts", "users", "confirm-number", "radius", "alice", "--msisdn", attacker],
+      {
+        env: { ...process.env, EDGE_MFA_URL: dev.url, EDGE_MFA_ADMIN_TOKEN: DEMO_ADMIN_TOKEN },
+        encoding: "utf8",
+      },
+    );
     expect(cli.status, cli.stderr).toBe(0);
     expect(JSON.parse(cli.stdout)).toMatchObject({ username: "alice", msisdn: attacker, pending: null });
     const again = await radclient(ldapRelay.target, SECRET, request("alice", "alice-password"));
@@ -362,7 +376,10 @@ describe("issue 10: safe defaults, fail mode, every edge code, pinned numbers", 
 
 describe("packet hygiene", () => {
   it("drops requests without Message-Authenticator (BlastRADIUS) and with a wrong secret", async () => {
-    const noMa = await radclient(relay.target, SECRET, [`User-Name = "${msisdn()}"`, 'User-Password = "x"'], { timeoutSeconds: 1, retries: 1 });
+    const noMa = await radclient(relay.target, SECRET, [`User-Name = "${msisdn()}"`, 'User-Password = "x"'], {
+      timeoutSeconds: 1,
+      retries: 1,
+    });
     expect(noMa.code).toBeNull();
     await relay.waitForLog((l) => l.event === "packet_dropped" && l.reason === "missing_message_authenticator");
     const wrong = await radclient(relay.target, "not-the-secret", request(msisdn(), "x"), { timeoutSeconds: 1, retries: 1 });
@@ -378,7 +395,9 @@ describe("packet hygiene", () => {
       Buffer.from("hello world, not radius"),
       Buffer.concat([Buffer.from([1, 7, 0, 200]), Buffer.alloc(16)]), // length beyond packet
       Buffer.concat([Buffer.from([1, 8, 0, 24]), Buffer.alloc(16), Buffer.from([1, 0, 0, 0])]), // attribute length 0
-      ...Array.from({ length: 50 }, () => Buffer.from(Array.from({ length: 20 + Math.floor(Math.random() * 100) }, () => Math.floor(Math.random() * 256)))),
+      ...Array.from({ length: 50 }, () =>
+        Buffer.from(Array.from({ length: 20 + Math.floor(Math.random() * 100) }, () => Math.floor(Math.random() * 256))),
+      ),
     ];
     for (const g of garbage) sock.send(g, relay.port, "127.0.0.1");
     await new Promise((r) => setTimeout(r, 500));
@@ -398,7 +417,10 @@ describe("packet hygiene", () => {
       secret: SECRET,
       identifier: 42,
       add_message_authenticator: true,
-      attributes: [["User-Name", "sms-user"], ["User-Password", "x"]],
+      attributes: [
+        ["User-Name", "sms-user"],
+        ["User-Password", "x"],
+      ],
     });
     sock.send(packet, relay.port, "127.0.0.1");
     const until = Date.now() + 10_000;

@@ -6,7 +6,10 @@ import radius from "radius";
  * listed user/password pairs and rejects everything else, answering with a
  * Message-Authenticator. Built with the `radius` package's codec.
  */
-export async function startUpstreamRadius(secret: string, users: Record<string, string>): Promise<{ port: number; received: () => number; stop: () => Promise<void> }> {
+export async function startUpstreamRadius(
+  secret: string,
+  users: Record<string, string>,
+): Promise<{ port: number; received: () => number; stop: () => Promise<void> }> {
   const socket = createSocket("udp4");
   let received = 0;
   socket.on("message", (msg, rinfo) => {

@@ -13,7 +13,10 @@ async function admin(method: string, path: string, body?: unknown, token: string
   const res = await exports.default.fetch(
     new Request(`https://mfa.example.com/admin/v1${path}`, {
       method,
-      headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { "content-type": "application/json" } : {}) },
+      headers: {
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...(body !== undefined ? { "content-type": "application/json" } : {}),
+      },
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
     }),
   );
@@ -62,7 +65,11 @@ describe("endpoints", () => {
     expect(list.body!.static.map((e: { name: string }) => e.name)).toContain("default");
 
     const patched = await admin("PATCH", `/endpoints/${name}`, { rateLimit: { perMinute: 1, perHour: 2 }, texts: { buttonAccept: "Yes" } });
-    expect(patched.body!.settings).toMatchObject({ timeoutSeconds: 45, rateLimit: { perMinute: 1, perHour: 2 }, texts: { title: "Portal", buttonAccept: "Yes" } });
+    expect(patched.body!.settings).toMatchObject({
+      timeoutSeconds: 45,
+      rateLimit: { perMinute: 1, perHour: 2 },
+      texts: { title: "Portal", buttonAccept: "Yes" },
+    });
     expect((await admin("PATCH", `/endpoints/${name}`, { timeoutSeconds: 900 })).status).toBe(400);
     expect((await admin("GET", `/endpoints/${name}`)).status).toBe(200);
     expect((await admin("DELETE", `/endpoints/${name}`)).status).toBe(204);
@@ -154,7 +161,9 @@ describe("subscribers", () => {
     expect(enrolled.body!.secret).toMatch(/^[A-Z2-7]+$/);
     expect((await admin("GET", path)).body).toEqual({ msisdn, totp: true, devices: [] });
     // The stored seed is encrypted.
-    const stored = await runInDurableObject(env.SUBSCRIBER.getByName(msisdn), (_i, s) => s.storage.get<{ seed: { iv: string; ct: string } }>("totpToken"));
+    const stored = await runInDurableObject(env.SUBSCRIBER.getByName(msisdn), (_i, s) =>
+      s.storage.get<{ seed: { iv: string; ct: string } }>("totpToken"),
+    );
     expect(stored!.seed.ct).toMatch(/^[A-Za-z0-9_-]{40,}$/);
     expect(JSON.stringify(stored)).not.toContain(enrolled.body!.secret);
     expect((await admin("DELETE", `${path}/totp`)).status).toBe(204);
@@ -178,7 +187,11 @@ describe("app devices", () => {
     expect((await admin("GET", path)).body!.devices).toEqual([]);
     expect(await env.SUBSCRIBER.getByName(msisdn).verifyTotp(await totpCode(seed, Date.now() + 30_000))).toBe(false);
     const audit = (await admin("GET", "/audit?kind=admin&limit=5")).body!.entries;
-    expect(audit.some((e: { action: string; detail: { deviceId?: string } }) => e.action === "device.revoke" && e.detail.deviceId === device.deviceId)).toBe(true);
+    expect(
+      audit.some(
+        (e: { action: string; detail: { deviceId?: string } }) => e.action === "device.revoke" && e.detail.deviceId === device.deviceId,
+      ),
+    ).toBe(true);
   });
 });
 
@@ -233,7 +246,9 @@ describe("audit log", () => {
     const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
     const run = worker.scheduled as (c: ScheduledController, e: Env, x: ExecutionContext) => Promise<void>;
     await run(createScheduledController(), env, ctx);
-    const actions = (await env.DB.prepare("SELECT action FROM audit_log WHERE actor = 'test'").all<{ action: string }>()).results.map((r) => r.action);
+    const actions = (await env.DB.prepare("SELECT action FROM audit_log WHERE actor = 'test'").all<{ action: string }>()).results.map(
+      (r) => r.action,
+    );
     expect(actions).toEqual(["recent.entry"]);
     await expect(run(createScheduledController(), { ...env, AUDIT_RETENTION_DAYS: "zero" }, ctx)).rejects.toThrow(/AUDIT_RETENTION_DAYS/);
   });
@@ -316,7 +331,17 @@ describe("admin token matching", () => {
     const h = await sha256Hex("x");
     expect((await adminTokensFromEnv({ DEMO_MODE: "false", ADMIN_TOKEN_SHA256: h })).map((t) => t.name)).toEqual(["default"]);
     expect((await adminTokensFromEnv({ DEMO_MODE: "true" })).map((t) => t.name)).toEqual(["demo"]);
-    await expect(adminTokensFromEnv({ DEMO_MODE: "false", ADMIN_TOKENS: JSON.stringify([{ name: "a", sha256: h }, { name: "a", sha256: h }]) })).rejects.toThrow(/unique/);
-    await expect(adminTokensFromEnv({ DEMO_MODE: "false", ADMIN_TOKENS: JSON.stringify([{ name: "default", sha256: h }]), ADMIN_TOKEN_SHA256: h })).rejects.toThrow(/default/);
+    await expect(
+      adminTokensFromEnv({
+        DEMO_MODE: "false",
+        ADMIN_TOKENS: JSON.stringify([
+          { name: "a", sha256: h },
+          { name: "a", sha256: h },
+        ]),
+      }),
+    ).rejects.toThrow(/unique/);
+    await expect(
+      adminTokensFromEnv({ DEMO_MODE: "false", ADMIN_TOKENS: JSON.stringify([{ name: "default", sha256: h }]), ADMIN_TOKEN_SHA256: h }),
+    ).rejects.toThrow(/default/);
   });
 });

@@ -7,7 +7,13 @@ import { APP, activateDevice, activationTokenFrom, appApi, newDeviceKeys, public
 async function activateWith(msisdn: string, token: string, code: string) {
   const keys = await newDeviceKeys();
   const sub = await subscribe();
-  return appApi("activate", { msisdn, token, code, publicKey: await publicJwk(keys), subscription: { endpoint: sub.endpoint, keys: sub.keys } });
+  return appApi("activate", {
+    msisdn,
+    token,
+    code,
+    publicKey: await publicJwk(keys),
+    subscription: { endpoint: sub.endpoint, keys: sub.keys },
+  });
 }
 
 /** Another one-digit-off code: never the right one. */
@@ -171,7 +177,10 @@ describe("app activation from the SMS link page", () => {
     expect(await (await activateWith(other, second.token!, second.code!)).json()).toEqual({ error: "invalid_or_used_token" });
     expect(await env.SUBSCRIBER.getByName(other).device()).toBeNull();
 
-    for (const [l, p] of [[link, pending], [link2, pending2]] as const) {
+    for (const [l, p] of [
+      [link, pending],
+      [link2, pending2],
+    ] as const) {
       await answer(l, "reject", (await openLink(l)).csrf!);
       await p;
     }

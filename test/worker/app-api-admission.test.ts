@@ -1,9 +1,22 @@
 import { describe, expect, it } from "vitest";
 import { signCompactJws } from "../../core/jws-sign";
 import { answer, callAuth, freshMsisdn, gatewayRequests, openLink, waitForLink } from "./support/magic-link";
-import { APP, activateDevice, appApi, fetchChallenge, newDeviceKeys, publicJwk, sendAnswer, waitForPush } from "./support/authenticator-app";
+import {
+  APP,
+  activateDevice,
+  appApi,
+  fetchChallenge,
+  newDeviceKeys,
+  publicJwk,
+  sendAnswer,
+  waitForPush,
+} from "./support/authenticator-app";
 
-const randomId = () => btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32)))).replace(/\+/g, "-").replace(/\//g, "_").slice(0, 43);
+const randomId = () =>
+  btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))))
+    .replace(/\+/g, "-")
+    .replace(/\//g, "_")
+    .slice(0, 43);
 const octet = () => Math.floor(Math.random() * 250) + 1;
 const randomIp = () => `10.${octet()}.${octet()}.${octet()}`;
 

@@ -2,7 +2,16 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { signCompactJws } from "../../core/jws-sign";
 import { callAuth, freshMsisdn } from "./support/magic-link";
-import { APP, activateDevice, appApi, fetchChallenge, newDeviceKeys, sendAnswer, subscribe, waitForPush } from "./support/authenticator-app";
+import {
+  APP,
+  activateDevice,
+  appApi,
+  fetchChallenge,
+  newDeviceKeys,
+  sendAnswer,
+  subscribe,
+  waitForPush,
+} from "./support/authenticator-app";
 
 const now = () => Math.floor(Date.now() / 1000);
 

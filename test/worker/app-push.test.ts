@@ -249,4 +249,3 @@ describe("signed answers", () => {
     expect(await codeOf(await pending)).toBe("TOUCH_REJECTED");
   });
 });
-

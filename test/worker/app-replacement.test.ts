@@ -36,7 +36,11 @@ async function requestReplacement(msisdn: string) {
     subscription: { endpoint: sub.endpoint, keys: sub.keys },
   });
   const claim = async () =>
-    appApi("claim", { msisdn, deviceId: body.deviceId, jws: await signCompactJws(keys.privateKey, { typ: "edge-mfa/device", iat: iat(), claim: true }) });
+    appApi("claim", {
+      msisdn,
+      deviceId: body.deviceId,
+      jws: await signCompactJws(keys.privateKey, { typ: "edge-mfa/device", iat: iat(), claim: true }),
+    });
   const body = (await res.json()) as { status: string; deviceId: string; effectiveAt: number };
   const finish = async () => {
     await answer(link, "reject", (await openLink(link)).csrf!);
@@ -46,7 +50,9 @@ async function requestReplacement(msisdn: string) {
 }
 
 async function auditActions(since: number): Promise<string[]> {
-  const { results } = await env.DB.prepare("SELECT action FROM audit_log WHERE actor = 'authenticator-app' AND at >= ? ORDER BY id").bind(since).all<{ action: string }>();
+  const { results } = await env.DB.prepare("SELECT action FROM audit_log WHERE actor = 'authenticator-app' AND at >= ? ORDER BY id")
+    .bind(since)
+    .all<{ action: string }>();
   return results.map((r) => r.action);
 }
 
@@ -86,7 +92,11 @@ describe("replacing an activated device", () => {
     expect((await appApi("pending", { msisdn, deviceId: r.body.deviceId })).status).toBe(404);
     expect(await env.SUBSCRIBER.getByName(msisdn).device()).toMatchObject({ deviceId: old.deviceId });
     await r.finish();
-    expect(await auditActions(started)).toEqual(["app_device_activated", "app_device_replacement_requested", "app_device_replacement_refused"]);
+    expect(await auditActions(started)).toEqual([
+      "app_device_activated",
+      "app_device_replacement_requested",
+      "app_device_replacement_refused",
+    ]);
   });
 
   it("without refusal the new device takes over after the window; the old device's challenges and replay state are gone", async () => {
@@ -121,7 +131,10 @@ describe("replacing an activated device", () => {
     const asNew = await appApi("challenge", { msisdn, deviceId: r.body.deviceId, challengeId });
     expect(asNew.status).toBe(404);
     expect(await (await appApi("pending", { msisdn, deviceId: r.body.deviceId })).json()).toMatchObject({ challenges: [] });
-    const state = await runInDurableObject(subscriber, async (_i, s) => ({ totpStep: await s.storage.get("totpStep"), crUsed: await s.storage.get("crUsed") }));
+    const state = await runInDurableObject(subscriber, async (_i, s) => ({
+      totpStep: await s.storage.get("totpStep"),
+      crUsed: await s.storage.get("crUsed"),
+    }));
     expect(state).toEqual({ totpStep: undefined, crUsed: undefined });
     // The new seed's codes work; a repeated claim returns the same seed (a lost answer is not fatal).
     expect(await subscriber.verifyTotp(await totpCode(seedFromBase32(seed), Date.now()))).toBe(true);

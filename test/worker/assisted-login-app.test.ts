@@ -88,11 +88,20 @@ describe("Assisted Login in the authenticator app", () => {
 
     const asked = await approverChallenge(bob, 1);
     expect(asked.res.status).toBe(200);
-    expect(asked.body).toMatchObject({ status: "pending", role: "approver", step: "answer", title: "ACME VPN", choices: null, approvers: null });
+    expect(asked.body).toMatchObject({
+      status: "pending",
+      role: "approver",
+      step: "answer",
+      title: "ACME VPN",
+      choices: null,
+      approvers: null,
+    });
     expect(asked.body.text).toMatch(/^\+46\d\*+\d\d asks you to approve a sign-in\.$/);
     expect(asked.body.text).not.toContain(user.msisdn);
     // Only the picked approver is asked, and only Bob's device can answer Bob's challenge.
-    expect((await appApi("pending", { msisdn: alice.msisdn, deviceId: alice.deviceId }).then((r) => r.json())) as object).toMatchObject({ challenges: [] });
+    expect((await appApi("pending", { msisdn: alice.msisdn, deviceId: alice.deviceId }).then((r) => r.json())) as object).toMatchObject({
+      challenges: [],
+    });
     expect((await sendAnswer(user, { c: asked.id, n: asked.body.nonce, d: "accept" })).status).toBe(404);
     await sleep(100);
     expect(settled).toBe(false);
@@ -219,9 +228,7 @@ describe("Assisted Login in the authenticator app", () => {
     const own = [0, 1, 2].map(() => callAuth(bob.msisdn, { endpoint: "no-push", key: KEYS.noPush }));
     for (let i = 0; i < 50 && (await smsCount(bob.msisdn)) - before < 3; i++) await sleep(50);
     expect(await env.SUBSCRIBER.getByName(bob.msisdn).pendingCount()).toBe(4);
-    const links = (await gatewayRequests(bob.msisdn))
-      .slice(-3)
-      .map((r) => r.text!.match(/https?:\/\/\S+\/m\/[A-Za-z0-9_-]{43}/)![0]);
+    const links = (await gatewayRequests(bob.msisdn)).slice(-3).map((r) => r.text!.match(/https?:\/\/\S+\/m\/[A-Za-z0-9_-]{43}/)![0]);
     for (const l of links) await answer(l, "reject", (await openLink(l)).csrf!);
     for (const r of own) expect(await codeOf(r)).toBe("TOUCH_REJECTED");
     await sendAnswer(bob, { c: asked.id, n: asked.body.nonce, d: "accept" });

@@ -125,23 +125,19 @@ describe("Assisted Login: outcomes of the blocking call", () => {
     expect(await codeOf(pending)).toBe("TOUCH_REJECTED");
   });
 
-  it(
-    "user accepts but picks no approver before touch-timeout: NO_APPROVER_SELECTED",
-    async () => {
-      const msisdn = freshMsisdn();
-      const started = Date.now();
-      const pending = callAssisted(msisdn, freshApprovers(), { "touch-timeout": "15" });
-      const user = await userAccepts(msisdn);
-      // Re-opening the list (GET) decides nothing.
-      expect(approverButtons((await openLink(user.link)).html)).toHaveLength(2);
-      expect(await codeOf(pending)).toBe("NO_APPROVER_SELECTED");
-      expect(Date.now() - started).toBeGreaterThanOrEqual(15_000);
-      expect(Date.now() - started).toBeLessThan(25_000);
-      // A late pick changes nothing.
-      expect((await pick(user.link, user.csrf, user.buttons[0]!.id)).status).toBe(410);
-    },
-    40_000,
-  );
+  it("user accepts but picks no approver before touch-timeout: NO_APPROVER_SELECTED", async () => {
+    const msisdn = freshMsisdn();
+    const started = Date.now();
+    const pending = callAssisted(msisdn, freshApprovers(), { "touch-timeout": "15" });
+    const user = await userAccepts(msisdn);
+    // Re-opening the list (GET) decides nothing.
+    expect(approverButtons((await openLink(user.link)).html)).toHaveLength(2);
+    expect(await codeOf(pending)).toBe("NO_APPROVER_SELECTED");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(15_000);
+    expect(Date.now() - started).toBeLessThan(25_000);
+    // A late pick changes nothing.
+    expect((await pick(user.link, user.csrf, user.buttons[0]!.id)).status).toBe(410);
+  }, 40_000);
 
   it("a tampered approver id (not in the list): INVALID_APPROVER, nobody is asked", async () => {
     for (const bad of ["7", "-1", "0x0", "Alice Admin"]) {
@@ -181,25 +177,21 @@ describe("Assisted Login: outcomes of the blocking call", () => {
     expect(await gatewayRequests(unreachable)).toHaveLength(1); // it was tried
   });
 
-  it(
-    "approver never answers (their link only prefetched): USER_NOT_RESPONDED",
-    async () => {
-      const msisdn = freshMsisdn();
-      const approvers = freshApprovers();
-      const started = Date.now();
-      const pending = callAssisted(msisdn, approvers, { "touch-timeout": "15" });
-      const user = await userAccepts(msisdn);
-      await pick(user.link, user.csrf, user.buttons[0]!.id);
-      const approverLink = await waitForLink(approvers[0]!.msisdn);
-      // Link scanners fetch the approver's page too: GET never decides.
-      for (let i = 0; i < 3; i++) expect((await openLink(approverLink)).res.status).toBe(200);
-      expect(await codeOf(pending)).toBe("USER_NOT_RESPONDED");
-      expect(Date.now() - started).toBeGreaterThanOrEqual(15_000);
-      expect(Date.now() - started).toBeLessThan(25_000);
-      expect((await openLink(approverLink)).res.status).toBe(410);
-    },
-    40_000,
-  );
+  it("approver never answers (their link only prefetched): USER_NOT_RESPONDED", async () => {
+    const msisdn = freshMsisdn();
+    const approvers = freshApprovers();
+    const started = Date.now();
+    const pending = callAssisted(msisdn, approvers, { "touch-timeout": "15" });
+    const user = await userAccepts(msisdn);
+    await pick(user.link, user.csrf, user.buttons[0]!.id);
+    const approverLink = await waitForLink(approvers[0]!.msisdn);
+    // Link scanners fetch the approver's page too: GET never decides.
+    for (let i = 0; i < 3; i++) expect((await openLink(approverLink)).res.status).toBe(200);
+    expect(await codeOf(pending)).toBe("USER_NOT_RESPONDED");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(15_000);
+    expect(Date.now() - started).toBeLessThan(25_000);
+    expect((await openLink(approverLink)).res.status).toBe(410);
+  }, 40_000);
 });
 
 describe("Assisted Login: links, forms and state", () => {

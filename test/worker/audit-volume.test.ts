@@ -35,7 +35,11 @@ type Row = { endpoint: string | null; result: string; count: number | null; deta
 async function rows(where: string, args: unknown[], done: (r: Row[]) => boolean): Promise<Row[]> {
   let r: Row[] = [];
   for (let i = 0; i < 100; i++) {
-    r = (await env.DB.prepare(`SELECT endpoint, result, count, detail, msisdn FROM audit_log WHERE ${where}`).bind(...args).all<Row>()).results;
+    r = (
+      await env.DB.prepare(`SELECT endpoint, result, count, detail, msisdn FROM audit_log WHERE ${where}`)
+        .bind(...args)
+        .all<Row>()
+    ).results;
     if (done(r)) return r;
     await new Promise((res) => setTimeout(res, 20));
   }
@@ -56,20 +60,25 @@ describe("unauthenticated failures in the audit log", () => {
 
   it("never store an unknown endpoint's name: a 16 KB name leaves no 16 KB row", async () => {
     const name = `x${"A".repeat(16 * 1024)}`;
-    const before = (await env.DB.prepare("SELECT COALESCE(SUM(COALESCE(count, 1)), 0) AS n FROM audit_log WHERE endpoint IS NULL").first<number>("n"))!;
+    const before = (await env.DB.prepare(
+      "SELECT COALESCE(SUM(COALESCE(count, 1)), 0) AS n FROM audit_log WHERE endpoint IS NULL",
+    ).first<number>("n"))!;
     for (let i = 0; i < 3; i++) {
       const res = await auth(freshMsisdn(), { endpoint: name, key: KEYS.default });
       expect(res.status).toBe(400);
       expect(res.headers.get("x-mfa-reason")).toBe("invalid_api_key");
     }
     await rows("endpoint IS NULL", [], (r) => total(r) >= before + 3);
-    const longest = await env.DB.prepare("SELECT MAX(LENGTH(COALESCE(endpoint, '')) + LENGTH(COALESCE(detail, ''))) AS n FROM audit_log").first<number>("n");
+    const longest = await env.DB.prepare(
+      "SELECT MAX(LENGTH(COALESCE(endpoint, '')) + LENGTH(COALESCE(detail, ''))) AS n FROM audit_log",
+    ).first<number>("n");
     expect(longest).toBeLessThan(300);
   });
 
   it("bad parameters ahead of the key check are counted the same way", async () => {
     const ip = randomIp();
-    for (let i = 0; i < 3; i++) expect((await auth("not-a-number", { key: "whatever", ip })).headers.get("x-mfa-reason")).toBe("invalid_msisdn");
+    for (let i = 0; i < 3; i++)
+      expect((await auth("not-a-number", { key: "whatever", ip })).headers.get("x-mfa-reason")).toBe("invalid_msisdn");
     const r = await rows("detail = ?", [JSON.stringify({ reason: "invalid_msisdn" })], (r) => total(r) >= 3);
     expect(r).toHaveLength(1);
   });
@@ -81,7 +90,9 @@ describe("unauthenticated failures in the audit log", () => {
     const big = storedDetail({ text: "x ".repeat(5_000) })!;
     expect(big.length).toBeLessThanOrEqual(2000);
     expect(JSON.parse(big).truncated).toBeGreaterThan(10_000);
-    expect(storedDetail({ link: "https://mfa.example.com/m/abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG" })).toBe('{"link":"https://mfa.example.com/m/[redacted]"}');
+    expect(storedDetail({ link: "https://mfa.example.com/m/abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG" })).toBe(
+      '{"link":"https://mfa.example.com/m/[redacted]"}',
+    );
     const at = Date.parse("2026-11-29T17:42:00Z");
     expect(failureBucket({ endpoint: "web", reason: "invalid_api_key" }, at)).toBe("auth-fail|2026-11-29T17|web|invalid_api_key");
     expect(failureBucket({ endpoint: "x".repeat(100), reason: "invalid_api_key" }, at)).toBe("auth-fail|2026-11-29T17||invalid_api_key");

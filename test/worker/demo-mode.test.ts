@@ -32,7 +32,10 @@ describe("demo mode guard", () => {
 
   it("is refused on a public host: every request fails with a configuration error", async () => {
     for (const path of ["/healthz", "/dev/outbox.json", "/admin/v1/endpoints", "/api/sfwa/auth?msisdn=%2B46701234567"]) {
-      const res = await fetchAs(`https://mfa.example.com${path}`, demoEnv, { authorization: `Bearer ${DEMO_ADMIN_TOKEN}`, "api-key": "c3859cad-479a-4d65-9253-459ea4a12b34" });
+      const res = await fetchAs(`https://mfa.example.com${path}`, demoEnv, {
+        authorization: `Bearer ${DEMO_ADMIN_TOKEN}`,
+        "api-key": "c3859cad-479a-4d65-9253-459ea4a12b34",
+      });
       expect(res.status, path).toBe(500);
       expect(await res.json()).toMatchObject({ error: expect.stringMatching(/DEMO_MODE/) });
     }
@@ -42,7 +45,7 @@ describe("demo mode guard", () => {
     const at = "http://localhost:8787/dev/outbox.json";
     for (const extra of [
       { ADMIN_TOKEN_SHA256: "a".repeat(64) },
-      { ADMIN_TOKENS: '[{"name":"ops","sha256":"' + "b".repeat(64) + '"}]' },
+      { ADMIN_TOKENS: `[{"name":"ops","sha256":"${"b".repeat(64)}"}]` },
       { SEED_ENCRYPTION_KEY: env.SEED_ENCRYPTION_KEY },
       { VAPID_PRIVATE_KEY: env.VAPID_PRIVATE_KEY },
       { SMS_PROVIDER: "http", SMS_HTTP_URL: "https://sms.example.com/send" },

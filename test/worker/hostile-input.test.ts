@@ -58,11 +58,14 @@ describe("Magic Link API", () => {
 });
 
 describe("approval page", () => {
-  it.each(["/m/..%2F..%2Fadmin%2Fv1%2Faudit", "/m/%00", `/m/${huge(5000)}`, "/m/%F0%9F%92%A9%F0%9F%92%A9"])("GET %s -> 404 page", async (path) => {
-    const res = await get(path);
-    expect(res.status).toBe(404);
-    expect(res.headers.get("content-type")).toMatch(/text\/html/);
-  });
+  it.each(["/m/..%2F..%2Fadmin%2Fv1%2Faudit", "/m/%00", `/m/${huge(5000)}`, "/m/%F0%9F%92%A9%F0%9F%92%A9"])(
+    "GET %s -> 404 page",
+    async (path) => {
+      const res = await get(path);
+      expect(res.status).toBe(404);
+      expect(res.headers.get("content-type")).toMatch(/text\/html/);
+    },
+  );
 
   it("refuses oversized, wrongly typed and malformed answers", async () => {
     const msisdn = freshMsisdn();
@@ -73,7 +76,10 @@ describe("approval page", () => {
     const path = new URL(link).pathname;
     const form = { ...origin, "content-type": "application/x-www-form-urlencoded" };
     expect((await send("POST", path, `decision=accept&csrf=${page.csrf}&pad=${huge(10_000)}`, form)).status).toBe(413);
-    expect((await send("POST", path, JSON.stringify({ decision: "accept", csrf: page.csrf }), { ...origin, "content-type": "application/json" })).status).toBe(400);
+    expect(
+      (await send("POST", path, JSON.stringify({ decision: "accept", csrf: page.csrf }), { ...origin, "content-type": "application/json" }))
+        .status,
+    ).toBe(400);
     expect((await send("POST", path, `decision=accept&decision=reject&csrf=${page.csrf}`, form)).status).toBeLessThan(500);
     expect((await send("POST", path, "%%%%", form)).status).toBe(400);
     expect((await send("POST", path, `decision=accept&csrf=${huge(200)}`, form)).status).toBe(400);

@@ -25,7 +25,14 @@ describe("log redaction", () => {
     const call = callAuth(msisdn);
     const link = await waitForLink(msisdn);
     // The session object cannot be reached: the route throws, onError logs the request.
-    const broken = { ...env, AUTH_SESSION: { getByName: () => { throw new Error("object store unavailable"); } } } as unknown as Env;
+    const broken = {
+      ...env,
+      AUTH_SESSION: {
+        getByName: () => {
+          throw new Error("object store unavailable");
+        },
+      },
+    } as unknown as Env;
     const res = await worker.fetch(new Request(link), broken, ctx);
     expect(res.status).toBe(500);
     const logged = lines.find((l) => l.includes("unhandled_error"));

@@ -35,26 +35,22 @@ describe("GET /api/sfwa/auth: blocking outcomes", () => {
     expect(await codeOf(await pending)).toBe("TOUCH_ACCEPTED");
   });
 
-  it(
-    "returns USER_NOT_RESPONDED after touch-timeout, even though the link was prefetched (GET never decides)",
-    async () => {
-      const msisdn = freshMsisdn();
-      const started = Date.now();
-      const pending = callAuth(msisdn, { params: { "touch-timeout": "15" } });
-      const link = await waitForLink(msisdn);
-      // Link scanners and previewers fetch the page, sometimes several times.
-      for (let i = 0; i < 3; i++) expect((await openLink(link)).res.status).toBe(200);
-      const res = await pending;
-      expect(await codeOf(res)).toBe("USER_NOT_RESPONDED");
-      expect(Date.now() - started).toBeGreaterThanOrEqual(15_000);
-      expect(Date.now() - started).toBeLessThan(25_000);
-      // The expired link now says so and cannot be answered.
-      const after = await openLink(link);
-      expect(after.res.status).toBe(410);
-      expect(after.html).toContain("expired");
-    },
-    40_000,
-  );
+  it("returns USER_NOT_RESPONDED after touch-timeout, even though the link was prefetched (GET never decides)", async () => {
+    const msisdn = freshMsisdn();
+    const started = Date.now();
+    const pending = callAuth(msisdn, { params: { "touch-timeout": "15" } });
+    const link = await waitForLink(msisdn);
+    // Link scanners and previewers fetch the page, sometimes several times.
+    for (let i = 0; i < 3; i++) expect((await openLink(link)).res.status).toBe(200);
+    const res = await pending;
+    expect(await codeOf(res)).toBe("USER_NOT_RESPONDED");
+    expect(Date.now() - started).toBeGreaterThanOrEqual(15_000);
+    expect(Date.now() - started).toBeLessThan(25_000);
+    // The expired link now says so and cannot be answered.
+    const after = await openLink(link);
+    expect(after.res.status).toBe(410);
+    expect(after.html).toContain("expired");
+  }, 40_000);
 
   it("returns FAILED_DELIVERY when the gateway errors, times out, or reports failure", async () => {
     for (const suffix of ["0000", "0001", "0002"]) {
@@ -159,9 +155,7 @@ describe("BAD_REQUEST", () => {
 
   it("missing msisdn", async () => {
     const { exports } = await import("cloudflare:workers");
-    const res = await exports.default.fetch(
-      new Request("https://mfa.example.com/api/sfwa/auth", { headers: { "api-key": KEYS.default } }),
-    );
+    const res = await exports.default.fetch(new Request("https://mfa.example.com/api/sfwa/auth", { headers: { "api-key": KEYS.default } }));
     expect(await res.json()).toEqual({ code: "BAD_REQUEST" });
   });
 

@@ -89,7 +89,9 @@ describe("edge API for the RADIUS relay", () => {
     expect(notOptedIn.status).toBe(403);
     expect(notOptedIn.headers.get("x-mfa-reason")).toBe("offline_codes_disabled");
     // An unknown endpoint answers like a wrong key: names cannot be enumerated (issue 17 item 8).
-    expect((await offline("totp/no-such-endpoint", { msisdn, code: "123456" }, "nope")).headers.get("x-mfa-reason")).toBe("invalid_api_key");
+    expect((await offline("totp/no-such-endpoint", { msisdn, code: "123456" }, "nope")).headers.get("x-mfa-reason")).toBe(
+      "invalid_api_key",
+    );
     const bad = await offline("totp", { msisdn: "123", code: "123456" });
     expect(bad.status).toBe(400);
     expect(bad.headers.get("x-mfa-reason")).toBe("invalid_parameter");
@@ -221,7 +223,8 @@ describe("the offline API: opt-in endpoints only, every check audited", () => {
     let rows: Row[] = [];
     let offlineRows: Row[] = [];
     for (let i = 0; i < 100 && offlineRows.length < 8; i++) {
-      rows = (await env.DB.prepare("SELECT * FROM audit_log WHERE msisdn = ? AND kind = 'auth' ORDER BY id").bind(masked).all<Row>()).results;
+      rows = (await env.DB.prepare("SELECT * FROM audit_log WHERE msisdn = ? AND kind = 'auth' ORDER BY id").bind(masked).all<Row>())
+        .results;
       offlineRows = rows.filter((r) => r.channel.startsWith("offline-"));
       if (offlineRows.length < 8) await new Promise((r) => setTimeout(r, 50)); // written after the response
     }

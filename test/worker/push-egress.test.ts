@@ -4,7 +4,16 @@ import { vapidFromEnv } from "../../workers/config/app-secrets";
 import { signCompactJws } from "../../core/jws-sign";
 import { DEFAULT_PUSH_HOSTS, isAllowedPushEndpoint, pushHosts, pushHostsFromEnv } from "../../workers/lib/push-hosts";
 import { sendWebPush } from "../../workers/push/web-push";
-import { APP, activateDevice, activationTokenFrom, appApi, newDeviceKeys, publicJwk, pushMessages, subscribe } from "./support/authenticator-app";
+import {
+  APP,
+  activateDevice,
+  activationTokenFrom,
+  appApi,
+  newDeviceKeys,
+  publicJwk,
+  pushMessages,
+  subscribe,
+} from "./support/authenticator-app";
 import { answer, callAuth, freshMsisdn, openLink, waitForLink } from "./support/magic-link";
 
 /** Issue 10 item 12: Web Push only to the known push services' hosts, and never via a redirect. */
@@ -20,7 +29,8 @@ describe("push host allow-list", () => {
       "https://updates.push.services.mozilla.com/wpush/v2/abc",
       "https://web.push.apple.com/QGx",
       "https://wns2-par02p.notify.windows.com/w/?token=x",
-    ]) expect(isAllowedPushEndpoint(ok, hosts), ok).toBe(true);
+    ])
+      expect(isAllowedPushEndpoint(ok, hosts), ok).toBe(true);
     for (const bad of [
       "http://fcm.googleapis.com/fcm/send/abc",
       "https://fcm.googleapis.com.evil.example/x",
@@ -29,7 +39,8 @@ describe("push host allow-list", () => {
       "https://169.254.169.254/latest/meta-data",
       "https://user:pw@fcm.googleapis.com/x",
       "not a url",
-    ]) expect(isAllowedPushEndpoint(bad, hosts), bad).toBe(false);
+    ])
+      expect(isAllowedPushEndpoint(bad, hosts), bad).toBe(false);
   });
 
   it("PUSH_HOST_ALLOWLIST adds hosts and wildcards; garbage is a configuration error", () => {
@@ -73,7 +84,13 @@ describe("registration", () => {
     expect(await refused.json()).toMatchObject({ error: "push_service_not_allowed" });
     expect(await env.SUBSCRIBER.getByName(msisdn).device()).toBeNull();
     const sub = await subscribe();
-    const ok = await appApi("activate", { msisdn, token, code, publicKey: await publicJwk(keys), subscription: { endpoint: sub.endpoint, keys: sub.keys } });
+    const ok = await appApi("activate", {
+      msisdn,
+      token,
+      code,
+      publicKey: await publicJwk(keys),
+      subscription: { endpoint: sub.endpoint, keys: sub.keys },
+    });
     expect(ok.status).toBe(200);
     const page = await openLink(link);
     await answer(link, "reject", page.csrf!);

@@ -103,7 +103,8 @@ describe("relay API operations", () => {
     const id2 = again.json.challengeId as string;
     const code2 = (await gatewayRequests(msisdn)).at(-1)!.text!.match(/\d{6}/)![0];
     const wrong = code2 === "000000" ? "111111" : "000000";
-    for (let i = 0; i < 3; i++) expect((await call("/api/relay/v1/sms-otp/verify", { msisdn, challengeId: id2, code: wrong })).json.result).toBe("reject");
+    for (let i = 0; i < 3; i++)
+      expect((await call("/api/relay/v1/sms-otp/verify", { msisdn, challengeId: id2, code: wrong })).json.result).toBe("reject");
     expect((await call("/api/relay/v1/sms-otp/verify", { msisdn, challengeId: id2, code: code2 })).json.result).toBe("expired");
   });
 
@@ -182,12 +183,16 @@ describe("relay API operations", () => {
     );
     expect(res.status).toBe(201);
     const { runInDurableObject } = await import("cloudflare:test");
-    const stored = await runInDurableObject(env.SUBSCRIBER.getByName(msisdn), (_i, s) => s.storage.get<{ seed: { iv: string; ct: string } }>("totpToken"));
+    const stored = await runInDurableObject(env.SUBSCRIBER.getByName(msisdn), (_i, s) =>
+      s.storage.get<{ seed: { iv: string; ct: string } }>("totpToken"),
+    );
     expect(stored!.seed.ct.length).toBeGreaterThan(20);
     // Neither the base32 text nor the raw seed bytes appear in what is stored.
     const raw = "48656c6c6f21deadbeef"; // JBSWY3DPEHPK3PXP decoded, hex (each half of the seed)
     expect(JSON.stringify(stored)).not.toContain("JBSWY3DPEHPK3PXP");
-    const ctHex = [...atob(stored!.seed.ct.replace(/-/g, "+").replace(/_/g, "/"))].map((ch) => ch.charCodeAt(0).toString(16).padStart(2, "0")).join("");
+    const ctHex = [...atob(stored!.seed.ct.replace(/-/g, "+").replace(/_/g, "/"))]
+      .map((ch) => ch.charCodeAt(0).toString(16).padStart(2, "0"))
+      .join("");
     expect(ctHex).not.toContain(raw);
   });
 });
@@ -281,15 +286,21 @@ describe("SMS OTP guessing across challenges", () => {
     for (let i = 0; i < 3; i++) await call("/api/relay/v1/sms-otp/verify", { msisdn, challengeId: first.challengeId, code: first.wrong });
     const second = await smsOtp(msisdn);
     for (let i = 0; i < 2; i++) {
-      expect((await call("/api/relay/v1/sms-otp/verify", { msisdn, challengeId: second.challengeId, code: second.wrong })).json.result).toBe("reject");
+      expect(
+        (await call("/api/relay/v1/sms-otp/verify", { msisdn, challengeId: second.challengeId, code: second.wrong })).json.result,
+      ).toBe("reject");
     }
     // Locked: even the right code of the open challenge is not checked.
-    expect((await call("/api/relay/v1/sms-otp/verify", { msisdn, challengeId: second.challengeId, code: second.code })).json.result).toBe("locked");
+    expect((await call("/api/relay/v1/sms-otp/verify", { msisdn, challengeId: second.challengeId, code: second.code })).json.result).toBe(
+      "locked",
+    );
     // No new challenge (and no SMS) while locked.
     const sent = (await gatewayRequests(msisdn)).length;
     expect((await call("/api/relay/v1/sms-otp", { msisdn })).json).toEqual({ code: "BAD_REQUEST", reason: "locked" });
     expect((await gatewayRequests(msisdn)).length).toBe(sent);
-    const stored = await runInDurableObject(env.SUBSCRIBER.getByName(msisdn), (_i, s) => s.storage.get<{ failures: number; lockedUntil: number }>("smsOtpLock"));
+    const stored = await runInDurableObject(env.SUBSCRIBER.getByName(msisdn), (_i, s) =>
+      s.storage.get<{ failures: number; lockedUntil: number }>("smsOtpLock"),
+    );
     expect(stored!.failures).toBe(5);
     expect(stored!.lockedUntil).toBeGreaterThan(Date.now());
 
@@ -309,11 +320,17 @@ describe("SMS OTP guessing across challenges", () => {
     // As if 5 wrong codes locked it a while ago and the lock has run out.
     await runInDurableObject(sub, (_i, s) => s.storage.put("smsOtpLock", { failures: 5, lockedUntil: Date.now() - 1 }));
     const one = await smsOtp(msisdn);
-    expect((await call("/api/relay/v1/sms-otp/verify", { msisdn, challengeId: one.challengeId, code: one.wrong })).json.result).toBe("reject");
-    expect((await call("/api/relay/v1/sms-otp/verify", { msisdn, challengeId: one.challengeId, code: one.code })).json.result).toBe("locked");
+    expect((await call("/api/relay/v1/sms-otp/verify", { msisdn, challengeId: one.challengeId, code: one.wrong })).json.result).toBe(
+      "reject",
+    );
+    expect((await call("/api/relay/v1/sms-otp/verify", { msisdn, challengeId: one.challengeId, code: one.code })).json.result).toBe(
+      "locked",
+    );
     await runInDurableObject(sub, (_i, s) => s.storage.put("smsOtpLock", { failures: 6, lockedUntil: Date.now() - 1 }));
     const two = await smsOtp(msisdn);
-    expect((await call("/api/relay/v1/sms-otp/verify", { msisdn, challengeId: two.challengeId, code: two.code })).json.result).toBe("accept");
+    expect((await call("/api/relay/v1/sms-otp/verify", { msisdn, challengeId: two.challengeId, code: two.code })).json.result).toBe(
+      "accept",
+    );
     expect(await runInDurableObject(sub, (_i, s) => s.storage.get("smsOtpLock"))).toBeUndefined();
   });
 });

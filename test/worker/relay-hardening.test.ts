@@ -42,7 +42,11 @@ const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknow
 
 async function send(path: string, body: string, token: string, opts: { origin?: string; env?: Env } = {}) {
   const res = await (await worker()).fetch(
-    new Request(`${opts.origin ?? EDGE}${path}`, { method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body }),
+    new Request(`${opts.origin ?? EDGE}${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body,
+    }),
     opts.env ?? testEnv,
     ctx,
   );
@@ -96,7 +100,9 @@ describe("relay tokens: single use, for this edge only (item 6)", () => {
     // Behind a public name, a token for the name the request happened to arrive on is refused.
     const pub = { ...testEnv, PUBLIC_BASE_URL: "https://mfa.public.example/" } as Env;
     expect((await send(path, body, await mintRelayToken(key, "site-a1", EDGE, "POST", path, body), { env: pub })).status).toBe(401);
-    expect((await send(path, body, await mintRelayToken(key, "site-a1", "https://mfa.public.example", "POST", path, body), { env: pub })).status).toBe(200);
+    expect(
+      (await send(path, body, await mintRelayToken(key, "site-a1", "https://mfa.public.example", "POST", path, body), { env: pub })).status,
+    ).toBe(200);
   });
 });
 
@@ -134,8 +140,17 @@ describe("pinned numbers (item 1)", () => {
     expect(confirmed.json).toMatchObject({ username, msisdn: newNumber, pending: null });
     expect((await call("site-a1", "/api/relay/v1/subscriber", { username, msisdn: newNumber })).status).toBe(200);
     expect((await call("site-a1", "/api/relay/v1/subscriber", { username, msisdn: oldNumber })).status).toBe(409);
-    const { results } = await env.DB.prepare("SELECT actor, action, msisdn FROM audit_log WHERE kind = 'admin' AND detail LIKE ? ORDER BY id").bind(`%${username}%`).all();
-    expect(results.map((r) => r.action)).toEqual(["relay_pin.create", "relay_pin.change_pending", "relay_pin.confirm", "relay_pin.change_pending"]);
+    const { results } = await env.DB.prepare(
+      "SELECT actor, action, msisdn FROM audit_log WHERE kind = 'admin' AND detail LIKE ? ORDER BY id",
+    )
+      .bind(`%${username}%`)
+      .all();
+    expect(results.map((r) => r.action)).toEqual([
+      "relay_pin.create",
+      "relay_pin.change_pending",
+      "relay_pin.confirm",
+      "relay_pin.change_pending",
+    ]);
     expect(JSON.stringify(results)).not.toContain(newNumber); // masked
     // Cancel and remove, audited too.
     expect((await admin("DELETE", `/relay-pins/other/${username}/pending`)).status).toBe(204);
@@ -147,7 +162,9 @@ describe("pinned numbers (item 1)", () => {
   it("two relays racing on a user's first login agree on one pin", async () => {
     const username = uniqueUser();
     const numbers = Array.from({ length: 6 }, () => freshMsisdn());
-    const results = await Promise.all(numbers.map((msisdn, i) => call(i % 2 ? "site-a1" : "site-a2", "/api/relay/v1/subscriber", { username, msisdn })));
+    const results = await Promise.all(
+      numbers.map((msisdn, i) => call(i % 2 ? "site-a1" : "site-a2", "/api/relay/v1/subscriber", { username, msisdn })),
+    );
     expect(results.filter((r) => r.status === 200)).toHaveLength(1);
     const pinned = numbers[results.findIndex((r) => r.status === 200)];
     expect((await admin("GET", `/relay-pins/other/${username}`)).json!.msisdn).toBe(pinned);
@@ -172,14 +189,19 @@ describe("pinned numbers (item 1)", () => {
     expect((await call("lenient", "/api/relay/v1/subscriber", { username, msisdn: attacker })).status).toBe(409);
     expect((await call("lenient", "/api/relay/v1/subscriber", { username, msisdn: oldNumber })).status).toBe(200);
     expect((await admin("GET", `/relay-pins/site-after-notice/${username}`)).json).toMatchObject({ msisdn: oldNumber, pending: null });
-    const withdrawn = await env.DB.prepare("SELECT COUNT(*) AS n FROM audit_log WHERE action = 'relay_pin.change_withdrawn' AND detail LIKE ?")
+    const withdrawn = await env.DB.prepare(
+      "SELECT COUNT(*) AS n FROM audit_log WHERE action = 'relay_pin.change_withdrawn' AND detail LIKE ?",
+    )
       .bind(`%${username}%`)
       .first<{ n: number }>();
     expect(withdrawn!.n).toBe(1);
     // Days later the attacker sets it again: a new notice period starts, nothing is applied.
     await env.DB.prepare("UPDATE relay_pins SET pending_at = pending_at - 7200000 WHERE username = ?").bind(username).run();
     expect((await call("lenient", "/api/relay/v1/subscriber", { username, msisdn: attacker })).status).toBe(409);
-    expect((await admin("GET", `/relay-pins/site-after-notice/${username}`)).json).toMatchObject({ msisdn: oldNumber, pending: { msisdn: attacker } });
+    expect((await admin("GET", `/relay-pins/site-after-notice/${username}`)).json).toMatchObject({
+      msisdn: oldNumber,
+      pending: { msisdn: attacker },
+    });
   });
 
   it("judgePin: only the pinned number matches under confirm; after-notice needs the same number for the whole period", () => {
@@ -204,11 +226,18 @@ describe("edge faults are refusals, never 'unavailable' (item 3)", () => {
 
   it("a rotated SEED_ENCRYPTION_KEY: the stored seed no longer opens, and even its right code is rejected", async () => {
     const msisdn = freshMsisdn();
-    const otherKey = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32)))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    const otherKey = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))))
+      .replace(/\+/g, "-")
+      .replace(/\//g, "_")
+      .replace(/=+$/, "");
     const seed = crypto.getRandomValues(new Uint8Array(20));
     const sealed = await sealSeed(otherKey, seed, "onprem-totp-token");
     await runInDurableObject(env.SUBSCRIBER.getByName(msisdn), (_i, s) => s.storage.put("totpToken", { seed: sealed }));
-    const r = await call("site-a1", "/api/relay/v1/totp/verify", { username: uniqueUser(), msisdn, code: await totpCode(seed, Date.now()) });
+    const r = await call("site-a1", "/api/relay/v1/totp/verify", {
+      username: uniqueUser(),
+      msisdn,
+      code: await totpCode(seed, Date.now()),
+    });
     // Before: openSeed threw, the edge answered 500, and a relay in failMode "safe" accepted.
     expect([r.status, r.json]).toEqual([200, { result: "reject" }]);
     expect(classifyEdgeResponse(r.status, r.text, Verdict)).toEqual({ kind: "ok", value: { result: "reject" } });
@@ -218,7 +247,12 @@ describe("edge faults are refusals, never 'unavailable' (item 3)", () => {
     const missing = await call("orphan", "/api/relay/v1/subscriber", { username: uniqueUser(), msisdn: freshMsisdn() });
     expect(missing.status).toBe(500);
     expect(classifyEdgeResponse(missing.status, missing.text, Subscriber).kind).toBe("refused");
-    const broken = await call("site-a1", "/api/relay/v1/subscriber", { username: uniqueUser(), msisdn: freshMsisdn() }, { env: { ...testEnv, MFA_CONFIG: '{"relays": 5' } as Env });
+    const broken = await call(
+      "site-a1",
+      "/api/relay/v1/subscriber",
+      { username: uniqueUser(), msisdn: freshMsisdn() },
+      { env: { ...testEnv, MFA_CONFIG: '{"relays": 5' } as Env },
+    );
     expect(broken.status).toBe(500);
     expect(classifyEdgeResponse(broken.status, broken.text, Subscriber).kind).toBe("refused");
   });

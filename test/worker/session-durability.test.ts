@@ -10,9 +10,7 @@ describe("AuthSession durability", () => {
     const pending = callAuth(msisdn);
     const link = await waitForLink(msisdn);
     // An abrupt reset, as on a code deploy: in-memory waiters are gone, storage stays.
-    await runInDurableObject(await sessionStub(link), (_instance, state) => state.abort("simulated restart")).catch(
-      () => {},
-    );
+    await runInDurableObject(await sessionStub(link), (_instance, state) => state.abort("simulated restart")).catch(() => {});
     const page = await openLink(link);
     expect(page.res.status).toBe(200);
     expect((await answer(link, "accept", page.csrf!)).status).toBe(200);

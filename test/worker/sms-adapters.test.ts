@@ -16,9 +16,7 @@ describe("generic HTTP gateway", () => {
     expect(renderTemplate('{"t":"{text}"}', m, (v) => JSON.stringify(v).slice(1, -1))).toBe(
       '{"t":"Log in \\"now\\" & then\\nhttps://x/m/abc"}',
     );
-    expect(renderTemplate("to={phone_digits}&l={link}", m, encodeURIComponent)).toBe(
-      "to=46701234567&l=https%3A%2F%2Fx%2Fm%2Fabc",
-    );
+    expect(renderTemplate("to={phone_digits}&l={link}", m, encodeURIComponent)).toBe("to=46701234567&l=https%3A%2F%2Fx%2Fm%2Fabc");
   });
 
   it("POSTs a form body with basic auth", async () => {
@@ -92,9 +90,14 @@ describe("gateway egress rules", () => {
     for (const p of [
       new HttpGatewayProvider(HttpGatewaySettingsSchema.parse({ url: `${gw}/sms`, ...json })),
       new ElksProvider(ElksSettingsSchema.parse({ username: "u", password: "p", from: "Me", apiUrl: `${gw}/a1/sms` })),
-      new TwilioProvider(TwilioSettingsSchema.parse({ accountSid: `AC${"0".repeat(32)}`, authToken: "t", from: "+15005550006", apiBase: gw })),
+      new TwilioProvider(
+        TwilioSettingsSchema.parse({ accountSid: `AC${"0".repeat(32)}`, authToken: "t", from: "+15005550006", apiBase: gw }),
+      ),
     ]) {
-      const err = await p.send(message(to)).then(() => null, (e: unknown) => e as Error);
+      const err = await p.send(message(to)).then(
+        () => null,
+        (e: unknown) => e as Error,
+      );
       expect(err).toBeInstanceOf(DeliveryError);
       expect(err!.message).toMatch(/500, \d+ bytes/);
       expect(err!.message).not.toContain("/m/abc");
@@ -106,7 +109,10 @@ describe("gateway egress rules", () => {
     const http = "http://sms.example.com/send";
     expect(HttpGatewaySettingsSchema.safeParse({ url: http }).success).toBe(false);
     expect(ElksSettingsSchema.safeParse({ username: "u", password: "p", from: "Me", apiUrl: http }).success).toBe(false);
-    expect(TwilioSettingsSchema.safeParse({ accountSid: `AC${"0".repeat(32)}`, authToken: "t", from: "x", apiBase: "http://api.example.com" }).success).toBe(false);
+    expect(
+      TwilioSettingsSchema.safeParse({ accountSid: `AC${"0".repeat(32)}`, authToken: "t", from: "x", apiBase: "http://api.example.com" })
+        .success,
+    ).toBe(false);
     for (const url of ["https://sms.example.com/send", "http://127.0.0.1:8080/sms", "http://localhost/sms", "http://[::1]:81/sms"]) {
       expect(HttpGatewaySettingsSchema.safeParse({ url }).success, url).toBe(true);
     }
@@ -127,9 +133,7 @@ describe("gateway egress rules", () => {
 describe("46elks", () => {
   it("POSTs from/to/message as a form with basic auth", async () => {
     const to = freshMsisdn();
-    const p = new ElksProvider(
-      ElksSettingsSchema.parse({ username: "u123", password: "p456", from: "EdgeMFA", apiUrl: `${gw}/a1/sms` }),
-    );
+    const p = new ElksProvider(ElksSettingsSchema.parse({ username: "u123", password: "p456", from: "EdgeMFA", apiUrl: `${gw}/a1/sms` }));
     await p.send(message(to));
     const [r] = await gatewayRequests(to);
     const form = new URLSearchParams(r!.body);
@@ -163,7 +167,9 @@ describe("Twilio", () => {
 describe("provider selection from env", () => {
   it("builds the configured adapter and explains misconfiguration", () => {
     expect(smsProviderFromEnv(env).name).toBe("http");
-    expect(smsProviderFromEnv({ ...env, SMS_PROVIDER: "46elks", ELKS_API_USERNAME: "u", ELKS_API_PASSWORD: "p", SMS_FROM: "Me" } as Env).name).toBe("46elks");
+    expect(
+      smsProviderFromEnv({ ...env, SMS_PROVIDER: "46elks", ELKS_API_USERNAME: "u", ELKS_API_PASSWORD: "p", SMS_FROM: "Me" } as Env).name,
+    ).toBe("46elks");
     expect(() => smsProviderFromEnv({ ...env, SMS_PROVIDER: "46elks" } as Env)).toThrow(/46elks" misconfigured/);
     expect(() => smsProviderFromEnv({ ...env, SMS_PROVIDER: "carrier-pigeon" } as Env)).toThrow(/must be one of/);
     expect(() => smsProviderFromEnv({ ...env, SMS_PROVIDER: "outbox", DEMO_MODE: "false" } as Env)).toThrow(/DEMO_MODE/);

@@ -23,7 +23,9 @@ describe("Subscriber under concurrent calls", () => {
   it("the cap holds under a burst: of 6 concurrent admits with cap 3, exactly 3 get in", async () => {
     const stub = env.SUBSCRIBER.getByName(freshMsisdn());
     const limits = { perMinute: 100, perHour: 100 };
-    const results = await Promise.all([0, 1, 2, 3, 4, 5].map((k) => stub.admit(limits, { session: `s${k}`, until: Date.now() + 60_000, cap: 3 })));
+    const results = await Promise.all(
+      [0, 1, 2, 3, 4, 5].map((k) => stub.admit(limits, { session: `s${k}`, until: Date.now() + 60_000, cap: 3 })),
+    );
     expect(results.filter((r) => r.allowed)).toHaveLength(3);
     expect(results.filter((r) => !r.allowed && r.reason === "too_many_pending")).toHaveLength(3);
     expect(await stub.pendingCount()).toBe(3);

@@ -9,7 +9,8 @@ import { RELAY_API_BASE, RELAY_CALLS } from "../../core/contracts/relay-api";
  * pages only, each API's own guard on its whole prefix.
  */
 const BASE = "https://mfa.example.com";
-const fetchPath = (path: string, init: RequestInit = {}) => exports.default.fetch(new Request(`${BASE}${path}`, { redirect: "manual", ...init }));
+const fetchPath = (path: string, init: RequestInit = {}) =>
+  exports.default.fetch(new Request(`${BASE}${path}`, { redirect: "manual", ...init }));
 const scriptAllowed = (res: Response) => (res.headers.get("content-security-policy") ?? "").includes("script-src 'self'");
 
 describe("URL map", () => {
@@ -40,7 +41,11 @@ describe("URL map", () => {
 
   it("the relay token check guards every relay API call, and the admin check its whole prefix", async () => {
     for (const call of Object.values(RELAY_CALLS)) {
-      const res = await fetchPath(`${RELAY_API_BASE}${call.path}`, { method: "POST", body: "{}", headers: { "content-type": "application/json" } });
+      const res = await fetchPath(`${RELAY_API_BASE}${call.path}`, {
+        method: "POST",
+        body: "{}",
+        headers: { "content-type": "application/json" },
+      });
       expect(res.status, call.path).toBe(401);
     }
     // The guard covers the whole prefix, unknown paths included.

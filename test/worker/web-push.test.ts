@@ -53,19 +53,16 @@ describe("Web Push against a local push service that decrypts", () => {
 
   it("maps push service answers: 410 and 404 are gone, 5xx is a failure", async () => {
     const vapid = vapidFromEnv(env)!;
-    const send = async (mode: "gone" | "missing" | "fail") =>
-      sendWebPush(await subscribe(mode), { c: "z" }, vapid, opts);
+    const send = async (mode: "gone" | "missing" | "fail") => sendWebPush(await subscribe(mode), { c: "z" }, vapid, opts);
     expect(await send("gone")).toEqual({ kind: "gone", status: 410 });
     expect(await send("missing")).toEqual({ kind: "gone", status: 404 });
     expect(await send("fail")).toEqual({ kind: "failed", reason: "push service answered HTTP 500" });
     // (workerd logs a refused connection as "uncaught … Network connection lost" even though
     // the rejected fetch is handled; the result below is what counts.)
-    const unreachable = await sendWebPush(
-      { endpoint: "https://localhost:1/push/x", keys: (await subscribe()).keys },
-      { c: "z" },
-      vapid,
-      { ...opts, timeoutMs: 2000 },
-    );
+    const unreachable = await sendWebPush({ endpoint: "https://localhost:1/push/x", keys: (await subscribe()).keys }, { c: "z" }, vapid, {
+      ...opts,
+      timeoutMs: 2000,
+    });
     expect(unreachable.kind).toBe("failed");
   });
 });

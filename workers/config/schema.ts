@@ -31,9 +31,7 @@ export const ENDPOINT_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
 /** Approvers an Assisted Login endpoint offers the user after they accept. */
 export const AssistedLoginSchema = z.object({
-  approvers: z
-    .array(z.object({ name: z.string().min(1).max(100), msisdn: z.string().regex(E164) }))
-    .min(1),
+  approvers: z.array(z.object({ name: z.string().min(1).max(100), msisdn: z.string().regex(E164) })).min(1),
 });
 
 /** Everything about an endpoint except its name and keys (also the JSON stored in D1). */
@@ -109,7 +107,12 @@ export const ConfigSchema = z.object({
    * A new authenticator app for a number that already has one takes over only after this long,
    * during which the current app is notified and can refuse (one minute to a week).
    */
-  deviceReplacementGraceSeconds: z.number().int().min(60).max(7 * 86_400).default(86_400),
+  deviceReplacementGraceSeconds: z
+    .number()
+    .int()
+    .min(60)
+    .max(7 * 86_400)
+    .default(86_400),
   /**
    * Failed Magic Link / offline API calls one client address (IPv6: /64) may make before it
    * gets BAD_REQUEST 429 rate_limited: key guessing and audit flooding.

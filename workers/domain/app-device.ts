@@ -91,7 +91,7 @@ export async function activateDevice(env: Env, body: z.output<typeof ActivateBod
 
 /** A push to the current device: "another phone asks to take over" (it carries nothing else). */
 async function notifyReplacement(env: Env, subscription: NonNullable<Parameters<typeof sendWebPush>[0]>, graceMs: number) {
-  let vapid;
+  let vapid: ReturnType<typeof vapidFromEnv>;
   try {
     vapid = vapidFromEnv(env);
   } catch {
@@ -120,22 +120,13 @@ export async function updateDevice(env: Env, msisdn: string, deviceId: string, j
   return r;
 }
 
-export async function challengeDetails(
-  env: Env,
-  msisdn: string,
-  deviceId: string,
-  challengeId: string,
-): Promise<AppView> {
+export async function challengeDetails(env: Env, msisdn: string, deviceId: string, challengeId: string): Promise<AppView> {
   const session = await env.SUBSCRIBER.getByName(msisdn).challengeSession(deviceId, challengeId);
   if (!session) return { kind: "not_found" };
   return env.AUTH_SESSION.getByName(session).appView(challengeId);
 }
 
-export type AnswerOutcome =
-  | AppDecideOutcome
-  | { kind: "unknown_device" }
-  | { kind: "bad_signature" }
-  | { kind: "unknown_challenge" };
+export type AnswerOutcome = AppDecideOutcome | { kind: "unknown_device" } | { kind: "bad_signature" } | { kind: "unknown_challenge" };
 
 /** Signature first (Subscriber holds the device key), then the session decides. */
 export async function answerChallenge(env: Env, msisdn: string, deviceId: string, jws: string): Promise<AnswerOutcome> {

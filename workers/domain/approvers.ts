@@ -3,7 +3,6 @@ import type { Approver } from "../objects/auth-session/contract";
 
 export type { Approver };
 
-
 /**
  * Where an Assisted Login endpoint's approvers come from. Only the endpoint's own list for
  * now; an LDAP or Entra ID directory can implement the same two calls later.

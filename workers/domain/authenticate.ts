@@ -52,13 +52,7 @@ export function appOptions(endpoint: Endpoint, q: AuthQuery): SessionAppOptions 
  * overload lease, session creation (which delivers push or SMS), then blocking until the
  * session reports its outcome. The result codes are the same whichever channel was used.
  */
-export async function authenticate(
-  env: Env,
-  config: Config,
-  endpoint: Endpoint,
-  q: AuthQuery,
-  publicOrigin: string,
-): Promise<AuthOutcome> {
+export async function authenticate(env: Env, config: Config, endpoint: Endpoint, q: AuthQuery, publicOrigin: string): Promise<AuthOutcome> {
   const token = randomToken();
   const name = await sha256Hex(token);
   const sessionId = env.AUTH_SESSION.idFromName(name).toString();
@@ -101,7 +95,9 @@ export async function authenticate(
       assisted,
     });
   } catch (e) {
-    await env.LOAD_SHARD.getByName(leaseShard).release(sessionId).catch(() => {});
+    await env.LOAD_SHARD.getByName(leaseShard)
+      .release(sessionId)
+      .catch(() => {});
     await subscriber.release(name).catch(() => {});
     throw e;
   }

@@ -58,7 +58,10 @@ export async function updateEndpoint(env: Env, actor: string, name: string, patc
 
 /** Deletes the endpoint and its tokens; false when there was no such endpoint. */
 export async function deleteEndpoint(env: Env, actor: string, name: string): Promise<boolean> {
-  const [, deleted] = await env.DB.batch([...deleteEndpointStatements(env.DB, name), auditStatement(env.DB, actor, "endpoint.delete", { endpoint: name })]);
+  const [, deleted] = await env.DB.batch([
+    ...deleteEndpointStatements(env.DB, name),
+    auditStatement(env.DB, actor, "endpoint.delete", { endpoint: name }),
+  ]);
   return deleted?.meta.changes === 1;
 }
 

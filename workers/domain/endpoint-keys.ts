@@ -13,7 +13,12 @@ export type KeyedCall =
  * (from config or D1; a malformed name is no endpoint) and the api-key header checked
  * against that endpoint's keys.
  */
-export async function authenticateKeyedCall(env: Env, config: Config, endpointName: string, apiKey: string | undefined): Promise<KeyedCall> {
+export async function authenticateKeyedCall(
+  env: Env,
+  config: Config,
+  endpointName: string,
+  apiKey: string | undefined,
+): Promise<KeyedCall> {
   const endpoint = ENDPOINT_NAME.test(endpointName) ? await resolveEndpoint(env.DB, config.endpoints, endpointName) : null;
   const key = await authenticateApiKey(endpoint, apiKey, new Date());
   if (!key.ok) return { ok: false, endpoint, reason: key.reason };

@@ -20,7 +20,13 @@ export async function viewByLink(env: Env, token: string): Promise<SessionView> 
 }
 
 /** The answer posted from the link page; `pick` is the number tapped when the page offers number matching. */
-export async function decideByLink(env: Env, token: string, decision: "accept" | "reject", csrf: string, pick?: number): Promise<DecideOutcome> {
+export async function decideByLink(
+  env: Env,
+  token: string,
+  decision: "accept" | "reject",
+  csrf: string,
+  pick?: number,
+): Promise<DecideOutcome> {
   const name = await sessionName(token);
   return name ? env.AUTH_SESSION.getByName(name).decide(decision, csrf, pick) : NOT_FOUND;
 }

@@ -38,7 +38,7 @@ export async function checkPinnedNumber(
         actor,
         action: "relay_pin.change_withdrawn",
         msisdnMasked: masked,
-        detail: { username: p.username, withdrawn: maskMsisdn(pin.pending_msisdn!) },
+        detail: { username: p.username, withdrawn: pin.pending_msisdn ? maskMsisdn(pin.pending_msisdn) : null },
       });
     }
     return { ok: true };
@@ -58,7 +58,13 @@ export async function checkPinnedNumber(
     msisdnMasked: masked,
     detail: { username: p.username, pinned: maskMsisdn(pin.msisdn) },
   });
-  log.warn("number_changed", { endpoint: p.endpoint.name, username: p.username, pinned: maskMsisdn(pin.msisdn), reported: masked, notice: notify !== null });
+  log.warn("number_changed", {
+    endpoint: p.endpoint.name,
+    username: p.username,
+    pinned: maskMsisdn(pin.msisdn),
+    reported: masked,
+    notice: notify !== null,
+  });
   if (notify) {
     waitUntil(
       smsProviderFromEnv(env)

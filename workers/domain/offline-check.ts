@@ -36,7 +36,12 @@ export function offlineAuditRows(
       ...row,
       channel: lockoutChannel,
       result: "LOCKED",
-      detail: { ...base.detail, via: base.channel, failures: check.lockout.failures, lockSeconds: Math.round(check.lockout.durationMs / 1000) },
+      detail: {
+        ...base.detail,
+        via: base.channel,
+        failures: check.lockout.failures,
+        lockSeconds: Math.round(check.lockout.durationMs / 1000),
+      },
     });
   }
   return rows;

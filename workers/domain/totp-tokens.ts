@@ -17,9 +17,16 @@ import { auditAdmin } from "../store/audit";
  * imported). The seed is returned once, with an otpauth:// URI for authenticator apps; it
  * cannot be read back later.
  */
-export async function enrollTotpToken(env: Env, actor: string, msisdn: string, imported?: string): Promise<{ secret: string; uri: string }> {
+export async function enrollTotpToken(
+  env: Env,
+  actor: string,
+  msisdn: string,
+  imported?: string,
+): Promise<{ secret: string; uri: string }> {
   const secret = imported ?? generateSecret();
-  await env.SUBSCRIBER.getByName(msisdn).setTotpToken(await sealSeed(seedKeyFromEnv(env), seedFromBase32(secret), totpTokenContext(msisdn)));
+  await env.SUBSCRIBER.getByName(msisdn).setTotpToken(
+    await sealSeed(seedKeyFromEnv(env), seedFromBase32(secret), totpTokenContext(msisdn)),
+  );
   await auditAdmin(env.DB, { actor, action: "totp.enroll", msisdn: maskMsisdn(msisdn) });
   return { secret, uri: generateURI({ issuer: "Edge MFA", label: msisdn, secret }) };
 }

@@ -18,7 +18,9 @@ const Sha256Hex = z
 
 /** ADMIN_TOKENS (secret, JSON): every operator's own token, by name; only SHA-256 hashes. */
 export const AdminTokensSchema = z
-  .array(z.object({ name: z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, "names are 1-64 of A-Z a-z 0-9 . _ @ -"), sha256: Sha256Hex }).strict())
+  .array(
+    z.object({ name: z.string().regex(/^[A-Za-z0-9._@-]{1,64}$/, "names are 1-64 of A-Z a-z 0-9 . _ @ -"), sha256: Sha256Hex }).strict(),
+  )
   .refine((t) => new Set(t.map((x) => x.name)).size === t.length, "admin token names must be unique");
 export type AdminToken = z.output<typeof AdminTokensSchema>[number];
 
@@ -41,7 +43,8 @@ export async function adminTokensFromEnv(env: AdminEnv): Promise<AdminToken[]> {
   if (env.ADMIN_TOKEN_SHA256?.trim()) {
     const r = Sha256Hex.safeParse(env.ADMIN_TOKEN_SHA256.trim());
     if (!r.success) throw new AdminConfigError("ADMIN_TOKEN_SHA256 must be 64 hex characters");
-    if (tokens.some((t) => t.name === DEFAULT_ADMIN_NAME)) throw new AdminConfigError(`ADMIN_TOKENS must not name a token "${DEFAULT_ADMIN_NAME}" while ADMIN_TOKEN_SHA256 is set`);
+    if (tokens.some((t) => t.name === DEFAULT_ADMIN_NAME))
+      throw new AdminConfigError(`ADMIN_TOKENS must not name a token "${DEFAULT_ADMIN_NAME}" while ADMIN_TOKEN_SHA256 is set`);
     tokens.push({ name: DEFAULT_ADMIN_NAME, sha256: r.data });
   }
   if (env.DEMO_MODE === "true") tokens.push({ name: "demo", sha256: await sha256Hex(DEMO_ADMIN_TOKEN) });

@@ -6,7 +6,12 @@
  */
 
 /** The browsers' push services: Chrome/Android (FCM), Firefox, Safari/Apple, Edge/Windows. */
-export const DEFAULT_PUSH_HOSTS = ["fcm.googleapis.com", "updates.push.services.mozilla.com", "*.push.apple.com", "*.notify.windows.com"] as const;
+export const DEFAULT_PUSH_HOSTS = [
+  "fcm.googleapis.com",
+  "updates.push.services.mozilla.com",
+  "*.push.apple.com",
+  "*.notify.windows.com",
+] as const;
 
 const HOST_PATTERN = /^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*$/;
 
@@ -21,7 +26,8 @@ export function pushHosts(extra: string | undefined): string[] {
     .map((h) => h.trim().toLowerCase())
     .filter(Boolean);
   const bad = added.filter((h) => !HOST_PATTERN.test(h));
-  if (bad.length) throw new PushHostConfigError(`PUSH_HOST_ALLOWLIST: not a host name: ${bad.join(", ")} (use e.g. push.example.com or *.example.com)`);
+  if (bad.length)
+    throw new PushHostConfigError(`PUSH_HOST_ALLOWLIST: not a host name: ${bad.join(", ")} (use e.g. push.example.com or *.example.com)`);
   return [...DEFAULT_PUSH_HOSTS, ...added];
 }
 

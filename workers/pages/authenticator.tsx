@@ -28,17 +28,17 @@ export function AuthenticatorPage(props: { vapidPublicKey: string | null }) {
           <section id="view-activate" hidden>
             <h1>Activate this phone</h1>
             <p>
-              Approve sign-ins for <strong id="activate-msisdn"></strong> with a notification instead of an SMS
-              link, and get codes that work offline.
+              Approve sign-ins for <strong id="activate-msisdn"></strong> with a notification instead of an SMS link, and get codes that
+              work offline.
             </p>
             <p id="activate-has-device" class="warning" hidden>
-              This number already has a phone with the app. That phone is told and can refuse; this one takes over only
-              after a waiting period.
+              This number already has a phone with the app. That phone is told and can refuse; this one takes over only after a waiting
+              period.
             </p>
             <div id="activate-replace-box" class="warning" hidden>
               <p>
-                This browser is already activated for <strong id="activate-stored"></strong>. Activating again replaces it
-                here. Only continue if you started this yourself.
+                This browser is already activated for <strong id="activate-stored"></strong>. Activating again replaces it here. Only
+                continue if you started this yourself.
               </p>
               <label>
                 <input type="checkbox" id="activate-replace" /> Replace the activation in this browser
@@ -102,6 +102,7 @@ export function AuthenticatorPage(props: { vapidPublicKey: string | null }) {
           </section>
 
           <section id="view-challenge" hidden>
+            {/* biome-ignore lint/a11y/useHeadingContent: client/app.ts fills the heading with the challenge title */}
             <h1 id="ch-title"></h1>
             <p id="ch-text"></p>
             <div id="ch-numbers" hidden>
@@ -123,6 +124,7 @@ export function AuthenticatorPage(props: { vapidPublicKey: string | null }) {
           </section>
 
           <section id="view-result" hidden>
+            {/* biome-ignore lint/a11y/useHeadingContent: client/app.ts fills the heading with the result */}
             <h1 id="result-title"></h1>
             <p id="result-text"></p>
             <div class="buttons">

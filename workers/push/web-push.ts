@@ -9,10 +9,7 @@ import { isAllowedPushEndpoint } from "../lib/push-hosts";
  * The outcome tells the caller what to do next: gone (404/410) means the subscription is dead
  * and the device should be forgotten; failed means "try SMS instead, keep the device".
  */
-export type PushResult =
-  | { kind: "delivered"; status: number }
-  | { kind: "gone"; status: number }
-  | { kind: "failed"; reason: string };
+export type PushResult = { kind: "delivered"; status: number } | { kind: "gone"; status: number } | { kind: "failed"; reason: string };
 
 export interface PushOptions {
   /** Seconds the push service may hold the message for an offline device. */
@@ -57,7 +54,8 @@ export async function sendWebPush(
   }
   await res.body?.cancel();
   if (res.status === 404 || res.status === 410) return { kind: "gone", status: res.status };
-  if (res.status >= 300 && res.status < 400) return { kind: "failed", reason: `push service answered HTTP ${res.status} (redirects are not followed)` };
+  if (res.status >= 300 && res.status < 400)
+    return { kind: "failed", reason: `push service answered HTTP ${res.status} (redirects are not followed)` };
   if (res.ok) return { kind: "delivered", status: res.status };
   return { kind: "failed", reason: `push service answered HTTP ${res.status}` };
 }

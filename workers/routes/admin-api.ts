@@ -5,7 +5,14 @@ import { loadConfig } from "../config/load";
 import { AdminConfigError, adminFromRequest } from "../lib/admin-auth";
 import { MsisdnSchema } from "../../core/contracts/magic-link";
 import { MAX_SEED_BYTES, MIN_SEED_BYTES, isUsableSeedLength, seedFromBase32 } from "../../core/otp";
-import { createApiToken, createEndpoint, deleteEndpoint, regenerateApiToken, revokeApiToken, updateEndpoint } from "../domain/endpoint-admin";
+import {
+  createApiToken,
+  createEndpoint,
+  deleteEndpoint,
+  regenerateApiToken,
+  revokeApiToken,
+  updateEndpoint,
+} from "../domain/endpoint-admin";
 import { cancelPinChange, confirmPinChange, removeNumberPin } from "../domain/number-pin-admin";
 import { revokeDevice, subscriberSummary } from "../domain/subscriber-admin";
 import { enrollTotpToken, removeTotpToken } from "../domain/totp-tokens";
@@ -60,13 +67,17 @@ adminApi.get("/endpoints", async (c) => {
   });
 });
 
-adminApi.post("/endpoints", validate("json", EndpointSettingsSchema.extend({ name: NameParam.shape.name }).strict(), issueList), async (c) => {
-  const { name, ...settings } = c.req.valid("json");
-  const created = await createEndpoint(c.env, c.get("admin"), name, settings);
-  if (created.kind === "in_config") return c.json({ error: `endpoint "${name}" is defined in MFA_CONFIG` }, 409);
-  if (created.kind === "exists") return c.json({ error: `endpoint "${name}" exists` }, 409);
-  return c.json(created.row, 201);
-});
+adminApi.post(
+  "/endpoints",
+  validate("json", EndpointSettingsSchema.extend({ name: NameParam.shape.name }).strict(), issueList),
+  async (c) => {
+    const { name, ...settings } = c.req.valid("json");
+    const created = await createEndpoint(c.env, c.get("admin"), name, settings);
+    if (created.kind === "in_config") return c.json({ error: `endpoint "${name}" is defined in MFA_CONFIG` }, 409);
+    if (created.kind === "exists") return c.json({ error: `endpoint "${name}" exists` }, 409);
+    return c.json(created.row, 201);
+  },
+);
 
 adminApi.get("/endpoints/:name", validate("param", NameParam, issueList), async (c) => {
   const row = await getEndpoint(c.env.DB, c.req.valid("param").name);
@@ -74,12 +85,17 @@ adminApi.get("/endpoints/:name", validate("param", NameParam, issueList), async 
 });
 
 /** Partial update (see updateEndpoint): a merged result that does not validate is a 400. */
-adminApi.patch("/endpoints/:name", validate("param", NameParam, issueList), validate("json", z.record(z.string(), z.unknown()), issueList), async (c) => {
-  const updated = await updateEndpoint(c.env, c.get("admin"), c.req.valid("param").name, c.req.valid("json"));
-  if (updated.kind === "not_found") return c.json({ error: "no such endpoint" }, 404);
-  if (updated.kind === "invalid") return invalidRequest(c, updated.error, "json");
-  return c.json(updated.row);
-});
+adminApi.patch(
+  "/endpoints/:name",
+  validate("param", NameParam, issueList),
+  validate("json", z.record(z.string(), z.unknown()), issueList),
+  async (c) => {
+    const updated = await updateEndpoint(c.env, c.get("admin"), c.req.valid("param").name, c.req.valid("json"));
+    if (updated.kind === "not_found") return c.json({ error: "no such endpoint" }, 404);
+    if (updated.kind === "invalid") return invalidRequest(c, updated.error, "json");
+    return c.json(updated.row);
+  },
+);
 
 adminApi.delete("/endpoints/:name", validate("param", NameParam, issueList), async (c) => {
   if (!(await deleteEndpoint(c.env, c.get("admin"), c.req.valid("param").name))) return c.json({ error: "no such endpoint" }, 404);
@@ -155,23 +171,25 @@ adminApi.delete(
 const Base32 = z
   .string()
   .regex(/^[A-Z2-7]{1,128}=*$/, "secret must be base32 (A-Z, 2-7)")
-  .refine(
-    (s) => {
-      try {
-        return isUsableSeedLength(seedFromBase32(s).length);
-      } catch {
-        return false; // not a whole number of base32 groups
-      }
-    },
-    `secret must decode to ${MIN_SEED_BYTES}-${MAX_SEED_BYTES} bytes (26-103 base32 characters)`,
-  );
+  .refine((s) => {
+    try {
+      return isUsableSeedLength(seedFromBase32(s).length);
+    } catch {
+      return false; // not a whole number of base32 groups
+    }
+  }, `secret must decode to ${MIN_SEED_BYTES}-${MAX_SEED_BYTES} bytes (26-103 base32 characters)`);
 
 /** Enrolls an on-prem TOTP token for a number (see enrollTotpToken): its seed is answered once. */
-adminApi.put("/subscribers/:msisdn/totp", validate("param", MsisdnParam, issueList), validate("json", z.object({ secret: Base32.optional() }).strict(), issueList), async (c) => {
-  const { msisdn } = c.req.valid("param");
-  const { secret, uri } = await enrollTotpToken(c.env, c.get("admin"), msisdn, c.req.valid("json").secret);
-  return c.json({ msisdn, secret, uri }, 201);
-});
+adminApi.put(
+  "/subscribers/:msisdn/totp",
+  validate("param", MsisdnParam, issueList),
+  validate("json", z.object({ secret: Base32.optional() }).strict(), issueList),
+  async (c) => {
+    const { msisdn } = c.req.valid("param");
+    const { secret, uri } = await enrollTotpToken(c.env, c.get("admin"), msisdn, c.req.valid("json").secret);
+    return c.json({ msisdn, secret, uri }, 201);
+  },
+);
 
 adminApi.delete("/subscribers/:msisdn/totp", validate("param", MsisdnParam, issueList), async (c) => {
   if (!(await removeTotpToken(c.env, c.get("admin"), c.req.valid("param").msisdn))) return c.json({ error: "no TOTP token enrolled" }, 404);
@@ -183,8 +201,14 @@ adminApi.delete("/subscribers/:msisdn/totp", validate("param", MsisdnParam, issu
 const AuditQuerySchema = z.object({
   kind: z.enum(["auth", "admin"]).optional(),
   endpoint: z.string().regex(ENDPOINT_NAME).optional(),
-  since: z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)).optional(),
-  until: z.iso.datetime({ offset: true }).transform((s) => Date.parse(s)).optional(),
+  since: z.iso
+    .datetime({ offset: true })
+    .transform((s) => Date.parse(s))
+    .optional(),
+  until: z.iso
+    .datetime({ offset: true })
+    .transform((s) => Date.parse(s))
+    .optional(),
   before: z.coerce.number().int().positive().optional(),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
@@ -216,7 +240,11 @@ adminApi.get(
   ),
   async (c) => {
     const q = c.req.valid("query");
-    const pins = await listPins(c.env.DB, { ...(q.endpoint ? { endpoint: q.endpoint } : {}), pendingOnly: q.pending === "true", limit: q.limit });
+    const pins = await listPins(c.env.DB, {
+      ...(q.endpoint ? { endpoint: q.endpoint } : {}),
+      pendingOnly: q.pending === "true",
+      limit: q.limit,
+    });
     return c.json({ pins: pins.map(pinView) });
   },
 );

@@ -1,6 +1,14 @@
 import { Hono } from "hono";
 import type { z } from "zod";
-import { activateDevice, activationInfo, answerChallenge, challengeDetails, claimDevice, pendingForDevice, updateDevice } from "../domain/app-device";
+import {
+  activateDevice,
+  activationInfo,
+  answerChallenge,
+  challengeDetails,
+  claimDevice,
+  pendingForDevice,
+  updateDevice,
+} from "../domain/app-device";
 import {
   ActivateBodySchema,
   ActivationInfoBodySchema,
@@ -39,7 +47,8 @@ appApi.use(async (c, next) => {
   await next();
 });
 
-const log = (event: string, msisdn: string, extra: Record<string, unknown> = {}) => logEvent("log", event, { msisdn: maskMsisdn(msisdn), ...extra });
+const log = (event: string, msisdn: string, extra: Record<string, unknown> = {}) =>
+  logEvent("log", event, { msisdn: maskMsisdn(msisdn), ...extra });
 
 /**
  * What the app shows before activating: the number the server has bound to the token (the

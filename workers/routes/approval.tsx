@@ -72,8 +72,7 @@ function pendingPage(c: Context, path: string, view: Exclude<SessionView, { kind
   }
 }
 
-const notFound = (c: Context) =>
-  c.html(<MessagePage title="Link not valid" text="This link is not valid or has expired." />, 404);
+const notFound = (c: Context) => c.html(<MessagePage title="Link not valid" text="This link is not valid or has expired." />, 404);
 
 approval.get("/:token", async (c) => {
   const view = await viewByLink(c.env, c.req.param("token"));
@@ -107,10 +106,7 @@ approval.post(
         return assistedPage(c, c.req.path.replace(/\/approver$/, ""), outcome);
       case "asked":
         return c.html(
-          <MessagePage
-            title={outcome.title}
-            text={`We asked ${outcome.approverName} to approve the sign-in. You can close this page.`}
-          />,
+          <MessagePage title={outcome.title} text={`We asked ${outcome.approverName} to approve the sign-in. You can close this page.`} />,
         );
     }
   },
@@ -121,25 +117,27 @@ approval.post(
  * is sent to the app with it in the URL fragment (never sent to a server, never in logs); a
  * separate one-time code goes to the number by SMS, and the app needs both.
  */
-approval.post(
-  "/:token/activate",
-  linkForm(z.object({ csrf: z.string().min(1).max(100) })),
-  async (c) => {
-    const grant = await activateByLink(c.env, c.req.param("token"), c.req.valid("form").csrf);
-    if (grant.kind === "not_found") return notFound(c);
-    if (grant.kind === "rate_limited") {
-      return c.html(<MessagePage title="Too many activation codes" text="Too many activation codes were sent to this number. Try again later." />, 429);
-    }
-    if (grant.kind === "delivery_failed") {
-      return c.html(<MessagePage title="Activation not possible" text="The activation code could not be sent by SMS. Try again later." />, 502);
-    }
-    if (grant.kind !== "granted") {
-      return c.html(<MessagePage title="Activation not possible" text="Open the link from a new sign-in SMS and try again." />, 403);
-    }
-    const fragment = new URLSearchParams({ activate: grant.token, msisdn: grant.msisdn });
-    return c.redirect(`/app/#${fragment}`, 303);
-  },
-);
+approval.post("/:token/activate", linkForm(z.object({ csrf: z.string().min(1).max(100) })), async (c) => {
+  const grant = await activateByLink(c.env, c.req.param("token"), c.req.valid("form").csrf);
+  if (grant.kind === "not_found") return notFound(c);
+  if (grant.kind === "rate_limited") {
+    return c.html(
+      <MessagePage title="Too many activation codes" text="Too many activation codes were sent to this number. Try again later." />,
+      429,
+    );
+  }
+  if (grant.kind === "delivery_failed") {
+    return c.html(
+      <MessagePage title="Activation not possible" text="The activation code could not be sent by SMS. Try again later." />,
+      502,
+    );
+  }
+  if (grant.kind !== "granted") {
+    return c.html(<MessagePage title="Activation not possible" text="Open the link from a new sign-in SMS and try again." />, 403);
+  }
+  const fragment = new URLSearchParams({ activate: grant.token, msisdn: grant.msisdn });
+  return c.redirect(`/app/#${fragment}`, 303);
+});
 
 /** `pick`: the number tapped, when the page offers number matching (the session checks it). */
 const DecisionForm = z.object({
@@ -148,26 +146,20 @@ const DecisionForm = z.object({
   pick: z.coerce.number().int().min(10).max(99).optional(),
 });
 
-approval.post(
-  "/:token",
-  linkForm(DecisionForm),
-  async (c) => {
-    const form = c.req.valid("form");
-    const outcome = await decideByLink(c.env, c.req.param("token"), form.decision, form.csrf, form.pick);
-    switch (outcome.kind) {
-      case "not_found":
-        return notFound(c);
-      case "forbidden":
-        return refused(c);
-      case "finished":
-        return finishedPage(c, outcome.status);
-      case "choose_approver":
-      case "approver_pending":
-        return assistedPage(c, c.req.path, outcome);
-      case "decided":
-        return c.html(
-          <MessagePage title={outcome.status === "accepted" ? "Approved" : "Rejected"} text={outcome.text} />,
-        );
-    }
-  },
-);
+approval.post("/:token", linkForm(DecisionForm), async (c) => {
+  const form = c.req.valid("form");
+  const outcome = await decideByLink(c.env, c.req.param("token"), form.decision, form.csrf, form.pick);
+  switch (outcome.kind) {
+    case "not_found":
+      return notFound(c);
+    case "forbidden":
+      return refused(c);
+    case "finished":
+      return finishedPage(c, outcome.status);
+    case "choose_approver":
+    case "approver_pending":
+      return assistedPage(c, c.req.path, outcome);
+    case "decided":
+      return c.html(<MessagePage title={outcome.status === "accepted" ? "Approved" : "Rejected"} text={outcome.text} />);
+  }
+});

@@ -20,7 +20,14 @@ authApi.get("/auth/:endpoint?", validate("query", AuthQuerySchema, magicLinkBadR
   // One JSON log line and one audit row per call with a valid key, written after the
   // response is sent (refused calls are counted instead, see refuseUnauthenticated).
   const record = (result: string, detail: Record<string, unknown>, channel = "none") =>
-    recordAuth(c, "auth", { endpoint: endpointName, msisdn: maskMsisdn(q.msisdn), channel, result, latencyMs: Date.now() - started, detail });
+    recordAuth(c, "auth", {
+      endpoint: endpointName,
+      msisdn: maskMsisdn(q.msisdn),
+      channel,
+      result,
+      latencyMs: Date.now() - started,
+      detail,
+    });
   if (!call.ok) {
     return refuseUnauthenticated(c, {
       requested: endpointName,

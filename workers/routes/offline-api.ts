@@ -35,7 +35,14 @@ const requireKey = createMiddleware<OfflineEnv>(async (c, next) => {
   const config = loadConfig(c.env);
   const name = c.req.param("endpoint") ?? config.defaultEndpoint;
   const call = await authenticateKeyedCall(c.env, config, name, c.req.header("api-key"));
-  if (!call.ok) return refuseUnauthenticated(c, { requested: name, endpoint: call.endpoint ? name : null, reason: call.reason, msisdn: null, latencyMs: 0 });
+  if (!call.ok)
+    return refuseUnauthenticated(c, {
+      requested: name,
+      endpoint: call.endpoint ? name : null,
+      reason: call.reason,
+      msisdn: null,
+      latencyMs: 0,
+    });
   if (!call.endpoint.offlineCodes) {
     log.warn("offline_codes_refused", { endpoint: call.endpoint.name });
     return badRequest(c, "offline_codes_disabled");
@@ -51,17 +58,12 @@ function record(c: Context<OfflineEnv>, channel: string, msisdn: string, check: 
   for (const row of offlineAuditRows(base, check)) recordAuth(c, "offline", row);
 }
 
-offlineApi.post(
-  "/totp/:endpoint?",
-  requireKey,
-  validate("json", TotpBody, mideyeBadRequest("invalid_parameter")),
-  async (c) => {
-    const { msisdn, code } = c.req.valid("json");
-    const check = await checkTotpCode(c.env, "offline-totp", msisdn, code);
-    record(c, "offline-totp", msisdn, check);
-    return c.json({ valid: check.verdict === "accept" });
-  },
-);
+offlineApi.post("/totp/:endpoint?", requireKey, validate("json", TotpBody, mideyeBadRequest("invalid_parameter")), async (c) => {
+  const { msisdn, code } = c.req.valid("json");
+  const check = await checkTotpCode(c.env, "offline-totp", msisdn, code);
+  record(c, "offline-totp", msisdn, check);
+  return c.json({ valid: check.verdict === "accept" });
+});
 
 offlineApi.post(
   "/challenge-response/:endpoint?",

@@ -34,7 +34,13 @@ relayApi.use(async (c, next) => {
   const body = c.req.method === "GET" ? "" : await c.req.raw.clone().text();
   // The token must be for this edge: its public origin when configured, else the one called.
   const audience = c.env.PUBLIC_BASE_URL ? new URL(c.env.PUBLIC_BASE_URL).origin : new URL(c.req.url).origin;
-  const auth = await authenticateRelayCall(c.env, config, { authorization: c.req.header("authorization"), method: c.req.method, path: c.req.path, body, audience });
+  const auth = await authenticateRelayCall(c.env, config, {
+    authorization: c.req.header("authorization"),
+    method: c.req.method,
+    path: c.req.path,
+    body,
+    audience,
+  });
   if (auth.kind === "unauthorized") {
     log.warn("relay_auth_failed", { reason: auth.reason });
     return c.json({ error: "unauthorized", reason: auth.reason }, 401);
@@ -121,14 +127,18 @@ relayApi.post(RELAY_CALLS.totpVerify.path, validate("json", RELAY_CALLS.totpVeri
   return c.json({ result: check.verdict } satisfies RelayAnswer<"totpVerify">);
 });
 
-relayApi.post(RELAY_CALLS.challengeResponseVerify.path, validate("json", RELAY_CALLS.challengeResponseVerify.request, issueList), async (c) => {
-  const { msisdn, challenge, code } = c.req.valid("json");
-  const check = await checkChallengeResponse(c.env, "challenge-response-verify", msisdn, challenge, code);
-  recordOffline(c, "challenge-response-verify", msisdn, check);
-  // "locked" reads as a reject here, as before (the audit row keeps "locked").
-  const verdict = check.verdict === "accept" ? "accept" : "reject";
-  return c.json({ result: verdict } satisfies RelayAnswer<"challengeResponseVerify">);
-});
+relayApi.post(
+  RELAY_CALLS.challengeResponseVerify.path,
+  validate("json", RELAY_CALLS.challengeResponseVerify.request, issueList),
+  async (c) => {
+    const { msisdn, challenge, code } = c.req.valid("json");
+    const check = await checkChallengeResponse(c.env, "challenge-response-verify", msisdn, challenge, code);
+    recordOffline(c, "challenge-response-verify", msisdn, check);
+    // "locked" reads as a reject here, as before (the audit row keeps "locked").
+    const verdict = check.verdict === "accept" ? "accept" : "reject";
+    return c.json({ result: verdict } satisfies RelayAnswer<"challengeResponseVerify">);
+  },
+);
 
 relayApi.post(RELAY_CALLS.subscriber.path, validate("json", RELAY_CALLS.subscriber.request, issueList), async (c) => {
   const { msisdn } = c.req.valid("json");

@@ -30,9 +30,7 @@ export function recordAuth<E extends { Bindings: Env }>(c: Context<E>, event: st
   log.info(event, { ...fields, ...detail });
   // An empty detail is stored as NULL, not "{}".
   const row = detail && Object.keys(detail).length ? entry : fields;
-  c.executionCtx.waitUntil(
-    auditAuth(c.env.DB, row).catch((e: unknown) => log.error("audit_write_failed", { error: String(e) })),
-  );
+  c.executionCtx.waitUntil(auditAuth(c.env.DB, row).catch((e: unknown) => log.error("audit_write_failed", { error: String(e) })));
 }
 
 /**

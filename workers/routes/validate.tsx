@@ -11,10 +11,18 @@ import { badRequest, refuseUnauthenticated } from "./respond";
  * What a route answers when its input does not validate. Each API keeps its own contract for
  * that, so each renderer below is named for the contract it honours.
  */
-export type FailureRenderer = (c: Context<{ Bindings: Env }>, error: z.core.$ZodError, target: keyof ValidationTargets) => Response | Promise<Response>;
+export type FailureRenderer = (
+  c: Context<{ Bindings: Env }>,
+  error: z.core.$ZodError,
+  target: keyof ValidationTargets,
+) => Response | Promise<Response>;
 
 /** zod validation of one part of the request; a failure is answered by `onFailure`, never by hono's bare 400. */
-export function validate<T extends z.ZodType, Target extends keyof ValidationTargets>(target: Target, schema: T, onFailure: FailureRenderer) {
+export function validate<T extends z.ZodType, Target extends keyof ValidationTargets>(
+  target: Target,
+  schema: T,
+  onFailure: FailureRenderer,
+) {
   // zValidator types the hook's context without our bindings; every route here has them.
   return zValidator(target, schema, (result, c: Context) => (result.success ? undefined : onFailure(c, result.error, target)));
 }

@@ -10,9 +10,7 @@ import { GatewayUrlSchema } from "./secure-url";
 export const HttpGatewaySettingsSchema = z.object({
   url: GatewayUrlSchema,
   method: z.enum(["GET", "POST", "PUT"]).default("POST"),
-  contentType: z
-    .enum(["application/json", "application/x-www-form-urlencoded", "text/plain"])
-    .default("application/json"),
+  contentType: z.enum(["application/json", "application/x-www-form-urlencoded", "text/plain"]).default("application/json"),
   /** Body template; placeholders are escaped for the content type (JSON string, form, raw). */
   body: z.string().optional(),
   headers: z.record(z.string(), z.string()).default({}),
@@ -31,18 +29,19 @@ const escapers: Record<HttpGatewaySettings["contentType"] | "url", Escape> = {
   "application/x-www-form-urlencoded": encodeURIComponent,
   // A raw body has no escaping: CR/LF (and other control characters) in a value could add
   // lines or fields to whatever format the gateway parses, so they become spaces.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point (they become spaces)
   "text/plain": (v) => v.replace(/[\u0000-\u001f\u007f]/g, " "),
   url: encodeURIComponent,
 };
 
-export function renderTemplate(template: string, message: SmsMessage, escape: Escape): string {
+export function renderTemplate(template: string, message: SmsMessage, escapeValue: Escape): string {
   const values: Record<string, string> = {
     phone: message.to,
     phone_digits: message.to.replace(/^\+/, ""),
     text: message.text,
     link: message.link,
   };
-  return template.replace(/\{(phone_digits|phone|text|link)\}/g, (_, k: string) => escape(values[k]!));
+  return template.replace(/\{(phone_digits|phone|text|link)\}/g, (_, k: string) => escapeValue(values[k] ?? ""));
 }
 
 export class HttpGatewayProvider implements SmsProvider {

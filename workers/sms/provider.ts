@@ -23,12 +23,7 @@ export class DeliveryError extends Error {
  * never followed (a 3xx is a failure): a gateway must not be able to send the message, link
  * and credentials on to another host.
  */
-export async function fetchWithTimeout(
-  provider: string,
-  url: string,
-  init: RequestInit,
-  timeoutMs: number,
-): Promise<Response> {
+export async function fetchWithTimeout(provider: string, url: string, init: RequestInit, timeoutMs: number): Promise<Response> {
   let res: Response;
   try {
     res = await fetch(url, { ...init, redirect: "manual", signal: AbortSignal.timeout(timeoutMs) });
@@ -91,7 +86,10 @@ export async function readReply(res: Response, limit = MAX_GATEWAY_BODY_BYTES): 
   }
   const all = new Uint8Array(bytes);
   let at = 0;
-  for (const c of chunks) all.set(c, at), (at += c.byteLength);
+  for (const c of chunks) {
+    all.set(c, at);
+    at += c.byteLength;
+  }
   return { text: new TextDecoder().decode(all), bytes, truncated };
 }
 

@@ -38,8 +38,7 @@ const MAX_FIELD = 64;
 const MAX_DETAIL = 2000;
 
 /** Endpoint names are stored only when they are valid names; anything else becomes NULL. */
-export const storedEndpoint = (name: string | null | undefined): string | null =>
-  name && ENDPOINT_NAME.test(name) ? name : null;
+export const storedEndpoint = (name: string | null | undefined): string | null => (name && ENDPOINT_NAME.test(name) ? name : null);
 
 const field = (v: string | null | undefined): string | null => (v == null ? null : cap(redact(v), MAX_FIELD));
 
@@ -129,13 +128,31 @@ export interface AuditEntry {
 export async function queryAudit(db: D1Database, q: AuditQuery): Promise<{ entries: AuditEntry[]; next: number | null }> {
   const where: string[] = [];
   const args: unknown[] = [];
-  if (q.kind) where.push("kind = ?"), args.push(q.kind);
-  if (q.endpoint) where.push("endpoint = ?"), args.push(q.endpoint);
-  if (q.since !== undefined) where.push("at >= ?"), args.push(q.since);
-  if (q.until !== undefined) where.push("at < ?"), args.push(q.until);
-  if (q.before !== undefined) where.push("id < ?"), args.push(q.before);
+  if (q.kind) {
+    where.push("kind = ?");
+    args.push(q.kind);
+  }
+  if (q.endpoint) {
+    where.push("endpoint = ?");
+    args.push(q.endpoint);
+  }
+  if (q.since !== undefined) {
+    where.push("at >= ?");
+    args.push(q.since);
+  }
+  if (q.until !== undefined) {
+    where.push("at < ?");
+    args.push(q.until);
+  }
+  if (q.before !== undefined) {
+    where.push("id < ?");
+    args.push(q.before);
+  }
   const sql = `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ?`;
-  const { results } = await db.prepare(sql).bind(...args, q.limit + 1).all<Record<string, unknown>>();
+  const { results } = await db
+    .prepare(sql)
+    .bind(...args, q.limit + 1)
+    .all<Record<string, unknown>>();
   const page = results
     .slice(0, q.limit)
     .map(({ bucket: _bucket, ...r }) => ({ ...r, detail: r.detail ? JSON.parse(r.detail as string) : null }) as AuditEntry);
@@ -144,6 +161,9 @@ export async function queryAudit(db: D1Database, q: AuditQuery): Promise<{ entri
 
 /** Deletes entries older than the retention; returns how many went. */
 export async function purgeAudit(db: D1Database, retentionDays: number, now = Date.now()): Promise<number> {
-  const r = await db.prepare("DELETE FROM audit_log WHERE at < ?").bind(now - retentionDays * 86_400_000).run();
+  const r = await db
+    .prepare("DELETE FROM audit_log WHERE at < ?")
+    .bind(now - retentionDays * 86_400_000)
+    .run();
   return r.meta.changes;
 }

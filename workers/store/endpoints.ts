@@ -26,12 +26,17 @@ function parseSettings(json: string): EndpointSettings {
 }
 
 export async function listEndpoints(db: D1Database): Promise<EndpointRow[]> {
-  const { results } = await db.prepare("SELECT name, settings, created_at, updated_at FROM endpoints ORDER BY name").all<Record<string, unknown>>();
+  const { results } = await db
+    .prepare("SELECT name, settings, created_at, updated_at FROM endpoints ORDER BY name")
+    .all<Record<string, unknown>>();
   return results.map((r) => ({ ...(r as unknown as EndpointRow), settings: parseSettings(r.settings as string) }));
 }
 
 export async function getEndpoint(db: D1Database, name: string): Promise<EndpointRow | null> {
-  const r = await db.prepare("SELECT name, settings, created_at, updated_at FROM endpoints WHERE name = ?").bind(name).first<Record<string, unknown>>();
+  const r = await db
+    .prepare("SELECT name, settings, created_at, updated_at FROM endpoints WHERE name = ?")
+    .bind(name)
+    .first<Record<string, unknown>>();
   return r ? { ...(r as unknown as EndpointRow), settings: parseSettings(r.settings as string) } : null;
 }
 
@@ -54,7 +59,10 @@ export function updateEndpointStatement(db: D1Database, name: string, settings: 
 /** Two statements: the tokens, then the endpoint (its result tells whether it existed). */
 export function deleteEndpointStatements(db: D1Database, name: string): [D1PreparedStatement, D1PreparedStatement] {
   // Tokens go with it (explicitly: D1 enforces foreign keys, but be independent of pragmas).
-  return [db.prepare("DELETE FROM api_tokens WHERE endpoint = ?").bind(name), db.prepare("DELETE FROM endpoints WHERE name = ?").bind(name)];
+  return [
+    db.prepare("DELETE FROM api_tokens WHERE endpoint = ?").bind(name),
+    db.prepare("DELETE FROM endpoints WHERE name = ?").bind(name),
+  ];
 }
 
 export function insertTokenStatement(db: D1Database, row: Omit<TokenRow, "revoked_at"> & { sha256: string }): D1PreparedStatement {

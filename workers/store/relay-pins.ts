@@ -33,10 +33,19 @@ const SELECT = "SELECT * FROM relay_pins WHERE endpoint = ? AND username = ?";
  * The pin for (endpoint, username), created with `msisdn` if there is none yet. One
  * transaction: two relays racing on a first login both read the one pin that won.
  */
-export async function pinOrGet(db: D1Database, endpoint: string, username: string, msisdn: string, now: number, a: PinAudit): Promise<PinRow> {
+export async function pinOrGet(
+  db: D1Database,
+  endpoint: string,
+  username: string,
+  msisdn: string,
+  now: number,
+  a: PinAudit,
+): Promise<PinRow> {
   const [, , read] = await db.batch([
     db
-      .prepare("INSERT INTO relay_pins (endpoint, username, msisdn, pinned_at) VALUES (?, ?, ?, ?) ON CONFLICT (endpoint, username) DO NOTHING")
+      .prepare(
+        "INSERT INTO relay_pins (endpoint, username, msisdn, pinned_at) VALUES (?, ?, ?, ?) ON CONFLICT (endpoint, username) DO NOTHING",
+      )
       .bind(endpoint, username, msisdn, now),
     audit(db, endpoint, a, now),
     db.prepare(SELECT).bind(endpoint, username),
@@ -64,7 +73,9 @@ export async function recordPendingChange(
       .bind(msisdn, now, endpoint, username, msisdn),
     audit(db, endpoint, a, now),
     db
-      .prepare("UPDATE relay_pins SET notified_at = ? WHERE endpoint = ? AND username = ? AND (notified_at IS NULL OR notified_at <= ?) RETURNING msisdn")
+      .prepare(
+        "UPDATE relay_pins SET notified_at = ? WHERE endpoint = ? AND username = ? AND (notified_at IS NULL OR notified_at <= ?) RETURNING msisdn",
+      )
       .bind(now, endpoint, username, now - noticeIntervalMs),
   ]);
   return (notice!.results as Array<{ msisdn: string }>)[0]?.msisdn ?? null;
@@ -98,7 +109,9 @@ export async function applyPending(
 export async function cancelPending(db: D1Database, endpoint: string, username: string, now: number, a: PinAudit): Promise<boolean> {
   const [upd] = await db.batch([
     db
-      .prepare("UPDATE relay_pins SET pending_msisdn = NULL, pending_at = NULL WHERE endpoint = ? AND username = ? AND pending_msisdn IS NOT NULL")
+      .prepare(
+        "UPDATE relay_pins SET pending_msisdn = NULL, pending_at = NULL WHERE endpoint = ? AND username = ? AND pending_msisdn IS NOT NULL",
+      )
       .bind(endpoint, username),
     audit(db, endpoint, a, now),
   ]);
@@ -106,7 +119,10 @@ export async function cancelPending(db: D1Database, endpoint: string, username: 
 }
 
 export async function removePin(db: D1Database, endpoint: string, username: string, now: number, a: PinAudit): Promise<boolean> {
-  const [del] = await db.batch([db.prepare("DELETE FROM relay_pins WHERE endpoint = ? AND username = ?").bind(endpoint, username), audit(db, endpoint, a, now)]);
+  const [del] = await db.batch([
+    db.prepare("DELETE FROM relay_pins WHERE endpoint = ? AND username = ?").bind(endpoint, username),
+    audit(db, endpoint, a, now),
+  ]);
   return del!.meta.changes === 1;
 }
 
@@ -117,8 +133,16 @@ export async function getPin(db: D1Database, endpoint: string, username: string)
 export async function listPins(db: D1Database, q: { endpoint?: string; pendingOnly: boolean; limit: number }): Promise<PinRow[]> {
   const where: string[] = [];
   const args: unknown[] = [];
-  if (q.endpoint) where.push("endpoint = ?"), args.push(q.endpoint);
+  if (q.endpoint) {
+    where.push("endpoint = ?");
+    args.push(q.endpoint);
+  }
   if (q.pendingOnly) where.push("pending_msisdn IS NOT NULL");
   const sql = `SELECT * FROM relay_pins ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY endpoint, username LIMIT ?`;
-  return (await db.prepare(sql).bind(...args, q.limit).all<PinRow>()).results;
+  return (
+    await db
+      .prepare(sql)
+      .bind(...args, q.limit)
+      .all<PinRow>()
+  ).results;
 }

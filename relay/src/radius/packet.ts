@@ -137,7 +137,10 @@ export function signReply(packet: Buffer, requestAuthenticator: Buffer, secret: 
   const out = Buffer.from(packet);
   requestAuthenticator.copy(out, 4);
   out.fill(0, HEADER + 2, HEADER + MA_LENGTH);
-  createHmac("md5", secret).update(out).digest().copy(out, HEADER + 2);
+  createHmac("md5", secret)
+    .update(out)
+    .digest()
+    .copy(out, HEADER + 2);
   createHash("md5").update(out).update(secret).digest().copy(out, 4);
   return out;
 }

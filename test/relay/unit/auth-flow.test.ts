@@ -7,7 +7,15 @@ import { FirstFactorUnavailableError, type FirstFactor } from "../../../relay/sr
 import { escapeDnValue, escapeFilterValue } from "../../../relay/src/first-factor/ldap.ts";
 
 /** A scripted edge: answers as told and records calls (the real edge is exercised in radclient.test.ts). */
-function edge(script: Partial<{ touch: TouchCode | Error; sms: "SENT" | "FAILED_DELIVERY" | Error; verify: OtpVerdict | Error; totp: boolean; app: boolean }>) {
+function edge(
+  script: Partial<{
+    touch: TouchCode | Error;
+    sms: "SENT" | "FAILED_DELIVERY" | Error;
+    verify: OtpVerdict | Error;
+    totp: boolean;
+    app: boolean;
+  }>,
+) {
   const calls: string[] = [];
   const act = <T>(name: string, v: T | Error | undefined, fallback: T): Promise<T> => {
     calls.push(name);
@@ -24,7 +32,9 @@ function edge(script: Partial<{ touch: TouchCode | Error; sms: "SENT" | "FAILED_
     verifyTotp: () => act("verifyTotp", script.verify, "accept" as OtpVerdict),
     hasTotp: () => act("hasTotp", script.totp, false),
     hasApp: () => act("hasApp", script.app, false),
-    verifyChallengeResponse: (_m, challenge, code) => (calls.push(`verifyCr ${challenge} ${code}`), act("verifyCr", script.verify, "accept" as OtpVerdict)),
+    verifyChallengeResponse: (_m, challenge, code) => (
+      calls.push(`verifyCr ${challenge} ${code}`), act("verifyCr", script.verify, "accept" as OtpVerdict)
+    ),
   };
   return { api, calls };
 }

@@ -8,7 +8,14 @@ import { decide, type FlowDeps } from "../../../relay/src/auth-flow.ts";
 import { ChallengeStore } from "../../../relay/src/challenge-store.ts";
 import { parseRelayConfig } from "../../../relay/src/config.ts";
 import { classifyEdgeResponse } from "../../../relay/src/edge-response.ts";
-import { EdgeClient, EdgeRejectedError, EdgeUnavailableError, type EdgeApi, type TouchCode, type Who } from "../../../relay/src/edge-client.ts";
+import {
+  EdgeClient,
+  EdgeRejectedError,
+  EdgeUnavailableError,
+  type EdgeApi,
+  type TouchCode,
+  type Who,
+} from "../../../relay/src/edge-client.ts";
 import type { FirstFactor } from "../../../relay/src/first-factor/types.ts";
 import { TOUCH_REPLIES } from "../../../relay/src/touch-replies.ts";
 
@@ -21,7 +28,9 @@ const config = (over: Record<string, unknown> = {}) => parseRelayConfig({ ...bas
 
 function recordingEdge(touch: TouchCode | Error = "TOUCH_ACCEPTED") {
   const seen: Array<{ op: string; who: Who }> = [];
-  const rec = <T>(op: string, who: Who, v: T | Error): Promise<T> => (seen.push({ op, who }), v instanceof Error ? Promise.reject(v) : Promise.resolve(v));
+  const rec = <T>(op: string, who: Who, v: T | Error): Promise<T> => (
+    seen.push({ op, who }), v instanceof Error ? Promise.reject(v) : Promise.resolve(v)
+  );
   const api: EdgeApi = {
     touch: (w) => rec("touch", w, touch),
     startSmsOtp: (w) => rec("sms", w, { code: "SENT" as const, challengeId: "c1" }),
@@ -49,7 +58,11 @@ describe("the user's key is the directory's account name, not the name typed", (
   it("pins, the users map and the challenge answer all use the account a first factor reports", async () => {
     const e = recordingEdge();
     // A directory that finds alice's account under her mail address too (and vouches for her).
-    const directory: FirstFactor = { name: "ldap", vouchesForUser: true, verify: async () => ({ ok: true, msisdn: "+46701230001", user: "alice" }) };
+    const directory: FirstFactor = {
+      name: "ldap",
+      vouchesForUser: true,
+      verify: async () => ({ ok: true, msisdn: "+46701230001", user: "alice" }),
+    };
     const d = deps(e.api, config({ users: { alice: { secondFactor: "totp" } } }), { firstFactor: directory });
     const first = await decide(req("alice@example.com"), d);
     // alice's users entry (TOTP) applies, and the edge is asked for alice (her pin), not a new key.
@@ -75,9 +88,18 @@ describe("safe defaults (item 2)", () => {
     // Opted in, but first factor "none" knows nobody: a stranger's own number is still refused.
     expect((await decide(req("+46701234567"), deps(e.api, config({ usernameAsMsisdn: true })))).reason).toBe("no phone number for user");
     // Known through the users map (no number there) or a directory that checked the password.
-    expect((await decide(req("+46701234567"), deps(e.api, config({ usernameAsMsisdn: true, users: { "+46701234567": { secondFactor: "touch" } } })))).code).toBe("Access-Accept");
+    expect(
+      (
+        await decide(
+          req("+46701234567"),
+          deps(e.api, config({ usernameAsMsisdn: true, users: { "+46701234567": { secondFactor: "touch" } } })),
+        )
+      ).code,
+    ).toBe("Access-Accept");
     const dir: FirstFactor = { name: "ldap", vouchesForUser: true, verify: async () => ({ ok: true }) };
-    expect((await decide(req("+46701234568"), deps(e.api, config({ usernameAsMsisdn: true }), { firstFactor: dir }))).code).toBe("Access-Accept");
+    expect((await decide(req("+46701234568"), deps(e.api, config({ usernameAsMsisdn: true }), { firstFactor: dir }))).code).toBe(
+      "Access-Accept",
+    );
     expect(e.seen.map((s) => s.who.msisdn)).toEqual(["+46701234567", "+46701234568"]);
   });
 });
@@ -185,7 +207,12 @@ describe("EdgeClient against a real HTTP server (items 3 and 6)", () => {
     await expect(client.verifyTotp(who, "123456")).rejects.toBeInstanceOf(EdgeUnavailableError);
     answer = { status: 200, body: '{"result":"accept"}', delayMs: 1500 };
     await expect(client.verifyTotp(who, "123456")).rejects.toThrow(/timed out/);
-    const dead = new EdgeClient({ url: "http://127.0.0.1:9", relayName: "r", key: (await generateKeyPair("ES256")).privateKey, timeoutMs: 500 });
+    const dead = new EdgeClient({
+      url: "http://127.0.0.1:9",
+      relayName: "r",
+      key: (await generateKeyPair("ES256")).privateKey,
+      timeoutMs: 500,
+    });
     await expect(dead.verifyTotp(who, "123456")).rejects.toBeInstanceOf(EdgeUnavailableError);
   });
 

@@ -8,7 +8,13 @@ const request = (attrs: Array<[string, string | Buffer]>, withMa = true, id = 7)
 
 describe("decodeRequest", () => {
   it("decodes attributes and notices the Message-Authenticator", () => {
-    const req = decodeRequest(request([["User-Name", "alice"], ["User-Password", "pässword"]]), SECRET);
+    const req = decodeRequest(
+      request([
+        ["User-Name", "alice"],
+        ["User-Password", "pässword"],
+      ]),
+      SECRET,
+    );
     expect(req.code).toBe("Access-Request");
     expect(req.identifier).toBe(7);
     expect(req.attributes["User-Name"]).toBe("alice");
@@ -54,10 +60,22 @@ describe("decodeRequest", () => {
 
 describe("encodeReply", () => {
   it("puts Message-Authenticator first and signs reply and MA correctly", () => {
-    const raw = request([["User-Name", "alice"], ["User-Password", "x"], ["Proxy-State", Buffer.from("ps1")]]);
+    const raw = request([
+      ["User-Name", "alice"],
+      ["User-Password", "x"],
+      ["Proxy-State", Buffer.from("ps1")],
+    ]);
     const req = decodeRequest(raw, SECRET);
     for (const code of ["Access-Accept", "Access-Reject", "Access-Challenge"] as const) {
-      const reply = encodeReply(req, code, [["Reply-Message", "hi"], ["State", Buffer.alloc(16, 9)]], SECRET);
+      const reply = encodeReply(
+        req,
+        code,
+        [
+          ["Reply-Message", "hi"],
+          ["State", Buffer.alloc(16, 9)],
+        ],
+        SECRET,
+      );
       expect(reply[20]).toBe(MA_TYPE);
       expect(reply[21]).toBe(18);
       // The radius package's own verifier (authenticator + MA) agrees.

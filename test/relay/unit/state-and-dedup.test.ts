@@ -92,7 +92,11 @@ describe("ClientTable", () => {
     expect(t.match("192.168.1.1")).toBeUndefined();
   });
   it("refuses bad addresses in config", () => {
-    expect(() => new ClientTable([{ name: "x", address: "10.0.0.0/33", secret: "a", requireMessageAuthenticator: true }])).toThrow(/prefix/);
-    expect(() => new ClientTable([{ name: "x", address: "vpn.example.com", secret: "a", requireMessageAuthenticator: true }])).toThrow(/not an IP/);
+    expect(() => new ClientTable([{ name: "x", address: "10.0.0.0/33", secret: "a", requireMessageAuthenticator: true }])).toThrow(
+      /prefix/,
+    );
+    expect(() => new ClientTable([{ name: "x", address: "vpn.example.com", secret: "a", requireMessageAuthenticator: true }])).toThrow(
+      /not an IP/,
+    );
   });
 });

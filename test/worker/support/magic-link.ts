@@ -33,11 +33,15 @@ export async function callAuth(msisdn: string, opts: CallOptions = {}): Promise<
   const req = new Request(url, { headers });
   if (opts.env) {
     const worker = (await import("../../../workers/index")).default;
-    return worker.fetch(req, { ...env, ...opts.env } as Env, {
-      waitUntil() {},
-      passThroughOnException() {},
-      props: {},
-    } as unknown as ExecutionContext);
+    return worker.fetch(
+      req,
+      { ...env, ...opts.env } as Env,
+      {
+        waitUntil() {},
+        passThroughOnException() {},
+        props: {},
+      } as unknown as ExecutionContext,
+    );
   }
   return exports.default.fetch(req);
 }

@@ -41,8 +41,7 @@ describe("AuthQuerySchema", () => {
 });
 
 describe("texts and SMS", () => {
-  const endpoint = ConfigSchema.parse({ endpoints: [{ name: "e", texts: { title: "Endpoint title", buttonAccept: "OK" } }] })
-    .endpoints[0]!;
+  const endpoint = ConfigSchema.parse({ endpoints: [{ name: "e", texts: { title: "Endpoint title", buttonAccept: "OK" } }] }).endpoints[0]!;
   it("request texts beat endpoint texts, which beat defaults", () => {
     const q = AuthQuerySchema.parse({ msisdn: "+46701234567", "title-text": "Request title" });
     const t = resolveTexts(endpoint, q);

@@ -1,5 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { ACTIVATION_CODE_PATTERN, REPLACEMENT_CLAIM_MS, activationCodeMac, isActivationGrant, replacementPhase } from "../../../core/device-activation";
+import {
+  ACTIVATION_CODE_PATTERN,
+  REPLACEMENT_CLAIM_MS,
+  activationCodeMac,
+  isActivationGrant,
+  replacementPhase,
+} from "../../../core/device-activation";
 
 describe("device activation rules", () => {
   it("the code's MAC depends on the token and the code, and is not the code", async () => {

@@ -1,12 +1,5 @@
 import { describe, expect, it } from "vitest";
-import {
-  challengeResponseCode,
-  checkChallengeResponse,
-  checkTotp,
-  seedFromBase32,
-  seedToBase32,
-  totpCode,
-} from "../../../core/otp";
+import { challengeResponseCode, checkChallengeResponse, checkTotp, seedFromBase32, seedToBase32, totpCode } from "../../../core/otp";
 
 // RFC 6238 Appendix B test seed (SHA-1): "12345678901234567890".
 const RFC_SEED = new TextEncoder().encode("12345678901234567890");

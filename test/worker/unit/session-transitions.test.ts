@@ -72,7 +72,13 @@ function approverAsked(options: Options = {}): Pending {
 }
 
 const kinds = (effects: Effect[]) => effects.map((effect) => effect.kind);
-const claims = (over: Partial<AnswerClaims> = {}): AnswerClaims => ({ typ: "edge-mfa/answer", c: "chal", n: "nonce", d: "accept", ...over });
+const claims = (over: Partial<AnswerClaims> = {}): AnswerClaims => ({
+  typ: "edge-mfa/answer",
+  c: "chal",
+  n: "nonce",
+  d: "accept",
+  ...over,
+});
 const fresh = { nonce: "next-nonce", approverLink: SECRETS };
 
 function expectFinished(step: Step<unknown>, status: string, at = NOW) {
@@ -169,7 +175,15 @@ describe("the user's answer on the link page", () => {
     const step = t.decide(session({ assisted: true }), { decision: "accept", csrfValid: true }, NOW);
     expect(pending(step.state).assisted?.phase).toBe("choose_approver");
     expect(step.effects).toEqual([]);
-    const list = { kind: "choose_approver", title: DEFAULT_TEXTS.title, csrf: "csrf", approvers: [{ id: "a1", name: "Alice" }, { id: "a2", name: "Bob" }] };
+    const list = {
+      kind: "choose_approver",
+      title: DEFAULT_TEXTS.title,
+      csrf: "csrf",
+      approvers: [
+        { id: "a1", name: "Alice" },
+        { id: "a2", name: "Bob" },
+      ],
+    };
     expect(step.result).toEqual(list);
     const again = t.decide(pending(step.state), { decision: "reject", csrfValid: true }, NOW);
     expect(again).toEqual({ state: step.state, effects: [], result: list });
@@ -215,7 +229,10 @@ describe("Assisted Login: the approver", () => {
   });
 
   it("an id not offered, or the user's own entry, ends the session as invalid_approver (logged)", () => {
-    for (const [approverId, reason] of [["forged", "unknown_id"], ["me", "self"]] as const) {
+    for (const [approverId, reason] of [
+      ["forged", "unknown_id"],
+      ["me", "self"],
+    ] as const) {
       const step = t.chooseApprover(choosing(), { approverId, csrfValid: true }, SECRETS, NOW);
       expectFinished(step, "invalid_approver");
       expect(step.result).toEqual({ kind: "finished", status: "invalid_approver" });
@@ -235,7 +252,10 @@ describe("Assisted Login: the approver", () => {
   it("approver push delivered: their SMS link is owed after the grace period", () => {
     const sms = { to: "+46700000011", ...SMS };
     const step = t.approverPushed(approverAsked({ push: true }), { challenge: CHALLENGE, delivered: true }, sms, NOW);
-    expect(pending(step.state)).toMatchObject({ smsDue: { at: NOW + GRACE, ...sms }, assisted: { approver: { push: { ...CHALLENGE, nonce: null } } } });
+    expect(pending(step.state)).toMatchObject({
+      smsDue: { at: NOW + GRACE, ...sms },
+      assisted: { approver: { push: { ...CHALLENGE, nonce: null } } },
+    });
     expect(step.effects).toEqual([]);
     expect(t.nextWake(step.state)).toBe(NOW + GRACE);
   });
@@ -252,17 +272,28 @@ describe("Assisted Login: the approver", () => {
 
   it("the approver's link page answer decides; a wrong link or CSRF token changes nothing", () => {
     const state = approverAsked();
-    expect(t.approverDecide(state, { decision: "accept", linkValid: false, csrfValid: true }, NOW)).toEqual({ state, effects: [], result: { kind: "not_found" } });
+    expect(t.approverDecide(state, { decision: "accept", linkValid: false, csrfValid: true }, NOW)).toEqual({
+      state,
+      effects: [],
+      result: { kind: "not_found" },
+    });
     expect(t.approverDecide(state, { decision: "accept", linkValid: true, csrfValid: false }, NOW).result).toEqual({ kind: "forbidden" });
     const step = t.approverDecide(state, { decision: "accept", linkValid: true, csrfValid: true }, NOW);
     expectFinished(step, "accepted");
     expect(step.result).toEqual({ kind: "decided", status: "accepted", text: APPROVER_ACCEPTED });
-    expect(step.effects).toContainEqual({ kind: "release", session: "session-name", leaseShard: "shard-1", msisdns: [USER, "+46700000011"] });
+    expect(step.effects).toContainEqual({
+      kind: "release",
+      session: "session-name",
+      leaseShard: "shard-1",
+      msisdns: [USER, "+46700000011"],
+    });
     expect(JSON.stringify(step.state)).not.toContain("Alice");
   });
 
   it("no approver is asked yet: an approver answer finds nothing", () => {
-    expect(t.approverDecide(choosing(), { decision: "accept", linkValid: true, csrfValid: true }, NOW).result).toEqual({ kind: "not_found" });
+    expect(t.approverDecide(choosing(), { decision: "accept", linkValid: true, csrfValid: true }, NOW).result).toEqual({
+      kind: "not_found",
+    });
   });
 });
 
@@ -293,7 +324,12 @@ describe("the app's answer", () => {
   it("number matching: the right pick accepts, a wrong or missing one is a rejection", () => {
     expect(answer(withApp({ matchNumber: 42 }), { m: 42 }).result).toMatchObject({ status: "accepted" });
     for (const m of [17, undefined]) {
-      expect(answer(withApp({ matchNumber: 42 }), { m }).result).toEqual({ kind: "decided", status: "rejected", numberMismatch: true, text: NUMBER_MISMATCH });
+      expect(answer(withApp({ matchNumber: 42 }), { m }).result).toEqual({
+        kind: "decided",
+        status: "rejected",
+        numberMismatch: true,
+        text: NUMBER_MISMATCH,
+      });
     }
   });
 
@@ -301,7 +337,15 @@ describe("the app's answer", () => {
     const step = answer(withApp({ assisted: true }));
     const state = pending(step.state);
     expect(state).toMatchObject({ smsDue: null, push: { nonce: "next-nonce" }, assisted: { phase: "choose_approver" } });
-    expect(step.result).toEqual({ kind: "choose_approver", title: DEFAULT_TEXTS.title, approvers: [{ id: "a1", name: "Alice" }, { id: "a2", name: "Bob" }], nonce: "next-nonce" });
+    expect(step.result).toEqual({
+      kind: "choose_approver",
+      title: DEFAULT_TEXTS.title,
+      approvers: [
+        { id: "a1", name: "Alice" },
+        { id: "a2", name: "Bob" },
+      ],
+      nonce: "next-nonce",
+    });
     expect(t.nextWake(state)).toBe(NOW + TIMEOUT);
     // The pick comes in the next signed answer; no number is matched any more.
     const picked = t.appDecide(state, { role: "user", nonceValid: true, claims: claims({ a: "a2" }) }, fresh, NOW);
@@ -315,9 +359,17 @@ describe("the app's answer", () => {
     expect(state).toMatchObject({ push: { nonce: null }, assisted: { phase: "approver_pending", approver: { name: "Alice" } } });
     const again = t.appDecide(state, { role: "user", nonceValid: true, claims: claims() }, fresh, NOW);
     expect(again.result).toEqual({ kind: "not_found" });
-    const approverApp = pending(t.approverPushed(state, { challenge: { deviceId: "d2", challengeId: "c2" }, delivered: true }, { to: "+46700000011", ...SMS }, NOW).state);
+    const approverApp = pending(
+      t.approverPushed(state, { challenge: { deviceId: "d2", challengeId: "c2" }, delivered: true }, { to: "+46700000011", ...SMS }, NOW)
+        .state,
+    );
     const view = t.issueNonce(approverApp, "approver", "approver-nonce");
-    expect(view.result).toMatchObject({ role: "approver", step: "answer", text: "+467******67 asks you to approve a sign-in.", choices: null });
+    expect(view.result).toMatchObject({
+      role: "approver",
+      step: "answer",
+      text: "+467******67 asks you to approve a sign-in.",
+      choices: null,
+    });
     const rejected = t.appDecide(pending(view.state), { role: "approver", nonceValid: true, claims: claims({ d: "reject" }) }, fresh, NOW);
     expectFinished(rejected, "rejected");
     expect(rejected.result).toEqual({ kind: "decided", status: "rejected", numberMismatch: false, text: APPROVER_REJECTED });
@@ -369,7 +421,12 @@ describe("the single alarm", () => {
     expect(t.expire(choosing(), at).result).toBe("no_approver_selected");
     const approverPending = t.expire(approverAsked(), at);
     expectFinished(approverPending, "expired", at);
-    expect(approverPending.effects).toContainEqual({ kind: "release", session: "session-name", leaseShard: "shard-1", msisdns: [USER, "+46700000011"] });
+    expect(approverPending.effects).toContainEqual({
+      kind: "release",
+      session: "session-name",
+      leaseShard: "shard-1",
+      msisdns: [USER, "+46700000011"],
+    });
   });
 
   it("the tombstone stays until its purge time, then is deleted", () => {

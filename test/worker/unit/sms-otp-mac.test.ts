@@ -26,7 +26,7 @@ describe("SMS OTP at rest: keyed MAC over challenge id and code", () => {
   it("is not the HMAC under the raw seed key itself (HKDF gives it its own key)", async () => {
     const direct = await crypto.subtle.importKey(
       "raw",
-      Uint8Array.from(atob(rawKey.replace(/-/g, "+").replace(/_/g, "/") + "="), (ch) => ch.charCodeAt(0)),
+      Uint8Array.from(atob(`${rawKey.replace(/-/g, "+").replace(/_/g, "/")}=`), (ch) => ch.charCodeAt(0)),
       { name: "HMAC", hash: "SHA-256" },
       false,
       ["sign"],

@@ -4,12 +4,33 @@ import type { FinalStatus, SessionStatus } from "../../../core/codes";
 import { matchChoices } from "../../../core/number-match";
 import { randomToken, sha256Hex, timingSafeEqualString } from "../../../core/tokens";
 import { type AliasState, aliasAlarm, loadAlias, storeAlias } from "./approver-alias";
-import type { ActivationGrant, AppDecideOutcome, AppView, Channel, ChooseOutcome, DecideOutcome, SessionInit, SessionView } from "./contract";
+import type {
+  ActivationGrant,
+  AppDecideOutcome,
+  AppView,
+  Channel,
+  ChooseOutcome,
+  DecideOutcome,
+  SessionInit,
+  SessionView,
+} from "./contract";
 import { envDeliveryHost, pushToUser } from "./delivery";
 import type { Effect, Step } from "./effects";
 import { type EffectHost, runEffect } from "./run-effects";
 import { type ChallengeRole, type Pending, type SessionState, STATE_KEY, approverOf, fromStored, phaseOf, pushedChallenge } from "./state";
-import { type ApproverLinkSecrets, appDecide, approverDecide, chooseApprover, create, decide, expire, issueNonce, nextWake, userPushed, wake } from "./transitions";
+import {
+  type ApproverLinkSecrets,
+  appDecide,
+  approverDecide,
+  chooseApprover,
+  create,
+  decide,
+  expire,
+  issueNonce,
+  nextWake,
+  userPushed,
+  wake,
+} from "./transitions";
 import { approverView, linkPageView } from "./views";
 
 type FinishedResult = { kind: "finished"; status: FinalStatus };

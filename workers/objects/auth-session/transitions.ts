@@ -235,11 +235,24 @@ export function expire(state: Pending, now: number): Step<FinalStatus> {
  */
 export function finish(state: Pending, status: FinalStatus, now: number): Step<FinalStatus> {
   const { createdAt, expiresAt, tombstoneMs, endpoint, leaseShard, name, channel } = state;
-  const tombstone: Finished = { status, createdAt, expiresAt, purgeAt: now + tombstoneMs, tombstoneMs, endpoint, leaseShard, name, channel };
+  const tombstone: Finished = {
+    status,
+    createdAt,
+    expiresAt,
+    purgeAt: now + tombstoneMs,
+    tombstoneMs,
+    endpoint,
+    leaseShard,
+    name,
+    channel,
+  };
   // The approver's entry too, also when the push did not go out: approverTarget opened it anyway.
   const approver = approverOf(state)?.approver;
   const msisdns = approver ? [state.msisdn, approver.msisdn] : [state.msisdn];
-  const effects: Effect[] = [{ kind: "notify_waiters", status }, { kind: "release", session: name, leaseShard, msisdns }];
+  const effects: Effect[] = [
+    { kind: "notify_waiters", status },
+    { kind: "release", session: name, leaseShard, msisdns },
+  ];
   return { state: tombstone, effects, result: status };
 }
 
@@ -256,7 +269,11 @@ export function wake(state: SessionState, now: number): { state: SessionState | 
     state: next,
     effects: [
       logEffect("info", "push_grace_elapsed", { endpoint: state.endpoint, role: to ? "approver" : "user" }),
-      { kind: "send_sms", sms: { to: to ?? state.msisdn, text: due.text, link: due.link }, onFailure: { event: "delivery_failed", finish: null } },
+      {
+        kind: "send_sms",
+        sms: { to: to ?? state.msisdn, text: due.text, link: due.link },
+        onFailure: { event: "delivery_failed", finish: null },
+      },
     ],
   };
 }

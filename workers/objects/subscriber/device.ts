@@ -3,7 +3,12 @@
  * replacement of one device by another after a grace window, and the device's signed updates
  * (new push subscription, removal, refusing a replacement).
  */
-import { DeviceUpdateClaimsSchema, type DevicePublicKey, type DeviceUpdateClaims, type PushSubscriptionJson } from "../../../core/contracts/app-api";
+import {
+  DeviceUpdateClaimsSchema,
+  type DevicePublicKey,
+  type DeviceUpdateClaims,
+  type PushSubscriptionJson,
+} from "../../../core/contracts/app-api";
 import {
   ACTIVATION_SEND_LIMITS,
   MAX_ACTIVATION_CODE_ATTEMPTS,
