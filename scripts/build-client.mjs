@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Bundles the authenticator app's browser code (client/app.ts, client/sw.ts and the shared
-// workers/lib modules they import, otplib included) with esbuild, and writes the bundles as
+// Bundles the authenticator app's browser code (client/app.ts with the client/ modules it imports,
+// client/sw.ts, and the core/ modules they use, otplib included) with esbuild, and writes the bundles as
 // strings into workers/generated/client-assets.ts, which the Worker serves under /app/.
 // Generated, git-ignored; run by typecheck, test, dev and deploy.
 import { createHash } from "node:crypto";

@@ -99,7 +99,7 @@ export const DeviceUpdateClaimsSchema = z.object({
 });
 export type DeviceUpdateClaims = z.infer<typeof DeviceUpdateClaimsSchema>;
 
-// ---- what the app API answers (shared with client/app.ts, which imports these types only) ----
+// ---- what the app API answers (shared with the app in client/, which imports these types only) ----
 
 /** An approver as the user sees it: a name and an opaque id, never a number. */
 export interface ApproverChoice {

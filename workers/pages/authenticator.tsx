@@ -102,7 +102,7 @@ export function AuthenticatorPage(props: { vapidPublicKey: string | null }) {
           </section>
 
           <section id="view-challenge" hidden>
-            {/* biome-ignore lint/a11y/useHeadingContent: client/app.ts fills the heading with the challenge title */}
+            {/* biome-ignore lint/a11y/useHeadingContent: client/challenge.ts fills the heading with the challenge title */}
             <h1 id="ch-title"></h1>
             <p id="ch-text"></p>
             <div id="ch-numbers" hidden>
@@ -124,7 +124,7 @@ export function AuthenticatorPage(props: { vapidPublicKey: string | null }) {
           </section>
 
           <section id="view-result" hidden>
-            {/* biome-ignore lint/a11y/useHeadingContent: client/app.ts fills the heading with the result */}
+            {/* biome-ignore lint/a11y/useHeadingContent: client/ui.ts fills the heading with the result */}
             <h1 id="result-title"></h1>
             <p id="result-text"></p>
             <div class="buttons">

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isAppUrl, serverForgotDevice } from "../../../client/app-routing";
+import { isAppUrl, routeFromHash, serverForgotDevice } from "../../../client/app-routing";
 
 const ORIGIN = "https://mfa.example.com";
 
@@ -20,5 +20,15 @@ describe("authenticator app routing decisions", () => {
     expect(serverForgotDevice(404, {})).toBe(false); // a proxy's or a misrouted 404
     expect(serverForgotDevice(403, { error: "unknown_device" })).toBe(false);
     expect(serverForgotDevice(429, { error: "rate_limited" })).toBe(false);
+  });
+
+  it("the URL fragment routes to an activation only with a well-formed token and a number", () => {
+    const token = "t".repeat(43);
+    expect(routeFromHash(`#activate=${token}&msisdn=%2B46701234567`)).toEqual({ kind: "activate", msisdn: "+46701234567", token });
+    expect(routeFromHash(`#activate=short&msisdn=%2B46701234567`)).toEqual({ kind: "home" });
+    expect(routeFromHash(`#activate=${token}`)).toEqual({ kind: "home" });
+    expect(routeFromHash(`#c=${token}`)).toEqual({ kind: "challenge", challengeId: token });
+    expect(routeFromHash("#c=")).toEqual({ kind: "home" });
+    expect(routeFromHash("")).toEqual({ kind: "home" });
   });
 });

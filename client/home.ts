@@ -1,0 +1,119 @@
+/**
+ * The home screen of an active device: the offline code (TOTP) and challenge-response codes,
+ * polling for requests a push missed, the notice of a replacement with its signed Refuse,
+ * turning notifications on, and removing the device.
+ */
+import { APP_API_PATHS } from "../core/contracts/app-api-paths";
+import { CHALLENGE_PATTERN, challengeResponseCode, seedFromBase32, totpCode } from "../core/otp";
+import { api, ApiError } from "./api";
+import { serverForgotDevice } from "./app-routing";
+import { openChallenge } from "./challenge";
+import { responseCodeText, totpDisplay } from "./code-display";
+import type { StoredDevice } from "./device-store";
+import { type PendingResponse, pendingDisplay, type Replacement } from "./outcomes";
+import { subscribePush } from "./push";
+import { type DeviceUpdate, signedDeviceUpdate } from "./signed-request";
+import { device, forgetDevice, startTimer, view } from "./state";
+import { $, show, showError } from "./ui";
+
+const POLL_MS = 3000;
+
+/** The home screen for an active device (not one waiting to replace another). */
+export function showHome(active: StoredDevice): void {
+  show("home");
+  $("home-msisdn").textContent = active.msisdn;
+  const seed = seedFromBase32(active.seed);
+  void renderTotp(seed);
+  void poll();
+  startTimer(() => void renderTotp(seed), 1000);
+  startTimer(() => void poll(), POLL_MS);
+}
+
+async function renderTotp(seed: Uint8Array): Promise<void> {
+  const now = Date.now();
+  const display = totpDisplay(await totpCode(seed, now), now);
+  $("totp-code").textContent = display.code;
+  $("totp-left").textContent = display.secondsLeft;
+  $<HTMLElement>("totp-bar").style.width = display.barWidth;
+}
+
+/** Asks the edge for requests this device should see; covers pushes that never arrived. */
+export async function poll(): Promise<void> {
+  if (!device || document.hidden || view !== "home") return;
+  try {
+    const pending = await api<PendingResponse>(APP_API_PATHS.pending, { msisdn: device.msisdn, deviceId: device.deviceId });
+    showReplacement(pending.replacement);
+    const display = pendingDisplay(pending, "PushManager" in window);
+    $("push-status").textContent = display.pushStatus;
+    $("push-btn").hidden = !display.offerPush;
+    if (display.challengeId) await openChallenge(display.challengeId);
+  } catch (e) {
+    if (e instanceof ApiError && serverForgotDevice(e.status, e.body)) {
+      // The edge forgot this device (replaced by another phone, or removed): so do we.
+      await forgetDevice();
+      show("none");
+    }
+  }
+}
+
+/** Another phone asked to take this number over: say so, with a signed Refuse. */
+function showReplacement(replacement: Replacement | undefined): void {
+  $("replacement-box").hidden = !replacement;
+  if (!replacement) return;
+  $("replacement-text").textContent =
+    `Another phone asked to take over this number (${new Date(replacement.requestedAt).toLocaleString()}). It gets your sign-in requests from ${new Date(replacement.effectiveAt).toLocaleString()} unless you refuse. If that was not you, refuse.`;
+}
+
+/** Sends a device update signed with the device key (`POST /app/api/device`). */
+async function updateDevice(signer: StoredDevice, update: DeviceUpdate): Promise<void> {
+  await api(APP_API_PATHS.device, await signedDeviceUpdate(signer, update));
+}
+
+export async function refuseReplacement(): Promise<void> {
+  if (!device) return;
+  try {
+    await updateDevice(device, { refuseReplacement: true });
+    showReplacement(undefined);
+    showError(null);
+  } catch {
+    showError("Could not refuse. Try again online.");
+  }
+}
+
+export async function signChallenge(event: SubmitEvent): Promise<void> {
+  event.preventDefault();
+  if (!device) return;
+  const challenge = $<HTMLInputElement>("cr-input").value.trim();
+  const out = $("cr-result");
+  if (!CHALLENGE_PATTERN.test(challenge)) {
+    out.textContent = "Enter the code shown on the sign-in screen (4-16 letters or digits).";
+    return;
+  }
+  const code = await challengeResponseCode(seedFromBase32(device.seed), challenge);
+  out.textContent = responseCodeText(code);
+}
+
+/** Turns notifications on later (needs a tap: browsers only ask for permission on a gesture). */
+export async function enablePush(): Promise<void> {
+  if (!device) return;
+  const subscription = await subscribePush();
+  if (!subscription) return showError("Notifications are blocked. Allow them in the browser's site settings.");
+  try {
+    await updateDevice(device, { subscription });
+    showError(null);
+    await poll();
+  } catch {
+    showError("Could not turn on notifications. Try again online.");
+  }
+}
+
+export async function removeDevice(): Promise<void> {
+  if (!device || !confirm("Remove this phone? Sign-in requests will come by SMS again.")) return;
+  try {
+    await updateDevice(device, { remove: true });
+  } catch (e) {
+    if (!(e instanceof ApiError && e.status === 403)) return showError("Could not remove the phone. Try again online.");
+  }
+  await forgetDevice();
+  show("none");
+}

@@ -1,0 +1,31 @@
+/**
+ * Request bodies signed with the device key: the edge checks each against the public key it
+ * stored at activation, so only this browser profile can answer or change its device.
+ */
+import type { AnswerClaims } from "../core/contracts/app-api";
+import { signCompactJws } from "../core/jws-sign";
+import type { StoredDevice } from "./device-store";
+
+export interface SignedBody {
+  msisdn: string;
+  deviceId: string;
+  jws: string;
+}
+
+/** What a device update asks for (`typ` and `iat` are added here). */
+export type DeviceUpdate = { claim: true } | { refuseReplacement: true } | { remove: true } | { subscription: PushSubscriptionJSON };
+
+async function signedBody(signer: StoredDevice, claims: Record<string, unknown>): Promise<SignedBody> {
+  const jws = await signCompactJws(signer.privateKey, claims);
+  return { msisdn: signer.msisdn, deviceId: signer.deviceId, jws };
+}
+
+/** A signed answer to a challenge (`POST /app/api/answer`). */
+export function signedAnswer(signer: StoredDevice, challengeId: string, claims: Omit<AnswerClaims, "typ" | "c">): Promise<SignedBody> {
+  return signedBody(signer, { typ: "edge-mfa/answer", c: challengeId, ...claims });
+}
+
+/** A signed device update (`POST /app/api/device`, or `/claim` for a claim). */
+export function signedDeviceUpdate(signer: StoredDevice, update: DeviceUpdate): Promise<SignedBody> {
+  return signedBody(signer, { typ: "edge-mfa/device", iat: Math.floor(Date.now() / 1000), ...update });
+}
