@@ -34,6 +34,21 @@ module.exports = {
       to: { path: "^workers/(routes|domain|pages)/|^workers/(app|index)\\.tsx?$" },
     },
     {
+      name: "objects-through-contracts",
+      comment:
+        "Outside an object's folder only its contract.ts (RPC arguments and results) is imported: its stored state, store and transitions stay internal.",
+      severity: "error",
+      from: { path: "^workers/(routes|domain|pages|store|sms|push|config|lib)/|^workers/app\\.tsx?$" },
+      to: { path: "^workers/objects/[^/]+/", pathNot: "/contract\\.ts$" },
+    },
+    {
+      name: "objects-keep-to-themselves",
+      comment: "One object reaches another only through its contract.ts (and its stub from Env), never its internals.",
+      severity: "error",
+      from: { path: "^workers/objects/([^/]+)/" },
+      to: { path: "^workers/objects/[^/]+/", pathNot: ["^workers/objects/$1/", "/contract\\.ts$"] },
+    },
+    {
       name: "domain-below-routes",
       comment: "Flows in domain/ know nothing of HTTP routes or pages.",
       severity: "error",

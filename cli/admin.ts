@@ -3,6 +3,7 @@
  * Admin CLI for the Edge MFA Worker (wrangler dev or deployed): a thin client of
  * /admin/v1. Prints JSON. Usage: npm run admin -- --help
  */
+import { ADMIN_API_BASE } from "../core/contracts/admin-api.ts";
 import { readFileSync } from "node:fs";
 import { isLoopbackHost } from "../core/loopback.ts";
 
@@ -216,7 +217,7 @@ async function main(argv: string[]): Promise<number> {
     readFile: (path) => readFileSync(path, "utf8"),
     readStdin,
   });
-  const res = await fetch(`${url}/admin/v1${call.path}`, {
+  const res = await fetch(`${url}${ADMIN_API_BASE}${call.path}`, {
     method: call.method,
     redirect: "error", // a redirect could carry the token elsewhere (or to plain http)
     headers: { authorization: `Bearer ${token}`, ...(call.body !== undefined ? { "content-type": "application/json" } : {}) },

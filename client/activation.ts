@@ -2,6 +2,7 @@
  * Activation from the SMS link page, and a phone that waits to replace the number's current
  * device until it takes over by a signed claim.
  */
+import { ACTIVATION_CODE_PATTERN } from "../core/contracts/activation-code";
 import { APP_API_PATHS } from "../core/contracts/app-api-paths";
 import { api, ApiError } from "./api";
 import { serverForgotDevice } from "./app-routing";
@@ -59,7 +60,7 @@ type ActivateResponse =
 async function activate(msisdn: string, token: string): Promise<void> {
   const button = $<HTMLButtonElement>("activate-btn");
   const code = $<HTMLInputElement>("activate-code").value.replace(/\s/g, "");
-  if (!/^\d{6}$/.test(code)) return showError("Enter the 6-digit activation code from the SMS.");
+  if (!ACTIVATION_CODE_PATTERN.test(code)) return showError("Enter the 6-digit activation code from the SMS.");
   if (device && !$<HTMLInputElement>("activate-replace").checked) return;
   button.disabled = true;
   showError(null);

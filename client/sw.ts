@@ -6,11 +6,11 @@
  */
 declare const self: ServiceWorkerGlobalScope;
 declare const __BUILD_ID__: string;
+import { isWellFormedToken } from "../core/tokens";
 import { APP_PATH, isAppUrl } from "./app-routing";
 
 const CACHE = `edge-mfa-app-${__BUILD_ID__}`;
 const SHELL = ["/app/", "/app/app.js", "/assets/app.css", "/app/app.css", "/app/icon.svg", "/app/manifest.webmanifest"];
-const CHALLENGE_ID = /^[A-Za-z0-9_-]{43}$/;
 
 self.addEventListener("install", (event) => {
   event.waitUntil(
@@ -44,7 +44,7 @@ self.addEventListener("push", (event) => {
   let replacement = false;
   try {
     const data = event.data?.json() as { c?: unknown; r?: unknown } | undefined;
-    if (typeof data?.c === "string" && CHALLENGE_ID.test(data.c)) challengeId = data.c;
+    if (typeof data?.c === "string" && isWellFormedToken(data.c)) challengeId = data.c;
     replacement = data?.r === "replacement";
   } catch {
     /* not ours */
@@ -80,7 +80,7 @@ self.addEventListener("push", (event) => {
 self.addEventListener("notificationclick", (event) => {
   event.notification.close();
   const c = (event.notification.data as { c?: string } | null)?.c;
-  const challenge = c && CHALLENGE_ID.test(c) ? c : null;
+  const challenge = c && isWellFormedToken(c) ? c : null;
   const url = challenge ? `${APP_PATH}#c=${challenge}` : APP_PATH;
   event.waitUntil(
     (async () => {

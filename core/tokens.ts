@@ -5,7 +5,8 @@
  */
 import { base64url } from "./base64url.ts";
 
-const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
+/** A link token, challenge id or device id: 32 random bytes, base64url without padding. */
+export const TOKEN_PATTERN = /^[A-Za-z0-9_-]{43}$/;
 
 export function randomToken(bytes = 32): string {
   const buf = crypto.getRandomValues(new Uint8Array(bytes));

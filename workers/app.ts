@@ -17,6 +17,7 @@ import { log } from "./lib/log";
 import { redactPath } from "../core/redact";
 import { APP_API_BASE } from "../core/contracts/app-api-paths";
 import { RELAY_API_BASE } from "../core/contracts/relay-api";
+import { ADMIN_API_BASE } from "../core/contracts/admin-api";
 
 export const app = new Hono<{ Bindings: Env }>();
 
@@ -49,7 +50,7 @@ app.route("/m", approval); // the SMS link, in the user's (or approver's) browse
 app.route(APP_API_BASE, appApi); // /app/api: the authenticator app (client/api.ts), device-signed JSON
 app.route("/app/", authenticatorApp); // the authenticator app's shell and files, in the browser (its scope is /app/)
 app.get("/app", (c) => c.redirect("/app/", 301)); // outside that scope: into it
-app.route("/admin/v1", adminApi); // operators (cli/admin.ts), admin bearer tokens
+app.route(ADMIN_API_BASE, adminApi); // /admin/v1: operators (cli/admin.ts), admin bearer tokens
 app.route("/dev", dev); // DEMO_MODE only: the dev SMS outbox, in a developer's browser
 
 app.onError((err, c) => {

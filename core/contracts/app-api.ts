@@ -1,14 +1,15 @@
 import { z } from "zod";
+import { TOKEN_PATTERN } from "../tokens.ts";
+import { ACTIVATION_CODE_DIGITS, ACTIVATION_CODE_PATTERN } from "./activation-code.ts";
 import { E164 } from "./relay.ts";
+
+export { ACTIVATION_CODE_DIGITS, ACTIVATION_CODE_PATTERN };
 
 /** Shapes the authenticator app sends (and the Subscriber object stores), validated at the edge. */
 
 const b64u = z.string().regex(/^[A-Za-z0-9_-]+$/);
-/** The one-time activation code sent by SMS and typed into the app (core/device-activation.ts). */
-export const ACTIVATION_CODE_DIGITS = 6;
-export const ACTIVATION_CODE_PATTERN = new RegExp(`^\\d{${ACTIVATION_CODE_DIGITS}}$`);
 
-export const TokenSchema = z.string().regex(/^[A-Za-z0-9_-]{43}$/);
+export const TokenSchema = z.string().regex(TOKEN_PATTERN);
 export const MsisdnSchema = z.string().regex(E164);
 
 /**

@@ -9,6 +9,10 @@ import { sha256Hex } from "../tokens.ts";
  */
 /** Lifetime of a relay token; the edge remembers its jti this long (plus clock tolerance). */
 export const RELAY_TOKEN_SECONDS = 60;
+/** The oldest token (by `iat`) the edge accepts, whatever its `exp` says. */
+export const RELAY_TOKEN_MAX_AGE_SECONDS = 120;
+/** Claims every relay token carries; the edge refuses a token without any of them. */
+export const RELAY_TOKEN_CLAIMS = ["iat", "exp", "jti", "htm", "htu", "bh"] as const;
 
 export async function mintRelayToken(
   key: JoseKey | KeyObject | Uint8Array,

@@ -1,5 +1,6 @@
 import { decodeProtectedHeader, importJWK, jwtVerify } from "jose";
 import type { Config, Relay } from "../config/schema";
+import { RELAY_TOKEN_CLAIMS, RELAY_TOKEN_MAX_AGE_SECONDS } from "../../core/contracts/relay-token";
 import { sha256Hex } from "../../core/tokens";
 
 export type RelayAuth = { ok: true; relay: Relay; jti: string; expiresAt: number } | { ok: false; reason: string };
@@ -9,10 +10,10 @@ export const RELAY_CLOCK_TOLERANCE_S = 30;
 
 /**
  * Verifies `Authorization: Bearer <JWT>` from an on-prem relay: ES256, signed by the key
- * registered for the relay named in `kid`, at most 2 minutes old, for this edge (`aud` is its
+ * registered for the relay named in `kid`, at most RELAY_TOKEN_MAX_AGE_SECONDS old, for this edge (`aud` is its
  * origin, so a token minted for another environment is refused here), and bound to this
  * exact request (method, path and SHA-256 of the body). The caller then claims the `jti`
- * (claimRelayJti) so the token works once.
+ * (claimRelayCall, workers/domain/relay-calls.ts) so the token works once.
  */
 export async function verifyRelayRequest(
   config: Config,
@@ -38,16 +39,18 @@ export async function verifyRelayRequest(
       algorithms: ["ES256"],
       issuer: relay.name,
       audience,
-      maxTokenAge: "2m",
+      maxTokenAge: RELAY_TOKEN_MAX_AGE_SECONDS,
       clockTolerance: RELAY_CLOCK_TOLERANCE_S,
-      requiredClaims: ["iat", "exp", "jti", "htm", "htu", "bh"],
+      requiredClaims: [...RELAY_TOKEN_CLAIMS],
     });
     if (payload.htm !== method || payload.htu !== path || payload.bh !== (await sha256Hex(body))) {
       return { ok: false, reason: "token not bound to this request" };
     }
     // maxTokenAge bounds how long a token with a far-away exp could be replayed-checked for.
-    const expiresAt = Math.min(payload.exp!, payload.iat! + 120) * 1000 + RELAY_CLOCK_TOLERANCE_S * 1000;
-    return { ok: true, relay, jti: payload.jti!, expiresAt };
+    const { exp, iat, jti } = payload;
+    if (exp === undefined || iat === undefined || jti === undefined) return { ok: false, reason: "invalid token: missing claims" };
+    const expiresAt = Math.min(exp, iat + RELAY_TOKEN_MAX_AGE_SECONDS) * 1000 + RELAY_CLOCK_TOLERANCE_S * 1000;
+    return { ok: true, relay, jti, expiresAt };
   } catch (e) {
     return { ok: false, reason: `invalid token: ${(e as Error).message}` };
   }
