@@ -88,6 +88,13 @@ const linkForm = <T extends z.ZodType>(schema: T) =>
 /** Wrong CSRF token: the answer did not come from the page we served. */
 const refused = (c: Context) => c.html(<MessagePage title="Request refused" text="Open the link again and answer from that page." />, 403);
 
+/** A link-page POST that did not count: unknown link, refused form, or the session is over. */
+function unansweredPage(c: Context, outcome: { kind: "not_found" } | { kind: "forbidden" } | { kind: "finished"; status: FinalStatus }) {
+  if (outcome.kind === "not_found") return notFound(c);
+  if (outcome.kind === "forbidden") return refused(c);
+  return finishedPage(c, outcome.status);
+}
+
 /** Assisted Login: the user's pick of an approver (an opaque id, checked by the session). */
 approval.post(
   "/:token/approver",
@@ -97,11 +104,9 @@ approval.post(
     const outcome = await chooseApproverByLink(c.env, c.req.param("token"), form.csrf, form.approver);
     switch (outcome.kind) {
       case "not_found":
-        return notFound(c);
       case "forbidden":
-        return refused(c);
       case "finished":
-        return finishedPage(c, outcome.status);
+        return unansweredPage(c, outcome);
       case "approver_pending":
         return assistedPage(c, c.req.path.replace(/\/approver$/, ""), outcome);
       case "asked":
@@ -151,11 +156,9 @@ approval.post("/:token", linkForm(DecisionForm), async (c) => {
   const outcome = await decideByLink(c.env, c.req.param("token"), form.decision, form.csrf, form.pick);
   switch (outcome.kind) {
     case "not_found":
-      return notFound(c);
     case "forbidden":
-      return refused(c);
     case "finished":
-      return finishedPage(c, outcome.status);
+      return unansweredPage(c, outcome);
     case "choose_approver":
     case "approver_pending":
       return assistedPage(c, c.req.path, outcome);
