@@ -79,8 +79,21 @@ export const RelaySchema = z.object({
   publicJwk: z.object({ kty: z.literal("EC"), crv: z.literal("P-256"), x: z.string(), y: z.string() }).loose(),
   /** Endpoint whose texts, timeout and rate limits apply to this relay's requests. */
   endpoint: z.string(),
+  /**
+   * The relays that stand in for each other (two behind one NAS): they share challenge State
+   * and any of them answers the edge's questions over the relay link. Default: the endpoint.
+   */
+  site: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/)
+    .optional(),
 });
 export type Relay = z.infer<typeof RelaySchema>;
+
+/** The site a relay belongs to (see RelaySchema.site). */
+export function relaySite(relay: Pick<Relay, "site" | "endpoint">): string {
+  return relay.site ?? relay.endpoint;
+}
 
 export const ConfigSchema = z.object({
   /** Endpoint used by GET /api/sfwa/auth (no endpoint name in the path). */

@@ -1,0 +1,81 @@
+import { z } from "zod";
+import { E164, USERNAME_MAX, normalizeUsername } from "./relay.ts";
+import { RELAY_API_BASE } from "./relay-api.ts";
+
+/**
+ * The relay link: one outbound WebSocket a relay keeps open to the edge, so the edge can ask
+ * the on-prem side questions (who is this user, who is in this group) and give it commands
+ * (change this password) although it can never dial in. Both ends import these frames and
+ * operations from here.
+ *
+ * The relay dials GET RELAY_LINK_PATH with its relay token (relay-token.ts, bound to GET, the
+ * path and an empty body). Frames are JSON text messages:
+ *   edge -> relay: { type: "request", id, op, args }
+ *   relay -> edge: { type: "response", id, ok: true, result } | { type: "response", id, ok: false, error }
+ * `id` is the edge's, unique per link; the relay answers each request once. An op the relay
+ * does not serve is answered with error code "unsupported".
+ */
+export const RELAY_LINK_PATH = `${RELAY_API_BASE}/link`;
+
+const Username = z.string().max(USERNAME_MAX).transform(normalizeUsername).pipe(z.string().min(1));
+
+export const LINK_OPS = {
+  /** The user a reset or login names, as the directory knows them. */
+  "user.lookup": {
+    args: z.object({ username: Username }),
+    result: z.object({
+      found: z.boolean(),
+      msisdn: z.string().regex(E164).optional(),
+      displayName: z.string().max(256).optional(),
+    }),
+  },
+  /** Members of a directory group, for Assisted Login / reset approvers. */
+  "group.members": {
+    args: z.object({ group: z.string().min(1).max(1024) }),
+    result: z.object({
+      members: z.array(z.object({ username: z.string(), displayName: z.string().max(256), msisdn: z.string().regex(E164) })).max(1000),
+    }),
+  },
+  /**
+   * Sets a user's new password in the directory. `jwe` is the new password encrypted by the
+   * user's browser to the relay's key (compact JWE, ECDH-ES): the edge never sees it.
+   */
+  "password.change": {
+    args: z.object({ username: Username, jwe: z.string().min(1).max(8192) }),
+    result: z.union([
+      z.object({ changed: z.literal(true) }),
+      z.object({
+        changed: z.literal(false),
+        /** policy: the directory refused the password (message says why, in words for the user). */
+        reason: z.enum(["policy", "not_found", "undecryptable", "directory_unavailable"]),
+        message: z.string().max(500),
+      }),
+    ]),
+  },
+} as const;
+
+export type LinkOp = keyof typeof LINK_OPS;
+export type LinkArgs<O extends LinkOp> = z.input<(typeof LINK_OPS)[O]["args"]>;
+export type LinkResult<O extends LinkOp> = z.output<(typeof LINK_OPS)[O]["result"]>;
+
+/** Why a link request got no result. */
+export const LINK_ERROR_CODES = ["no_relay", "timeout", "unsupported", "bad_request", "relay_error"] as const;
+export type LinkErrorCode = (typeof LINK_ERROR_CODES)[number];
+
+export const LinkRequestFrame = z.object({
+  type: z.literal("request"),
+  id: z.string().min(1).max(64),
+  op: z.string().max(64),
+  args: z.unknown(),
+});
+export const LinkResponseFrame = z.discriminatedUnion("ok", [
+  z.object({ type: z.literal("response"), id: z.string().min(1).max(64), ok: z.literal(true), result: z.unknown() }),
+  z.object({
+    type: z.literal("response"),
+    id: z.string().min(1).max(64),
+    ok: z.literal(false),
+    error: z.object({ code: z.enum(LINK_ERROR_CODES), message: z.string().max(500) }),
+  }),
+]);
+export type LinkRequestFrame = z.infer<typeof LinkRequestFrame>;
+export type LinkResponseFrame = z.infer<typeof LinkResponseFrame>;
