@@ -17,6 +17,7 @@ import {
   type Who,
 } from "../../../relay/src/edge-client.ts";
 import type { FirstFactor } from "../../../relay/src/first-factor/types.ts";
+import { jsonLogger } from "../../../relay/src/log.ts";
 import { TOUCH_REPLIES } from "../../../relay/src/touch-replies.ts";
 
 /** Issue 10, items 1-6 on the relay side: pure logic, plus EdgeClient against a real local HTTP server. */
@@ -224,5 +225,24 @@ describe("EdgeClient against a real HTTP server (items 3 and 6)", () => {
     const claims = JSON.parse(Buffer.from(last.auth.split(".")[1]!, "base64url").toString()) as { aud: string; jti: string };
     expect(claims.aud).toBe(new URL(url).origin);
     expect(claims.jti).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe("the relay's log lines are redacted like the edge's", () => {
+  it("masks passwords, bearer tokens and long tokens in any field, keeps the event readable", () => {
+    const lines: string[] = [];
+    const log = jsonLogger("debug", (line) => lines.push(line));
+    const token = "Ab3dEfGhIjKlMnOpQrStUvWxYz0123456789_-abcd";
+    log.log("warn", "edge_refused", {
+      error: `LDAP said: bind failed for password=hunter2 (Authorization: Bearer ${token})`,
+      user: "alice",
+    });
+    const line = lines.join("\n");
+    expect(line).not.toContain("hunter2");
+    expect(line).not.toContain(token);
+    const parsed = JSON.parse(line) as Record<string, unknown>;
+    expect(parsed.event).toBe("edge_refused");
+    expect(parsed.user).toBe("alice");
+    expect(parsed.error).toContain("[redacted]");
   });
 });
