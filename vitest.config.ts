@@ -75,7 +75,7 @@ export default defineConfig({
         test: {
           // Node-side code: the RADIUS relay, the admin CLI, and the dependency rules.
           name: "node",
-          include: ["test/relay/**/*.test.ts", "test/cli/**/*.test.ts", "test/architecture/**/*.test.ts"],
+          include: ["test/relay/**/*.test.ts", "test/cli/**/*.test.ts", "test/bench/**/*.test.ts", "test/architecture/**/*.test.ts"],
           environment: "node",
           testTimeout: 120_000,
           hookTimeout: 180_000,

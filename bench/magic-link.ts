@@ -6,6 +6,7 @@
  */
 import { percentile } from "../harness/processes.ts";
 import { startPhoneGateway } from "./lib/phone-gateway.ts";
+import { describeFailure } from "./lib/sections.ts";
 import { BENCH_KEY, startEdge, startFloor } from "./lib/workers.ts";
 
 export interface LatencyRow {
@@ -54,6 +55,9 @@ export async function runMagicLinkBench(n = Number(process.env.BENCH_N ?? 300)):
       rows.push(await measure(`magic link, instant answer (c=${c})`, n, c, () => api(edge.url)));
     }
     return rows;
+  } catch (e) {
+    // Say what the edge was doing: a restart or a crash shows in its last lines.
+    throw new Error(`${describeFailure(e)}\nedge output (last lines):\n${edge.output().slice(-2000)}`);
   } finally {
     await Promise.all([edge.stop(), floor.stop()]);
     phone.server.close();

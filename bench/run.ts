@@ -8,60 +8,73 @@
 import { runMagicLinkBench } from "./magic-link.ts";
 import { runPendingBench } from "./pending-sessions.ts";
 import { runRelayBench } from "./relay-throughput.ts";
+import { runSection, summarise, type SectionResult } from "./lib/sections.ts";
 
 const want = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ["magic-link", "pending", "relay"]);
 const ms = (v: number) => v.toFixed(1);
+const results: SectionResult[] = [];
 
-if (want.has("magic-link")) {
-  console.log("\n## Magic Link overhead (wrangler dev, user answers instantly) vs a minimal hono Worker\n");
-  const rows = await runMagicLinkBench();
-  console.table(rows.map((r) => ({ case: r.name, n: r.n, "p50 ms": ms(r.p50), "p99 ms": ms(r.p99), "mean ms": ms(r.mean) })));
-  for (let i = 0; i < rows.length; i += 2) {
-    const floor = rows[i]!;
-    const magic = rows[i + 1]!;
-    console.log(
-      `ratio ${magic.name} / floor: p50 ${(magic.p50 / floor.p50).toFixed(2)}x, p99 ${(magic.p99 / floor.p99).toFixed(2)}x (added p50 ${ms(magic.p50 - floor.p50)} ms)`,
-    );
-  }
-}
-
-if (want.has("pending")) {
-  console.log("\n## Concurrent pending sessions held by one local instance\n");
-  const r = await runPendingBench();
-  console.table([
-    {
-      mode: r.mode,
-      target: r.target,
-      "held pending": r.heldPending,
-      "answered TOUCH_ACCEPTED": r.accepted,
-      "other results": r.other,
-      "workerd RSS idle MiB": r.rssBaselineMiB.toFixed(0),
-      "workerd RSS pending MiB": r.rssPendingMiB.toFixed(0),
-      "KiB per pending session": r.kibPerSession.toFixed(0),
-      "open s": r.openSeconds.toFixed(1),
-      "answer all s": r.answerSeconds.toFixed(1),
-      "workerd open fds": r.fds,
-      "bench process fds": r.benchFds,
-    },
-  ]);
-  console.log(`held ${r.heldPending}/${r.target} (${((100 * r.heldPending) / r.target).toFixed(1)}% of target)`);
-}
-
-if (want.has("relay")) {
-  console.log("\n## RADIUS: relay (to an edge answering at once) vs FreeRADIUS (users file), radclient -p 64\n");
-  const rows = await runRelayBench();
-  console.table(
-    rows.map((r) => ({
-      server: r.server,
-      requests: r.requests,
-      accepted: r.accepted,
-      "req/s": r.perSecond.toFixed(0),
-      "p50 ms": ms(r.p50ms),
-      "p99 ms": ms(r.p99ms),
-    })),
+if (want.has("magic-link"))
+  results.push(
+    await runSection("magic-link", async () => {
+      console.log("\n## Magic Link overhead (wrangler dev, user answers instantly) vs a minimal hono Worker\n");
+      const rows = await runMagicLinkBench();
+      console.table(rows.map((r) => ({ case: r.name, n: r.n, "p50 ms": ms(r.p50), "p99 ms": ms(r.p99), "mean ms": ms(r.mean) })));
+      for (let i = 0; i < rows.length; i += 2) {
+        const floor = rows[i]!;
+        const magic = rows[i + 1]!;
+        console.log(
+          `ratio ${magic.name} / floor: p50 ${(magic.p50 / floor.p50).toFixed(2)}x, p99 ${(magic.p99 / floor.p99).toFixed(2)}x (added p50 ${ms(magic.p50 - floor.p50)} ms)`,
+        );
+      }
+    }),
   );
-  const [fr, relay] = rows;
-  console.log(
-    `ratio relay / FreeRADIUS: throughput ${(relay!.perSecond / fr!.perSecond).toFixed(2)}x, p50 latency ${(relay!.p50ms / fr!.p50ms).toFixed(2)}x, p99 ${(relay!.p99ms / fr!.p99ms).toFixed(2)}x`,
+
+if (want.has("pending"))
+  results.push(
+    await runSection("pending", async () => {
+      console.log("\n## Concurrent pending sessions held by one local instance\n");
+      const r = await runPendingBench();
+      console.table([
+        {
+          mode: r.mode,
+          target: r.target,
+          "held pending": r.heldPending,
+          "answered TOUCH_ACCEPTED": r.accepted,
+          "other results": r.other,
+          "workerd RSS idle MiB": r.rssBaselineMiB.toFixed(0),
+          "workerd RSS pending MiB": r.rssPendingMiB.toFixed(0),
+          "KiB per pending session": r.kibPerSession.toFixed(0),
+          "open s": r.openSeconds.toFixed(1),
+          "answer all s": r.answerSeconds.toFixed(1),
+          "workerd open fds": r.fds,
+          "bench process fds": r.benchFds,
+        },
+      ]);
+      console.log(`held ${r.heldPending}/${r.target} (${((100 * r.heldPending) / r.target).toFixed(1)}% of target)`);
+    }),
   );
-}
+
+if (want.has("relay"))
+  results.push(
+    await runSection("relay", async () => {
+      console.log("\n## RADIUS: relay (to an edge answering at once) vs FreeRADIUS (users file), radclient -p 64\n");
+      const rows = await runRelayBench();
+      console.table(
+        rows.map((r) => ({
+          server: r.server,
+          requests: r.requests,
+          accepted: r.accepted,
+          "req/s": r.perSecond.toFixed(0),
+          "p50 ms": ms(r.p50ms),
+          "p99 ms": ms(r.p99ms),
+        })),
+      );
+      const [fr, relay] = rows;
+      console.log(
+        `ratio relay / FreeRADIUS: throughput ${(relay!.perSecond / fr!.perSecond).toFixed(2)}x, p50 latency ${(relay!.p50ms / fr!.p50ms).toFixed(2)}x, p99 ${(relay!.p99ms / fr!.p99ms).toFixed(2)}x`,
+      );
+    }),
+  );
+
+if (!summarise(results)) process.exitCode = 1;

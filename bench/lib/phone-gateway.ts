@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { describeFailure } from "./sections.ts";
 
 /**
  * An SMS gateway that is also the phone: every SMS with a magic link is kept, and in
@@ -40,7 +41,12 @@ export async function startPhoneGateway(mode: "instant" | "hold", { keepAlive = 
         const link = message.match(/https?:\/\/\S+\/m\/[A-Za-z0-9_-]{43}/)?.[0];
         if (!link) return;
         links.set(to, link);
-        if (mode === "instant") void answerLink(link);
+        // A failed answer (the dev server went away mid-run) fails the running benchmark with
+        // this reason (bench/lib/sections.ts), rather than a bare "terminated" from undici.
+        if (mode === "instant")
+          void answerLink(link).catch((e: unknown) => {
+            throw new Error(`the phone could not answer its link: ${describeFailure(e)}`);
+          });
       } catch {
         /* not ours */
       }
