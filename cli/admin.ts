@@ -31,6 +31,7 @@ const USAGE = `npm run admin -- [--url URL] [--token-file FILE | --token-stdin] 
   devices revoke <msisdn> <device-id>
   totp enroll <msisdn> [--secret BASE32]
   totp remove <msisdn>
+  subscribers unlock <msisdn> [--kind offline|sms-otp|all]   lift wrong-code lockouts (after checking who calls)
   users pins [--endpoint NAME]                 RADIUS users' pinned numbers (relay endpoint + username)
   users pending [--endpoint NAME]              only users whose directory reported another number
   users show <endpoint> <username>
@@ -175,6 +176,11 @@ export function toCall(p: Parsed): Call {
       return { method: "PUT", path: `/subscribers/${need(a, "msisdn")}/totp`, body: f.secret ? { secret: f.secret } : {} };
     case "totp remove":
       return { method: "DELETE", path: `/subscribers/${need(a, "msisdn")}/totp` };
+    case "subscribers unlock": {
+      const kind = f.kind ?? "all";
+      if (!["offline", "sms-otp", "all"].includes(kind)) throw new UsageError(`--kind must be offline, sms-otp or all, not "${kind}"`);
+      return { method: "DELETE", path: `/subscribers/${need(a, "msisdn")}/locks?kind=${kind}` };
+    }
     case "users pins":
     case "users pending": {
       const q = new URLSearchParams();

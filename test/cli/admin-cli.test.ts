@@ -25,6 +25,14 @@ describe("admin CLI mapping", () => {
     });
     expect(toCall(parseArgs(["users", "pending", "--endpoint", "radius"])).path).toBe("/relay-pins?endpoint=radius&pending=true");
     expect(toCall(parseArgs(["users", "pins"])).path).toBe("/relay-pins");
+    expect(toCall(parseArgs(["subscribers", "unlock", "+46701234567"]))).toEqual({
+      method: "DELETE",
+      path: "/subscribers/%2B46701234567/locks?kind=all",
+    });
+    expect(toCall(parseArgs(["subscribers", "unlock", "+46701234567", "--kind", "sms-otp"])).path).toBe(
+      "/subscribers/%2B46701234567/locks?kind=sms-otp",
+    );
+    expect(() => toCall(parseArgs(["subscribers", "unlock", "+46701234567", "--kind", "both"]))).toThrow(/--kind/);
     expect(toCall(parseArgs(["users", "show", "radius", "alice"]))).toEqual({ method: "GET", path: "/relay-pins/radius/alice" });
     expect(toCall(parseArgs(["users", "cancel-change", "radius", "alice"]))).toEqual({
       method: "DELETE",

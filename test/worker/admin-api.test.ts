@@ -38,6 +38,7 @@ describe("admin authorization", () => {
     ["GET", "/subscribers/%2B46701234567"],
     ["PUT", "/subscribers/%2B46701234567/totp"],
     ["DELETE", "/subscribers/%2B46701234567/totp"],
+    ["DELETE", "/subscribers/%2B46701234567/locks"],
     ["GET", "/audit"],
     ["DELETE", "/subscribers/%2B46701234567/devices/d1"],
   ])("%s %s needs the admin token", async (method, path) => {
@@ -155,11 +156,12 @@ describe("subscribers", () => {
   it("shows and manages the TOTP token, validates the number", async () => {
     const msisdn = freshMsisdn();
     const path = `/subscribers/${encodeURIComponent(msisdn)}`;
-    expect((await admin("GET", path)).body).toEqual({ msisdn, totp: false, devices: [] });
+    const noLocks = { offline: { failures: 0, lockedUntil: null }, smsOtp: { failures: 0, lockedUntil: null } };
+    expect((await admin("GET", path)).body).toEqual({ msisdn, totp: false, locks: noLocks, devices: [] });
     const enrolled = await admin("PUT", `${path}/totp`, {});
     expect(enrolled.status).toBe(201);
     expect(enrolled.body!.secret).toMatch(/^[A-Z2-7]+$/);
-    expect((await admin("GET", path)).body).toEqual({ msisdn, totp: true, devices: [] });
+    expect((await admin("GET", path)).body).toEqual({ msisdn, totp: true, locks: noLocks, devices: [] });
     // The stored seed is encrypted.
     const stored = await runInDurableObject(env.SUBSCRIBER.getByName(msisdn), (_i, s) =>
       s.storage.get<{ seed: { iv: string; ct: string } }>("totpToken"),
@@ -169,6 +171,40 @@ describe("subscribers", () => {
     expect((await admin("DELETE", `${path}/totp`)).status).toBe(204);
     expect((await admin("GET", path)).body!.totp).toBe(false);
     expect((await admin("GET", "/subscribers/12345")).status).toBe(400);
+  });
+});
+
+describe("wrong-code lockouts", () => {
+  it("shows a running offline-code lock and lifts it: the right code works again, the unlock is audited", async () => {
+    const msisdn = freshMsisdn();
+    const path = `/subscribers/${encodeURIComponent(msisdn)}`;
+    const device = await activateDevice(msisdn);
+    const seed = seedFromBase32(device.seed);
+    const stub = env.SUBSCRIBER.getByName(msisdn);
+    const right = await totpCode(seed, Date.now());
+    const wrong = right === "000000" ? "111111" : "000000";
+    for (let i = 0; i < 5; i++) expect(await stub.verifyTotp(wrong)).toBe(false);
+    expect((await stub.checkTotp(right)).verdict).toBe("locked");
+
+    const shown = (await admin("GET", path)).body!;
+    expect(shown.locks.offline.failures).toBe(5);
+    expect(Date.parse(shown.locks.offline.lockedUntil)).toBeGreaterThan(Date.now());
+    expect(shown.locks.smsOtp).toEqual({ failures: 0, lockedUntil: null });
+
+    // Only the kind asked for: the SMS OTP lock had nothing, so nothing is reported cleared.
+    expect((await admin("DELETE", `${path}/locks?kind=sms-otp`)).body).toEqual({ msisdn, cleared: [] });
+    expect((await stub.checkTotp(right)).verdict).toBe("locked");
+    expect((await admin("DELETE", `${path}/locks?kind=everything`)).status).toBe(400);
+
+    expect((await admin("DELETE", `${path}/locks`)).body).toEqual({ msisdn, cleared: ["offline"] });
+    expect((await admin("GET", path)).body!.locks.offline).toEqual({ failures: 0, lockedUntil: null });
+    expect((await stub.checkTotp(right)).verdict).toBe("accept");
+
+    const audit = (await admin("GET", "/audit?kind=admin&limit=10")).body!.entries as Array<{
+      action: string;
+      detail: { cleared?: string[] };
+    }>;
+    expect(audit.filter((e) => e.action === "subscriber.unlock").map((e) => e.detail.cleared)).toEqual([["offline"], []]);
   });
 });
 

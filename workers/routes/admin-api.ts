@@ -14,7 +14,8 @@ import {
   updateEndpoint,
 } from "../domain/endpoint-admin";
 import { cancelPinChange, confirmPinChange, removeNumberPin } from "../domain/number-pin-admin";
-import { revokeDevice, subscriberSummary } from "../domain/subscriber-admin";
+import { clearSubscriberLocks, revokeDevice, subscriberSummary } from "../domain/subscriber-admin";
+import { LOCK_KINDS, type LockKindName, type LockView } from "../objects/subscriber/contract";
 import { enrollTotpToken, removeTotpToken } from "../domain/totp-tokens";
 import { queryAudit } from "../store/audit";
 import { getEndpoint, listEndpoints, listTokens } from "../store/endpoints";
@@ -148,10 +149,15 @@ adminApi.post("/endpoints/:name/tokens/:id/regenerate", validate("param", TokenP
 /** The number's activated app devices (one per number, like Mideye+) and on-prem token. */
 adminApi.get("/subscribers/:msisdn", validate("param", MsisdnParam, issueList), async (c) => {
   const { msisdn } = c.req.valid("param");
-  const { device, totp } = await subscriberSummary(c.env, msisdn);
+  const { device, totp, locks } = await subscriberSummary(c.env, msisdn);
+  const lock = (l: LockView) => ({
+    failures: l.failures,
+    lockedUntil: l.lockedUntil === null ? null : new Date(l.lockedUntil).toISOString(),
+  });
   return c.json({
     msisdn,
     totp,
+    locks: { offline: lock(locks.offline), smsOtp: lock(locks.smsOtp) },
     devices: device ? [{ id: device.deviceId, push: device.push, activatedAt: new Date(device.activatedAt).toISOString() }] : [],
   });
 });
@@ -164,6 +170,23 @@ adminApi.delete(
     const { msisdn, deviceId } = c.req.valid("param");
     if (!(await revokeDevice(c.env, c.get("admin"), msisdn, deviceId))) return c.json({ error: "no such device" }, 404);
     return c.body(null, 204);
+  },
+);
+
+/**
+ * Lifts the number's wrong-code lockouts: `kind` offline (TOTP and signed challenges), sms-otp,
+ * or all (the default). Answers which ones held anything.
+ */
+adminApi.delete(
+  "/subscribers/:msisdn/locks",
+  validate("param", MsisdnParam, issueList),
+  validate("query", z.object({ kind: z.enum(["offline", "sms-otp", "all"]).default("all") }), issueList),
+  async (c) => {
+    const { msisdn } = c.req.valid("param");
+    const kind = c.req.valid("query").kind;
+    const kinds: LockKindName[] = kind === "all" ? [...LOCK_KINDS] : [kind === "sms-otp" ? "smsOtp" : "offline"];
+    const cleared = await clearSubscriberLocks(c.env, c.get("admin"), msisdn, kinds);
+    return c.json({ msisdn, cleared: cleared.map((k) => (k === "smsOtp" ? "sms-otp" : k)) });
   },
 );
 

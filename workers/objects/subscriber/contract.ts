@@ -52,3 +52,14 @@ export interface PushTarget {
 export type AnswerCheck =
   | { ok: true; session: string; claims: AnswerClaims }
   | { ok: false; reason: "unknown_device" | "bad_signature" | "unknown_challenge" };
+
+/** The number's wrong-code lockouts, by kind: offline codes (TOTP, signed challenges) and SMS OTP. */
+export const LOCK_KINDS = ["offline", "smsOtp"] as const;
+export type LockKindName = (typeof LOCK_KINDS)[number];
+
+/** One lockout as an operator sees it: wrong codes since the last correct one, and until when it refuses. */
+export interface LockView {
+  failures: number;
+  /** Epoch ms while a lock runs, else null. */
+  lockedUntil: number | null;
+}

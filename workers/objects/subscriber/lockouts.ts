@@ -5,7 +5,7 @@
  */
 import { NO_LOCKOUT, isLocked, recordFailure } from "../../../core/offline-lockout";
 import { log } from "../../lib/log";
-import type { OfflineCheck } from "./contract";
+import type { LockView, OfflineCheck } from "./contract";
 import type { SubscriberStore } from "./store";
 
 /** A lockout's storage key and the log event of a lock it starts. */
@@ -31,4 +31,21 @@ export async function countWrongCode(
     log.warn(lock.event, { alert: true, msisdn: maskedMsisdn, ...outcome.locked });
   }
   return { verdict: "reject", lockout: outcome.locked };
+}
+
+/** The lockout as an operator sees it (admin API). */
+export async function lockView(store: SubscriberStore, lock: LockKind, now: number): Promise<LockView> {
+  const state = (await store.get(lock.key)) ?? NO_LOCKOUT;
+  return { failures: state.failures, lockedUntil: isLocked(state, now) ? state.lockedUntil : null };
+}
+
+/**
+ * An operator's reset (after checking who is calling): the count of wrong codes starts again.
+ * True when there was anything to clear.
+ */
+export async function clearLock(store: SubscriberStore, lock: LockKind): Promise<boolean> {
+  const state = await store.get(lock.key);
+  if (!state || (state.failures === 0 && state.lockedUntil === 0)) return false;
+  await store.delete(lock.key);
+  return true;
 }

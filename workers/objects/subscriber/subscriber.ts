@@ -12,15 +12,20 @@ import type {
   AnswerCheck,
   ClaimResult,
   DeviceUpdateResult,
+  LockKindName,
+  LockView,
   OfflineCheck,
   OtpVerdict,
   PendingClaim,
   PushTarget,
 } from "./contract";
 import { Device } from "./device";
-import { OfflineCodes } from "./offline-codes";
-import { SmsOtp } from "./sms-otp";
+import { clearLock, type LockKind, lockView } from "./lockouts";
+import { OFFLINE_LOCK, OfflineCodes } from "./offline-codes";
+import { SMS_OTP_LOCK, SmsOtp } from "./sms-otp";
 import { SubscriberStore } from "./store";
+
+const LOCKS: Record<LockKindName, LockKind> = { offline: OFFLINE_LOCK, smsOtp: SMS_OTP_LOCK };
 
 /**
  * One object per MSISDN (named by it): the number's rate-limit history, its pending sessions
@@ -35,10 +40,12 @@ export class Subscriber extends DurableObject<Env> {
   readonly #challenges: Challenges;
   readonly #offline: OfflineCodes;
   readonly #smsOtp: SmsOtp;
+  readonly #store: SubscriberStore;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const store = new SubscriberStore(ctx.storage);
+    this.#store = store;
     // Read when a seed is used, not here: a missing key fails that call, not the object.
     const seedKey = () => seedKeyFromEnv(env);
     const msisdn = ctx.id.name;
@@ -223,6 +230,23 @@ export class Subscriber extends DurableObject<Env> {
   /** checkSmsOtp's verdict alone. */
   async verifySmsOtp(challengeId: string, code: string): Promise<OtpVerdict> {
     return (await this.checkSmsOtp(challengeId, code)).verdict;
+  }
+
+  // ---- wrong-code lockouts (operators) ---------------------------------------------------------
+
+  /** Each lockout of the number: wrong codes counted, and until when it refuses. */
+  async locks(): Promise<Record<LockKindName, LockView>> {
+    const now = Date.now();
+    return { offline: await lockView(this.#store, LOCKS.offline, now), smsOtp: await lockView(this.#store, LOCKS.smsOtp, now) };
+  }
+
+  /** Clears the named lockouts (an operator who checked who is calling); answers the ones that held anything. */
+  async clearLocks(kinds: LockKindName[]): Promise<LockKindName[]> {
+    return this.#serial(async () => {
+      const cleared: LockKindName[] = [];
+      for (const kind of new Set(kinds)) if (await clearLock(this.#store, LOCKS[kind])) cleared.push(kind);
+      return cleared;
+    });
   }
 
   /**
