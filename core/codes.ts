@@ -55,6 +55,8 @@ export type BadRequestReason =
   | "rate_limited"
   | "too_many_pending"
   | "overloaded"
+  /** The endpoint holds its own share of pending sessions (its `maxPending`); others are unaffected. */
+  | "endpoint_overloaded"
   /** The offline-code API on an endpoint that did not opt in (offlineCodes). */
   | "offline_codes_disabled";
 
@@ -68,6 +70,7 @@ export const BAD_REQUEST_STATUS: Record<BadRequestReason, 400 | 403 | 429 | 503>
   rate_limited: 429,
   too_many_pending: 429,
   overloaded: 503,
+  endpoint_overloaded: 429,
   offline_codes_disabled: 403,
 };
 

@@ -61,6 +61,12 @@ export const EndpointSettingsSchema = z.object({
    * "accept-after-notice" applies it once it has been reported for numberChangeNoticeHours
    * (the pinned number is told at once and can have the help desk stop it).
    */
+  /**
+   * This endpoint's own share of pending sessions (absent: only the global overload.maxPending
+   * applies). Past it, its calls get BAD_REQUEST (429, reason endpoint_overloaded) while other
+   * endpoints go on: one tenant's flood cannot take every slot.
+   */
+  maxPending: z.number().int().min(1).max(1_000_000).optional(),
   numberChange: z.enum(["confirm", "accept-after-notice"]).default("confirm"),
   numberChangeNoticeHours: z.number().int().min(1).max(720).default(72),
 });

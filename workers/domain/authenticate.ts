@@ -68,11 +68,15 @@ export async function authenticate(env: Env, config: Config, endpoint: Endpoint,
   });
   if (!admitted.allowed) return { code: "BAD_REQUEST", reason: admitted.reason, retryAfterMs: admitted.retryAfterMs };
 
-  const leaseShard = await acquireLease(env.LOAD_SHARD, config.overload, sessionId, deadline + LEASE_MARGIN_MS);
-  if (!leaseShard) {
+  const lease = await acquireLease(env.LOAD_SHARD, config.overload, sessionId, deadline + LEASE_MARGIN_MS, {
+    name: endpoint.name,
+    maxPending: endpoint.maxPending,
+  });
+  if ("refused" in lease) {
     await subscriber.release(name);
-    return { code: "BAD_REQUEST", reason: "overloaded" };
+    return { code: "BAD_REQUEST", reason: lease.refused };
   }
+  const leaseShard = lease.shard;
 
   const texts = resolveTexts(endpoint, q);
   const link = `${publicOrigin}/m/${token}`;

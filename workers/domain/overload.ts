@@ -1,13 +1,24 @@
+import type { LoadShard, LeaseGroup } from "../objects/load-shard";
+
 /**
  * Overload protection without a global hot object: the pending-session budget is split over
  * `shards` LoadShard objects. A session tries two random shards ("power of two choices"),
  * which keeps shards evenly filled, so the effective cap stays close to maxPending while no
  * single object sees every request.
+ *
+ * An endpoint may also have a share of its own (`maxPending` in its settings), so one tenant's
+ * flood cannot take every slot. Its leases go to a run of k consecutive shards (from a hash of
+ * its name), each counting the endpoint's leases against a part of the share; the parts add up
+ * to the share exactly. k grows with the share (ENDPOINT_LEASES_PER_SHARD per shard), so a big
+ * tenant is spread as widely as the global budget and a small one sits on one or two objects.
  */
 export interface OverloadSettings {
   maxPending: number;
   shards: number;
 }
+
+/** About this many of one endpoint's leases per shard before its share is spread over another. */
+export const ENDPOINT_LEASES_PER_SHARD = 16;
 
 export function shardCapacity(s: OverloadSettings): number {
   return Math.ceil(s.maxPending / s.shards);
@@ -15,21 +26,63 @@ export function shardCapacity(s: OverloadSettings): number {
 
 /** Two distinct shard names to try, in order (one when there is a single shard). */
 export function pickShards(s: OverloadSettings, random: () => number = Math.random): string[] {
-  const a = Math.floor(random() * s.shards);
-  if (s.shards === 1) return [`shard-0`];
-  const b = (a + 1 + Math.floor(random() * (s.shards - 1))) % s.shards;
-  return [`shard-${a}`, `shard-${b}`];
+  const [a, b] = twoOf(s.shards, random);
+  return b === undefined ? [`shard-${a}`] : [`shard-${a}`, `shard-${b}`];
 }
 
+/** The shards an endpoint's share lives on, each with its part of the share (parts sum to `maxPending`). */
+export function endpointShards(s: OverloadSettings, endpoint: string, maxPending: number): Array<{ shard: string; capacity: number }> {
+  const k = Math.max(1, Math.min(s.shards, Math.ceil(maxPending / ENDPOINT_LEASES_PER_SHARD)));
+  const start = fnv1a(endpoint) % s.shards;
+  const base = Math.floor(maxPending / k);
+  const extra = maxPending % k;
+  return Array.from({ length: k }, (_, j) => ({ shard: `shard-${(start + j) % s.shards}`, capacity: base + (j < extra ? 1 : 0) }));
+}
+
+/** One index in [0, n), or two distinct ones. */
+function twoOf(n: number, random: () => number): [number, number?] {
+  const a = Math.floor(random() * n);
+  if (n === 1) return [a];
+  return [a, (a + 1 + Math.floor(random() * (n - 1))) % n];
+}
+
+/** FNV-1a, 32 bits: a stable spread of endpoint names over shards (not a security boundary). */
+function fnv1a(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+/**
+ * Takes a lease for `sessionId` in one of two shards: within the global budget and, when the
+ * endpoint has a share, within that too. The shard's name, or why not.
+ */
 export async function acquireLease(
-  ns: DurableObjectNamespace<import("../objects/load-shard").LoadShard>,
+  ns: DurableObjectNamespace<LoadShard>,
   s: OverloadSettings,
   sessionId: string,
   until: number,
-): Promise<string | null> {
+  endpoint?: { name: string; maxPending?: number | undefined },
+  random: () => number = Math.random,
+): Promise<{ shard: string } | { refused: "overloaded" | "endpoint_overloaded" }> {
   const capacity = shardCapacity(s);
-  for (const shard of pickShards(s)) {
-    if (await ns.getByName(shard).acquire(sessionId, until, capacity)) return shard;
+  const share = endpoint?.maxPending;
+  if (endpoint === undefined || share === undefined) {
+    for (const shard of pickShards(s, random)) {
+      if (await ns.getByName(shard).acquire(sessionId, until, capacity)) return { shard };
+    }
+    return { refused: "overloaded" };
   }
-  return null;
+  const parts = endpointShards(s, endpoint.name, share);
+  const [a, b] = twoOf(parts.length, random);
+  let refused: "overloaded" | "endpoint_overloaded" = "endpoint_overloaded";
+  for (const index of b === undefined ? [a] : [a, b]) {
+    const part = parts[index];
+    if (!part) continue;
+    const group: LeaseGroup = { name: endpoint.name, capacity: part.capacity };
+    const answer = await ns.getByName(part.shard).acquireInGroup(sessionId, until, capacity, group);
+    if (answer === "ok") return { shard: part.shard };
+    if (answer === "full") refused = "overloaded"; // the global budget, not the endpoint's share
+  }
+  return { refused };
 }

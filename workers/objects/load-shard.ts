@@ -1,18 +1,32 @@
 import { DurableObject } from "cloudflare:workers";
 
+/** An endpoint's share of pending sessions, as far as this shard counts it. */
+export interface LeaseGroup {
+  name: string;
+  /** This shard's part of the share. */
+  capacity: number;
+}
+
+interface Lease {
+  until: number;
+  group?: string;
+}
+
 /**
  * One shard of the global pending-session budget. Each pending session holds a lease in one
  * randomly chosen shard; a lease expires on its own (session deadline plus margin), so a
- * session that dies without releasing can never leak capacity for long.
+ * session that dies without releasing can never leak capacity for long. A lease may also
+ * count against its endpoint's share (workers/domain/overload.ts).
  */
 export class LoadShard extends DurableObject<Env> {
-  #leases = new Map<string, number>();
+  #leases = new Map<string, Lease>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     void ctx.blockConcurrencyWhile(async () => {
-      const stored = await ctx.storage.list<number>({ prefix: "lease:" });
-      for (const [k, until] of stored) this.#leases.set(k.slice(6), until);
+      // A lease was stored as its expiry alone before endpoint shares existed.
+      const stored = await ctx.storage.list<number | Lease>({ prefix: "lease:" });
+      for (const [k, value] of stored) this.#leases.set(k.slice(6), typeof value === "number" ? { until: value } : value);
     });
   }
 
@@ -20,10 +34,19 @@ export class LoadShard extends DurableObject<Env> {
   async acquire(sessionId: string, until: number, capacity: number): Promise<boolean> {
     await this.#purge(Date.now());
     if (this.#leases.size >= capacity) return false;
-    this.#leases.set(sessionId, until);
-    await this.ctx.storage.put(`lease:${sessionId}`, until);
-    await this.#scheduleCleanup();
+    await this.#take(sessionId, { until });
     return true;
+  }
+
+  /** acquire(), and also within the group's part of its share: "full" is the global budget, "group_full" the share. */
+  async acquireInGroup(sessionId: string, until: number, capacity: number, group: LeaseGroup): Promise<"ok" | "full" | "group_full"> {
+    await this.#purge(Date.now());
+    if (this.#leases.size >= capacity) return "full";
+    let inGroup = 0;
+    for (const lease of this.#leases.values()) if (lease.group === group.name) inGroup++;
+    if (inGroup >= group.capacity) return "group_full";
+    await this.#take(sessionId, { until, group: group.name });
+    return "ok";
   }
 
   async release(sessionId: string): Promise<void> {
@@ -40,8 +63,14 @@ export class LoadShard extends DurableObject<Env> {
     await this.#scheduleCleanup();
   }
 
+  async #take(sessionId: string, lease: Lease): Promise<void> {
+    this.#leases.set(sessionId, lease);
+    await this.ctx.storage.put(`lease:${sessionId}`, lease);
+    await this.#scheduleCleanup();
+  }
+
   async #purge(now: number): Promise<void> {
-    const expired = [...this.#leases].filter(([, until]) => until <= now).map(([id]) => id);
+    const expired = [...this.#leases].filter(([, lease]) => lease.until <= now).map(([id]) => id);
     if (expired.length === 0) return;
     for (const id of expired) this.#leases.delete(id);
     // storage.delete takes at most 128 keys per call.
@@ -53,7 +82,8 @@ export class LoadShard extends DurableObject<Env> {
   /** Keeps storage from holding expired leases of a shard that goes quiet. */
   async #scheduleCleanup(): Promise<void> {
     if (this.#leases.size === 0) return void (await this.ctx.storage.deleteAlarm());
-    const next = Math.min(...this.#leases.values());
+    let next = Number.POSITIVE_INFINITY;
+    for (const lease of this.#leases.values()) next = Math.min(next, lease.until);
     const current = await this.ctx.storage.getAlarm();
     if (current === null || current > next) await this.ctx.storage.setAlarm(next);
   }

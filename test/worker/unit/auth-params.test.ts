@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigSchema } from "../../../workers/config/schema";
 import { composeSms, resolveTexts } from "../../../workers/domain/authenticate";
-import { pickShards, shardCapacity } from "../../../workers/domain/overload";
+import { ENDPOINT_LEASES_PER_SHARD, endpointShards, pickShards, shardCapacity } from "../../../workers/domain/overload";
 import { AuthQuerySchema } from "../../../core/contracts/magic-link";
 
 describe("AuthQuerySchema", () => {
@@ -64,5 +64,22 @@ describe("overload shards", () => {
       expect([a, b].every((s) => /^shard-[0-2]$/.test(s!))).toBe(true);
     }
     expect(pickShards({ maxPending: 10, shards: 1 })).toEqual(["shard-0"]);
+  });
+});
+
+describe("an endpoint's share of pending sessions over shards", () => {
+  it("parts add up to the share exactly, on distinct consecutive shards, more of them for a bigger share", () => {
+    const s = { maxPending: 10_000, shards: 32 };
+    for (const share of [1, 2, 15, 16, 17, 100, 999, 5000, 100_000]) {
+      const parts = endpointShards(s, "tenant-a", share);
+      expect(parts.reduce((sum, p) => sum + p.capacity, 0)).toBe(share);
+      expect(new Set(parts.map((p) => p.shard)).size).toBe(parts.length);
+      expect(parts.length).toBe(Math.min(32, Math.ceil(share / ENDPOINT_LEASES_PER_SHARD)));
+      expect(Math.max(...parts.map((p) => p.capacity)) - Math.min(...parts.map((p) => p.capacity))).toBeLessThanOrEqual(1);
+    }
+    // Stable per name, and names spread over the shards.
+    expect(endpointShards(s, "tenant-a", 5)).toEqual(endpointShards(s, "tenant-a", 5));
+    const starts = new Set(["a", "b", "c", "d", "e", "f", "g", "h"].map((n) => endpointShards(s, n, 1)[0]?.shard));
+    expect(starts.size).toBeGreaterThan(4);
   });
 });
