@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_ADMIN_TOKEN } from "../../scripts/demo-key.mjs";
 import { startDevServer, type DevServer } from "../../harness/dev-server.ts";
-import { answerLink, linkIn } from "../support/magic-link-user.ts";
+import { answerLink, devOutboxLink } from "../support/magic-link-user.ts";
 
 /** `npm run admin` against `npm run dev`: manage an endpoint and its token, then use it. */
 let dev: DevServer;
@@ -45,17 +45,6 @@ async function cliWith(
   return { code, json, stderr: err };
 }
 
-async function outboxLink(to: string): Promise<string> {
-  for (let i = 0; i < 100; i++) {
-    const { messages } = (await (await fetch(`${dev.url}/dev/outbox.json?to=${encodeURIComponent(to)}`)).json()) as {
-      messages: { text: string }[];
-    };
-    if (messages[0]) return linkIn(messages[0].text);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error("no SMS in the outbox");
-}
-
 describe("admin CLI against wrangler dev", () => {
   it("creates an endpoint and a token that the Magic Link API then accepts; revoke makes it BAD_REQUEST", async () => {
     const created = await cli("endpoints", "create", "webshop", "--timeout", "60", "--title", "Webshop login", "--rate", "5/30");
@@ -75,7 +64,7 @@ describe("admin CLI against wrangler dev", () => {
     const api = fetch(`${dev.url}/api/sfwa/auth/webshop?msisdn=${encodeURIComponent(msisdn)}`, { headers: { "api-key": secret } }).then(
       (r) => r.json(),
     );
-    const link = await outboxLink(msisdn);
+    const link = await devOutboxLink(dev.url, msisdn);
     expect(await (await fetch(link)).text()).toContain("Webshop login");
     await answerLink(link, "accept");
     expect(await api).toEqual({ code: "TOUCH_ACCEPTED" });

@@ -20,6 +20,19 @@ export function linkIn(text: string): string {
   return link;
 }
 
+/** The newest magic link the dev server's SMS outbox holds for `to` (`npm run dev`), waiting for it. */
+export async function devOutboxLink(devUrl: string, to: string, timeoutMs = 10_000): Promise<string> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const { messages } = (await (await fetch(`${devUrl}/dev/outbox.json?to=${encodeURIComponent(to)}`)).json()) as {
+      messages: { text: string }[];
+    };
+    if (messages[0]) return linkIn(messages[0].text);
+    if (Date.now() > until) throw new Error(`no SMS to ${to} in the dev outbox within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 export async function answerLink(link: string, decision: "accept" | "reject"): Promise<number> {
   const html = await (await fetch(link)).text();
   const csrf = html.match(/name="csrf" value="([^"]+)"/)?.[1];
