@@ -1,6 +1,6 @@
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import { isIPv6 } from "node:net";
-import { decide, type Decision, type FlowDeps } from "./auth-flow.ts";
+import { decide, type Decision, type FlowDeps, type LocalTotp } from "./auth-flow.ts";
 import { ChallengeStore } from "./challenge-store.ts";
 import type { RelayConfig } from "./config.ts";
 import type { EdgeApi } from "./edge-client.ts";
@@ -28,7 +28,7 @@ export class RelayServer {
   #inFlight = new Set<Promise<void>>();
   #closing = false;
 
-  constructor(config: RelayConfig, parts: { edge: EdgeApi; firstFactor: FirstFactor; log: Logger }) {
+  constructor(config: RelayConfig, parts: { edge: EdgeApi; firstFactor: FirstFactor; log: Logger; localTotp?: LocalTotp }) {
     this.#config = config;
     this.#log = parts.log;
     this.#clients = new ClientTable(config.clients);
@@ -41,6 +41,7 @@ export class RelayServer {
       challenges: new ChallengeStore(config.challengeTtlSeconds * 1000),
       now: Date.now,
       warn: (event, fields) => this.#log.log("warn", event, fields),
+      ...(parts.localTotp ? { localTotp: parts.localTotp } : {}),
     };
   }
 
@@ -132,6 +133,7 @@ export class RelayServer {
             source: nas,
             ...(state ? { state } : {}),
             ...(client.secondFactor ? { clientSecondFactor: client.secondFactor } : {}),
+            ...(client.totpSource ? { clientTotpSource: client.totpSource } : {}),
           },
           this.#deps,
         ).catch((e: unknown): Decision => ({ code: "Access-Reject", reason: `error: ${String(e)}` }))
