@@ -21,11 +21,19 @@ export interface XmlElement {
 }
 
 const MAX_DEPTH = 64;
-const NAME = /^[A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?/;
+// Sticky: matched where the reader stands, without copying the rest of the file.
+const NAME = /[A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?/y;
+const SPACE = /\s*/y;
+const ATTRIBUTE = /([A-Za-z_][\w.:-]*)\s*=\s*("([^"<]*)"|'([^'<]*)')/y;
 
 export function parseXml(source: string, what: string): XmlElement {
+  const lineAt = lineIndex(source);
+  const at = (re: RegExp, i: number) => {
+    re.lastIndex = i;
+    return re.exec(source);
+  };
   const fail = (at: number, msg: string): never => {
-    throw new TokenInputError(`${what} line ${lineAt(source, at)}: ${msg}`);
+    throw new TokenInputError(`${what} line ${lineAt(at)}: ${msg}`);
   };
   let i = source.charCodeAt(0) === 0xfeff ? 1 : 0;
   const stack: Array<{ el: XmlElement; prefixed: string; scope: Map<string, string> }> = [];
@@ -50,7 +58,7 @@ export function parseXml(source: string, what: string): XmlElement {
       else top.el.text += source.slice(i + 9, end);
       i = end + 3;
     } else if (source.startsWith("</", i)) {
-      const m = NAME.exec(source.slice(i + 2));
+      const m = at(NAME, i + 2);
       const end = source.indexOf(">", i);
       const top = stack.pop();
       if (!m || end < 0 || source.slice(i + 2 + m[0].length, end).trim() !== "") fail(i, "malformed end tag");
@@ -58,16 +66,16 @@ export function parseXml(source: string, what: string): XmlElement {
       i = end + 1;
     } else if (source[i] === "<") {
       const start = i;
-      const m = NAME.exec(source.slice(i + 1));
+      const m = at(NAME, i + 1);
       if (!m) fail(i, "malformed start tag");
       const prefixed = m?.[0] ?? "";
       i += 1 + prefixed.length;
       const raw: Array<[string, string]> = [];
       for (;;) {
-        const ws = /^\s*/.exec(source.slice(i))?.[0].length ?? 0;
+        const ws = at(SPACE, i)?.[0].length ?? 0;
         i += ws;
         if (source.startsWith("/>", i) || source[i] === ">") break;
-        const a = /^([A-Za-z_][\w.:-]*)\s*=\s*("([^"<]*)"|'([^'<]*)')/.exec(source.slice(i));
+        const a = at(ATTRIBUTE, i);
         if (!a || ws === 0) fail(i, `malformed attribute in <${prefixed}>`);
         else {
           raw.push([a[1] ?? "", decodeEntities(a[3] ?? a[4] ?? "", () => fail(i, "unknown entity in an attribute"))]);
@@ -86,7 +94,7 @@ export function parseXml(source: string, what: string): XmlElement {
       if (prefix && ns === undefined) fail(start, `undeclared namespace prefix "${prefix}"`);
       const attrs = new Map<string, string>();
       for (const [k, v] of raw) if (k !== "xmlns" && !k.startsWith("xmlns:")) attrs.set(k.includes(":") ? (k.split(":")[1] ?? k) : k, v);
-      const el: XmlElement = { name: local ?? prefixed, ns: ns ?? "", attrs, children: [], text: "", line: lineAt(source, start) };
+      const el: XmlElement = { name: local ?? prefixed, ns: ns ?? "", attrs, children: [], text: "", line: lineAt(start) };
       const parent = stack.at(-1);
       if (parent) parent.el.children.push(el);
       else if (root) fail(start, "a second root element");
@@ -122,10 +130,20 @@ function decodeEntities(s: string, unknown: () => never): string {
   });
 }
 
-function lineAt(source: string, at: number): number {
-  let line = 1;
-  for (let j = 0; j < at && j < source.length; j++) if (source.charCodeAt(j) === 10) line++;
-  return line;
+/** Line numbers by binary search over the line starts: a key file may hold thousands of keys. */
+function lineIndex(source: string): (at: number) => number {
+  const starts = [0];
+  for (let j = source.indexOf("\n"); j >= 0; j = source.indexOf("\n", j + 1)) starts.push(j + 1);
+  return (at) => {
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if ((starts[mid] ?? 0) <= at) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo + 1;
+  };
 }
 
 /** The child elements named `name` (local name), in order. */

@@ -6,7 +6,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_TOTP } from "../../../core/otp.ts";
 import { decide, type FlowDeps } from "../../../relay/src/auth-flow.ts";
 import { ChallengeStore } from "../../../relay/src/challenge-store.ts";
-import { parseRelayConfig } from "../../../relay/src/config.ts";
+import { loadRelayConfig, parseRelayConfig } from "../../../relay/src/config.ts";
 import { EdgeUnavailableError, type EdgeApi } from "../../../relay/src/edge-client.ts";
 import type { FirstFactor } from "../../../relay/src/first-factor/types.ts";
 import { createKeyFile, readKeyFile } from "../../../relay/src/local-totp/key-file.ts";
@@ -167,6 +167,12 @@ describe("local TOTP in the auth flow", () => {
 });
 
 describe("local TOTP config", () => {
+  it("the example config loads, with local tokens", () => {
+    const example = loadRelayConfig("relay/relay.example.json");
+    expect(example).toMatchObject({ totpSource: "both", users: { "lab-operator": { totpSource: "local" } } });
+    expect(example.localTokens?.keyFile).toMatch(/tokens\.key$/);
+  });
+
   it("defaults to the edge", () => {
     expect(config({ localTokens: undefined }).totpSource).toBe("edge");
   });
