@@ -1,4 +1,4 @@
-import { closeSync, existsSync, openSync } from "node:fs";
+import { closeSync, existsSync, openSync, statSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
 import { recordFailure, type FailureOutcome, type LockoutState } from "../../../core/offline-lockout.ts";
 import type { TotpParams } from "../../../core/otp.ts";
@@ -57,6 +57,10 @@ export class TokenStore {
     this.#key = key;
     // Created by us, owner-only: node:sqlite would create it with the umask's mode.
     if (!existsSync(file)) closeSync(openSync(file, "a", 0o600));
+    // Whoever may write it can clear lockouts and used steps: the relay's user only.
+    else if ((statSync(file).mode & 0o022) !== 0) {
+      throw new TokenInputError(`token database ${file} is writable by group or others; chmod 600 it`);
+    }
     try {
       this.#db = new DatabaseSync(file);
     } catch (e) {

@@ -1,11 +1,11 @@
-import { mkdtempSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { DatabaseSync } from "node:sqlite";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { generate } from "otplib";
 import { describe, expect, it } from "vitest";
 import { OFFLINE_LOCKOUT } from "../../../core/offline-lockout.ts";
-import { DEFAULT_TOTP, type TotpParams } from "../../../core/otp.ts";
+import { checkTotp, DEFAULT_TOTP, totpCode, type TotpParams } from "../../../core/otp.ts";
 import { mayCheck, stepAccepted, verdictOf } from "../../../relay/src/local-totp/acceptance.ts";
 import { createKeyFile, readKeyFile } from "../../../relay/src/local-totp/key-file.ts";
 import { SCHEMA_VERSION } from "../../../relay/src/local-totp/migrations.ts";
@@ -15,6 +15,7 @@ import { LocalTotpVerifier } from "../../../relay/src/local-totp/verifier.ts";
 
 /** The local token store: sealing bound to the user, single-use steps and lockout that survive a re-open. */
 const T0 = Date.UTC(2026, 10, 29, 12, 0, 0);
+const ascii = (s: string) => Uint8Array.from(Buffer.from(s));
 const SEED = Uint8Array.from({ length: 20 }, (_, i) => i + 1);
 
 function fresh(): { db: string; key: string; keyFile: string } {
@@ -74,6 +75,31 @@ describe("token store", () => {
     raw.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 1}`);
     raw.close();
     expect(() => new TokenStore(db, key)).toThrow(/newer than this relay knows/);
+  });
+
+  it("refuses a database others may write (they could clear lockouts and used steps)", () => {
+    const { db, key } = fresh();
+    new TokenStore(db, key).close();
+    chmodSync(db, 0o664);
+    expect(() => new TokenStore(db, key)).toThrow(/writable by group or others/);
+  });
+
+  it("checks codes with a token's own digits, period and hash (RFC 6238 appendix B vectors)", async () => {
+    const seeds = { sha1: "12345678901234567890", sha256: "12345678901234567890123456789012", sha512: "1234567890".repeat(6) + "1234" };
+    const vectors = [
+      [59, "sha1", "94287082"],
+      [59, "sha256", "46119246"],
+      [59, "sha512", "90693936"],
+      [1111111109, "sha256", "68084774"],
+      [20000000000, "sha512", "47863826"],
+    ] as const;
+    for (const [seconds, algorithm, code] of vectors) {
+      const params: TotpParams = { digits: 8, period: 30, algorithm };
+      expect(await totpCode(ascii(seeds[algorithm]), seconds * 1000, params)).toBe(code);
+      expect(await checkTotp(ascii(seeds[algorithm]), code, seconds * 1000, undefined, params)).toMatchObject({ valid: true });
+      // Under the default parameters (6 digits, SHA-1) the same code is refused.
+      expect(await checkTotp(ascii(seeds[algorithm]), code, seconds * 1000)).toEqual({ valid: false });
+    }
   });
 
   it("stores the seed sealed: not in the file, and opened only with the key, for its user", async () => {
