@@ -86,79 +86,81 @@ const FirstFactorSchema = z.discriminatedUnion("type", [z.object({ type: z.liter
 });
 export type FirstFactorConfig = z.infer<typeof FirstFactorSchema>;
 
-export const RelayConfigSchema = z
-  .object({
-    listen: z
-      .object({ host: z.string().default("0.0.0.0"), port: z.number().int().min(0).max(65535).default(1812) })
-      .default({ host: "0.0.0.0", port: 1812 }),
-    clients: z.array(ClientSchema).min(1),
-    edge: z.object({
-      url: z.url(),
-      relayName: z.string().min(1),
-      /** PKCS#8 PEM or JWK file with the relay's ES256 private key (`npm run relay -- keygen`). */
-      privateKeyFile: z.string(),
-      /** Timeout for non-blocking edge calls (OTP send/verify). */
-      timeoutMs: z.number().int().positive().default(10_000),
-    }),
-    /** What to do when the edge cannot be reached: "secure" rejects, "safe" accepts after the first factor. */
-    failMode: z.enum(["secure", "safe"]).default("secure"),
-    /** No default: a relay that checks no password must say so ({"type":"none"}). */
-    firstFactor: FirstFactorSchema,
-    secondFactor: SecondFactorSchema.default("touch"),
-    totpSource: TotpSourceSchema.default("edge"),
-    /** The local TOTP token store (`npm run relay -- tokens …`): needed when any totpSource is "local" or "both". */
-    localTokens: z.object({ dbFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
-    /** Seconds a Touch waits for the user (15-300); the NAS timeout must be longer (>= 35 s for 30). */
-    touchTimeoutSeconds: z.number().int().min(15).max(300).default(30),
-    challengeTtlSeconds: z.number().int().min(30).max(900).default(300),
-    replyCacheSeconds: z.number().int().min(1).max(300).default(30),
-    /**
-     * Per-user settings. Keys match usernames as the directory does (normalizeUsername:
-     * trimmed, case-insensitive). An msisdn here wins over the directory's mobile attribute.
-     */
-    users: z
-      .record(
-        z.string(),
-        z.object({
-          msisdn: z.string().regex(E164, "msisdn must be E.164, e.g. +46701234567").optional(),
-          secondFactor: SecondFactorSchema.optional(),
-          totpSource: TotpSourceSchema.optional(),
-        }),
-      )
-      .default({})
-      .transform((users, ctx) => {
-        const out: Record<
-          string,
-          { msisdn?: string | undefined; secondFactor?: SecondFactor | undefined; totpSource?: TotpSource | undefined }
-        > = {};
-        for (const [name, u] of Object.entries(users)) {
-          const key = normalizeUsername(name);
-          if (key in out)
-            ctx.addIssue({ code: "custom", message: `users "${name}" is the same user as another entry (usernames are case-insensitive)` });
-          out[key] = u;
-        }
-        return out;
+export const RelayConfigSchema = z.object({
+  listen: z
+    .object({ host: z.string().default("0.0.0.0"), port: z.number().int().min(0).max(65535).default(1812) })
+    .default({ host: "0.0.0.0", port: 1812 }),
+  clients: z.array(ClientSchema).min(1),
+  edge: z.object({
+    url: z.url(),
+    relayName: z.string().min(1),
+    /** PKCS#8 PEM or JWK file with the relay's ES256 private key (`npm run relay -- keygen`). */
+    privateKeyFile: z.string(),
+    /** Timeout for non-blocking edge calls (OTP send/verify). */
+    timeoutMs: z.number().int().positive().default(10_000),
+  }),
+  /** What to do when the edge cannot be reached: "secure" rejects, "safe" accepts after the first factor. */
+  failMode: z.enum(["secure", "safe"]).default("secure"),
+  /** No default: a relay that checks no password must say so ({"type":"none"}). */
+  firstFactor: FirstFactorSchema,
+  secondFactor: SecondFactorSchema.default("touch"),
+  totpSource: TotpSourceSchema.default("edge"),
+  /** The local TOTP token store (`npm run relay -- tokens …`): needed when any totpSource is "local" or "both". */
+  localTokens: z.object({ dbFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
+  /** Seconds a Touch waits for the user (15-300); the NAS timeout must be longer (>= 35 s for 30). */
+  touchTimeoutSeconds: z.number().int().min(15).max(300).default(30),
+  challengeTtlSeconds: z.number().int().min(30).max(900).default(300),
+  replyCacheSeconds: z.number().int().min(1).max(300).default(30),
+  /**
+   * Per-user settings. Keys match usernames as the directory does (normalizeUsername:
+   * trimmed, case-insensitive). An msisdn here wins over the directory's mobile attribute.
+   */
+  users: z
+    .record(
+      z.string(),
+      z.object({
+        msisdn: z.string().regex(E164, "msisdn must be E.164, e.g. +46701234567").optional(),
+        secondFactor: SecondFactorSchema.optional(),
+        totpSource: TotpSourceSchema.optional(),
       }),
-    /**
-     * Opt-in: a username that is an E.164 number is used as the phone number, and only for a
-     * user the relay knows (its password checked by LDAP / upstream RADIUS, or listed in `users`).
-     */
-    usernameAsMsisdn: z.boolean().default(false),
-    log: z.object({ level: z.enum(["debug", "info", "warn", "error"]).default("info") }).default({ level: "info" }),
-  })
-  .superRefine((c, ctx) => {
-    if (c.localTokens) return;
-    const wants = [
-      { path: ["totpSource"], source: c.totpSource },
-      ...c.clients.map((cl, i) => ({ path: ["clients", i, "totpSource"], source: cl.totpSource })),
-      ...Object.entries(c.users).map(([name, u]) => ({ path: ["users", name, "totpSource"], source: u.totpSource })),
-    ];
-    for (const w of wants) {
-      if (w.source === "local" || w.source === "both") {
-        ctx.addIssue({ code: "custom", path: w.path, message: `"${w.source}" needs "localTokens": {"dbFile": …, "keyFile": …}` });
+    )
+    .default({})
+    .transform((users, ctx) => {
+      const out: Record<
+        string,
+        { msisdn?: string | undefined; secondFactor?: SecondFactor | undefined; totpSource?: TotpSource | undefined }
+      > = {};
+      for (const [name, u] of Object.entries(users)) {
+        const key = normalizeUsername(name);
+        if (key in out)
+          ctx.addIssue({ code: "custom", message: `users "${name}" is the same user as another entry (usernames are case-insensitive)` });
+        out[key] = u;
       }
+      return out;
+    }),
+  /**
+   * Opt-in: a username that is an E.164 number is used as the phone number, and only for a
+   * user the relay knows (its password checked by LDAP / upstream RADIUS, or listed in `users`).
+   */
+  usernameAsMsisdn: z.boolean().default(false),
+  log: z.object({ level: z.enum(["debug", "info", "warn", "error"]).default("info") }).default({ level: "info" }),
+});
+
+/** "local" or "both" anywhere needs the token store; the error names the field that asked for it. */
+const CheckedRelayConfigSchema = RelayConfigSchema.superRefine((c, ctx) => {
+  if (c.localTokens) return;
+  const wants = [
+    { path: ["totpSource"], source: c.totpSource },
+    ...c.clients.map((cl, i) => ({ path: ["clients", i, "totpSource"], source: cl.totpSource })),
+    ...Object.entries(c.users).map(([name, u]) => ({ path: ["users", name, "totpSource"], source: u.totpSource })),
+  ];
+  for (const w of wants) {
+    if (w.source === "local" || w.source === "both") {
+      ctx.addIssue({ code: "custom", path: w.path, message: `"${w.source}" needs "localTokens": {"dbFile": …, "keyFile": …}` });
     }
-  });
+  }
+});
+
 export type RelayConfig = z.infer<typeof RelayConfigSchema>;
 
 export class RelayConfigError extends Error {
@@ -166,7 +168,7 @@ export class RelayConfigError extends Error {
 }
 
 export function parseRelayConfig(json: unknown): RelayConfig {
-  const r = RelayConfigSchema.safeParse(json);
+  const r = CheckedRelayConfigSchema.safeParse(json);
   if (!r.success) throw new RelayConfigError(`invalid relay config:\n${z.prettifyError(r.error)}`);
   return r.data;
 }
