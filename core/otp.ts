@@ -17,10 +17,19 @@ export { CHALLENGE_PATTERN };
 export const TOTP_PERIOD = 30;
 export const TOTP_DIGITS = 6;
 export const CR_DIGITS = 8;
-/** One step either side for clock drift, as RFC 6238 §5.2 suggests. */
-const TOTP_TOLERANCE_SECONDS = TOTP_PERIOD;
 
 const plugins = { crypto: new NobleCryptoPlugin(), base32: new ScureBase32Plugin() };
+
+/**
+ * A TOTP token's parameters. The app and edge tokens use the defaults; hardware tokens
+ * imported into the relay's local store may have 8 digits, a 60 s period or SHA-256/512.
+ */
+export interface TotpParams {
+  digits: 6 | 8;
+  period: 30 | 60;
+  algorithm: "sha1" | "sha256" | "sha512";
+}
+export const DEFAULT_TOTP: TotpParams = { digits: TOTP_DIGITS, period: TOTP_PERIOD, algorithm: "sha1" };
 
 export const SEED_BYTES = 20;
 /** Seed sizes otplib accepts (it throws outside them); enrolment refuses anything else. */
@@ -43,29 +52,36 @@ export function seedFromBase32(b32: string): Uint8Array {
   return plugins.base32.decode(b32);
 }
 
-export async function totpCode(seed: Uint8Array, nowMs: number): Promise<string> {
-  return generate({ secret: seed, ...plugins, epoch: Math.floor(nowMs / 1000), period: TOTP_PERIOD, digits: TOTP_DIGITS });
+export async function totpCode(seed: Uint8Array, nowMs: number, params: TotpParams = DEFAULT_TOTP): Promise<string> {
+  return generate({ secret: seed, ...plugins, ...params, epoch: Math.floor(nowMs / 1000) });
 }
 
 export type TotpCheck = { valid: true; timeStep: number } | { valid: false };
 
 /**
- * Verifies a TOTP code. `afterTimeStep` is the last step already used: a code of that step or
- * an earlier one is refused, so each code (and each time step) counts once.
+ * Verifies a TOTP code, one step either side of now. `afterTimeStep` is the last step already
+ * used: a code of that step or an earlier one is refused, so each code (and each time step)
+ * counts once.
  */
-export async function checkTotp(seed: Uint8Array, code: string, nowMs: number, afterTimeStep?: number): Promise<TotpCheck> {
+export async function checkTotp(
+  seed: Uint8Array,
+  code: string,
+  nowMs: number,
+  afterTimeStep?: number,
+  params: TotpParams = DEFAULT_TOTP,
+): Promise<TotpCheck> {
   // A stored seed of the wrong size is a fault to report, not a wrong code: the caller counts
   // it as a failed attempt and alerts.
   if (!isUsableSeedLength(seed.length)) throw new RangeError(`TOTP seed is ${seed.length} bytes, not ${MIN_SEED_BYTES}-${MAX_SEED_BYTES}`);
-  if (!/^\d{6}$/.test(code)) return { valid: false };
+  if (code.length !== params.digits || !/^\d+$/.test(code)) return { valid: false };
   const r = await verify({
     secret: seed,
     token: code,
     ...plugins,
+    ...params,
     epoch: Math.floor(nowMs / 1000),
-    period: TOTP_PERIOD,
-    digits: TOTP_DIGITS,
-    epochTolerance: TOTP_TOLERANCE_SECONDS,
+    // One step either side for clock drift, as RFC 6238 §5.2 suggests.
+    epochTolerance: params.period,
     ...(afterTimeStep !== undefined ? { afterTimeStep } : {}),
   });
   // The functional API types TOTP and HOTP results together; TOTP's carries the time step.

@@ -1,9 +1,10 @@
 import { randomInt } from "node:crypto";
 import { E164, NUMBER_CHANGED, normalizeUsername } from "../../core/contracts/relay.ts";
 import type { ChallengeMethod, ChallengeStore, PendingChallenge } from "./challenge-store.ts";
-import type { RelayConfig, SecondFactor } from "./config.ts";
+import type { RelayConfig, SecondFactor, TotpSource } from "./config.ts";
 import { EdgeRejectedError, EdgeUnavailableError, type EdgeApi, type Who } from "./edge-client.ts";
 import { FirstFactorUnavailableError, type FirstFactor } from "./first-factor/types.ts";
+import type { LocalTotpCheck } from "./local-totp/verifier.ts";
 import type { ReplyCode } from "./radius/packet.ts";
 import { TOUCH_REPLIES } from "./touch-replies.ts";
 
@@ -20,6 +21,7 @@ export interface AuthRequest {
   /** "ip:port" of the NAS, for binding challenges. */
   source: string;
   clientSecondFactor?: SecondFactor;
+  clientTotpSource?: TotpSource;
 }
 
 export interface Decision {
@@ -32,12 +34,20 @@ export interface Decision {
 }
 
 export interface FlowDeps {
-  config: Pick<RelayConfig, "failMode" | "secondFactor" | "touchTimeoutSeconds" | "users" | "usernameAsMsisdn">;
+  config: Pick<RelayConfig, "failMode" | "secondFactor" | "touchTimeoutSeconds" | "users" | "usernameAsMsisdn" | "totpSource">;
   firstFactor: FirstFactor;
   edge: EdgeApi;
+  /** The relay's own TOTP tokens (relay/src/local-totp/), when `localTokens` is configured. */
+  localTotp?: LocalTotp;
   challenges: ChallengeStore;
   now: () => number;
   warn: (event: string, fields: Record<string, unknown>) => void;
+}
+
+/** Local TOTP tokens: checked on this host, without the edge. */
+export interface LocalTotp {
+  has(username: string): boolean;
+  verify(username: string, code: string, now: () => number): Promise<LocalTotpCheck>;
 }
 
 const PROMPT_SMS = "Enter the code sent to your phone by SMS";
@@ -79,15 +89,45 @@ export async function decide(req: AuthRequest, deps: FlowDeps): Promise<Decision
   }
 
   const username = normalizeUsername(account);
+  const method = deps.config.users[username]?.secondFactor ?? req.clientSecondFactor ?? deps.config.secondFactor;
+  // A local token proves the seed on this host, not a phone: no number needed, no edge call.
+  if (method === "totp" && totpSourceFor(username, req, deps) === "local") {
+    return { ...localTotpChallenge(username, req, deps, PROMPT_TOTP), method };
+  }
   const msisdn = phoneNumberFor(account, msisdnFromDirectory, deps.config, deps.firstFactor.vouchesForUser === true);
   if (!msisdn) return { code: "Access-Reject", reason: "no phone number for user" };
-  const method = deps.config.users[username]?.secondFactor ?? req.clientSecondFactor ?? deps.config.secondFactor;
 
   try {
     return { ...(await secondFactor(method, { username, msisdn }, req, deps)), method };
   } catch (e) {
+    // Touch-Plus / Touch-Mobile with the edge unreachable: the phone cannot be reached
+    // either, so they fall back to the local token as they would to TOTP.
+    if (e instanceof EdgeUnavailableError && isTouchWithFallback(method) && hasLocalToken(username, req, deps)) {
+      deps.warn("edge_unavailable", { fallback: "local-totp", error: e.message });
+      return { ...localTotpChallenge(username, req, deps, `Phone not reachable. ${PROMPT_TOTP}`), method };
+    }
     return edgeFailure(deps, e, method);
   }
+}
+
+/** Where this user's TOTP codes are checked: user setting, else the client's, else the top level. */
+function totpSourceFor(username: string, req: AuthRequest, deps: FlowDeps): "local" | "edge" {
+  const source = deps.config.users[username]?.totpSource ?? req.clientTotpSource ?? deps.config.totpSource;
+  if (source === "both") return deps.localTotp?.has(username) ? "local" : "edge";
+  return source;
+}
+
+function hasLocalToken(username: string, req: AuthRequest, deps: FlowDeps): boolean {
+  return totpSourceFor(username, req, deps) === "local" && deps.localTotp?.has(username) === true;
+}
+
+function isTouchWithFallback(method: SecondFactor): boolean {
+  return method === "touch-plus" || method === "touch-mobile";
+}
+
+function localTotpChallenge(username: string, req: AuthRequest, deps: FlowDeps, prompt: string): Decision {
+  if (!deps.localTotp?.has(username)) return { code: "Access-Reject", reason: "no local TOTP token enrolled" };
+  return challenge(deps, req, { username, msisdn: "" }, "local-totp", prompt);
 }
 
 async function secondFactor(method: SecondFactor, who: Who, req: AuthRequest, deps: FlowDeps): Promise<Decision> {
@@ -116,12 +156,14 @@ async function touchFallback(method: SecondFactor, who: Who, req: AuthRequest, d
     const sms = await smsChallenge(who, req, deps);
     if (sms.code === "Access-Challenge") return sms;
   }
-  if (method === "touch-plus" || method === "touch-mobile") {
+  if (isTouchWithFallback(method)) {
     if (await deps.edge.hasApp(who)) {
       const code = randomInt(0, 1_000_000).toString().padStart(6, "0");
       return challenge(deps, req, who, "challenge-response", `Phone not reachable, please sign ${code}`, { challenge: code });
     }
-    if (await deps.edge.hasTotp(who)) return challenge(deps, req, who, "totp", `Phone not reachable. ${PROMPT_TOTP}`);
+    if (totpSourceFor(who.username, req, deps) === "local") {
+      if (deps.localTotp?.has(who.username)) return localTotpChallenge(who.username, req, deps, `Phone not reachable. ${PROMPT_TOTP}`);
+    } else if (await deps.edge.hasTotp(who)) return challenge(deps, req, who, "totp", `Phone not reachable. ${PROMPT_TOTP}`);
   }
   return { code: "Access-Reject", reason: "touch delivery failed, no fallback" };
 }
@@ -151,6 +193,7 @@ async function answerChallenge(req: AuthRequest, deps: FlowDeps): Promise<Decisi
   const r = deps.challenges.redeem(req.state!, req.user, req.source, deps.now());
   if (!r.ok) return { code: "Access-Reject", reason: `challenge state ${r.reason}`, method: "challenge-response" };
   const c = r.challenge;
+  if (c.method === "local-totp") return localTotpAnswer(c.username, req.password, deps);
   const who = { username: c.username, msisdn: c.msisdn };
   try {
     const verdict =
@@ -170,6 +213,32 @@ async function answerChallenge(req: AuthRequest, deps: FlowDeps): Promise<Decisi
   } catch (e) {
     return edgeFailure(deps, e, "challenge-response");
   }
+}
+
+const WRONG_CODE = "Wrong or expired code";
+
+/** The answer to a local TOTP challenge: checked against the local store, no edge call. */
+async function localTotpAnswer(username: string, code: string, deps: FlowDeps): Promise<Decision> {
+  const method = "challenge-response";
+  if (!deps.localTotp) return { code: "Access-Reject", reason: "local TOTP not configured", method };
+  let r: LocalTotpCheck;
+  try {
+    r = await deps.localTotp.verify(username, code, deps.now);
+  } catch (e) {
+    // A seed that does not open (tampered or moved row, another key file): a fault to see.
+    deps.warn("local_totp_error", { username, error: e instanceof Error ? e.message : String(e) });
+    return { code: "Access-Reject", reason: "local-totp token unusable", replyMessage: WRONG_CODE, method };
+  }
+  if (r.verdict === "accept") return { code: "Access-Accept", reason: "local-totp code accepted", method };
+  if (r.lockedUntil !== undefined && r.verdict !== "locked") {
+    deps.warn("local_totp_locked", { username, lockedUntil: new Date(r.lockedUntil).toISOString() });
+  }
+  return {
+    code: "Access-Reject",
+    reason: `local-totp code ${r.verdict}`,
+    replyMessage: r.verdict === "locked" ? "Too many wrong codes; try again later" : WRONG_CODE,
+    method,
+  };
 }
 
 /**

@@ -5,7 +5,7 @@ import { randomBytes, timingSafeEqual } from "node:crypto";
  * and bound to the user and the NAS it was issued to: a State replayed from elsewhere, for
  * another user, or a second time is refused.
  */
-export type ChallengeMethod = "sms" | "totp" | "challenge-response";
+export type ChallengeMethod = "sms" | "totp" | "challenge-response" | "local-totp";
 
 export interface PendingChallenge {
   /** The User-Name as the NAS sent it (the answer must carry the same). */
@@ -13,6 +13,7 @@ export interface PendingChallenge {
   /** The user's key at the edge (normalised account name): what the code is checked for. */
   username: string;
   source: string;
+  /** The number the edge checks the code for ("" for local-totp: no phone, no edge). */
   msisdn: string;
   method: ChallengeMethod;
   /** Edge-side SMS OTP challenge id (sms only). */

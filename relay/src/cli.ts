@@ -4,6 +4,11 @@ import { existsSync, writeFileSync } from "node:fs";
 import { loadRelayConfig, RelayConfigError } from "./config.ts";
 import { EdgeClient, loadPrivateKey } from "./edge-client.ts";
 import { firstFactorFrom } from "./first-factor/index.ts";
+import { readKeyFile } from "./local-totp/key-file.ts";
+import { TokenInputError } from "./local-totp/token-record.ts";
+import { TokenStore } from "./local-totp/token-store.ts";
+import { TOKENS_USAGE, tokensCommand } from "./local-totp/tokens-cli.ts";
+import { LocalTotpVerifier } from "./local-totp/verifier.ts";
 import { jsonLogger } from "./log.ts";
 import { RelayServer } from "./server.ts";
 
@@ -11,7 +16,7 @@ const USAGE = `edge-mfa-relay: RADIUS relay to the Edge MFA service
 
   edge-mfa-relay [--config FILE]            run the relay (default config: relay.json)
   edge-mfa-relay keygen --out FILE --name N  make the relay's ES256 key (a new file, mode 0600); prints the edge's "relays" entry
-`;
+${TOKENS_USAGE}`;
 
 async function main(argv: string[]): Promise<void> {
   const opt = (name: string) => {
@@ -20,6 +25,7 @@ async function main(argv: string[]): Promise<void> {
   };
   if (argv.includes("--help") || argv.includes("-h")) return void process.stdout.write(USAGE);
   if (argv[0] === "keygen") return keygen(opt("--out"), opt("--name"));
+  if (argv[0] === "tokens") return tokensCommand(argv.slice(1), (text) => process.stdout.write(text));
 
   const config = loadRelayConfig(opt("--config") ?? "relay.json");
   const log = jsonLogger(config.log.level);
@@ -29,7 +35,14 @@ async function main(argv: string[]): Promise<void> {
     key: await loadPrivateKey(config.edge.privateKeyFile),
     timeoutMs: config.edge.timeoutMs,
   });
-  const server = new RelayServer(config, { edge, firstFactor: firstFactorFrom(config.firstFactor), log });
+  // Opened at start-up: a missing key file or a database it cannot open stops the relay here.
+  const tokens = config.localTokens ? new TokenStore(config.localTokens.dbFile, readKeyFile(config.localTokens.keyFile)) : undefined;
+  const server = new RelayServer(config, {
+    edge,
+    firstFactor: firstFactorFrom(config.firstFactor),
+    log,
+    ...(tokens ? { localTotp: new LocalTotpVerifier(tokens) } : {}),
+  });
   // Handlers go in before start(): start() logs "listening" before it returns, and a
   // signal sent on that line would otherwise meet the default action (killed, no drain).
   const started = server.start();
@@ -42,6 +55,7 @@ async function main(argv: string[]): Promise<void> {
       void started
         .catch(() => undefined)
         .then(() => server.stop())
+        .then(() => tokens?.close())
         .then(() => process.exit(0));
     });
   }
@@ -64,5 +78,5 @@ async function keygen(out: string | undefined, name: string | undefined): Promis
 
 main(process.argv.slice(2)).catch((e: unknown) => {
   process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
-  process.exit(e instanceof RelayConfigError ? 2 : 1);
+  process.exit(e instanceof RelayConfigError || e instanceof TokenInputError ? 2 : 1);
 });

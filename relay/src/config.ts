@@ -12,6 +12,14 @@ const SecondFactorSchema = z
   .transform((v) => (v === 6 ? "touch" : v === 7 ? "touch-plus" : v === 8 ? "touch-mobile" : v));
 export type SecondFactor = z.output<typeof SecondFactorSchema>;
 
+/**
+ * Where TOTP codes are checked: "edge" (tokens enrolled at the edge), "local" (the relay's own
+ * token store: no internet needed), "both" (local when the user has a local token, else edge).
+ * Set at the top level, per client and per user (user wins over client over top level).
+ */
+const TotpSourceSchema = z.enum(["edge", "local", "both"]);
+export type TotpSource = z.infer<typeof TotpSourceSchema>;
+
 const ClientSchema = z.object({
   name: z.string().min(1),
   /** Source address of the NAS: an IP address or a CIDR block (IPv4 or IPv6). */
@@ -20,6 +28,7 @@ const ClientSchema = z.object({
   /** BlastRADIUS defence: drop Access-Requests without a valid Message-Authenticator. */
   requireMessageAuthenticator: z.boolean().default(true),
   secondFactor: SecondFactorSchema.optional(),
+  totpSource: TotpSourceSchema.optional(),
 });
 export type ClientConfig = z.infer<typeof ClientSchema>;
 
@@ -95,6 +104,9 @@ export const RelayConfigSchema = z.object({
   /** No default: a relay that checks no password must say so ({"type":"none"}). */
   firstFactor: FirstFactorSchema,
   secondFactor: SecondFactorSchema.default("touch"),
+  totpSource: TotpSourceSchema.default("edge"),
+  /** The local TOTP token store (`npm run relay -- tokens …`): needed when any totpSource is "local" or "both". */
+  localTokens: z.object({ dbFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
   /** Seconds a Touch waits for the user (15-300); the NAS timeout must be longer (>= 35 s for 30). */
   touchTimeoutSeconds: z.number().int().min(15).max(300).default(30),
   challengeTtlSeconds: z.number().int().min(30).max(900).default(300),
@@ -109,11 +121,15 @@ export const RelayConfigSchema = z.object({
       z.object({
         msisdn: z.string().regex(E164, "msisdn must be E.164, e.g. +46701234567").optional(),
         secondFactor: SecondFactorSchema.optional(),
+        totpSource: TotpSourceSchema.optional(),
       }),
     )
     .default({})
     .transform((users, ctx) => {
-      const out: Record<string, { msisdn?: string | undefined; secondFactor?: SecondFactor | undefined }> = {};
+      const out: Record<
+        string,
+        { msisdn?: string | undefined; secondFactor?: SecondFactor | undefined; totpSource?: TotpSource | undefined }
+      > = {};
       for (const [name, u] of Object.entries(users)) {
         const key = normalizeUsername(name);
         if (key in out)
@@ -129,6 +145,22 @@ export const RelayConfigSchema = z.object({
   usernameAsMsisdn: z.boolean().default(false),
   log: z.object({ level: z.enum(["debug", "info", "warn", "error"]).default("info") }).default({ level: "info" }),
 });
+
+/** "local" or "both" anywhere needs the token store; the error names the field that asked for it. */
+const CheckedRelayConfigSchema = RelayConfigSchema.superRefine((c, ctx) => {
+  if (c.localTokens) return;
+  const wants = [
+    { path: ["totpSource"], source: c.totpSource },
+    ...c.clients.map((cl, i) => ({ path: ["clients", i, "totpSource"], source: cl.totpSource })),
+    ...Object.entries(c.users).map(([name, u]) => ({ path: ["users", name, "totpSource"], source: u.totpSource })),
+  ];
+  for (const w of wants) {
+    if (w.source === "local" || w.source === "both") {
+      ctx.addIssue({ code: "custom", path: w.path, message: `"${w.source}" needs "localTokens": {"dbFile": …, "keyFile": …}` });
+    }
+  }
+});
+
 export type RelayConfig = z.infer<typeof RelayConfigSchema>;
 
 export class RelayConfigError extends Error {
@@ -136,7 +168,7 @@ export class RelayConfigError extends Error {
 }
 
 export function parseRelayConfig(json: unknown): RelayConfig {
-  const r = RelayConfigSchema.safeParse(json);
+  const r = CheckedRelayConfigSchema.safeParse(json);
   if (!r.success) throw new RelayConfigError(`invalid relay config:\n${z.prettifyError(r.error)}`);
   return r.data;
 }

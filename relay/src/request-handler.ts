@@ -77,6 +77,7 @@ export class RequestHandler {
             source: nas,
             ...(state ? { state } : {}),
             ...(client.secondFactor ? { clientSecondFactor: client.secondFactor } : {}),
+            ...(client.totpSource ? { clientTotpSource: client.totpSource } : {}),
           },
           this.#deps,
         ).catch((e: unknown): Decision => ({ code: "Access-Reject", reason: `error: ${String(e)}` }))

@@ -1,5 +1,6 @@
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import { isIPv6 } from "node:net";
+import type { FlowDeps, LocalTotp } from "./auth-flow.ts";
 import { ChallengeStore } from "./challenge-store.ts";
 import type { RelayConfig } from "./config.ts";
 import type { EdgeApi } from "./edge-client.ts";
@@ -22,19 +23,20 @@ export class RelayServer {
   #inFlight = new Set<Promise<void>>();
   #closing = false;
 
-  constructor(config: RelayConfig, parts: { edge: EdgeApi; firstFactor: FirstFactor; log: Logger }) {
+  constructor(config: RelayConfig, parts: { edge: EdgeApi; firstFactor: FirstFactor; log: Logger; localTotp?: LocalTotp }) {
     this.#config = config;
     this.#log = parts.log;
     this.#clients = new ClientTable(config.clients);
     // In flight entries outlive the longest Touch wait; replies are cached like FreeRADIUS' cleanup_delay.
     const cache = new RetransmitCache(config.replyCacheSeconds * 1000, (config.touchTimeoutSeconds + 60) * 1000);
-    const deps = {
+    const deps: FlowDeps = {
       config,
       edge: parts.edge,
       firstFactor: parts.firstFactor,
       challenges: new ChallengeStore(config.challengeTtlSeconds * 1000),
       now: Date.now,
-      warn: (event: string, fields: Record<string, unknown>) => this.#log.log("warn", event, fields),
+      warn: (event, fields) => this.#log.log("warn", event, fields),
+      ...(parts.localTotp ? { localTotp: parts.localTotp } : {}),
     };
     this.#handler = new RequestHandler({ log: parts.log, cache, deps });
   }
