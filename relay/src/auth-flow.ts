@@ -1,6 +1,7 @@
 import { randomInt } from "node:crypto";
 import { E164, NUMBER_CHANGED, normalizeUsername } from "../../core/contracts/relay.ts";
-import type { ChallengeMethod, ChallengeStore, PendingChallenge } from "./challenge-store.ts";
+import type { NasIdentity } from "../../core/contracts/relay-challenge.ts";
+import type { ChallengeMethod, ChallengeStore, NewChallenge } from "./challenge-store.ts";
 import type { RelayConfig, SecondFactor } from "./config.ts";
 import { EdgeRejectedError, EdgeUnavailableError, type EdgeApi, type Who } from "./edge-client.ts";
 import { FirstFactorUnavailableError, type FirstFactor } from "./first-factor/types.ts";
@@ -17,8 +18,11 @@ export interface AuthRequest {
   password: string;
   /** RADIUS State of a challenge response, if any. */
   state?: Buffer;
-  /** "ip:port" of the NAS, for binding challenges. */
+  /** The NAS's source IP address, for binding challenges. */
   source: string;
+  /** NAS-Identifier and NAS-IP-Address of the request, when present (they bind challenges too). */
+  nasIdentifier?: string;
+  nasIpAddress?: string;
   clientSecondFactor?: SecondFactor;
 }
 
@@ -61,8 +65,17 @@ export function phoneNumberFor(
   return candidates.find((m): m is string => m !== undefined && E164.test(m));
 }
 
+/** Which NAS sent the request: what a challenge is bound to (core/contracts/relay-challenge.ts). */
+export function nasOf(req: Pick<AuthRequest, "source" | "nasIdentifier" | "nasIpAddress">): NasIdentity {
+  return {
+    address: req.source,
+    ...(req.nasIdentifier !== undefined ? { identifier: req.nasIdentifier } : {}),
+    ...(req.nasIpAddress !== undefined ? { ipAddress: req.nasIpAddress } : {}),
+  };
+}
+
 export async function decide(req: AuthRequest, deps: FlowDeps): Promise<Decision> {
-  if (req.state) return answerChallenge(req, deps);
+  if (req.state) return answerChallenge(req, req.state, deps);
 
   let msisdnFromDirectory: string | undefined;
   // The directory's name of the account when it gives one, else the name typed: the user's key.
@@ -132,23 +145,25 @@ async function smsChallenge(who: Who, req: AuthRequest, deps: FlowDeps): Promise
   return challenge(deps, req, who, "sms", PROMPT_SMS, { challengeId: r.challengeId });
 }
 
-function challenge(
+async function challenge(
   deps: FlowDeps,
   req: AuthRequest,
   who: Who,
   method: ChallengeMethod,
   prompt: string,
-  extra: Pick<PendingChallenge, "challengeId" | "challenge"> = {},
-): Decision {
-  const state = deps.challenges.issue(
-    { user: req.user, username: who.username, source: req.source, msisdn: who.msisdn, method, ...extra },
+  extra: Pick<NewChallenge, "challengeId" | "challenge" | "offline"> = {},
+): Promise<Decision> {
+  const state = await deps.challenges.issue(
+    { user: req.user, username: who.username, nas: nasOf(req), msisdn: who.msisdn, method, ...extra },
     deps.now(),
   );
   return { code: "Access-Challenge", state, replyMessage: prompt, reason: `challenge: ${method}` };
 }
 
-async function answerChallenge(req: AuthRequest, deps: FlowDeps): Promise<Decision> {
-  const r = deps.challenges.redeem(req.state!, req.user, req.source, deps.now());
+async function answerChallenge(req: AuthRequest, state: Buffer, deps: FlowDeps): Promise<Decision> {
+  const r = await deps.challenges.redeem(state, req.user, nasOf(req), deps.now());
+  // A State the edge could not be asked about is refused whatever the fail mode: nothing says
+  // it ever passed a first factor (the answer carries a code, not the password).
   if (!r.ok) return { code: "Access-Reject", reason: `challenge state ${r.reason}`, method: "challenge-response" };
   const c = r.challenge;
   const who = { username: c.username, msisdn: c.msisdn };

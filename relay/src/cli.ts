@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { exportJWK, exportPKCS8, generateKeyPair } from "jose";
 import { existsSync, writeFileSync } from "node:fs";
+import { EdgeChallengeStore } from "./challenge-store.ts";
 import { loadRelayConfig, RelayConfigError } from "./config.ts";
 import { EdgeClient, loadPrivateKey } from "./edge-client.ts";
 import { firstFactorFrom } from "./first-factor/index.ts";
@@ -29,7 +30,9 @@ async function main(argv: string[]): Promise<void> {
     key: await loadPrivateKey(config.edge.privateKeyFile),
     timeoutMs: config.edge.timeoutMs,
   });
-  const server = new RelayServer(config, { edge, firstFactor: firstFactorFrom(config.firstFactor), log });
+  // Challenges live at the edge, so the other relay of the site can answer them (issue 12).
+  const challenges = new EdgeChallengeStore(edge, config.challengeTtlSeconds);
+  const server = new RelayServer(config, { edge, challenges, firstFactor: firstFactorFrom(config.firstFactor), log });
   // Handlers go in before start(): start() logs "listening" before it returns, and a
   // signal sent on that line would otherwise meet the default action (killed, no drain).
   const started = server.start();

@@ -1,7 +1,8 @@
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import { isIPv6 } from "node:net";
 import { decide, type Decision, type FlowDeps } from "./auth-flow.ts";
-import { ChallengeStore } from "./challenge-store.ts";
+import type { ChallengeStore } from "./challenge-store.ts";
+import { normalizeNasAddress } from "../../core/contracts/relay-challenge.ts";
 import type { RelayConfig } from "./config.ts";
 import type { EdgeApi } from "./edge-client.ts";
 import type { FirstFactor } from "./first-factor/types.ts";
@@ -28,7 +29,8 @@ export class RelayServer {
   #inFlight = new Set<Promise<void>>();
   #closing = false;
 
-  constructor(config: RelayConfig, parts: { edge: EdgeApi; firstFactor: FirstFactor; log: Logger }) {
+  /** `challenges`: where pending Access-Challenges live (the edge, for two relays of a site: cli.ts). */
+  constructor(config: RelayConfig, parts: { edge: EdgeApi; challenges: ChallengeStore; firstFactor: FirstFactor; log: Logger }) {
     this.#config = config;
     this.#log = parts.log;
     this.#clients = new ClientTable(config.clients);
@@ -38,7 +40,7 @@ export class RelayServer {
       config,
       edge: parts.edge,
       firstFactor: parts.firstFactor,
-      challenges: new ChallengeStore(config.challengeTtlSeconds * 1000),
+      challenges: parts.challenges,
       now: Date.now,
       warn: (event, fields) => this.#log.log("warn", event, fields),
     };
@@ -123,13 +125,17 @@ export class RelayServer {
     const user = typeof req.attributes["User-Name"] === "string" ? (req.attributes["User-Name"] as string) : "";
     const password = typeof req.attributes["User-Password"] === "string" ? (req.attributes["User-Password"] as string) : "";
     const state = Buffer.isBuffer(req.attributes.State) ? (req.attributes.State as Buffer) : undefined;
+    const nasIdentifier = stringAttribute(req, "NAS-Identifier");
+    const nasIpAddress = stringAttribute(req, "NAS-IP-Address");
     const started = Date.now();
     const decision: Decision = user
       ? await decide(
           {
             user,
             password,
-            source: nas,
+            source: normalizeNasAddress(nas),
+            ...(nasIdentifier !== undefined ? { nasIdentifier } : {}),
+            ...(nasIpAddress !== undefined ? { nasIpAddress } : {}),
             ...(state ? { state } : {}),
             ...(client.secondFactor ? { clientSecondFactor: client.secondFactor } : {}),
           },
@@ -163,4 +169,9 @@ export class RelayServer {
   #drop(reason: string, nas: string, fields: Record<string, unknown> = {}): void {
     this.#log.log("warn", "packet_dropped", { reason, nas, ...fields });
   }
+}
+
+function stringAttribute(req: RadiusRequest, name: string): string | undefined {
+  const v = req.attributes[name];
+  return typeof v === "string" ? v : undefined;
 }
