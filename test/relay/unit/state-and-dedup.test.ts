@@ -78,3 +78,26 @@ describe("LocalChallengeStore", () => {
     expect(s.size).toBe(100);
   });
 });
+
+describe("ClientTable", () => {
+  const t = new ClientTable([
+    { name: "net", address: "10.0.0.0/8", secret: "a", requireMessageAuthenticator: true },
+    { name: "host", address: "10.1.2.3", secret: "b", requireMessageAuthenticator: true },
+    { name: "v6", address: "2001:db8::/32", secret: "c", requireMessageAuthenticator: false },
+  ]);
+  it("matches the most specific block, IPv4-mapped addresses and IPv6", () => {
+    expect(t.match("10.1.2.3")?.name).toBe("host");
+    expect(t.match("10.9.9.9")?.name).toBe("net");
+    expect(t.match("::ffff:10.9.9.9")?.name).toBe("net");
+    expect(t.match("2001:db8::1")?.name).toBe("v6");
+    expect(t.match("192.168.1.1")).toBeUndefined();
+  });
+  it("refuses bad addresses in config", () => {
+    expect(() => new ClientTable([{ name: "x", address: "10.0.0.0/33", secret: "a", requireMessageAuthenticator: true }])).toThrow(
+      /prefix/,
+    );
+    expect(() => new ClientTable([{ name: "x", address: "vpn.example.com", secret: "a", requireMessageAuthenticator: true }])).toThrow(
+      /not an IP/,
+    );
+  });
+});
