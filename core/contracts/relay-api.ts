@@ -108,7 +108,13 @@ export const RELAY_CALLS = {
       user: RadiusUserName,
       nas: NasSchema,
       ttlSeconds: z.number().int().min(CHALLENGE_TTL_MIN_SECONDS).max(CHALLENGE_TTL_MAX_SECONDS),
-    }),
+    })
+      // A challenge that could never be answered is refused when issued, not when redeemed.
+      .refine((c) => c.method !== "sms" || c.challengeId !== undefined, { path: ["challengeId"], message: "sms needs its challengeId" })
+      .refine((c) => c.method !== "challenge-response" || c.challenge !== undefined, {
+        path: ["challenge"],
+        message: "challenge-response needs its challenge",
+      }),
     answer: z.object({ state: EdgeStateHex }),
   },
   /** Consumes a State (whatever the outcome): the challenge, or why it cannot be answered. */

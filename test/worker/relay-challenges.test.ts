@@ -202,6 +202,7 @@ describe("challenge State shared by the relays of a site", () => {
   it("refuses malformed calls with a clear 400", async () => {
     const user = account();
     const base = { username: user, msisdn: "+46701234567", user, nas: NAS, method: "sms", ttlSeconds: 300 };
+    expect((await post("hq-a", "/api/relay/v1/challenge/issue", { ...base, challengeId: "c1" })).status).toBe(200);
     for (const bad of [
       { ...base, ttlSeconds: 5 },
       { ...base, ttlSeconds: 3600 },
@@ -209,6 +210,9 @@ describe("challenge State shared by the relays of a site", () => {
       { ...base, nas: {} },
       { ...base, user: "" },
       { ...base, msisdn: "0701234567" },
+      // sms without its challenge id, challenge-response without its challenge: never answerable.
+      base,
+      { ...base, method: "challenge-response" },
     ]) {
       expect((await post("hq-a", "/api/relay/v1/challenge/issue", bad)).status).toBe(400);
     }
