@@ -1,6 +1,14 @@
 import { z } from "zod";
 import { MsisdnSchema } from "./magic-link.ts";
 import { CHALLENGE_PATTERN, RESULT_CODES, USERNAME_MAX, normalizeUsername } from "./relay.ts";
+import {
+  CHALLENGE_METHODS,
+  CHALLENGE_TTL_MAX_SECONDS,
+  CHALLENGE_TTL_MIN_SECONDS,
+  EdgeStateHex,
+  NasSchema,
+  RadiusUserName,
+} from "./relay-challenge.ts";
 
 /**
  * The relay API: the on-prem RADIUS relay (relay/src/edge-client.ts) calls the edge
@@ -25,6 +33,16 @@ export const WhoSchema = z.object({
 export const OTP_VERDICTS = ["accept", "reject", "expired", "locked"] as const;
 export type OtpVerdict = (typeof OTP_VERDICTS)[number];
 const VerdictAnswer = z.object({ result: z.enum(OTP_VERDICTS) });
+
+/** What a pending challenge needs to be answered: who, and the factor's own reference. */
+export const ChallengeSchema = WhoSchema.extend({
+  method: z.enum(CHALLENGE_METHODS),
+  /** The edge's SMS OTP challenge id (sms only). */
+  challengeId: z.string().min(1).max(64).optional(),
+  /** The code shown to the user to sign in the app (challenge-response only). */
+  challenge: z.string().regex(CHALLENGE_PATTERN).optional(),
+});
+export const REDEEM_REFUSALS = ["unknown", "expired", "mismatch"] as const;
 
 export const RELAY_CALLS = {
   /** The blocking Touch session of the Magic Link API, for a RADIUS login. */
@@ -77,6 +95,34 @@ export const RELAY_CALLS = {
     namesUser: true,
     request: z.object({ msisdn: MsisdnSchema }),
     answer: z.object({ totp: z.boolean(), app: z.boolean() }),
+  },
+  /**
+   * Keeps a pending Access-Challenge for the relay's site (core/contracts/relay-challenge.ts):
+   * any relay of the site can redeem the State it returns, once, for the same User-Name and
+   * NAS, before it expires. The user was pin-checked by the call that started the factor.
+   */
+  challengeIssue: {
+    path: "/challenge/issue",
+    namesUser: false,
+    request: ChallengeSchema.extend({
+      user: RadiusUserName,
+      nas: NasSchema,
+      ttlSeconds: z.number().int().min(CHALLENGE_TTL_MIN_SECONDS).max(CHALLENGE_TTL_MAX_SECONDS),
+    })
+      // A challenge that could never be answered is refused when issued, not when redeemed.
+      .refine((c) => c.method !== "sms" || c.challengeId !== undefined, { path: ["challengeId"], message: "sms needs its challengeId" })
+      .refine((c) => c.method !== "challenge-response" || c.challenge !== undefined, {
+        path: ["challenge"],
+        message: "challenge-response needs its challenge",
+      }),
+    answer: z.object({ state: EdgeStateHex }),
+  },
+  /** Consumes a State (whatever the outcome): the challenge, or why it cannot be answered. */
+  challengeRedeem: {
+    path: "/challenge/redeem",
+    namesUser: false,
+    request: z.object({ state: EdgeStateHex, user: RadiusUserName, nas: NasSchema }),
+    answer: z.union([z.object({ result: z.literal("ok"), challenge: ChallengeSchema }), z.object({ result: z.enum(REDEEM_REFUSALS) })]),
   },
 } as const;
 

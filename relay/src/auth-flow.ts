@@ -1,6 +1,7 @@
 import { randomInt } from "node:crypto";
 import { E164, NUMBER_CHANGED, normalizeUsername } from "../../core/contracts/relay.ts";
-import type { ChallengeMethod, ChallengeStore, PendingChallenge } from "./challenge-store.ts";
+import type { NasIdentity } from "../../core/contracts/relay-challenge.ts";
+import type { ChallengeStore, NewChallenge, RelayChallengeMethod } from "./challenge-store.ts";
 import type { RelayConfig, SecondFactor, TotpSource } from "./config.ts";
 import { EdgeRejectedError, EdgeUnavailableError, type EdgeApi, type Who } from "./edge-client.ts";
 import { FirstFactorUnavailableError, type FirstFactor } from "./first-factor/types.ts";
@@ -18,8 +19,11 @@ export interface AuthRequest {
   password: string;
   /** RADIUS State of a challenge response, if any. */
   state?: Buffer;
-  /** "ip:port" of the NAS, for binding challenges. */
+  /** The NAS's source IP address, for binding challenges. */
   source: string;
+  /** NAS-Identifier and NAS-IP-Address of the request, when present (they bind challenges too). */
+  nasIdentifier?: string;
+  nasIpAddress?: string;
   clientSecondFactor?: SecondFactor;
   clientTotpSource?: TotpSource;
 }
@@ -71,8 +75,17 @@ export function phoneNumberFor(
   return candidates.find((m): m is string => m !== undefined && E164.test(m));
 }
 
+/** Which NAS sent the request: what a challenge is bound to (core/contracts/relay-challenge.ts). */
+export function nasOf(req: Pick<AuthRequest, "source" | "nasIdentifier" | "nasIpAddress">): NasIdentity {
+  return {
+    address: req.source,
+    ...(req.nasIdentifier !== undefined ? { identifier: req.nasIdentifier } : {}),
+    ...(req.nasIpAddress !== undefined ? { ipAddress: req.nasIpAddress } : {}),
+  };
+}
+
 export async function decide(req: AuthRequest, deps: FlowDeps): Promise<Decision> {
-  if (req.state) return answerChallenge(req, deps);
+  if (req.state) return answerChallenge(req, req.state, deps);
 
   let msisdnFromDirectory: string | undefined;
   // The directory's name of the account when it gives one, else the name typed: the user's key.
@@ -92,7 +105,7 @@ export async function decide(req: AuthRequest, deps: FlowDeps): Promise<Decision
   const method = deps.config.users[username]?.secondFactor ?? req.clientSecondFactor ?? deps.config.secondFactor;
   // A local token proves the seed on this host, not a phone: no number needed, no edge call.
   if (method === "totp" && totpSourceFor(username, req, deps) === "local") {
-    return { ...localTotpChallenge(username, req, deps, PROMPT_TOTP), method };
+    return { ...(await localTotpChallenge(username, req, deps, PROMPT_TOTP)), method };
   }
   const msisdn = phoneNumberFor(account, msisdnFromDirectory, deps.config, deps.firstFactor.vouchesForUser === true);
   if (!msisdn) return { code: "Access-Reject", reason: "no phone number for user" };
@@ -104,7 +117,7 @@ export async function decide(req: AuthRequest, deps: FlowDeps): Promise<Decision
     // either, so they fall back to the local token as they would to TOTP.
     if (e instanceof EdgeUnavailableError && isTouchWithFallback(method) && hasLocalToken(username, req, deps)) {
       deps.warn("edge_unavailable", { fallback: "local-totp", error: e.message });
-      return { ...localTotpChallenge(username, req, deps, `Phone not reachable. ${PROMPT_TOTP}`), method };
+      return { ...(await localTotpChallenge(username, req, deps, `Phone not reachable. ${PROMPT_TOTP}`)), method };
     }
     return edgeFailure(deps, e, method);
   }
@@ -125,7 +138,7 @@ function isTouchWithFallback(method: SecondFactor): boolean {
   return method === "touch-plus" || method === "touch-mobile";
 }
 
-function localTotpChallenge(username: string, req: AuthRequest, deps: FlowDeps, prompt: string): Decision {
+async function localTotpChallenge(username: string, req: AuthRequest, deps: FlowDeps, prompt: string): Promise<Decision> {
   if (!deps.localTotp?.has(username)) return { code: "Access-Reject", reason: "no local TOTP token enrolled" };
   return challenge(deps, req, { username, msisdn: "" }, "local-totp", prompt);
 }
@@ -174,23 +187,25 @@ async function smsChallenge(who: Who, req: AuthRequest, deps: FlowDeps): Promise
   return challenge(deps, req, who, "sms", PROMPT_SMS, { challengeId: r.challengeId });
 }
 
-function challenge(
+async function challenge(
   deps: FlowDeps,
   req: AuthRequest,
   who: Who,
-  method: ChallengeMethod,
+  method: RelayChallengeMethod,
   prompt: string,
-  extra: Pick<PendingChallenge, "challengeId" | "challenge"> = {},
-): Decision {
-  const state = deps.challenges.issue(
-    { user: req.user, username: who.username, source: req.source, msisdn: who.msisdn, method, ...extra },
+  extra: Pick<NewChallenge, "challengeId" | "challenge"> = {},
+): Promise<Decision> {
+  const state = await deps.challenges.issue(
+    { user: req.user, username: who.username, nas: nasOf(req), msisdn: who.msisdn, method, ...extra },
     deps.now(),
   );
   return { code: "Access-Challenge", state, replyMessage: prompt, reason: `challenge: ${method}` };
 }
 
-async function answerChallenge(req: AuthRequest, deps: FlowDeps): Promise<Decision> {
-  const r = deps.challenges.redeem(req.state!, req.user, req.source, deps.now());
+async function answerChallenge(req: AuthRequest, state: Buffer, deps: FlowDeps): Promise<Decision> {
+  const r = await deps.challenges.redeem(state, req.user, nasOf(req), deps.now());
+  // A State the edge could not be asked about is refused whatever the fail mode: nothing says
+  // it ever passed a first factor (the answer carries a code, not the password).
   if (!r.ok) return { code: "Access-Reject", reason: `challenge state ${r.reason}`, method: "challenge-response" };
   const c = r.challenge;
   if (c.method === "local-totp") return localTotpAnswer(c.username, req.password, deps);

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { exportJWK, exportPKCS8, generateKeyPair } from "jose";
 import { existsSync, writeFileSync } from "node:fs";
+import { EdgeChallengeStore } from "./challenge-store.ts";
 import { loadRelayConfig, RelayConfigError } from "./config.ts";
 import { EdgeClient, loadPrivateKey } from "./edge-client.ts";
 import { firstFactorFrom } from "./first-factor/index.ts";
@@ -37,8 +38,11 @@ async function main(argv: string[]): Promise<void> {
   });
   // Opened at start-up: a missing key file or a database it cannot open stops the relay here.
   const tokens = config.localTokens ? new TokenStore(config.localTokens.dbFile, readKeyFile(config.localTokens.keyFile)) : undefined;
+  // Challenges live at the edge, so the other relay of the site can answer them (issue 12).
+  const challenges = new EdgeChallengeStore(edge, config.challengeTtlSeconds);
   const server = new RelayServer(config, {
     edge,
+    challenges,
     firstFactor: firstFactorFrom(config.firstFactor),
     log,
     ...(tokens ? { localTotp: new LocalTotpVerifier(tokens) } : {}),

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { E164, normalizeUsername } from "../../core/contracts/relay.ts";
+import { CHALLENGE_TTL_MAX_SECONDS, CHALLENGE_TTL_MIN_SECONDS } from "../../core/contracts/relay-challenge.ts";
 import { USERNAME_ATTRIBUTE_REQUIRED, ldapAccountAttribute } from "./first-factor/ldap-account.ts";
 
 /**
@@ -109,7 +110,8 @@ export const RelayConfigSchema = z.object({
   localTokens: z.object({ dbFile: z.string().min(1), keyFile: z.string().min(1) }).optional(),
   /** Seconds a Touch waits for the user (15-300); the NAS timeout must be longer (>= 35 s for 30). */
   touchTimeoutSeconds: z.number().int().min(15).max(300).default(30),
-  challengeTtlSeconds: z.number().int().min(30).max(900).default(300),
+  /** How long an Access-Challenge's State may be answered (kept at the edge, shared by the site's relays). */
+  challengeTtlSeconds: z.number().int().min(CHALLENGE_TTL_MIN_SECONDS).max(CHALLENGE_TTL_MAX_SECONDS).default(300),
   replyCacheSeconds: z.number().int().min(1).max(300).default(30),
   /**
    * Per-user settings. Keys match usernames as the directory does (normalizeUsername:

@@ -50,6 +50,13 @@ export interface EdgeApi {
   verifyChallengeResponse(who: Who, challenge: string, code: string): Promise<OtpVerdict>;
 }
 
+/** The edge's keeping of Access-Challenges for the relays of a site (relay/src/challenge-store.ts). */
+export interface EdgeChallengeApi {
+  /** The State (hex) of the challenge kept at the edge. */
+  issueChallenge(c: RelayRequest<"challengeIssue">): Promise<string>;
+  redeemChallenge(r: RelayRequest<"challengeRedeem">): Promise<RelayAnswer<"challengeRedeem">>;
+}
+
 /** The calls as this client uses them: each name's answer schema typed by that name (no casts). */
 const CALLS: { readonly [N in RelayCallName]: { readonly path: string; readonly answer: z.ZodType<RelayAnswer<N>> } } = RELAY_CALLS;
 
@@ -63,7 +70,7 @@ export async function loadPrivateKey(path: string): Promise<JoseKey | KeyObject>
  * HTTPS client of the edge's relay API (core/contracts/relay-api.ts): the bodies the edge
  * promises there are the only ones accepted; anything else is a refusal.
  */
-export class EdgeClient implements EdgeApi {
+export class EdgeClient implements EdgeApi, EdgeChallengeApi {
   readonly #base: string;
   readonly #relayName: string;
   /** The edge's origin: the token's audience, so a token for one edge is useless at another. */
@@ -112,6 +119,14 @@ export class EdgeClient implements EdgeApi {
 
   async verifyChallengeResponse(who: Who, challenge: string, code: string): Promise<OtpVerdict> {
     return (await this.#call("challengeResponseVerify", { ...who, challenge, code })).result;
+  }
+
+  async issueChallenge(c: RelayRequest<"challengeIssue">): Promise<string> {
+    return (await this.#call("challengeIssue", c)).state;
+  }
+
+  redeemChallenge(r: RelayRequest<"challengeRedeem">) {
+    return this.#call("challengeRedeem", r);
   }
 
   #call<N extends RelayCallName>(name: N, payload: RelayRequest<N>, timeoutMs = this.#timeoutMs): Promise<RelayAnswer<N>> {

@@ -1,3 +1,4 @@
+import { normalizeNasAddress } from "../../core/contracts/relay-challenge.ts";
 import { decide, type Decision, type FlowDeps } from "./auth-flow.ts";
 import type { ClientConfig } from "./config.ts";
 import type { Logger } from "./log.ts";
@@ -68,13 +69,17 @@ export class RequestHandler {
     const user = typeof req.attributes["User-Name"] === "string" ? (req.attributes["User-Name"] as string) : "";
     const password = typeof req.attributes["User-Password"] === "string" ? (req.attributes["User-Password"] as string) : "";
     const state = Buffer.isBuffer(req.attributes.State) ? (req.attributes.State as Buffer) : undefined;
+    const nasIdentifier = stringAttribute(req, "NAS-Identifier");
+    const nasIpAddress = stringAttribute(req, "NAS-IP-Address");
     const started = Date.now();
     const decision: Decision = user
       ? await decide(
           {
             user,
             password,
-            source: nas,
+            source: normalizeNasAddress(nas),
+            ...(nasIdentifier !== undefined ? { nasIdentifier } : {}),
+            ...(nasIpAddress !== undefined ? { nasIpAddress } : {}),
             ...(state ? { state } : {}),
             ...(client.secondFactor ? { clientSecondFactor: client.secondFactor } : {}),
             ...(client.totpSource ? { clientTotpSource: client.totpSource } : {}),
@@ -105,4 +110,9 @@ export class RequestHandler {
   drop(reason: string, peer: Pick<Peer, "transport" | "address">, fields: Record<string, unknown> = {}): void {
     this.#log.log("warn", "packet_dropped", { reason, transport: peer.transport, nas: peer.address, ...fields });
   }
+}
+
+function stringAttribute(req: RadiusRequest, name: string): string | undefined {
+  const v = req.attributes[name];
+  return typeof v === "string" ? v : undefined;
 }

@@ -1,7 +1,7 @@
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import { isIPv6 } from "node:net";
 import type { FlowDeps, LocalTotp } from "./auth-flow.ts";
-import { ChallengeStore } from "./challenge-store.ts";
+import type { ChallengeStore } from "./challenge-store.ts";
 import type { RelayConfig } from "./config.ts";
 import type { EdgeApi } from "./edge-client.ts";
 import type { FirstFactor } from "./first-factor/types.ts";
@@ -23,7 +23,11 @@ export class RelayServer {
   #inFlight = new Set<Promise<void>>();
   #closing = false;
 
-  constructor(config: RelayConfig, parts: { edge: EdgeApi; firstFactor: FirstFactor; log: Logger; localTotp?: LocalTotp }) {
+  /** `challenges`: where pending Access-Challenges live (the edge, for two relays of a site: cli.ts). */
+  constructor(
+    config: RelayConfig,
+    parts: { edge: EdgeApi; challenges: ChallengeStore; firstFactor: FirstFactor; log: Logger; localTotp?: LocalTotp },
+  ) {
     this.#config = config;
     this.#log = parts.log;
     this.#clients = new ClientTable(config.clients);
@@ -33,7 +37,7 @@ export class RelayServer {
       config,
       edge: parts.edge,
       firstFactor: parts.firstFactor,
-      challenges: new ChallengeStore(config.challengeTtlSeconds * 1000),
+      challenges: parts.challenges,
       now: Date.now,
       warn: (event, fields) => this.#log.log("warn", event, fields),
       ...(parts.localTotp ? { localTotp: parts.localTotp } : {}),

@@ -3,6 +3,7 @@ import { createSocket, type Socket } from "node:dgram";
 import { join } from "node:path";
 import radius from "radius";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { LocalChallengeStore } from "../../relay/src/challenge-store.ts";
 import { parseRelayConfig } from "../../relay/src/config.ts";
 import type { EdgeApi } from "../../relay/src/edge-client.ts";
 import { firstFactorFrom } from "../../relay/src/first-factor/index.ts";
@@ -113,6 +114,7 @@ beforeAll(async () => {
   };
   server = new RelayServer(config, {
     edge: acceptAll,
+    challenges: new LocalChallengeStore(60_000),
     firstFactor: firstFactorFrom({ type: "none" }),
     log: jsonLogger("warn", (l) => logLines.push(l)),
   });

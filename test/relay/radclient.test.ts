@@ -178,7 +178,8 @@ describe("SMS OTP via Access-Challenge", () => {
     const first = await radclient(relay.target, SECRET, request("sms-user", "x"));
     expect(first.code).toBe("Access-Challenge");
     expect(first.replyMessage).toBe("Enter the code sent to your phone by SMS");
-    expect(first.state).toMatch(/^0x[0-9a-f]{32}$/);
+    // Issue 12: the State is the edge's (shared by a site's relays): an owner key and 256 random bits.
+    expect(first.state).toMatch(/^0x[0-9a-f]{80}$/);
     const code = (await waitForSms(gateway.requests, "+46702220019")).match(/\d{6}/)![0];
     const second = await radclient(relay.target, SECRET, request("sms-user", code, `State = ${first.state}`));
     expect(second.code).toBe("Access-Accept");

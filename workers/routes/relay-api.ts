@@ -5,6 +5,7 @@ import { loadConfig } from "../config/load";
 import { authenticate } from "../domain/authenticate";
 import { checkChallengeResponse, checkTotpCode, offlineAuditRows, offlineFactors } from "../domain/offline-check";
 import { authenticateRelayCall, claimRelayCall } from "../domain/relay-calls";
+import { issueRelayChallenge, redeemRelayChallenge } from "../domain/relay-challenges";
 import { startSmsOtp, verifySmsOtp } from "../domain/sms-otp";
 import { AuthQuerySchema } from "../../core/contracts/magic-link";
 import { maskMsisdn } from "../../core/msisdn";
@@ -143,6 +144,19 @@ relayApi.post(
 relayApi.post(RELAY_CALLS.subscriber.path, validate("json", RELAY_CALLS.subscriber.request, issueList), async (c) => {
   const { msisdn } = c.req.valid("json");
   return c.json((await offlineFactors(c.env, msisdn)) satisfies RelayAnswer<"subscriber">);
+});
+
+relayApi.post(RELAY_CALLS.challengeIssue.path, validate("json", RELAY_CALLS.challengeIssue.request, issueList), async (c) => {
+  const state = await issueRelayChallenge(c.env, c.get("relay"), c.req.valid("json"));
+  return c.json({ state } satisfies RelayAnswer<"challengeIssue">);
+});
+
+relayApi.post(RELAY_CALLS.challengeRedeem.path, validate("json", RELAY_CALLS.challengeRedeem.request, issueList), async (c) => {
+  const { answer, issuedBy } = await redeemRelayChallenge(c.env, c.get("relay"), c.req.valid("json"));
+  // A refused State is worth a line (a replay, another NAS or user, another site); never the State itself.
+  if (answer.result === "ok") log.info("challenge_redeemed", { relay: c.get("relay").name, issuedBy, method: answer.challenge.method });
+  else log.warn("challenge_refused", { relay: c.get("relay").name, reason: answer.result });
+  return c.json(answer satisfies RelayAnswer<"challengeRedeem">);
 });
 
 /** An offline-code check's audit rows (plus the lockout alert row, if it started one). */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { decide, type FlowDeps } from "../../../relay/src/auth-flow.ts";
-import { ChallengeStore } from "../../../relay/src/challenge-store.ts";
+import { LocalChallengeStore } from "../../../relay/src/challenge-store.ts";
 import { parseRelayConfig } from "../../../relay/src/config.ts";
 import { EdgeUnavailableError, type EdgeApi, type OtpVerdict, type TouchCode } from "../../../relay/src/edge-client.ts";
 import { FirstFactorUnavailableError, type FirstFactor } from "../../../relay/src/first-factor/types.ts";
@@ -51,7 +51,7 @@ const config = (over: Record<string, unknown> = {}) =>
   });
 
 function deps(e: EdgeApi, over: Partial<FlowDeps> = {}, cfg = config()): FlowDeps {
-  return { config: cfg, firstFactor: pass, edge: e, challenges: new ChallengeStore(60_000), now: () => 0, warn: () => {}, ...over };
+  return { config: cfg, firstFactor: pass, edge: e, challenges: new LocalChallengeStore(60_000), now: () => 0, warn: () => {}, ...over };
 }
 const req = { user: "+46701234567", password: "pw", source: "10.0.0.1" };
 

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { z } from "zod";
 import { RESULT_CODES, normalizeUsername } from "../../../core/contracts/relay.ts";
 import { decide, type FlowDeps } from "../../../relay/src/auth-flow.ts";
-import { ChallengeStore } from "../../../relay/src/challenge-store.ts";
+import { LocalChallengeStore } from "../../../relay/src/challenge-store.ts";
 import { parseRelayConfig } from "../../../relay/src/config.ts";
 import { classifyEdgeResponse } from "../../../relay/src/edge-response.ts";
 import {
@@ -48,7 +48,7 @@ const deps = (edge: EdgeApi, cfg = config(), over: Partial<FlowDeps> = {}): Flow
   config: cfg,
   firstFactor: none,
   edge,
-  challenges: new ChallengeStore(60_000),
+  challenges: new LocalChallengeStore(60_000),
   now: () => 0,
   warn: () => {},
   ...over,

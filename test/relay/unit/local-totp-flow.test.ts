@@ -5,9 +5,9 @@ import { generate } from "otplib";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_TOTP } from "../../../core/otp.ts";
 import { decide, type FlowDeps } from "../../../relay/src/auth-flow.ts";
-import { ChallengeStore } from "../../../relay/src/challenge-store.ts";
+import { EdgeChallengeStore } from "../../../relay/src/challenge-store.ts";
 import { loadRelayConfig, parseRelayConfig } from "../../../relay/src/config.ts";
-import { EdgeUnavailableError, type EdgeApi } from "../../../relay/src/edge-client.ts";
+import { EdgeUnavailableError, type EdgeApi, type EdgeChallengeApi } from "../../../relay/src/edge-client.ts";
 import type { FirstFactor } from "../../../relay/src/first-factor/types.ts";
 import { createKeyFile, readKeyFile } from "../../../relay/src/local-totp/key-file.ts";
 import { TokenStore } from "../../../relay/src/local-totp/token-store.ts";
@@ -24,7 +24,9 @@ function deadEdge() {
     calls.push(name);
     return Promise.reject(new EdgeUnavailableError("connect ECONNREFUSED"));
   };
-  const api: EdgeApi = {
+  const api: EdgeApi & EdgeChallengeApi = {
+    issueChallenge: down("issueChallenge"),
+    redeemChallenge: down("redeemChallenge"),
     touch: down("touch"),
     startSmsOtp: down("sms"),
     verifySmsOtp: down("verifySms"),
@@ -65,7 +67,8 @@ async function setup(over: Record<string, unknown>, users = ["alice"]) {
     config: config(over),
     firstFactor: pass,
     edge: edge.api,
-    challenges: new ChallengeStore(60_000),
+    // The relay's real store: edge challenges at the edge, local TOTP ones in this process.
+    challenges: new EdgeChallengeStore(edge.api, 60),
     now: () => T0,
     warn: (event) => warnings.push(event),
     localTotp: new LocalTotpVerifier(store),

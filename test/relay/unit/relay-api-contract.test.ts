@@ -11,6 +11,7 @@ import { EdgeClient } from "../../../relay/src/edge-client.ts";
  * schema (and, for calls that name the user, the user schema) accepts, and a token bound to
  * that path. A fake edge records what arrives and answers per contract.
  */
+const STATE = "ab".repeat(40);
 const ANSWERS: Record<string, unknown> = {
   "/touch": { code: "TOUCH_ACCEPTED" },
   "/sms-otp": { code: "SENT", challengeId: "c1" },
@@ -18,6 +19,8 @@ const ANSWERS: Record<string, unknown> = {
   "/totp/verify": { result: "reject" },
   "/challenge-response/verify": { result: "accept" },
   "/subscriber": { totp: true, app: false },
+  "/challenge/issue": { state: STATE },
+  "/challenge/redeem": { result: "ok", challenge: { username: "alice", msisdn: "+46701234567", method: "sms", challengeId: "c1" } },
 };
 
 describe("relay API contract, relay side", () => {
@@ -53,6 +56,12 @@ describe("relay API contract, relay side", () => {
     expect(await client.verifyChallengeResponse(who, "482913", "12345678")).toBe("accept");
     expect(await client.hasTotp(who)).toBe(true);
     expect(await client.hasApp(who)).toBe(false);
+    const nas = { address: "10.0.0.1", identifier: "vpn-1" };
+    expect(await client.issueChallenge({ ...who, user: "Alice", nas, method: "sms", challengeId: "c1", ttlSeconds: 300 })).toBe(STATE);
+    expect(await client.redeemChallenge({ state: STATE, user: "Alice", nas })).toMatchObject({
+      result: "ok",
+      challenge: { challengeId: "c1" },
+    });
 
     const byPath = new Map<string, RelayCall>(Object.values(RELAY_CALLS).map((call) => [`${RELAY_API_BASE}${call.path}`, call]));
     expect(new Set(received.map((r) => r.path))).toEqual(new Set(byPath.keys()));

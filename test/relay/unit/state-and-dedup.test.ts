@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ChallengeStore, MAX_CHALLENGES_PER_USER } from "../../../relay/src/challenge-store.ts";
+import { LocalChallengeStore, MAX_CHALLENGES_PER_USER } from "../../../relay/src/challenge-store.ts";
 import { ClientTable } from "../../../relay/src/radius/clients.ts";
 import { RetransmitCache } from "../../../relay/src/radius/dedup.ts";
 
@@ -41,39 +41,40 @@ describe("RetransmitCache", () => {
   });
 });
 
-describe("ChallengeStore", () => {
-  const base = { user: "alice", username: "alice", source: "10.0.0.1", msisdn: "+46701234567", method: "sms" as const };
+describe("LocalChallengeStore", () => {
+  const nas = { address: "10.0.0.1" };
+  const base = { user: "alice", username: "alice", nas, msisdn: "+46701234567", method: "sms" as const };
 
-  it("issues random 16-byte States, redeemable once", () => {
-    const s = new ChallengeStore(60_000);
-    const st = s.issue(base, 0);
+  it("issues random 16-byte States, redeemable once", async () => {
+    const s = new LocalChallengeStore(60_000);
+    const st = await s.issue(base, 0);
     expect(st).toHaveLength(16);
-    expect(s.issue(base, 0).equals(st)).toBe(false);
-    expect(s.redeem(st, "alice", "10.0.0.1", 1)).toMatchObject({ ok: true, challenge: { msisdn: "+46701234567" } });
-    expect(s.redeem(st, "alice", "10.0.0.1", 2)).toEqual({ ok: false, reason: "unknown" });
+    expect((await s.issue(base, 0)).equals(st)).toBe(false);
+    expect(await s.redeem(st, "alice", nas, 1)).toMatchObject({ ok: true, challenge: { msisdn: "+46701234567" } });
+    expect(await s.redeem(st, "alice", nas, 2)).toEqual({ ok: false, reason: "unknown" });
   });
 
-  it("binds the State to user and NAS, and expires it", () => {
-    const s = new ChallengeStore(60_000);
-    expect(s.redeem(s.issue(base, 0), "bob", "10.0.0.1", 1)).toEqual({ ok: false, reason: "mismatch" });
-    expect(s.redeem(s.issue(base, 0), "alice", "10.0.0.2", 1)).toEqual({ ok: false, reason: "mismatch" });
-    expect(s.redeem(s.issue(base, 0), "alice", "10.0.0.1", 60_000)).toEqual({ ok: false, reason: "expired" });
-    expect(s.redeem(Buffer.alloc(16), "alice", "10.0.0.1", 1)).toEqual({ ok: false, reason: "unknown" });
+  it("binds the State to user and NAS, and expires it", async () => {
+    const s = new LocalChallengeStore(60_000);
+    expect(await s.redeem(await s.issue(base, 0), "bob", nas, 1)).toEqual({ ok: false, reason: "mismatch" });
+    expect(await s.redeem(await s.issue(base, 0), "alice", { address: "10.0.0.2" }, 1)).toEqual({ ok: false, reason: "mismatch" });
+    expect(await s.redeem(await s.issue(base, 0), "alice", nas, 60_000)).toEqual({ ok: false, reason: "expired" });
+    expect(await s.redeem(Buffer.alloc(16), "alice", nas, 1)).toEqual({ ok: false, reason: "unknown" });
   });
 
-  it("one user's flood of challenges cannot evict another user's pending State", () => {
-    const s = new ChallengeStore(60_000, 100);
-    const victim = s.issue({ ...base, user: "bob", username: "bob" }, 0);
+  it("one user's flood of challenges cannot evict another user's pending State", async () => {
+    const s = new LocalChallengeStore(60_000, 100);
+    const victim = await s.issue({ ...base, user: "bob", username: "bob" }, 0);
     // An attacker with one account (its password) asks for challenge after challenge.
-    for (let i = 0; i < 1000; i++) s.issue(base, 1);
-    expect(s.redeem(victim, "bob", "10.0.0.1", 2)).toMatchObject({ ok: true });
+    for (let i = 0; i < 1000; i++) await s.issue(base, 1);
+    expect(await s.redeem(victim, "bob", nas, 2)).toMatchObject({ ok: true });
     expect(s.size).toBeLessThanOrEqual(MAX_CHALLENGES_PER_USER);
   });
 
-  it("stays bounded under a flood", () => {
-    const s = new ChallengeStore(60_000, 100);
+  it("stays bounded under a flood", async () => {
+    const s = new LocalChallengeStore(60_000, 100);
     // Many users (one user alone is capped at MAX_CHALLENGES_PER_USER, above).
-    for (let i = 0; i < 1000; i++) s.issue({ ...base, user: `u${i}`, username: `u${i}` }, 0);
+    for (let i = 0; i < 1000; i++) await s.issue({ ...base, user: `u${i}`, username: `u${i}` }, 0);
     expect(s.size).toBe(100);
   });
 });
