@@ -1,23 +1,21 @@
-import { z } from "zod";
-
 /**
  * The new-password rules of the reset portal: length, character classes, not containing the
  * username, not on a breached-password list (breached-passwords.ts). The page checks them as a
  * courtesy (the edge never sees the password); the relay checks them again before it changes
- * anything, and the directory applies its own policy after that.
+ * anything, and the directory applies its own policy after that. Zod-free: the reset page's
+ * script bundles this file; the config schema is password-policy-schema.ts.
  */
-export const PasswordPolicySchema = z.object({
+export interface PasswordPolicy {
   /** Characters (code points), not bytes. */
-  minLength: z.number().int().min(8).max(128).default(12),
-  maxLength: z.number().int().min(16).max(512).default(256),
+  minLength: number;
+  maxLength: number;
   /** Of lower case, upper case, digits and other characters, at least this many. */
-  minClasses: z.number().int().min(1).max(4).default(3),
+  minClasses: number;
   /** Refuse a password that contains the username (case-insensitive; usernames of 3+ characters). */
-  forbidUsername: z.boolean().default(true),
-});
-export type PasswordPolicy = z.output<typeof PasswordPolicySchema>;
+  forbidUsername: boolean;
+}
 
-export const DEFAULT_PASSWORD_POLICY: PasswordPolicy = PasswordPolicySchema.parse({});
+export const DEFAULT_PASSWORD_POLICY: PasswordPolicy = { minLength: 12, maxLength: 256, minClasses: 3, forbidUsername: true };
 
 export type PolicyProblem = "too_short" | "too_long" | "too_few_classes" | "contains_username" | "breached";
 

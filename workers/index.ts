@@ -7,6 +7,7 @@ export { DevOutbox } from "./objects/dev-outbox";
 export { IpLimiter } from "./objects/ip-limiter";
 export { LoadShard } from "./objects/load-shard";
 export { RelayReplayGuard } from "./objects/relay-replay-guard";
+export { ResetSession } from "./objects/reset-session/reset-session";
 export { Subscriber } from "./objects/subscriber/subscriber";
 
 export default {

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { E164, normalizeUsername } from "../../core/contracts/relay.ts";
 import { USERNAME_ATTRIBUTE_REQUIRED, ldapAccountAttribute } from "./first-factor/ldap-account.ts";
-import { PasswordPolicySchema } from "../../core/password-policy.ts";
+import { PasswordPolicySchema } from "../../core/password-policy-schema.ts";
 
 /**
  * Relay configuration file (JSON). Validated at start-up; every error names its field.

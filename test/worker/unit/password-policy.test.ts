@@ -1,11 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  characterClasses,
-  checkPasswordPolicy,
-  DEFAULT_PASSWORD_POLICY,
-  policyProblemText,
-  PasswordPolicySchema,
-} from "../../../core/password-policy";
+import { characterClasses, checkPasswordPolicy, DEFAULT_PASSWORD_POLICY, policyProblemText } from "../../../core/password-policy";
+import { PasswordPolicySchema } from "../../../core/password-policy-schema";
 import { isBreached, parseBreachedList, sha1HexUpper } from "../../../core/breached-passwords";
 
 const policy = DEFAULT_PASSWORD_POLICY;
@@ -38,6 +33,10 @@ describe("password policy", () => {
     expect(characterClasses("abc")).toBe(1);
     expect(characterClasses("aB3")).toBe(3);
     expect(characterClasses("ÅäÖ 9")).toBe(4);
+  });
+
+  it("has the same defaults in the config schema as in the code", () => {
+    expect(PasswordPolicySchema.parse({})).toEqual(DEFAULT_PASSWORD_POLICY);
   });
 
   it("refuses a config below the floor, naming the field", () => {
