@@ -1,5 +1,5 @@
-import { DEFAULT_TEXTS, type Config, type Endpoint, type ResetSettings, relaySite, siteEncryptionJwk } from "../config/schema";
-import { normalizeUsername } from "../../core/contracts/relay";
+import { DEFAULT_TEXTS, type Config, type Endpoint, type ResetSettings, siteEncryptionJwk } from "../config/schema";
+import { normalizeUsername, USERNAME_MAX } from "../../core/contracts/relay";
 import { maskMsisdn } from "../../core/msisdn";
 import { randomToken, sha256Hex, isWellFormedToken } from "../../core/tokens";
 import type { ResetAttach, ResetView } from "../objects/reset-session/contract";
@@ -53,11 +53,14 @@ export async function resetEndpoint(env: Env, config: Config, name: string): Pro
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(name)) return null;
   const endpoint = await resolveEndpoint(env.DB, config.endpoints, name);
   if (!endpoint?.reset) return null;
-  const site = endpoint.reset.site ?? config.relays.find((r) => r.endpoint === endpoint.name && r.encryptionJwk)?.site ?? endpoint.name;
-  const relay = config.relays.find((r) => relaySite(r) === site);
+  const site = endpoint.reset.site ?? endpoint.name;
   const encryptionJwk = siteEncryptionJwk(config, site);
-  if (!relay || !encryptionJwk) {
-    log.error("config_error", { error: `reset on endpoint ${endpoint.name}: no relay of site ${site} with an encryptionJwk` });
+  if (!encryptionJwk) {
+    log.error("config_error", { error: `reset on endpoint ${endpoint.name}: no relay of site ${site} has an encryptionJwk` });
+    return null;
+  }
+  if (!endpoint.reset.approvers && !endpoint.assistedLogin) {
+    log.error("config_error", { error: `reset on endpoint ${endpoint.name}: no reset.approvers and no assistedLogin approvers` });
     return null;
   }
   return { endpoint, reset: endpoint.reset, site, encryptionJwk };
@@ -84,7 +87,7 @@ export type StartOutcome = { kind: "started"; token: string } | { kind: "rate_li
  */
 export async function startReset(ctx: ResetContext, r: ResetEndpoint, rawUsername: string): Promise<StartOutcome> {
   const username = normalizeUsername(rawUsername);
-  if (!username || username.length > 256) return { kind: "bad_username" };
+  if (!username || username.length > USERNAME_MAX) return { kind: "bad_username" };
   const byIp = await admitByIp(ctx.env, "reset", ctx.ip, r.reset.perIp);
   if (!byIp.allowed) {
     audit(ctx, r.endpoint.name, "rate_limited", { step: "start", limit: "ip" });

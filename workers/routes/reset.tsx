@@ -3,6 +3,7 @@ import { getCookie, setCookie } from "hono/cookie";
 import { csrf } from "hono/csrf";
 import { z } from "zod";
 import { loadConfig } from "../config/load";
+import { USERNAME_MAX } from "../../core/contracts/relay";
 import { clientIp } from "../lib/client-ip";
 import { type ResetContext, type ResetEndpoint, resetEndpoint, startReset, submitPassword, viewReset } from "../domain/password-reset";
 import type { RelayAsk } from "../domain/reset-relay";
@@ -37,7 +38,7 @@ const OVER: Record<ResetOverReason, { title: string; text: string }> = {
 };
 
 const StepForm = z.discriminatedUnion("step", [
-  z.object({ step: z.literal("start"), username: z.string().min(1).max(256) }),
+  z.object({ step: z.literal("start"), username: z.string().min(1).max(USERNAME_MAX) }),
   z.object({ step: z.literal("password"), flow: z.string().min(1).max(100), jwe: z.string().min(1).max(8192) }),
 ]);
 

@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { randomToken } from "../../../core/tokens";
+import { randomToken, sha256Hex } from "../../../core/tokens";
 import type { ResetAttach, ResetClaim, ResetInit, ResetSettle, ResetSettled, ResetView } from "./contract";
 import { advanced, attached, claimed, created, type ResetState, settled, viewOf } from "./state";
 
@@ -21,7 +21,7 @@ export class ResetSession extends DurableObject<Env> {
 
   async attach(a: ResetAttach): Promise<void> {
     const state = this.#load();
-    if (state) this.#save(attached(state, a));
+    if (state) this.#save(attached(state, a, await sha256Hex(`decoy:${randomToken()}`)));
   }
 
   async view(): Promise<ResetView> {

@@ -8,7 +8,11 @@ export type Phase = "lookup" | "verifying" | "password" | "changing" | "done" | 
 
 export interface ResetState extends ResetInit {
   phase: Phase;
-  /** The AuthSession proving the phone and the approval; null for a user nothing was sent to. */
+  /**
+   * The AuthSession proving the phone and the approval. For a user nothing was sent to, a
+   * random name no session has: the page's every poll then makes the same calls for any
+   * username. Only a reset with a number (a real session) can be approved.
+   */
   authSession: string | null;
   msisdn: string | null;
   /** The token the next password form must carry; replaced on every use. */
@@ -26,10 +30,10 @@ export function created(init: ResetInit, flow: string): ResetState {
   return { ...init, phase: "lookup", authSession: null, msisdn: null, flow, attempts: 0, message: null, over: null };
 }
 
-export function attached(state: ResetState, a: ResetAttach): ResetState {
+export function attached(state: ResetState, a: ResetAttach, decoy: string): ResetState {
   if (state.phase !== "lookup") return state;
   if (a.kind === "unavailable") return { ...state, phase: "over", over: "unavailable" };
-  if (a.kind === "silent") return { ...state, phase: "verifying" };
+  if (a.kind === "silent") return { ...state, phase: "verifying", authSession: decoy };
   return { ...state, phase: "verifying", authSession: a.authSession, msisdn: a.msisdn };
 }
 
@@ -42,7 +46,7 @@ export function advanced(state: ResetState, now: number, approved: boolean, flow
   if (state.phase === "done" || state.phase === "over") return state;
   if (now >= state.expiresAt) return { ...state, phase: "over", over: "expired" };
   if (state.phase === "lookup" || state.phase === "verifying") {
-    if (approved && state.phase === "verifying" && state.authSession) return { ...state, phase: "password", flow };
+    if (approved && state.phase === "verifying" && state.msisdn !== null) return { ...state, phase: "password", flow };
     if (now >= state.approvalDeadline) return { ...state, phase: "over", over: "not_approved" };
   }
   return state;
