@@ -2,6 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../core/tokens";
+import { ConfigSchema } from "../../workers/config/schema";
 import { answer, freshMsisdn, gatewayRequests, openLink, waitForLink } from "./support/magic-link";
 import { cookieOf, encryptLikeThePage, ORIGIN, type Portal, passwordForm, portal } from "./support/reset-portal";
 
@@ -296,5 +297,28 @@ describe("password reset: the production app", () => {
     expect(csp).toContain("script-src 'self'");
     expect(csp).not.toContain("unsafe-inline");
     expect(csp).toContain("default-src 'none'");
+  });
+});
+
+describe("password reset: configuration", () => {
+  it("refuses two encryption keys in one relay site, naming the field", () => {
+    const jwk = (x: string) => ({ kty: "EC", crv: "P-256", x, y: "y" });
+    const r = ConfigSchema.safeParse({
+      relays: [
+        { name: "a", publicJwk: jwk("a"), endpoint: "e", site: "hq", encryptionJwk: jwk("1") },
+        { name: "b", publicJwk: jwk("b"), endpoint: "e", site: "hq", encryptionJwk: jwk("2") },
+        { name: "c", publicJwk: jwk("c"), endpoint: "e", site: "branch", encryptionJwk: jwk("3") },
+      ],
+    });
+    expect(r.success).toBe(false);
+    expect(r.error?.issues.map((i) => i.path.join("."))).toEqual(["relays.1.encryptionJwk"]);
+  });
+
+  it("offers no reset on an endpoint without approvers or whose site has no key", async () => {
+    const noApprovers = await portal({ approvers: undefined });
+    expect((await noApprovers.fetch("/reset/reset")).status).toBe(404);
+    const noKey = await portal({ site: "elsewhere" });
+    expect((await noKey.fetch("/reset/reset")).status).toBe(404);
+    expect(noKey.relay.calls).toEqual([]);
   });
 });
