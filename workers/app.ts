@@ -12,7 +12,10 @@ import { authenticatorApp } from "./routes/app";
 import { appApi } from "./routes/app-api";
 import { offlineApi } from "./routes/offline-api";
 import { bodyCap } from "./routes/body-limit";
-import { appHeaders, noStoreByDefault, pageHeaders } from "./routes/security-headers";
+import { appHeaders, noStoreByDefault, pageHeaders, resetHeaders } from "./routes/security-headers";
+import { resetPortal } from "./routes/reset";
+import { relayAskFor } from "./domain/reset-relay";
+import { RESET_JS } from "./generated/client-assets";
 import { log } from "./lib/log";
 import { redactPath } from "../core/redact";
 import { APP_API_BASE } from "../core/contracts/app-api-paths";
@@ -32,6 +35,8 @@ app.use(async (c, next) => {
 // Every response: security headers, nothing cached unless a route says so.
 app.use(pageHeaders);
 app.use("/app/*", appHeaders); // /app and below (app API included): the app's script-allowing CSP
+app.use("/reset", resetHeaders); // the reset pages: one same-origin script
+app.use("/reset/*", resetHeaders);
 app.use(noStoreByDefault);
 // Nothing we accept is large: cap bodies before anything parses them (the link pages cap lower).
 app.use(bodyCap(64 * 1024));
@@ -43,10 +48,15 @@ app.get("/assets/app.css", (c) => {
   c.header("cache-control", "public, max-age=3600");
   return c.body(APP_CSS, 200, { "content-type": "text/css; charset=utf-8" });
 });
+app.get("/assets/reset.js", (c) =>
+  // the reset page's encryption script (client/reset.ts), in the browser
+  c.body(RESET_JS, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "no-cache" }),
+);
 app.route("/api/sfwa", authApi); // Mideye Magic Link clients (VPNs, portals): the blocking auth call, API key
 app.route("/api/offline", offlineApi); // customers' own RADIUS servers: offline-code checks, API key
 app.route(RELAY_API_BASE, relayApi); // /api/relay/v1: the on-prem RADIUS relay (relay/src/edge-client.ts), ES256 JWT
 app.route("/m", approval); // the SMS link, in the user's (or approver's) browser
+app.route("/reset", resetPortal(relayAskFor)); // the password reset portal, in the user's browser (relay questions over the relay link)
 app.route(APP_API_BASE, appApi); // /app/api: the authenticator app (client/api.ts), device-signed JSON
 app.route("/app/", authenticatorApp); // the authenticator app's shell and files, in the browser (its scope is /app/)
 app.get("/app", (c) => c.redirect("/app/", 301)); // outside that scope: into it

@@ -8,6 +8,7 @@ export { IpLimiter } from "./objects/ip-limiter";
 export { LoadShard } from "./objects/load-shard";
 export { RelayChallenges } from "./objects/relay-challenges/relay-challenges";
 export { RelayReplayGuard } from "./objects/relay-replay-guard";
+export { ResetSession } from "./objects/reset-session/reset-session";
 export { Subscriber } from "./objects/subscriber/subscriber";
 
 export default {

@@ -12,11 +12,15 @@ import { TOKENS_USAGE, tokensCommand } from "./local-totp/tokens-cli.ts";
 import { LocalTotpVerifier } from "./local-totp/verifier.ts";
 import { jsonLogger } from "./log.ts";
 import { RelayServer } from "./server.ts";
+import { newEncryptionKey } from "./directory/encryption-key.ts";
 
 const USAGE = `edge-mfa-relay: RADIUS relay to the Edge MFA service
 
   edge-mfa-relay [--config FILE]            run the relay (default config: relay.json)
   edge-mfa-relay keygen --out FILE --name N  make the relay's ES256 key (a new file, mode 0600); prints the edge's "relays" entry
+  edge-mfa-relay keygen-encryption --out FILE
+                                            make the password-reset encryption key (P-256 ECDH, a new file, mode 0600);
+                                            prints the "encryptionJwk" for the edge's "relays" entries of this site
 ${TOKENS_USAGE}`;
 
 async function main(argv: string[]): Promise<void> {
@@ -26,6 +30,7 @@ async function main(argv: string[]): Promise<void> {
   };
   if (argv.includes("--help") || argv.includes("-h")) return void process.stdout.write(USAGE);
   if (argv[0] === "keygen") return keygen(opt("--out"), opt("--name"));
+  if (argv[0] === "keygen-encryption") return keygenEncryption(opt("--out"));
   if (argv[0] === "tokens") return tokensCommand(argv.slice(1), (text) => process.stdout.write(text));
 
   const config = loadRelayConfig(opt("--config") ?? "relay.json");
@@ -77,6 +82,18 @@ async function keygen(out: string | undefined, name: string | undefined): Promis
   process.stdout.write(
     `private key written to ${out} (keep it on the relay host only)\n` +
       `add to the edge's MFA_CONFIG "relays":\n${JSON.stringify({ name, publicJwk: { kty, crv, x, y }, endpoint: "radius" }, null, 2)}\n`,
+  );
+}
+
+async function keygenEncryption(out: string | undefined): Promise<void> {
+  if (!out) throw new RelayConfigError("keygen-encryption needs --out FILE");
+  if (existsSync(out))
+    throw new RelayConfigError(`keygen-encryption: ${out} exists; refusing to overwrite it (remove it first to replace the key)`);
+  const { pem, publicJwk } = await newEncryptionKey();
+  writeFileSync(out, pem, { mode: 0o600, flag: "wx" });
+  process.stdout.write(
+    `private key written to ${out} (copy it to every relay of this site, as passwordReset.encryptionKeyFile)\n` +
+      `add to each of the site's entries in the edge's MFA_CONFIG "relays":\n${JSON.stringify({ encryptionJwk: publicJwk }, null, 2)}\n`,
   );
 }
 

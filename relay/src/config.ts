@@ -3,6 +3,7 @@ import { z } from "zod";
 import { E164, normalizeUsername } from "../../core/contracts/relay.ts";
 import { CHALLENGE_TTL_MAX_SECONDS, CHALLENGE_TTL_MIN_SECONDS } from "../../core/contracts/relay-challenge.ts";
 import { USERNAME_ATTRIBUTE_REQUIRED, ldapAccountAttribute } from "./first-factor/ldap-account.ts";
+import { PasswordPolicySchema } from "../../core/password-policy-schema.ts";
 
 /**
  * Relay configuration file (JSON). Validated at start-up; every error names its field.
@@ -87,6 +88,39 @@ const FirstFactorSchema = z.discriminatedUnion("type", [z.object({ type: z.liter
 });
 export type FirstFactorConfig = z.infer<typeof FirstFactorSchema>;
 
+/**
+ * The directory side of the password reset portal (docs/operations.md, "Password reset"): the
+ * relay looks users up and sets new passwords with a service account, after decrypting what the
+ * user's browser encrypted to `encryptionKeyFile` and checking `policy` and the breached list.
+ */
+export const PasswordResetSchema = z
+  .object({
+    /** "openldap": RFC 3062 Password Modify; "ad": unicodePwd replace (needs ldaps:// or startTls). */
+    directory: z.enum(["openldap", "ad"]),
+    url: z.string().regex(/^ldaps?:\/\//, "url must start with ldap:// or ldaps://"),
+    startTls: z.boolean().default(false),
+    caFile: z.string().optional(),
+    rejectUnauthorized: z.boolean().default(true),
+    timeoutMs: z.number().int().positive().default(5000),
+    /** May write users' passwords (OpenLDAP: `write` on userPassword, not `manage`, or ppolicy is bypassed). */
+    serviceAccount: z.object({ bindDn: z.string().min(1), bindPassword: z.string().min(1) }),
+    /** Finds the user's entry; `{user}` is escaped. Exactly one match or the user is "not found". */
+    userSearch: z.object({ baseDn: z.string().min(1), filter: z.string().includes("{user}") }),
+    mobileAttribute: z.string().default("mobile"),
+    displayNameAttribute: z.string().default("displayName"),
+    /** P-256 ECDH private key (`npm run relay -- keygen-encryption`); its public JWK is the edge's `encryptionJwk`. */
+    encryptionKeyFile: z.string().min(1),
+    /** Checked again here: the page's check is only a courtesy (the edge never sees the password). */
+    policy: PasswordPolicySchema.default(PasswordPolicySchema.parse({})),
+    /** SHA-1 list (core/breached-passwords.ts); default: the list shipped in data/breached-passwords.txt. */
+    breachedListFile: z.string().optional(),
+  })
+  .refine((r) => r.directory !== "ad" || r.url.startsWith("ldaps:") || r.startTls, {
+    message: 'Active Directory sets passwords only over an encrypted connection: use an ldaps:// url or "startTls": true',
+    path: ["url"],
+  });
+export type PasswordResetConfig = z.infer<typeof PasswordResetSchema>;
+
 export const RelayConfigSchema = z.object({
   listen: z
     .object({ host: z.string().default("0.0.0.0"), port: z.number().int().min(0).max(65535).default(1812) })
@@ -146,6 +180,8 @@ export const RelayConfigSchema = z.object({
    */
   usernameAsMsisdn: z.boolean().default(false),
   log: z.object({ level: z.enum(["debug", "info", "warn", "error"]).default("info") }).default({ level: "info" }),
+  /** Optional: serve the edge's password reset portal (user.lookup, password.change over the relay link). */
+  passwordReset: PasswordResetSchema.optional(),
 });
 
 /** "local" or "both" anywhere needs the token store; the error names the field that asked for it. */

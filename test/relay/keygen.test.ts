@@ -26,3 +26,26 @@ describe("relay keygen", () => {
     expect(readFileSync(out, "utf8")).toBe("old key");
   });
 });
+
+describe("relay keygen-encryption", () => {
+  const keygenEncryption = (out: string) => spawnSync(node, ["relay/src/cli.ts", "keygen-encryption", "--out", out], { encoding: "utf8" });
+
+  it("writes a new P-256 key file readable by its owner only and prints the edge's encryptionJwk", () => {
+    const out = join(mkdtempSync(join(tmpdir(), "relay-keygen-")), "reset.pem");
+    const r = keygenEncryption(out);
+    expect(r.status).toBe(0);
+    expect(statSync(out).mode & 0o777).toBe(0o600);
+    expect(readFileSync(out, "utf8")).toContain("BEGIN PRIVATE KEY");
+    const printed = JSON.parse(r.stdout.slice(r.stdout.indexOf("{"))) as { encryptionJwk: Record<string, string> };
+    expect(printed.encryptionJwk).toMatchObject({ kty: "EC", crv: "P-256" });
+    expect(Object.keys(printed.encryptionJwk).sort()).toEqual(["crv", "kty", "x", "y"]); // never "d"
+  });
+
+  it("refuses to overwrite an existing file", () => {
+    const out = join(mkdtempSync(join(tmpdir(), "relay-keygen-")), "reset.pem");
+    writeFileSync(out, "old key", { mode: 0o644 });
+    const r = keygenEncryption(out);
+    expect(r.status).toBe(2);
+    expect(readFileSync(out, "utf8")).toBe("old key");
+  });
+});

@@ -14,6 +14,24 @@ export interface LdapUser {
   mobile?: string;
   /** A second name the account can be found by (login filters often accept it). */
   mail?: string;
+  displayName?: string;
+}
+
+/** The ppolicy overlay with a default policy (its refusals are what a reset must word). */
+export interface SlapdPasswordPolicy {
+  minLength: number;
+  inHistory: number;
+}
+
+/** A non-root account that may set users' passwords (the relay's reset service account). */
+export interface SlapdServiceAccount {
+  cn: string;
+  password: string;
+}
+
+export interface SlapdOptions {
+  ppolicy?: SlapdPasswordPolicy;
+  serviceAccount?: SlapdServiceAccount;
 }
 
 export interface Slapd {
@@ -21,16 +39,20 @@ export interface Slapd {
   baseDn: string;
   adminDn: string;
   adminPassword: string;
+  /** DN of the service account, when one was asked for. */
+  serviceDn: string | null;
   stop: () => Promise<void>;
 }
 
-export async function startSlapd(users: LdapUser[]): Promise<Slapd> {
+export async function startSlapd(users: LdapUser[], options: SlapdOptions = {}): Promise<Slapd> {
   const dir = mkdtempSync(join(tmpdir(), "edge-mfa-slapd-"));
   mkdirSync(join(dir, "db"));
   const baseDn = "dc=example,dc=com";
   const adminDn = `cn=admin,${baseDn}`;
   const adminPassword = "admin-secret";
   const conf = join(dir, "slapd.conf");
+  const serviceDn = options.serviceAccount ? `cn=${options.serviceAccount.cn},ou=services,${baseDn}` : null;
+  const policyDn = `cn=default,ou=policies,${baseDn}`;
   writeFileSync(
     conf,
     [
@@ -39,24 +61,42 @@ export async function startSlapd(users: LdapUser[]): Promise<Slapd> {
       "include /etc/ldap/schema/inetorgperson.schema",
       "modulepath /usr/lib/ldap",
       "moduleload back_mdb",
+      ...(options.ppolicy ? ["moduleload ppolicy"] : []),
       `pidfile ${join(dir, "slapd.pid")}`,
       "database mdb",
       `suffix "${baseDn}"`,
       `rootdn "${adminDn}"`,
       `rootpw ${adminPassword}`,
       `directory ${join(dir, "db")}`,
-      "access to attrs=userPassword by anonymous auth by self write by * none",
+      // ppolicy's quality checks see the cleartext only if the server hashes it (Password Modify does).
+      ...(options.ppolicy ? ["overlay ppolicy", `ppolicy_default "${policyDn}"`, "ppolicy_hash_cleartext"] : []),
+      // The service account may write passwords (write, not manage: manage would bypass the policy).
+      `access to attrs=userPassword${serviceDn ? ` by dn.exact="${serviceDn}" write` : ""} by anonymous auth by self write by * none`,
       "access to * by * read",
     ].join("\n"),
   );
   const ldif = [
     `dn: ${baseDn}\nobjectClass: dcObject\nobjectClass: organization\ndc: example\no: Example`,
     `dn: ou=people,${baseDn}\nobjectClass: organizationalUnit\nou: people`,
+    ...(options.serviceAccount
+      ? [
+          `dn: ou=services,${baseDn}\nobjectClass: organizationalUnit\nou: services`,
+          `dn: ${serviceDn}\nobjectClass: organizationalRole\nobjectClass: simpleSecurityObject\ncn: ${options.serviceAccount.cn}\nuserPassword: ${options.serviceAccount.password}`,
+        ]
+      : []),
+    ...(options.ppolicy
+      ? [
+          `dn: ou=policies,${baseDn}\nobjectClass: organizationalUnit\nou: policies`,
+          `dn: ${policyDn}\nobjectClass: organizationalRole\nobjectClass: pwdPolicy\ncn: default\npwdAttribute: userPassword` +
+            `\npwdMinLength: ${options.ppolicy.minLength}\npwdCheckQuality: 2\npwdInHistory: ${options.ppolicy.inHistory}`,
+        ]
+      : []),
     ...users.map(
       (u) =>
         `dn: uid=${u.uid},ou=people,${baseDn}\nobjectClass: inetOrgPerson\nuid: ${u.uid}\ncn: ${u.uid}\nsn: ${u.uid}\nuserPassword: ${u.password}` +
         (u.mobile ? `\nmobile: ${u.mobile}` : "") +
-        (u.mail ? `\nmail: ${u.mail}` : ""),
+        (u.mail ? `\nmail: ${u.mail}` : "") +
+        (u.displayName ? `\ndisplayName: ${u.displayName}` : ""),
     ),
   ].join("\n\n");
   writeFileSync(join(dir, "data.ldif"), `${ldif}\n`);
@@ -81,6 +121,7 @@ export async function startSlapd(users: LdapUser[]): Promise<Slapd> {
     baseDn,
     adminDn,
     adminPassword,
+    serviceDn,
     stop: async () => {
       if (child.exitCode !== null) return;
       const exited = new Promise((r) => child.once("exit", r));

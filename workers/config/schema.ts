@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { E164 } from "../../core/contracts/relay";
+import { PasswordPolicySchema } from "../../core/password-policy-schema";
 
 /** Operator configuration (env MFA_CONFIG, JSON). Validated once per isolate. */
 export const RateLimitSchema = z.object({
@@ -33,6 +34,32 @@ export const ENDPOINT_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 export const AssistedLoginSchema = z.object({
   approvers: z.array(z.object({ name: z.string().min(1).max(100), msisdn: z.string().regex(E164) })).min(1),
 });
+
+/**
+ * The password reset portal of an endpoint (/reset/<endpoint>; /reset is the default endpoint's).
+ * Off unless present. The user proves their phone, one of the approvers approves, and the
+ * endpoint's relay site changes the password in the directory.
+ */
+export const ResetSchema = z.object({
+  /** Who may approve a reset; default: the endpoint's Assisted Login approvers. */
+  approvers: z
+    .array(z.object({ name: z.string().min(1).max(100), msisdn: z.string().regex(E164) }))
+    .min(1)
+    .optional(),
+  /** The relay site that looks users up and changes passwords; default: the endpoint's name. */
+  site: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/)
+    .optional(),
+  /** The page's courtesy check; the relay's own policy is the one that counts (keep them the same). */
+  policy: PasswordPolicySchema.default(PasswordPolicySchema.parse({})),
+  /** Minutes a reset may take from the username to the new password. */
+  minutes: z.number().int().min(3).max(60).default(15),
+  /** Resets one username may start (any client), and one client address (IPv6: /64) may start. */
+  perUsername: RateLimitSchema.default({ perMinute: 2, perHour: 5 }),
+  perIp: RateLimitSchema.default({ perMinute: 5, perHour: 30 }),
+});
+export type ResetSettings = z.infer<typeof ResetSchema>;
 
 /** Everything about an endpoint except its name and keys (also the JSON stored in D1). */
 export const EndpointSettingsSchema = z.object({
@@ -69,6 +96,8 @@ export const EndpointSettingsSchema = z.object({
   maxPending: z.number().int().min(1).max(1_000_000).optional(),
   numberChange: z.enum(["confirm", "accept-after-notice"]).default("confirm"),
   numberChangeNoticeHours: z.number().int().min(1).max(720).default(72),
+  /** The password reset portal (off unless set). */
+  reset: ResetSchema.optional(),
 });
 export type EndpointSettings = z.infer<typeof EndpointSettingsSchema>;
 
@@ -93,6 +122,12 @@ export const RelaySchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]{1,64}$/)
     .optional(),
+  /**
+   * Password reset: the public half of the site's encryption key (`npm run relay --
+   * keygen-encryption`). The reset page encrypts new passwords to it; every relay of a site
+   * holds the same private key, so any of them can change the password.
+   */
+  encryptionJwk: z.object({ kty: z.literal("EC"), crv: z.literal("P-256"), x: z.string(), y: z.string() }).optional(),
 });
 export type Relay = z.infer<typeof RelaySchema>;
 
@@ -101,44 +136,68 @@ export function relaySite(relay: Pick<Relay, "site" | "endpoint">): string {
   return relay.site ?? relay.endpoint;
 }
 
-export const ConfigSchema = z.object({
-  /** Endpoint used by GET /api/sfwa/auth (no endpoint name in the path). */
-  defaultEndpoint: z.string().default("default"),
-  endpoints: z.array(EndpointSchema).default([]),
-  relays: z.array(RelaySchema).default([]),
-  rateLimit: RateLimitSchema.default({ perMinute: 5, perHour: 30 }),
-  overload: z
-    .object({
-      /** Max concurrent pending sessions across all endpoints (approximate, see README). */
-      maxPending: z.number().int().min(1).default(10_000),
-      /** Number of shard objects the pending-session leases are spread over. */
-      shards: z.number().int().min(1).max(1024).default(32),
-    })
-    .default({ maxPending: 10_000, shards: 32 }),
-  /**
-   * Keep a finished session's tombstone this long so its link says "already used". At least
-   * 60 s, so an API call re-attaching after an object restart always finds the outcome.
-   */
-  tombstoneSeconds: z.number().int().min(60).default(600),
-  /** Pending sessions one number may have at once (MFA-fatigue and SMS-bombing defence). */
-  maxPendingPerMsisdn: z.number().int().min(1).max(100).default(3),
-  /**
-   * A new authenticator app for a number that already has one takes over only after this long,
-   * during which the current app is notified and can refuse (one minute to a week).
-   */
-  deviceReplacementGraceSeconds: z
-    .number()
-    .int()
-    .min(60)
-    .max(7 * 86_400)
-    .default(86_400),
-  /**
-   * Failed Magic Link / offline API calls one client address (IPv6: /64) may make before it
-   * gets BAD_REQUEST 429 rate_limited: key guessing and audit flooding.
-   */
-  ipFailureLimit: RateLimitSchema.default({ perMinute: 10, perHour: 100 }),
-});
+export const ConfigSchema = z
+  .object({
+    /** Endpoint used by GET /api/sfwa/auth (no endpoint name in the path). */
+    defaultEndpoint: z.string().default("default"),
+    endpoints: z.array(EndpointSchema).default([]),
+    relays: z.array(RelaySchema).default([]),
+    rateLimit: RateLimitSchema.default({ perMinute: 5, perHour: 30 }),
+    overload: z
+      .object({
+        /** Max concurrent pending sessions across all endpoints (approximate, see README). */
+        maxPending: z.number().int().min(1).default(10_000),
+        /** Number of shard objects the pending-session leases are spread over. */
+        shards: z.number().int().min(1).max(1024).default(32),
+      })
+      .default({ maxPending: 10_000, shards: 32 }),
+    /**
+     * Keep a finished session's tombstone this long so its link says "already used". At least
+     * 60 s, so an API call re-attaching after an object restart always finds the outcome.
+     */
+    tombstoneSeconds: z.number().int().min(60).default(600),
+    /** Pending sessions one number may have at once (MFA-fatigue and SMS-bombing defence). */
+    maxPendingPerMsisdn: z.number().int().min(1).max(100).default(3),
+    /**
+     * A new authenticator app for a number that already has one takes over only after this long,
+     * during which the current app is notified and can refuse (one minute to a week).
+     */
+    deviceReplacementGraceSeconds: z
+      .number()
+      .int()
+      .min(60)
+      .max(7 * 86_400)
+      .default(86_400),
+    /**
+     * Failed Magic Link / offline API calls one client address (IPv6: /64) may make before it
+     * gets BAD_REQUEST 429 rate_limited: key guessing and audit flooding.
+     */
+    ipFailureLimit: RateLimitSchema.default({ perMinute: 10, perHour: 100 }),
+  })
+  .superRefine((config, ctx) => {
+    // One site, one encryption key: the page cannot know which relay of the site will answer.
+    const bySite = new Map<string, string>();
+    config.relays.forEach((relay, i) => {
+      if (!relay.encryptionJwk) return;
+      const site = relaySite(relay);
+      const jwk = `${relay.encryptionJwk.x}.${relay.encryptionJwk.y}`;
+      const seen = bySite.get(site);
+      if (seen === undefined) bySite.set(site, jwk);
+      else if (seen !== jwk) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["relays", i, "encryptionJwk"],
+          message: `relays of site "${site}" must share one encryptionJwk`,
+        });
+      }
+    });
+  });
 export type Config = z.infer<typeof ConfigSchema>;
+
+/** The encryption key of a relay site (the same on all its relays: see ConfigSchema), or null. */
+export function siteEncryptionJwk(config: Pick<Config, "relays">, site: string): NonNullable<Relay["encryptionJwk"]> | null {
+  return config.relays.find((r) => relaySite(r) === site && r.encryptionJwk)?.encryptionJwk ?? null;
+}
 
 export const DEFAULT_TEXTS: Texts = {
   sms: "Approve your sign-in:",

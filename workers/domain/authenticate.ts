@@ -3,7 +3,7 @@ import type { AuthQuery } from "../../core/contracts/magic-link";
 import { codeForStatus, type BadRequestReason, type FinalStatus, type ResultCode, type SessionStatus } from "../../core/codes";
 import { pickMatchNumber } from "../../core/number-match";
 import { randomToken, sha256Hex } from "../../core/tokens";
-import type { Channel, SessionAppOptions } from "../objects/auth-session/contract";
+import type { AssistedInit, Channel, SessionAppOptions } from "../objects/auth-session/contract";
 import { approverDirectory } from "./approvers";
 import { retryWait, waitBackoffMs } from "../../core/wait-retry";
 import { acquireLease } from "./overload";
@@ -47,57 +47,72 @@ export function appOptions(endpoint: Endpoint, q: AuthQuery): SessionAppOptions 
   };
 }
 
+/** A session to start: who, where, which texts, how long, and the Assisted Login approvers. */
+export interface SessionRequest {
+  msisdn: string;
+  endpoint: Endpoint;
+  texts: Texts;
+  timeoutMs: number;
+  app: SessionAppOptions;
+  assisted: AssistedInit | null;
+}
+
+export type SessionStart =
+  | { kind: "started"; name: string; sessionId: string; status: SessionStatus; channel: Channel; deadline: number }
+  | { kind: "refused"; reason: BadRequestReason; retryAfterMs?: number };
+
 /**
- * One Magic Link authentication, start to finish: rate limit and per-number pending cap,
- * overload lease, session creation (which delivers push or SMS), then blocking until the
- * session reports its outcome. The result codes are the same whichever channel was used.
+ * Starts a session without waiting for it: the per-number rate limit and pending cap, the
+ * overload lease, then the session object (which delivers push or SMS). Used by the blocking
+ * Magic Link call below and by the password reset portal, which polls the outcome instead.
  */
-export async function authenticate(env: Env, config: Config, endpoint: Endpoint, q: AuthQuery, publicOrigin: string): Promise<AuthOutcome> {
+export async function startSession(env: Env, config: Config, r: SessionRequest, publicOrigin: string): Promise<SessionStart> {
   const token = randomToken();
   const name = await sha256Hex(token);
   const sessionId = env.AUTH_SESSION.idFromName(name).toString();
-  const timeoutMs = (q["touch-timeout"] ?? endpoint.timeoutSeconds) * 1000;
-  const deadline = Date.now() + timeoutMs;
+  const deadline = Date.now() + r.timeoutMs;
 
-  const subscriber = env.SUBSCRIBER.getByName(q.msisdn);
-  const limits = endpoint.rateLimit ?? config.rateLimit;
+  const subscriber = env.SUBSCRIBER.getByName(r.msisdn);
+  const limits = r.endpoint.rateLimit ?? config.rateLimit;
   const admitted = await subscriber.admit(limits, {
     session: name,
     until: deadline + LEASE_MARGIN_MS,
     cap: config.maxPendingPerMsisdn,
   });
-  if (!admitted.allowed) return { code: "BAD_REQUEST", reason: admitted.reason, retryAfterMs: admitted.retryAfterMs };
+  if (!admitted.allowed) {
+    return {
+      kind: "refused",
+      reason: admitted.reason,
+      ...(admitted.retryAfterMs !== undefined ? { retryAfterMs: admitted.retryAfterMs } : {}),
+    };
+  }
 
   const lease = await acquireLease(env.LOAD_SHARD, config.overload, sessionId, deadline + LEASE_MARGIN_MS, {
-    name: endpoint.name,
-    maxPending: endpoint.maxPending,
+    name: r.endpoint.name,
+    maxPending: r.endpoint.maxPending,
   });
   if ("refused" in lease) {
     await subscriber.release(name);
-    return { code: "BAD_REQUEST", reason: lease.refused };
+    return { kind: "refused", reason: lease.refused };
   }
   const leaseShard = lease.shard;
 
-  const texts = resolveTexts(endpoint, q);
   const link = `${publicOrigin}/m/${token}`;
-  let initial: { status: SessionStatus; channel: Channel };
   try {
-    const assisted = endpoint.assistedLogin
-      ? { approvers: await approverDirectory(endpoint).list(endpoint), linkBase: publicOrigin }
-      : null;
-    initial = await env.AUTH_SESSION.getByName(name).start({
+    const initial = await env.AUTH_SESSION.getByName(name).start({
       name,
-      msisdn: q.msisdn,
-      endpoint: endpoint.name,
-      texts,
-      smsText: composeSms(texts.sms, link),
+      msisdn: r.msisdn,
+      endpoint: r.endpoint.name,
+      texts: r.texts,
+      smsText: composeSms(r.texts.sms, link),
       link,
-      timeoutMs,
+      timeoutMs: r.timeoutMs,
       tombstoneMs: config.tombstoneSeconds * 1000,
       leaseShard,
-      app: appOptions(endpoint, q),
-      assisted,
+      app: r.app,
+      assisted: r.assisted,
     });
+    return { kind: "started", name, sessionId, status: initial.status, channel: initial.channel, deadline };
   } catch (e) {
     await env.LOAD_SHARD.getByName(leaseShard)
       .release(sessionId)
@@ -105,9 +120,37 @@ export async function authenticate(env: Env, config: Config, endpoint: Endpoint,
     await subscriber.release(name).catch(() => {});
     throw e;
   }
+}
+
+/**
+ * One Magic Link authentication, start to finish: the session is started (startSession), then
+ * we block until it reports its outcome. The result codes are the same whichever channel was used.
+ */
+export async function authenticate(env: Env, config: Config, endpoint: Endpoint, q: AuthQuery, publicOrigin: string): Promise<AuthOutcome> {
+  const assisted = endpoint.assistedLogin ? { approvers: await approverDirectory(endpoint).list(endpoint), linkBase: publicOrigin } : null;
+  const started = await startSession(
+    env,
+    config,
+    {
+      msisdn: q.msisdn,
+      endpoint,
+      texts: resolveTexts(endpoint, q),
+      timeoutMs: (q["touch-timeout"] ?? endpoint.timeoutSeconds) * 1000,
+      app: appOptions(endpoint, q),
+      assisted,
+    },
+    publicOrigin,
+  );
+  if (started.kind === "refused") {
+    return {
+      code: "BAD_REQUEST",
+      reason: started.reason,
+      ...(started.retryAfterMs !== undefined ? { retryAfterMs: started.retryAfterMs } : {}),
+    };
+  }
   // Delivery failures end the session inside start(); nothing to wait for.
-  const status = initial.status === "pending" ? await waitForOutcome(env, name, deadline) : initial.status;
-  return { code: codeForStatus(status), sessionId, channel: initial.channel };
+  const status = started.status === "pending" ? await waitForOutcome(env, started.name, started.deadline) : started.status;
+  return { code: codeForStatus(status), sessionId: started.sessionId, channel: started.channel };
 }
 
 /**

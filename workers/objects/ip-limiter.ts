@@ -7,6 +7,8 @@ const HOUR = 3_600_000;
  * Sliding-window counters for one client address (one object per IP, or per IPv6 /64), one
  * window per scope ("auth-fail", …). Only the timestamps of the last hour are kept, and an
  * object wipes itself an hour after its last use. The window math is lib/rate-limit.ts.
+ * The reset portal also names one per (endpoint, username) hash ("reset-user:…"), for its
+ * per-username limit: the same counters, another key.
  */
 export class IpLimiter extends DurableObject<Env> {
   async admit(scope: string, limits: RateLimits): Promise<{ allowed: boolean; retryAfterMs: number }> {

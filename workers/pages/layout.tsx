@@ -1,7 +1,7 @@
 import type { Child } from "hono/jsx";
 
 /** Shared shell of every page: mobile viewport, no referrer, one same-origin stylesheet. */
-export function Layout(props: { title: string; children: Child }) {
+export function Layout(props: { title: string; children: Child; head?: Child }) {
   return (
     <html lang="en">
       <head>
@@ -11,6 +11,7 @@ export function Layout(props: { title: string; children: Child }) {
         <meta name="robots" content="noindex, nofollow" />
         <title>{props.title}</title>
         <link rel="stylesheet" href="/assets/app.css" />
+        {props.head}
       </head>
       <body>
         <main class="card">{props.children}</main>
@@ -44,4 +45,9 @@ form.activate p { margin-bottom: 12px; }
 table { width: 100%; border-collapse: collapse; font-size: .9rem; }
 td, th { text-align: left; padding: 6px 4px; vertical-align: top; border-bottom: 1px solid color-mix(in srgb, CanvasText 15%, transparent); }
 .wide { max-width: 960px; }
+label { display: block; margin: 0 0 6px; font-weight: 600; }
+input[type=text], input[type=password] { width: 100%; min-height: 48px; font: inherit; padding: 8px 12px; margin: 0 0 16px;
+  border-radius: 10px; border: 1px solid color-mix(in srgb, CanvasText 35%, transparent); background: Field; color: FieldText; }
+ul.problems { color: var(--reject); padding-left: 20px; margin: 0 0 16px; }
+button:disabled { opacity: .5; cursor: default; }
 `;

@@ -33,6 +33,12 @@ export const appHeaders = secureHeaders({
   ...common,
 });
 
+/** The password reset pages: one same-origin script (/assets/reset.js) that encrypts the password; no inline, no eval, no fetch. */
+export const resetHeaders = secureHeaders({
+  contentSecurityPolicy: { ...baseCsp, scriptSrc: ["'self'"] },
+  ...common,
+});
+
 /** Nothing cached, unless a route says otherwise (static files do). */
 export const noStoreByDefault = createMiddleware(async (c, next) => {
   await next();

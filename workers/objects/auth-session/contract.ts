@@ -52,6 +52,8 @@ export interface AssistedInit {
   approvers: Approver[];
   /** Origin (and path prefix) for the approver's link: `${linkBase}/m/<token>`. */
   linkBase: string;
+  /** What the approver approves: a sign-in (default) or a password reset (the reset portal). */
+  purpose?: "sign-in" | "password-reset";
 }
 
 /**

@@ -130,14 +130,15 @@ export function appDecide(
   const expected = phase === "choose_approver" ? null : consumed.matchNumber;
   const { status, mismatch } = judgeAnswer(expected, claims.d, claims.m);
   if (status === "accepted" && consumed.assisted) {
-    const { approvers, linkBase } = consumed.assisted;
+    const { approvers, linkBase, purpose } = consumed.assisted;
+    const init: AssistedInit = { approvers, linkBase, ...(purpose ? { purpose } : {}) };
     const choosing: Pending = {
       ...consumed,
       // The user's own SMS fallback is moot now; the approver step may still use the link page.
       smsDue: phase === "user" ? null : consumed.smsDue,
-      assisted: { approvers, linkBase, phase: "choose_approver" },
+      assisted: { ...init, phase: "choose_approver" },
     };
-    if (claims.a !== undefined) return pickApprover(choosing, { approvers, linkBase }, claims.a, fresh.approverLink, now);
+    if (claims.a !== undefined) return pickApprover(choosing, init, claims.a, fresh.approverLink, now);
     const result = { kind: "choose_approver" as const, title: state.texts.title, approvers: approverChoices(choosing), nonce: fresh.nonce };
     return unchanged(withNonce(choosing, "user", fresh.nonce), result);
   }

@@ -53,7 +53,8 @@ export function approverChoices(state: Pending): ApproverChoice[] {
 
 /** What the approver is asked (SMS, link page, app): the user's number, masked. */
 export function approverAsk(state: Pending): string {
-  return `${maskMsisdn(state.msisdn)} asks you to approve a sign-in.`;
+  const what = state.assisted?.purpose === "password-reset" ? "a password reset" : "a sign-in";
+  return `${maskMsisdn(state.msisdn)} asks you to approve ${what}.`;
 }
 
 /** The approver's page, reached through their link's alias object. */
