@@ -2,15 +2,15 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 import { E164, normalizeUsername } from "../../core/contracts/relay.ts";
 import { USERNAME_ATTRIBUTE_REQUIRED, ldapAccountAttribute } from "./first-factor/ldap-account.ts";
+import { RadsecSchema } from "./radsec/config.ts";
+import { type SecondFactor, SecondFactorSchema } from "./second-factor.ts";
+
+export type { SecondFactor };
 
 /**
  * Relay configuration file (JSON). Validated at start-up; every error names its field.
  * See relay/relay.example.json for a documented example.
  */
-const SecondFactorSchema = z
-  .union([z.enum(["touch", "touch-plus", "touch-mobile", "sms", "totp"]), z.literal(6), z.literal(7), z.literal(8)])
-  .transform((v) => (v === 6 ? "touch" : v === 7 ? "touch-plus" : v === 8 ? "touch-mobile" : v));
-export type SecondFactor = z.output<typeof SecondFactorSchema>;
 
 const ClientSchema = z.object({
   name: z.string().min(1),
@@ -82,6 +82,8 @@ export const RelayConfigSchema = z.object({
     .object({ host: z.string().default("0.0.0.0"), port: z.number().int().min(0).max(65535).default(1812) })
     .default({ host: "0.0.0.0", port: 1812 }),
   clients: z.array(ClientSchema).min(1),
+  /** RadSec (RADIUS over TLS, RFC 6614): off unless configured. */
+  radsec: RadsecSchema.optional(),
   edge: z.object({
     url: z.url(),
     relayName: z.string().min(1),
