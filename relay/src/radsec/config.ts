@@ -54,7 +54,7 @@ export const RadsecSchema = z.object({
   clients: z.array(RadsecClientSchema).min(1),
   handshakeTimeoutSeconds: z.number().int().min(1).max(60).default(5),
   /** A connection with no request in flight and no traffic for this long is closed. */
-  idleTimeoutSeconds: z.number().int().min(5).max(86_400).default(600),
+  idleTimeoutSeconds: z.number().int().min(1).max(86_400).default(600),
   /** Open TLS connections at most (handshakes included); more are refused at accept. */
   maxConnections: z.number().int().min(1).max(10_000).default(100),
   /** Requests one connection may have in flight; beyond that the relay stops reading it. */

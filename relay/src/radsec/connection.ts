@@ -47,7 +47,9 @@ export class RadsecConnection {
     socket.on("data", (chunk: Buffer) => this.#onData(chunk));
     socket.on("drain", () => this.#pump());
     socket.on("error", (e) => this.#log.log("debug", "connection_error", { ...this.#fields(), error: e.message }));
-    socket.setTimeout(this.#limits.idleMs, () => this.#onIdle());
+    // Not setTimeout's callback: that is a one-time listener, and the timer fires again.
+    socket.on("timeout", () => this.#onIdle());
+    socket.setTimeout(this.#limits.idleMs);
   }
 
   get closed(): boolean {
@@ -126,7 +128,7 @@ export class RadsecConnection {
   /** No traffic for idleMs: close unless a request is still being decided (a Touch may wait long). */
   #onIdle(): void {
     if (this.#inFlight.size > 0) {
-      this.#socket.setTimeout(this.#limits.idleMs); // look again later
+      this.#socket.setTimeout(this.#limits.idleMs); // re-armed: look again later
       return;
     }
     this.#log.log("info", "connection_closed", { ...this.#fields(), reason: "idle_timeout" });

@@ -59,9 +59,13 @@ export class RadsecListener {
     server.on("tlsClientError", (err: Error & { code?: string }, socket: TLSSocket) => {
       const raw = rawSocketOf(socket);
       // A socket refused at accept was logged already; its TLS side only reports the reset.
-      if (this.#stopping || (raw && this.#refusedEarly.has(raw))) return;
+      if (this.#stopping || (raw && this.#refusedEarly.has(raw))) {
+        socket.destroy();
+        return;
+      }
       const reason = err.code === "ERR_TLS_HANDSHAKE_TIMEOUT" ? "handshake_timeout" : "handshake_failed";
       this.#refuse(reason, { nas: raw?.remoteAddress ?? socket.remoteAddress, port: raw?.remotePort, error: err.message });
+      socket.destroy(); // node leaves it open once a tlsClientError listener exists
     });
     server.on("error", (err) => this.#log.log("error", "socket_error", { transport: "radsec", error: err.message }));
     await new Promise<void>((resolve, reject) => {
