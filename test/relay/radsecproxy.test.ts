@@ -140,3 +140,17 @@ describe("refused RadSec clients: nothing answered, one log line per refused con
     expect(line).toMatchObject({ client: "pinned-nas", fingerprint: other.fingerprint });
   });
 });
+
+describe("operations", () => {
+  it("SIGTERM with radsecproxy's connection open: the relay closes it and exits 0", async () => {
+    expect(relay.logs().some((l) => l.event === "connection_accepted" && l.client === "proxy")).toBe(true);
+    expect(await relay.stop("SIGTERM")).toBe(0);
+    expect(relay.logs().map((l) => l.event)).toEqual(expect.arrayContaining(["signal", "shutting_down", "stopped"]));
+  });
+
+  it("logs carry no passwords, codes or State", () => {
+    const text = relay.output();
+    expect(text).toContain('"transport":"radsec"');
+    expect(text).not.toMatch(/"password"|"state"/i);
+  });
+});
