@@ -85,6 +85,8 @@ describe("radclient -> radsecproxy -> relay over TLS -> edge", () => {
       timeoutSeconds: 30,
     });
     const text = await waitForSms(gateway.requests, TOUCH_USER, 30_000);
+    // Past radsecproxy's default 10 s request timeout: the documented RetryInterval keeps it waiting.
+    await new Promise((r) => setTimeout(r, 11_000));
     expect(await answerLink(linkIn(text), "accept")).toBe(200);
     const r = await pending;
     expect(r.code, r.output).toBe("Access-Accept");

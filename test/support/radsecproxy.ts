@@ -48,6 +48,9 @@ server relay {
     tls relay-tls
     secret radsec
     StatusServer off
+    # radsecproxy gives up on a request after ~10 s by default; a Touch waits for the user.
+    RetryInterval 35
+    RetryCount 0
 }
 
 realm * {
