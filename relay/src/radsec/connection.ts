@@ -52,10 +52,6 @@ export class RadsecConnection {
     socket.setTimeout(this.#limits.idleMs);
   }
 
-  get closed(): boolean {
-    return this.#socket.destroyed;
-  }
-
   /** Shutdown: read nothing more, let the requests in flight answer (up to graceMs), then close. */
   async drain(graceMs: number): Promise<void> {
     this.#draining = true;

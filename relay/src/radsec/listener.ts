@@ -23,7 +23,7 @@ export class RadsecListener {
   /** Raw sockets, handshakes included, so a stop can end them all. */
   readonly #sockets = new Set<Socket>();
   readonly #connections = new Set<RadsecConnection>();
-  /** Raw sockets refused at accept: their TLS side's errors are not logged a second time. */
+  /** Raw sockets already refused (and logged): their TLS side's errors are not logged again. */
   readonly #refusedEarly = new WeakSet<Socket>();
   #stopping = false;
 
@@ -41,8 +41,9 @@ export class RadsecListener {
       ca: readPem(c.caFile, "radsec.caFile"),
       minVersion: "TLSv1.2" as const,
       requestCert: true,
-      // The chain is checked in #onSecure, first thing: node's own rejectUnauthorized would
-      // drop a refused certificate without a word, and operators need the line that says why.
+      // The chain is checked by #identify before anything is read: node's own
+      // rejectUnauthorized would drop a refused certificate without a word, and operators
+      // need the line that says why.
       rejectUnauthorized: false,
       handshakeTimeout: c.handshakeTimeoutSeconds * 1000,
     };
@@ -87,6 +88,8 @@ export class RadsecListener {
     this.#stopping = true;
     const closed = new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
     await Promise.all([...this.#connections].map((c) => c.drain(graceMs)));
+    // Drained connections end politely (their last replies flush); what lingers is cut.
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 1000).unref())]);
     for (const raw of this.#sockets) raw.destroy();
     await closed;
   }
