@@ -81,7 +81,8 @@ export const RelayConfigSchema = z.object({
   listen: z
     .object({ host: z.string().default("0.0.0.0"), port: z.number().int().min(0).max(65535).default(1812) })
     .default({ host: "0.0.0.0", port: 1812 }),
-  clients: z.array(ClientSchema).min(1),
+  /** RADIUS/UDP clients; may be empty when `radsec` has clients (a RadSec-only relay). */
+  clients: z.array(ClientSchema).default([]),
   /** RadSec (RADIUS over TLS, RFC 6614): off unless configured. */
   radsec: RadsecSchema.optional(),
   edge: z.object({
@@ -140,6 +141,9 @@ export class RelayConfigError extends Error {
 export function parseRelayConfig(json: unknown): RelayConfig {
   const r = RelayConfigSchema.safeParse(json);
   if (!r.success) throw new RelayConfigError(`invalid relay config:\n${z.prettifyError(r.error)}`);
+  if (r.data.clients.length === 0 && !r.data.radsec) {
+    throw new RelayConfigError("invalid relay config:\n✖ clients: list at least one RADIUS client (or configure radsec.clients)");
+  }
   return r.data;
 }
 

@@ -159,6 +159,13 @@ describe("the radsec config block", () => {
     expect(() => parseRelayConfig({ ...base, radsec: { ...radsec, clients: [client] } })).toThrow(message);
   });
 
+  it("a RadSec-only relay needs no UDP client; a relay with neither does not load", () => {
+    const { clients: _udp, ...noUdp } = base;
+    expect(parseRelayConfig({ ...noUdp, radsec }).clients).toEqual([]);
+    expect(() => parseRelayConfig(noUdp)).toThrow(/clients: list at least one RADIUS client/);
+    expect(() => parseRelayConfig({ ...noUdp, clients: [] })).toThrow(/clients: list at least one RADIUS client/);
+  });
+
   it("requires the certificate, key and CA files", () => {
     expect(() => parseRelayConfig({ ...base, radsec: { clients: radsec.clients } })).toThrow(/radsec\.certFile/);
   });
