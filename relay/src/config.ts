@@ -4,23 +4,15 @@ import { E164, normalizeUsername } from "../../core/contracts/relay.ts";
 import { CHALLENGE_TTL_MAX_SECONDS, CHALLENGE_TTL_MIN_SECONDS } from "../../core/contracts/relay-challenge.ts";
 import { USERNAME_ATTRIBUTE_REQUIRED, ldapAccountAttribute } from "./first-factor/ldap-account.ts";
 import { PasswordPolicySchema } from "../../core/password-policy-schema.ts";
+import { RadsecSchema } from "./radsec/config.ts";
+import { type SecondFactor, SecondFactorSchema, type TotpSource, TotpSourceSchema } from "./second-factor.ts";
+
+export type { SecondFactor, TotpSource };
 
 /**
  * Relay configuration file (JSON). Validated at start-up; every error names its field.
  * See relay/relay.example.json for a documented example.
  */
-const SecondFactorSchema = z
-  .union([z.enum(["touch", "touch-plus", "touch-mobile", "sms", "totp"]), z.literal(6), z.literal(7), z.literal(8)])
-  .transform((v) => (v === 6 ? "touch" : v === 7 ? "touch-plus" : v === 8 ? "touch-mobile" : v));
-export type SecondFactor = z.output<typeof SecondFactorSchema>;
-
-/**
- * Where TOTP codes are checked: "edge" (tokens enrolled at the edge), "local" (the relay's own
- * token store: no internet needed), "both" (local when the user has a local token, else edge).
- * Set at the top level, per client and per user (user wins over client over top level).
- */
-const TotpSourceSchema = z.enum(["edge", "local", "both"]);
-export type TotpSource = z.infer<typeof TotpSourceSchema>;
 
 const ClientSchema = z.object({
   name: z.string().min(1),
@@ -125,7 +117,10 @@ export const RelayConfigSchema = z.object({
   listen: z
     .object({ host: z.string().default("0.0.0.0"), port: z.number().int().min(0).max(65535).default(1812) })
     .default({ host: "0.0.0.0", port: 1812 }),
-  clients: z.array(ClientSchema).min(1),
+  /** RADIUS/UDP clients; may be empty when `radsec` has clients (a RadSec-only relay). */
+  clients: z.array(ClientSchema).default([]),
+  /** RadSec (RADIUS over TLS, RFC 6614): off unless configured. */
+  radsec: RadsecSchema.optional(),
   edge: z.object({
     url: z.url(),
     relayName: z.string().min(1),
@@ -208,6 +203,9 @@ export class RelayConfigError extends Error {
 export function parseRelayConfig(json: unknown): RelayConfig {
   const r = CheckedRelayConfigSchema.safeParse(json);
   if (!r.success) throw new RelayConfigError(`invalid relay config:\n${z.prettifyError(r.error)}`);
+  if (r.data.clients.length === 0 && !r.data.radsec) {
+    throw new RelayConfigError("invalid relay config:\n✖ clients: list at least one RADIUS client (or configure radsec.clients)");
+  }
   return r.data;
 }
 

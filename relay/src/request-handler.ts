@@ -8,6 +8,14 @@ import { PacketError, decodeRequest, encodeReply, peekCode, type RadiusRequest }
 const ACCESS_REQUEST = 1;
 const STATUS_SERVER = 12;
 
+/** What handle() needs of a client: UDP clients and RadSec clients (secret "radsec") both fit. */
+export type RequestClient = Pick<ClientConfig, "name" | "secret" | "requireMessageAuthenticator" | "secondFactor" | "totpSource">;
+
+/** A packet refused without a reply, and why (the reason is also logged). */
+export interface Dropped {
+  dropped: string;
+}
+
 /** Where a packet came from: the transport, and the peer's address and port on it. */
 export interface Peer {
   transport: "udp" | "radsec";
@@ -33,7 +41,7 @@ export class RequestHandler {
     this.#deps = parts.deps;
   }
 
-  async handle(msg: Buffer, peer: Peer, client: ClientConfig, send: (reply: Buffer) => void): Promise<void> {
+  async handle(msg: Buffer, peer: Peer, client: RequestClient, send: (reply: Buffer) => void): Promise<Dropped | undefined> {
     const nas = peer.address;
     const code = msg.length > 0 ? peekCode(msg) : -1;
     if (code !== ACCESS_REQUEST && code !== STATUS_SERVER) return this.drop("unsupported_code", peer, { code, client: client.name });
@@ -54,10 +62,14 @@ export class RequestHandler {
     }
     const source = `${peer.transport}:${nas}:${peer.port}`;
     const admission = this.#cache.admit(source, req.identifier, req.authenticator, Date.now());
-    if (admission.kind === "in_flight") return this.#log.log("debug", "duplicate_in_flight", { nas, id: req.identifier });
+    if (admission.kind === "in_flight") {
+      this.#log.log("debug", "duplicate_in_flight", { nas, id: req.identifier });
+      return;
+    }
     if (admission.kind === "cached") {
       this.#log.log("debug", "duplicate_resent", { nas, id: req.identifier });
-      return send(admission.reply);
+      send(admission.reply);
+      return;
     }
 
     if (code === STATUS_SERVER) {
@@ -107,8 +119,9 @@ export class RequestHandler {
   }
 
   /** A refused packet (or connection): one warn line, nothing sent. */
-  drop(reason: string, peer: Pick<Peer, "transport" | "address">, fields: Record<string, unknown> = {}): void {
+  drop(reason: string, peer: Pick<Peer, "transport" | "address">, fields: Record<string, unknown> = {}): Dropped {
     this.#log.log("warn", "packet_dropped", { reason, transport: peer.transport, nas: peer.address, ...fields });
+    return { dropped: reason };
   }
 }
 

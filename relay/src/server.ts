@@ -6,6 +6,7 @@ import type { RelayConfig } from "./config.ts";
 import type { EdgeApi } from "./edge-client.ts";
 import type { FirstFactor } from "./first-factor/types.ts";
 import type { Logger } from "./log.ts";
+import { RadsecListener } from "./radsec/listener.ts";
 import { ClientTable } from "./radius/clients.ts";
 import { RetransmitCache } from "./radius/dedup.ts";
 import { RequestHandler } from "./request-handler.ts";
@@ -20,6 +21,7 @@ export class RelayServer {
   readonly #clients: ClientTable;
   readonly #handler: RequestHandler;
   #socket: Socket | undefined;
+  readonly #radsec: RadsecListener | undefined;
   #inFlight = new Set<Promise<void>>();
   #closing = false;
 
@@ -43,9 +45,10 @@ export class RelayServer {
       ...(parts.localTotp ? { localTotp: parts.localTotp } : {}),
     };
     this.#handler = new RequestHandler({ log: parts.log, cache, deps });
+    this.#radsec = config.radsec ? new RadsecListener(config.radsec, { handler: this.#handler, log: parts.log }) : undefined;
   }
 
-  async start(): Promise<{ address: string; port: number }> {
+  async start(): Promise<{ address: string; port: number; radsec?: { address: string; port: number } }> {
     const { host, port } = this.#config.listen;
     const socket = createSocket({ type: isIPv6(host) ? "udp6" : "udp4", reuseAddr: false });
     this.#socket = socket;
@@ -63,7 +66,8 @@ export class RelayServer {
     if (this.#config.firstFactor.type === "none") {
       this.#log.log("warn", "first_factor_none", { message: 'firstFactor is {"type":"none"}: the relay checks no password, the NAS must' });
     }
-    return { address: addr.address, port: addr.port };
+    const radsec = await this.#radsec?.start();
+    return { address: addr.address, port: addr.port, ...(radsec ? { radsec } : {}) };
   }
 
   /** Stops taking packets, lets in-flight requests finish (up to graceMs), then closes. */
@@ -71,7 +75,10 @@ export class RelayServer {
     if (this.#closing) return;
     this.#closing = true;
     this.#log.log("info", "shutting_down", { inFlight: this.#inFlight.size });
-    await Promise.race([Promise.allSettled([...this.#inFlight]), new Promise((r) => setTimeout(r, graceMs).unref())]);
+    await Promise.all([
+      Promise.race([Promise.allSettled([...this.#inFlight]), new Promise((r) => setTimeout(r, graceMs).unref())]),
+      this.#radsec?.stop(graceMs),
+    ]);
     await new Promise<void>((resolve) => (this.#socket ? this.#socket.close(() => resolve()) : resolve()));
     this.#log.log("info", "stopped", {});
   }
@@ -88,7 +95,10 @@ export class RelayServer {
   async #handle(msg: Buffer, rinfo: RemoteInfo): Promise<void> {
     const peer = { transport: "udp", address: rinfo.address, port: rinfo.port } as const;
     const client = this.#clients.match(rinfo.address);
-    if (!client) return this.#handler.drop("unknown_client", peer);
+    if (!client) {
+      this.#handler.drop("unknown_client", peer);
+      return;
+    }
     await this.#handler.handle(msg, peer, client, (reply) => this.#send(reply, rinfo));
   }
 

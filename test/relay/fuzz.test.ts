@@ -1,5 +1,6 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { createSocket, type Socket } from "node:dgram";
+import { connect as tcpConnect } from "node:net";
 import { join } from "node:path";
 import radius from "radius";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,6 +11,8 @@ import { firstFactorFrom } from "../../relay/src/first-factor/index.ts";
 import { jsonLogger } from "../../relay/src/log.ts";
 import { PacketError, decodeRequest, verifyReply } from "../../relay/src/radius/packet.ts";
 import { RelayServer } from "../../relay/src/server.ts";
+import { radsecConnect } from "../support/radsec-client.ts";
+import { type IssuedCert, makeTestPki, type TestPki } from "../support/tls-certs.ts";
 
 /**
  * Reliability: fuzz the relay's packet handling with random and mutated packets seeded from
@@ -31,10 +34,10 @@ function seeds(): Buffer[] {
   return [...captures, ...vectors];
 }
 
-function validRequest(id: number, user: string): Buffer {
+function validRequest(id: number, user: string, secret = SECRET): Buffer {
   return radius.encode({
     code: "Access-Request",
-    secret: SECRET,
+    secret,
     identifier: id,
     add_message_authenticator: true,
     attributes: [
@@ -85,17 +88,30 @@ function prng(seed: number): () => number {
 
 let server: RelayServer;
 let port: number;
+let radsecPort: number;
+let pki: TestPki;
+let nasCert: IssuedCert;
 let client: Socket;
 const replies: Buffer[] = [];
 const logLines: string[] = [];
 
 beforeAll(async () => {
+  pki = makeTestPki();
+  nasCert = pki.client("fuzz-nas.example.test");
   const config = parseRelayConfig({
     listen: { host: "127.0.0.1", port: 0 },
     clients: [{ name: "fuzz", address: "127.0.0.1", secret: SECRET }],
     edge: { url: "http://127.0.0.1:9", relayName: "fuzz", privateKeyFile: "/dev/null" },
     firstFactor: { type: "none" },
     secondFactor: "touch",
+    radsec: {
+      listen: { host: "127.0.0.1", port: 0 },
+      certFile: pki.server.cert,
+      keyFile: pki.server.key,
+      caFile: pki.caFile,
+      clients: [{ name: "fuzz-radsec", certName: "fuzz-nas.example.test" }],
+      handshakeTimeoutSeconds: 2,
+    },
     // Every user the valid requests name is known, so only packet authentication stands
     // between a mutant and an Access-Accept.
     usernameAsMsisdn: true,
@@ -118,7 +134,9 @@ beforeAll(async () => {
     firstFactor: firstFactorFrom({ type: "none" }),
     log: jsonLogger("warn", (l) => logLines.push(l)),
   });
-  port = (await server.start()).port;
+  const started = await server.start();
+  port = started.port;
+  radsecPort = started.radsec?.port ?? 0;
   client = createSocket("udp4");
   client.on("message", (m) => replies.push(m));
   await new Promise<void>((r) => client.bind(0, "127.0.0.1", r));
@@ -198,5 +216,67 @@ describe("relay fuzzing", () => {
     expect(replies[0]?.[0]).toBe(2);
     expect(replies[0]![1]).toBe(99);
     expect(verifyReply(replies[0]!, request.subarray(4, 20), SECRET, true)).toBe(true);
+  });
+
+  it("RadSec framing: random chunks, lengths and mutants over TLS; no crash, no Access-Accept, then still answering", async () => {
+    const rnd = prng(Number(process.env.FUZZ_SEED ?? 3));
+    // Signed with RadSec's secret: only the relay's packet checks stand between a mutant and an accept.
+    const valid = Array.from({ length: 8 }, (_, i) => validRequest(200 + i, `+4670123456${i}`, "radsec"));
+    const pool = [...seeds(), ...valid];
+    const streams = Math.max(10, Math.round(ITERATIONS / 150));
+    const accepts: Buffer[] = [];
+    let bytesSent = 0;
+    for (let s = 0; s < streams; s++) {
+      // One stream: mutants (never a signed original), random bytes, bogus Length headers.
+      const parts: Buffer[] = [];
+      for (let k = 0; k < 1 + Math.floor(rnd() * 12); k++) {
+        const pick = rnd();
+        if (pick < 0.6) {
+          const original = pool[Math.floor(rnd() * pool.length)] as Buffer;
+          const p = mutate(original, rnd, pool);
+          if (valid.includes(original) && p.length >= original.length && p.subarray(0, original.length).equals(original)) continue;
+          parts.push(p);
+        } else if (pick < 0.8) {
+          parts.push(Buffer.from(Array.from({ length: Math.floor(rnd() * 64) }, () => Math.floor(rnd() * 256))));
+        } else {
+          const len = Math.floor(rnd() * 70_000) % 65_536;
+          parts.push(Buffer.from([1, Math.floor(rnd() * 256), len >> 8, len & 0xff]));
+        }
+      }
+      const stream = Buffer.concat(parts);
+      bytesSent += stream.length;
+      const c = await radsecConnect(radsecPort, { ca: pki.caPem, cert: nasCert });
+      // Random chunk sizes, sometimes a pause between writes: partial packets must be held.
+      for (let at = 0; at < stream.length; ) {
+        const n = 1 + Math.floor(rnd() * 300);
+        c.socket.write(stream.subarray(at, at + n));
+        at += n;
+        if (rnd() < 0.2) await new Promise((r) => setTimeout(r, 1));
+      }
+      c.socket.end();
+      await Promise.race([c.closed, new Promise((r) => setTimeout(r, 2000))]);
+      accepts.push(...c.replies.filter((r) => r[0] === 2));
+      c.socket.destroy();
+    }
+    // Garbage instead of a TLS handshake.
+    for (let g = 0; g < 5; g++) {
+      const raw = tcpConnect(radsecPort, "127.0.0.1");
+      raw.on("error", () => undefined);
+      raw.end(Buffer.from(Array.from({ length: 1 + Math.floor(rnd() * 500) }, () => Math.floor(rnd() * 256))));
+      await new Promise((r) => raw.once("close", r));
+    }
+    expect(bytesSent).toBeGreaterThan(streams * 20);
+    expect(accepts).toEqual([]);
+    expect(logLines.some((l) => l.includes("handler_error"))).toBe(false);
+    expect(logLines.some((l) => l.includes('"transport":"radsec"') && /bad_frame|packet_dropped/.test(l))).toBe(true);
+
+    // Still alive and correct over TLS.
+    const c = await radsecConnect(radsecPort, { ca: pki.caPem, cert: nasCert });
+    const request = validRequest(77, "+46709999999", "radsec");
+    c.socket.write(request);
+    const [reply] = await c.waitForReplies(1);
+    expect(reply?.[0]).toBe(2);
+    expect(verifyReply(reply as Buffer, request.subarray(4, 20), "radsec", true)).toBe(true);
+    c.socket.end();
   });
 });
