@@ -1,10 +1,13 @@
 #!/usr/bin/env node
 import { exportJWK, exportPKCS8, generateKeyPair } from "jose";
 import { existsSync, writeFileSync } from "node:fs";
+import { AdminServer } from "./admin-server.ts";
 import { loadRelayConfig, RelayConfigError } from "./config.ts";
 import { EdgeClient, loadPrivateKey } from "./edge-client.ts";
+import { EdgeHealth, httpEdgeProbe } from "./edge-health.ts";
 import { firstFactorFrom } from "./first-factor/index.ts";
 import { jsonLogger } from "./log.ts";
+import { RelayMetrics } from "./metrics.ts";
 import { RelayServer } from "./server.ts";
 
 const USAGE = `edge-mfa-relay: RADIUS relay to the Edge MFA service
@@ -21,18 +24,32 @@ async function main(argv: string[]): Promise<void> {
   if (argv.includes("--help") || argv.includes("-h")) return void process.stdout.write(USAGE);
   if (argv[0] === "keygen") return keygen(opt("--out"), opt("--name"));
 
-  const config = loadRelayConfig(opt("--config") ?? "relay.json");
+  const configFile = opt("--config") ?? "relay.json";
+  const config = loadRelayConfig(configFile);
   const log = jsonLogger(config.log.level);
+  const metrics = new RelayMetrics({ touchTimeoutSeconds: config.touchTimeoutSeconds });
   const edge = new EdgeClient({
     url: config.edge.url,
     relayName: config.edge.relayName,
     key: await loadPrivateKey(config.edge.privateKeyFile),
     timeoutMs: config.edge.timeoutMs,
+    observe: (call, seconds, outcome) => metrics.edgeCall(call, seconds, outcome),
   });
-  const server = new RelayServer(config, { edge, firstFactor: firstFactorFrom(config.firstFactor), log });
+  const server = new RelayServer(config, { edge, firstFactor: firstFactorFrom(config.firstFactor), log, metrics });
+  const admin = config.admin
+    ? new AdminServer(config.admin, {
+        metrics,
+        health: new EdgeHealth(
+          httpEdgeProbe(config.edge.url, Math.min(config.edge.timeoutMs, 3000)),
+          config.admin.healthCacheSeconds * 1000,
+        ),
+        listening: () => server.listening,
+        log,
+      })
+    : undefined;
   // Handlers go in before start(): start() logs "listening" before it returns, and a
   // signal sent on that line would otherwise meet the default action (killed, no drain).
-  const started = server.start();
+  const started = server.start().then(() => admin?.start());
   let stopping = false;
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     process.on(sig, () => {
@@ -41,10 +58,17 @@ async function main(argv: string[]): Promise<void> {
       log.log("info", "signal", { signal: sig });
       void started
         .catch(() => undefined)
+        // /healthz answers 503 while in-flight logins drain, then the admin port closes.
         .then(() => server.stop())
+        .then(() => admin?.stop())
         .then(() => process.exit(0));
     });
   }
+  // SIGHUP (systemctl reload): clients, users and second-factor settings from the file again.
+  process.on("SIGHUP", () => {
+    log.log("info", "signal", { signal: "SIGHUP" });
+    if (!stopping) server.reload(() => loadRelayConfig(configFile));
+  });
   await started;
 }
 
