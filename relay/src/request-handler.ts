@@ -4,7 +4,15 @@ import type { ClientConfig } from "./config.ts";
 import type { Logger } from "./log.ts";
 import type { RelayMetrics } from "./metrics.ts";
 import type { RetransmitCache } from "./radius/dedup.ts";
-import { ACCOUNTING_REQUEST, PacketError, decodeRequest, encodeReply, peekCode, type RadiusRequest } from "./radius/packet.ts";
+import {
+  ACCOUNTING_REQUEST,
+  PacketError,
+  decodeRequest,
+  encodeAccountingResponse,
+  encodeReply,
+  peekCode,
+  type RadiusRequest,
+} from "./radius/packet.ts";
 
 const ACCESS_REQUEST = 1;
 const STATUS_SERVER = 12;
@@ -109,7 +117,7 @@ export class RequestHandler {
         this.#cache.abandon(source, req.identifier, admission.ticket);
         return finished({ ...counted, method: "accounting", result: "none" });
       }
-      const reply = encodeReply(req, "Accounting-Response", [], client.secret);
+      const reply = encodeAccountingResponse(req, client.secret);
       if (this.#cache.complete(source, req.identifier, admission.ticket, reply, Date.now())) send(reply);
       return finished({ ...counted, method: "accounting", result: "Accounting-Response" });
     }

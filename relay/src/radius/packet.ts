@@ -138,7 +138,7 @@ export function decodeRequest(packet: Buffer, secret: string): RadiusRequest {
  */
 export function encodeReply(
   request: Pick<RadiusRequest, "identifier" | "authenticator" | "rawAttributes">,
-  code: ReplyCode | "Accounting-Response",
+  code: ReplyCode,
   attributes: Array<[string, string | Buffer]>,
   secret: string,
 ): Buffer {
@@ -151,6 +151,28 @@ export function encodeReply(
     attributes: [["Message-Authenticator", Buffer.alloc(16)], ...attributes, ...proxyState],
   });
   return signReply(packet, request.authenticator, secret);
+}
+
+/**
+ * An Accounting-Response (RFC 2866 §3), Proxy-State echoed, with only its Response
+ * Authenticator: no Message-Authenticator, which RFC 2866 does not define and implementations
+ * compute differently (FreeRADIUS over a zeroed authenticator, others over the request's).
+ */
+export function encodeAccountingResponse(
+  request: Pick<RadiusRequest, "identifier" | "authenticator" | "rawAttributes">,
+  secret: string,
+): Buffer {
+  const proxyState = request.rawAttributes.filter(([t]) => t === 33).map(([t, v]) => [t, v] as [number, Buffer]);
+  const out = radius.encode({
+    code: "Accounting-Response",
+    identifier: request.identifier,
+    secret,
+    add_message_authenticator: false,
+    attributes: proxyState,
+  });
+  request.authenticator.copy(out, 4);
+  createHash("md5").update(out).update(secret).digest().copy(out, 4);
+  return out;
 }
 
 /**

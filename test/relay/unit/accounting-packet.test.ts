@@ -6,7 +6,7 @@ import {
   PacketError,
   decodeRequest,
   encodeAccountingRequest,
-  encodeReply,
+  encodeAccountingResponse,
   verifyReply,
 } from "../../../relay/src/radius/packet.ts";
 
@@ -99,11 +99,13 @@ describe("Accounting-Response", () => {
       attributes: [...ATTRS, ["Proxy-State", Buffer.from("hop-1")]],
     });
     const req = decodeRequest(packet, SECRET);
-    const reply = encodeReply(req, "Accounting-Response", [], SECRET);
+    const reply = encodeAccountingResponse(req, SECRET);
     expect(reply[0]).toBe(5);
     expect(reply[1]).toBe(77);
     expect(reply.includes(Buffer.from("hop-1"))).toBe(true);
-    expect(verifyReply(reply, req.authenticator, SECRET, true)).toBe(true);
+    expect(reply.readUInt16BE(2)).toBe(reply.length);
+    expect(verifyReply(reply, req.authenticator, SECRET, false)).toBe(true);
+    expect(verifyReply(reply, req.authenticator, SECRET, true)).toBe(false); // no Message-Authenticator in it
     expect(verifyReply(reply, req.authenticator, "other-secret", false)).toBe(false);
     expect(radius.verify_response({ request: packet, response: Buffer.from(reply), secret: SECRET })).toBe(true);
   });
