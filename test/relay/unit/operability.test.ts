@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import radius from "radius";
 import { describe, expect, it } from "vitest";
 import { AccountingRecorder } from "../../../relay/src/accounting.ts";
@@ -76,6 +77,12 @@ describe("planReload", () => {
 });
 
 describe("admin config", () => {
+  it("relay.example.json loads, with its admin port on loopback and accounting forwarded", () => {
+    const example = parseRelayConfig(JSON.parse(readFileSync("relay/relay.example.json", "utf8")));
+    expect(example.admin?.listen).toEqual({ host: "127.0.0.1", port: 9812 });
+    expect(example.accounting?.forward?.port).toBe(1813);
+  });
+
   it("listens on loopback by default and refuses another address unless asked for", () => {
     expect(config({ admin: {} }).admin?.listen).toEqual({ host: "127.0.0.1", port: 9812 });
     expect(() => config({ admin: { listen: { host: "0.0.0.0" } } })).toThrow(/admin\.allowNonLoopback/);
