@@ -5,6 +5,12 @@ import { encodeAccountingRequest, verifyReply, type RadiusRequest } from "./radi
 import { udpExchange } from "./radius/udp-exchange.ts";
 
 const ACCOUNTING_RESPONSE = 5;
+/**
+ * Forwards waiting for the upstream at once (each holds a socket for up to timeoutMs ×
+ * (retries + 1)). Past it a record is not acknowledged, so the NAS retries it later: a flood
+ * of records cannot run the relay out of descriptors its logins need.
+ */
+export const MAX_FORWARDS_IN_FLIGHT = 256;
 
 /** Where a record came from, for its log line. */
 export interface RecordSource {
@@ -22,6 +28,7 @@ export interface RecordSource {
 export class AccountingRecorder {
   readonly #forward: AccountingConfig["forward"];
   readonly #log: Logger;
+  #inFlight = 0;
 
   constructor(forward: AccountingConfig["forward"], log: Logger) {
     this.#forward = forward;
@@ -35,6 +42,11 @@ export class AccountingRecorder {
       this.#log.log("info", "accounting", fields);
       return true;
     }
+    if (this.#inFlight >= MAX_FORWARDS_IN_FLIGHT) {
+      this.#log.log("warn", "accounting_not_recorded", { ...fields, error: `${MAX_FORWARDS_IN_FLIGHT} forwards already waiting` });
+      return false;
+    }
+    this.#inFlight++;
     try {
       const request = encodeAccountingRequest(randomBytes(1)[0] ?? 0, req.rawAttributes, upstream.secret);
       const reply = await udpExchange(request, upstream);
@@ -50,6 +62,8 @@ export class AccountingRecorder {
         error: (e as Error).message,
       });
       return false;
+    } finally {
+      this.#inFlight--;
     }
   }
 }

@@ -50,6 +50,7 @@ export class AdminServer {
     server.headersTimeout = 5000;
     server.requestTimeout = 10_000;
     server.keepAliveTimeout = 5000;
+    server.maxConnections = 64;
     this.#server = server;
     const { host, port } = this.#config.listen;
     await new Promise<void>((resolve, reject) => {

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import radius from "radius";
 import { describe, expect, it } from "vitest";
-import { AccountingRecorder } from "../../../relay/src/accounting.ts";
+import { AccountingRecorder, MAX_FORWARDS_IN_FLIGHT } from "../../../relay/src/accounting.ts";
 import { ChallengeStore } from "../../../relay/src/challenge-store.ts";
 import { parseRelayConfig, type RelayConfig } from "../../../relay/src/config.ts";
 import type { EdgeApi } from "../../../relay/src/edge-client.ts";
@@ -12,7 +12,9 @@ import { jsonLogger } from "../../../relay/src/log.ts";
 import { RelayMetrics, latencyBuckets } from "../../../relay/src/metrics.ts";
 import { RetransmitCache } from "../../../relay/src/radius/dedup.ts";
 import { applyReload, planReload } from "../../../relay/src/reload.ts";
+import { decodeRequest } from "../../../relay/src/radius/packet.ts";
 import { RequestHandler } from "../../../relay/src/request-handler.ts";
+import { startUpstreamAccounting } from "../../support/upstream-accounting.ts";
 
 /** The relay's operability parts without sockets: reload planning, the health probe cache, metrics, accounting dedup. */
 const base = {
@@ -205,5 +207,48 @@ describe("RequestHandler: accounting beside authentication", () => {
     expect(await metrics.text()).toContain(
       'edge_mfa_relay_requests_total{client="vpn",transport="udp",method="accounting",result="Accounting-Response"} 1',
     );
+  });
+});
+
+describe("AccountingRecorder forwarding", () => {
+  const record = decodeRequest(
+    radius.encode({ code: "Accounting-Request", secret: "s", identifier: 1, attributes: [["Acct-Session-Id", "u-1"]] }),
+    "s",
+  );
+  const from = { client: "vpn", transport: "udp", nas: "127.0.0.1" };
+
+  it("records only what the upstream acknowledged with the right secret", async () => {
+    const upstream = await startUpstreamAccounting("upstream");
+    const lines: string[] = [];
+    const log = jsonLogger("debug", (l) => lines.push(l));
+    try {
+      const forward = { host: "127.0.0.1", port: upstream.port, timeoutMs: 200, retries: 0 };
+      expect(await new AccountingRecorder({ ...forward, secret: "upstream" }, log).record(record, from)).toBe(true);
+      expect(upstream.records.map((a) => a["Acct-Session-Id"])).toEqual(["u-1"]);
+      // Our secret wrong: the upstream ignores the record; nothing is acknowledged.
+      expect(await new AccountingRecorder({ ...forward, secret: "wrong" }, log).record(record, from)).toBe(false);
+      expect(upstream.ignored()).toBe(1);
+      expect(lines.some((l) => l.includes("accounting_not_recorded"))).toBe(true);
+    } finally {
+      await upstream.stop();
+    }
+  });
+
+  it(`holds at most ${MAX_FORWARDS_IN_FLIGHT} forwards at once; past that a record is not acknowledged`, async () => {
+    const upstream = await startUpstreamAccounting("upstream");
+    upstream.setDown(true);
+    const lines: string[] = [];
+    const recorder = new AccountingRecorder(
+      { host: "127.0.0.1", port: upstream.port, secret: "upstream", timeoutMs: 300, retries: 0 },
+      jsonLogger("debug", (l) => lines.push(l)),
+    );
+    try {
+      const all = Array.from({ length: MAX_FORWARDS_IN_FLIGHT + 1 }, () => recorder.record(record, from));
+      expect(await all[MAX_FORWARDS_IN_FLIGHT]).toBe(false);
+      expect(lines.filter((l) => l.includes("forwards already waiting"))).toHaveLength(1);
+      await Promise.all(all);
+    } finally {
+      await upstream.stop();
+    }
   });
 });
