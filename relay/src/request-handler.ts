@@ -22,6 +22,11 @@ export interface Peer {
   transport: "udp" | "radsec";
   address: string;
   port: number;
+  /**
+   * UDP only: the packet came to the accounting port, which serves Accounting-Request and
+   * Status-Server (answered with Accounting-Response, RFC 5997 §3), not logins.
+   */
+  accountingPort?: boolean;
 }
 
 /**
@@ -65,6 +70,7 @@ export class RequestHandler {
     if (code !== ACCESS_REQUEST && code !== STATUS_SERVER && code !== ACCOUNTING_REQUEST) {
       return this.drop("unsupported_code", peer, { code, client: client.name });
     }
+    if (peer.accountingPort && code === ACCESS_REQUEST) return this.drop("login_on_accounting_port", peer, { client: client.name });
 
     let req: RadiusRequest;
     try {
@@ -87,7 +93,8 @@ export class RequestHandler {
       return this.drop("missing_message_authenticator", peer, { client: client.name });
     }
     // Accounting has an identifier space of its own (RFC 5080 §2.2.1: another port on UDP).
-    const source = `${peer.transport}:${nas}:${peer.port}${code === ACCOUNTING_REQUEST ? "/acct" : ""}`;
+    const accounting = code === ACCOUNTING_REQUEST || peer.accountingPort === true;
+    const source = `${peer.transport}:${nas}:${peer.port}${accounting ? "/acct" : ""}`;
     const admission = this.#cache.admit(source, req.identifier, req.authenticator, Date.now());
     if (admission.kind === "in_flight") {
       this.#metrics.retransmit("in_flight");
@@ -102,9 +109,10 @@ export class RequestHandler {
     const counted = { client: client.name, transport: peer.transport };
 
     if (code === STATUS_SERVER) {
-      const reply = encodeReply(req, "Access-Accept", [], client.secret);
+      const answer = peer.accountingPort ? "Accounting-Response" : "Access-Accept";
+      const reply = encodeReply(req, answer, [], client.secret);
       if (this.#cache.complete(source, req.identifier, admission.ticket, reply, Date.now())) send(reply);
-      return finished({ ...counted, method: "status-server", result: "Access-Accept" });
+      return finished({ ...counted, method: "status-server", result: answer });
     }
 
     if (code === ACCOUNTING_REQUEST) {

@@ -57,8 +57,8 @@ export class RelayServer {
 
   async start(): Promise<{ address: string; port: number; accountingPort?: number }> {
     const { host, port } = this.#config.listen;
-    const auth = await this.#bind(host, port);
-    const accounting = this.#config.accounting ? await this.#bind(host, this.#config.accounting.port) : undefined;
+    const auth = await this.#bind(host, port, false);
+    const accounting = this.#config.accounting ? await this.#bind(host, this.#config.accounting.port, true) : undefined;
     this.#listening = true;
     this.#log.log("info", "listening", {
       address: auth.address,
@@ -92,9 +92,9 @@ export class RelayServer {
     this.#log.log("info", "stopped", {});
   }
 
-  async #bind(host: string, port: number): Promise<{ address: string; port: number }> {
+  async #bind(host: string, port: number, accountingPort: boolean): Promise<{ address: string; port: number }> {
     const socket = createSocket({ type: isIPv6(host) ? "udp6" : "udp4", reuseAddr: false });
-    socket.on("message", (msg, rinfo) => this.#onMessage(socket, msg, rinfo));
+    socket.on("message", (msg, rinfo) => this.#onMessage(socket, accountingPort, msg, rinfo));
     socket.on("error", (err) => this.#log.log("error", "socket_error", { error: err.message }));
     await new Promise<void>((resolve, reject) => {
       socket.once("error", reject);
@@ -108,17 +108,17 @@ export class RelayServer {
     return { address: addr.address, port: addr.port };
   }
 
-  #onMessage(socket: Socket, msg: Buffer, rinfo: RemoteInfo): void {
+  #onMessage(socket: Socket, accountingPort: boolean, msg: Buffer, rinfo: RemoteInfo): void {
     if (this.#closing) return;
-    const task = this.#handle(socket, msg, rinfo).catch((e: unknown) =>
+    const task = this.#handle(socket, accountingPort, msg, rinfo).catch((e: unknown) =>
       this.#log.log("error", "handler_error", { nas: rinfo.address, error: String(e) }),
     );
     this.#inFlight.add(task);
     void task.finally(() => this.#inFlight.delete(task));
   }
 
-  async #handle(socket: Socket, msg: Buffer, rinfo: RemoteInfo): Promise<void> {
-    const peer = { transport: "udp", address: rinfo.address, port: rinfo.port } as const;
+  async #handle(socket: Socket, accountingPort: boolean, msg: Buffer, rinfo: RemoteInfo): Promise<void> {
+    const peer = { transport: "udp", address: rinfo.address, port: rinfo.port, accountingPort } as const;
     const client = this.#live.clients.match(rinfo.address);
     if (!client) return this.#handler.drop("unknown_client", peer);
     await this.#handler.handle(msg, peer, client, (reply) => this.#send(socket, reply, rinfo));

@@ -307,6 +307,13 @@ describe("Accounting", () => {
     const onAuthPort = await radclient(plain.target, SECRET, acct("carol", "sess-authport"), { code: "acct", timeoutSeconds: 3 });
     expect(onAuthPort.code).toBe("Accounting-Response");
   });
+
+  it("the accounting port answers Status-Server with Accounting-Response and takes no logins", async () => {
+    const status = await radclient(plainAcctTarget, SECRET, [MA], { code: "status", timeoutSeconds: 3 });
+    expect(status.code).toBe("Accounting-Response"); // RFC 5997 §3, Message-Authenticator checked by radclient
+    expect((await radclient(plainAcctTarget, SECRET, login("carol"), { timeoutSeconds: 1 })).code).toBeNull();
+    await plain.waitForLog((l) => l.event === "packet_dropped" && l.reason === "login_on_accounting_port");
+  });
 });
 
 describe("SIGHUP reload", () => {

@@ -138,7 +138,8 @@ export function decodeRequest(packet: Buffer, secret: string): RadiusRequest {
  */
 export function encodeReply(
   request: Pick<RadiusRequest, "identifier" | "authenticator" | "rawAttributes">,
-  code: ReplyCode,
+  /** Accounting-Response here only answers a Status-Server (RFC 5997 §3, signed like an Access-Accept). */
+  code: ReplyCode | "Accounting-Response",
   attributes: Array<[string, string | Buffer]>,
   secret: string,
 ): Buffer {
