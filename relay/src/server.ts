@@ -25,6 +25,8 @@ export class RelayServer {
   readonly metrics: RelayMetrics;
   #sockets: Socket[] = [];
   #inFlight = new Set<Promise<void>>();
+  /** Replies handed to a socket and not yet written: closing the socket first would drop them. */
+  #sending = new Set<Promise<void>>();
   #listening = false;
   #closing = false;
 
@@ -88,6 +90,7 @@ export class RelayServer {
     this.#closing = true;
     this.#log.log("info", "shutting_down", { inFlight: this.#inFlight.size });
     await Promise.race([Promise.allSettled([...this.#inFlight]), new Promise((r) => setTimeout(r, graceMs).unref())]);
+    await Promise.allSettled([...this.#sending]);
     await Promise.all(this.#sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     this.#log.log("info", "stopped", {});
   }
@@ -125,8 +128,13 @@ export class RelayServer {
   }
 
   #send(socket: Socket, packet: Buffer, rinfo: RemoteInfo): void {
-    socket.send(packet, rinfo.port, rinfo.address, (err) => {
-      if (err) this.#log.log("warn", "send_failed", { nas: rinfo.address, error: err.message });
-    });
+    const sent = new Promise<void>((resolve) =>
+      socket.send(packet, rinfo.port, rinfo.address, (err) => {
+        if (err) this.#log.log("warn", "send_failed", { nas: rinfo.address, error: err.message });
+        resolve();
+      }),
+    );
+    this.#sending.add(sent);
+    void sent.finally(() => this.#sending.delete(sent));
   }
 }

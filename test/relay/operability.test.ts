@@ -251,6 +251,29 @@ describe("/healthz", () => {
     );
   });
 
+  it("is 503 while a SIGTERM drains the logins in flight, so a load balancer moves on", async () => {
+    const port = await freePort();
+    const draining = await startRelay({ ...base, admin: { listen: { port }, healthCacheSeconds: 1 } });
+    await draining.waitForLog((l) => l.event === "admin_listening");
+    expect((await curl(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+    const release = holdTouches(USERS.carol.msisdn);
+    const touches = edge.touches.length;
+    const inFlight = radclient(draining.target, SECRET, login("carol"));
+    await until(
+      () => edge.touches.length,
+      (n) => n > touches,
+    );
+    const exited = draining.stop("SIGTERM");
+    await draining.waitForLog((l) => l.event === "shutting_down");
+    const during = await curl(`http://127.0.0.1:${port}/healthz`);
+    expect(during.status).toBe(503);
+    expect(JSON.parse(during.body)).toMatchObject({ reason: "not_listening" });
+    release();
+    // Drained, not dropped: the reply leaves before the socket closes.
+    expect((await inFlight).code).toBe("Access-Accept");
+    expect(await exited).toBe(0);
+  });
+
   it("asks the edge at most once per cache period, however often it is polled", async () => {
     const checks0 = edge.healthChecks();
     const polls = await Promise.all(Array.from({ length: 20 }, () => curl(`${adminUrl}/healthz`)));
