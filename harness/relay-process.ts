@@ -18,6 +18,10 @@ export async function relayKey(): Promise<{ privateKeyFile: string; publicJwk: R
 export interface RelayProcess {
   port: number;
   target: string;
+  /** The config file the relay runs with (rewrite it, then `signal("SIGHUP")`), and what was written there. */
+  configFile: string;
+  config: Record<string, unknown>;
+  signal: (signal: NodeJS.Signals) => void;
   /** Parsed JSON log lines so far. */
   logs: () => Array<Record<string, unknown>>;
   output: () => string;
@@ -33,7 +37,8 @@ export async function startRelay(config: Record<string, unknown>): Promise<Relay
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "edge-mfa-relay-"));
   const file = join(dir, "relay.json");
-  writeFileSync(file, JSON.stringify({ ...config, listen: { host: "127.0.0.1", port } }, null, 2));
+  const written = { ...config, listen: { host: "127.0.0.1", port } };
+  writeFileSync(file, JSON.stringify(written, null, 2));
   let out = "";
   const node = join(process.cwd(), "node_modules", ".bin", "node");
   const child: ChildProcess = spawn(node, ["relay/bin/edge-mfa-relay.mjs", "--config", file], { stdio: ["ignore", "pipe", "pipe"] });
@@ -58,6 +63,9 @@ export async function startRelay(config: Record<string, unknown>): Promise<Relay
   return {
     port,
     target: `127.0.0.1:${port}`,
+    configFile: file,
+    config: written,
+    signal: (signal) => void child.kill(signal),
     logs,
     output: () => out,
     waitForLog,

@@ -53,6 +53,8 @@ export interface ChallengeStore {
   issue(c: NewChallenge, now: number): Promise<Buffer>;
   /** Consumes the State: whatever the outcome, it cannot be presented again. Never throws for the edge. */
   redeem(state: Buffer, user: string, nas: NasIdentity, now: number): Promise<Redeem>;
+  /** Challenges held in this process (a metric: the edge's are counted there). */
+  readonly size: number;
 }
 
 /** The pending challenges of this process. */
@@ -147,6 +149,10 @@ export class EdgeChallengeStore implements ChallengeStore {
     const method = c.method;
     if (method === "local-totp") return this.#local.issue(c, now);
     return Buffer.from(await this.#edge.issueChallenge({ ...c, method, ttlSeconds: this.#ttlSeconds }), "hex");
+  }
+
+  get size(): number {
+    return this.#local.size;
   }
 
   async redeem(state: Buffer, user: string, nas: NasIdentity, now: number): Promise<Redeem> {

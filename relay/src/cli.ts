@@ -2,8 +2,10 @@
 import { exportJWK, exportPKCS8, generateKeyPair } from "jose";
 import { existsSync, writeFileSync } from "node:fs";
 import { EdgeChallengeStore } from "./challenge-store.ts";
+import { AdminServer } from "./admin-server.ts";
 import { loadRelayConfig, RelayConfigError } from "./config.ts";
 import { EdgeClient, loadPrivateKey } from "./edge-client.ts";
+import { EdgeHealth, httpEdgeProbe } from "./edge-health.ts";
 import { firstFactorFrom } from "./first-factor/index.ts";
 import { readKeyFile } from "./local-totp/key-file.ts";
 import { TokenInputError } from "./local-totp/token-record.ts";
@@ -11,6 +13,7 @@ import { TokenStore } from "./local-totp/token-store.ts";
 import { TOKENS_USAGE, tokensCommand } from "./local-totp/tokens-cli.ts";
 import { LocalTotpVerifier } from "./local-totp/verifier.ts";
 import { jsonLogger } from "./log.ts";
+import { RelayMetrics } from "./metrics.ts";
 import { RelayServer } from "./server.ts";
 import { newEncryptionKey } from "./directory/encryption-key.ts";
 
@@ -33,13 +36,16 @@ async function main(argv: string[]): Promise<void> {
   if (argv[0] === "keygen-encryption") return keygenEncryption(opt("--out"));
   if (argv[0] === "tokens") return tokensCommand(argv.slice(1), (text) => process.stdout.write(text));
 
-  const config = loadRelayConfig(opt("--config") ?? "relay.json");
+  const configFile = opt("--config") ?? "relay.json";
+  const config = loadRelayConfig(configFile);
   const log = jsonLogger(config.log.level);
+  const metrics = new RelayMetrics({ touchTimeoutSeconds: config.touchTimeoutSeconds });
   const edge = new EdgeClient({
     url: config.edge.url,
     relayName: config.edge.relayName,
     key: await loadPrivateKey(config.edge.privateKeyFile),
     timeoutMs: config.edge.timeoutMs,
+    observe: (call, seconds, outcome) => metrics.edgeCall(call, seconds, outcome),
   });
   // Opened at start-up: a missing key file or a database it cannot open stops the relay here.
   const tokens = config.localTokens ? new TokenStore(config.localTokens.dbFile, readKeyFile(config.localTokens.keyFile)) : undefined;
@@ -50,11 +56,23 @@ async function main(argv: string[]): Promise<void> {
     challenges,
     firstFactor: firstFactorFrom(config.firstFactor),
     log,
+    metrics,
     ...(tokens ? { localTotp: new LocalTotpVerifier(tokens) } : {}),
   });
+  const admin = config.admin
+    ? new AdminServer(config.admin, {
+        metrics,
+        health: new EdgeHealth(
+          httpEdgeProbe(config.edge.url, Math.min(config.edge.timeoutMs, 3000)),
+          config.admin.healthCacheSeconds * 1000,
+        ),
+        listening: () => server.listening,
+        log,
+      })
+    : undefined;
   // Handlers go in before start(): start() logs "listening" before it returns, and a
   // signal sent on that line would otherwise meet the default action (killed, no drain).
-  const started = server.start();
+  const started = server.start().then(() => admin?.start());
   let stopping = false;
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     process.on(sig, () => {
@@ -63,11 +81,18 @@ async function main(argv: string[]): Promise<void> {
       log.log("info", "signal", { signal: sig });
       void started
         .catch(() => undefined)
+        // /healthz answers 503 while in-flight logins drain, then the admin port closes.
         .then(() => server.stop())
+        .then(() => admin?.stop())
         .then(() => tokens?.close())
         .then(() => process.exit(0));
     });
   }
+  // SIGHUP (systemctl reload): clients, users and second-factor settings from the file again.
+  process.on("SIGHUP", () => {
+    log.log("info", "signal", { signal: "SIGHUP" });
+    if (!stopping) server.reload(() => loadRelayConfig(configFile));
+  });
   await started;
 }
 

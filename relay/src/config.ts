@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { isIP } from "node:net";
 import { z } from "zod";
 import { E164, normalizeUsername } from "../../core/contracts/relay.ts";
 import { CHALLENGE_TTL_MAX_SECONDS, CHALLENGE_TTL_MIN_SECONDS } from "../../core/contracts/relay-challenge.ts";
@@ -113,6 +114,49 @@ export const PasswordResetSchema = z
   });
 export type PasswordResetConfig = z.infer<typeof PasswordResetSchema>;
 
+const PortSchema = z.number().int().min(0).max(65535);
+
+/** 127.0.0.0/8, ::1 and "localhost": the admin port's default reach. */
+export function isLoopback(host: string): boolean {
+  return host === "localhost" || host === "::1" || (isIP(host) === 4 && host.startsWith("127."));
+}
+
+/**
+ * The local admin HTTP port: /metrics (Prometheus) and /healthz. Off unless configured;
+ * anything but loopback must be asked for (`allowNonLoopback`): the metrics name clients
+ * and show traffic.
+ */
+const AdminSchema = z
+  .object({
+    listen: z.object({ host: z.string().default("127.0.0.1"), port: PortSchema.default(9812) }).default({ host: "127.0.0.1", port: 9812 }),
+    allowNonLoopback: z.boolean().default(false),
+    /** How long /healthz reuses its last edge probe (a load balancer polling every second must not hammer the edge). */
+    healthCacheSeconds: z.number().int().min(1).max(60).default(5),
+  })
+  .refine((a) => a.allowNonLoopback || isLoopback(a.listen.host), {
+    message: "admin.listen.host is not a loopback address: set admin.allowNonLoopback to true to expose /metrics and /healthz",
+    path: ["listen", "host"],
+  });
+export type AdminConfig = z.infer<typeof AdminSchema>;
+
+/**
+ * Accounting (RFC 2866): a second UDP socket (on listen.host); with `forward`, each record is
+ * sent to an upstream accounting server and acknowledged only once it acknowledged it.
+ */
+const AccountingSchema = z.object({
+  port: PortSchema.default(1813),
+  forward: z
+    .object({
+      host: z.string().min(1),
+      port: z.number().int().min(1).max(65535).default(1813),
+      secret: z.string().min(1),
+      timeoutMs: z.number().int().positive().default(3000),
+      retries: z.number().int().min(0).max(5).default(2),
+    })
+    .optional(),
+});
+export type AccountingConfig = z.infer<typeof AccountingSchema>;
+
 export const RelayConfigSchema = z.object({
   listen: z
     .object({ host: z.string().default("0.0.0.0"), port: z.number().int().min(0).max(65535).default(1812) })
@@ -177,6 +221,8 @@ export const RelayConfigSchema = z.object({
   log: z.object({ level: z.enum(["debug", "info", "warn", "error"]).default("info") }).default({ level: "info" }),
   /** Optional: serve the edge's password reset portal (user.lookup, password.change over the relay link). */
   passwordReset: PasswordResetSchema.optional(),
+  admin: AdminSchema.optional(),
+  accounting: AccountingSchema.optional(),
 });
 
 /** "local" or "both" anywhere needs the token store; the error names the field that asked for it. */

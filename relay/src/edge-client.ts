@@ -34,6 +34,10 @@ export class EdgeRejectedError extends Error {
 }
 
 export type TouchCode = ResultCode;
+
+/** How each call went (for metrics): unavailable lets the fail mode apply, refused never does. */
+export type EdgeCallOutcome = "ok" | "unavailable" | "refused";
+export type EdgeCallObserver = (call: RelayCallName, seconds: number, outcome: EdgeCallOutcome) => void;
 export type { OtpVerdict };
 
 /** Who is logging in: the normalised username (the edge's pin key) and the number that should prove it. */
@@ -77,6 +81,7 @@ export class EdgeClient implements EdgeApi, EdgeChallengeApi {
   readonly #audience: string;
   readonly #key: JoseKey | KeyObject;
   readonly #timeoutMs: number;
+  readonly #observe: EdgeCallObserver | undefined;
   /**
    * Keep-alive connections to the edge. undici's request() costs a fraction of global
    * fetch() per call (measured ~0.2 ms vs ~1.5 ms under load), most of the relay's own
@@ -84,7 +89,8 @@ export class EdgeClient implements EdgeApi, EdgeChallengeApi {
    */
   readonly #pool = new Agent({ keepAliveTimeout: 30_000 });
 
-  constructor(opts: { url: string; relayName: string; key: JoseKey | KeyObject; timeoutMs: number }) {
+  constructor(opts: { url: string; relayName: string; key: JoseKey | KeyObject; timeoutMs: number; observe?: EdgeCallObserver }) {
+    this.#observe = opts.observe;
     this.#base = opts.url.replace(/\/$/, "");
     this.#relayName = opts.relayName;
     this.#audience = new URL(opts.url).origin;
@@ -129,9 +135,18 @@ export class EdgeClient implements EdgeApi, EdgeChallengeApi {
     return this.#call("challengeRedeem", r);
   }
 
-  #call<N extends RelayCallName>(name: N, payload: RelayRequest<N>, timeoutMs = this.#timeoutMs): Promise<RelayAnswer<N>> {
+  async #call<N extends RelayCallName>(name: N, payload: RelayRequest<N>, timeoutMs = this.#timeoutMs): Promise<RelayAnswer<N>> {
     const call = CALLS[name];
-    return this.#post(`${RELAY_API_BASE}${call.path}`, payload, call.answer, timeoutMs);
+    const started = performance.now();
+    const done = (outcome: EdgeCallOutcome) => this.#observe?.(name, (performance.now() - started) / 1000, outcome);
+    try {
+      const answer = await this.#post(`${RELAY_API_BASE}${call.path}`, payload, call.answer, timeoutMs);
+      done("ok");
+      return answer;
+    } catch (e) {
+      done(e instanceof EdgeUnavailableError ? "unavailable" : "refused");
+      throw e;
+    }
   }
 
   async #post<T>(path: string, payload: unknown, schema: z.ZodType<T>, timeoutMs: number): Promise<T> {

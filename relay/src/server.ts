@@ -1,73 +1,113 @@
 import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
 import { isIPv6 } from "node:net";
+import { AccountingRecorder } from "./accounting.ts";
 import type { FlowDeps, LocalTotp } from "./auth-flow.ts";
 import type { ChallengeStore } from "./challenge-store.ts";
 import type { RelayConfig } from "./config.ts";
 import type { EdgeApi } from "./edge-client.ts";
 import type { FirstFactor } from "./first-factor/types.ts";
+import { LiveConfig } from "./live-config.ts";
 import type { Logger } from "./log.ts";
+import { RelayMetrics } from "./metrics.ts";
 import { RadsecListener } from "./radsec/listener.ts";
-import { ClientTable } from "./radius/clients.ts";
 import { RetransmitCache } from "./radius/dedup.ts";
+import { applyReload } from "./reload.ts";
 import { RequestHandler } from "./request-handler.ts";
 
 /**
- * The UDP side: the socket, the client lookup by source address, and the in-flight requests a
- * shutdown waits for. Each datagram goes to the RequestHandler (shared with RadSec).
+ * The UDP side: the sockets (authentication, and accounting when configured), the client
+ * lookup by source address, and the in-flight requests a shutdown waits for. Each datagram
+ * goes to the RequestHandler (shared with RadSec).
  */
 export class RelayServer {
   readonly #config: RelayConfig;
+  readonly #live: LiveConfig;
   readonly #log: Logger;
-  readonly #clients: ClientTable;
   readonly #handler: RequestHandler;
-  #socket: Socket | undefined;
+  readonly metrics: RelayMetrics;
+  #sockets: Socket[] = [];
   readonly #radsec: RadsecListener | undefined;
   #inFlight = new Set<Promise<void>>();
+  /** Replies handed to a socket and not yet written: closing the socket first would drop them. */
+  #sending = new Set<Promise<void>>();
+  #listening = false;
   #closing = false;
 
   /** `challenges`: where pending Access-Challenges live (the edge, for two relays of a site: cli.ts). */
   constructor(
     config: RelayConfig,
-    parts: { edge: EdgeApi; challenges: ChallengeStore; firstFactor: FirstFactor; log: Logger; localTotp?: LocalTotp },
+    parts: {
+      edge: EdgeApi;
+      challenges: ChallengeStore;
+      firstFactor: FirstFactor;
+      log: Logger;
+      metrics?: RelayMetrics;
+      localTotp?: LocalTotp;
+    },
   ) {
     this.#config = config;
+    this.#live = new LiveConfig(config);
     this.#log = parts.log;
-    this.#clients = new ClientTable(config.clients);
+    this.metrics = parts.metrics ?? new RelayMetrics({ touchTimeoutSeconds: config.touchTimeoutSeconds });
     // In flight entries outlive the longest Touch wait; replies are cached like FreeRADIUS' cleanup_delay.
     const cache = new RetransmitCache(config.replyCacheSeconds * 1000, (config.touchTimeoutSeconds + 60) * 1000);
-    const deps: FlowDeps = {
-      config,
+    const challenges = parts.challenges;
+    this.metrics.sizeGauge("retransmit_cache_entries", "Requests in the retransmit cache (in flight or replied)", () => cache.size);
+    this.metrics.sizeGauge(
+      "pending_challenges",
+      "Access-Challenges held in this process and not yet answered or expired (local TOTP; the others are kept at the edge)",
+      () => challenges.size,
+    );
+    const deps: Omit<FlowDeps, "config"> = {
       edge: parts.edge,
       firstFactor: parts.firstFactor,
-      challenges: parts.challenges,
+      challenges,
       now: Date.now,
       warn: (event, fields) => this.#log.log("warn", event, fields),
       ...(parts.localTotp ? { localTotp: parts.localTotp } : {}),
     };
-    this.#handler = new RequestHandler({ log: parts.log, cache, deps });
+    this.#handler = new RequestHandler({
+      log: parts.log,
+      cache,
+      deps,
+      config: () => this.#live.current,
+      metrics: this.metrics,
+      accounting: new AccountingRecorder(config.accounting?.forward, parts.log),
+    });
     this.#radsec = config.radsec ? new RadsecListener(config.radsec, { handler: this.#handler, log: parts.log }) : undefined;
   }
 
-  async start(): Promise<{ address: string; port: number; radsec?: { address: string; port: number } }> {
+  async start(): Promise<{ address: string; port: number; accountingPort?: number; radsec?: { address: string; port: number } }> {
     const { host, port } = this.#config.listen;
-    const socket = createSocket({ type: isIPv6(host) ? "udp6" : "udp4", reuseAddr: false });
-    this.#socket = socket;
-    socket.on("message", (msg, rinfo) => this.#onMessage(msg, rinfo));
-    socket.on("error", (err) => this.#log.log("error", "socket_error", { error: err.message }));
-    await new Promise<void>((resolve, reject) => {
-      socket.once("error", reject);
-      socket.bind(port, host, () => {
-        socket.off("error", reject);
-        resolve();
-      });
+    const auth = await this.#bind(host, port, false);
+    const accounting = this.#config.accounting ? await this.#bind(host, this.#config.accounting.port, true) : undefined;
+    this.#listening = true;
+    this.#log.log("info", "listening", {
+      address: auth.address,
+      port: auth.port,
+      ...(accounting ? { accountingPort: accounting.port } : {}),
+      failMode: this.#config.failMode,
     });
-    const addr = socket.address();
-    this.#log.log("info", "listening", { address: addr.address, port: addr.port, failMode: this.#config.failMode });
     if (this.#config.firstFactor.type === "none") {
       this.#log.log("warn", "first_factor_none", { message: 'firstFactor is {"type":"none"}: the relay checks no password, the NAS must' });
     }
     const radsec = await this.#radsec?.start();
-    return { address: addr.address, port: addr.port, ...(radsec ? { radsec } : {}) };
+    return {
+      address: auth.address,
+      port: auth.port,
+      ...(accounting ? { accountingPort: accounting.port } : {}),
+      ...(radsec ? { radsec } : {}),
+    };
+  }
+
+  /** True from start() until stop() begins: part of /healthz. */
+  get listening(): boolean {
+    return this.#listening && !this.#closing;
+  }
+
+  /** SIGHUP: clients and per-request settings from `load()`; in-flight requests keep theirs. */
+  reload(load: () => RelayConfig): boolean {
+    return applyReload(this.#live, load, this.#log, this.metrics);
   }
 
   /** Stops taking packets, lets in-flight requests finish (up to graceMs), then closes. */
@@ -79,32 +119,54 @@ export class RelayServer {
       Promise.race([Promise.allSettled([...this.#inFlight]), new Promise((r) => setTimeout(r, graceMs).unref())]),
       this.#radsec?.stop(graceMs),
     ]);
-    await new Promise<void>((resolve) => (this.#socket ? this.#socket.close(() => resolve()) : resolve()));
+    await Promise.allSettled([...this.#sending]);
+    await Promise.all(this.#sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     this.#log.log("info", "stopped", {});
   }
 
-  #onMessage(msg: Buffer, rinfo: RemoteInfo): void {
+  async #bind(host: string, port: number, accountingPort: boolean): Promise<{ address: string; port: number }> {
+    const socket = createSocket({ type: isIPv6(host) ? "udp6" : "udp4", reuseAddr: false });
+    socket.on("message", (msg, rinfo) => this.#onMessage(socket, accountingPort, msg, rinfo));
+    socket.on("error", (err) => this.#log.log("error", "socket_error", { error: err.message }));
+    await new Promise<void>((resolve, reject) => {
+      socket.once("error", reject);
+      socket.bind(port, host, () => {
+        socket.off("error", reject);
+        resolve();
+      });
+    });
+    this.#sockets.push(socket);
+    const addr = socket.address();
+    return { address: addr.address, port: addr.port };
+  }
+
+  #onMessage(socket: Socket, accountingPort: boolean, msg: Buffer, rinfo: RemoteInfo): void {
     if (this.#closing) return;
-    const task = this.#handle(msg, rinfo).catch((e: unknown) =>
+    const task = this.#handle(socket, accountingPort, msg, rinfo).catch((e: unknown) =>
       this.#log.log("error", "handler_error", { nas: rinfo.address, error: String(e) }),
     );
     this.#inFlight.add(task);
     void task.finally(() => this.#inFlight.delete(task));
   }
 
-  async #handle(msg: Buffer, rinfo: RemoteInfo): Promise<void> {
-    const peer = { transport: "udp", address: rinfo.address, port: rinfo.port } as const;
-    const client = this.#clients.match(rinfo.address);
+  async #handle(socket: Socket, accountingPort: boolean, msg: Buffer, rinfo: RemoteInfo): Promise<void> {
+    const peer = { transport: "udp", address: rinfo.address, port: rinfo.port, accountingPort } as const;
+    const client = this.#live.clients.match(rinfo.address);
     if (!client) {
       this.#handler.drop("unknown_client", peer);
       return;
     }
-    await this.#handler.handle(msg, peer, client, (reply) => this.#send(reply, rinfo));
+    await this.#handler.handle(msg, peer, client, (reply) => this.#send(socket, reply, rinfo));
   }
 
-  #send(packet: Buffer, rinfo: RemoteInfo): void {
-    this.#socket?.send(packet, rinfo.port, rinfo.address, (err) => {
-      if (err) this.#log.log("warn", "send_failed", { nas: rinfo.address, error: err.message });
-    });
+  #send(socket: Socket, packet: Buffer, rinfo: RemoteInfo): void {
+    const sent = new Promise<void>((resolve) =>
+      socket.send(packet, rinfo.port, rinfo.address, (err) => {
+        if (err) this.#log.log("warn", "send_failed", { nas: rinfo.address, error: err.message });
+        resolve();
+      }),
+    );
+    this.#sending.add(sent);
+    void sent.finally(() => this.#sending.delete(sent));
   }
 }

@@ -5,7 +5,7 @@ import { spawn } from "node:child_process";
  * what it printed. `attrs` is radclient's input syntax, e.g. 'User-Name = "alice"'.
  */
 export interface RadclientResult {
-  /** "Access-Accept" | "Access-Reject" | "Access-Challenge" | null when no reply came. */
+  /** "Access-Accept" | "Access-Reject" | "Access-Challenge" | "Accounting-Response" | null when no reply came. */
   code: string | null;
   replyMessage: string | null;
   /** State attribute as radclient prints it ("0x..."), for the next round. */
@@ -18,7 +18,7 @@ export async function radclient(
   target: string,
   secret: string,
   attrs: string[],
-  opts: { timeoutSeconds?: number; retries?: number; code?: "auth" | "status" } = {},
+  opts: { timeoutSeconds?: number; retries?: number; code?: "auth" | "status" | "acct" } = {},
 ): Promise<RadclientResult> {
   const args = ["-x", "-t", String(opts.timeoutSeconds ?? 60), "-r", String(opts.retries ?? 1), target, opts.code ?? "auth", secret];
   const child = spawn("radclient", args, { stdio: ["pipe", "pipe", "pipe"] });
@@ -27,7 +27,7 @@ export async function radclient(
   child.stderr.on("data", (d) => (output += d));
   child.stdin.end(`${attrs.join(", ")}\n`);
   const exitCode = await new Promise<number | null>((r) => child.on("close", r));
-  const code = output.match(/Received (Access-\w+)/)?.[1] ?? null;
+  const code = output.match(/Received (Access-\w+|Accounting-Response)/)?.[1] ?? null;
   const replyMessage = output.match(/Reply-Message = "([^"]*)"/)?.[1] ?? null;
   const state = output.match(/State = (0x[0-9a-f]+)/)?.[1] ?? null;
   return { code, replyMessage, state, output, exitCode };

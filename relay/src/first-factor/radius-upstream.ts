@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { createSocket } from "node:dgram";
 import radius from "radius";
 import type { FirstFactorConfig } from "../config.ts";
 import { verifyReply } from "../radius/packet.ts";
+import { udpExchange } from "../radius/udp-exchange.ts";
 import { FirstFactorUnavailableError, type FirstFactor, type FirstFactorResult } from "./types.ts";
 
 type UpstreamConfig = Extract<FirstFactorConfig, { type: "radius" }>;
@@ -34,7 +34,7 @@ export class RadiusFirstFactor implements FirstFactor {
       ],
     });
     const authenticator = request.subarray(4, 20);
-    const reply = await this.#exchange(request, identifier);
+    const reply = await this.#exchange(request);
     if (!verifyReply(reply, authenticator, this.#cfg.secret, true)) {
       throw new FirstFactorUnavailableError("radius: upstream reply failed authentication (wrong secret?)");
     }
@@ -43,31 +43,11 @@ export class RadiusFirstFactor implements FirstFactor {
     return { ok: false, reason: code === 3 ? "upstream rejected" : `upstream answered code ${code}` };
   }
 
-  #exchange(request: Buffer, identifier: number): Promise<Buffer> {
-    const { host, port, timeoutMs, retries } = this.#cfg;
-    return new Promise((resolve, reject) => {
-      const socket = createSocket(host.includes(":") ? "udp6" : "udp4");
-      let attempts = 0;
-      let timer: NodeJS.Timeout;
-      const done = (fn: () => void) => {
-        clearTimeout(timer);
-        socket.close();
-        fn();
-      };
-      const send = () => {
-        attempts++;
-        socket.send(request, port, host, (err) => err && done(() => reject(new FirstFactorUnavailableError(`radius: ${err.message}`))));
-        timer = setTimeout(() => {
-          if (attempts > retries) done(() => reject(new FirstFactorUnavailableError(`radius: no answer from ${host}:${port}`)));
-          else send();
-        }, timeoutMs);
-      };
-      socket.on("message", (msg, rinfo) => {
-        if (rinfo.port !== port || msg.length < 20 || msg[1] !== identifier) return; // not ours
-        done(() => resolve(msg));
-      });
-      socket.on("error", (err) => done(() => reject(new FirstFactorUnavailableError(`radius: ${err.message}`))));
-      send();
-    });
+  async #exchange(request: Buffer): Promise<Buffer> {
+    try {
+      return await udpExchange(request, this.#cfg);
+    } catch (e) {
+      throw new FirstFactorUnavailableError(`radius: ${(e as Error).message}`);
+    }
   }
 }

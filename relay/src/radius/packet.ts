@@ -12,6 +12,7 @@ const MA_LENGTH = 18; // type + length + 16-byte HMAC-MD5
 const HEADER = 20;
 
 export type ReplyCode = "Access-Accept" | "Access-Reject" | "Access-Challenge";
+export const ACCOUNTING_REQUEST = 4;
 
 export interface RadiusRequest {
   code: string;
@@ -54,14 +55,27 @@ export function peekCode(packet: Buffer): number {
   return packet[0]!;
 }
 
-/** Codes we accept as requests: Access-Request (1) and Status-Server (12). */
-const REQUEST_CODES = new Set([1, 12]);
+/** Codes we accept as requests: Access-Request (1), Accounting-Request (4) and Status-Server (12). */
+const REQUEST_CODES = new Set([1, ACCOUNTING_REQUEST, 12]);
+
+/**
+ * RFC 2866 §3: an Accounting-Request's authenticator is MD5(Code + Identifier + Length +
+ * 16 zero octets + Attributes + Secret), so unlike an Access-Request's random one it proves
+ * the sender knows the secret and covers every byte.
+ */
+function accountingRequestAuthenticator(data: Buffer, secret: string): Buffer {
+  const copy = Buffer.from(data);
+  copy.fill(0, 4, HEADER);
+  return createHash("md5").update(copy).update(secret).digest();
+}
 
 /**
  * Checks a request's Message-Authenticator over the raw bytes: HMAC-MD5 of the packet with
  * the MA value zeroed (RFC 3579 §3.2), compared in constant time. We do not rely on the
  * `radius` package here: fuzzing showed it compares MAs as UTF-8 strings, where all bytes
- * that are invalid UTF-8 collapse to U+FFFD, so many forged MAs would pass.
+ * that are invalid UTF-8 collapse to U+FFFD, so many forged MAs would pass. In an
+ * Accounting-Request the authenticator field is zeroed too (it is computed after the MA), as
+ * FreeRADIUS signs it (RFC 5176 §3.5 does the same for CoA).
  */
 function verifyRequestMa(data: Buffer, secret: string): boolean | null {
   let offset = HEADER;
@@ -72,6 +86,7 @@ function verifyRequestMa(data: Buffer, secret: string): boolean | null {
       const copy = Buffer.from(data);
       const got = Buffer.from(copy.subarray(offset + 2, offset + alen));
       copy.fill(0, offset + 2, offset + alen);
+      if (data[0] === ACCOUNTING_REQUEST) copy.fill(0, 4, HEADER);
       return timingSafeEqual(got, createHmac("md5", secret).update(copy).digest());
     }
     offset += alen;
@@ -81,19 +96,27 @@ function verifyRequestMa(data: Buffer, secret: string): boolean | null {
 
 /**
  * Decodes and authenticates a request with the client's secret. Throws PacketError when the
- * packet is malformed, not a request, or its Message-Authenticator does not verify (wrong
- * secret or forged).
+ * packet is malformed, not a request, its Message-Authenticator does not verify (wrong
+ * secret or forged), or, for an Accounting-Request, its Request Authenticator does not.
  */
 export function decodeRequest(packet: Buffer, secret: string): RadiusRequest {
   checkFraming(packet);
   if (!REQUEST_CODES.has(packet[0]!)) throw new PacketError(`code ${packet[0]} is not a request we serve`);
   const length = packet.readUInt16BE(2);
   const data = packet.subarray(0, length); // bytes past Length are padding (RFC 2865 §3)
+  const accounting = data[0] === ACCOUNTING_REQUEST;
+  if (accounting && !timingSafeEqual(data.subarray(4, HEADER), accountingRequestAuthenticator(data, secret))) {
+    throw new PacketError("Request Authenticator mismatch (wrong secret or forged packet)");
+  }
   const ma = verifyRequestMa(data, secret);
   if (ma === false) throw new PacketError("Message-Authenticator mismatch (wrong secret or forged packet)");
   let decoded: ReturnType<typeof radius.decode>;
   try {
-    decoded = radius.decode({ packet: Buffer.from(data), secret });
+    // Accounting: both authenticators are checked above over the raw bytes; the package
+    // would check the MA over the unzeroed authenticator (and as strings), so skip its checks.
+    decoded = accounting
+      ? radius.decode_without_secret({ packet: Buffer.from(data) })
+      : radius.decode({ packet: Buffer.from(data), secret });
   } catch (e) {
     throw new PacketError((e as Error).message);
   }
@@ -115,7 +138,8 @@ export function decodeRequest(packet: Buffer, secret: string): RadiusRequest {
  */
 export function encodeReply(
   request: Pick<RadiusRequest, "identifier" | "authenticator" | "rawAttributes">,
-  code: ReplyCode,
+  /** Accounting-Response here only answers a Status-Server (RFC 5997 §3, signed like an Access-Accept). */
+  code: ReplyCode | "Accounting-Response",
   attributes: Array<[string, string | Buffer]>,
   secret: string,
 ): Buffer {
@@ -128,6 +152,48 @@ export function encodeReply(
     attributes: [["Message-Authenticator", Buffer.alloc(16)], ...attributes, ...proxyState],
   });
   return signReply(packet, request.authenticator, secret);
+}
+
+/**
+ * An Accounting-Response (RFC 2866 §3), Proxy-State echoed, with only its Response
+ * Authenticator: no Message-Authenticator, which RFC 2866 does not define and implementations
+ * compute differently (FreeRADIUS over a zeroed authenticator, others over the request's).
+ */
+export function encodeAccountingResponse(
+  request: Pick<RadiusRequest, "identifier" | "authenticator" | "rawAttributes">,
+  secret: string,
+): Buffer {
+  const proxyState = request.rawAttributes.filter(([t]) => t === 33).map(([t, v]) => [t, v] as [number, Buffer]);
+  const out = radius.encode({
+    code: "Accounting-Response",
+    identifier: request.identifier,
+    secret,
+    add_message_authenticator: false,
+    attributes: proxyState,
+  });
+  request.authenticator.copy(out, 4);
+  createHash("md5").update(out).update(secret).digest().copy(out, 4);
+  return out;
+}
+
+/**
+ * An Accounting-Request carrying `rawAttributes` (Message-Authenticator left out), signed
+ * with `secret` (RFC 2866 §3): how the relay forwards a NAS's record upstream.
+ */
+export function encodeAccountingRequest(identifier: number, rawAttributes: Array<[number, Buffer]>, secret: string): Buffer {
+  const body = Buffer.concat(
+    rawAttributes
+      .filter(([type]) => type !== MA_TYPE)
+      .map(([type, value]) => Buffer.concat([Buffer.from([type, value.length + 2]), value])),
+  );
+  if (HEADER + body.length > 4096) throw new PacketError("accounting record too long to forward");
+  const packet = Buffer.alloc(HEADER + body.length);
+  packet[0] = ACCOUNTING_REQUEST;
+  packet[1] = identifier;
+  packet.writeUInt16BE(packet.length, 2);
+  body.copy(packet, HEADER);
+  accountingRequestAuthenticator(packet, secret).copy(packet, 4);
+  return packet;
 }
 
 export function signReply(packet: Buffer, requestAuthenticator: Buffer, secret: string): Buffer {
