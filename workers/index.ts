@@ -6,6 +6,7 @@ export { AuthSession } from "./objects/auth-session/auth-session";
 export { DevOutbox } from "./objects/dev-outbox";
 export { IpLimiter } from "./objects/ip-limiter";
 export { LoadShard } from "./objects/load-shard";
+export { RelayLink } from "./objects/relay-link/relay-link";
 export { RelayReplayGuard } from "./objects/relay-replay-guard";
 export { Subscriber } from "./objects/subscriber/subscriber";
 
