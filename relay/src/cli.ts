@@ -4,6 +4,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import { loadRelayConfig, RelayConfigError } from "./config.ts";
 import { EdgeClient, loadPrivateKey } from "./edge-client.ts";
 import { firstFactorFrom } from "./first-factor/index.ts";
+import { createRelayLink } from "./link/index.ts";
 import { jsonLogger } from "./log.ts";
 import { RelayServer } from "./server.ts";
 
@@ -23,13 +24,11 @@ async function main(argv: string[]): Promise<void> {
 
   const config = loadRelayConfig(opt("--config") ?? "relay.json");
   const log = jsonLogger(config.log.level);
-  const edge = new EdgeClient({
-    url: config.edge.url,
-    relayName: config.edge.relayName,
-    key: await loadPrivateKey(config.edge.privateKeyFile),
-    timeoutMs: config.edge.timeoutMs,
-  });
+  const key = await loadPrivateKey(config.edge.privateKeyFile);
+  const edge = new EdgeClient({ url: config.edge.url, relayName: config.edge.relayName, key, timeoutMs: config.edge.timeoutMs });
   const server = new RelayServer(config, { edge, firstFactor: firstFactorFrom(config.firstFactor), log });
+  // The link to the edge (opt-in); handlers of other ops are registered on link.dispatcher before start().
+  const link = config.link.enabled ? createRelayLink(config, key, log) : null;
   // Handlers go in before start(): start() logs "listening" before it returns, and a
   // signal sent on that line would otherwise meet the default action (killed, no drain).
   const started = server.start();
@@ -41,11 +40,12 @@ async function main(argv: string[]): Promise<void> {
       log.log("info", "signal", { signal: sig });
       void started
         .catch(() => undefined)
-        .then(() => server.stop())
+        .then(() => Promise.all([server.stop(), link?.client.stop()]))
         .then(() => process.exit(0));
     });
   }
   await started;
+  if (!stopping) link?.client.start();
 }
 
 async function keygen(out: string | undefined, name: string | undefined): Promise<void> {

@@ -128,6 +128,23 @@ export const RelayConfigSchema = z.object({
    */
   usernameAsMsisdn: z.boolean().default(false),
   log: z.object({ level: z.enum(["debug", "info", "warn", "error"]).default("info") }).default({ level: "info" }),
+  /**
+   * The relay link (off by default): an outbound WebSocket to the edge over which the edge
+   * asks this relay about the directory (docs/operations.md "Relay link").
+   */
+  link: z
+    .object({
+      enabled: z.boolean().default(false),
+      /** How long one request from the edge may take on this relay. */
+      requestTimeoutMs: z.number().int().min(100).max(30_000).default(8_000),
+      /** The only groups (DNs) "group.members" answers for: approver groups, nothing else. */
+      groups: z
+        .array(z.string().min(3).includes("=", { message: "groups entries must be DNs, e.g. cn=approvers,ou=groups,dc=example,dc=com" }))
+        .default([]),
+      /** Group answers are reused this long (0: never cached). */
+      groupCacheSeconds: z.number().int().min(0).max(86_400).default(300),
+    })
+    .default({ enabled: false, requestTimeoutMs: 8_000, groups: [], groupCacheSeconds: 300 }),
 });
 export type RelayConfig = z.infer<typeof RelayConfigSchema>;
 
