@@ -3,14 +3,15 @@ import type { AuthQuery } from "../../core/contracts/magic-link";
 import { codeForStatus, type BadRequestReason, type FinalStatus, type ResultCode, type SessionStatus } from "../../core/codes";
 import { pickMatchNumber } from "../../core/number-match";
 import { randomToken, sha256Hex } from "../../core/tokens";
-import type { Channel, SessionAppOptions } from "../objects/auth-session/contract";
-import { approverDirectory } from "./approvers";
+import type { Approver, Channel, SessionAppOptions } from "../objects/auth-session/contract";
+import { ApproverDirectoryUnavailable, approverDirectory } from "./approvers";
 import { retryWait, waitBackoffMs } from "../../core/wait-retry";
 import { acquireLease } from "./overload";
 import { log } from "../lib/log";
 
 export type AuthOutcome =
-  | { code: Exclude<ResultCode, "BAD_REQUEST">; sessionId: string; channel: Channel }
+  /** channel "none": nothing was sent (an Assisted Login whose approver directory could not be asked). */
+  | { code: Exclude<ResultCode, "BAD_REQUEST">; sessionId: string; channel: Channel | "none" }
   | { code: "BAD_REQUEST"; reason: BadRequestReason; retryAfterMs?: number };
 
 /** How long past its deadline a lease may outlive a session that never released it. */
@@ -77,10 +78,31 @@ export async function authenticate(env: Env, config: Config, endpoint: Endpoint,
   const texts = resolveTexts(endpoint, q);
   const link = `${publicOrigin}/m/${token}`;
   let initial: { status: SessionStatus; channel: Channel };
+  const releaseAll = async () => {
+    await env.LOAD_SHARD.getByName(leaseShard)
+      .release(sessionId)
+      .catch(() => {});
+    await subscriber.release(name).catch(() => {});
+  };
+  let assisted: { approvers: Approver[]; linkBase: string } | null = null;
+  if (endpoint.assistedLogin) {
+    // An approver directory that cannot be asked (or lists no one with a number) ends the call
+    // before the user is bothered with a sign-in that could not finish: FAILED_DELIVERY.
+    const approvers = await approverDirectory(env, endpoint)
+      .list(endpoint)
+      .catch(async (e: unknown) => {
+        if (e instanceof ApproverDirectoryUnavailable) return [];
+        await releaseAll();
+        throw e;
+      });
+    if (approvers.length === 0) {
+      log.warn("assisted_login_no_approvers", { endpoint: endpoint.name, source: endpoint.assistedLogin.source ?? "local" });
+      await releaseAll();
+      return { code: "FAILED_DELIVERY", sessionId, channel: "none" };
+    }
+    assisted = { approvers, linkBase: publicOrigin };
+  }
   try {
-    const assisted = endpoint.assistedLogin
-      ? { approvers: await approverDirectory(endpoint).list(endpoint), linkBase: publicOrigin }
-      : null;
     initial = await env.AUTH_SESSION.getByName(name).start({
       name,
       msisdn: q.msisdn,
@@ -95,10 +117,7 @@ export async function authenticate(env: Env, config: Config, endpoint: Endpoint,
       assisted,
     });
   } catch (e) {
-    await env.LOAD_SHARD.getByName(leaseShard)
-      .release(sessionId)
-      .catch(() => {});
-    await subscriber.release(name).catch(() => {});
+    await releaseAll();
     throw e;
   }
   // Delivery failures end the session inside start(); nothing to wait for.
