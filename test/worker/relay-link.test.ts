@@ -2,15 +2,15 @@ import { env } from "cloudflare:workers";
 import { exportJWK, generateKeyPair } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { mintRelayToken } from "../../core/contracts/relay-token";
-import { LinkRequestFrame, RELAY_LINK_PATH, type LinkErrorCode } from "../../core/contracts/relay-link";
+import { RELAY_LINK_PATH } from "../../core/contracts/relay-link";
 import { askRelay, RelayLinkError } from "../../workers/domain/relay-link";
+import { EDGE, connectFakeRelay, upgradeLink, type Behaviour } from "./support/fake-relay";
 
 /**
  * The relay link's edge side (issue 13 item 1): relays connect over a real WebSocket upgrade
  * through the Worker's route (token checked, single use) into their site's RelayLink object;
  * askRelay picks one, fails over, times out, and drops answers nobody asked for.
  */
-const EDGE = "https://mfa.example.com";
 let key: CryptoKey;
 let otherKey: CryptoKey;
 let baseConfig: Record<string, unknown>;
@@ -34,39 +34,8 @@ function envWith(config: Record<string, unknown>): Env {
   return { ...env, MFA_CONFIG: JSON.stringify(config) } as Env;
 }
 
-const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
-
-async function upgrade(headers: Record<string, string>): Promise<Response> {
-  const worker = (await import("../../workers/index")).default;
-  return worker.fetch(new Request(`${EDGE}${RELAY_LINK_PATH}`, { headers }), testEnv, ctx);
-}
-
-type Reply = { ok: true; result: unknown } | { ok: false; error: { code: LinkErrorCode; message: string } };
-type Behaviour = (req: LinkRequestFrame, reply: (frame: Reply) => void, ws: WebSocket) => void;
-
-interface FakeRelay {
-  ws: WebSocket;
-  asked: LinkRequestFrame[];
-  closed: Promise<number>;
-}
-
-/** A relay as the test plays it: connects through the route with its token and answers per `behave`. */
-async function connect(name: string, behave: Behaviour): Promise<FakeRelay> {
-  const token = await mintRelayToken(key, name, EDGE, "GET", RELAY_LINK_PATH, "");
-  const res = await upgrade({ upgrade: "websocket", authorization: `Bearer ${token}` });
-  expect(res.status).toBe(101);
-  const ws = res.webSocket;
-  if (!ws) throw new Error("no websocket in the 101");
-  ws.accept();
-  const asked: LinkRequestFrame[] = [];
-  const closed = new Promise<number>((resolve) => ws.addEventListener("close", (e) => resolve(e.code)));
-  ws.addEventListener("message", (e) => {
-    const req = LinkRequestFrame.parse(JSON.parse(String(e.data)));
-    asked.push(req);
-    behave(req, (frame) => ws.send(JSON.stringify({ type: "response", id: req.id, ...frame })), ws);
-  });
-  return { ws, asked, closed };
-}
+const upgrade = (headers: Record<string, string>) => upgradeLink(testEnv, headers);
+const connect = (name: string, behave: Behaviour) => connectFakeRelay(testEnv, key, name, behave);
 
 /** Answers user.lookup with its own name as the display name, so the test sees who answered. */
 const answersAs =

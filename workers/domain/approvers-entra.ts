@@ -31,7 +31,8 @@ const tokens = new Map<string, { token: string; until: number }>();
 
 /** A directory phone number as E.164, or null: spaces, dashes, dots and brackets dropped; a national number is not guessed at. */
 export function graphPhoneToE164(raw: string | null | undefined): string | null {
-  const n = (raw ?? "").replace(/[\s\-.()]/g, "");
+  // "+46 (0)70 ..." writes the national trunk prefix in brackets: it is not dialled from abroad.
+  const n = (raw ?? "").replace("(0)", "").replace(/[\s\-.()]/g, "");
   return E164.test(n) ? n : null;
 }
 
@@ -106,12 +107,13 @@ export class EntraGroupDirectory implements ApproverDirectory {
   }
 
   async #token(cfg: EntraConfig): Promise<string> {
-    const key = `${cfg.loginBase}\n${cfg.tenantId}\n${cfg.clientId}`;
-    const hit = tokens.get(key);
-    if (hit && hit.until > Date.now()) return hit.token;
     const secret = (this.#env as unknown as Record<string, unknown>)[cfg.clientSecret.secret];
     if (typeof secret !== "string" || secret === "")
       throw new Error(`the Worker secret ${cfg.clientSecret.secret} (assistedLogin.clientSecret) is not set`);
+    // Keyed by the secret too (memory only): a rotated or wrong secret never reuses another's token.
+    const key = `${cfg.loginBase}\n${cfg.tenantId}\n${cfg.clientId}\n${secret}`;
+    const hit = tokens.get(key);
+    if (hit && hit.until > Date.now()) return hit.token;
     const res = await fetch(`${cfg.loginBase}/${encodeURIComponent(cfg.tenantId)}/oauth2/v2.0/token`, {
       method: "POST",
       headers: { "content-type": "application/x-www-form-urlencoded" },
