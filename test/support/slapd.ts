@@ -14,6 +14,15 @@ export interface LdapUser {
   mobile?: string;
   /** A second name the account can be found by (login filters often accept it). */
   mail?: string;
+  displayName?: string;
+}
+
+/** A group under ou=groups: groupOfNames (`member` DNs) or posixGroup (`memberUid` names). */
+export interface LdapGroup {
+  cn: string;
+  kind: "groupOfNames" | "posixGroup";
+  /** Member uids (as DNs under ou=people for groupOfNames). */
+  members: string[];
 }
 
 export interface Slapd {
@@ -24,7 +33,7 @@ export interface Slapd {
   stop: () => Promise<void>;
 }
 
-export async function startSlapd(users: LdapUser[]): Promise<Slapd> {
+export async function startSlapd(users: LdapUser[], opts: { groups?: LdapGroup[] } = {}): Promise<Slapd> {
   const dir = mkdtempSync(join(tmpdir(), "edge-mfa-slapd-"));
   mkdirSync(join(dir, "db"));
   const baseDn = "dc=example,dc=com";
@@ -37,6 +46,7 @@ export async function startSlapd(users: LdapUser[]): Promise<Slapd> {
       "include /etc/ldap/schema/core.schema",
       "include /etc/ldap/schema/cosine.schema",
       "include /etc/ldap/schema/inetorgperson.schema",
+      "include /etc/ldap/schema/nis.schema",
       "modulepath /usr/lib/ldap",
       "moduleload back_mdb",
       `pidfile ${join(dir, "slapd.pid")}`,
@@ -56,7 +66,16 @@ export async function startSlapd(users: LdapUser[]): Promise<Slapd> {
       (u) =>
         `dn: uid=${u.uid},ou=people,${baseDn}\nobjectClass: inetOrgPerson\nuid: ${u.uid}\ncn: ${u.uid}\nsn: ${u.uid}\nuserPassword: ${u.password}` +
         (u.mobile ? `\nmobile: ${u.mobile}` : "") +
-        (u.mail ? `\nmail: ${u.mail}` : ""),
+        (u.mail ? `\nmail: ${u.mail}` : "") +
+        (u.displayName ? `\ndisplayName: ${u.displayName}` : ""),
+    ),
+    ...(opts.groups?.length ? [`dn: ou=groups,${baseDn}\nobjectClass: organizationalUnit\nou: groups`] : []),
+    ...(opts.groups ?? []).map((g, i) =>
+      g.kind === "groupOfNames"
+        ? `dn: cn=${g.cn},ou=groups,${baseDn}\nobjectClass: groupOfNames\ncn: ${g.cn}` +
+          g.members.map((m) => `\nmember: uid=${m},ou=people,${baseDn}`).join("")
+        : `dn: cn=${g.cn},ou=groups,${baseDn}\nobjectClass: posixGroup\ncn: ${g.cn}\ngidNumber: ${5000 + i}` +
+          g.members.map((m) => `\nmemberUid: ${m}`).join(""),
     ),
   ].join("\n\n");
   writeFileSync(join(dir, "data.ldif"), `${ldif}\n`);
