@@ -141,10 +141,12 @@ export const RelayConfigSchema = z.object({
       groups: z
         .array(z.string().min(3).includes("=", { message: "groups entries must be DNs, e.g. cn=approvers,ou=groups,dc=example,dc=com" }))
         .default([]),
+      /** A keepalive ping this often; no pong within half of it (at least 1 s) and the link is re-dialled. */
+      keepaliveSeconds: z.number().int().min(1).max(300).default(20),
       /** Group answers are reused this long (0: never cached). */
       groupCacheSeconds: z.number().int().min(0).max(86_400).default(300),
     })
-    .default({ enabled: false, requestTimeoutMs: 8_000, groups: [], groupCacheSeconds: 300 }),
+    .default({ enabled: false, requestTimeoutMs: 8_000, keepaliveSeconds: 20, groups: [], groupCacheSeconds: 300 }),
 });
 export type RelayConfig = z.infer<typeof RelayConfigSchema>;
 

@@ -25,11 +25,11 @@ const BOB = fresh();
 let gateway: Awaited<ReturnType<typeof startFakeSmsGateway>>;
 let dev: DevServer;
 let slapd: Slapd;
-let relayConfig: (name: string, edgeUrl?: string) => Record<string, unknown>;
+let relayConfig: (name: string, edgeUrl?: string, link?: Record<string, unknown>) => Record<string, unknown>;
 const relays: RelayProcess[] = [];
 
 /** A TCP proxy in front of the dev server whose connections the test can cut (a link dying under a relay). */
-let proxy: { server: Server; url: string; sockets: Set<Socket> };
+let proxy: { server: Server; url: string; sockets: Set<Socket>; freeze: () => void };
 
 beforeAll(async () => {
   gateway = await startFakeSmsGateway();
@@ -78,18 +78,34 @@ beforeAll(async () => {
   ]);
   const devPort = Number(new URL(dev.url).port);
   const sockets = new Set<Socket>();
+  const pairs = new Set<[Socket, Socket]>();
   const server = createServer((client) => {
     const upstream = connect(devPort, "127.0.0.1");
+    const pair: [Socket, Socket] = [client, upstream];
     sockets.add(client);
-    client.on("close", () => sockets.delete(client));
+    pairs.add(pair);
+    client.on("close", () => {
+      sockets.delete(client);
+      pairs.delete(pair);
+    });
     client.pipe(upstream).pipe(client);
     client.on("error", () => upstream.destroy());
     upstream.on("error", () => client.destroy());
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  proxy = { server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, sockets };
+  // freeze(): today's connections stay open but carry nothing more (a half-open link).
+  const freeze = () => {
+    for (const [client, upstream] of pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+    }
+    pairs.clear();
+  };
+  proxy = { server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, sockets, freeze };
 
-  relayConfig = (name, edgeUrl = dev.url) => ({
+  relayConfig = (name, edgeUrl = dev.url, link = {}) => ({
     clients: [{ name: "vpn", address: "127.0.0.1", secret: "radius-shared-secret" }],
     edge: { url: edgeUrl, relayName: name, privateKeyFile: key.privateKeyFile },
     firstFactor: {
@@ -97,7 +113,7 @@ beforeAll(async () => {
       url: slapd.url,
       search: { baseDn: slapd.baseDn, filter: "(uid={user})", bindDn: slapd.adminDn, bindPassword: slapd.adminPassword },
     },
-    link: { enabled: true, groups: [GROUP], groupCacheSeconds: 0 },
+    link: { enabled: true, groups: [GROUP], groupCacheSeconds: 0, ...link },
     log: { level: "debug" },
   });
 }, 180_000);
@@ -108,11 +124,20 @@ afterAll(async () => {
   gateway?.server.close();
 });
 
-async function startLinkedRelay(name: string, edgeUrl?: string): Promise<RelayProcess> {
-  const r = await startRelay(relayConfig(name, edgeUrl));
+async function startLinkedRelay(name: string, edgeUrl?: string, link?: Record<string, unknown>): Promise<RelayProcess> {
+  const r = await startRelay(relayConfig(name, edgeUrl, link));
   relays.push(r);
   await r.waitForLog((l) => l.event === "link_connected", 30_000);
   return r;
+}
+
+/** Waits until the relay logged link_connected `n` times (it dialled in again on its own). */
+async function connectedTimes(r: RelayProcess, n: number): Promise<void> {
+  const until = Date.now() + 30_000;
+  while (r.logs().filter((l) => l.event === "link_connected").length < n) {
+    if (Date.now() > until) throw new Error(`no re-dial:\n${r.output()}`);
+    await new Promise((res) => setTimeout(res, 100));
+  }
 }
 
 function callAssisted(msisdn: string): Promise<string> {
@@ -188,15 +213,19 @@ describe("relay link with a real relay and npm run dev", () => {
     const c = await startLinkedRelay("link-c", proxy.url);
     for (const s of proxy.sockets) s.destroy();
     await c.waitForLog((l) => l.event === "link_redial", 15_000);
-    // A second link_connected: the relay dialled in again on its own.
-    const until = Date.now() + 30_000;
-    while (c.logs().filter((l) => l.event === "link_connected").length < 2) {
-      if (Date.now() > until) throw new Error(`no re-dial:\n${c.output()}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await connectedTimes(c, 2);
     await signInApprovedByBob();
     // SIGTERM closes the link cleanly.
     expect(await c.stop("SIGTERM")).toBe(0);
+  });
+
+  it("a half-open link (nothing comes back, nothing closes) is noticed by the keepalive and re-dialled", async () => {
+    const c = await startLinkedRelay("link-c", proxy.url, { keepaliveSeconds: 1 });
+    proxy.freeze();
+    await c.waitForLog((l) => l.event === "link_pong_missing", 15_000);
+    await connectedTimes(c, 2);
+    await signInApprovedByBob();
+    await c.stop("SIGKILL");
   });
 });
 

@@ -164,6 +164,14 @@ describe("relay link: asking the site's relays", () => {
     r.ws.close(1000);
   });
 
+  it("the keepalive ping is answered pong by the link object", async () => {
+    const r = await connect("h2", silent);
+    const pong = new Promise<string>((resolve) => r.ws.addEventListener("message", (e) => resolve(String(e.data))));
+    r.ws.send("ping");
+    expect(await pong).toBe("pong");
+    r.ws.close(1000);
+  });
+
   it("a relay dialling again replaces its old socket", async () => {
     const old = await connect("d1", answersAs("old"));
     await connect("d1", answersAs("new"));

@@ -24,6 +24,14 @@ export function createRelayLink(config: RelayConfig, key: JoseKey | KeyObject, l
       reason: "firstFactor is not LDAP with a search service account: lookups use the users map only",
     });
   registerDirectoryHandlers(dispatcher, config, directory, log);
-  const client = new LinkClient({ edgeUrl: config.edge.url, relayName: config.edge.relayName, key, dispatcher, log });
+  const client = new LinkClient({
+    edgeUrl: config.edge.url,
+    relayName: config.edge.relayName,
+    key,
+    dispatcher,
+    log,
+    pingIntervalMs: config.link.keepaliveSeconds * 1000,
+    pongTimeoutMs: Math.max(1000, config.link.keepaliveSeconds * 500),
+  });
   return { dispatcher, client };
 }

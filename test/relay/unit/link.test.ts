@@ -78,7 +78,13 @@ describe("directory handlers without LDAP", () => {
   const config = {
     users: { alice: { msisdn: "+46701234567" } },
     usernameAsMsisdn: false,
-    link: { enabled: true, requestTimeoutMs: 1000, groups: ["cn=Approvers, ou=groups,dc=example,dc=com"], groupCacheSeconds: 60 },
+    link: {
+      enabled: true,
+      requestTimeoutMs: 1000,
+      keepaliveSeconds: 20,
+      groups: ["cn=Approvers, ou=groups,dc=example,dc=com"],
+      groupCacheSeconds: 60,
+    },
   };
   it("user.lookup uses the users map; group.members refuses groups not listed, and needs a directory", async () => {
     const d = new LinkDispatcher({ timeoutMs: 500, log: recorder() });

@@ -31,6 +31,7 @@ export async function connectFakeRelay(testEnv: Env, key: CryptoKey, name: strin
   const asked: LinkRequestFrame[] = [];
   const closed = new Promise<number>((resolve) => ws.addEventListener("close", (e) => resolve(e.code)));
   ws.addEventListener("message", (e) => {
+    if (e.data === "pong") return; // the keepalive's answer
     const req = LinkRequestFrame.parse(JSON.parse(String(e.data)));
     asked.push(req);
     behave(req, (frame) => ws.send(JSON.stringify({ type: "response", id: req.id, ...frame })), ws);
