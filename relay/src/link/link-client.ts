@@ -85,7 +85,13 @@ export class LinkClient {
       this.#o.log.log("error", "link_token_failed", { error: (e as Error).message });
       return this.#retry(0);
     }
-    const ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
+    let ws: WebSocket;
+    try {
+      ws = new WebSocket(url, { headers: { authorization: `Bearer ${token}` } });
+    } catch (e) {
+      this.#o.log.log("error", "link_dial_failed", { error: (e as Error).message });
+      return this.#retry(0);
+    }
     this.#ws = ws;
     const connectTimer = setTimeout(() => {
       if (ws.readyState === WebSocket.CONNECTING) {
@@ -120,11 +126,11 @@ export class LinkClient {
     });
     ws.addEventListener("close", (ev) => {
       clearTimeout(connectTimer);
-      this.#clearKeepalive();
-      const upMs = this.#connected ? Date.now() - this.#openedAt : 0;
-      if (this.#connected && this.#ws === ws) this.#o.log.log("warn", "link_closed", { code: ev.code, reason: ev.reason, upMs });
       // A socket given up on already (no pong) was replaced by a new dial: nothing more to do.
       if (this.#ws !== ws) return;
+      this.#clearKeepalive();
+      const upMs = this.#connected ? Date.now() - this.#openedAt : 0;
+      if (this.#connected) this.#o.log.log("warn", "link_closed", { code: ev.code, reason: ev.reason, upMs });
       this.#ws = null;
       this.#connected = false;
       this.#retry(upMs);
@@ -158,6 +164,7 @@ export class LinkClient {
   #forceClosed(ws: WebSocket): void {
     setTimeout(() => {
       if (this.#ws === ws && ws.readyState !== WebSocket.CLOSED) {
+        this.#clearKeepalive();
         this.#ws = null;
         this.#connected = false;
         this.#retry(0);

@@ -127,7 +127,8 @@ export class RelayLink extends DurableObject<Env> {
 
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     this.#lost(ws, `closed ${code} ${reason}`.trim());
-    closeQuietly(ws, code === 1005 || code === 1006 ? 1000 : code, "closed");
+    // Completes the closing handshake (the relay re-dials on its side).
+    closeQuietly(ws, 1000, "closed");
   }
 
   override async webSocketError(ws: WebSocket, error: unknown): Promise<void> {
