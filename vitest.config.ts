@@ -3,6 +3,7 @@ import type {} from "@cloudflare/vitest-plugin"; // types only; the module loads
 import { defineConfig } from "vitest/config";
 import { buildClient } from "./scripts/build-client.mjs";
 import { FAKE_PUSH_CERT_PATH, startFakePushService } from "./harness/fake-push-service.ts";
+import { FAKE_GRAPH, startFakeGraph } from "./harness/fake-graph.ts";
 import { startFakeSmsGateway } from "./harness/fake-sms-gateway.ts";
 import { ADMIN_TOKEN } from "./test/support/keys.ts";
 import { TEST_CONFIG } from "./test/support/test-config.ts";
@@ -21,6 +22,8 @@ const gateway = await startFakeSmsGateway();
 const migrations = await readD1Migrations("./migrations");
 // A real HTTPS push service on loopback that decrypts what it gets (see the file).
 const push = await startFakePushService();
+// A local token endpoint and Microsoft Graph for the Entra ID approver directory (see the file).
+const graph = await startFakeGraph();
 
 // A VAPID key pair for this run, in the formats the secrets use (base64url point and scalar).
 const vapid = (() => {
@@ -58,6 +61,8 @@ export default defineConfig({
                 TEST_MIGRATIONS: migrations,
                 ADMIN_TOKEN_SHA256: createHash("sha256").update(ADMIN_TOKEN).digest("hex"),
                 TEST_PUSH_URL: push.url,
+                TEST_GRAPH_URL: graph.url,
+                TEST_ENTRA_SECRET: FAKE_GRAPH.clientSecret,
                 // The local fake push service is a push host only by this explicit addition.
                 PUSH_HOST_ALLOWLIST: new URL(push.url).hostname,
               },

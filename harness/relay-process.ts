@@ -70,7 +70,8 @@ export async function startRelay(config: Record<string, unknown>): Promise<Relay
     output: () => out,
     waitForLog,
     stop: async (signal = "SIGTERM") => {
-      if (child.exitCode !== null) return child.exitCode;
+      // A process killed by a signal has no exit code, only a signalCode: it is gone as well.
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
       const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
       child.kill(signal);
       return exited;

@@ -7,6 +7,7 @@ export { DevOutbox } from "./objects/dev-outbox";
 export { IpLimiter } from "./objects/ip-limiter";
 export { LoadShard } from "./objects/load-shard";
 export { RelayChallenges } from "./objects/relay-challenges/relay-challenges";
+export { RelayLink } from "./objects/relay-link/relay-link";
 export { RelayReplayGuard } from "./objects/relay-replay-guard";
 export { ResetSession } from "./objects/reset-session/reset-session";
 export { Subscriber } from "./objects/subscriber/subscriber";

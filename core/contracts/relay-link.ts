@@ -14,6 +14,10 @@ import { RELAY_API_BASE } from "./relay-api.ts";
  *   relay -> edge: { type: "response", id, ok: true, result } | { type: "response", id, ok: false, error }
  * `id` is the edge's, unique per link; the relay answers each request once. An op the relay
  * does not serve is answered with error code "unsupported".
+ *
+ * `idempotent`: the op may run twice. When the link it went out on closes before the answer,
+ * the edge asks the next relay of the site; any other op fails with "relay_error" then (a
+ * password change may have happened: it is never sent twice).
  */
 export const RELAY_LINK_PATH = `${RELAY_API_BASE}/link`;
 
@@ -22,6 +26,7 @@ const Username = z.string().max(USERNAME_MAX).transform(normalizeUsername).pipe(
 export const LINK_OPS = {
   /** The user a reset or login names, as the directory knows them. */
   "user.lookup": {
+    idempotent: true,
     args: z.object({ username: Username }),
     result: z.object({
       found: z.boolean(),
@@ -31,6 +36,7 @@ export const LINK_OPS = {
   },
   /** Members of a directory group, for Assisted Login / reset approvers. */
   "group.members": {
+    idempotent: true,
     args: z.object({ group: z.string().min(1).max(1024) }),
     result: z.object({
       members: z.array(z.object({ username: z.string(), displayName: z.string().max(256), msisdn: z.string().regex(E164) })).max(1000),
@@ -41,6 +47,7 @@ export const LINK_OPS = {
    * user's browser to the relay's key (compact JWE, ECDH-ES): the edge never sees it.
    */
   "password.change": {
+    idempotent: false,
     args: z.object({ username: Username, jwe: z.string().min(1).max(8192) }),
     result: z.union([
       z.object({ changed: z.literal(true) }),

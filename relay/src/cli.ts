@@ -12,6 +12,8 @@ import { TokenInputError } from "./local-totp/token-record.ts";
 import { TokenStore } from "./local-totp/token-store.ts";
 import { TOKENS_USAGE, tokensCommand } from "./local-totp/tokens-cli.ts";
 import { LocalTotpVerifier } from "./local-totp/verifier.ts";
+import { createRelayLink } from "./link/index.ts";
+import { passwordResetHandlers } from "./directory/index.ts";
 import { jsonLogger } from "./log.ts";
 import { RelayMetrics } from "./metrics.ts";
 import { RelayServer } from "./server.ts";
@@ -39,11 +41,12 @@ async function main(argv: string[]): Promise<void> {
   const configFile = opt("--config") ?? "relay.json";
   const config = loadRelayConfig(configFile);
   const log = jsonLogger(config.log.level);
+  const key = await loadPrivateKey(config.edge.privateKeyFile);
   const metrics = new RelayMetrics({ touchTimeoutSeconds: config.touchTimeoutSeconds });
   const edge = new EdgeClient({
     url: config.edge.url,
     relayName: config.edge.relayName,
-    key: await loadPrivateKey(config.edge.privateKeyFile),
+    key,
     timeoutMs: config.edge.timeoutMs,
     observe: (call, seconds, outcome) => metrics.edgeCall(call, seconds, outcome),
   });
@@ -70,6 +73,14 @@ async function main(argv: string[]): Promise<void> {
         log,
       })
     : undefined;
+  // The link to the edge (opt-in): directory lookups, and the password reset's change when configured.
+  const link = config.link.enabled ? createRelayLink(config, key, log) : null;
+  if (link && config.passwordReset) {
+    // Loaded here: a bad key or list file stops the start, not a user's reset.
+    const reset = await passwordResetHandlers(config.passwordReset, config.users, log);
+    link.dispatcher.register("user.lookup", reset["user.lookup"]);
+    link.dispatcher.register("password.change", reset["password.change"]);
+  }
   // Handlers go in before start(): start() logs "listening" before it returns, and a
   // signal sent on that line would otherwise meet the default action (killed, no drain).
   const started = server.start().then(() => admin?.start());
@@ -82,7 +93,7 @@ async function main(argv: string[]): Promise<void> {
       void started
         .catch(() => undefined)
         // /healthz answers 503 while in-flight logins drain, then the admin port closes.
-        .then(() => server.stop())
+        .then(() => Promise.all([server.stop(), link?.client.stop()]))
         .then(() => admin?.stop())
         .then(() => tokens?.close())
         .then(() => process.exit(0));
@@ -94,6 +105,7 @@ async function main(argv: string[]): Promise<void> {
     if (!stopping) server.reload(() => loadRelayConfig(configFile));
   });
   await started;
+  if (!stopping) link?.client.start();
 }
 
 async function keygen(out: string | undefined, name: string | undefined): Promise<void> {

@@ -223,10 +223,37 @@ export const RelayConfigSchema = z.object({
   passwordReset: PasswordResetSchema.optional(),
   admin: AdminSchema.optional(),
   accounting: AccountingSchema.optional(),
+  /**
+   * The relay link (off by default): an outbound WebSocket to the edge over which the edge
+   * asks this relay about the directory (docs/operations.md "Relay link").
+   */
+  link: z
+    .object({
+      enabled: z.boolean().default(false),
+      /** How long one request from the edge may take on this relay. */
+      requestTimeoutMs: z.number().int().min(100).max(30_000).default(8_000),
+      /** The only groups (DNs) "group.members" answers for: approver groups, nothing else. */
+      groups: z
+        .array(z.string().min(3).includes("=", { message: "groups entries must be DNs, e.g. cn=approvers,ou=groups,dc=example,dc=com" }))
+        .default([]),
+      /** A keepalive ping this often; no pong within half of it (at least 1 s) and the link is re-dialled. */
+      keepaliveSeconds: z.number().int().min(1).max(300).default(20),
+      /** Group answers are reused this long (0: never cached). */
+      groupCacheSeconds: z.number().int().min(0).max(86_400).default(300),
+    })
+    .default({ enabled: false, requestTimeoutMs: 8_000, keepaliveSeconds: 20, groups: [], groupCacheSeconds: 300 }),
 });
 
 /** "local" or "both" anywhere needs the token store; the error names the field that asked for it. */
 const CheckedRelayConfigSchema = RelayConfigSchema.superRefine((c, ctx) => {
+  // The reset's questions and its password change arrive over the link: without it they never would.
+  if (c.passwordReset && !c.link.enabled) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["link", "enabled"],
+      message: 'passwordReset needs the relay link: set "link": {"enabled": true}',
+    });
+  }
   if (c.localTokens) return;
   const wants = [
     { path: ["totpSource"], source: c.totpSource },

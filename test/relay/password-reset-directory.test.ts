@@ -74,14 +74,14 @@ async function canBind(uid: string, password: string): Promise<boolean> {
 
 describe("password.change against slapd + ppolicy", () => {
   it("refuses what the directory finds too short, in words, and leaves the password", async () => {
-    const h = await passwordResetHandlers(resetConfig(), log);
+    const h = await passwordResetHandlers(resetConfig(), {}, log);
     const r = await h["password.change"]({ username: "alice", jwe: await jwe({ u: "alice", p: "Cobalt-fig-42" }) });
     expect(r).toEqual({ changed: false, reason: "policy", message: expect.stringMatching(/too short/) });
     expect(await canBind("alice", ORIGINAL)).toBe(true);
   });
 
   it("changes the password with Password Modify: the new one binds, the old one no longer", async () => {
-    const h = await passwordResetHandlers(resetConfig(), log);
+    const h = await passwordResetHandlers(resetConfig(), {}, log);
     const r = await h["password.change"]({ username: "Alice", jwe: await jwe({ u: "alice", p: "Violet-kettle-47-orbits" }) });
     expect(r).toEqual({ changed: true });
     expect(await canBind("alice", "Violet-kettle-47-orbits")).toBe(true);
@@ -89,14 +89,14 @@ describe("password.change against slapd + ppolicy", () => {
   });
 
   it("refuses a password from the history, in words", async () => {
-    const h = await passwordResetHandlers(resetConfig(), log);
+    const h = await passwordResetHandlers(resetConfig(), {}, log);
     const r = await h["password.change"]({ username: "alice", jwe: await jwe({ u: "alice", p: ORIGINAL }) });
     expect(r).toEqual({ changed: false, reason: "policy", message: expect.stringMatching(/used this password before/) });
     expect(await canBind("alice", "Violet-kettle-47-orbits")).toBe(true);
   });
 
   it("checks the policy and the breached list itself before the directory sees anything", async () => {
-    const h = await passwordResetHandlers(resetConfig(), log);
+    const h = await passwordResetHandlers(resetConfig(), {}, log);
     const breached = await h["password.change"]({ username: "bob", jwe: await jwe({ u: "bob", p: "Password12345" }) });
     expect(breached).toEqual({ changed: false, reason: "policy", message: expect.stringMatching(/leaked or common/) });
     const weak = await h["password.change"]({ username: "bob", jwe: await jwe({ u: "bob", p: "bob-lowercase-only" }) });
@@ -108,7 +108,7 @@ describe("password.change against slapd + ppolicy", () => {
   });
 
   it("refuses a JWE made for another account, an expired one, and one it cannot open", async () => {
-    const h = await passwordResetHandlers(resetConfig(), log);
+    const h = await passwordResetHandlers(resetConfig(), {}, log);
     const other = await h["password.change"]({ username: "bob", jwe: await jwe({ u: "alice", p: "Amber-lantern-93-moss" }) });
     expect(other).toMatchObject({ changed: false, reason: "undecryptable" });
     const expired = await h["password.change"]({
@@ -122,10 +122,14 @@ describe("password.change against slapd + ppolicy", () => {
   });
 
   it("answers not_found for a user the search does not find, directory_unavailable when it cannot bind", async () => {
-    const h = await passwordResetHandlers(resetConfig(), log);
+    const h = await passwordResetHandlers(resetConfig(), {}, log);
     const missing = await h["password.change"]({ username: "carol", jwe: await jwe({ u: "carol", p: "Amber-lantern-93-moss" }) });
     expect(missing).toMatchObject({ changed: false, reason: "not_found" });
-    const broken = await passwordResetHandlers(resetConfig({ serviceAccount: { bindDn: slapd.serviceDn, bindPassword: "wrong" } }), log);
+    const broken = await passwordResetHandlers(
+      resetConfig({ serviceAccount: { bindDn: slapd.serviceDn, bindPassword: "wrong" } }),
+      {},
+      log,
+    );
     const down = await broken["password.change"]({ username: "bob", jwe: await jwe({ u: "bob", p: "Amber-lantern-93-moss" }) });
     expect(down).toMatchObject({ changed: false, reason: "directory_unavailable" });
   });
@@ -141,7 +145,7 @@ describe("password.change against slapd + ppolicy", () => {
 
 describe("user.lookup against slapd", () => {
   it("finds the user's mobile (E.164, spacing removed) and display name; an unknown user is not found", async () => {
-    const h = await passwordResetHandlers(resetConfig(), log);
+    const h = await passwordResetHandlers(resetConfig(), {}, log);
     expect(await h["user.lookup"]({ username: "ALICE" })).toEqual({ found: true, msisdn: "+46701112233", displayName: "Alice Andersson" });
     expect(await h["user.lookup"]({ username: "carol" })).toEqual({ found: false });
     // A mobile that is not E.164 is not handed to the edge.
@@ -160,7 +164,7 @@ describe("passwordReset config", () => {
   });
 
   it("fails at start-up on an unreadable key file, naming the field", async () => {
-    await expect(passwordResetHandlers(resetConfig({ encryptionKeyFile: "/nonexistent/enc.pem" }), log)).rejects.toThrow(
+    await expect(passwordResetHandlers(resetConfig({ encryptionKeyFile: "/nonexistent/enc.pem" }), {}, log)).rejects.toThrow(
       /passwordReset.encryptionKeyFile/,
     );
   });

@@ -17,6 +17,14 @@ export interface LdapUser {
   displayName?: string;
 }
 
+/** A group under ou=groups: groupOfNames (`member` DNs) or posixGroup (`memberUid` names). */
+export interface LdapGroup {
+  cn: string;
+  kind: "groupOfNames" | "posixGroup";
+  /** Member uids (as DNs under ou=people for groupOfNames). */
+  members: string[];
+}
+
 /** The ppolicy overlay with a default policy (its refusals are what a reset must word). */
 export interface SlapdPasswordPolicy {
   minLength: number;
@@ -32,6 +40,8 @@ export interface SlapdServiceAccount {
 export interface SlapdOptions {
   ppolicy?: SlapdPasswordPolicy;
   serviceAccount?: SlapdServiceAccount;
+  /** Groups under ou=groups (Assisted Login approvers from LDAP). */
+  groups?: LdapGroup[];
 }
 
 export interface Slapd {
@@ -59,6 +69,7 @@ export async function startSlapd(users: LdapUser[], options: SlapdOptions = {}):
       "include /etc/ldap/schema/core.schema",
       "include /etc/ldap/schema/cosine.schema",
       "include /etc/ldap/schema/inetorgperson.schema",
+      "include /etc/ldap/schema/nis.schema",
       "modulepath /usr/lib/ldap",
       "moduleload back_mdb",
       ...(options.ppolicy ? ["moduleload ppolicy"] : []),
@@ -97,6 +108,14 @@ export async function startSlapd(users: LdapUser[], options: SlapdOptions = {}):
         (u.mobile ? `\nmobile: ${u.mobile}` : "") +
         (u.mail ? `\nmail: ${u.mail}` : "") +
         (u.displayName ? `\ndisplayName: ${u.displayName}` : ""),
+    ),
+    ...(options.groups?.length ? [`dn: ou=groups,${baseDn}\nobjectClass: organizationalUnit\nou: groups`] : []),
+    ...(options.groups ?? []).map((g, i) =>
+      g.kind === "groupOfNames"
+        ? `dn: cn=${g.cn},ou=groups,${baseDn}\nobjectClass: groupOfNames\ncn: ${g.cn}` +
+          g.members.map((m) => `\nmember: uid=${m},ou=people,${baseDn}`).join("")
+        : `dn: cn=${g.cn},ou=groups,${baseDn}\nobjectClass: posixGroup\ncn: ${g.cn}\ngidNumber: ${5000 + i}` +
+          g.members.map((m) => `\nmemberUid: ${m}`).join(""),
     ),
   ].join("\n\n");
   writeFileSync(join(dir, "data.ldif"), `${ldif}\n`);

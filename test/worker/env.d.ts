@@ -4,6 +4,8 @@ declare namespace Cloudflare {
     TEST_GATEWAY_URL: string;
     TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
     TEST_PUSH_URL: string;
+    TEST_GRAPH_URL: string;
+    TEST_ENTRA_SECRET: string;
     VAPID_PUBLIC_KEY: string;
     VAPID_PRIVATE_KEY: string;
     VAPID_SUBJECT: string;

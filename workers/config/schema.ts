@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { E164 } from "../../core/contracts/relay";
 import { PasswordPolicySchema } from "../../core/password-policy-schema";
+import { isHttpsOrLoopback } from "../../core/loopback";
 
 /** Operator configuration (env MFA_CONFIG, JSON). Validated once per isolate. */
 export const RateLimitSchema = z.object({
@@ -30,10 +31,47 @@ export type ApiKey = z.infer<typeof ApiKeySchema>;
 
 export const ENDPOINT_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
-/** Approvers an Assisted Login endpoint offers the user after they accept. */
-export const AssistedLoginSchema = z.object({
+/** Where an approver directory lives: https, or plain http to loopback only (the tests' fakes). */
+const DirectoryUrlSchema = z
+  .url({ protocol: /^https?$/ })
+  .refine(isHttpsOrLoopback, "must be an https:// URL (plain http only to localhost / 127.0.0.1 / ::1)")
+  .transform((u) => u.replace(/\/+$/, ""));
+/** How long a directory's approver list is reused at the edge (0: asked on every call). */
+const DirectoryCacheSeconds = z.number().int().min(0).max(86_400).default(300);
+
+/** The endpoint's own list (`source` may be left out). */
+export const LocalApproversSchema = z.object({
+  source: z.literal("local").optional(),
   approvers: z.array(z.object({ name: z.string().min(1).max(100), msisdn: z.string().regex(E164) })).min(1),
 });
+/** An LDAP group, resolved by a relay of `site` (default: the endpoint's name) over the relay link. */
+export const LdapApproversSchema = z.object({
+  source: z.literal("ldap"),
+  /** The group's DN; the relay must list it in its link.groups. */
+  group: z.string().min(3).max(1024).includes("=", { message: "group must be a DN, e.g. cn=approvers,ou=groups,dc=example,dc=com" }),
+  site: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]{1,64}$/)
+    .optional(),
+  cacheSeconds: DirectoryCacheSeconds,
+});
+/** An Entra ID group, read at the edge from Microsoft Graph with an app's client credentials. */
+export const EntraApproversSchema = z.object({
+  source: z.literal("entra"),
+  tenantId: z.string().regex(/^[A-Za-z0-9.-]{1,128}$/, "tenantId must be the tenant's id or domain"),
+  clientId: z.string().regex(/^[A-Za-z0-9-]{1,128}$/, "clientId must be the app registration's client id"),
+  /** The client secret is a Worker secret; this names it (wrangler secret put NAME), never holds it. */
+  clientSecret: z.object({
+    secret: z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, "clientSecret.secret must name a Worker secret, e.g. ENTRA_CLIENT_SECRET"),
+  }),
+  groupId: z.string().regex(/^[0-9a-fA-F-]{36}$/, "groupId must be the group's object id (a GUID)"),
+  loginBase: DirectoryUrlSchema.default("https://login.microsoftonline.com"),
+  graphBase: DirectoryUrlSchema.default("https://graph.microsoft.com"),
+  cacheSeconds: DirectoryCacheSeconds,
+});
+/** Approvers an Assisted Login endpoint offers the user after they accept: a list, an LDAP group or an Entra ID group. */
+export const AssistedLoginSchema = z.union([LocalApproversSchema, LdapApproversSchema, EntraApproversSchema]);
+export type AssistedLogin = z.infer<typeof AssistedLoginSchema>;
 
 /**
  * The password reset portal of an endpoint (/reset/<endpoint>; /reset is the default endpoint's).

@@ -1,33 +1,39 @@
-import type { Endpoint } from "../config/schema";
-import type { Approver } from "../objects/auth-session/contract";
+import type { z } from "zod";
+import type { Endpoint, LocalApproversSchema } from "../config/schema";
+import type { Approver, ApproverDirectory, AssistedEndpoint } from "./approver-directory";
+import { EntraGroupDirectory } from "./approvers-entra";
+import { LdapGroupDirectory } from "./approvers-ldap";
 
-export type { Approver };
-
-/**
- * Where an Assisted Login endpoint's approvers come from. Only the endpoint's own list for
- * now; an LDAP or Entra ID directory can implement the same two calls later.
- */
-export interface ApproverDirectory {
-  list(endpoint: Pick<Endpoint, "assistedLogin">): Promise<Approver[]>;
-  find(endpoint: Pick<Endpoint, "assistedLogin">, id: string): Promise<Approver | null>;
-}
+export { ApproverDirectoryUnavailable, type Approver, type ApproverDirectory } from "./approver-directory";
 
 const INDEX_ID = /^(0|[1-9]\d{0,3})$/;
 
+function localApprovers(endpoint: AssistedEndpoint): z.infer<typeof LocalApproversSchema>["approvers"] {
+  const a = endpoint.assistedLogin;
+  return a && "approvers" in a ? a.approvers : [];
+}
+
 /** The `assistedLogin.approvers` list of the endpoint settings; ids are list positions. */
 export class LocalListDirectory implements ApproverDirectory {
-  async list(endpoint: Pick<Endpoint, "assistedLogin">): Promise<Approver[]> {
-    return (endpoint.assistedLogin?.approvers ?? []).map((a, i) => ({ id: String(i), name: a.name, msisdn: a.msisdn }));
+  async list(endpoint: AssistedEndpoint): Promise<Approver[]> {
+    return localApprovers(endpoint).map((a, i) => ({ id: String(i), name: a.name, msisdn: a.msisdn }));
   }
 
-  async find(endpoint: Pick<Endpoint, "assistedLogin">, id: string): Promise<Approver | null> {
+  async find(endpoint: AssistedEndpoint, id: string): Promise<Approver | null> {
     if (!INDEX_ID.test(id)) return null;
-    const a = endpoint.assistedLogin?.approvers[Number(id)];
+    const a = localApprovers(endpoint)[Number(id)];
     return a ? { id, name: a.name, msisdn: a.msisdn } : null;
   }
 }
 
-/** The directory an endpoint uses (one kind so far). */
-export function approverDirectory(_endpoint: Pick<Endpoint, "assistedLogin">): ApproverDirectory {
-  return new LocalListDirectory();
+/** The directory an endpoint's assistedLogin names. */
+export function approverDirectory(env: Env, endpoint: Pick<Endpoint, "name" | "assistedLogin">): ApproverDirectory {
+  switch (endpoint.assistedLogin?.source) {
+    case "ldap":
+      return new LdapGroupDirectory(env, endpoint.name);
+    case "entra":
+      return new EntraGroupDirectory(env);
+    default:
+      return new LocalListDirectory();
+  }
 }

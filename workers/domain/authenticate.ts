@@ -3,14 +3,15 @@ import type { AuthQuery } from "../../core/contracts/magic-link";
 import { codeForStatus, type BadRequestReason, type FinalStatus, type ResultCode, type SessionStatus } from "../../core/codes";
 import { pickMatchNumber } from "../../core/number-match";
 import { randomToken, sha256Hex } from "../../core/tokens";
-import type { AssistedInit, Channel, SessionAppOptions } from "../objects/auth-session/contract";
-import { approverDirectory } from "./approvers";
+import type { Approver, AssistedInit, Channel, SessionAppOptions } from "../objects/auth-session/contract";
+import { ApproverDirectoryUnavailable, approverDirectory } from "./approvers";
 import { retryWait, waitBackoffMs } from "../../core/wait-retry";
 import { acquireLease } from "./overload";
 import { log } from "../lib/log";
 
 export type AuthOutcome =
-  | { code: Exclude<ResultCode, "BAD_REQUEST">; sessionId: string; channel: Channel }
+  /** channel "none": nothing was sent (an Assisted Login whose approver directory could not be asked). */
+  | { code: Exclude<ResultCode, "BAD_REQUEST">; sessionId: string; channel: Channel | "none" }
   | { code: "BAD_REQUEST"; reason: BadRequestReason; retryAfterMs?: number };
 
 /** How long past its deadline a lease may outlive a session that never released it. */
@@ -47,6 +48,13 @@ export function appOptions(endpoint: Endpoint, q: AuthQuery): SessionAppOptions 
   };
 }
 
+/**
+ * The approvers of an Assisted Login (or reset) session: `approvers` is called only once the
+ * call was admitted (rate limits, pending caps, overload), because it may ask a directory (a
+ * relay over the link, Microsoft Graph).
+ */
+export type AssistedRequest = Omit<AssistedInit, "approvers"> & { approvers: () => Promise<Approver[]> };
+
 /** A session to start: who, where, which texts, how long, and the Assisted Login approvers. */
 export interface SessionRequest {
   msisdn: string;
@@ -54,12 +62,14 @@ export interface SessionRequest {
   texts: Texts;
   timeoutMs: number;
   app: SessionAppOptions;
-  assisted: AssistedInit | null;
+  assisted: AssistedRequest | null;
 }
 
 export type SessionStart =
   | { kind: "started"; name: string; sessionId: string; status: SessionStatus; channel: Channel; deadline: number }
-  | { kind: "refused"; reason: BadRequestReason; retryAfterMs?: number };
+  | { kind: "refused"; reason: BadRequestReason; retryAfterMs?: number }
+  /** An approver directory that could not be asked, or lists no one with a number: nothing was sent. */
+  | { kind: "no_approvers"; sessionId: string };
 
 /**
  * Starts a session without waiting for it: the per-number rate limit and pending cap, the
@@ -96,9 +106,30 @@ export async function startSession(env: Env, config: Config, r: SessionRequest, 
     return { kind: "refused", reason: lease.refused };
   }
   const leaseShard = lease.shard;
+  const releaseAll = async () => {
+    await env.LOAD_SHARD.getByName(leaseShard)
+      .release(sessionId)
+      .catch(() => {});
+    await subscriber.release(name).catch(() => {});
+  };
 
   const link = `${publicOrigin}/m/${token}`;
   try {
+    let assisted: AssistedInit | null = null;
+    if (r.assisted) {
+      // A directory that cannot be asked (or lists no one with a number) ends the call before
+      // the user is bothered with a sign-in that could not finish.
+      const approvers = await r.assisted.approvers().catch((e: unknown) => {
+        if (e instanceof ApproverDirectoryUnavailable) return [];
+        throw e;
+      });
+      if (approvers.length === 0) {
+        log.warn("assisted_login_no_approvers", { endpoint: r.endpoint.name, source: r.endpoint.assistedLogin?.source ?? "local" });
+        await releaseAll();
+        return { kind: "no_approvers", sessionId };
+      }
+      assisted = { ...r.assisted, approvers };
+    }
     const initial = await env.AUTH_SESSION.getByName(name).start({
       name,
       msisdn: r.msisdn,
@@ -110,14 +141,11 @@ export async function startSession(env: Env, config: Config, r: SessionRequest, 
       tombstoneMs: config.tombstoneSeconds * 1000,
       leaseShard,
       app: r.app,
-      assisted: r.assisted,
+      assisted,
     });
     return { kind: "started", name, sessionId, status: initial.status, channel: initial.channel, deadline };
   } catch (e) {
-    await env.LOAD_SHARD.getByName(leaseShard)
-      .release(sessionId)
-      .catch(() => {});
-    await subscriber.release(name).catch(() => {});
+    await releaseAll();
     throw e;
   }
 }
@@ -127,7 +155,9 @@ export async function startSession(env: Env, config: Config, r: SessionRequest, 
  * we block until it reports its outcome. The result codes are the same whichever channel was used.
  */
 export async function authenticate(env: Env, config: Config, endpoint: Endpoint, q: AuthQuery, publicOrigin: string): Promise<AuthOutcome> {
-  const assisted = endpoint.assistedLogin ? { approvers: await approverDirectory(endpoint).list(endpoint), linkBase: publicOrigin } : null;
+  const assisted = endpoint.assistedLogin
+    ? { approvers: () => approverDirectory(env, endpoint).list(endpoint), linkBase: publicOrigin }
+    : null;
   const started = await startSession(
     env,
     config,
@@ -141,6 +171,7 @@ export async function authenticate(env: Env, config: Config, endpoint: Endpoint,
     },
     publicOrigin,
   );
+  if (started.kind === "no_approvers") return { code: "FAILED_DELIVERY", sessionId: started.sessionId, channel: "none" };
   if (started.kind === "refused") {
     return {
       code: "BAD_REQUEST",

@@ -142,9 +142,7 @@ async function lookUpAndAsk(ctx: ResetContext, r: ResetEndpoint, username: strin
     audit(ctx, r.endpoint.name, "number_changed", { step: "lookup", username, reset }, maskMsisdn(msisdn));
     return { kind: "silent" };
   }
-  const approvers = await approverDirectory(r.endpoint).list(
-    r.reset.approvers ? { assistedLogin: { approvers: r.reset.approvers } } : r.endpoint,
-  );
+  const approverSource = r.reset.approvers ? { name: r.endpoint.name, assistedLogin: { approvers: r.reset.approvers } } : r.endpoint;
   const texts = {
     ...DEFAULT_TEXTS,
     sms: "Password reset requested for your account. Approve it only if you asked for it:",
@@ -167,12 +165,20 @@ async function lookUpAndAsk(ctx: ResetContext, r: ResetEndpoint, username: strin
         matchNumber: null,
         callerShowsNumber: false,
       },
-      assisted: { approvers, linkBase: ctx.publicOrigin, purpose: "password-reset" },
+      assisted: {
+        approvers: () => approverDirectory(ctx.env, approverSource).list(approverSource),
+        linkBase: ctx.publicOrigin,
+        purpose: "password-reset",
+      },
     },
     ctx.publicOrigin,
   );
   if (started.kind === "refused") {
     audit(ctx, r.endpoint.name, "refused", { step: "verify", username, reset, reason: started.reason }, maskMsisdn(msisdn));
+    return { kind: "silent" };
+  }
+  if (started.kind === "no_approvers") {
+    audit(ctx, r.endpoint.name, "refused", { step: "verify", username, reset, reason: "no_approvers" }, maskMsisdn(msisdn));
     return { kind: "silent" };
   }
   audit(ctx, r.endpoint.name, "verification_sent", { step: "verify", username, reset, channel: started.channel }, maskMsisdn(msisdn));

@@ -6,12 +6,14 @@ import { authenticate } from "../domain/authenticate";
 import { checkChallengeResponse, checkTotpCode, offlineAuditRows, offlineFactors } from "../domain/offline-check";
 import { authenticateRelayCall, claimRelayCall } from "../domain/relay-calls";
 import { issueRelayChallenge, redeemRelayChallenge } from "../domain/relay-challenges";
+import { openRelayLink } from "../domain/relay-link";
 import { startSmsOtp, verifySmsOtp } from "../domain/sms-otp";
 import { AuthQuerySchema } from "../../core/contracts/magic-link";
 import { maskMsisdn } from "../../core/msisdn";
 import { isTransientPlatformError } from "../lib/platform-errors";
 import { EDGE_UNAVAILABLE_ERROR, EDGE_UNAVAILABLE_STATUS, NUMBER_CHANGED } from "../../core/contracts/relay";
 import { RELAY_API_BASE, RELAY_CALLS, WhoSchema, type RelayAnswer, type RelayCall } from "../../core/contracts/relay-api";
+import { RELAY_LINK_PATH } from "../../core/contracts/relay-link";
 import type { OfflineCheck } from "../objects/subscriber/contract";
 import { publicBaseUrl, recordAuth } from "./respond";
 import { invalidRequest, issueList, validate } from "./validate";
@@ -81,6 +83,17 @@ function safeJson(text: string): unknown {
     return null;
   }
 }
+
+/**
+ * The relay link (core/contracts/relay-link.ts): the relay's WebSocket, authenticated above
+ * like every call (token bound to GET and this path, single use), handed to its site's
+ * RelayLink object. The edge asks questions over it; the relay asks nothing.
+ */
+relayApi.get(RELAY_LINK_PATH.slice(RELAY_API_BASE.length), async (c) => {
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") return c.json({ error: "websocket upgrade required" }, 426);
+  log.info("relay_link_upgrade", { relay: c.get("relay").name });
+  return openRelayLink(c.env, c.get("relay"));
+});
 
 relayApi.post(RELAY_CALLS.touch.path, validate("json", RELAY_CALLS.touch.request, issueList), async (c) => {
   const body = c.req.valid("json");

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { type BreachedList, parseBreachedList } from "../../../core/breached-passwords.ts";
-import type { PasswordResetConfig } from "../config.ts";
+import type { PasswordResetConfig, RelayConfig } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { LdapDirectoryAccounts } from "./directory-accounts.ts";
 import { loadEncryptionKey } from "./encryption-key.ts";
@@ -28,12 +28,12 @@ export function loadBreachedList(file: string | URL): BreachedList {
  * The relay-link operations the password reset needs, for the link dispatcher to register
  * by op name. Loads the key and the list at start-up, so a bad file fails the start, not a reset.
  */
-export async function passwordResetHandlers(cfg: PasswordResetConfig, log: Logger) {
+export async function passwordResetHandlers(cfg: PasswordResetConfig, users: RelayConfig["users"], log: Logger) {
   const accounts = new LdapDirectoryAccounts(cfg);
   const key = await loadEncryptionKey(cfg.encryptionKeyFile);
   const breached = loadBreachedList(cfg.breachedListFile ?? SHIPPED_BREACHED_LIST);
   return {
-    "user.lookup": userLookupHandler({ accounts, log }),
+    "user.lookup": userLookupHandler({ accounts, users, log }),
     "password.change": passwordChangeHandler({ key, policy: cfg.policy, breached, accounts, log }),
   } as const;
 }

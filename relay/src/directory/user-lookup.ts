@@ -1,19 +1,22 @@
 import type { LinkArgs, LinkResult } from "../../../core/contracts/relay-link.ts";
 import { E164, normalizeUsername } from "../../../core/contracts/relay.ts";
+import type { RelayConfig } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { DirectoryAccounts } from "./directory-accounts.ts";
 
 /**
- * The relay's "user.lookup" handler: the reset's user as the directory knows them. A mobile
- * that is not E.164 is left out (the edge then cannot reach the user and says nothing more).
+ * The relay's "user.lookup" handler: the reset's user as the directory knows them. The relay's
+ * `users` map wins for the number (as for logins: auth-flow's phoneNumberFor). A mobile that
+ * is not E.164 is left out (the edge then cannot reach the user and says nothing more).
  * Directory errors propagate: the link answers them as relay_error, not as "not found".
  */
-export function userLookupHandler(deps: { accounts: DirectoryAccounts; log: Logger }) {
+export function userLookupHandler(deps: { accounts: DirectoryAccounts; users?: RelayConfig["users"]; log: Logger }) {
   return async (args: LinkArgs<"user.lookup">): Promise<LinkResult<"user.lookup">> => {
     const username = normalizeUsername(args.username);
     const user = await deps.accounts.find(username);
     if (!user) return { found: false };
-    const msisdn = user.msisdn && E164.test(user.msisdn) ? user.msisdn : undefined;
+    const fromDirectory = user.msisdn && E164.test(user.msisdn) ? user.msisdn : undefined;
+    const msisdn = deps.users?.[username]?.msisdn ?? fromDirectory;
     if (!msisdn) deps.log.log("warn", "user_lookup_no_mobile", { username });
     return {
       found: true,
