@@ -41,6 +41,54 @@ export type DevicePublicKey = z.output<typeof DevicePublicKeySchema>;
 
 export const ActivationInfoBodySchema = z.object({ msisdn: MsisdnSchema, token: TokenSchema });
 
+/** A device name is at most this long. */
+export const MAX_DEVICE_NAME = 40;
+
+/**
+ * A device's name as the user typed it (or the app proposed from the browser): shown to the
+ * number's other devices, operators and the audit. Printable text only.
+ */
+export const DeviceNameSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(MAX_DEVICE_NAME)
+  .regex(/^[^\p{C}]+$/u, "printable characters only");
+
+/**
+ * WebAuthn responses as @simplewebauthn/browser makes them (RegistrationResponseJSON,
+ * AuthenticationResponseJSON): their shape is checked here, their content by
+ * @simplewebauthn/server at the edge. Bounded, so junk is refused before it is parsed.
+ */
+const b64uField = (max: number) => b64u.max(max);
+export const WebAuthnRegistrationSchema = z.object({
+  id: b64uField(1024),
+  rawId: b64uField(1024),
+  type: z.literal("public-key"),
+  response: z
+    .object({
+      clientDataJSON: b64uField(4096),
+      attestationObject: b64uField(8192),
+      transports: z.array(z.string().max(32)).max(8).optional(),
+    })
+    .loose(),
+  clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
+  authenticatorAttachment: z.enum(["platform", "cross-platform"]).optional(),
+});
+export const WebAuthnAssertionSchema = z.object({
+  id: b64uField(1024),
+  rawId: b64uField(1024),
+  type: z.literal("public-key"),
+  response: z.object({
+    clientDataJSON: b64uField(4096),
+    authenticatorData: b64uField(4096),
+    signature: b64uField(1024),
+    userHandle: b64uField(1024).optional(),
+  }),
+  clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
+  authenticatorAttachment: z.enum(["platform", "cross-platform"]).optional(),
+});
+
 export const ActivateBodySchema = z.object({
   msisdn: MsisdnSchema,
   token: TokenSchema,
@@ -48,6 +96,13 @@ export const ActivateBodySchema = z.object({
   code: z.string().regex(ACTIVATION_CODE_PATTERN),
   publicKey: DevicePublicKeySchema,
   subscription: PushSubscriptionSchema.nullable(),
+  /** What the user calls this device; absent (an app of an earlier release): "Phone". */
+  name: DeviceNameSchema.optional(),
+  /**
+   * The platform credential registered with user verification (options from
+   * /registration-options); null or absent: this device has no platform authenticator.
+   */
+  webauthn: WebAuthnRegistrationSchema.nullable().optional(),
 });
 
 const DeviceRef = { msisdn: MsisdnSchema, deviceId: TokenSchema };
@@ -63,6 +118,8 @@ export const CompactEs256JwsSchema = z
   .max(4096)
   .regex(/^[A-Za-z0-9_-]{1,200}\.[A-Za-z0-9_-]{1,3800}\.[A-Za-z0-9_-]{86}$/);
 export const SignedBodySchema = z.object({ ...DeviceRef, jws: CompactEs256JwsSchema });
+/** An answer: the signed claims and, for an Accept where the endpoint asks for it, a user-verification assertion. */
+export const AnswerBodySchema = SignedBodySchema.extend({ webauthn: WebAuthnAssertionSchema.optional() });
 
 /**
  * The approver picked in the app (Assisted Login): an opaque id from the list the challenge
@@ -95,8 +152,10 @@ export const DeviceUpdateClaimsSchema = z.object({
   remove: z.literal(true).optional(),
   /** The current device refuses the pending replacement by another device. */
   refuseReplacement: z.literal(true).optional(),
-  /** A replacing device asks to take over once its grace window passed (and gets its seed). */
+  /** A joining device asks to take effect once its grace window passed (and gets its seed). */
   claim: z.literal(true).optional(),
+  /** A new name for this device. */
+  name: DeviceNameSchema.optional(),
 });
 export type DeviceUpdateClaims = z.infer<typeof DeviceUpdateClaimsSchema>;
 
@@ -128,6 +187,12 @@ export interface ChallengeDetails {
   /** Single use: the signed answer must carry it. */
   nonce: string;
   expiresAt: number;
+  /**
+   * What an Accept from this device needs: a tap, a WebAuthn assertion with user verification
+   * over approvalChallenge(challenge id, nonce, "accept"), or it cannot Accept here (no
+   * platform authenticator, and the endpoint refuses a tap). A Reject never needs more.
+   */
+  approval: "tap" | "user-verification" | "unavailable";
 }
 
 /** `POST /app/api/answer`, 200. */

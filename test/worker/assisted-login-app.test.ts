@@ -240,7 +240,7 @@ describe("Assisted Login in the authenticator app", () => {
     const pending = callAssisted(user.msisdn, approvers);
     await userPicksInApp(user, "Alice Admin");
     const asked = await approverChallenge(alice, 1);
-    const session = await env.SUBSCRIBER.getByName(alice.msisdn).challengeSession(alice.deviceId, asked.id);
+    const session = (await env.SUBSCRIBER.getByName(alice.msisdn).challengeSession(alice.deviceId, asked.id))?.session;
     expect(session).toMatch(/^[0-9a-f]{64}$/);
     await runInDurableObject(env.AUTH_SESSION.getByName(session!), (_i, s) => s.abort("simulated restart")).catch(() => {});
     const again = await fetchChallenge(alice, asked.id); // a fresh nonce from the restarted object
