@@ -104,6 +104,8 @@ export interface ActivationOptions {
   name?: string;
   /** Registers this platform authenticator's credential with the activation. */
   authenticator?: SoftwareAuthenticator;
+  /** Makes the registration from the edge's options instead (to send a bad one). */
+  registration?: (options: { challenge: string }) => Promise<unknown>;
 }
 
 /**
@@ -134,9 +136,9 @@ export async function requestActivation(msisdn: string, opts: ActivationOptions 
   const keys = await newDeviceKeys();
   const sub = opts.pushMode === null ? null : await subscribe(opts.pushMode ?? "ok");
   let webauthn: unknown;
-  if (opts.authenticator) {
+  if (opts.authenticator || opts.registration) {
     const options = (await (await appApi("registration-options", { msisdn, token })).json()) as { challenge: string };
-    webauthn = await opts.authenticator.register(options);
+    webauthn = opts.registration ? await opts.registration(options) : await opts.authenticator?.register(options);
   }
   const body = {
     msisdn,

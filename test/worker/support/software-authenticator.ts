@@ -52,7 +52,8 @@ export class SoftwareAuthenticator {
   counter = 0;
   #keys: CryptoKeyPair | null = null;
 
-  constructor(readonly origin: string) {}
+  /** The page's origin the browser would put in clientDataJSON (tests change it to play a phishing page). */
+  constructor(public origin: string) {}
 
   get rpId(): string {
     return new URL(this.origin).hostname;

@@ -61,6 +61,24 @@ describe("session push delivery", () => {
     }
   });
 
+  it("several devices: each gets the push; a gone one is forgotten, the others count", async () => {
+    const two: PushTarget = {
+      challengeId: "chal",
+      devices: [
+        { deviceId: "phone", subscription: { endpoint: "https://push.test/a", keys: { p256dh: "p", auth: "a" } } },
+        { deviceId: "tablet", subscription: { endpoint: "https://push.test/b", keys: { p256dh: "p", auth: "a" } } },
+      ],
+    };
+    const both = host({ target: two });
+    expect(await pushToUser(both.fake, REQUEST)).toEqual({ challenge: { challengeId: "chal" }, delivered: true });
+    expect(both.calls.filter((c) => c.startsWith("push "))).toHaveLength(2);
+    const gone = host({ target: two, push: { kind: "gone", status: 410 } });
+    expect(await pushToUser(gone.fake, REQUEST)).toBeNull(); // every device gone: no push at all
+    expect(gone.calls).toEqual(expect.arrayContaining(["forget phone", "forget tablet"]));
+    const failed = host({ target: two, push: { kind: "failed", reason: "timeout" } });
+    expect(await pushToUser(failed.fake, REQUEST)).toEqual({ challenge: { challengeId: "chal" }, delivered: false });
+  });
+
   it("the approver's entry lapses a margin after the session's deadline", async () => {
     const { fake, calls } = host({ target: TARGET });
     await pushToApprover(fake, REQUEST);

@@ -351,7 +351,12 @@ describe("the app's answer", () => {
     });
     expect(t.nextWake(state)).toBe(NOW + TIMEOUT);
     // The pick comes in the next signed answer; no number is matched any more.
-    const picked = t.appDecide(state, { role: "user", nonceValid: true, claims: claims({ a: "a2" }), device: DEVICE, uv: "missing" }, fresh, NOW);
+    const picked = t.appDecide(
+      state,
+      { role: "user", nonceValid: true, claims: claims({ a: "a2" }), device: DEVICE, uv: "missing" },
+      fresh,
+      NOW,
+    );
     expect(picked.result).toEqual({ kind: "asked", approverName: "Bob" });
     expect(kinds(picked.effects)).toEqual(["close_challenge", "ask_approver"]);
   });
@@ -363,8 +368,7 @@ describe("the app's answer", () => {
     const again = t.appDecide(state, { role: "user", nonceValid: true, claims: claims(), device: DEVICE, uv: "missing" }, fresh, NOW);
     expect(again.result).toEqual({ kind: "not_found" });
     const approverApp = pending(
-      t.approverPushed(state, { challenge: { challengeId: "c2" }, delivered: true }, { to: "+46700000011", ...SMS }, NOW)
-        .state,
+      t.approverPushed(state, { challenge: { challengeId: "c2" }, delivered: true }, { to: "+46700000011", ...SMS }, NOW).state,
     );
     const view = t.issueNonce(approverApp, "approver", DEVICE, "approver-nonce");
     expect(view.result).toMatchObject({
@@ -373,7 +377,12 @@ describe("the app's answer", () => {
       text: "+467******67 asks you to approve a sign-in.",
       choices: null,
     });
-    const rejected = t.appDecide(pending(view.state), { role: "approver", nonceValid: true, claims: claims({ d: "reject" }), device: DEVICE, uv: "missing" }, fresh, NOW);
+    const rejected = t.appDecide(
+      pending(view.state),
+      { role: "approver", nonceValid: true, claims: claims({ d: "reject" }), device: DEVICE, uv: "missing" },
+      fresh,
+      NOW,
+    );
     expectFinished(rejected, "rejected", NOW, { deviceId: "dev", name: "Phone" });
     expect(rejected.result).toEqual({ kind: "decided", status: "rejected", numberMismatch: false, text: APPROVER_REJECTED });
   });

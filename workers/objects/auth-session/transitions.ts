@@ -138,7 +138,12 @@ export function appDecide(
   // User verification before anything counts: a refused Accept leaves the session as it was.
   const verdict = approvalVerdict(state.approval ?? TAP_POLICY, claims.d, device.uv, answer.uv);
   if (verdict !== "ok") {
-    const logged = logEffect("warn", "app_answer_refused", { endpoint: state.endpoint, reason: verdict, uv: answer.uv, device: device.id.slice(0, 8) });
+    const logged = logEffect("warn", "app_answer_refused", {
+      endpoint: state.endpoint,
+      reason: verdict,
+      uv: answer.uv,
+      device: device.id.slice(0, 8),
+    });
     return { state, effects: [logged], result: { kind: verdict } };
   }
   const consumed = withNonce(state, role, device.id, null);

@@ -190,7 +190,9 @@ export class Challenges {
 
   /** The devices with a push subscription. */
   async #pushable(): Promise<PushTarget["devices"]> {
-    return deviceList(await loadDevices(this.#store)).flatMap((d) => (d.subscription ? [{ deviceId: d.id, subscription: d.subscription }] : []));
+    return deviceList(await loadDevices(this.#store)).flatMap((d) =>
+      d.subscription ? [{ deviceId: d.id, subscription: d.subscription }] : [],
+    );
   }
 
   async #sessionOf(challengeId: string): Promise<string | null> {
