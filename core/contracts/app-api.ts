@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { TOKEN_PATTERN } from "../tokens.ts";
 import { ACTIVATION_CODE_DIGITS, ACTIVATION_CODE_PATTERN } from "./activation-code.ts";
+import { DEVICE_NAME_PATTERN, MAX_DEVICE_NAME } from "./device-name.ts";
 import { E164 } from "./relay.ts";
 
 export { ACTIVATION_CODE_DIGITS, ACTIVATION_CODE_PATTERN };
@@ -41,19 +42,11 @@ export type DevicePublicKey = z.output<typeof DevicePublicKeySchema>;
 
 export const ActivationInfoBodySchema = z.object({ msisdn: MsisdnSchema, token: TokenSchema });
 
-/** A device name is at most this long. */
-export const MAX_DEVICE_NAME = 40;
-
 /**
  * A device's name as the user typed it (or the app proposed from the browser): shown to the
  * number's other devices, operators and the audit. Printable text only.
  */
-export const DeviceNameSchema = z
-  .string()
-  .trim()
-  .min(1)
-  .max(MAX_DEVICE_NAME)
-  .regex(/^[^\p{C}]+$/u, "printable characters only");
+export const DeviceNameSchema = z.string().trim().min(1).max(MAX_DEVICE_NAME).regex(DEVICE_NAME_PATTERN, "printable characters only");
 
 /**
  * WebAuthn responses as @simplewebauthn/browser makes them (RegistrationResponseJSON,
@@ -193,6 +186,17 @@ export interface ChallengeDetails {
    * platform authenticator, and the endpoint refuses a tap). A Reject never needs more.
    */
   approval: "tap" | "user-verification" | "unavailable";
+}
+
+/** `POST /app/api/devices`: one of the number's devices, by name (no ids of the others). */
+export interface DeviceListing {
+  name: string;
+  /** The device that asked. */
+  self: boolean;
+  push: boolean;
+  /** It registered a WebAuthn credential with user verification. */
+  userVerification: boolean;
+  activatedAt: number;
 }
 
 /** `POST /app/api/answer`, 200. */

@@ -198,7 +198,8 @@ export class Challenges {
   async #sessionOf(challengeId: string): Promise<string | null> {
     const open = sessionOfChallenge(await loadPending(this.#store, Date.now()), challengeId);
     if (open) return open;
-    const ended = ((await this.#store.get("answered")) ?? {})[challengeId];
+    const answered = (await this.#store.get("answered")) ?? {};
+    const ended = Object.hasOwn(answered, challengeId) ? answered[challengeId] : undefined;
     return ended && ended.until > Date.now() ? ended.session : null;
   }
 }

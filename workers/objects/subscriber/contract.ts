@@ -1,5 +1,5 @@
 /** What callers of a Subscriber object get and give: its RPC arguments and results. */
-import type { AnswerClaims, DevicePublicKey, PushSubscriptionJson } from "../../../core/contracts/app-api";
+import type { AnswerClaims, DeviceListing, DevicePublicKey, PushSubscriptionJson } from "../../../core/contracts/app-api";
 import type { UvCredential } from "../../../core/device-activation";
 import type { FailureOutcome } from "../../../core/offline-lockout";
 
@@ -55,15 +55,6 @@ export interface DeviceInfo {
   name: string;
   push: boolean;
   /** It registered a WebAuthn credential with user verification. */
-  userVerification: boolean;
-  activatedAt: number;
-}
-
-/** A device as the app lists the number's devices: no ids of the others. */
-export interface DeviceListing {
-  name: string;
-  self: boolean;
-  push: boolean;
   userVerification: boolean;
   activatedAt: number;
 }
