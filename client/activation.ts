@@ -72,6 +72,8 @@ async function activate(msisdn: string, token: string): Promise<void> {
   if (device && !$<HTMLInputElement>("activate-replace").checked) return;
   button.disabled = true;
   showError(null);
+  // The activation this browser held until now (the user ticked Replace): removed once the new one is in.
+  const previous = device;
   try {
     // The device key: non-extractable, so it cannot leave this browser profile.
     const keys = await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, false, ["sign", "verify"]);
@@ -100,6 +102,8 @@ async function activate(msisdn: string, token: string): Promise<void> {
     };
     await rememberDevice(activated);
     history.replaceState(null, "", "/app/");
+    // Its key is gone from this browser now: remove it at the edge too, so no unusable device lingers on the number.
+    if (previous) void api(APP_API_PATHS.device, await signedDeviceUpdate(previous, { remove: true })).catch(() => {});
     if (isPending(activated)) return waitToReplace(activated);
     const uvNote =
       registration.kind === "registered"
