@@ -2,6 +2,7 @@
 import type { AnswerClaims, DeviceListing, DevicePublicKey, PushSubscriptionJson } from "../../../core/contracts/app-api";
 import type { UvCredential } from "../../../core/device-activation";
 import type { FailureOutcome } from "../../../core/offline-lockout";
+import type { RelyingParty } from "../../lib/webauthn";
 
 export type OtpVerdict = "accept" | "reject" | "expired" | "locked";
 
@@ -104,10 +105,7 @@ export type AnswerCheck =
   | { ok: false; reason: "unknown_device" | "bad_signature" | "unknown_challenge" };
 
 /** How the edge checks a user-verification assertion: its expected origin and relying party. */
-export interface UvExpectation {
-  origin: string;
-  rpId: string;
-}
+export type UvExpectation = RelyingParty;
 
 /** The number's wrong-code lockouts, by kind: offline codes (TOTP, signed challenges) and SMS OTP. */
 export const LOCK_KINDS = ["offline", "smsOtp"] as const;
