@@ -62,6 +62,10 @@ export async function poll(): Promise<void> {
 function showReplacement(replacement: Replacement | undefined): void {
   $("replacement-box").hidden = !replacement;
   if (!replacement) return;
+  // Waiting out the window: both answers still possible. Allowed already: the new device joins when it claims.
+  const waiting = replacement.effectiveAt > Date.now();
+  $("refuse-btn").hidden = false;
+  $("approve-join-btn").hidden = !waiting;
   const who = replacement.name ? `A device named “${replacement.name}”` : "Another device";
   $("replacement-text").textContent =
     `${who} asked to join your devices (${new Date(replacement.requestedAt).toLocaleString()}). It can approve your sign-ins from ${new Date(replacement.effectiveAt).toLocaleString()} unless you refuse. If that was not you, refuse.`;
@@ -90,6 +94,20 @@ async function listDevices(): Promise<void> {
 /** Sends a device update signed with the device key (`POST /app/api/device`). */
 async function updateDevice(signer: StoredDevice, update: DeviceUpdate): Promise<void> {
   await api(APP_API_PATHS.device, await signedDeviceUpdate(signer, update));
+}
+
+/** The user added the new device themselves: it may join now, without the waiting period. */
+export async function approveReplacement(): Promise<void> {
+  if (!device) return;
+  try {
+    await updateDevice(device, { approveReplacement: true });
+    $("replacement-text").textContent = "Allowed: the new device joins as soon as it checks in.";
+    $("refuse-btn").hidden = true;
+    $("approve-join-btn").hidden = true;
+    showError(null);
+  } catch {
+    showError("Could not allow it. Try again online.");
+  }
 }
 
 export async function refuseReplacement(): Promise<void> {

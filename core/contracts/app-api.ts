@@ -143,8 +143,10 @@ export const DeviceUpdateClaimsSchema = z.object({
   iat: z.number().int(),
   subscription: PushSubscriptionSchema.nullable().optional(),
   remove: z.literal(true).optional(),
-  /** The current device refuses the pending replacement by another device. */
+  /** One of the number's devices refuses the pending join of another device. */
   refuseReplacement: z.literal(true).optional(),
+  /** One of the number's devices lets the pending join take effect now (the user added it themselves). */
+  approveReplacement: z.literal(true).optional(),
   /** A joining device asks to take effect once its grace window passed (and gets its seed). */
   claim: z.literal(true).optional(),
   /** A new name for this device. */

@@ -10,6 +10,7 @@ import {
   APP,
   activateDevice,
   appApi,
+  claimJoin,
   fetchChallenge,
   joinDevice,
   requestActivation,
@@ -168,6 +169,35 @@ describe("several devices per number", () => {
     const claim = await signCompactJws(third.device.keys.privateKey, { typ: "edge-mfa/device", iat, claim: true });
     expect((await appApi("claim", { msisdn, deviceId, jws: claim })).status).toBe(404);
     expect(await env.SUBSCRIBER.getByName(msisdn).devices()).toHaveLength(2);
+  });
+
+  it("a device of the number can let a join take effect now (signed); the new device then claims at once", async () => {
+    const msisdn = freshMsisdn();
+    const since = Date.now();
+    const phone = await activateDevice(msisdn, { name: "Phone" });
+    const tablet = await requestActivation(msisdn, { name: "Tablet" });
+    expect(tablet.res.status).toBe(202);
+    const { deviceId } = (await tablet.res.json()) as { deviceId: string };
+    await tablet.finish();
+    const joining = { ...tablet.device, deviceId };
+    expect((await claimJoin(joining)).status).toBe(409); // still waiting
+    const iat = Math.floor(Date.now() / 1000);
+    // The joining device cannot approve itself: only a device of the number can.
+    const self = await signCompactJws(joining.keys.privateKey, { typ: "edge-mfa/device", iat, approveReplacement: true });
+    expect((await appApi("device", { msisdn, deviceId, jws: self })).status).toBe(403);
+    const allow = await signCompactJws(phone.keys.privateKey, { typ: "edge-mfa/device", iat, approveReplacement: true });
+    expect(await (await appApi("device", { msisdn, deviceId: phone.deviceId, jws: allow })).json()).toEqual({
+      status: "replacement_approved",
+    });
+    expect((await claimJoin(joining)).status).toBe(200);
+    expect((await env.SUBSCRIBER.getByName(msisdn).devices()).map((d) => d.name)).toEqual(["Phone", "Tablet"]);
+    const actions = (await auditRows(since, "actor = 'authenticator-app'")).map((r) => r.action);
+    expect(actions).toEqual([
+      "app_device_activated",
+      "app_device_replacement_requested",
+      "app_device_replacement_approved",
+      "app_device_replaced",
+    ]);
   });
 
   it("caps the devices per number with a clear refusal; the token is kept for after a removal", async () => {

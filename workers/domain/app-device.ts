@@ -154,6 +154,7 @@ export async function claimDevice(env: Env, msisdn: string, deviceId: string, jw
 export async function updateDevice(env: Env, msisdn: string, deviceId: string, jws: string): Promise<DeviceUpdateResult> {
   const r = await env.SUBSCRIBER.getByName(msisdn).updateDevice(deviceId, jws);
   if (r === "replacement_refused") await auditDevice(env, msisdn, "app_device_replacement_refused", { by: deviceId });
+  if (r === "replacement_approved") await auditDevice(env, msisdn, "app_device_replacement_approved", { by: deviceId });
   if (r === "removed") await auditDevice(env, msisdn, "app_device_removed", { deviceId });
   return r;
 }

@@ -75,9 +75,14 @@ export function AuthenticatorPage(props: { vapidPublicKey: string | null }) {
             <p class="muted" id="home-msisdn"></p>
             <div id="replacement-box" class="warning" hidden>
               <p id="replacement-text"></p>
-              <button type="button" id="refuse-btn" class="reject">
-                Refuse: not my device
-              </button>
+              <div class="buttons">
+                <button type="button" id="refuse-btn" class="reject">
+                  Refuse: not my device
+                </button>
+                <button type="button" id="approve-join-btn" class="accept">
+                  Allow now: I added it
+                </button>
+              </div>
             </div>
             <div class="otp" aria-live="polite">
               <span class="muted">One-time code</span>

@@ -92,7 +92,7 @@ export type ClaimResult =
   | { kind: "device_limit"; max: number }
   | { kind: "refused" };
 
-export type DeviceUpdateResult = "updated" | "removed" | "replacement_refused" | "refused";
+export type DeviceUpdateResult = "updated" | "removed" | "replacement_refused" | "replacement_approved" | "refused";
 
 /** Where to push a challenge: every device of the number with a push subscription. */
 export interface PushTarget {

@@ -220,6 +220,13 @@ export class Device {
       if (!(await this.#store.delete("replacement"))) return "refused";
       return "replacement_refused";
     }
+    if (claims.approveReplacement) {
+      // A device of the number vouches for the new one: its window ends now (it still claims).
+      const join = await this.#store.get("replacement");
+      if (!join) return "refused";
+      await this.#store.put("replacement", { ...join, effectiveAt: Math.min(join.effectiveAt, Date.now()) });
+      return "replacement_approved";
+    }
     const updated: DeviceRecord = { ...device };
     if (claims.subscription !== undefined) updated.subscription = claims.subscription;
     if (claims.name !== undefined) updated.name = claims.name;
