@@ -9,7 +9,7 @@ import { isPending, showActivation, waitToReplace } from "./activation";
 import { routeFromHash } from "./app-routing";
 import { openChallenge } from "./challenge";
 import { loadDevice } from "./device-store";
-import { enablePush, poll, refuseReplacement, removeDevice, showHome, signChallenge } from "./home";
+import { approveReplacement, enablePush, poll, refuseReplacement, removeDevice, showHome, signChallenge } from "./home";
 import { onChallengePushed, registerServiceWorker } from "./push";
 import { device, setLoadedDevice } from "./state";
 import { $, show } from "./ui";
@@ -41,6 +41,7 @@ async function main(): Promise<void> {
   $("remove-btn").addEventListener("click", () => void removeDevice());
   $("push-btn").addEventListener("click", () => void enablePush());
   $("refuse-btn").addEventListener("click", () => void refuseReplacement());
+  $("approve-join-btn").addEventListener("click", () => void approveReplacement());
   $("result-home").addEventListener("click", () => home());
   window.addEventListener("hashchange", () => void route());
   document.addEventListener("visibilitychange", () => void poll());

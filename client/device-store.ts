@@ -10,8 +10,12 @@ export interface StoredDevice {
   /** Base32 TOTP seed, for offline codes (empty while waiting to replace another device). */
   seed: string;
   activatedAt: number;
-  /** Set while this device waits to replace the number's current one (ms since epoch). */
+  /** Set while this device waits to join the number's devices (ms since epoch). */
   pendingUntil?: number;
+  /** What the user called this device. */
+  name?: string;
+  /** The id of its WebAuthn platform credential (user verification), if it registered one. */
+  uvCredentialId?: string;
 }
 
 const DB = "edge-mfa";

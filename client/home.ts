@@ -1,7 +1,7 @@
 /**
  * The home screen of an active device: the offline code (TOTP) and challenge-response codes,
- * polling for requests a push missed, the notice of a replacement with its signed Refuse,
- * turning notifications on, and removing the device.
+ * polling for requests a push missed, the notice of a device asking to join with its signed
+ * Refuse, the number's devices by name, turning notifications on, and removing this device.
  */
 import { APP_API_PATHS } from "../core/contracts/app-api-paths";
 import { CHALLENGE_PATTERN, challengeResponseCode, seedFromBase32, totpCode } from "../core/otp";
@@ -10,6 +10,7 @@ import { serverForgotDevice } from "./app-routing";
 import { openChallenge } from "./challenge";
 import { responseCodeText, totpDisplay } from "./code-display";
 import type { StoredDevice } from "./device-store";
+import type { DeviceListing } from "../core/contracts/app-api";
 import { type PendingResponse, pendingDisplay, type Replacement } from "./outcomes";
 import { subscribePush } from "./push";
 import { type DeviceUpdate, signedDeviceUpdate } from "./signed-request";
@@ -25,6 +26,7 @@ export function showHome(active: StoredDevice): void {
   const seed = seedFromBase32(active.seed);
   void renderTotp(seed);
   void poll();
+  void listDevices();
   startTimer(() => void renderTotp(seed), 1000);
   startTimer(() => void poll(), POLL_MS);
 }
@@ -56,17 +58,56 @@ export async function poll(): Promise<void> {
   }
 }
 
-/** Another phone asked to take this number over: say so, with a signed Refuse. */
+/** Another device asked to join this number's devices: say so, with a signed Refuse. */
 function showReplacement(replacement: Replacement | undefined): void {
   $("replacement-box").hidden = !replacement;
   if (!replacement) return;
+  // Waiting out the window: both answers still possible. Allowed already: the new device joins when it claims.
+  const waiting = replacement.effectiveAt > Date.now();
+  $("refuse-btn").hidden = false;
+  $("approve-join-btn").hidden = !waiting;
+  const who = replacement.name ? `A device named “${replacement.name}”` : "Another device";
   $("replacement-text").textContent =
-    `Another phone asked to take over this number (${new Date(replacement.requestedAt).toLocaleString()}). It gets your sign-in requests from ${new Date(replacement.effectiveAt).toLocaleString()} unless you refuse. If that was not you, refuse.`;
+    `${who} asked to join your devices (${new Date(replacement.requestedAt).toLocaleString()}). It can approve your sign-ins from ${new Date(replacement.effectiveAt).toLocaleString()} unless you refuse. If that was not you, refuse.`;
+}
+
+/** The number's devices by name, this one marked. */
+async function listDevices(): Promise<void> {
+  if (!device) return;
+  try {
+    const { devices } = await api<{ devices: DeviceListing[] }>(APP_API_PATHS.devices, {
+      msisdn: device.msisdn,
+      deviceId: device.deviceId,
+    });
+    $("devices-list").replaceChildren(
+      ...devices.map((d) => {
+        const item = document.createElement("li");
+        item.textContent = `${d.name}${d.self ? " (this device)" : ""}`;
+        return item;
+      }),
+    );
+  } catch {
+    // Shown again at the next start; the rest of the screen does not depend on it.
+  }
 }
 
 /** Sends a device update signed with the device key (`POST /app/api/device`). */
 async function updateDevice(signer: StoredDevice, update: DeviceUpdate): Promise<void> {
   await api(APP_API_PATHS.device, await signedDeviceUpdate(signer, update));
+}
+
+/** The user added the new device themselves: it may join now, without the waiting period. */
+export async function approveReplacement(): Promise<void> {
+  if (!device) return;
+  try {
+    await updateDevice(device, { approveReplacement: true });
+    $("replacement-text").textContent = "Allowed: the new device joins as soon as it checks in.";
+    $("refuse-btn").hidden = true;
+    $("approve-join-btn").hidden = true;
+    showError(null);
+  } catch {
+    showError("Could not allow it. Try again online.");
+  }
 }
 
 export async function refuseReplacement(): Promise<void> {
@@ -75,6 +116,7 @@ export async function refuseReplacement(): Promise<void> {
     await updateDevice(device, { refuseReplacement: true });
     showReplacement(undefined);
     showError(null);
+    void listDevices();
   } catch {
     showError("Could not refuse. Try again online.");
   }
@@ -108,11 +150,11 @@ export async function enablePush(): Promise<void> {
 }
 
 export async function removeDevice(): Promise<void> {
-  if (!device || !confirm("Remove this phone? Sign-in requests will come by SMS again.")) return;
+  if (!device || !confirm("Remove this device? It stops getting sign-in requests; your other devices (if any) keep working.")) return;
   try {
     await updateDevice(device, { remove: true });
   } catch (e) {
-    if (!(e instanceof ApiError && e.status === 403)) return showError("Could not remove the phone. Try again online.");
+    if (!(e instanceof ApiError && e.status === 403)) return showError("Could not remove this device. Try again online.");
   }
   await forgetDevice();
   show("none");

@@ -12,8 +12,10 @@ export interface PendingResponse {
   replacement?: Replacement;
 }
 
-/** Another device asked to take the number over, effective at `effectiveAt` unless refused. */
+/** Another device asked to join the number's devices, effective at `effectiveAt` unless refused. */
 export interface Replacement {
+  /** The name it gave itself (absent from an edge of an earlier release). */
+  name?: string;
   requestedAt: number;
   effectiveAt: number;
 }
@@ -45,6 +47,16 @@ export function answerResult(response: Exclude<AnswerResponse, { status: "choose
   };
 }
 
+/** An Accept the edge refused for want of user verification: what to tell (the request stays open). */
+export function uvRefusalText(error: unknown): string | null {
+  const code = error instanceof ApiError ? error.body.error : undefined;
+  if (code === "uv_required") return "Confirm with your fingerprint, face or device PIN to approve. Nothing was approved yet: try again.";
+  if (code === "uv_unavailable") {
+    return "This service needs fingerprint, face or PIN confirmation, which this device does not have. Approve on another device, or Reject.";
+  }
+  return null;
+}
+
 /** An answer the edge did not take: the result screen's text ("Not counted"). */
 export function answerFailureText(error: unknown): string {
   const result = error instanceof ApiError ? error.body.result : undefined;
@@ -67,6 +79,11 @@ export function activationLinkFailureText(error: unknown): string {
 /** The activation did not go through: the error line's text. */
 export function activationFailureText(error: unknown): string {
   const code = error instanceof ApiError ? error.body.error : undefined;
+  if (code === "device_limit") {
+    const max = error instanceof ApiError ? error.body.max : undefined;
+    return `Your number already has the most devices allowed${typeof max === "number" ? ` (${max})` : ""}. Remove one in its app (or ask your help desk), then tap Activate again.`;
+  }
+  if (code === "webauthn_invalid") return "The fingerprint, face or PIN set-up did not check out. Try again.";
   return code === "wrong_code"
     ? "Wrong activation code. Check the SMS and try again."
     : error instanceof ApiError && error.status === 403

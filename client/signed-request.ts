@@ -13,7 +13,12 @@ export interface SignedBody {
 }
 
 /** What a device update asks for (`typ` and `iat` are added here). */
-export type DeviceUpdate = { claim: true } | { refuseReplacement: true } | { remove: true } | { subscription: PushSubscriptionJSON };
+export type DeviceUpdate =
+  | { claim: true }
+  | { refuseReplacement: true }
+  | { approveReplacement: true }
+  | { remove: true }
+  | { subscription: PushSubscriptionJSON };
 
 async function signedBody(signer: StoredDevice, claims: Record<string, unknown>): Promise<SignedBody> {
   const jws = await signCompactJws(signer.privateKey, claims);

@@ -50,10 +50,10 @@ self.addEventListener("push", (event) => {
     /* not ours */
   }
   if (replacement) {
-    // Another phone asked to take this number over: the app (home screen) offers Refuse.
+    // Another device asked to join this number's devices: the app (home screen) offers Refuse.
     event.waitUntil(
-      self.registration.showNotification("Another phone wants to take over", {
-        body: "If that was not you, open the app and tap Refuse.",
+      self.registration.showNotification("A new device wants to join", {
+        body: "It could approve your sign-ins. If that was not you, open the app and tap Refuse.",
         tag: "replacement",
         icon: "/app/icon.svg",
         requireInteraction: true,

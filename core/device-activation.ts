@@ -43,13 +43,38 @@ export function activationCodeText(code: string): string {
   return `Your authenticator activation code is ${code}. Type it only into the app you opened from your own sign-in link. Never tell it to anyone.`;
 }
 
-/** A new device waiting to replace the number's current one. */
+/**
+ * A WebAuthn platform credential registered with user verification at activation (biometric
+ * or device PIN); `publicKey` is its COSE key, base64url. See docs/security.md (user verification).
+ */
+export interface UvCredential {
+  id: string;
+  publicKey: string;
+  counter: number;
+  /** The authenticator reported the credential backed up (a synced passkey). */
+  backedUp: boolean;
+  transports?: string[];
+}
+
+/** Devices one number may have unless configured otherwise (maxDevicesPerNumber). */
+export const DEFAULT_MAX_DEVICES = 5;
+/** The name shown for a device activated before devices had names. */
+export const UNNAMED_DEVICE = "Phone";
+
+/**
+ * A new device waiting to join the number's devices (stored as "replacement": before several
+ * devices per number it replaced the one device; the key and shape stay for stored data).
+ */
 export interface PendingReplacement {
   id: string;
   publicKey: DevicePublicKey;
   subscription: PushSubscriptionJson | null;
   requestedAt: number;
   effectiveAt: number;
+  /** Absent in a request stored before device names. */
+  name?: string;
+  /** Its user-verification credential; null: it has none; absent: stored before WebAuthn. */
+  uv?: UvCredential | null;
 }
 
 export type ReplacementPhase = "waiting" | "due" | "lapsed";

@@ -7,11 +7,13 @@ export const APP_API_BASE = "/app/api";
 /** Every call is a POST of a JSON body to APP_API_BASE + one of these. */
 export const APP_API_PATHS = {
   activationInfo: "/activation-info",
+  registrationOptions: "/registration-options",
   activate: "/activate",
   claim: "/claim",
   pending: "/pending",
   challenge: "/challenge",
   answer: "/answer",
   device: "/device",
+  devices: "/devices",
 } as const;
 export type AppApiPath = (typeof APP_API_PATHS)[keyof typeof APP_API_PATHS];

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { TOKEN_PATTERN } from "../tokens.ts";
 import { ACTIVATION_CODE_DIGITS, ACTIVATION_CODE_PATTERN } from "./activation-code.ts";
+import { DEVICE_NAME_PATTERN, MAX_DEVICE_NAME } from "./device-name.ts";
 import { E164 } from "./relay.ts";
 
 export { ACTIVATION_CODE_DIGITS, ACTIVATION_CODE_PATTERN };
@@ -41,6 +42,46 @@ export type DevicePublicKey = z.output<typeof DevicePublicKeySchema>;
 
 export const ActivationInfoBodySchema = z.object({ msisdn: MsisdnSchema, token: TokenSchema });
 
+/**
+ * A device's name as the user typed it (or the app proposed from the browser): shown to the
+ * number's other devices, operators and the audit. Printable text only.
+ */
+export const DeviceNameSchema = z.string().trim().min(1).max(MAX_DEVICE_NAME).regex(DEVICE_NAME_PATTERN, "printable characters only");
+
+/**
+ * WebAuthn responses as @simplewebauthn/browser makes them (RegistrationResponseJSON,
+ * AuthenticationResponseJSON): their shape is checked here, their content by
+ * @simplewebauthn/server at the edge. Bounded, so junk is refused before it is parsed.
+ */
+const b64uField = (max: number) => b64u.max(max);
+export const WebAuthnRegistrationSchema = z.object({
+  id: b64uField(1024),
+  rawId: b64uField(1024),
+  type: z.literal("public-key"),
+  response: z
+    .object({
+      clientDataJSON: b64uField(4096),
+      attestationObject: b64uField(8192),
+      transports: z.array(z.string().max(32)).max(8).optional(),
+    })
+    .loose(),
+  clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
+  authenticatorAttachment: z.enum(["platform", "cross-platform"]).optional(),
+});
+export const WebAuthnAssertionSchema = z.object({
+  id: b64uField(1024),
+  rawId: b64uField(1024),
+  type: z.literal("public-key"),
+  response: z.object({
+    clientDataJSON: b64uField(4096),
+    authenticatorData: b64uField(4096),
+    signature: b64uField(1024),
+    userHandle: b64uField(1024).optional(),
+  }),
+  clientExtensionResults: z.record(z.string(), z.unknown()).default({}),
+  authenticatorAttachment: z.enum(["platform", "cross-platform"]).optional(),
+});
+
 export const ActivateBodySchema = z.object({
   msisdn: MsisdnSchema,
   token: TokenSchema,
@@ -48,6 +89,13 @@ export const ActivateBodySchema = z.object({
   code: z.string().regex(ACTIVATION_CODE_PATTERN),
   publicKey: DevicePublicKeySchema,
   subscription: PushSubscriptionSchema.nullable(),
+  /** What the user calls this device; absent (an app of an earlier release): "Phone". */
+  name: DeviceNameSchema.optional(),
+  /**
+   * The platform credential registered with user verification (options from
+   * /registration-options); null or absent: this device has no platform authenticator.
+   */
+  webauthn: WebAuthnRegistrationSchema.nullable().optional(),
 });
 
 const DeviceRef = { msisdn: MsisdnSchema, deviceId: TokenSchema };
@@ -63,6 +111,8 @@ export const CompactEs256JwsSchema = z
   .max(4096)
   .regex(/^[A-Za-z0-9_-]{1,200}\.[A-Za-z0-9_-]{1,3800}\.[A-Za-z0-9_-]{86}$/);
 export const SignedBodySchema = z.object({ ...DeviceRef, jws: CompactEs256JwsSchema });
+/** An answer: the signed claims and, for an Accept where the endpoint asks for it, a user-verification assertion. */
+export const AnswerBodySchema = SignedBodySchema.extend({ webauthn: WebAuthnAssertionSchema.optional() });
 
 /**
  * The approver picked in the app (Assisted Login): an opaque id from the list the challenge
@@ -93,10 +143,14 @@ export const DeviceUpdateClaimsSchema = z.object({
   iat: z.number().int(),
   subscription: PushSubscriptionSchema.nullable().optional(),
   remove: z.literal(true).optional(),
-  /** The current device refuses the pending replacement by another device. */
+  /** One of the number's devices refuses the pending join of another device. */
   refuseReplacement: z.literal(true).optional(),
-  /** A replacing device asks to take over once its grace window passed (and gets its seed). */
+  /** One of the number's devices lets the pending join take effect now (the user added it themselves). */
+  approveReplacement: z.literal(true).optional(),
+  /** A joining device asks to take effect once its grace window passed (and gets its seed). */
   claim: z.literal(true).optional(),
+  /** A new name for this device. */
+  name: DeviceNameSchema.optional(),
 });
 export type DeviceUpdateClaims = z.infer<typeof DeviceUpdateClaimsSchema>;
 
@@ -128,6 +182,23 @@ export interface ChallengeDetails {
   /** Single use: the signed answer must carry it. */
   nonce: string;
   expiresAt: number;
+  /**
+   * What an Accept from this device needs: a tap, a WebAuthn assertion with user verification
+   * over approvalChallenge(challenge id, nonce, "accept"), or it cannot Accept here (no
+   * platform authenticator, and the endpoint refuses a tap). A Reject never needs more.
+   */
+  approval: "tap" | "user-verification" | "unavailable";
+}
+
+/** `POST /app/api/devices`: one of the number's devices, by name (no ids of the others). */
+export interface DeviceListing {
+  name: string;
+  /** The device that asked. */
+  self: boolean;
+  push: boolean;
+  /** It registered a WebAuthn credential with user verification. */
+  userVerification: boolean;
+  activatedAt: number;
 }
 
 /** `POST /app/api/answer`, 200. */

@@ -245,7 +245,7 @@ describe("authenticator web app in Chromium against wrangler dev", () => {
     await expect.poll(() => page.locator("#home-msisdn").textContent()).toBe(msisdn);
     expect(await page.locator("#view-none").isVisible()).toBe(false);
 
-    // 8. Another phone activates for this number: it waits; the first phone is told and refuses.
+    // 8. Another phone activates for this number: it waits to join; the first phone is told and refuses.
     const fourth = callApi(msisdn);
     await expect.poll(() => page.locator("#ch-title").isVisible(), { timeout: 15_000 }).toBe(true);
     const replaceLink = await linkFromOutbox(page, msisdn, (await outbox(page, msisdn)).length); // SMS fallback after the grace period
@@ -278,7 +278,7 @@ describe("authenticator web app in Chromium against wrangler dev", () => {
     expect(await fourth).toEqual({ status: 200, body: { code: "TOUCH_ACCEPTED" } });
     await page.getByRole("button", { name: "Done" }).click();
     await expect.poll(() => page.locator("#replacement-box").isVisible(), { timeout: 15_000 }).toBe(true);
-    await page.getByRole("button", { name: "Refuse: keep this phone" }).click();
+    await page.getByRole("button", { name: "Refuse: not my device" }).click();
     await expect.poll(() => page.locator("#replacement-box").isVisible()).toBe(false);
     // The waiting phone learns it was refused when it next asks.
     await otherPage.reload();

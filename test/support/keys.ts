@@ -8,6 +8,8 @@ export const KEYS = {
   appNm: "key-app-nm-0123456789abcdef",
   noPush: "key-no-push-0123456789abcdef",
   assisted: "key-assisted-0123456789abcdef",
+  appUv: "key-app-uv-0123456789abcdef",
+  appUvTap: "key-app-uv-tap-0123456789abcdef",
 } as const;
 
 /** The admin bearer token of the worker tests (the Worker holds only its SHA-256). */

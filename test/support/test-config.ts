@@ -11,6 +11,8 @@ export const TEST_CONFIG = {
   rateLimit: { perMinute: 1000, perHour: 10000 },
   overload: { maxPending: 1000, shards: 4 },
   tombstoneSeconds: 600,
+  // Low, so the cap on devices per number is quick to reach.
+  maxDevicesPerNumber: 3,
   endpoints: [
     {
       name: "default",
@@ -35,6 +37,23 @@ export const TEST_CONFIG = {
       enableActivation: true,
       numberMatching: true,
       pushGraceSeconds: 2,
+    },
+    // Accepts in the app need user verification (WebAuthn); devices without it: refused, or a tap.
+    {
+      name: "app-uv",
+      apiKeys: [{ name: "app-uv", sha256: sha256(KEYS.appUv) }],
+      enableActivation: true,
+      pushGraceSeconds: 2,
+      appApproval: "user-verification",
+      uvFallback: "refuse",
+    },
+    {
+      name: "app-uv-tap",
+      apiKeys: [{ name: "app-uv-tap", sha256: sha256(KEYS.appUvTap) }],
+      enableActivation: true,
+      pushGraceSeconds: 2,
+      appApproval: "user-verification",
+      uvFallback: "tap",
     },
     { name: "no-push", apiKeys: [{ name: "no-push", sha256: sha256(KEYS.noPush) }], enableActivation: true, usePush: false },
     // Assisted Login: the user picks an approver, who must accept too (tests swap the list).

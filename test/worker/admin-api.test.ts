@@ -214,7 +214,9 @@ describe("app devices", () => {
     const device = await activateDevice(msisdn);
     const path = `/subscribers/${encodeURIComponent(msisdn)}`;
     const shown = await admin("GET", path);
-    expect(shown.body!.devices).toEqual([{ id: device.deviceId, push: true, activatedAt: expect.any(String) }]);
+    expect(shown.body!.devices).toEqual([
+      { id: device.deviceId, name: "Phone", push: true, userVerification: false, activatedAt: expect.any(String) },
+    ]);
     const seed = seedFromBase32(device.seed);
     expect(await env.SUBSCRIBER.getByName(msisdn).verifyTotp(await totpCode(seed, Date.now()))).toBe(true);
 

@@ -221,7 +221,10 @@ describe("app activation from the SMS link page", () => {
   it("stores the TOTP seed only encrypted", async () => {
     const msisdn = freshMsisdn();
     const d = await activateDevice(msisdn);
-    const stored = await runInDurableObject(env.SUBSCRIBER.getByName(msisdn), (_i, s) => s.storage.get("device"));
+    const stored = await runInDurableObject(
+      env.SUBSCRIBER.getByName(msisdn),
+      async (_i, s) => (await s.storage.get<Record<string, unknown>>("devices"))?.[d.deviceId],
+    );
     const json = JSON.stringify(stored);
     expect(json).not.toContain(d.seed);
     expect(stored).toMatchObject({ id: d.deviceId, seed: { iv: expect.any(String), ct: expect.any(String) } });

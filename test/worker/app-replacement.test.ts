@@ -63,7 +63,9 @@ const refuse = async (d: TestDevice) =>
     jws: await signCompactJws(d.keys.privateKey, { typ: "edge-mfa/device", iat: iat(), refuseReplacement: true }),
   });
 
-describe("replacing an activated device", () => {
+// Several devices per number (issue 14): a new device no longer replaces the number's device,
+// it joins its devices; the protection stays: announced, refusable within the window.
+describe("a new device joining a number that has a device", () => {
   it("the old device is notified, keeps working during the grace window, and can refuse", async () => {
     const msisdn = freshMsisdn();
     const started = Date.now();
@@ -78,7 +80,7 @@ describe("replacing an activated device", () => {
     const pushes = (await pushMessages(old.sub!.id)).map((m) => JSON.parse(m.payload!) as Record<string, string>);
     expect(pushes).toContainEqual({ r: "replacement" });
     const pending = (await (await appApi("pending", { msisdn, deviceId: old.deviceId })).json()) as { replacement?: unknown };
-    expect(pending.replacement).toEqual({ requestedAt: expect.any(Number), effectiveAt: r.body.effectiveAt });
+    expect(pending.replacement).toEqual({ name: "Phone", requestedAt: expect.any(Number), effectiveAt: r.body.effectiveAt });
 
     // Nothing changed hands yet: the new device waits, the old one is still the device.
     expect((await r.claim()).status).toBe(409);
@@ -99,13 +101,14 @@ describe("replacing an activated device", () => {
     ]);
   });
 
-  it("without refusal the new device takes over after the window; the old device's challenges and replay state are gone", async () => {
+  it("without refusal the new device joins after the window; the old device, its challenges and replay state stay", async () => {
     const msisdn = freshMsisdn();
     const started = Date.now();
     const old = await activateDevice(msisdn);
     const subscriber = env.SUBSCRIBER.getByName(msisdn);
     // Replay state of the old device: a used TOTP step and a used challenge-response.
-    expect(await subscriber.verifyTotp(await totpCode(seedFromBase32(old.seed), Date.now()))).toBe(true);
+    const usedCode = await totpCode(seedFromBase32(old.seed), Date.now());
+    expect(await subscriber.verifyTotp(usedCode)).toBe(true);
     expect(await subscriber.verifyChallengeResponse("482913", await challengeResponseCode(seedFromBase32(old.seed), "482913"))).toBe(true);
 
     const r = await requestReplacement(msisdn);
@@ -124,18 +127,14 @@ describe("replacing an activated device", () => {
     const { seed } = (await claimed.json()) as { seed: string };
     expect(seed).toMatch(/^[A-Z2-7]{32}$/);
     expect(seed).not.toBe(old.seed);
-    expect(await subscriber.device()).toMatchObject({ deviceId: r.body.deviceId });
+    expect(await subscriber.device()).toMatchObject({ deviceId: r.body.deviceId }); // the newest
+    expect((await subscriber.devices()).map((d) => d.deviceId)).toEqual([old.deviceId, r.body.deviceId]);
 
-    // The old device is unknown; the challenge pushed to it is no longer offered to anyone.
-    expect((await appApi("pending", { msisdn, deviceId: old.deviceId })).status).toBe(404);
-    const asNew = await appApi("challenge", { msisdn, deviceId: r.body.deviceId, challengeId });
-    expect(asNew.status).toBe(404);
-    expect(await (await appApi("pending", { msisdn, deviceId: r.body.deviceId })).json()).toMatchObject({ challenges: [] });
-    const state = await runInDurableObject(subscriber, async (_i, s) => ({
-      totpStep: await s.storage.get("totpStep"),
-      crUsed: await s.storage.get("crUsed"),
-    }));
-    expect(state).toEqual({ totpStep: undefined, crUsed: undefined });
+    // Both devices see the pending challenge; the old device's replay state still holds.
+    expect((await appApi("pending", { msisdn, deviceId: old.deviceId })).status).toBe(200);
+    expect((await appApi("challenge", { msisdn, deviceId: r.body.deviceId, challengeId })).status).toBe(200);
+    expect(await subscriber.verifyTotp(usedCode)).toBe(false);
+    expect(await subscriber.verifyChallengeResponse("482913", await challengeResponseCode(seedFromBase32(seed), "482913"))).toBe(false);
     // The new seed's codes work; a repeated claim returns the same seed (a lost answer is not fatal).
     expect(await subscriber.verifyTotp(await totpCode(seedFromBase32(seed), Date.now()))).toBe(true);
     expect(await (await r.claim()).json()).toEqual({ status: "activated", seed });

@@ -161,8 +161,10 @@ describe("online guessing of offline codes", () => {
     const msisdn = freshMsisdn();
     const d = await activateDevice(msisdn);
     await runInDurableObject(env.SUBSCRIBER.getByName(msisdn), async (_i, s) => {
-      const dev = (await s.storage.get<{ seed: { iv: string; ct: string } }>("device"))!;
-      await s.storage.put("device", { ...dev, seed: { ...dev.seed, ct: dev.seed.ct.replace(/^./, (ch) => (ch === "A" ? "B" : "A")) } });
+      const devices = (await s.storage.get<Record<string, { seed: { iv: string; ct: string } }>>("devices"))!;
+      const dev = devices[d.deviceId]!;
+      devices[d.deviceId] = { ...dev, seed: { ...dev.seed, ct: dev.seed.ct.replace(/^./, (ch) => (ch === "A" ? "B" : "A")) } };
+      await s.storage.put("devices", devices);
     });
     const code = await totpCode(seedFromBase32(d.seed), Date.now());
     for (let i = 0; i < 5; i++) {

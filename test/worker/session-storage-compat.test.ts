@@ -72,7 +72,7 @@ describe("AuthSession: states stored by earlier code, and the alarm after an evi
     });
     await evictDurableObject(stub);
     const fresh = stubOf(name);
-    expect(await fresh.appView("C".repeat(43))).toMatchObject({ kind: "pending", role: "user" }); // stores a nonce
+    expect(await fresh.appView("C".repeat(43), { id: "dev", name: "Phone", uv: false })).toMatchObject({ kind: "pending", role: "user" }); // stores a nonce
     expect(await runInDurableObject(fresh, (_i, s) => s.storage.getAlarm())).toBe(now + 60_000); // nextWake: the deadline
   });
 });

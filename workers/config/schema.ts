@@ -116,6 +116,14 @@ export const EndpointSettingsSchema = z.object({
   /** The app only counts an Accept after the user picked the number shown on the login side. */
   numberMatching: z.boolean().default(false),
   /**
+   * What an Accept in the app needs: "tap" (the device's signed answer) or "user-verification"
+   * (also a WebAuthn assertion with user verification, biometric or device PIN, bound to the
+   * challenge). A Reject never needs more than a tap.
+   */
+  appApproval: z.enum(["tap", "user-verification"]).default("tap"),
+  /** Under "user-verification", a device without a platform authenticator: "refuse" its Accepts, or take a "tap". */
+  uvFallback: z.enum(["refuse", "tap"]).default("refuse"),
+  /**
    * Its API keys may use /api/offline/* (check, and so lock, any number's offline codes):
    * only for endpoints that serve that purpose, such as a RADIUS server of your own.
    */
@@ -197,8 +205,8 @@ export const ConfigSchema = z
     /** Pending sessions one number may have at once (MFA-fatigue and SMS-bombing defence). */
     maxPendingPerMsisdn: z.number().int().min(1).max(100).default(3),
     /**
-     * A new authenticator app for a number that already has one takes over only after this long,
-     * during which the current app is notified and can refuse (one minute to a week).
+     * A new authenticator app for a number that already has one joins only after this long,
+     * during which the number's apps are notified and any of them can refuse (one minute to a week).
      */
     deviceReplacementGraceSeconds: z
       .number()
@@ -206,6 +214,8 @@ export const ConfigSchema = z
       .min(60)
       .max(7 * 86_400)
       .default(86_400),
+    /** Authenticator apps (phone, tablet, ...) one number may have; one more is refused. */
+    maxDevicesPerNumber: z.number().int().min(1).max(10).default(5),
     /**
      * Failed Magic Link / offline API calls one client address (IPv6: /64) may make before it
      * gets BAD_REQUEST 429 rate_limited: key guessing and audit flooding.

@@ -1,6 +1,10 @@
 import type { z } from "zod";
 import type { AppDecideOutcome, AppView } from "../objects/auth-session/contract";
-import type { ClaimResult, DeviceUpdateResult } from "../objects/subscriber/contract";
+import type { ActivateResult, ClaimResult, DeviceUpdateResult } from "../objects/subscriber/contract";
+import type { AuthenticationResponseJSON, RegistrationResponseJSON } from "@simplewebauthn/server";
+import { UNNAMED_DEVICE, type UvCredential } from "../../core/device-activation";
+import { registrationChallenge } from "../../core/user-verification";
+import { type RelyingParty, registrationOptions, verifyRegistration } from "../lib/webauthn";
 import { vapidFromEnv } from "../config/app-secrets";
 import { loadConfig } from "../config/load";
 import type { ActivateBodySchema } from "../../core/contracts/app-api";
@@ -60,36 +64,69 @@ export async function activationInfo(env: Env, msisdn: string, token: string) {
 }
 
 /**
- * What the app lists when opened: the device's pending challenges, whether it gets pushes,
- * and a replacement another device asked for (null: not this number's device).
+ * What the app lists when opened: the number's pending challenges, whether this device gets
+ * pushes, a join another device asked for, and the number's devices by name (null: not one of
+ * this number's devices).
  */
 export async function pendingForDevice(env: Env, msisdn: string, deviceId: string) {
-  const subscriber = env.SUBSCRIBER.getByName(msisdn);
-  const pending = await subscriber.pendingChallenges(deviceId);
+  const pending = await env.SUBSCRIBER.getByName(msisdn).pendingChallenges(deviceId);
   if (pending === null) return null;
-  const device = await subscriber.device();
-  return { challenges: pending.challenges, push: device?.push ?? false, replacement: pending.replacement };
+  const self = pending.devices.find((d) => d.self);
+  return { challenges: pending.challenges, push: self?.push ?? false, replacement: pending.replacement, devices: pending.devices };
 }
 
-/** Token + code activate; with a device already there, it is told and the new one waits. */
-export async function activateDevice(env: Env, body: z.output<typeof ActivateBodySchema>) {
-  const graceMs = loadConfig(env).deviceReplacementGraceSeconds * 1000;
-  const r = await env.SUBSCRIBER.getByName(body.msisdn).activate(
-    await sha256Hex(body.token),
-    await activationCodeMac(body.token, body.code),
-    body.publicKey,
-    body.subscription,
-    graceMs,
-  );
-  if (r.ok && r.kind === "activated") await auditDevice(env, body.msisdn, "app_device_activated", { push: body.subscription !== null });
-  if (r.ok && r.kind === "replacement_pending") {
-    await auditDevice(env, body.msisdn, "app_device_replacement_requested", { effectiveAt: r.effectiveAt });
-    if (r.replaced.subscription) await notifyReplacement(env, r.replaced.subscription, graceMs);
+/** A user name for the platform authenticator's account list: the masked number. */
+const uvUserName = (msisdn: string) => `Edge MFA ${maskMsisdn(msisdn)}`;
+
+/**
+ * WebAuthn registration options for the holder of a live activation token (null: no such
+ * token): a platform credential with user verification, its challenge bound to the token.
+ */
+export async function registrationOptionsFor(env: Env, msisdn: string, token: string, rp: RelyingParty) {
+  const tokenHash = await sha256Hex(token);
+  if (!(await env.SUBSCRIBER.getByName(msisdn).activationInfo(tokenHash))) return null;
+  const name = uvUserName(msisdn);
+  return registrationOptions(rp, { name, displayName: name }, await registrationChallenge(tokenHash));
+}
+
+export type ActivateOutcome = ActivateResult | { ok: false; reason: "webauthn_invalid" };
+
+/**
+ * Token + code activate; with devices already there, they are told and the new one waits to
+ * join. A WebAuthn registration that came with it must verify (else nothing is activated).
+ */
+export async function activateDevice(env: Env, body: z.output<typeof ActivateBodySchema>, rp: RelyingParty): Promise<ActivateOutcome> {
+  const config = loadConfig(env);
+  const graceMs = config.deviceReplacementGraceSeconds * 1000;
+  const tokenHash = await sha256Hex(body.token);
+  let uv: UvCredential | null = null;
+  if (body.webauthn) {
+    const registered = await verifyRegistration(body.webauthn as RegistrationResponseJSON, await registrationChallenge(tokenHash), rp);
+    if (!registered.ok) {
+      log.warn("uv_registration_refused", { reason: registered.reason });
+      return { ok: false, reason: "webauthn_invalid" };
+    }
+    uv = registered.credential;
   }
+  const name = body.name ?? UNNAMED_DEVICE;
+  const r = await env.SUBSCRIBER.getByName(body.msisdn).activate(
+    tokenHash,
+    await activationCodeMac(body.token, body.code),
+    { publicKey: body.publicKey, subscription: body.subscription, name, uv },
+    graceMs,
+    config.maxDevicesPerNumber,
+  );
+  const detail = { deviceId: r.ok ? r.deviceId : undefined, name, push: body.subscription !== null, userVerification: uv !== null };
+  if (r.ok && r.kind === "activated") await auditDevice(env, body.msisdn, "app_device_activated", detail);
+  if (r.ok && r.kind === "replacement_pending") {
+    await auditDevice(env, body.msisdn, "app_device_replacement_requested", { ...detail, effectiveAt: r.effectiveAt });
+    await Promise.all(r.existing.map((d) => (d.subscription ? notifyReplacement(env, d.subscription, graceMs) : null)));
+  }
+  if (!r.ok && r.reason === "device_limit") await auditDevice(env, body.msisdn, "app_device_limit_refused", { max: r.max });
   return r;
 }
 
-/** A push to the current device: "another phone asks to take over" (it carries nothing else). */
+/** A push to an existing device: "another device asks to join" (it carries nothing else). */
 async function notifyReplacement(env: Env, subscription: NonNullable<Parameters<typeof sendWebPush>[0]>, graceMs: number) {
   let vapid: ReturnType<typeof vapidFromEnv>;
   try {
@@ -106,31 +143,42 @@ async function notifyReplacement(env: Env, subscription: NonNullable<Parameters<
   if (r.kind !== "delivered") log.warn("replacement_push_failed", { result: r.kind });
 }
 
-/** The replacing device takes over once its window passed. */
+/** The joining device takes effect once its window passed. */
 export async function claimDevice(env: Env, msisdn: string, deviceId: string, jws: string): Promise<ClaimResult> {
-  const r = await env.SUBSCRIBER.getByName(msisdn).claimReplacement(deviceId, jws);
-  if (r.kind === "activated" && r.replaced) await auditDevice(env, msisdn, "app_device_replaced");
+  const r = await env.SUBSCRIBER.getByName(msisdn).claimReplacement(deviceId, jws, loadConfig(env).maxDevicesPerNumber);
+  // The audit action keeps its name from when a new device replaced the one device.
+  if (r.kind === "activated" && r.replaced) await auditDevice(env, msisdn, "app_device_replaced", { deviceId, name: r.name });
   return r;
 }
 
 export async function updateDevice(env: Env, msisdn: string, deviceId: string, jws: string): Promise<DeviceUpdateResult> {
   const r = await env.SUBSCRIBER.getByName(msisdn).updateDevice(deviceId, jws);
-  if (r === "replacement_refused") await auditDevice(env, msisdn, "app_device_replacement_refused");
-  if (r === "removed") await auditDevice(env, msisdn, "app_device_removed");
+  if (r === "replacement_refused") await auditDevice(env, msisdn, "app_device_replacement_refused", { by: deviceId });
+  if (r === "replacement_approved") await auditDevice(env, msisdn, "app_device_replacement_approved", { by: deviceId });
+  if (r === "removed") await auditDevice(env, msisdn, "app_device_removed", { deviceId });
   return r;
 }
 
 export async function challengeDetails(env: Env, msisdn: string, deviceId: string, challengeId: string): Promise<AppView> {
-  const session = await env.SUBSCRIBER.getByName(msisdn).challengeSession(deviceId, challengeId);
-  if (!session) return { kind: "not_found" };
-  return env.AUTH_SESSION.getByName(session).appView(challengeId);
+  const found = await env.SUBSCRIBER.getByName(msisdn).challengeSession(deviceId, challengeId);
+  if (!found) return { kind: "not_found" };
+  return env.AUTH_SESSION.getByName(found.session).appView(challengeId, found.device);
 }
 
 export type AnswerOutcome = AppDecideOutcome | { kind: "unknown_device" } | { kind: "bad_signature" } | { kind: "unknown_challenge" };
 
-/** Signature first (Subscriber holds the device key), then the session decides. */
-export async function answerChallenge(env: Env, msisdn: string, deviceId: string, jws: string): Promise<AnswerOutcome> {
-  const check = await env.SUBSCRIBER.getByName(msisdn).checkAnswer(deviceId, jws);
+/**
+ * Signature (and a user-verification assertion, if one came) first: the Subscriber holds the
+ * device's key and credential; then the session decides, per its endpoint's approval policy.
+ */
+export async function answerChallenge(
+  env: Env,
+  msisdn: string,
+  answer: { deviceId: string; jws: string; webauthn?: unknown },
+  rp: RelyingParty,
+): Promise<AnswerOutcome> {
+  const assertion = answer.webauthn as AuthenticationResponseJSON | undefined;
+  const check = await env.SUBSCRIBER.getByName(msisdn).checkAnswer(answer.deviceId, answer.jws, assertion, rp);
   if (!check.ok) return { kind: check.reason };
-  return env.AUTH_SESSION.getByName(check.session).appDecide(check.claims);
+  return env.AUTH_SESSION.getByName(check.session).appDecide(check.claims, check.device, check.uv);
 }

@@ -10,8 +10,11 @@ import { acquireLease } from "./overload";
 import { log } from "../lib/log";
 
 export type AuthOutcome =
-  /** channel "none": nothing was sent (an Assisted Login whose approver directory could not be asked). */
-  | { code: Exclude<ResultCode, "BAD_REQUEST">; sessionId: string; channel: Channel | "none" }
+  /**
+   * channel "none": nothing was sent (an Assisted Login whose approver directory could not be asked).
+   * `device`: the authenticator app whose answer decided it, for the auth log and audit.
+   */
+  | { code: Exclude<ResultCode, "BAD_REQUEST">; sessionId: string; channel: Channel | "none"; device?: { id: string; name: string } }
   | { code: "BAD_REQUEST"; reason: BadRequestReason; retryAfterMs?: number };
 
 /** How long past its deadline a lease may outlive a session that never released it. */
@@ -45,6 +48,7 @@ export function appOptions(endpoint: Endpoint, q: AuthQuery): SessionAppOptions 
     push: endpoint.usePush ? { graceMs: endpoint.pushGraceSeconds * 1000 } : null,
     matchNumber: endpoint.numberMatching ? (callerNumber ?? pickMatchNumber()) : null,
     callerShowsNumber: callerNumber !== undefined,
+    approval: { approval: endpoint.appApproval, fallback: endpoint.uvFallback },
   };
 }
 
@@ -181,7 +185,19 @@ export async function authenticate(env: Env, config: Config, endpoint: Endpoint,
   }
   // Delivery failures end the session inside start(); nothing to wait for.
   const status = started.status === "pending" ? await waitForOutcome(env, started.name, started.deadline) : started.status;
-  return { code: codeForStatus(status), sessionId: started.sessionId, channel: started.channel };
+  const device = started.channel === "sms" ? null : await answeringDevice(env, started.name);
+  return { code: codeForStatus(status), sessionId: started.sessionId, channel: started.channel, ...(device ? { device } : {}) };
+}
+
+/** Which app device decided a pushed session (the tombstone keeps it); null on any failure: only the log loses it. */
+async function answeringDevice(env: Env, name: string): Promise<{ id: string; name: string } | null> {
+  try {
+    const by = await env.AUTH_SESSION.getByName(name).answeredBy();
+    return by ? { id: by.deviceId, name: by.name } : null;
+  } catch (e) {
+    log.warn("answered_by_unavailable", { error: String(e) });
+    return null;
+  }
 }
 
 /**

@@ -2,11 +2,11 @@ import { maskMsisdn } from "../../core/msisdn";
 import type { LockKindName } from "../objects/subscriber/contract";
 import { auditAdmin } from "../store/audit";
 
-/** What an operator sees of a number: its activated app device (one per number, like Mideye+) and whether it has an on-prem TOTP token. */
+/** What an operator sees of a number: its activated app devices, whether it has an on-prem TOTP token, its lockouts. */
 export async function subscriberSummary(env: Env, msisdn: string) {
   const subscriber = env.SUBSCRIBER.getByName(msisdn);
-  const device = await subscriber.device();
-  return { device, totp: await subscriber.hasTotpToken(), locks: await subscriber.locks() };
+  const devices = await subscriber.devices();
+  return { devices, totp: await subscriber.hasTotpToken(), locks: await subscriber.locks() };
 }
 
 /**
@@ -21,11 +21,13 @@ export async function clearSubscriberLocks(env: Env, actor: string, msisdn: stri
 }
 
 /**
- * Revokes an app device: no more pushes to it, its offline codes stop working. False when the
- * number has no such device. Audited once the Subscriber object confirmed it.
+ * Revokes one app device: no more pushes to it, its offline codes stop working; the number's
+ * other devices keep working. False when the number has no such device. Audited (with the
+ * device's name) once the Subscriber object confirmed it.
  */
 export async function revokeDevice(env: Env, actor: string, msisdn: string, deviceId: string): Promise<boolean> {
-  if (!(await env.SUBSCRIBER.getByName(msisdn).forgetDevice(deviceId))) return false;
-  await auditAdmin(env.DB, { actor, action: "device.revoke", msisdn: maskMsisdn(msisdn), detail: { deviceId } });
+  const removed = await env.SUBSCRIBER.getByName(msisdn).removeDevice(deviceId);
+  if (!removed) return false;
+  await auditAdmin(env.DB, { actor, action: "device.revoke", msisdn: maskMsisdn(msisdn), detail: { deviceId, name: removed.name } });
   return true;
 }

@@ -32,8 +32,8 @@ export function AuthenticatorPage(props: { vapidPublicKey: string | null }) {
               work offline.
             </p>
             <p id="activate-has-device" class="warning" hidden>
-              This number already has a phone with the app. That phone is told and can refuse; this one takes over only after a waiting
-              period.
+              This number already has the app on another device. Each of its devices is told and can refuse; this one joins them only after
+              a waiting period.
             </p>
             <div id="activate-replace-box" class="warning" hidden>
               <p>
@@ -46,6 +46,12 @@ export function AuthenticatorPage(props: { vapidPublicKey: string | null }) {
             </div>
             <label for="activate-code">Activation code from the SMS we just sent</label>
             <input id="activate-code" inputmode="numeric" autocomplete="one-time-code" maxlength={6} />
+            <label for="activate-name">Name of this device (your other devices see it)</label>
+            <input id="activate-name" class="text" maxlength={40} autocomplete="off" />
+            <p id="activate-no-uv" class="muted" hidden>
+              This device has no fingerprint, face or screen-lock confirmation for web apps. It can still approve most sign-ins, but not for
+              services that require that confirmation.
+            </p>
             <p class="muted">Allow notifications when your browser asks. Add this app to your home screen to keep it handy.</p>
             <div class="buttons">
               <button type="button" id="activate-btn" class="accept">
@@ -55,7 +61,7 @@ export function AuthenticatorPage(props: { vapidPublicKey: string | null }) {
           </section>
 
           <section id="view-waiting" hidden>
-            <h1>Waiting to take over</h1>
+            <h1>Waiting to join</h1>
             <p id="waiting-text"></p>
           </section>
 
@@ -69,9 +75,14 @@ export function AuthenticatorPage(props: { vapidPublicKey: string | null }) {
             <p class="muted" id="home-msisdn"></p>
             <div id="replacement-box" class="warning" hidden>
               <p id="replacement-text"></p>
-              <button type="button" id="refuse-btn" class="reject">
-                Refuse: keep this phone
-              </button>
+              <div class="buttons">
+                <button type="button" id="refuse-btn" class="reject">
+                  Refuse: not my device
+                </button>
+                <button type="button" id="approve-join-btn" class="accept">
+                  Allow now: I added it
+                </button>
+              </div>
             </div>
             <div class="otp" aria-live="polite">
               <span class="muted">One-time code</span>
@@ -96,8 +107,13 @@ export function AuthenticatorPage(props: { vapidPublicKey: string | null }) {
               </form>
               <p id="cr-result" aria-live="polite"></p>
             </details>
+            <details id="devices-box">
+              <summary>Your devices</summary>
+              <ul id="devices-list"></ul>
+              <p class="muted">To remove another device, open the app on it, or ask your help desk.</p>
+            </details>
             <button type="button" id="remove-btn" class="link">
-              Remove this phone
+              Remove this device
             </button>
           </section>
 
@@ -111,6 +127,7 @@ export function AuthenticatorPage(props: { vapidPublicKey: string | null }) {
               </p>
               <div class="numbers"></div>
             </div>
+            <p id="ch-uv-note" class="muted" hidden></p>
             <div id="ch-approvers" hidden>
               <p>
                 <strong>Who should approve this sign-in?</strong>
@@ -162,7 +179,9 @@ button.link { background: none; color: var(--reject); min-height: 44px; font-wei
 button:disabled { opacity: .5; cursor: wait; }
 .error { color: var(--reject); font-weight: 600; margin-top: 16px; }
 .warning { border: 2px solid var(--reject); border-radius: 12px; padding: 10px 14px; margin: 12px 0; }
-#activate-code { width: 100%; box-sizing: border-box; margin: 6px 0 12px; }
+#activate-code, #activate-name { width: 100%; box-sizing: border-box; margin: 6px 0 12px; }
+input.text { letter-spacing: normal; font-size: 1.1rem; }
+#devices-list { padding-left: 1.2em; }
 `;
 
 export const MANIFEST = {

@@ -146,10 +146,10 @@ adminApi.post("/endpoints/:name/tokens/:id/regenerate", validate("param", TokenP
 
 // ---- subscribers -------------------------------------------------------------------------
 
-/** The number's activated app devices (one per number, like Mideye+) and on-prem token. */
+/** The number's activated app devices (phone, tablet, ...), its on-prem token and lockouts. */
 adminApi.get("/subscribers/:msisdn", validate("param", MsisdnParam, issueList), async (c) => {
   const { msisdn } = c.req.valid("param");
-  const { device, totp, locks } = await subscriberSummary(c.env, msisdn);
+  const { devices, totp, locks } = await subscriberSummary(c.env, msisdn);
   const lock = (l: LockView) => ({
     failures: l.failures,
     lockedUntil: l.lockedUntil === null ? null : new Date(l.lockedUntil).toISOString(),
@@ -158,11 +158,17 @@ adminApi.get("/subscribers/:msisdn", validate("param", MsisdnParam, issueList), 
     msisdn,
     totp,
     locks: { offline: lock(locks.offline), smsOtp: lock(locks.smsOtp) },
-    devices: device ? [{ id: device.deviceId, push: device.push, activatedAt: new Date(device.activatedAt).toISOString() }] : [],
+    devices: devices.map((d) => ({
+      id: d.deviceId,
+      name: d.name,
+      push: d.push,
+      userVerification: d.userVerification,
+      activatedAt: new Date(d.activatedAt).toISOString(),
+    })),
   });
 });
 
-/** Revokes an app device: no more pushes to it, its offline codes stop working. */
+/** Revokes one app device of the number: no more pushes to it, its offline codes stop working; the others keep working. */
 adminApi.delete(
   "/subscribers/:msisdn/devices/:deviceId",
   validate("param", MsisdnParam.extend({ deviceId: z.string().min(1).max(64) }), issueList),

@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import type { z } from "zod";
 import {
   activateDevice,
@@ -7,11 +7,15 @@ import {
   challengeDetails,
   claimDevice,
   pendingForDevice,
+  registrationOptionsFor,
   updateDevice,
 } from "../domain/app-device";
+import type { RelyingParty } from "../lib/webauthn";
+import { publicBaseUrl } from "./respond";
 import {
   ActivateBodySchema,
   ActivationInfoBodySchema,
+  AnswerBodySchema,
   ChallengeBodySchema,
   MsisdnSchema,
   PendingBodySchema,
@@ -47,6 +51,12 @@ appApi.use(async (c, next) => {
   await next();
 });
 
+/** WebAuthn's relying party: the edge's public origin, its host as RP ID. */
+function relyingParty(c: Context<{ Bindings: Env }>): RelyingParty {
+  const base = new URL(publicBaseUrl(c));
+  return { origin: base.origin, rpId: base.hostname };
+}
+
 const log = (event: string, msisdn: string, extra: Record<string, unknown> = {}) =>
   logEvent("log", event, { msisdn: maskMsisdn(msisdn), ...extra });
 
@@ -61,12 +71,31 @@ appApi.post(APP_API_PATHS.activationInfo, json(ActivationInfoBodySchema), async 
   return c.json({ msisdn, hasDevice: info.hasDevice });
 });
 
+/**
+ * WebAuthn options for registering this device's platform credential (user verification) at
+ * activation; only for the holder of a live activation token, whose hash the challenge is bound to.
+ */
+appApi.post(APP_API_PATHS.registrationOptions, json(ActivationInfoBodySchema), async (c) => {
+  const { msisdn, token } = c.req.valid("json");
+  const options = await registrationOptionsFor(c.env, msisdn, token, relyingParty(c));
+  if (!options) return c.json({ error: "invalid_or_used_token" }, 403);
+  return c.json(options);
+});
+
 appApi.post(APP_API_PATHS.activate, json(ActivateBodySchema), async (c) => {
   const body = c.req.valid("json");
   if (!subscriptionAllowed(c.env, body.subscription)) return c.json(PUSH_SERVICE_NOT_ALLOWED, 400);
-  const r = await activateDevice(c.env, body);
-  log("app_activate", body.msisdn, { outcome: r.ok ? r.kind : r.reason, push: body.subscription !== null });
-  if (!r.ok) return c.json({ error: r.reason === "wrong_code" ? "wrong_code" : "invalid_or_used_token" }, 403);
+  const r = await activateDevice(c.env, body, relyingParty(c));
+  log("app_activate", body.msisdn, {
+    outcome: r.ok ? r.kind : r.reason,
+    push: body.subscription !== null,
+    userVerification: !!body.webauthn,
+  });
+  if (!r.ok) {
+    if (r.reason === "device_limit") return c.json({ error: "device_limit", max: r.max }, 409);
+    if (r.reason === "webauthn_invalid") return c.json({ error: "webauthn_invalid" }, 400);
+    return c.json({ error: r.reason === "wrong_code" ? "wrong_code" : "invalid_or_used_token" }, 403);
+  }
   if (r.kind === "replacement_pending") {
     return c.json({ status: "replacement_pending", deviceId: r.deviceId, effectiveAt: r.effectiveAt }, 202);
   }
@@ -85,6 +114,8 @@ appApi.post(APP_API_PATHS.claim, json(SignedBodySchema), async (c) => {
       return c.json({ error: "replacement_pending", effectiveAt: r.effectiveAt }, 409);
     case "unknown_device":
       return c.json({ error: "unknown_device" }, 404);
+    case "device_limit":
+      return c.json({ error: "device_limit", max: r.max }, 409);
     case "refused":
       return c.json({ error: "refused" }, 403);
   }
@@ -99,6 +130,14 @@ appApi.post(APP_API_PATHS.pending, json(PendingBodySchema), async (c) => {
     push: pending.push,
     ...(pending.replacement ? { replacement: pending.replacement } : {}),
   });
+});
+
+/** The number's devices by name (this one marked `self`), for the app's device list. */
+appApi.post(APP_API_PATHS.devices, json(PendingBodySchema), async (c) => {
+  const { msisdn, deviceId } = c.req.valid("json");
+  const pending = await pendingForDevice(c.env, msisdn, deviceId);
+  if (pending === null) return c.json({ error: "unknown_device" }, 404);
+  return c.json({ devices: pending.devices });
 });
 
 appApi.post(APP_API_PATHS.challenge, json(ChallengeBodySchema), async (c) => {
@@ -116,10 +155,14 @@ appApi.post(APP_API_PATHS.challenge, json(ChallengeBodySchema), async (c) => {
   }
 });
 
-appApi.post(APP_API_PATHS.answer, json(SignedBodySchema), async (c) => {
-  const { msisdn, deviceId, jws } = c.req.valid("json");
-  const r = await answerChallenge(c.env, msisdn, deviceId, jws);
-  log("app_answer", msisdn, { outcome: r.kind, ...(r.kind === "decided" ? { status: r.status, numberMismatch: r.numberMismatch } : {}) });
+appApi.post(APP_API_PATHS.answer, json(AnswerBodySchema), async (c) => {
+  const { msisdn, ...answer } = c.req.valid("json");
+  const r = await answerChallenge(c.env, msisdn, answer, relyingParty(c));
+  log("app_answer", msisdn, {
+    outcome: r.kind,
+    device: answer.deviceId.slice(0, 8),
+    ...(r.kind === "decided" ? { status: r.status, numberMismatch: r.numberMismatch } : {}),
+  });
   const ok = (body: AnswerResponse) => c.json(body);
   switch (r.kind) {
     case "decided":
@@ -132,6 +175,10 @@ appApi.post(APP_API_PATHS.answer, json(SignedBodySchema), async (c) => {
       return c.json({ status: "finished", result: r.status }, 410);
     case "stale_nonce":
       return c.json({ error: "stale_nonce" }, 409);
+    case "uv_required":
+    case "uv_unavailable":
+      // Nothing changed: the sign-in still waits for an answer that counts.
+      return c.json({ error: r.kind }, 403);
     case "unknown_device":
       return c.json({ error: "unknown_device" }, 404);
     case "bad_signature":

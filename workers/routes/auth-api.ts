@@ -42,6 +42,7 @@ authApi.get("/auth/:endpoint?", validate("query", AuthQuerySchema, magicLinkBadR
     record("BAD_REQUEST", { reason: outcome.reason });
     return badRequest(c, outcome.reason, outcome.retryAfterMs);
   }
-  record(outcome.code, { key: call.keyName, session: outcome.sessionId.slice(0, 12) }, outcome.channel);
+  const device = outcome.device ? { device: outcome.device } : {};
+  record(outcome.code, { key: call.keyName, session: outcome.sessionId.slice(0, 12), ...device }, outcome.channel);
   return c.json({ code: styledCode(outcome.code, call.endpoint.responseStyle) });
 });

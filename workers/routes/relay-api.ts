@@ -103,7 +103,8 @@ relayApi.post(RELAY_CALLS.touch.path, validate("json", RELAY_CALLS.touch.request
     ...(body.authenticationText ? { "authentication-text": body.authenticationText } : {}),
   });
   const outcome = await authenticate(c.env, loadConfig(c.env), c.get("endpoint"), q, publicBaseUrl(c));
-  record(c, "touch", body.msisdn, outcome.code);
+  // The app device that answered, if one did (several devices per number).
+  record(c, "touch", body.msisdn, outcome.code, outcome.code !== "BAD_REQUEST" && outcome.device ? { device: outcome.device } : {});
   if (outcome.code === "BAD_REQUEST") return c.json({ code: outcome.code, reason: outcome.reason });
   return c.json({ code: outcome.code } satisfies RelayAnswer<"touch">);
 });
@@ -185,13 +186,13 @@ function recordOffline(c: Context<RelayEnv>, op: string, msisdn: string, check: 
 }
 
 /** Log line plus audit row (channel "radius-<op>"), written after the response. */
-function record(c: Context<RelayEnv>, op: string, msisdn: string, result: string) {
+function record(c: Context<RelayEnv>, op: string, msisdn: string, result: string, extra: Record<string, unknown> = {}) {
   recordAuth(c, "relay", {
     endpoint: c.get("endpoint").name,
     msisdn: maskMsisdn(msisdn),
     channel: `radius-${op}`,
     result,
     latencyMs: Date.now() - c.get("started"),
-    detail: { relay: c.get("relay").name },
+    detail: { relay: c.get("relay").name, ...extra },
   });
 }

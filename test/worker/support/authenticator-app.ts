@@ -1,4 +1,6 @@
 import { env, exports } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
+import type { SoftwareAuthenticator } from "./software-authenticator";
 import type { AnswerClaims, ChallengeDetails } from "../../../core/contracts/app-api";
 import { signCompactJws } from "../../../core/jws-sign";
 import type { ReceivedPush } from "../../../harness/received-push";
@@ -21,6 +23,10 @@ export async function pushMessages(subId: string): Promise<ReceivedPush[]> {
 export const APP = { endpoint: "app", key: KEYS.app } as const;
 export const APP_NM = { endpoint: "app-nm", key: KEYS.appNm } as const;
 export const NO_PUSH = { endpoint: "no-push", key: KEYS.noPush } as const;
+export const APP_UV = { endpoint: "app-uv", key: KEYS.appUv } as const;
+export const APP_UV_TAP = { endpoint: "app-uv-tap", key: KEYS.appUvTap } as const;
+/** The origin the worker tests call the edge at (appApi), so WebAuthn's expected origin. */
+export const EDGE_ORIGIN = "https://mfa.example.com";
 
 /** A simulated authenticator app: a P-256 key pair like the browser's and a fake-push subscription. */
 export interface TestDevice {
@@ -91,10 +97,35 @@ export async function publicJwk(keys: CryptoKeyPair) {
  * "Use the app" on its page, the app registers its key and subscription. The triggering
  * sign-in is then answered on the link page so the number has nothing pending.
  */
-export async function activateDevice(
-  msisdn: string,
-  opts: { endpoint?: { endpoint: string; key: string }; pushMode?: "ok" | "gone" | "missing" | "fail" | null } = {},
-): Promise<TestDevice> {
+export interface ActivationOptions {
+  endpoint?: { endpoint: string; key: string };
+  pushMode?: "ok" | "gone" | "missing" | "fail" | null;
+  /** The device's name (none: the app of an earlier release, which sent none). */
+  name?: string;
+  /** Registers this platform authenticator's credential with the activation. */
+  authenticator?: SoftwareAuthenticator;
+  /** Makes the registration from the edge's options instead (to send a bad one). */
+  registration?: (options: { challenge: string }) => Promise<unknown>;
+}
+
+/**
+ * Activates a device for a number the way a user does: a sign-in SMS arrives, the user taps
+ * "Use the app" on its page, the app registers its key and subscription. The triggering
+ * sign-in is then answered on the link page so the number has nothing pending.
+ */
+export async function activateDevice(msisdn: string, opts: ActivationOptions = {}): Promise<TestDevice> {
+  const { res, device, finish } = await requestActivation(msisdn, opts);
+  if (res.status !== 200) throw new Error(`activation failed: ${res.status} ${await res.text()}`);
+  const { deviceId, seed } = (await res.json()) as { deviceId: string; seed: string };
+  await finish();
+  return { ...device, deviceId, seed };
+}
+
+/**
+ * The steps of an activation up to the app's POST /activate (a sign-in is left pending; call
+ * `finish` to reject it on its link page). For a number with devices the answer is a join (202).
+ */
+export async function requestActivation(msisdn: string, opts: ActivationOptions = {}) {
   const ep = opts.endpoint ?? APP;
   const earlier = (await gatewayRequests(msisdn)).length;
   const pending = callAuth(msisdn, ep);
@@ -104,19 +135,56 @@ export async function activateDevice(
   if (!token) throw new Error("no activation token");
   const keys = await newDeviceKeys();
   const sub = opts.pushMode === null ? null : await subscribe(opts.pushMode ?? "ok");
-  const res = await appApi("activate", {
+  let webauthn: unknown;
+  if (opts.authenticator || opts.registration) {
+    const options = (await (await appApi("registration-options", { msisdn, token })).json()) as { challenge: string };
+    webauthn = opts.registration ? await opts.registration(options) : await opts.authenticator?.register(options);
+  }
+  const body = {
     msisdn,
     token,
     code,
     publicKey: await publicJwk(keys),
     subscription: sub && { endpoint: sub.endpoint, keys: sub.keys },
+    ...(opts.name ? { name: opts.name } : {}),
+    ...(webauthn ? { webauthn } : {}),
+  };
+  const res = await appApi("activate", body);
+  const finish = async () => {
+    await answer(link, "reject", (await openLink(link)).csrf!);
+    await pending;
+  };
+  return { res, body, token, link, finish, device: { msisdn, keys, sub, deviceId: "", seed: "" } as TestDevice };
+}
+
+/**
+ * A further device joins a number that has devices: it activates (202), its grace window is
+ * aged in storage rather than waited for, and it claims its seed.
+ */
+export async function joinDevice(msisdn: string, opts: ActivationOptions = {}): Promise<TestDevice> {
+  const { res, device, finish } = await requestActivation(msisdn, opts);
+  if (res.status !== 202) throw new Error(`join failed: ${res.status} ${await res.text()}`);
+  const { deviceId } = (await res.json()) as { deviceId: string };
+  await finish();
+  await ageJoin(msisdn);
+  const claimed = await claimJoin({ ...device, deviceId });
+  if (claimed.status !== 200) throw new Error(`claim failed: ${claimed.status} ${await claimed.text()}`);
+  const { seed } = (await claimed.json()) as { seed: string };
+  return { ...device, deviceId, seed };
+}
+
+/** The pending join's grace window has passed (aged in storage). */
+export async function ageJoin(msisdn: string): Promise<void> {
+  await runInDurableObject(env.SUBSCRIBER.getByName(msisdn), async (_i, state) => {
+    const join = await state.storage.get<{ effectiveAt: number }>("replacement");
+    if (join) await state.storage.put("replacement", { ...join, effectiveAt: Date.now() - 1 });
   });
-  if (res.status !== 200) throw new Error(`activation failed: ${res.status} ${await res.text()}`);
-  const { deviceId, seed } = (await res.json()) as { deviceId: string; seed: string };
-  const page = await openLink(link);
-  await answer(link, "reject", page.csrf!);
-  await pending;
-  return { msisdn, deviceId, seed, keys, sub };
+}
+
+/** The joining device's signed claim. */
+export async function claimJoin(d: Pick<TestDevice, "msisdn" | "deviceId" | "keys">): Promise<Response> {
+  const jws = await signCompactJws(d.keys.privateKey, { typ: "edge-mfa/device", iat: Math.floor(Date.now() / 1000), claim: true });
+  return appApi("claim", { msisdn: d.msisdn, deviceId: d.deviceId, jws });
 }
 
 /** Waits until the fake push service has decrypted a push for the subscription; returns its challenge id. */
@@ -135,12 +203,13 @@ export async function fetchChallenge(d: TestDevice, challengeId: string): Promis
   return { res, body: (await res.json()) as ChallengeDetails };
 }
 
-/** Signs and sends an answer as the app does. */
+/** Signs and sends an answer as the app does (with a user-verification assertion when given). */
 export async function sendAnswer(
   d: TestDevice,
   claims: Omit<AnswerClaims, "typ">,
   signWith: CryptoKey = d.keys.privateKey,
+  webauthn?: unknown,
 ): Promise<Response> {
   const jws = await signCompactJws(signWith, { typ: "edge-mfa/answer", ...claims });
-  return appApi("answer", { msisdn: d.msisdn, deviceId: d.deviceId, jws });
+  return appApi("answer", { msisdn: d.msisdn, deviceId: d.deviceId, jws, ...(webauthn ? { webauthn } : {}) });
 }

@@ -5,9 +5,8 @@ import { type DeliveryHost, pushToApprover, pushToUser } from "../../../workers/
 import type { PushTarget } from "../../../workers/objects/subscriber/contract";
 
 const TARGET: PushTarget = {
-  deviceId: "dev",
   challengeId: "chal",
-  subscription: { endpoint: "https://push.test/x", keys: { p256dh: "p", auth: "a" } },
+  devices: [{ deviceId: "dev", subscription: { endpoint: "https://push.test/x", keys: { p256dh: "p", auth: "a" } } }],
 };
 const REQUEST = { msisdn: "+46701234567", session: "s1", endpoint: "ep", expiresAt: Date.now() + 60_000 };
 
@@ -38,13 +37,13 @@ function host(options: { push?: PushResult; target?: PushTarget | null; config?:
 describe("session push delivery", () => {
   it("delivered: the challenge id is pushed and the challenge reported", async () => {
     const { fake, calls } = host({ target: TARGET });
-    expect(await pushToUser(fake, REQUEST)).toEqual({ challenge: { deviceId: "dev", challengeId: "chal" }, delivered: true });
+    expect(await pushToUser(fake, REQUEST)).toEqual({ challenge: { challengeId: "chal" }, delivered: true });
     expect(calls).toEqual(["pushTarget +46701234567 s1", "push chal ttl<=true"]);
   });
 
   it("failed: the challenge exists but was not delivered (the device is kept)", async () => {
     const { fake, calls } = host({ target: TARGET, push: { kind: "failed", reason: "timeout" } });
-    expect(await pushToUser(fake, REQUEST)).toEqual({ challenge: { deviceId: "dev", challengeId: "chal" }, delivered: false });
+    expect(await pushToUser(fake, REQUEST)).toEqual({ challenge: { challengeId: "chal" }, delivered: false });
     expect(calls).not.toContain("forget dev");
   });
 
@@ -60,6 +59,24 @@ describe("session push delivery", () => {
       expect(await pushToUser(fake, REQUEST)).toBeNull();
       expect(calls.filter((call) => call.startsWith("push "))).toEqual([]);
     }
+  });
+
+  it("several devices: each gets the push; a gone one is forgotten, the others count", async () => {
+    const two: PushTarget = {
+      challengeId: "chal",
+      devices: [
+        { deviceId: "phone", subscription: { endpoint: "https://push.test/a", keys: { p256dh: "p", auth: "a" } } },
+        { deviceId: "tablet", subscription: { endpoint: "https://push.test/b", keys: { p256dh: "p", auth: "a" } } },
+      ],
+    };
+    const both = host({ target: two });
+    expect(await pushToUser(both.fake, REQUEST)).toEqual({ challenge: { challengeId: "chal" }, delivered: true });
+    expect(both.calls.filter((c) => c.startsWith("push "))).toHaveLength(2);
+    const gone = host({ target: two, push: { kind: "gone", status: 410 } });
+    expect(await pushToUser(gone.fake, REQUEST)).toBeNull(); // every device gone: no push at all
+    expect(gone.calls).toEqual(expect.arrayContaining(["forget phone", "forget tablet"]));
+    const failed = host({ target: two, push: { kind: "failed", reason: "timeout" } });
+    expect(await pushToUser(failed.fake, REQUEST)).toEqual({ challenge: { challengeId: "chal" }, delivered: false });
   });
 
   it("the approver's entry lapses a margin after the session's deadline", async () => {

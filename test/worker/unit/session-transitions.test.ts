@@ -20,7 +20,9 @@ const APPROVERS = [
 ];
 const SECRETS = { token: "approver-token", hash: "approver-hash", csrf: "approver-csrf" };
 const SMS = { text: "Approve: https://mfa.test/m/tok", link: "https://mfa.test/m/tok" };
-const CHALLENGE = { deviceId: "dev", challengeId: "chal" };
+const CHALLENGE = { challengeId: "chal" };
+/** The user's (or approver's) device that fetches and answers. */
+const DEVICE = { id: "dev", name: "Phone", uv: false };
 
 interface Options {
   push?: boolean;
@@ -81,8 +83,9 @@ const claims = (over: Partial<AnswerClaims> = {}): AnswerClaims => ({
 });
 const fresh = { nonce: "next-nonce", approverLink: SECRETS };
 
-function expectFinished(step: Step<unknown>, status: string, at = NOW) {
+function expectFinished(step: Step<unknown>, status: string, at = NOW, answeredBy?: { deviceId: string; name: string }) {
   expect(step.state).toEqual({
+    ...(answeredBy ? { answeredBy } : {}),
     status,
     createdAt: NOW,
     expiresAt: NOW + TIMEOUT,
@@ -120,7 +123,7 @@ describe("start and delivery", () => {
 
   it("a failed push keeps the challenge (and the number), and sends the SMS link now", () => {
     const step = t.userPushed(session({ push: true, matchNumber: 42 }), { challenge: CHALLENGE, delivered: false }, SMS, NOW);
-    expect(pending(step.state)).toMatchObject({ matchNumber: 42, push: { ...CHALLENGE, nonce: null }, channel: "sms" });
+    expect(pending(step.state)).toMatchObject({ matchNumber: 42, push: { challengeId: "chal", nonces: {} }, channel: "sms" });
     expect(kinds(step.effects)).toEqual(["send_sms"]);
   });
 
@@ -254,7 +257,7 @@ describe("Assisted Login: the approver", () => {
     const step = t.approverPushed(approverAsked({ push: true }), { challenge: CHALLENGE, delivered: true }, sms, NOW);
     expect(pending(step.state)).toMatchObject({
       smsDue: { at: NOW + GRACE, ...sms },
-      assisted: { approver: { push: { ...CHALLENGE, nonce: null } } },
+      assisted: { approver: { push: { challengeId: "chal", nonces: {} } } },
     });
     expect(step.effects).toEqual([]);
     expect(t.nextWake(step.state)).toBe(NOW + GRACE);
@@ -301,12 +304,12 @@ describe("the app's answer", () => {
   /** A session whose user's app holds the challenge with the nonce of its last details fetch. */
   function withApp(options: Options = {}): Pending {
     const pushed = pending(t.userPushed(session({ push: true, ...options }), { challenge: CHALLENGE, delivered: true }, SMS, NOW).state);
-    const step = t.issueNonce(pushed, "user", "nonce");
+    const step = t.issueNonce(pushed, "user", DEVICE, "nonce");
     expect(step.result).toMatchObject({ kind: "pending", role: "user", nonce: "nonce", step: "answer" });
     return pending(step.state);
   }
   const answer = (state: Pending, over: Partial<AnswerClaims> = {}, nonceValid = true, role: "user" | "approver" | null = "user") =>
-    t.appDecide(state, { role, nonceValid, claims: claims(over) }, fresh, NOW);
+    t.appDecide(state, { role, nonceValid, claims: claims(over), device: DEVICE, uv: "missing" }, fresh, NOW);
 
   it("an unknown challenge or a stale nonce changes nothing", () => {
     const state = withApp();
@@ -316,7 +319,7 @@ describe("the app's answer", () => {
 
   it("a signed Accept or Reject decides", () => {
     const accepted = answer(withApp());
-    expectFinished(accepted, "accepted");
+    expectFinished(accepted, "accepted", NOW, { deviceId: "dev", name: "Phone" });
     expect(accepted.result).toEqual({ kind: "decided", status: "accepted", numberMismatch: false, text: DEFAULT_TEXTS.touchAccept });
     expect(answer(withApp(), { d: "reject" }).result).toMatchObject({ status: "rejected", numberMismatch: false });
   });
@@ -336,7 +339,7 @@ describe("the app's answer", () => {
   it("Assisted Login: the user's Accept without a pick asks for one under a fresh nonce; the owed SMS is dropped", () => {
     const step = answer(withApp({ assisted: true }));
     const state = pending(step.state);
-    expect(state).toMatchObject({ smsDue: null, push: { nonce: "next-nonce" }, assisted: { phase: "choose_approver" } });
+    expect(state).toMatchObject({ smsDue: null, push: { nonces: { dev: "next-nonce" } }, assisted: { phase: "choose_approver" } });
     expect(step.result).toEqual({
       kind: "choose_approver",
       title: DEFAULT_TEXTS.title,
@@ -348,7 +351,12 @@ describe("the app's answer", () => {
     });
     expect(t.nextWake(state)).toBe(NOW + TIMEOUT);
     // The pick comes in the next signed answer; no number is matched any more.
-    const picked = t.appDecide(state, { role: "user", nonceValid: true, claims: claims({ a: "a2" }) }, fresh, NOW);
+    const picked = t.appDecide(
+      state,
+      { role: "user", nonceValid: true, claims: claims({ a: "a2" }), device: DEVICE, uv: "missing" },
+      fresh,
+      NOW,
+    );
     expect(picked.result).toEqual({ kind: "asked", approverName: "Bob" });
     expect(kinds(picked.effects)).toEqual(["close_challenge", "ask_approver"]);
   });
@@ -356,22 +364,26 @@ describe("the app's answer", () => {
   it("Assisted Login: Accept and pick in one answer; then the user's part is done and only the approver's app decides", () => {
     const step = answer(withApp({ assisted: true }), { a: "a1" });
     const state = pending(step.state);
-    expect(state).toMatchObject({ push: { nonce: null }, assisted: { phase: "approver_pending", approver: { name: "Alice" } } });
-    const again = t.appDecide(state, { role: "user", nonceValid: true, claims: claims() }, fresh, NOW);
+    expect(state).toMatchObject({ push: { nonces: {} }, assisted: { phase: "approver_pending", approver: { name: "Alice" } } });
+    const again = t.appDecide(state, { role: "user", nonceValid: true, claims: claims(), device: DEVICE, uv: "missing" }, fresh, NOW);
     expect(again.result).toEqual({ kind: "not_found" });
     const approverApp = pending(
-      t.approverPushed(state, { challenge: { deviceId: "d2", challengeId: "c2" }, delivered: true }, { to: "+46700000011", ...SMS }, NOW)
-        .state,
+      t.approverPushed(state, { challenge: { challengeId: "c2" }, delivered: true }, { to: "+46700000011", ...SMS }, NOW).state,
     );
-    const view = t.issueNonce(approverApp, "approver", "approver-nonce");
+    const view = t.issueNonce(approverApp, "approver", DEVICE, "approver-nonce");
     expect(view.result).toMatchObject({
       role: "approver",
       step: "answer",
       text: "+467******67 asks you to approve a sign-in.",
       choices: null,
     });
-    const rejected = t.appDecide(pending(view.state), { role: "approver", nonceValid: true, claims: claims({ d: "reject" }) }, fresh, NOW);
-    expectFinished(rejected, "rejected");
+    const rejected = t.appDecide(
+      pending(view.state),
+      { role: "approver", nonceValid: true, claims: claims({ d: "reject" }), device: DEVICE, uv: "missing" },
+      fresh,
+      NOW,
+    );
+    expectFinished(rejected, "rejected", NOW, { deviceId: "dev", name: "Phone" });
     expect(rejected.result).toEqual({ kind: "decided", status: "rejected", numberMismatch: false, text: APPROVER_REJECTED });
   });
 

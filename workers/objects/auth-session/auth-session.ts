@@ -6,6 +6,7 @@ import { randomToken, sha256Hex, timingSafeEqualString } from "../../../core/tok
 import { type AliasState, aliasAlarm, loadAlias, storeAlias } from "./approver-alias";
 import type {
   ActivationGrant,
+  AnsweredByDevice,
   AppDecideOutcome,
   AppView,
   Channel,
@@ -17,7 +18,18 @@ import type {
 import { envDeliveryHost, pushToUser } from "./delivery";
 import type { Effect, Step } from "./effects";
 import { type EffectHost, runEffect } from "./run-effects";
-import { type ChallengeRole, type Pending, type SessionState, STATE_KEY, approverOf, fromStored, phaseOf, pushedChallenge } from "./state";
+import {
+  type ChallengeRole,
+  type Pending,
+  type SessionState,
+  STATE_KEY,
+  approverOf,
+  fromStored,
+  nonceOf,
+  phaseOf,
+  pushedChallenge,
+} from "./state";
+import type { AnsweringDevice, UvProof } from "../subscriber/contract";
 import {
   type ApproverLinkSecrets,
   appDecide,
@@ -116,24 +128,34 @@ export class AuthSession extends DurableObject<Env> {
    * Challenge details for the app (the push carried only the id): the user's challenge, or an
    * Assisted Login approver's, with a fresh single-use nonce the signed answer must carry.
    */
-  async appView(challengeId: string): Promise<AppView> {
+  async appView(challengeId: string, device: AnsweringDevice): Promise<AppView> {
     const opened = await this.#open();
     if (opened.kind !== "pending") return opened;
     const role = await this.#challengeRole(opened.state, challengeId);
     if (!role) return { kind: "not_found" };
     const nonce = randomToken();
-    return this.#apply((state) => issueNonce(state, role, nonce));
+    return this.#apply((state) => issueNonce(state, role, device, nonce));
   }
 
-  /** The app's answer, whose device signature the Subscriber already checked (see transitions). */
-  async appDecide(claims: AnswerClaims): Promise<AppDecideOutcome> {
+  /**
+   * The app's answer, whose device signature (and user-verification assertion, `uv`) the
+   * Subscriber already checked (see transitions). The nonce is the answering device's own.
+   */
+  async appDecide(claims: AnswerClaims, device: AnsweringDevice, uv: UvProof): Promise<AppDecideOutcome> {
     const opened = await this.#open();
     if (opened.kind !== "pending") return opened;
     const role = await this.#challengeRole(opened.state, claims.c);
-    const nonce = role ? pushedChallenge(opened.state, role)?.nonce : null;
+    const nonce = role ? nonceOf(pushedChallenge(opened.state, role), device.id) : null;
     const nonceValid = !!nonce && (await timingSafeEqualString(nonce, claims.n));
     const fresh = { nonce: randomToken(), approverLink: await newApproverLink() };
-    return this.#askedOrFinished(await this.#apply((state) => appDecide(state, { role, nonceValid, claims }, fresh, Date.now())));
+    const answer = { role, nonceValid, claims, device, uv };
+    return this.#askedOrFinished(await this.#apply((state) => appDecide(state, answer, fresh, Date.now())));
+  }
+
+  /** Which device's answer in the app decided the session (null: pending, another channel, or gone). */
+  async answeredBy(): Promise<AnsweredByDevice | null> {
+    const state = await this.#load();
+    return state && state.status !== "pending" ? (state.answeredBy ?? null) : null;
   }
 
   /** Assisted Login: the user's pick on the link page (same CSRF token as their answer). */

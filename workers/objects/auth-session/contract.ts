@@ -6,6 +6,13 @@ import type { Texts } from "../../config/schema";
 import type { ApproverChoice, ChallengeDetails } from "../../../core/contracts/app-api";
 import type { FinalStatus } from "../../../core/codes";
 import type { LinkPageMatch } from "../../../core/match-policy";
+import type { ApprovalPolicy } from "../../../core/user-verification";
+
+/** The device that answered a session in the app (on the tombstone; for the auth log and audit). */
+export interface AnsweredByDevice {
+  deviceId: string;
+  name: string;
+}
 
 /** Someone who can approve an Assisted Login. `id` is opaque to the user's browser. */
 export interface Approver {
@@ -27,6 +34,8 @@ export interface SessionAppOptions {
   matchNumber: number | null;
   /** The caller's login page shows matchNumber; otherwise only the SMS link page does. */
   callerShowsNumber: boolean;
+  /** What an Accept in the app needs (absent: a tap). */
+  approval?: ApprovalPolicy;
 }
 
 /** What the API route hands a new session. `link` is sent, never stored (see smsDue). */
@@ -128,6 +137,10 @@ export type AppDecideOutcome =
   | { kind: "finished"; status: FinalStatus }
   /** The nonce is not the current one: stale or replayed. The session is unchanged. */
   | { kind: "stale_nonce" }
+  /** The endpoint needs user verification for an Accept and none (or a bad one) came. The session is unchanged. */
+  | { kind: "uv_required" }
+  /** The endpoint needs user verification, this device has no platform authenticator, and a tap is refused. */
+  | { kind: "uv_unavailable" }
   | { kind: "not_found" };
 
 export type ActivationGrant = { kind: "granted"; msisdn: string } | { kind: "refused" } | { kind: "not_found" };

@@ -68,9 +68,10 @@ export function pushToApprover(host: DeliveryHost, request: PushRequest): Promis
 }
 
 /**
- * Opens a challenge in the number's Subscriber (`open`) and pushes its id to the device.
- * Null: no push (not configured, no device, or the push service says the device is gone,
- * which forgets it). `delivered: false`: the push failed, but the challenge exists.
+ * Opens a challenge in the number's Subscriber (`open`) and pushes its id to each of its
+ * devices that can get pushes, in parallel. Null: no push (not configured, no device, or every
+ * push service says its device is gone; a gone device is forgotten). `delivered: false`: no
+ * push went through, but the challenge exists.
  */
 async function pushChallenge(
   host: DeliveryHost,
@@ -86,26 +87,29 @@ async function pushChallenge(
     return null;
   }
   if (!config) return null;
+  const { vapid, allowedHosts } = config;
   const subscriber = host.subscriber(request.msisdn);
   const target = await open(subscriber);
   if (!target) return null;
   const ttlSeconds = Math.ceil((request.expiresAt - Date.now()) / 1000);
-  const result = await host.sendPush(target.subscription, { c: target.challengeId }, config.vapid, {
-    ttlSeconds,
-    timeoutMs: PUSH_TIMEOUT_MS,
-    allowedHosts: config.allowedHosts,
-  });
   const fields = { endpoint: request.endpoint, role };
-  if (result.kind === "gone") {
-    // The push service says the subscription is dead: the app was removed or reset.
-    await subscriber.forgetDevice(target.deviceId);
-    logEvent("warn", "push_gone", { ...fields, status: result.status });
-    return null;
-  }
-  const challenge = { deviceId: target.deviceId, challengeId: target.challengeId };
-  if (result.kind === "failed") {
-    logEvent("warn", "push_failed", { ...fields, error: result.reason });
-    return { challenge, delivered: false };
-  }
-  return { challenge, delivered: true };
+  const results = await Promise.all(
+    target.devices.map(async ({ deviceId, subscription }) => {
+      const result = await host.sendPush(subscription, { c: target.challengeId }, vapid, {
+        ttlSeconds,
+        timeoutMs: PUSH_TIMEOUT_MS,
+        allowedHosts,
+      });
+      if (result.kind === "gone") {
+        // The push service says the subscription is dead: that app was removed or reset.
+        await subscriber.forgetDevice(deviceId);
+        logEvent("warn", "push_gone", { ...fields, status: result.status });
+      } else if (result.kind === "failed") {
+        logEvent("warn", "push_failed", { ...fields, error: result.reason });
+      }
+      return result.kind;
+    }),
+  );
+  if (results.every((kind) => kind === "gone")) return null;
+  return { challenge: { challengeId: target.challengeId }, delivered: results.includes("delivered") };
 }

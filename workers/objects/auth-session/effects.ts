@@ -32,9 +32,10 @@ export type Effect =
   /** Binds the approver's link alias, then pushes to their app or sends them the link. */
   | { kind: "ask_approver"; alias: AliasState; sms: SmsMessage };
 
-/** A push of a challenge id to an app: the challenge exists even when the push failed. */
+/** A push of a challenge id to a number's apps: the challenge exists even when no push went through. */
 export interface PushOutcome {
-  challenge: { deviceId: string; challengeId: string };
+  challenge: { challengeId: string };
+  /** At least one device's push service took it. */
   delivered: boolean;
 }
 

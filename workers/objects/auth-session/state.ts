@@ -6,6 +6,7 @@
 import type { Texts } from "../../config/schema";
 import type { FinalStatus } from "../../../core/codes";
 import type { MatchSetup } from "../../../core/match-policy";
+import type { ApprovalPolicy } from "../../../core/user-verification";
 import type { AssistedInit, AssistedPhase, Channel } from "./contract";
 
 export const STATE_KEY = "session";
@@ -22,11 +23,27 @@ interface SessionCommon {
   channel: Channel;
 }
 
-/** A challenge pushed to an app; `nonce` is the single-use nonce of the last details fetch. */
+/** A challenge pushed to a number's apps, with each device's single-use nonce of its last details fetch. */
 export interface PushedChallenge {
+  challengeId: string;
+  /** By device id: each device fetches and answers on its own, so one's fetch does not void another's nonce. */
+  nonces: Record<string, string>;
+}
+
+/** A pushed challenge as stored before several devices per number: one device, one nonce. */
+interface LegacyPushedChallenge {
   deviceId: string;
   challengeId: string;
   nonce: string | null;
+}
+
+/** Nonces kept per challenge at most (devices per number are capped lower). */
+const MAX_NONCES = 16;
+
+/** The device that answered in the app, kept on the tombstone for the auth log and audit. */
+export interface AnsweredBy {
+  deviceId: string;
+  name: string;
 }
 
 /**
@@ -80,6 +97,8 @@ export interface Pending extends SessionCommon {
   smsDue: SmsDue | null;
   /** Assisted Login only (pending only: holds approver numbers). */
   assisted?: AssistedState;
+  /** What an app's Accept needs (absent: stored before the setting, a tap). */
+  approval?: ApprovalPolicy;
 }
 
 /** The tombstone of an answered (or failed, or expired) session: data minimisation. */
@@ -87,13 +106,23 @@ export interface Finished extends SessionCommon {
   status: FinalStatus;
   /** After this the tombstone is deleted and the link reads as unknown. */
   purgeAt: number;
+  /** The device whose answer in the app decided it (absent: another channel, or expiry). */
+  answeredBy?: AnsweredBy;
 }
 
 export type SessionState = Pending | Finished;
 
+/** A pushed challenge in the current shape, also from the one-device shape of earlier releases. */
+function pushedFromStored(stored: PushedChallenge | LegacyPushedChallenge): PushedChallenge {
+  if ("nonces" in stored) return stored;
+  return { challengeId: stored.challengeId, nonces: stored.nonce ? { [stored.deviceId]: stored.nonce } : {} };
+}
+
 /** A state as stored by this or an earlier release (same key and field names). */
 export function fromStored(stored: SessionState): SessionState {
   if (stored.status !== "pending") return stored;
+  const assisted = stored.assisted;
+  const asked = assisted?.phase === "approver_pending" ? assisted : null;
   return {
     ...stored,
     activation: stored.activation ?? false,
@@ -101,6 +130,10 @@ export function fromStored(stored: SessionState): SessionState {
     callerShowsNumber: stored.callerShowsNumber ?? false,
     pushGraceMs: stored.pushGraceMs ?? null,
     smsDue: stored.smsDue ?? null,
+    ...(stored.push ? { push: pushedFromStored(stored.push) } : {}),
+    ...(asked?.approver.push
+      ? { assisted: { ...asked, approver: { ...asked.approver, push: pushedFromStored(asked.approver.push) } } }
+      : {}),
   };
 }
 
@@ -125,10 +158,22 @@ export function pushedChallenge(state: Pending, role: ChallengeRole): PushedChal
   return role === "user" ? state.push : approverOf(state)?.approver.push;
 }
 
-export function withNonce(state: Pending, role: ChallengeRole, nonce: string | null): Pending {
-  if (role === "user") return state.push ? { ...state, push: { ...state.push, nonce } } : state;
+/** The device's current nonce for the challenge, if it fetched the details. */
+export function nonceOf(challenge: PushedChallenge | undefined, deviceId: string): string | null {
+  return challenge && Object.hasOwn(challenge.nonces, deviceId) ? (challenge.nonces[deviceId] ?? null) : null;
+}
+
+/** The challenge with `deviceId`'s nonce set (a details fetch) or consumed (null: an answer counted). */
+function withDeviceNonce(push: PushedChallenge, deviceId: string, nonce: string | null): PushedChallenge {
+  const nonces = Object.entries(push.nonces).filter(([id]) => id !== deviceId);
+  if (nonce !== null) nonces.push([deviceId, nonce]);
+  return { ...push, nonces: Object.fromEntries(nonces.slice(-MAX_NONCES)) };
+}
+
+export function withNonce(state: Pending, role: ChallengeRole, deviceId: string, nonce: string | null): Pending {
+  if (role === "user") return state.push ? { ...state, push: withDeviceNonce(state.push, deviceId, nonce) } : state;
   const assisted = approverOf(state);
   const push = assisted?.approver.push;
   if (!assisted || !push) return state;
-  return { ...state, assisted: { ...assisted, approver: { ...assisted.approver, push: { ...push, nonce } } } };
+  return { ...state, assisted: { ...assisted, approver: { ...assisted.approver, push: withDeviceNonce(push, deviceId, nonce) } } };
 }

@@ -9,7 +9,19 @@ import { acceptOffered, judgeAnswer, linkPageMatch, withoutApp } from "../../../
 import type { SmsMessage } from "../../sms/provider";
 import type { AppDecideOutcome, AppView, AssistedInit, ChooseOutcome, DecideOutcome, SessionInit } from "./contract";
 import { type Effect, type PushOutcome, type Step, logEffect } from "./effects";
-import { type ChallengeRole, type Finished, type Pending, type SessionState, approverOf, matchSetup, phaseOf, withNonce } from "./state";
+import {
+  type AnsweredBy,
+  type ChallengeRole,
+  type Finished,
+  type Pending,
+  type SessionState,
+  approverOf,
+  matchSetup,
+  phaseOf,
+  withNonce,
+} from "./state";
+import { TAP_POLICY, approvalVerdict } from "../../../core/user-verification";
+import type { AnsweringDevice, UvProof } from "../subscriber/contract";
 import { appView, approverAnswerText, approverAsk, approverChoices, approverPendingView, assistedView, userAnswerText } from "./views";
 
 /** The secrets of a new approver link: `token` goes into the link only, `hash` names its alias. */
@@ -45,6 +57,7 @@ export function create(init: SessionInit, now: number, fresh: { csrf: string; ch
     choices: fresh.choices ?? undefined,
     callerShowsNumber: init.app.callerShowsNumber,
     smsDue: null,
+    ...(init.app.approval && init.app.approval.approval !== "tap" ? { approval: init.app.approval } : {}),
     ...(init.assisted ? { assisted: { ...init.assisted, phase: "user" as const } } : {}),
   };
 }
@@ -53,7 +66,7 @@ export function create(init: SessionInit, now: number, fresh: { csrf: string; ch
 export function userPushed(state: Pending, pushed: PushOutcome | null, content: SmsContent, now: number): Step<null> {
   const sms = { to: state.msisdn, ...content };
   // The challenge exists either way: an app opened by hand can still answer it.
-  const withPush: Pending = pushed ? { ...state, push: { ...pushed.challenge, nonce: null } } : state;
+  const withPush: Pending = pushed ? { ...state, push: { challengeId: pushed.challenge.challengeId, nonces: {} } } : state;
   const grace = state.pushGraceMs;
   if (!pushed?.delivered || grace === null) {
     const effects: Effect[] = [];
@@ -98,9 +111,12 @@ export function decide(
   return { ...finished, effects: [...logged, ...finished.effects], result: { kind: "decided", status, text } };
 }
 
-/** The app fetched the challenge details: a fresh single-use nonce; earlier ones stop working. */
-export function issueNonce(state: Pending, role: ChallengeRole, nonce: string): Step<AppView> {
-  return unchanged(withNonce(state, role, nonce), appView(state, role, nonce));
+/**
+ * A device fetched the challenge details: a fresh single-use nonce for it; its earlier ones
+ * stop working (the number's other devices keep theirs).
+ */
+export function issueNonce(state: Pending, role: ChallengeRole, device: AnsweringDevice, nonce: string): Step<AppView> {
+  return unchanged(withNonce(state, role, device.id, nonce), appView(state, role, nonce, device.uv));
 }
 
 /**
@@ -112,18 +128,30 @@ export function issueNonce(state: Pending, role: ChallengeRole, nonce: string): 
  */
 export function appDecide(
   state: Pending,
-  answer: { role: ChallengeRole | null; nonceValid: boolean; claims: AnswerClaims },
+  answer: { role: ChallengeRole | null; nonceValid: boolean; claims: AnswerClaims; device: AnsweringDevice; uv: UvProof },
   fresh: { nonce: string; approverLink: ApproverLinkSecrets },
   now: number,
 ): Step<AppDecideOutcome> {
-  const { role, claims } = answer;
+  const { role, claims, device } = answer;
   if (!role) return unchanged(state, { kind: "not_found" });
   if (!answer.nonceValid) return unchanged(state, { kind: "stale_nonce" });
-  const consumed = withNonce(state, role, null);
+  // User verification before anything counts: a refused Accept leaves the session as it was.
+  const verdict = approvalVerdict(state.approval ?? TAP_POLICY, claims.d, device.uv, answer.uv);
+  if (verdict !== "ok") {
+    const logged = logEffect("warn", "app_answer_refused", {
+      endpoint: state.endpoint,
+      reason: verdict,
+      uv: answer.uv,
+      device: device.id.slice(0, 8),
+    });
+    return { state, effects: [logged], result: { kind: verdict } };
+  }
+  const consumed = withNonce(state, role, device.id, null);
+  const answeredBy = { deviceId: device.id, name: device.name };
   if (role === "approver") {
     const status = claims.d === "accept" ? "accepted" : "rejected";
     const text = approverAnswerText(status);
-    return { ...finish(consumed, status, now), result: { kind: "decided", status, numberMismatch: false, text } };
+    return { ...finish(consumed, status, now, answeredBy), result: { kind: "decided", status, numberMismatch: false, text } };
   }
   const phase = phaseOf(consumed);
   if (phase === "approver_pending") return unchanged(consumed, { kind: "not_found" }); // the user's part is done
@@ -140,10 +168,10 @@ export function appDecide(
     };
     if (claims.a !== undefined) return pickApprover(choosing, init, claims.a, fresh.approverLink, now);
     const result = { kind: "choose_approver" as const, title: state.texts.title, approvers: approverChoices(choosing), nonce: fresh.nonce };
-    return unchanged(withNonce(choosing, "user", fresh.nonce), result);
+    return unchanged(withNonce(choosing, "user", device.id, fresh.nonce), result);
   }
   const text = userAnswerText(state.texts, status, mismatch);
-  return { ...finish(consumed, status, now), result: { kind: "decided", status, numberMismatch: mismatch, text } };
+  return { ...finish(consumed, status, now, answeredBy), result: { kind: "decided", status, numberMismatch: mismatch, text } };
 }
 
 /** Assisted Login: the user's pick on the link page (same CSRF token as their answer). */
@@ -205,7 +233,7 @@ export function approverPushed(state: Pending, pushed: PushOutcome | null, sms: 
   const grace = state.pushGraceMs;
   const due = pushed?.delivered && grace !== null ? { at: now + grace, ...sms } : null;
   // The challenge exists either way (as for users): an app opened by hand can answer it.
-  const approver = pushed ? { ...assisted.approver, push: { ...pushed.challenge, nonce: null } } : assisted.approver;
+  const approver = pushed ? { ...assisted.approver, push: { challengeId: pushed.challenge.challengeId, nonces: {} } } : assisted.approver;
   const next: Pending = { ...state, smsDue: due ?? state.smsDue, assisted: { ...assisted, approver } };
   if (due) return unchanged(next, null);
   const onFailure = { event: "approver_delivery_failed", finish: "invalid_approver" } as const;
@@ -234,7 +262,7 @@ export function expire(state: Pending, now: number): Step<FinalStatus> {
  * its retention. The object stores it before the effects run, so no one hears of an answer a
  * crash could still undo.
  */
-export function finish(state: Pending, status: FinalStatus, now: number): Step<FinalStatus> {
+export function finish(state: Pending, status: FinalStatus, now: number, answeredBy?: AnsweredBy): Step<FinalStatus> {
   const { createdAt, expiresAt, tombstoneMs, endpoint, leaseShard, name, channel } = state;
   const tombstone: Finished = {
     status,
@@ -246,6 +274,7 @@ export function finish(state: Pending, status: FinalStatus, now: number): Step<F
     leaseShard,
     name,
     channel,
+    ...(answeredBy ? { answeredBy } : {}),
   };
   // The approver's entry too, also when the push did not go out: approverTarget opened it anyway.
   const approver = approverOf(state)?.approver;

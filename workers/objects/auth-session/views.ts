@@ -2,6 +2,7 @@
  * What each party sees of a pending session (pure): the user's link page, the Assisted Login
  * steps, the approver's page, the app's challenge details, and the texts shown after an answer.
  */
+import { TAP_POLICY, deviceApproval } from "../../../core/user-verification";
 import type { Texts } from "../../config/schema";
 import type { ApproverChoice } from "../../../core/contracts/app-api";
 import { maskMsisdn } from "../../../core/msisdn";
@@ -70,7 +71,7 @@ export function approverView(state: Pending, approver: AskedApprover): ApproverV
 }
 
 /** Challenge details for the user's or the approver's app, carrying the fresh nonce. */
-export function appView(state: Pending, role: ChallengeRole, nonce: string): AppView {
+export function appView(state: Pending, role: ChallengeRole, nonce: string, deviceHasUv = false): AppView {
   const texts = state.texts;
   const common = {
     title: texts.title,
@@ -78,6 +79,7 @@ export function appView(state: Pending, role: ChallengeRole, nonce: string): App
     buttonReject: texts.buttonReject,
     nonce,
     expiresAt: state.expiresAt,
+    approval: deviceApproval(state.approval ?? TAP_POLICY, deviceHasUv),
   };
   if (role === "approver") {
     return { kind: "pending", role, step: "answer", text: approverAsk(state), choices: null, approvers: null, ...common };

@@ -58,12 +58,14 @@ export class Admission {
     return { allowed: true, retryAfterMs: 0 };
   }
 
-  /** A session ended (or never started): it no longer counts against the cap. */
-  async release(session: string): Promise<void> {
+  /** A session ended (or never started): it no longer counts against the cap. Answers its entry, if any. */
+  async release(session: string): Promise<PendingEntry | null> {
     const entries = await loadPending(this.#store, Date.now());
-    if (!(session in entries)) return;
+    const entry = entries[session];
+    if (!entry) return null;
     delete entries[session];
     await this.#store.put("pending", entries);
+    return entry;
   }
 
   /** Sessions of this number pending (its own sign-ins and approvals asked of it). A read. */

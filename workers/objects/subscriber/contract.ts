@@ -1,6 +1,8 @@
 /** What callers of a Subscriber object get and give: its RPC arguments and results. */
-import type { AnswerClaims, PushSubscriptionJson } from "../../../core/contracts/app-api";
+import type { AnswerClaims, DeviceListing, DevicePublicKey, PushSubscriptionJson } from "../../../core/contracts/app-api";
+import type { UvCredential } from "../../../core/device-activation";
 import type { FailureOutcome } from "../../../core/offline-lockout";
+import type { RelyingParty } from "../../lib/webauthn";
 
 export type OtpVerdict = "accept" | "reject" | "expired" | "locked";
 
@@ -22,36 +24,88 @@ export interface PendingClaim {
   cap: number;
 }
 
+/** What a device brings to its activation (checked by the edge first). */
+export interface NewDevice {
+  publicKey: DevicePublicKey;
+  subscription: PushSubscriptionJson | null;
+  name: string;
+  /** Its WebAuthn credential, registered with user verification; null: the device has none. */
+  uv: UvCredential | null;
+}
+
 export type ActivateResult =
   | { ok: true; kind: "activated"; deviceId: string; seed: string }
-  /** The number has a device: the new one takes over at `effectiveAt` unless `replaced` refuses. */
-  | { ok: true; kind: "replacement_pending"; deviceId: string; effectiveAt: number; replaced: DeviceRef }
-  | { ok: false; reason: "invalid_token" | "wrong_code" };
+  /**
+   * The number has devices: the new one joins at `effectiveAt` unless one of `existing` refuses
+   * (wire name "replacement": before several devices per number it replaced the one device).
+   */
+  | { ok: true; kind: "replacement_pending"; deviceId: string; effectiveAt: number; existing: DeviceRef[] }
+  | { ok: false; reason: "invalid_token" | "wrong_code" }
+  /** The number has `max` devices already; the token stays usable once one is removed. */
+  | { ok: false; reason: "device_limit"; max: number };
 
-/** Enough of the current device to notify it (its push subscription) and to name it in logs. */
+/** Enough of a device to notify it (its push subscription) and to name it in logs. */
 export interface DeviceRef {
   id: string;
   subscription: PushSubscriptionJson | null;
 }
 
+/** Public facts about a device (never its seed, key or credential). */
+export interface DeviceInfo {
+  deviceId: string;
+  name: string;
+  push: boolean;
+  /** It registered a WebAuthn credential with user verification. */
+  userVerification: boolean;
+  activatedAt: number;
+}
+
+/** A device that asks for or answers a challenge; the Subscriber checked it is one of the number's. */
+export interface AnsweringDevice {
+  id: string;
+  name: string;
+  /** It has a user-verification credential. */
+  uv: boolean;
+}
+
+/** Whether an Accept came with a user-verification assertion, and whether it held. */
+export type UvProof = "verified" | "missing" | "invalid";
+
+/** The pending join another device asked for, as the number's devices see it. */
+export interface PendingJoin {
+  name: string;
+  requestedAt: number;
+  effectiveAt: number;
+}
+
+export interface DevicePending {
+  challenges: string[];
+  replacement: PendingJoin | null;
+  devices: DeviceListing[];
+}
+
 export type ClaimResult =
-  /** `replaced`: this claim made it the number's device (false: a repeated claim). */
-  | { kind: "activated"; seed: string; replaced: boolean }
+  /** `replaced`: this claim added it to the number's devices (false: a repeated claim). */
+  | { kind: "activated"; seed: string; replaced: boolean; name: string }
   | { kind: "waiting"; effectiveAt: number }
   | { kind: "unknown_device" }
+  | { kind: "device_limit"; max: number }
   | { kind: "refused" };
 
-export type DeviceUpdateResult = "updated" | "removed" | "replacement_refused" | "refused";
+export type DeviceUpdateResult = "updated" | "removed" | "replacement_refused" | "replacement_approved" | "refused";
 
+/** Where to push a challenge: every device of the number with a push subscription. */
 export interface PushTarget {
-  deviceId: string;
   challengeId: string;
-  subscription: PushSubscriptionJson;
+  devices: Array<{ deviceId: string; subscription: PushSubscriptionJson }>;
 }
 
 export type AnswerCheck =
-  | { ok: true; session: string; claims: AnswerClaims }
+  | { ok: true; session: string; claims: AnswerClaims; device: AnsweringDevice; uv: UvProof }
   | { ok: false; reason: "unknown_device" | "bad_signature" | "unknown_challenge" };
+
+/** How the edge checks a user-verification assertion: its expected origin and relying party. */
+export type UvExpectation = RelyingParty;
 
 /** The number's wrong-code lockouts, by kind: offline codes (TOTP, signed challenges) and SMS OTP. */
 export const LOCK_KINDS = ["offline", "smsOtp"] as const;

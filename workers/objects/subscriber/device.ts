@@ -1,19 +1,15 @@
 /**
- * The number's authenticator device: activation grants (token + SMS code), activation, the
- * replacement of one device by another after a grace window, and the device's signed updates
- * (new push subscription, removal, refusing a replacement).
+ * The number's authenticator devices: activation grants (token + SMS code), activation, a new
+ * device joining the number's devices after a grace window in which any of them can refuse it,
+ * and each device's signed updates (new push subscription, new name, removal, refusing a join).
  */
-import {
-  DeviceUpdateClaimsSchema,
-  type DevicePublicKey,
-  type DeviceUpdateClaims,
-  type PushSubscriptionJson,
-} from "../../../core/contracts/app-api";
+import { DeviceUpdateClaimsSchema, type DevicePublicKey, type DeviceUpdateClaims } from "../../../core/contracts/app-api";
 import {
   ACTIVATION_SEND_LIMITS,
   MAX_ACTIVATION_CODE_ATTEMPTS,
   isActivationGrant,
   replacementPhase,
+  UNNAMED_DEVICE,
   type ActivationGrant,
   type PendingReplacement,
 } from "../../../core/device-activation";
@@ -23,7 +19,8 @@ import { admit } from "../../../core/rate-limit";
 import { openSeed, sealSeed } from "../../../core/seed-crypto";
 import { randomToken, timingSafeEqualString } from "../../../core/tokens";
 import { loadPending, withoutChallenges } from "./admission";
-import type { ActivateResult, ClaimResult, DeviceUpdateResult } from "./contract";
+import type { ActivateResult, ClaimResult, DeviceInfo, DeviceUpdateResult, NewDevice } from "./contract";
+import { deviceById, deviceInfo, deviceList, deviceName, findDevice, loadDevices, saveDevices, type Devices } from "./devices";
 import type { DeviceRecord, SubscriberKeys, SubscriberStore } from "./store";
 
 /** Activation tokens outstanding per number; older ones are dropped beyond this. */
@@ -52,13 +49,6 @@ export function isFresh(iatSeconds: number, now: number): boolean {
   return Math.abs(iatSeconds * 1000 - now) <= UPDATE_WINDOW_MS;
 }
 
-/** The number's device if its id is `deviceId` (compared in constant time). */
-export async function deviceById(store: SubscriberStore, deviceId: string): Promise<DeviceRecord | null> {
-  const device = await store.get("device");
-  if (!device || !(await timingSafeEqualString(device.id, deviceId))) return null;
-  return device;
-}
-
 /** Claims of a device request signed with `key` and fresh, or null. */
 async function signedUpdate(key: DevicePublicKey, jws: string): Promise<DeviceUpdateClaims | null> {
   const claims = DeviceUpdateClaimsSchema.safeParse(await verifyCompactJws(key, jws));
@@ -73,8 +63,8 @@ export interface TakeOver {
 }
 
 /**
- * Activation, replacement and updates. Methods named "check…" or "…Info" only read; the
- * others write and run inside the object's #serial.
+ * Activation, joins and updates. Methods named "check…" or "…Info" only read; the others
+ * write and run inside the object's #serial.
  */
 export class Device {
   readonly #store: SubscriberStore;
@@ -98,26 +88,21 @@ export class Device {
     return true;
   }
 
-  /** Whether a token is live for this number, and whether activating would replace a device. */
+  /** Whether a token is live for this number, and whether activating would join other devices. */
   async activationInfo(tokenHash: string): Promise<{ hasDevice: boolean } | null> {
     const grant = (await this.#grants())[tokenHash];
     if (!grant || Date.now() >= grant.expiresAt) return null;
-    return { hasDevice: await this.#store.has("device") };
+    return { hasDevice: Object.keys(await loadDevices(this.#store)).length > 0 };
   }
 
   /**
    * Binds a device if the token is live and `codeMac` matches the code sent by SMS (a few
    * tries, then the token is burnt; a right code consumes it). With no device yet it is active
-   * at once; otherwise it becomes a pending replacement that takes over at now + `graceMs`
-   * (claimReplacement) unless the current device refuses it first.
+   * at once; otherwise it becomes a pending join that takes effect at now + `graceMs`
+   * (claimReplacement) unless one of the number's devices refuses it first. A number with
+   * `maxDevices` devices is refused, and the token kept for a retry once one is removed.
    */
-  async activate(
-    tokenHash: string,
-    codeMac: string,
-    publicKey: DevicePublicKey,
-    subscription: PushSubscriptionJson | null,
-    graceMs: number,
-  ): Promise<ActivateResult> {
+  async activate(tokenHash: string, codeMac: string, device: NewDevice, graceMs: number, maxDevices: number): Promise<ActivateResult> {
     const now = Date.now();
     const grants = await this.#grants();
     const grant = grants[tokenHash];
@@ -128,28 +113,31 @@ export class Device {
       await this.#store.put("grants", grants);
       return { ok: false, reason: "wrong_code" };
     }
+    const devices = await loadDevices(this.#store);
+    if (Object.keys(devices).length >= maxDevices) return { ok: false, reason: "device_limit", max: maxDevices };
     delete grants[tokenHash];
     await this.#store.put("grants", grants);
 
-    const current = await this.#store.get("device");
-    if (current) {
-      const replacement: PendingReplacement = { id: randomToken(), publicKey, subscription, requestedAt: now, effectiveAt: now + graceMs };
-      await this.#store.put("replacement", replacement);
+    const existing = deviceList(devices);
+    if (existing.length > 0) {
+      // One join at a time: a newer one replaces a join still waiting (which its device then hears as unknown).
+      const join: PendingReplacement = { id: randomToken(), ...device, requestedAt: now, effectiveAt: now + graceMs };
+      await this.#store.put("replacement", join);
       return {
         ok: true,
         kind: "replacement_pending",
-        deviceId: replacement.id,
-        effectiveAt: replacement.effectiveAt,
-        replaced: { id: current.id, subscription: current.subscription },
+        deviceId: join.id,
+        effectiveAt: join.effectiveAt,
+        existing: existing.map((d) => ({ id: d.id, subscription: d.subscription })),
       };
     }
-    const { id, seed } = await this.#install(randomToken(), publicKey, subscription);
+    const { id, seed } = await this.#install(devices, randomToken(), device);
     return { ok: true, kind: "activated", deviceId: id, seed };
   }
 
   /**
-   * The reads of claimReplacement: which device asks (the pending replacement, or the device
-   * installed, for a repeated claim), its signature, and the replacement's phase.
+   * The reads of claimReplacement: which device asks (the pending join, or a device installed,
+   * for a repeated claim), its signature, and the join's phase.
    */
   async checkClaim(deviceId: string, jws: string): Promise<ClaimResult | TakeOver> {
     const replacement = await this.#store.get("replacement");
@@ -163,32 +151,53 @@ export class Device {
     if (!installed) return { kind: "unknown_device" };
     if (!(await signedUpdate(installed.publicKey, jws))?.claim) return { kind: "refused" };
     const seed = await openSeed(this.#seedKey(), installed.seed, installed.id);
-    return { kind: "activated", seed: seedToBase32(seed), replaced: false };
+    return { kind: "activated", seed: seedToBase32(seed), replaced: false, name: deviceName(installed) };
   }
 
-  /** The replacement becomes the number's device, unless it changed since checkClaim or lapsed. */
-  async takeOver({ replacement, lapsed }: TakeOver): Promise<ClaimResult> {
+  /** The join takes effect (the device is added), unless it changed since checkClaim, lapsed, or the number is full. */
+  async takeOver({ replacement, lapsed }: TakeOver, maxDevices: number): Promise<ClaimResult> {
     const again = await this.#store.get("replacement");
     if (again?.id !== replacement.id) return { kind: "unknown_device" };
+    const devices = await loadDevices(this.#store);
+    if (!lapsed && Object.keys(devices).length >= maxDevices) return { kind: "device_limit", max: maxDevices };
     await this.#store.delete("replacement");
     if (lapsed) return { kind: "unknown_device" };
-    await this.#clearDeviceState();
-    const { seed } = await this.#install(again.id, again.publicKey, again.subscription);
-    return { kind: "activated", seed, replaced: true };
+    const name = again.name ?? UNNAMED_DEVICE;
+    const { seed } = await this.#install(devices, again.id, {
+      publicKey: again.publicKey,
+      subscription: again.subscription,
+      name,
+      uv: again.uv ?? null,
+    });
+    return { kind: "activated", seed, replaced: true, name };
   }
 
-  /** Public facts about the device, for status pages and tests (never the seed or key). */
-  async info(): Promise<{ deviceId: string; push: boolean; activatedAt: number } | null> {
-    const device = await this.#store.get("device");
-    return device ? { deviceId: device.id, push: device.subscription !== null, activatedAt: device.activatedAt } : null;
+  /** The newest device's public facts (for status pages and tests); devices() lists them all. */
+  async info(): Promise<DeviceInfo | null> {
+    const newest = deviceList(await loadDevices(this.#store)).at(-1);
+    return newest ? deviceInfo(newest) : null;
   }
 
-  /** Forgets the device if it is `deviceId`, with its replay state and challenges. */
-  async forget(deviceId: string): Promise<boolean> {
-    const device = await this.#store.get("device");
-    if (!device || device.id !== deviceId) return false;
-    await this.#clearDeviceState();
-    return true;
+  /** Every device's public facts, oldest first. */
+  async list(): Promise<DeviceInfo[]> {
+    return deviceList(await loadDevices(this.#store)).map(deviceInfo);
+  }
+
+  /**
+   * Forgets the device `deviceId` (its key, seed, replay state). With no device left, the
+   * challenges pushed are no longer offered either.
+   */
+  async forget(deviceId: string): Promise<DeviceInfo | null> {
+    const devices = await loadDevices(this.#store);
+    const device = await findDevice(devices, deviceId);
+    if (!device) return null;
+    delete devices[device.id];
+    await saveDevices(this.#store, devices);
+    if (Object.keys(devices).length === 0) {
+      await this.#store.delete("crUsed");
+      await this.#store.put("pending", withoutChallenges(await loadPending(this.#store, Date.now())));
+    }
+    return deviceInfo(device);
   }
 
   /** The reads of updateDevice: the claims if `jws` is signed by this device's key and fresh. */
@@ -199,8 +208,9 @@ export class Device {
 
   /** Applies claims that checkUpdate accepted. */
   async applyUpdate(deviceId: string, claims: DeviceUpdateClaims): Promise<DeviceUpdateResult> {
-    // Re-read: the device may have been replaced or removed while the signature was checked.
-    const device = await deviceById(this.#store, deviceId);
+    // Re-read: the device may have been removed while the signature was checked.
+    const devices = await loadDevices(this.#store);
+    const device = await findDevice(devices, deviceId);
     if (!device) return "refused";
     if (claims.remove) {
       await this.forget(device.id);
@@ -210,24 +220,35 @@ export class Device {
       if (!(await this.#store.delete("replacement"))) return "refused";
       return "replacement_refused";
     }
-    if (claims.subscription !== undefined) {
-      await this.#store.put("device", { ...device, subscription: claims.subscription });
+    if (claims.approveReplacement) {
+      // A device of the number vouches for the new one: its window ends now (it still claims).
+      const join = await this.#store.get("replacement");
+      if (!join) return "refused";
+      await this.#store.put("replacement", { ...join, effectiveAt: Math.min(join.effectiveAt, Date.now()) });
+      return "replacement_approved";
     }
+    const updated: DeviceRecord = { ...device };
+    if (claims.subscription !== undefined) updated.subscription = claims.subscription;
+    if (claims.name !== undefined) updated.name = claims.name;
+    devices[device.id] = updated;
+    await saveDevices(this.#store, devices);
     return "updated";
   }
 
-  /** Drops the device with its replay state and the challenges pushed to it. */
-  async #clearDeviceState(): Promise<void> {
-    await this.#store.delete(["device", "totpStep", "crUsed"]);
-    await this.#store.put("pending", withoutChallenges(await loadPending(this.#store, Date.now())));
-  }
-
-  /** Stores a new device with a fresh seed (sealed); any pending replacement is void. */
-  async #install(id: string, publicKey: DevicePublicKey, subscription: PushSubscriptionJson | null) {
+  /** Adds a device with a fresh seed (sealed); any pending join is void. */
+  async #install(devices: Devices, id: string, device: NewDevice) {
     const seed = newSeed();
-    const device: DeviceRecord = { id, publicKey, subscription, seed: await sealSeed(this.#seedKey(), seed, id), activatedAt: Date.now() };
-    await this.#store.put("device", device);
-    await this.#store.delete(["totpStep", "replacement"]);
+    devices[id] = {
+      id,
+      publicKey: device.publicKey,
+      subscription: device.subscription,
+      seed: await sealSeed(this.#seedKey(), seed, id),
+      activatedAt: Date.now(),
+      name: device.name,
+      uv: device.uv,
+    };
+    await saveDevices(this.#store, devices);
+    await this.#store.delete("replacement");
     return { id, seed: seedToBase32(seed) };
   }
 

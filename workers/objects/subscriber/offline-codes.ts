@@ -10,6 +10,7 @@ import { sha256Hex } from "../../../core/tokens";
 import { log } from "../../lib/log";
 import type { OfflineCheck } from "./contract";
 import { countWrongCode, isLockedNow, type LockKind } from "./lockouts";
+import { deviceList, loadDevices, saveDevices } from "./devices";
 import type { SubscriberKeys, SubscriberStore, TotpToken } from "./store";
 
 /** TOTP and signed challenges (the app's and the on-prem token's offline codes). */
@@ -29,8 +30,12 @@ export function usedChallengeKey(challenge: string): Promise<string> {
 
 /** A seed to take TOTP codes from, and where the last time step it accepted is kept. */
 interface TotpSource {
+  /** For the log when the seed cannot be used. */
+  name: string;
   open: () => Promise<Uint8Array>;
-  stepKey: "totpStep" | "tokenStep";
+  lastStep: () => Promise<number | undefined>;
+  /** Stores `step` unless a concurrent check got there first (false then). */
+  useStep: (step: number) => Promise<boolean>;
 }
 
 /** Checks of offline codes (inside the object's #serial) and the on-prem token's seed. */
@@ -56,23 +61,53 @@ export class OfflineCodes {
   async checkTotp(code: string): Promise<OfflineCheck> {
     const now = Date.now();
     if (await isLockedNow(this.#store, OFFLINE_LOCK, now)) return { verdict: "locked", lockout: null };
-    const device = await this.#store.get("device");
-    const token = await this.#store.get("totpToken");
-    const sources: TotpSource[] = [];
-    if (device) sources.push({ open: () => openSeed(this.#seedKey(), device.seed, device.id), stepKey: "totpStep" });
-    if (token) sources.push({ open: () => this.#openToken(token), stepKey: "tokenStep" });
+    const sources = [...(await this.#deviceSources()), ...(await this.#tokenSource())];
     if (sources.length === 0) return { verdict: "reject", lockout: null };
-    for (const { open, stepKey } of sources) {
-      const match = await this.#guarded(stepKey, async () => matchTotp(await open(), code, now, await this.#store.get(stepKey)));
+    for (const source of sources) {
+      const match = await this.#guarded(source.name, async () => matchTotp(await source.open(), code, now, await source.lastStep()));
       if (!match?.valid) continue;
-      // Re-read after the awaits: a concurrent check of the same code must not pass twice.
-      const again = await this.#store.get(stepKey);
-      if (again !== undefined && again >= match.timeStep) return { verdict: "reject", lockout: null };
-      await this.#store.put(stepKey, match.timeStep);
+      if (!(await source.useStep(match.timeStep))) return { verdict: "reject", lockout: null };
       await this.#store.delete(OFFLINE_LOCK.key);
       return { verdict: "accept", lockout: null };
     }
     return countWrongCode(this.#store, OFFLINE_LOCK, now, this.#masked);
+  }
+
+  /** Each device's seed, with its own last step (kept on its record). */
+  async #deviceSources(): Promise<TotpSource[]> {
+    return deviceList(await loadDevices(this.#store)).map((device) => ({
+      name: "totpStep",
+      open: () => openSeed(this.#seedKey(), device.seed, device.id),
+      lastStep: async () => device.totpStep,
+      useStep: async (step) => {
+        // Re-read after the awaits: a concurrent check of the same code must not pass twice.
+        const devices = await loadDevices(this.#store);
+        const current = devices[device.id];
+        if (!current || (current.totpStep !== undefined && current.totpStep >= step)) return false;
+        devices[device.id] = { ...current, totpStep: step };
+        await saveDevices(this.#store, devices);
+        return true;
+      },
+    }));
+  }
+
+  /** The on-prem token's seed, if one is enrolled. */
+  async #tokenSource(): Promise<TotpSource[]> {
+    const token = await this.#store.get("totpToken");
+    if (!token) return [];
+    return [
+      {
+        name: "tokenStep",
+        open: () => this.#openToken(token),
+        lastStep: () => this.#store.get("tokenStep"),
+        useStep: async (step) => {
+          const again = await this.#store.get("tokenStep");
+          if (again !== undefined && again >= step) return false;
+          await this.#store.put("tokenStep", step);
+          return true;
+        },
+      },
+    ];
   }
 
   /**
@@ -81,13 +116,18 @@ export class OfflineCodes {
    */
   async checkSignedChallenge(challenge: string, code: string): Promise<OfflineCheck> {
     const now = Date.now();
-    const device = await this.#store.get("device");
-    if (!device) return { verdict: "reject", lockout: null };
+    const devices = deviceList(await loadDevices(this.#store));
+    if (devices.length === 0) return { verdict: "reject", lockout: null };
     if (await isLockedNow(this.#store, OFFLINE_LOCK, now)) return { verdict: "locked", lockout: null };
-    const ok = await this.#guarded("device", async () =>
-      checkChallengeResponse(await openSeed(this.#seedKey(), device.seed, device.id), challenge, code),
-    );
+    let ok = false;
+    for (const device of devices) {
+      ok = !!(await this.#guarded("device", async () =>
+        checkChallengeResponse(await openSeed(this.#seedKey(), device.seed, device.id), challenge, code),
+      ));
+      if (ok) break;
+    }
     if (!ok) return countWrongCode(this.#store, OFFLINE_LOCK, now, this.#masked);
+    // One number, one use of a challenge, whichever device signed it.
     const key = await usedChallengeKey(challenge);
     const used = liveUsedChallenges((await this.#store.get("crUsed")) ?? {}, now);
     if (key in used) return { verdict: "reject", lockout: null };
@@ -113,7 +153,7 @@ export class OfflineCodes {
 
   /** Whether a TOTP code can be asked for at all: an enrolled token or an activated app. */
   async available(): Promise<boolean> {
-    return (await this.hasToken()) || (await this.#store.has("device"));
+    return (await this.hasToken()) || Object.keys(await loadDevices(this.#store)).length > 0;
   }
 
   /** A seed source that throws (cannot be opened, wrong size) matches nothing; logged as an alert. */

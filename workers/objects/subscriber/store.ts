@@ -4,7 +4,7 @@
  * deploys wrote: renaming a key or reshaping a value strands the data already stored.
  */
 import type { DevicePublicKey, PushSubscriptionJson } from "../../../core/contracts/app-api";
-import type { ActivationGrant, PendingReplacement } from "../../../core/device-activation";
+import type { ActivationGrant, PendingReplacement, UvCredential } from "../../../core/device-activation";
 import type { LockoutState } from "../../../core/offline-lockout";
 import type { SealedSeed } from "../../../core/seed-crypto";
 
@@ -19,13 +19,25 @@ export interface PendingEntry {
   approver?: true;
 }
 
-/** The activated authenticator app of this number (one device per number, like Mideye+). */
+/** One activated authenticator app of this number (phone, tablet: see devices.ts). */
 export interface DeviceRecord {
   id: string;
   publicKey: DevicePublicKey;
   subscription: PushSubscriptionJson | null;
   seed: SealedSeed;
   activatedAt: number;
+  /** What the user called it; absent on a device activated before names (shown as UNNAMED_DEVICE). */
+  name?: string;
+  /** The last TOTP time step accepted from this device's seed. */
+  totpStep?: number;
+  /** Its WebAuthn user-verification credential; null: it has none; absent: activated before WebAuthn. */
+  uv?: UvCredential | null;
+}
+
+/** A challenge whose session ended, remembered briefly so another device's late answer hears "already answered". */
+export interface AnsweredChallenge {
+  session: string;
+  until: number;
 }
 
 /**
@@ -57,11 +69,18 @@ export interface SubscriberKeys {
   activationSends: number[];
   /** Activation grants by token hash; an earlier version stored a bare expiry, dropped when read. */
   grants: Record<string, ActivationGrant | number>;
+  /** The number's devices by id (see devices.ts). */
+  devices: Record<string, DeviceRecord>;
+  /**
+   * Before several devices per number: the one device, with its last TOTP step in `totpStep`.
+   * Read as a one-device `devices` (devices.ts) and dropped at the next write of `devices`.
+   */
   device: DeviceRecord;
-  /** A new device waiting to take over from `device`. */
-  replacement: PendingReplacement;
-  /** The last TOTP time step accepted from the app's seed. */
   totpStep: number;
+  /** A new device waiting to join `devices` (the key's name predates several devices). */
+  replacement: PendingReplacement;
+  /** Challenges of ended sessions by challenge id (see AnsweredChallenge). */
+  answered: Record<string, AnsweredChallenge>;
   /** The last TOTP time step accepted from the on-prem token's seed. */
   tokenStep: number;
   /** Used signed challenges: sha256Hex(challenge upper-cased) -> when it may be forgotten. */

@@ -1,17 +1,22 @@
 import { DurableObject } from "cloudflare:workers";
-import type { DevicePublicKey, PushSubscriptionJson } from "../../../core/contracts/app-api";
+import type { AuthenticationResponseJSON } from "@simplewebauthn/server";
 import { maskMsisdn } from "../../../core/msisdn";
 import type { RateLimits } from "../../../core/rate-limit";
 import type { SealedSeed } from "../../../core/seed-crypto";
 import { seedKeyFromEnv } from "../../config/app-secrets";
 import { Admission } from "./admission";
-import { Challenges } from "./challenges";
+import { Challenges, answeringDevice } from "./challenges";
 import type {
   ActivateResult,
   AdmitResult,
   AnswerCheck,
+  AnsweringDevice,
   ClaimResult,
+  DeviceInfo,
+  DevicePending,
   DeviceUpdateResult,
+  NewDevice,
+  UvExpectation,
   LockKindName,
   LockView,
   OfflineCheck,
@@ -29,7 +34,7 @@ const LOCKS: Record<LockKindName, LockKind> = { offline: OFFLINE_LOCK, smsOtp: S
 
 /**
  * One object per MSISDN (named by it): the number's rate-limit history, its pending sessions
- * (capped), its authenticator device and offline-code replay state. Per-number objects keep a
+ * (capped), its authenticator devices and offline-code replay state. Per-number objects keep a
  * busy number from slowing anyone else down, and make each check-and-update atomic (every
  * method that writes runs through #serial). The work is done by one capability each:
  * admission.ts, device.ts, challenges.ts, offline-codes.ts, sms-otp.ts, over store.ts.
@@ -69,7 +74,11 @@ export class Subscriber extends DurableObject<Env> {
 
   /** A session ended (or never started): it no longer counts against the cap. */
   async release(session: string): Promise<void> {
-    return this.#serial(() => this.#admission.release(session));
+    return this.#serial(async () => {
+      const entry = await this.#admission.release(session);
+      // Its challenge went to every device: the others' late answers hear "already answered".
+      if (entry?.challengeId) await this.#challenges.remember(entry.challengeId, session);
+    });
   }
 
   /** Sessions of this number pending (its own sign-ins and approvals asked of it). */
@@ -77,56 +86,61 @@ export class Subscriber extends DurableObject<Env> {
     return this.#admission.pendingCount();
   }
 
-  // ---- device: activation, replacement, updates ----------------------------------------------
+  // ---- devices: activation, joins, updates ----------------------------------------------------
 
   /** Stores an activation token's hash with the code's MAC; false when too many codes were sent. */
   async grantActivation(tokenHash: string, expiresAt: number, codeMac: string): Promise<boolean> {
     return this.#serial(() => this.#device.grantActivation(tokenHash, expiresAt, codeMac));
   }
 
-  /** Whether a token is live for this number, and whether activating would replace a device. */
+  /** Whether a token is live for this number, and whether activating would join other devices. */
   async activationInfo(tokenHash: string): Promise<{ hasDevice: boolean } | null> {
     return this.#device.activationInfo(tokenHash);
   }
 
-  /** Binds a device (at once, or as a pending replacement after `graceMs`): see Device.activate. */
-  async activate(
-    tokenHash: string,
-    codeMac: string,
-    publicKey: DevicePublicKey,
-    subscription: PushSubscriptionJson | null,
-    graceMs: number,
-  ): Promise<ActivateResult> {
+  /** Binds a device (at once, or as a pending join after `graceMs`): see Device.activate. */
+  async activate(tokenHash: string, codeMac: string, device: NewDevice, graceMs: number, maxDevices: number): Promise<ActivateResult> {
     // Unknown tokens are refused by a read, outside #serial (junk cannot queue up here).
     if (!(await this.#device.activationInfo(tokenHash))) return { ok: false, reason: "invalid_token" };
-    return this.#serial(() => this.#device.activate(tokenHash, codeMac, publicKey, subscription, graceMs));
+    return this.#serial(() => this.#device.activate(tokenHash, codeMac, device, graceMs, maxDevices));
   }
 
   /**
-   * The replacing device asks to take over (signed with its key). After the grace window it
-   * becomes the number's device; the old device's challenges and all replay state go with it.
-   * Repeatable by the device now installed (a lost answer must not strand it without a seed).
+   * The joining device asks to take effect (signed with its key). After the grace window it is
+   * one of the number's devices. Repeatable by a device installed (a lost answer must not
+   * strand it without a seed).
    */
-  async claimReplacement(deviceId: string, jws: string): Promise<ClaimResult> {
+  async claimReplacement(deviceId: string, jws: string, maxDevices: number): Promise<ClaimResult> {
     // Which device asks, its signature and the grace window are reads, outside #serial.
     const claim = await this.#device.checkClaim(deviceId, jws);
     if (claim.kind !== "take_over") return claim;
-    return this.#serial(() => this.#device.takeOver(claim));
+    return this.#serial(() => this.#device.takeOver(claim, maxDevices));
   }
 
-  /** Public facts about the device, for status pages and tests (never the seed or key). */
-  async device(): Promise<{ deviceId: string; push: boolean; activatedAt: number } | null> {
+  /** The newest device's public facts (for status pages and tests; never the seed or key); devices() lists all. */
+  async device(): Promise<DeviceInfo | null> {
     return this.#device.info();
   }
 
-  /** Forgets the device, e.g. when its push service answered 404/410 (app gone). */
+  /** Every device's public facts, oldest first. */
+  async devices(): Promise<DeviceInfo[]> {
+    return this.#device.list();
+  }
+
+  /** Forgets one device, e.g. when its push service answered 404/410 (app gone). */
   async forgetDevice(deviceId: string): Promise<boolean> {
+    return (await this.removeDevice(deviceId)) !== null;
+  }
+
+  /** Forgets one device (revoked by an operator); answers what it was, or null. */
+  async removeDevice(deviceId: string): Promise<DeviceInfo | null> {
     return this.#serial(() => this.#device.forget(deviceId));
   }
 
   /**
-   * A signed update from the device: new push subscription (or none), or removal. The
-   * signature proves the request comes from the device key; `iat` bounds replays in time.
+   * A signed update from a device: new push subscription (or none), new name, removal, or
+   * refusing a join. The signature proves the request comes from the device key; `iat` bounds
+   * replays in time.
    */
   async updateDevice(deviceId: string, jws: string): Promise<DeviceUpdateResult> {
     // Device lookup and signature check are reads: junk is refused without entering #serial,
@@ -138,7 +152,7 @@ export class Subscriber extends DurableObject<Env> {
 
   // ---- push challenges --------------------------------------------------------------------------
 
-  /** Opens a challenge for a pending session if the device can get pushes; where to push it. */
+  /** Opens a challenge for a pending session if devices can get pushes; where to push it. */
   async pushTarget(session: string): Promise<PushTarget | null> {
     return this.#serial(() => this.#challenges.pushTarget(session));
   }
@@ -148,26 +162,32 @@ export class Subscriber extends DurableObject<Env> {
     return this.#serial(() => this.#challenges.approverTarget(session, until));
   }
 
-  /** The device answered the session's challenge for good: it is no longer offered to the app. */
+  /** The session's challenge was answered for good: it is no longer offered to the apps. */
   async closeChallenge(session: string): Promise<void> {
     return this.#serial(() => this.#challenges.close(session));
   }
 
-  /** The session behind a challenge, if the asking device is this number's device. */
-  async challengeSession(deviceId: string, challengeId: string): Promise<string | null> {
+  /** The session behind a challenge, and the asking device if it is one of the number's. */
+  async challengeSession(deviceId: string, challengeId: string): Promise<{ session: string; device: AnsweringDevice } | null> {
     return this.#challenges.sessionOf(deviceId, challengeId);
   }
 
-  /** Challenge ids still pending for the device (the app lists them when opened). */
-  async pendingChallenges(
-    deviceId: string,
-  ): Promise<{ challenges: string[]; replacement: { requestedAt: number; effectiveAt: number } | null } | null> {
+  /** Challenge ids still pending for the number's devices, a join waiting, and the devices (the app lists them). */
+  async pendingChallenges(deviceId: string): Promise<DevicePending | null> {
     return this.#challenges.pending(deviceId);
   }
 
-  /** Checks a signed answer: right device, valid ES256 signature, a challenge of ours. */
-  async checkAnswer(deviceId: string, jws: string): Promise<AnswerCheck> {
-    return this.#challenges.checkAnswer(deviceId, jws);
+  /**
+   * Checks a signed answer (one of the number's devices, valid ES256 signature, a challenge of
+   * ours) and, for an Accept with a user-verification assertion, the assertion.
+   */
+  async checkAnswer(deviceId: string, jws: string, assertion?: AuthenticationResponseJSON, rp?: UvExpectation): Promise<AnswerCheck> {
+    const check = await this.#challenges.checkAnswer(deviceId, jws);
+    if (!check.ok) return check;
+    const { device, claims, session } = check;
+    // The assertion's counter is stored: a write, so inside #serial; without one, nothing to write.
+    const uv = assertion && rp ? await this.#serial(() => this.#challenges.checkUv(device.id, claims, assertion, rp)) : "missing";
+    return { ok: true, session, claims, device: answeringDevice(device), uv };
   }
 
   // ---- offline codes (called by the RADIUS relay through the edge) ------------------------------
