@@ -13,6 +13,7 @@ import { randomToken, sha256Hex } from "../../core/tokens";
 import { sendWebPush } from "../push/web-push";
 import { smsProviderFromEnv } from "../sms/from-env";
 import { auditAdmin } from "../store/audit";
+import { objectStub } from "../lib/durable-objects";
 
 /**
  * The authenticator app's flows across the two objects involved: the Subscriber (one per
@@ -36,11 +37,11 @@ async function auditDevice(env: Env, msisdn: string, action: string, detail?: Re
  * forwarded SMS) cannot activate.
  */
 export async function issueActivationToken(env: Env, sessionName: string, csrf: string) {
-  const grant = await env.AUTH_SESSION.getByName(sessionName).activationGrant(csrf);
+  const grant = await objectStub(env, "AUTH_SESSION", sessionName).activationGrant(csrf);
   if (grant.kind !== "granted") return grant;
   const token = randomToken();
   const code = randomDigits(ACTIVATION_CODE_DIGITS);
-  const stored = await env.SUBSCRIBER.getByName(grant.msisdn).grantActivation(
+  const stored = await objectStub(env, "SUBSCRIBER", grant.msisdn).grantActivation(
     await sha256Hex(token),
     Date.now() + ACTIVATION_TTL_MS,
     await activationCodeMac(token, code),
@@ -56,7 +57,7 @@ export async function issueActivationToken(env: Env, sessionName: string, csrf: 
 }
 
 export async function activationInfo(env: Env, msisdn: string, token: string) {
-  return env.SUBSCRIBER.getByName(msisdn).activationInfo(await sha256Hex(token));
+  return objectStub(env, "SUBSCRIBER", msisdn).activationInfo(await sha256Hex(token));
 }
 
 /**
@@ -64,7 +65,7 @@ export async function activationInfo(env: Env, msisdn: string, token: string) {
  * and a replacement another device asked for (null: not this number's device).
  */
 export async function pendingForDevice(env: Env, msisdn: string, deviceId: string) {
-  const subscriber = env.SUBSCRIBER.getByName(msisdn);
+  const subscriber = objectStub(env, "SUBSCRIBER", msisdn);
   const pending = await subscriber.pendingChallenges(deviceId);
   if (pending === null) return null;
   const device = await subscriber.device();
@@ -74,7 +75,7 @@ export async function pendingForDevice(env: Env, msisdn: string, deviceId: strin
 /** Token + code activate; with a device already there, it is told and the new one waits. */
 export async function activateDevice(env: Env, body: z.output<typeof ActivateBodySchema>) {
   const graceMs = loadConfig(env).deviceReplacementGraceSeconds * 1000;
-  const r = await env.SUBSCRIBER.getByName(body.msisdn).activate(
+  const r = await objectStub(env, "SUBSCRIBER", body.msisdn).activate(
     await sha256Hex(body.token),
     await activationCodeMac(body.token, body.code),
     body.publicKey,
@@ -108,29 +109,29 @@ async function notifyReplacement(env: Env, subscription: NonNullable<Parameters<
 
 /** The replacing device takes over once its window passed. */
 export async function claimDevice(env: Env, msisdn: string, deviceId: string, jws: string): Promise<ClaimResult> {
-  const r = await env.SUBSCRIBER.getByName(msisdn).claimReplacement(deviceId, jws);
+  const r = await objectStub(env, "SUBSCRIBER", msisdn).claimReplacement(deviceId, jws);
   if (r.kind === "activated" && r.replaced) await auditDevice(env, msisdn, "app_device_replaced");
   return r;
 }
 
 export async function updateDevice(env: Env, msisdn: string, deviceId: string, jws: string): Promise<DeviceUpdateResult> {
-  const r = await env.SUBSCRIBER.getByName(msisdn).updateDevice(deviceId, jws);
+  const r = await objectStub(env, "SUBSCRIBER", msisdn).updateDevice(deviceId, jws);
   if (r === "replacement_refused") await auditDevice(env, msisdn, "app_device_replacement_refused");
   if (r === "removed") await auditDevice(env, msisdn, "app_device_removed");
   return r;
 }
 
 export async function challengeDetails(env: Env, msisdn: string, deviceId: string, challengeId: string): Promise<AppView> {
-  const session = await env.SUBSCRIBER.getByName(msisdn).challengeSession(deviceId, challengeId);
+  const session = await objectStub(env, "SUBSCRIBER", msisdn).challengeSession(deviceId, challengeId);
   if (!session) return { kind: "not_found" };
-  return env.AUTH_SESSION.getByName(session).appView(challengeId);
+  return objectStub(env, "AUTH_SESSION", session).appView(challengeId);
 }
 
 export type AnswerOutcome = AppDecideOutcome | { kind: "unknown_device" } | { kind: "bad_signature" } | { kind: "unknown_challenge" };
 
 /** Signature first (Subscriber holds the device key), then the session decides. */
 export async function answerChallenge(env: Env, msisdn: string, deviceId: string, jws: string): Promise<AnswerOutcome> {
-  const check = await env.SUBSCRIBER.getByName(msisdn).checkAnswer(deviceId, jws);
+  const check = await objectStub(env, "SUBSCRIBER", msisdn).checkAnswer(deviceId, jws);
   if (!check.ok) return { kind: check.reason };
-  return env.AUTH_SESSION.getByName(check.session).appDecide(check.claims);
+  return objectStub(env, "AUTH_SESSION", check.session).appDecide(check.claims);
 }

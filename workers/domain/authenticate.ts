@@ -8,6 +8,7 @@ import { approverDirectory } from "./approvers";
 import { retryWait, waitBackoffMs } from "../../core/wait-retry";
 import { acquireLease } from "./overload";
 import { log } from "../lib/log";
+import { objectId, objectStub } from "../lib/durable-objects";
 
 export type AuthOutcome =
   | { code: Exclude<ResultCode, "BAD_REQUEST">; sessionId: string; channel: Channel }
@@ -55,11 +56,11 @@ export function appOptions(endpoint: Endpoint, q: AuthQuery): SessionAppOptions 
 export async function authenticate(env: Env, config: Config, endpoint: Endpoint, q: AuthQuery, publicOrigin: string): Promise<AuthOutcome> {
   const token = randomToken();
   const name = await sha256Hex(token);
-  const sessionId = env.AUTH_SESSION.idFromName(name).toString();
+  const sessionId = objectId(env, "AUTH_SESSION", name).toString();
   const timeoutMs = (q["touch-timeout"] ?? endpoint.timeoutSeconds) * 1000;
   const deadline = Date.now() + timeoutMs;
 
-  const subscriber = env.SUBSCRIBER.getByName(q.msisdn);
+  const subscriber = objectStub(env, "SUBSCRIBER", q.msisdn);
   const limits = endpoint.rateLimit ?? config.rateLimit;
   const admitted = await subscriber.admit(limits, {
     session: name,
@@ -68,7 +69,7 @@ export async function authenticate(env: Env, config: Config, endpoint: Endpoint,
   });
   if (!admitted.allowed) return { code: "BAD_REQUEST", reason: admitted.reason, retryAfterMs: admitted.retryAfterMs };
 
-  const leaseShard = await acquireLease(env.LOAD_SHARD, config.overload, sessionId, deadline + LEASE_MARGIN_MS);
+  const leaseShard = await acquireLease(env, config.overload, sessionId, deadline + LEASE_MARGIN_MS);
   if (!leaseShard) {
     await subscriber.release(name);
     return { code: "BAD_REQUEST", reason: "overloaded" };
@@ -81,7 +82,7 @@ export async function authenticate(env: Env, config: Config, endpoint: Endpoint,
     const assisted = endpoint.assistedLogin
       ? { approvers: await approverDirectory(endpoint).list(endpoint), linkBase: publicOrigin }
       : null;
-    initial = await env.AUTH_SESSION.getByName(name).start({
+    initial = await objectStub(env, "AUTH_SESSION", name).start({
       name,
       msisdn: q.msisdn,
       endpoint: endpoint.name,
@@ -95,7 +96,7 @@ export async function authenticate(env: Env, config: Config, endpoint: Endpoint,
       assisted,
     });
   } catch (e) {
-    await env.LOAD_SHARD.getByName(leaseShard)
+    await objectStub(env, "LOAD_SHARD", leaseShard)
       .release(sessionId)
       .catch(() => {});
     await subscriber.release(name).catch(() => {});
@@ -115,7 +116,7 @@ export async function waitForOutcome(env: Env, name: string, deadline: number): 
   for (let attempt = 0; ; attempt++) {
     let status: FinalStatus | null;
     try {
-      status = await env.AUTH_SESSION.getByName(name).wait();
+      status = await objectStub(env, "AUTH_SESSION", name).wait();
     } catch (e) {
       if (!retryWait(e, Date.now(), deadline)) throw e;
       log.warn("session_wait_retry", { attempt, error: String(e) });

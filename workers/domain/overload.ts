@@ -1,3 +1,4 @@
+import { objectStub } from "../lib/durable-objects";
 /**
  * Overload protection without a global hot object: the pending-session budget is split over
  * `shards` LoadShard objects. A session tries two random shards ("power of two choices"),
@@ -21,15 +22,10 @@ export function pickShards(s: OverloadSettings, random: () => number = Math.rand
   return [`shard-${a}`, `shard-${b}`];
 }
 
-export async function acquireLease(
-  ns: DurableObjectNamespace<import("../objects/load-shard").LoadShard>,
-  s: OverloadSettings,
-  sessionId: string,
-  until: number,
-): Promise<string | null> {
+export async function acquireLease(env: Env, s: OverloadSettings, sessionId: string, until: number): Promise<string | null> {
   const capacity = shardCapacity(s);
   for (const shard of pickShards(s)) {
-    if (await ns.getByName(shard).acquire(sessionId, until, capacity)) return shard;
+    if (await objectStub(env, "LOAD_SHARD", shard).acquire(sessionId, until, capacity)) return shard;
   }
   return null;
 }
