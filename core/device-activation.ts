@@ -43,6 +43,15 @@ export function activationCodeText(code: string): string {
   return `Your authenticator activation code is ${code}. Type it only into the app you opened from your own sign-in link. Never tell it to anyone.`;
 }
 
+/**
+ * The SMS of an activation started in the app: the link opens the app with the activation
+ * token, the code is typed there; the app needs both, so a preview that cuts the message
+ * short is not enough. `title` is the configured endpoint's, so users know who sends it.
+ */
+export function activationRequestText(title: string, code: string, link: string): string {
+  return `${title}: to activate the authenticator app on this phone, open ${link} and type the code ${code}. Did not ask for it? Ignore this SMS; never tell anyone the code.`;
+}
+
 /** A new device waiting to replace the number's current one. */
 export interface PendingReplacement {
   id: string;

@@ -11,6 +11,8 @@ export const TEST_CONFIG = {
   rateLimit: { perMinute: 1000, perHour: 10000 },
   overload: { maxPending: 1000, shards: 4 },
   tombstoneSeconds: 600,
+  // Activation started in the app: the "app" endpoint's title and rate limit apply.
+  appActivation: { endpoint: "app", ipLimit: { perMinute: 3, perHour: 10 } },
   endpoints: [
     {
       name: "default",
