@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { APP, activateDevice, appApi, newDeviceKeys, publicJwk, sendAnswer, subscribe, waitForPush } from "./support/authenticator-app";
 import { callAuth, codeOf, freshMsisdn, gatewayRequests, KEYS } from "./support/magic-link";
 
@@ -174,5 +174,23 @@ describe("activation started in the app", () => {
       expect((await request(bad)).status).toBe(400);
     }
     expect((await appApi("activation-request", { msisdn: freshMsisdn(), extra: "x".repeat(10) })).status).toBe(202);
+  });
+
+  it("logs the outcome with the number masked, never the token, the code or the number", async () => {
+    const lines: string[] = [];
+    for (const level of ["log", "info", "warn", "error", "debug"] as const) {
+      vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(" ")));
+    }
+    try {
+      const msisdn = freshMsisdn();
+      await request(msisdn);
+      const sms = await activationSms(msisdn);
+      await new Promise((r) => setTimeout(r, 100)); // the "sent" line follows the gateway's answer
+      const logged = lines.join("\n");
+      expect(logged).toContain('"outcome":"sent"');
+      for (const secret of [sms.token, sms.code, msisdn]) expect(logged).not.toContain(secret);
+    } finally {
+      vi.restoreAllMocks();
+    }
   });
 });
