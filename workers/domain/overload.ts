@@ -1,4 +1,5 @@
 import { objectStub } from "../lib/durable-objects";
+
 /**
  * Overload protection without a global hot object: the pending-session budget is split over
  * `shards` LoadShard objects. A session tries two random shards ("power of two choices"),
