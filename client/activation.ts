@@ -112,8 +112,9 @@ async function activate(msisdn: string, token: string): Promise<void> {
     showResult(
       "Activated",
       (subscription
-        ? "This device now gets sign-in requests as notifications. Go back to the sign-in page and answer it there."
-        : "Activated for offline codes. Notifications are off, so sign-in requests still come by SMS.") + uvNote,
+        ? "This device now gets sign-in requests as notifications. If a sign-in is waiting now, answer it on its SMS page; the next ones arrive here."
+        : "Activated for offline codes. Notifications are off, so sign-in requests still come by SMS: tap Done, then “Turn on notifications” (if the browser blocked them, allow them in its site settings first).") +
+        uvNote,
     );
   } catch (e) {
     button.disabled = false;

@@ -6,18 +6,29 @@
  * each screen's flow is in its own module.
  */
 import { isPending, showActivation, waitToReplace } from "./activation";
+import {
+  forgetRequest,
+  recentRequest,
+  requestActivation,
+  requestAgain,
+  showNotActivated,
+  showRequested,
+  useAnotherNumber,
+} from "./activation-request";
 import { routeFromHash } from "./app-routing";
 import { openChallenge } from "./challenge";
 import { loadDevice } from "./device-store";
-import { approveReplacement, enablePush, poll, refuseReplacement, removeDevice, showHome, signChallenge } from "./home";
+import { approveReplacement, enablePush, poll, refuseReplacement, removeDevice, showHome, showOffline, signChallenge } from "./home";
 import { onChallengePushed, registerServiceWorker } from "./push";
 import { device, setLoadedDevice } from "./state";
-import { $, show } from "./ui";
+import { $ } from "./ui";
 
-/** The screen for the stored device: none, waiting to take the number over, or home. */
+/** The screen for the stored device: none (or an activation SMS asked for), waiting to take the number over, or home. */
 function home(): void {
   if (!device) {
-    show("none");
+    const request = recentRequest();
+    if (request) showRequested(request);
+    else showNotActivated();
     return;
   }
   if (isPending(device)) {
@@ -29,7 +40,10 @@ function home(): void {
 
 async function route(): Promise<void> {
   const target = routeFromHash(location.hash);
-  if (target.kind === "activate") return showActivation(target.msisdn, target.token);
+  if (target.kind === "activate") {
+    forgetRequest(); // the SMS asked for has arrived
+    return showActivation(target.msisdn, target.token);
+  }
   if (device && target.kind === "challenge") return openChallenge(target.challengeId);
   home();
 }
@@ -43,6 +57,11 @@ async function main(): Promise<void> {
   $("refuse-btn").addEventListener("click", () => void refuseReplacement());
   $("approve-join-btn").addEventListener("click", () => void approveReplacement());
   $("result-home").addEventListener("click", () => home());
+  $("request-form").addEventListener("submit", (e) => void requestActivation(e as SubmitEvent));
+  $("request-again").addEventListener("click", () => void requestAgain());
+  $("request-other").addEventListener("click", () => useAnotherNumber());
+  window.addEventListener("offline", () => showOffline());
+  window.addEventListener("online", () => void poll());
   window.addEventListener("hashchange", () => void route());
   document.addEventListener("visibilitychange", () => void poll());
   try {

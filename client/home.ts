@@ -11,7 +11,8 @@ import { openChallenge } from "./challenge";
 import { responseCodeText, totpDisplay } from "./code-display";
 import type { StoredDevice } from "./device-store";
 import type { DeviceListing } from "../core/contracts/app-api";
-import { type PendingResponse, pendingDisplay, type Replacement } from "./outcomes";
+import { showNotActivated } from "./activation-request";
+import { connectionNotice, forgottenDeviceText, type PendingResponse, pendingDisplay, pushHelp, type Replacement } from "./outcomes";
 import { subscribePush } from "./push";
 import { type DeviceUpdate, signedDeviceUpdate } from "./signed-request";
 import { device, forgetDevice, startTimer, view } from "./state";
@@ -45,17 +46,38 @@ export async function poll(): Promise<void> {
   try {
     const pending = await api<PendingResponse>(APP_API_PATHS.pending, { msisdn: device.msisdn, deviceId: device.deviceId });
     showReplacement(pending.replacement);
-    const display = pendingDisplay(pending, "PushManager" in window);
+    setNotice(null);
+    const canPush = "PushManager" in window && "Notification" in window;
+    const permission = "Notification" in window ? Notification.permission : undefined;
+    const display = pendingDisplay(pending, canPush, permission);
     $("push-status").textContent = display.pushStatus;
     $("push-btn").hidden = !display.offerPush;
+    const help = pushHelp(pending.push, canPush, permission);
+    $("push-help").textContent = help ?? "";
+    $("push-help").hidden = help === null;
     if (display.challengeId) await openChallenge(display.challengeId);
   } catch (e) {
     if (e instanceof ApiError && serverForgotDevice(e.status, e.body)) {
-      // The edge forgot this device (replaced by another phone, or removed): so do we.
+      // The edge forgot this device (replaced by another phone, or removed): so do we, and say so.
+      const msisdn = device.msisdn;
       await forgetDevice();
-      show("none");
+      showNotActivated(forgottenDeviceText(msisdn));
+      return;
     }
+    setNotice(connectionNotice(e, navigator.onLine));
   }
+}
+
+/** The home screen's notice of a connection problem (null hides it). */
+function setNotice(text: string | null): void {
+  const notice = $("connection-notice");
+  notice.textContent = text ?? "";
+  notice.hidden = text === null;
+}
+
+/** The browser went offline: say what still works, at once (the next poll would only fail). */
+export function showOffline(): void {
+  if (view === "home") setNotice(connectionNotice(null, false));
 }
 
 /** Another device asked to join this number's devices: say so, with a signed Refuse. */
@@ -139,7 +161,14 @@ export async function signChallenge(event: SubmitEvent): Promise<void> {
 export async function enablePush(): Promise<void> {
   if (!device) return;
   const subscription = await subscribePush();
-  if (!subscription) return showError("Notifications are blocked. Allow them in the browser's site settings.");
+  if (!subscription) {
+    const blocked = "Notification" in window && Notification.permission === "denied";
+    return showError(
+      blocked
+        ? "Notifications are blocked for this site. Allow them in the browser's site settings, then reopen the app."
+        : "Notifications could not be turned on. Try again, or keep using SMS and the one-time code.",
+    );
+  }
   try {
     await updateDevice(device, { subscription });
     showError(null);
@@ -157,5 +186,5 @@ export async function removeDevice(): Promise<void> {
     if (!(e instanceof ApiError && e.status === 403)) return showError("Could not remove this device. Try again online.");
   }
   await forgetDevice();
-  show("none");
+  showNotActivated("This phone was removed: sign-in requests come by SMS again. To use the app again, activate it below.");
 }

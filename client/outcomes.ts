@@ -20,20 +20,66 @@ export interface Replacement {
   effectiveAt: number;
 }
 
+/** Notification.permission (spelled out: this module is also compiled without the DOM types, for its unit test). */
+export type NotifyPermission = "default" | "denied" | "granted";
+
 export interface PendingDisplay {
   pushStatus: string;
-  /** Offer the button that turns notifications on (only where the browser can push). */
+  /** Offer the button that turns notifications on (only where the browser can push and may ask). */
   offerPush: boolean;
   /** The first pending challenge, to open. */
   challengeId: string | undefined;
 }
 
-export function pendingDisplay(pending: PendingResponse, browserCanPush: boolean): PendingDisplay {
+/**
+ * `permission`: the browser's notification permission ("denied" means the user or the browser
+ * blocked notifications for this site: the app cannot ask again, only the site settings can).
+ */
+export function pendingDisplay(pending: PendingResponse, browserCanPush: boolean, permission?: NotifyPermission): PendingDisplay {
   return {
     pushStatus: pending.push ? "Notifications on: sign-in requests arrive here." : "Notifications off: sign-in requests come by SMS.",
-    offerPush: !pending.push && browserCanPush,
+    offerPush: !pending.push && browserCanPush && permission !== "denied",
     challengeId: pending.challenges[0] || undefined,
   };
+}
+
+/** What to do when notifications are off (null: they are on, nothing to do). */
+export function pushHelp(push: boolean, browserCanPush: boolean, permission: NotifyPermission | undefined): string | null {
+  if (!browserCanPush) {
+    return "This browser cannot show notifications, so sign-in requests come by SMS. The one-time code works here all the same. On an iPhone, add this app to the home screen first (Share, then Add to Home Screen) and open it from there.";
+  }
+  if (permission === "denied") {
+    return "Notifications are blocked for this site in the browser. To get sign-in requests here: open the site settings (the icon left of the address, or the browser's Settings, then Site settings, then Notifications), allow notifications for this site, and reopen the app. Until then they come by SMS.";
+  }
+  if (!push) return "Tap “Turn on notifications” and allow them when the browser asks.";
+  return null;
+}
+
+/** Why a poll failed, and what still works: the notice on the home screen. */
+export function connectionNotice(error: unknown, online: boolean): string {
+  if (!online || !(error instanceof ApiError)) {
+    return "You are offline. Sign-in requests cannot reach this phone until it is back online, so they come by SMS meanwhile. The one-time code below works offline, and so does “Sign a challenge”.";
+  }
+  if (error.status === 429) {
+    return "Too many requests from this network just now. The app tries again by itself; the one-time code below still works.";
+  }
+  return `The service answered with an error (HTTP ${error.status}). The app keeps trying; sign-in requests may come by SMS meanwhile, and the one-time code below still works.`;
+}
+
+/** The edge no longer knows this phone's device: the notice on the "Not activated" screen. */
+export function forgottenDeviceText(msisdn: string): string {
+  return `This phone is no longer activated for ${msisdn}: another phone took the number over, or the activation was removed (in the app or by your administrator). To use this phone again, activate it again below.`;
+}
+
+/** Asking for an activation SMS did not go through: the error line's text. */
+export function activationRequestFailureText(error: unknown): string {
+  if (!(error instanceof ApiError)) return "Could not ask for the SMS. Check your connection and try again.";
+  if (error.status === 429) return "Too many activation requests from this network. Wait a minute and try again.";
+  if (error.status === 404) {
+    return "This service does not start activations from the app. Open the link in a sign-in SMS on this phone and tap “Use the app on this phone”.";
+  }
+  if (error.status === 400) return "That number was not accepted. Type it with + and the country code, for example +46701234567.";
+  return `Could not ask for the SMS (HTTP ${error.status}). Try again in a minute.`;
 }
 
 /** The result screen after a final answer (choose_approver is a next step, not a result). */
@@ -67,7 +113,8 @@ export function answerFailureText(error: unknown): string {
       : "The answer did not go through.";
 }
 
-const LINK_USED = "This activation link was already used or has expired. Open a new sign-in SMS and try again.";
+const LINK_USED =
+  "This activation link was already used or has expired (a link works for 10 minutes, and 3 wrong codes end it). Ask for a new activation SMS in the app, or open the link in a new sign-in SMS.";
 
 /** The activation link could not be checked: the result screen's text. */
 export function activationLinkFailureText(error: unknown): string {

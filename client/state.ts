@@ -11,7 +11,7 @@
 import { clearDevice, saveDevice, type StoredDevice } from "./device-store";
 
 /** The app's screens: each is a `view-<name>` section of the page shell. */
-export const VIEWS = ["loading", "activate", "waiting", "none", "home", "challenge", "result"] as const;
+export const VIEWS = ["loading", "activate", "waiting", "none", "requested", "home", "challenge", "result"] as const;
 export type View = (typeof VIEWS)[number];
 
 export let view: View = "loading";

@@ -44,6 +44,15 @@ export function activationCodeText(code: string): string {
 }
 
 /**
+ * The SMS of an activation started in the app: the link opens the app with the activation
+ * token, the code is typed there; the app needs both, so a preview that cuts the message
+ * short is not enough. `title` is the configured endpoint's, so users know who sends it.
+ */
+export function activationRequestText(title: string, code: string, link: string): string {
+  return `${title}: to activate the authenticator app on this phone, open ${link} and type the code ${code}. Did not ask for it? Ignore this SMS; never tell anyone the code.`;
+}
+
+/**
  * A WebAuthn platform credential registered with user verification at activation (biometric
  * or device PIN); `publicKey` is its COSE key, base64url. See docs/security.md (user verification).
  */

@@ -6,6 +6,7 @@ export const APP_API_BASE = "/app/api";
 
 /** Every call is a POST of a JSON body to APP_API_BASE + one of these. */
 export const APP_API_PATHS = {
+  activationRequest: "/activation-request",
   activationInfo: "/activation-info",
   registrationOptions: "/registration-options",
   activate: "/activate",

@@ -40,6 +40,9 @@ export const DevicePublicKeySchema = z
   .transform(({ kty, crv, x, y }) => ({ kty, crv, x, y }));
 export type DevicePublicKey = z.output<typeof DevicePublicKeySchema>;
 
+/** Activation started in the app: the number to send the activation SMS to. */
+export const ActivationRequestBodySchema = z.object({ msisdn: MsisdnSchema });
+
 export const ActivationInfoBodySchema = z.object({ msisdn: MsisdnSchema, token: TokenSchema });
 
 /**

@@ -13,6 +13,8 @@ export const TEST_CONFIG = {
   tombstoneSeconds: 600,
   // Low, so the cap on devices per number is quick to reach.
   maxDevicesPerNumber: 3,
+  // Activation started in the app: the "app" endpoint's title and rate limit apply.
+  appActivation: { endpoint: "app", ipLimit: { perMinute: 3, perHour: 10 } },
   endpoints: [
     {
       name: "default",

@@ -36,6 +36,8 @@ function withDemoEndpoint(config: Config): Config {
   return {
     ...config,
     defaultEndpoint: config.endpoints.length === 0 ? "demo" : config.defaultEndpoint,
+    // ...and the app can start an activation itself (the SMS lands in the dev outbox).
+    appActivation: config.appActivation ?? { endpoint: "demo", ipLimit: { perMinute: 10, perHour: 60 } },
     endpoints: [
       ...config.endpoints,
       EndpointSchema.parse({

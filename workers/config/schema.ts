@@ -221,6 +221,18 @@ export const ConfigSchema = z
      * gets BAD_REQUEST 429 rate_limited: key guessing and audit flooding.
      */
     ipFailureLimit: RateLimitSchema.default({ perMinute: 10, perHour: 100 }),
+    /**
+     * Activation started in the app (enter the number, get the activation SMS). Off unless set,
+     * since anyone may ask it to send an SMS. `endpoint`: whose title starts the SMS and whose
+     * per-number rate limit each request counts against, like a sign-in; `ipLimit`: requests one
+     * client address (IPv6: /64) may make.
+     */
+    appActivation: z
+      .object({
+        endpoint: z.string().regex(ENDPOINT_NAME),
+        ipLimit: RateLimitSchema.default({ perMinute: 3, perHour: 10 }),
+      })
+      .optional(),
   })
   .superRefine((config, ctx) => {
     // One site, one encryption key: the page cannot know which relay of the site will answer.

@@ -17,6 +17,7 @@ import { randomToken, sha256Hex } from "../../core/tokens";
 import { sendWebPush } from "../push/web-push";
 import { smsProviderFromEnv } from "../sms/from-env";
 import { auditAdmin } from "../store/audit";
+import { objectStub } from "../lib/durable-objects";
 
 /**
  * The authenticator app's flows across the two objects involved: the Subscriber (one per
@@ -40,11 +41,11 @@ async function auditDevice(env: Env, msisdn: string, action: string, detail?: Re
  * forwarded SMS) cannot activate.
  */
 export async function issueActivationToken(env: Env, sessionName: string, csrf: string) {
-  const grant = await env.AUTH_SESSION.getByName(sessionName).activationGrant(csrf);
+  const grant = await objectStub(env, "AUTH_SESSION", sessionName).activationGrant(csrf);
   if (grant.kind !== "granted") return grant;
   const token = randomToken();
   const code = randomDigits(ACTIVATION_CODE_DIGITS);
-  const stored = await env.SUBSCRIBER.getByName(grant.msisdn).grantActivation(
+  const stored = await objectStub(env, "SUBSCRIBER", grant.msisdn).grantActivation(
     await sha256Hex(token),
     Date.now() + ACTIVATION_TTL_MS,
     await activationCodeMac(token, code),
@@ -60,7 +61,7 @@ export async function issueActivationToken(env: Env, sessionName: string, csrf: 
 }
 
 export async function activationInfo(env: Env, msisdn: string, token: string) {
-  return env.SUBSCRIBER.getByName(msisdn).activationInfo(await sha256Hex(token));
+  return objectStub(env, "SUBSCRIBER", msisdn).activationInfo(await sha256Hex(token));
 }
 
 /**
@@ -69,7 +70,7 @@ export async function activationInfo(env: Env, msisdn: string, token: string) {
  * this number's devices).
  */
 export async function pendingForDevice(env: Env, msisdn: string, deviceId: string) {
-  const pending = await env.SUBSCRIBER.getByName(msisdn).pendingChallenges(deviceId);
+  const pending = await objectStub(env, "SUBSCRIBER", msisdn).pendingChallenges(deviceId);
   if (pending === null) return null;
   const self = pending.devices.find((d) => d.self);
   return { challenges: pending.challenges, push: self?.push ?? false, replacement: pending.replacement, devices: pending.devices };
@@ -84,7 +85,7 @@ const uvUserName = (msisdn: string) => `Edge MFA ${maskMsisdn(msisdn)}`;
  */
 export async function registrationOptionsFor(env: Env, msisdn: string, token: string, rp: RelyingParty) {
   const tokenHash = await sha256Hex(token);
-  if (!(await env.SUBSCRIBER.getByName(msisdn).activationInfo(tokenHash))) return null;
+  if (!(await objectStub(env, "SUBSCRIBER", msisdn).activationInfo(tokenHash))) return null;
   const name = uvUserName(msisdn);
   return registrationOptions(rp, { name, displayName: name }, await registrationChallenge(tokenHash));
 }
@@ -109,7 +110,7 @@ export async function activateDevice(env: Env, body: z.output<typeof ActivateBod
     uv = registered.credential;
   }
   const name = body.name ?? UNNAMED_DEVICE;
-  const r = await env.SUBSCRIBER.getByName(body.msisdn).activate(
+  const r = await objectStub(env, "SUBSCRIBER", body.msisdn).activate(
     tokenHash,
     await activationCodeMac(body.token, body.code),
     { publicKey: body.publicKey, subscription: body.subscription, name, uv },
@@ -145,14 +146,14 @@ async function notifyReplacement(env: Env, subscription: NonNullable<Parameters<
 
 /** The joining device takes effect once its window passed. */
 export async function claimDevice(env: Env, msisdn: string, deviceId: string, jws: string): Promise<ClaimResult> {
-  const r = await env.SUBSCRIBER.getByName(msisdn).claimReplacement(deviceId, jws, loadConfig(env).maxDevicesPerNumber);
+  const r = await objectStub(env, "SUBSCRIBER", msisdn).claimReplacement(deviceId, jws, loadConfig(env).maxDevicesPerNumber);
   // The audit action keeps its name from when a new device replaced the one device.
   if (r.kind === "activated" && r.replaced) await auditDevice(env, msisdn, "app_device_replaced", { deviceId, name: r.name });
   return r;
 }
 
 export async function updateDevice(env: Env, msisdn: string, deviceId: string, jws: string): Promise<DeviceUpdateResult> {
-  const r = await env.SUBSCRIBER.getByName(msisdn).updateDevice(deviceId, jws);
+  const r = await objectStub(env, "SUBSCRIBER", msisdn).updateDevice(deviceId, jws);
   if (r === "replacement_refused") await auditDevice(env, msisdn, "app_device_replacement_refused", { by: deviceId });
   if (r === "replacement_approved") await auditDevice(env, msisdn, "app_device_replacement_approved", { by: deviceId });
   if (r === "removed") await auditDevice(env, msisdn, "app_device_removed", { deviceId });
@@ -160,9 +161,9 @@ export async function updateDevice(env: Env, msisdn: string, deviceId: string, j
 }
 
 export async function challengeDetails(env: Env, msisdn: string, deviceId: string, challengeId: string): Promise<AppView> {
-  const found = await env.SUBSCRIBER.getByName(msisdn).challengeSession(deviceId, challengeId);
+  const found = await objectStub(env, "SUBSCRIBER", msisdn).challengeSession(deviceId, challengeId);
   if (!found) return { kind: "not_found" };
-  return env.AUTH_SESSION.getByName(found.session).appView(challengeId, found.device);
+  return objectStub(env, "AUTH_SESSION", found.session).appView(challengeId, found.device);
 }
 
 export type AnswerOutcome = AppDecideOutcome | { kind: "unknown_device" } | { kind: "bad_signature" } | { kind: "unknown_challenge" };
@@ -178,7 +179,7 @@ export async function answerChallenge(
   rp: RelyingParty,
 ): Promise<AnswerOutcome> {
   const assertion = answer.webauthn as AuthenticationResponseJSON | undefined;
-  const check = await env.SUBSCRIBER.getByName(msisdn).checkAnswer(answer.deviceId, answer.jws, assertion, rp);
+  const check = await objectStub(env, "SUBSCRIBER", msisdn).checkAnswer(answer.deviceId, answer.jws, assertion, rp);
   if (!check.ok) return { kind: check.reason };
-  return env.AUTH_SESSION.getByName(check.session).appDecide(check.claims, check.device, check.uv);
+  return objectStub(env, "AUTH_SESSION", check.session).appDecide(check.claims, check.device, check.uv);
 }

@@ -8,6 +8,7 @@ import { ApproverDirectoryUnavailable, approverDirectory } from "./approvers";
 import { retryWait, waitBackoffMs } from "../../core/wait-retry";
 import { acquireLease } from "./overload";
 import { log } from "../lib/log";
+import { objectStub, objectId } from "../lib/durable-objects";
 
 export type AuthOutcome =
   /**
@@ -83,10 +84,10 @@ export type SessionStart =
 export async function startSession(env: Env, config: Config, r: SessionRequest, publicOrigin: string): Promise<SessionStart> {
   const token = randomToken();
   const name = await sha256Hex(token);
-  const sessionId = env.AUTH_SESSION.idFromName(name).toString();
+  const sessionId = objectId(env, "AUTH_SESSION", name).toString();
   const deadline = Date.now() + r.timeoutMs;
 
-  const subscriber = env.SUBSCRIBER.getByName(r.msisdn);
+  const subscriber = objectStub(env, "SUBSCRIBER", r.msisdn);
   const limits = r.endpoint.rateLimit ?? config.rateLimit;
   const admitted = await subscriber.admit(limits, {
     session: name,
@@ -101,7 +102,7 @@ export async function startSession(env: Env, config: Config, r: SessionRequest, 
     };
   }
 
-  const lease = await acquireLease(env.LOAD_SHARD, config.overload, sessionId, deadline + LEASE_MARGIN_MS, {
+  const lease = await acquireLease(env, config.overload, sessionId, deadline + LEASE_MARGIN_MS, {
     name: r.endpoint.name,
     maxPending: r.endpoint.maxPending,
   });
@@ -111,7 +112,7 @@ export async function startSession(env: Env, config: Config, r: SessionRequest, 
   }
   const leaseShard = lease.shard;
   const releaseAll = async () => {
-    await env.LOAD_SHARD.getByName(leaseShard)
+    await objectStub(env, "LOAD_SHARD", leaseShard)
       .release(sessionId)
       .catch(() => {});
     await subscriber.release(name).catch(() => {});
@@ -134,7 +135,7 @@ export async function startSession(env: Env, config: Config, r: SessionRequest, 
       }
       assisted = { ...r.assisted, approvers };
     }
-    const initial = await env.AUTH_SESSION.getByName(name).start({
+    const initial = await objectStub(env, "AUTH_SESSION", name).start({
       name,
       msisdn: r.msisdn,
       endpoint: r.endpoint.name,
@@ -192,7 +193,7 @@ export async function authenticate(env: Env, config: Config, endpoint: Endpoint,
 /** Which app device decided a pushed session (the tombstone keeps it); null on any failure: only the log loses it. */
 async function answeringDevice(env: Env, name: string): Promise<{ id: string; name: string } | null> {
   try {
-    const by = await env.AUTH_SESSION.getByName(name).answeredBy();
+    const by = await objectStub(env, "AUTH_SESSION", name).answeredBy();
     return by ? { id: by.deviceId, name: by.name } : null;
   } catch (e) {
     log.warn("answered_by_unavailable", { error: String(e) });
@@ -209,7 +210,7 @@ export async function waitForOutcome(env: Env, name: string, deadline: number): 
   for (let attempt = 0; ; attempt++) {
     let status: FinalStatus | null;
     try {
-      status = await env.AUTH_SESSION.getByName(name).wait();
+      status = await objectStub(env, "AUTH_SESSION", name).wait();
     } catch (e) {
       if (!retryWait(e, Date.now(), deadline)) throw e;
       log.warn("session_wait_retry", { attempt, error: String(e) });

@@ -1,5 +1,6 @@
 import type { RateLimits } from "../../core/rate-limit";
 import { ipBucket } from "../lib/client-ip";
+import { objectStub } from "../lib/durable-objects";
 
 /**
  * Per-client-address limits, reusable by any route: `scope` names the counter ("auth-fail"
@@ -11,6 +12,6 @@ export type IpAdmission = { allowed: true } | { allowed: false; retryAfterMs: nu
 
 export async function admitByIp(env: Env, scope: string, ip: string | null, limits: RateLimits): Promise<IpAdmission> {
   if (!ip) return { allowed: true };
-  const d = await env.IP_LIMITER.getByName(ipBucket(ip)).admit(scope, limits);
+  const d = await objectStub(env, "IP_LIMITER", ipBucket(ip)).admit(scope, limits);
   return d.allowed ? { allowed: true } : { allowed: false, retryAfterMs: d.retryAfterMs };
 }

@@ -1,6 +1,7 @@
 import type { ChooseOutcome, DecideOutcome, SessionView } from "../objects/auth-session/contract";
 import { isWellFormedToken, sha256Hex } from "../../core/tokens";
 import { issueActivationToken } from "./app-device";
+import { objectStub } from "../lib/durable-objects";
 
 /**
  * The sign-in session behind an SMS link (/m/<token>): the session object is named by the
@@ -16,7 +17,7 @@ const NOT_FOUND = { kind: "not_found" } as const;
 /** What the link page shows (GET only renders: link scanners prefetch links). */
 export async function viewByLink(env: Env, token: string): Promise<SessionView> {
   const name = await sessionName(token);
-  return name ? env.AUTH_SESSION.getByName(name).view() : NOT_FOUND;
+  return name ? objectStub(env, "AUTH_SESSION", name).view() : NOT_FOUND;
 }
 
 /** The answer posted from the link page; `pick` is the number tapped when the page offers number matching. */
@@ -28,13 +29,13 @@ export async function decideByLink(
   pick?: number,
 ): Promise<DecideOutcome> {
   const name = await sessionName(token);
-  return name ? env.AUTH_SESSION.getByName(name).decide(decision, csrf, pick) : NOT_FOUND;
+  return name ? objectStub(env, "AUTH_SESSION", name).decide(decision, csrf, pick) : NOT_FOUND;
 }
 
 /** Assisted Login: the user's pick of an approver (an opaque id, checked by the session). */
 export async function chooseApproverByLink(env: Env, token: string, csrf: string, approverId: string): Promise<ChooseOutcome> {
   const name = await sessionName(token);
-  return name ? env.AUTH_SESSION.getByName(name).chooseApprover(csrf, approverId) : NOT_FOUND;
+  return name ? objectStub(env, "AUTH_SESSION", name).chooseApprover(csrf, approverId) : NOT_FOUND;
 }
 
 /** "Use the app instead": an activation token for the holder of the live link (see issueActivationToken). */

@@ -2,6 +2,7 @@ import type { OfflineCheck } from "../objects/subscriber/contract";
 import { maskMsisdn } from "../../core/msisdn";
 import type { AuthAudit } from "../store/audit";
 import { log } from "../lib/log";
+import { objectStub } from "../lib/durable-objects";
 
 /**
  * Verification paths (offline codes, SMS OTP) answer a verdict, never a 500: an error (the
@@ -49,12 +50,12 @@ export function offlineAuditRows(
 
 /** A TOTP code (the app's, or an enrolled on-prem token's), checked by the number's Subscriber. `op` names the check in alerts. */
 export function checkTotpCode(env: Env, op: string, msisdn: string, code: string): Promise<OfflineCheck> {
-  return rejectOnError(op, () => env.SUBSCRIBER.getByName(msisdn).checkTotp(code), REJECTED);
+  return rejectOnError(op, () => objectStub(env, "SUBSCRIBER", msisdn).checkTotp(code), REJECTED);
 }
 
 /** The app's offline signature of `challenge`, checked by the number's Subscriber. `op` names the check in alerts. */
 export function checkChallengeResponse(env: Env, op: string, msisdn: string, challenge: string, code: string): Promise<OfflineCheck> {
-  return rejectOnError(op, () => env.SUBSCRIBER.getByName(msisdn).checkSignedChallenge(challenge, code), REJECTED);
+  return rejectOnError(op, () => objectStub(env, "SUBSCRIBER", msisdn).checkSignedChallenge(challenge, code), REJECTED);
 }
 
 /**
@@ -62,6 +63,6 @@ export function checkChallengeResponse(env: Env, op: string, msisdn: string, cha
  * a token or the app is activated; a challenge to sign offline only when the app is.
  */
 export async function offlineFactors(env: Env, msisdn: string): Promise<{ totp: boolean; app: boolean }> {
-  const subscriber = env.SUBSCRIBER.getByName(msisdn);
+  const subscriber = objectStub(env, "SUBSCRIBER", msisdn);
   return { totp: await subscriber.hasOfflineCodes(), app: (await subscriber.device()) !== null };
 }

@@ -1,4 +1,5 @@
-import type { LoadShard, LeaseGroup } from "../objects/load-shard";
+import { objectStub } from "../lib/durable-objects";
+import type { LeaseGroup } from "../objects/load-shard";
 
 /**
  * Overload protection without a global hot object: the pending-session budget is split over
@@ -58,7 +59,7 @@ function fnv1a(text: string): number {
  * endpoint has a share, within that too. The shard's name, or why not.
  */
 export async function acquireLease(
-  ns: DurableObjectNamespace<LoadShard>,
+  env: Env,
   s: OverloadSettings,
   sessionId: string,
   until: number,
@@ -69,7 +70,7 @@ export async function acquireLease(
   const share = endpoint?.maxPending;
   if (endpoint === undefined || share === undefined) {
     for (const shard of pickShards(s, random)) {
-      if (await ns.getByName(shard).acquire(sessionId, until, capacity)) return { shard };
+      if (await objectStub(env, "LOAD_SHARD", shard).acquire(sessionId, until, capacity)) return { shard };
     }
     return { refused: "overloaded" };
   }
@@ -80,7 +81,7 @@ export async function acquireLease(
     const part = parts[index];
     if (!part) continue;
     const group: LeaseGroup = { name: endpoint.name, capacity: part.capacity };
-    const answer = await ns.getByName(part.shard).acquireInGroup(sessionId, until, capacity, group);
+    const answer = await objectStub(env, "LOAD_SHARD", part.shard).acquireInGroup(sessionId, until, capacity, group);
     if (answer === "ok") return { shard: part.shard };
     if (answer === "full") refused = "overloaded"; // the global budget, not the endpoint's share
   }

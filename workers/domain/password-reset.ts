@@ -13,6 +13,7 @@ import { admitByIp } from "./ip-limit";
 import { checkPinnedNumber } from "./number-pins";
 import type { RelayAsk } from "./reset-relay";
 import type { LinkResult } from "../../core/contracts/relay-link";
+import { objectStub } from "../lib/durable-objects";
 
 /**
  * The password reset portal's flow (/reset): username -> the relay site looks the user up
@@ -95,7 +96,7 @@ export async function startReset(ctx: ResetContext, r: ResetEndpoint, rawUsernam
   }
   // Per username, whoever asks: one limiter object per (endpoint, username), keyed by a hash.
   const userKey = `reset-user:${await sha256Hex(`${r.endpoint.name}\n${username}`)}`;
-  const byUser = await ctx.env.IP_LIMITER.getByName(userKey).admit("reset-user", r.reset.perUsername);
+  const byUser = await objectStub(ctx.env, "IP_LIMITER", userKey).admit("reset-user", r.reset.perUsername);
   if (!byUser.allowed) {
     audit(ctx, r.endpoint.name, "rate_limited", { step: "start", limit: "username", username });
     return { kind: "rate_limited", retryAfterMs: byUser.retryAfterMs };
@@ -103,7 +104,7 @@ export async function startReset(ctx: ResetContext, r: ResetEndpoint, rawUsernam
   const token = randomToken();
   const name = await sha256Hex(token);
   const now = Date.now();
-  const session = ctx.env.RESET_SESSION.getByName(name);
+  const session = objectStub(ctx.env, "RESET_SESSION", name);
   await session.begin({
     endpoint: r.endpoint.name,
     site: r.site,
@@ -188,7 +189,7 @@ async function lookUpAndAsk(ctx: ResetContext, r: ResetEndpoint, username: strin
 /** The page of the visitor's reset (a GET: changes only what time and the approval changed). */
 export async function viewReset(env: Env, token: string | undefined): Promise<ResetView> {
   const name = await resetSessionName(token);
-  return name ? env.RESET_SESSION.getByName(name).view() : { kind: "not_found" };
+  return name ? objectStub(env, "RESET_SESSION", name).view() : { kind: "not_found" };
 }
 
 export type SubmitOutcome = { kind: "done" } | Extract<ResetView, { kind: "password" | "over" | "not_found" }> | { kind: "refused" };
@@ -204,7 +205,7 @@ const COMPACT_JWE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9
 export async function submitPassword(ctx: ResetContext, token: string | undefined, flow: string, jwe: string): Promise<SubmitOutcome> {
   const name = await resetSessionName(token);
   if (!name) return { kind: "not_found" };
-  const session = ctx.env.RESET_SESSION.getByName(name);
+  const session = objectStub(ctx.env, "RESET_SESSION", name);
   const claim = await session.claim(flow);
   if (claim.kind !== "claimed") {
     if (claim.kind === "refused") log.warn("reset_form_refused", { reset: name.slice(0, 12) });

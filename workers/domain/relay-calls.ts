@@ -2,6 +2,7 @@ import type { Config, Endpoint, Relay } from "../config/schema";
 import { replayGuardName, verifyRelayRequest } from "../lib/relay-auth";
 import { resolveEndpoint } from "../store/endpoints";
 import { checkPinnedNumber } from "./number-pins";
+import { objectStub } from "../lib/durable-objects";
 
 /**
  * Admission of a relay API call, in two steps around the route's parsing of the body: who
@@ -40,7 +41,7 @@ export async function claimRelayCall(
   who: { username: string; msisdn: string } | null,
 ): Promise<"ok" | "replayed" | "number_changed"> {
   const [fresh, pin] = await Promise.all([
-    env.RELAY_REPLAY.getByName(await replayGuardName(caller.relay.name, caller.jti)).claim(caller.jti, caller.expiresAt),
+    objectStub(env, "RELAY_REPLAY", await replayGuardName(caller.relay.name, caller.jti)).claim(caller.jti, caller.expiresAt),
     who ? checkPinnedNumber(env, waitUntil, { endpoint: caller.endpoint, relay: caller.relay.name, ...who }) : null,
   ]);
   if (!fresh) return "replayed";

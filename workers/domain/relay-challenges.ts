@@ -4,6 +4,7 @@ import type { z } from "zod";
 import type { RELAY_CALLS, RelayAnswer } from "../../core/contracts/relay-api";
 import { sha256Hex } from "../../core/tokens";
 import type { RedeemResult } from "../objects/relay-challenges/contract";
+import { objectStub } from "../lib/durable-objects";
 
 /**
  * RADIUS Access-Challenges kept at the edge for a site's relays (decision record 0009). The
@@ -23,7 +24,7 @@ async function ownerKey(site: string, username: string): Promise<string> {
 }
 
 function stub(env: Env, site: string, owner: string) {
-  return env.RELAY_CHALLENGES.getByName(`${site}/${owner}`);
+  return objectStub(env, "RELAY_CHALLENGES", `${site}/${owner}`);
 }
 
 function randomHex(bytes: number): string {

@@ -3,6 +3,7 @@ import { loadConfig } from "../config/load";
 import { LINK_OPS, type LinkArgs, type LinkErrorCode, type LinkOp, type LinkResult } from "../../core/contracts/relay-link";
 import { LINK_CONNECT_URL, LINK_RELAY_PARAM, type LinkAnswer, type LinkAsk } from "../objects/relay-link/contract";
 import { log } from "../lib/log";
+import { objectStub } from "../lib/durable-objects";
 
 /** Why the edge got no answer from a site's relays (see LINK_ERROR_CODES). */
 export class RelayLinkError extends Error {
@@ -54,7 +55,7 @@ export async function askRelay<O extends LinkOp>(
 
 async function askLinkObject(env: Env, site: string, ask: LinkAsk): Promise<LinkAnswer> {
   try {
-    return await env.RELAY_LINK.getByName(site).ask(ask);
+    return await objectStub(env, "RELAY_LINK", site).ask(ask);
   } catch (e) {
     // The link object was reset mid-request: the answer is lost with it.
     log.warn("relay_link_object_error", { site, op: ask.op, error: String(e) });
@@ -66,7 +67,7 @@ async function askLinkObject(env: Env, site: string, ask: LinkAsk): Promise<Link
 export async function openRelayLink(env: Env, relay: Relay): Promise<Response> {
   const url = new URL(LINK_CONNECT_URL);
   url.searchParams.set(LINK_RELAY_PARAM, relay.name);
-  const res = await env.RELAY_LINK.getByName(relaySite(relay)).fetch(url, { headers: { upgrade: "websocket" } });
+  const res = await objectStub(env, "RELAY_LINK", relaySite(relay)).fetch(url, { headers: { upgrade: "websocket" } });
   // A fresh Response: the object's has immutable headers, which the security-header middleware sets.
   return new Response(null, { status: res.status, webSocket: res.webSocket });
 }

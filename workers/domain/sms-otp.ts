@@ -5,6 +5,7 @@ import { randomDigits } from "../../core/otp";
 import { smsProviderFromEnv } from "../sms/from-env";
 import { log } from "../lib/log";
 import { REJECTED, rejectOnError } from "./offline-check";
+import { objectStub } from "../lib/durable-objects";
 
 /**
  * SMS OTP for RADIUS logins (relay API): a one-time code generated here, kept by the number's
@@ -22,7 +23,7 @@ export type SmsOtpStart =
 /** Admits the request (the endpoint's rate limit), opens a challenge and sends its code. */
 export async function startSmsOtp(env: Env, endpoint: Endpoint, msisdn: string): Promise<SmsOtpStart> {
   const config = loadConfig(env);
-  const subscriber = env.SUBSCRIBER.getByName(msisdn);
+  const subscriber = objectStub(env, "SUBSCRIBER", msisdn);
   const rate = await subscriber.admit(endpoint.rateLimit ?? config.rateLimit);
   if (!rate.allowed) return { kind: "rate_limited" };
   const code = randomDigits(6);
@@ -40,5 +41,5 @@ export async function startSmsOtp(env: Env, endpoint: Endpoint, msisdn: string):
 
 /** The code the user typed, against the challenge; an error is a reject (rejectOnError). */
 export function verifySmsOtp(env: Env, msisdn: string, challengeId: string, code: string): Promise<OfflineCheck> {
-  return rejectOnError("sms-otp-verify", () => env.SUBSCRIBER.getByName(msisdn).checkSmsOtp(challengeId, code), REJECTED);
+  return rejectOnError("sms-otp-verify", () => objectStub(env, "SUBSCRIBER", msisdn).checkSmsOtp(challengeId, code), REJECTED);
 }

@@ -1,10 +1,11 @@
 import { maskMsisdn } from "../../core/msisdn";
 import type { LockKindName } from "../objects/subscriber/contract";
 import { auditAdmin } from "../store/audit";
+import { objectStub } from "../lib/durable-objects";
 
 /** What an operator sees of a number: its activated app devices, whether it has an on-prem TOTP token, its lockouts. */
 export async function subscriberSummary(env: Env, msisdn: string) {
-  const subscriber = env.SUBSCRIBER.getByName(msisdn);
+  const subscriber = objectStub(env, "SUBSCRIBER", msisdn);
   const devices = await subscriber.devices();
   return { devices, totp: await subscriber.hasTotpToken(), locks: await subscriber.locks() };
 }
@@ -15,7 +16,7 @@ export async function subscriberSummary(env: Env, msisdn: string) {
  * like any other admin action. Answers the kinds that held anything.
  */
 export async function clearSubscriberLocks(env: Env, actor: string, msisdn: string, kinds: LockKindName[]): Promise<LockKindName[]> {
-  const cleared = await env.SUBSCRIBER.getByName(msisdn).clearLocks(kinds);
+  const cleared = await objectStub(env, "SUBSCRIBER", msisdn).clearLocks(kinds);
   await auditAdmin(env.DB, { actor, action: "subscriber.unlock", msisdn: maskMsisdn(msisdn), detail: { requested: kinds, cleared } });
   return cleared;
 }
@@ -26,7 +27,7 @@ export async function clearSubscriberLocks(env: Env, actor: string, msisdn: stri
  * device's name) once the Subscriber object confirmed it.
  */
 export async function revokeDevice(env: Env, actor: string, msisdn: string, deviceId: string): Promise<boolean> {
-  const removed = await env.SUBSCRIBER.getByName(msisdn).removeDevice(deviceId);
+  const removed = await objectStub(env, "SUBSCRIBER", msisdn).removeDevice(deviceId);
   if (!removed) return false;
   await auditAdmin(env.DB, { actor, action: "device.revoke", msisdn: maskMsisdn(msisdn), detail: { deviceId, name: removed.name } });
   return true;

@@ -4,6 +4,7 @@ import { maskMsisdn } from "../../core/msisdn";
 import { seedFromBase32 } from "../../core/otp";
 import { sealSeed, totpTokenContext } from "../../core/seed-crypto";
 import { auditAdmin } from "../store/audit";
+import { objectStub } from "../lib/durable-objects";
 
 /**
  * On-prem TOTP tokens, enrolled by an operator for a number: the seed is sealed here with the
@@ -24,7 +25,7 @@ export async function enrollTotpToken(
   imported?: string,
 ): Promise<{ secret: string; uri: string }> {
   const secret = imported ?? generateSecret();
-  await env.SUBSCRIBER.getByName(msisdn).setTotpToken(
+  await objectStub(env, "SUBSCRIBER", msisdn).setTotpToken(
     await sealSeed(seedKeyFromEnv(env), seedFromBase32(secret), totpTokenContext(msisdn)),
   );
   await auditAdmin(env.DB, { actor, action: "totp.enroll", msisdn: maskMsisdn(msisdn) });
@@ -33,7 +34,7 @@ export async function enrollTotpToken(
 
 /** False when no token was enrolled. */
 export async function removeTotpToken(env: Env, actor: string, msisdn: string): Promise<boolean> {
-  if (!(await env.SUBSCRIBER.getByName(msisdn).removeTotpToken())) return false;
+  if (!(await objectStub(env, "SUBSCRIBER", msisdn).removeTotpToken())) return false;
   await auditAdmin(env.DB, { actor, action: "totp.remove", msisdn: maskMsisdn(msisdn) });
   return true;
 }

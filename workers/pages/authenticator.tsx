@@ -2,7 +2,7 @@
  * Shell of the authenticator web app. Server-rendered, no inline script (CSP script-src
  * 'self'): /app/app.js shows one section at a time and fills in the texts.
  */
-export function AuthenticatorPage(props: { vapidPublicKey: string | null }) {
+export function AuthenticatorPage(props: { vapidPublicKey: string | null; appActivation: boolean }) {
   return (
     <html lang="en">
       <head>
@@ -19,7 +19,7 @@ export function AuthenticatorPage(props: { vapidPublicKey: string | null }) {
         <link rel="stylesheet" href="/app/app.css" />
         <script type="module" src="/app/app.js"></script>
       </head>
-      <body data-vapid={props.vapidPublicKey ?? ""}>
+      <body data-vapid={props.vapidPublicKey ?? ""} data-app-activation={props.appActivation ? "on" : ""}>
         <main class="card">
           <section id="view-loading">
             <p class="muted">Loading…</p>
@@ -67,12 +67,52 @@ export function AuthenticatorPage(props: { vapidPublicKey: string | null }) {
 
           <section id="view-none" hidden>
             <h1>Not activated</h1>
-            <p>To use this app, open the link in a sign-in SMS and tap “Use the app on this phone”.</p>
+            <p id="none-reason" class="warning" hidden></p>
+            <form id="request-form" autocomplete="on" hidden>
+              <p>Activate this phone to approve sign-ins with a notification and to get codes that work offline.</p>
+              <label for="request-msisdn">Your mobile number, with country code</label>
+              <input
+                id="request-msisdn"
+                name="tel"
+                type="tel"
+                inputmode="tel"
+                autocomplete="tel"
+                placeholder="+46701234567"
+                maxlength={20}
+              />
+              <button type="submit" id="request-btn" class="accept">
+                Send activation SMS
+              </button>
+            </form>
+            <p id="none-link-help">
+              You can also activate from a sign-in: open the link in a sign-in SMS on this phone and tap “Use the app on this phone”.
+            </p>
+          </section>
+
+          <section id="view-requested" hidden>
+            <h1>Check your SMS</h1>
+            <p>
+              If <strong id="requested-msisdn"></strong> can receive SMS, an activation SMS is on its way. Open its link on this phone, then
+              type the code from the same SMS.
+            </p>
+            <p class="muted" id="requested-help">
+              No SMS after a few minutes? Check the number. You can ask again after a minute; a number gets only a few activation SMS an
+              hour.
+            </p>
+            <div class="buttons">
+              <button type="button" id="request-other" class="secondary">
+                Use another number
+              </button>
+              <button type="button" id="request-again" class="accept">
+                Send again
+              </button>
+            </div>
           </section>
 
           <section id="view-home" hidden>
             <h1>Authenticator</h1>
             <p class="muted" id="home-msisdn"></p>
+            <p id="connection-notice" class="warning" role="status" hidden></p>
             <div id="replacement-box" class="warning" hidden>
               <p id="replacement-text"></p>
               <div class="buttons">
@@ -93,6 +133,7 @@ export function AuthenticatorPage(props: { vapidPublicKey: string | null }) {
               <span class="muted" id="totp-left"></span>
             </div>
             <p class="muted" id="push-status"></p>
+            <p id="push-help" class="warning" hidden></p>
             <button type="button" id="push-btn" class="secondary" hidden>
               Turn on notifications
             </button>
@@ -121,6 +162,9 @@ export function AuthenticatorPage(props: { vapidPublicKey: string | null }) {
             {/* biome-ignore lint/a11y/useHeadingContent: client/challenge.ts fills the heading with the challenge title */}
             <h1 id="ch-title"></h1>
             <p id="ch-text"></p>
+            <p class="muted" id="ch-help">
+              Only accept if you are signing in right now. If you are not, reject: someone may have your password.
+            </p>
             <div id="ch-numbers" hidden>
               <p>
                 <strong>Tap the number shown on the sign-in page.</strong>
@@ -167,7 +211,7 @@ export const AUTHENTICATOR_CSS = `
 #totp-bar { height: 100%; background: var(--accent); transition: width 1s linear; }
 details { margin: 16px 0; }
 summary { cursor: pointer; font-weight: 600; padding: 10px 0; }
-form#cr-form { display: grid; gap: 10px; }
+form#cr-form, form#request-form { display: grid; gap: 10px; }
 input { font: inherit; font-size: 1.3rem; padding: 12px; border-radius: 10px; letter-spacing: .1em;
   border: 1px solid color-mix(in srgb, CanvasText 30%, transparent); background: Canvas; color: CanvasText; }
 #cr-result { font-weight: 600; font-size: 1.2rem; margin-top: 12px; }
@@ -179,7 +223,7 @@ button.link { background: none; color: var(--reject); min-height: 44px; font-wei
 button:disabled { opacity: .5; cursor: wait; }
 .error { color: var(--reject); font-weight: 600; margin-top: 16px; }
 .warning { border: 2px solid var(--reject); border-radius: 12px; padding: 10px 14px; margin: 12px 0; }
-#activate-code, #activate-name { width: 100%; box-sizing: border-box; margin: 6px 0 12px; }
+#activate-code, #activate-name, #request-msisdn { width: 100%; box-sizing: border-box; margin: 6px 0 12px; }
 input.text { letter-spacing: normal; font-size: 1.1rem; }
 #devices-list { padding-left: 1.2em; }
 `;

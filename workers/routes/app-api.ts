@@ -14,6 +14,7 @@ import type { RelyingParty } from "../lib/webauthn";
 import { publicBaseUrl } from "./respond";
 import {
   ActivateBodySchema,
+  ActivationRequestBodySchema,
   ActivationInfoBodySchema,
   AnswerBodySchema,
   ChallengeBodySchema,
@@ -26,6 +27,8 @@ import {
 import { APP_API_PATHS } from "../../core/contracts/app-api-paths";
 import { maskMsisdn } from "../../core/msisdn";
 import { admitAppCall } from "../domain/app-admission";
+import { requestActivation } from "../domain/app-activation-request";
+import { clientIp } from "../lib/client-ip";
 import { logEvent } from "../lib/log";
 import { jsonError, validate } from "./validate";
 import { PUSH_SERVICE_NOT_ALLOWED, deviceUpdateAllowed, subscriptionAllowed } from "../domain/push-egress";
@@ -59,6 +62,20 @@ function relyingParty(c: Context<{ Bindings: Env }>): RelyingParty {
 
 const log = (event: string, msisdn: string, extra: Record<string, unknown> = {}) =>
   logEvent("log", event, { msisdn: maskMsisdn(msisdn), ...extra });
+
+/**
+ * Activation started in the app: 202 `sent` for every number (whether an SMS goes out is
+ * decided after the answer); 429 only for this client address; 404 when not configured.
+ */
+appApi.post(APP_API_PATHS.activationRequest, json(ActivationRequestBodySchema), async (c) => {
+  const r = await requestActivation(c.env, clientIp(c.req.raw.headers), c.req.valid("json").msisdn, publicBaseUrl(c));
+  if (r.kind === "disabled") return c.json({ error: "not_enabled" }, 404);
+  if (r.kind === "rate_limited") {
+    return c.json({ error: "rate_limited" }, 429, { "retry-after": String(Math.max(1, Math.ceil(r.retryAfterMs / 1000))) });
+  }
+  c.executionCtx.waitUntil(r.delivery);
+  return c.json({ status: "sent" }, 202);
+});
 
 /**
  * What the app shows before activating: the number the server has bound to the token (the

@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { vapidFromEnv } from "../config/app-secrets";
+import { loadConfig } from "../config/load";
 import { APP_JS, BUILD_ID, SW_JS } from "../generated/client-assets";
 import { AUTHENTICATOR_CSS, AuthenticatorPage, ICON_SVG, MANIFEST } from "../pages/authenticator";
 
@@ -15,7 +16,13 @@ authenticatorApp.get("/", (c) => {
   } catch {
     vapid = null; // misconfigured push: the app still activates for offline codes
   }
-  return c.html(<AuthenticatorPage vapidPublicKey={vapid} />);
+  let appActivation = false;
+  try {
+    appActivation = loadConfig(c.env).appActivation !== undefined;
+  } catch {
+    appActivation = false; // a broken MFA_CONFIG is reported by the API calls; the form is just not offered
+  }
+  return c.html(<AuthenticatorPage vapidPublicKey={vapid} appActivation={appActivation} />);
 });
 
 authenticatorApp.get("/app.js", (c) => {

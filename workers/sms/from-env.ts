@@ -76,7 +76,7 @@ export function smsProviderFromEnv(env: Env): SmsProvider {
       if (env.DEMO_MODE !== "true") {
         throw new SmsConfigError('SMS_PROVIDER "outbox" only works with DEMO_MODE=true (it sends nothing)');
       }
-      return new OutboxProvider(env.DEV_OUTBOX);
+      return new OutboxProvider(env);
     default:
       throw new SmsConfigError(`SMS_PROVIDER must be one of http, 46elks, twilio, outbox (got "${kind}")`);
   }

@@ -1,4 +1,5 @@
 import type { SmsMessage, SmsProvider } from "./provider";
+import { objectStub } from "../lib/durable-objects";
 import { log } from "../lib/log";
 
 /**
@@ -7,11 +8,11 @@ import { log } from "../lib/log";
  */
 export class OutboxProvider implements SmsProvider {
   readonly name = "outbox";
-  constructor(private readonly outbox: Env["DEV_OUTBOX"]) {}
+  constructor(private readonly env: Env) {}
 
   async send(message: SmsMessage): Promise<void> {
     // Redacted like every log line: the link itself is on /dev/outbox.
     log.info("dev_outbox_sms", { to: message.to, text: message.text });
-    await this.outbox.getByName("outbox").record({ ...message, sentAt: Date.now() });
+    await objectStub(this.env, "DEV_OUTBOX", "outbox").record({ ...message, sentAt: Date.now() });
   }
 }

@@ -3,9 +3,13 @@ import { ApiError } from "../../../client/api";
 import {
   activationFailureText,
   activationLinkFailureText,
+  activationRequestFailureText,
   answerFailureText,
   answerResult,
+  connectionNotice,
+  forgottenDeviceText,
   pendingDisplay,
+  pushHelp,
 } from "../../../client/outcomes";
 
 const CHALLENGE = "A".repeat(43);
@@ -51,5 +55,31 @@ describe("authenticator app: what the edge's answers mean on screen", () => {
     expect(activationFailureText(new TypeError("Failed to fetch"))).toBe("Activation failed. Check your connection and try again.");
     expect(activationLinkFailureText(new ApiError(403, {}))).toMatch(/already used or has expired/);
     expect(activationLinkFailureText(new ApiError(503, {}))).toBe("Could not check the activation link. Check your connection and reload.");
+  });
+
+  it("notifications that are off say how to turn them on: the button, the site settings when blocked, or why not", () => {
+    expect(pushHelp(true, true, "granted")).toBeNull();
+    expect(pushHelp(false, true, "default")).toMatch(/Tap “Turn on notifications”/);
+    expect(pushHelp(false, true, "denied")).toMatch(/blocked for this site.*site settings.*allow notifications/);
+    expect(pushHelp(false, false, undefined)).toMatch(/cannot show notifications.*Add to Home Screen/);
+    // A blocked permission cannot be asked again: no button, only the way to the settings.
+    expect(pendingDisplay({ challenges: [], push: false }, true, "denied").offerPush).toBe(false);
+    expect(pendingDisplay({ challenges: [], push: false }, true, "default").offerPush).toBe(true);
+  });
+
+  it("a failed poll says whether the phone is offline or the service failed, and that the code still works", () => {
+    expect(connectionNotice(new TypeError("Failed to fetch"), true)).toMatch(/^You are offline.*code below works offline/);
+    expect(connectionNotice(new ApiError(503, {}), false)).toMatch(/^You are offline/);
+    expect(connectionNotice(new ApiError(503, {}), true)).toMatch(/HTTP 503.*code below still works/);
+    expect(connectionNotice(new ApiError(429, { error: "rate_limited" }), true)).toMatch(/Too many requests.*tries again/);
+  });
+
+  it("a phone the edge dropped, and a refused activation request, say what to do next", () => {
+    expect(forgottenDeviceText("+46701234567")).toMatch(/no longer activated for \+46701234567.*activate it again/);
+    expect(activationRequestFailureText(new ApiError(429, {}))).toMatch(/Wait a minute/);
+    expect(activationRequestFailureText(new ApiError(404, { error: "not_enabled" }))).toMatch(/sign-in SMS.*Use the app on this phone/);
+    expect(activationRequestFailureText(new ApiError(400, {}))).toMatch(/\+ and the country code/);
+    expect(activationRequestFailureText(new TypeError("Failed to fetch"))).toMatch(/Check your connection/);
+    expect(activationLinkFailureText(new ApiError(403, {}))).toMatch(/Ask for a new activation SMS in the app/);
   });
 });

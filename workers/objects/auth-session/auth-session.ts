@@ -44,6 +44,7 @@ import {
   wake,
 } from "./transitions";
 import { approverView, linkPageView } from "./views";
+import { objectStub } from "../../lib/durable-objects";
 
 type FinishedResult = { kind: "finished"; status: FinalStatus };
 type Opened = { kind: "pending"; state: Pending } | FinishedResult | { kind: "not_found" };
@@ -99,7 +100,7 @@ export class AuthSession extends DurableObject<Env> {
   /** Read-only view for the approval page: a GET (or a link scanner) never changes state. */
   async view(): Promise<SessionView> {
     const alias = await this.#alias();
-    if (alias) return this.env.AUTH_SESSION.getByName(alias.target).approverView(alias.self);
+    if (alias) return objectStub(this.env, "AUTH_SESSION", alias.target).approverView(alias.self);
     const opened = await this.#open();
     return opened.kind === "pending" ? linkPageView(opened.state) : opened;
   }
@@ -107,7 +108,7 @@ export class AuthSession extends DurableObject<Env> {
   /** The user's answer on the link page (see transitions.decide). */
   async decide(decision: "accept" | "reject", csrf: string, pick?: number): Promise<DecideOutcome> {
     const alias = await this.#alias();
-    if (alias) return this.env.AUTH_SESSION.getByName(alias.target).approverDecide(alias.self, decision, csrf);
+    if (alias) return objectStub(this.env, "AUTH_SESSION", alias.target).approverDecide(alias.self, decision, csrf);
     const opened = await this.#open();
     if (opened.kind !== "pending") return opened;
     const csrfValid = await timingSafeEqualString(csrf, opened.state.csrf);

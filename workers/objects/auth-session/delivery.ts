@@ -12,6 +12,7 @@ import { smsProviderFromEnv } from "../../sms/from-env";
 import type { SmsMessage } from "../../sms/provider";
 import type { PushTarget } from "../subscriber/contract";
 import type { PushOutcome } from "./effects";
+import { objectStub } from "../../lib/durable-objects";
 
 /** Bound on one push request; a slow push service must not hold up the SMS fallback. */
 const PUSH_TIMEOUT_MS = 5000;
@@ -41,7 +42,7 @@ export function envDeliveryHost(env: Env): DeliveryHost {
       const allowedHosts = pushHostsFromEnv(env); // a bad PUSH_HOST_ALLOWLIST is a configuration error too
       return vapid ? { vapid, allowedHosts } : null;
     },
-    subscriber: (msisdn) => env.SUBSCRIBER.getByName(msisdn),
+    subscriber: (msisdn) => objectStub(env, "SUBSCRIBER", msisdn),
     sendPush: sendWebPush,
     sendSms: async (message) => smsProviderFromEnv(env).send(message),
   };

@@ -11,6 +11,7 @@ import { type DeliveryHost, pushToApprover } from "./delivery";
 import type { Effect, SmsFailure, Step } from "./effects";
 import type { Pending, SessionState } from "./state";
 import { approverPushed, finish } from "./transitions";
+import { objectStub } from "../../lib/durable-objects";
 
 export interface EffectHost {
   env: Env;
@@ -37,7 +38,7 @@ export async function runEffect(effect: Effect, host: EffectHost): Promise<Follo
       await release(effect, host);
       return null;
     case "close_challenge":
-      await host.env.SUBSCRIBER.getByName(effect.msisdn)
+      await objectStub(host.env, "SUBSCRIBER", effect.msisdn)
         .closeChallenge(effect.session)
         .catch((e: unknown) => log.warn("close_challenge_failed", { note: "lapses on its own", error: String(e) }));
       return null;
@@ -51,8 +52,8 @@ export async function runEffect(effect: Effect, host: EffectHost): Promise<Follo
 /** Lease and Subscriber entries; each also expires on its own, so a failure is only logged. */
 async function release(effect: Extract<Effect, { kind: "release" }>, host: EffectHost): Promise<void> {
   const { env } = host;
-  const releases: Promise<unknown>[] = effect.msisdns.map((msisdn) => env.SUBSCRIBER.getByName(msisdn).release(effect.session));
-  if (effect.leaseShard) releases.push(env.LOAD_SHARD.getByName(effect.leaseShard).release(host.objectId));
+  const releases: Promise<unknown>[] = effect.msisdns.map((msisdn) => objectStub(env, "SUBSCRIBER", msisdn).release(effect.session));
+  if (effect.leaseShard) releases.push(objectStub(env, "LOAD_SHARD", effect.leaseShard).release(host.objectId));
   for (const outcome of await Promise.allSettled(releases)) {
     if (outcome.status === "rejected") log.warn("release_failed", { note: "expires on its own", error: String(outcome.reason) });
   }
@@ -80,7 +81,7 @@ async function askApprover(alias: AliasState, sms: SmsMessage, host: EffectHost)
   const state = host.current();
   if (state?.status !== "pending") return null;
   try {
-    await host.env.AUTH_SESSION.getByName(alias.self).bindAlias(alias);
+    await objectStub(host.env, "AUTH_SESSION", alias.self).bindAlias(alias);
     const request = { msisdn: sms.to, session: state.name, endpoint: state.endpoint, expiresAt: state.expiresAt };
     const pushed = state.pushGraceMs === null ? null : await pushToApprover(host.delivery, request);
     return (pending) => approverPushed(pending, pushed, sms, Date.now());

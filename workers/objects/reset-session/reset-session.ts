@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { randomToken, sha256Hex } from "../../../core/tokens";
 import type { ResetAttach, ResetClaim, ResetInit, ResetSettle, ResetSettled, ResetView } from "./contract";
 import { advanced, attached, claimed, created, type ResetState, settled, viewOf } from "./state";
+import { objectStub } from "../../lib/durable-objects";
 
 /** How long a finished reset's state is kept (so its page still says how it ended). */
 const KEEP_MS = 10 * 60_000;
@@ -56,7 +57,7 @@ export class ResetSession extends DurableObject<Env> {
   /** The phone and the approver accepted: the AuthSession finished "accepted". */
   async #approved(state: ResetState): Promise<boolean> {
     if (state.phase !== "verifying" || !state.authSession) return false;
-    const v = await this.env.AUTH_SESSION.getByName(state.authSession).view();
+    const v = await objectStub(this.env, "AUTH_SESSION", state.authSession).view();
     return v.kind === "finished" && v.status === "accepted";
   }
 

@@ -1,0 +1,196 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
+import { APP, activateDevice, appApi, newDeviceKeys, publicJwk, sendAnswer, subscribe, waitForPush } from "./support/authenticator-app";
+import { callAuth, codeOf, freshMsisdn, gatewayRequests, KEYS } from "./support/magic-link";
+
+/**
+ * POST /app/api/activation-request: the app asks for an activation SMS for a number. Anyone
+ * can call it, so the answer must be the same for every number, the SMS it sends must carry a
+ * working activation (link token + code), and the number and the caller's address are capped.
+ */
+const ACTIVATION_SMS = /open (https:\/\/mfa\.example\.com\/app\/#activate=([A-Za-z0-9_-]+)&msisdn=(\S+)) and type the code (\d{6})/;
+
+type ActivationSms = { link: string; token: string; msisdn: string; code: string };
+
+function activationSmsIn(text: string | null | undefined): ActivationSms | null {
+  const m = text?.match(ACTIVATION_SMS);
+  return m ? { link: m[1]!, token: m[2]!, msisdn: decodeURIComponent(m[3]!), code: m[4]! } : null;
+}
+
+/** The activation SMS sent to `msisdn` (waits for it: it goes out after the answer). */
+async function activationSms(msisdn: string): Promise<ActivationSms> {
+  const until = Date.now() + 10_000;
+  while (Date.now() < until) {
+    const found = (await gatewayRequests(msisdn)).map((r) => activationSmsIn(r.text)).filter(Boolean);
+    if (found.length) return found.at(-1)!;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`no activation SMS reached ${msisdn}`);
+}
+
+/** Activation SMS sent to a number after the deliveries settled (the Worker sends them after answering). */
+async function activationSmsCount(msisdn: string): Promise<number> {
+  await new Promise((r) => setTimeout(r, 300));
+  return (await gatewayRequests(msisdn)).filter((r) => activationSmsIn(r.text)).length;
+}
+
+/** The MFA_CONFIG the worker tests run with (test/support/test-config.ts). */
+const TEST_CONFIG = JSON.parse(env.MFA_CONFIG) as Record<string, unknown> & { appActivation?: unknown };
+
+const request = (msisdn: unknown, ip?: string) => appApi("activation-request", { msisdn }, ip);
+
+/** The response as the caller sees it: status, the headers that matter, body. */
+async function shape(res: Response) {
+  return { status: res.status, type: res.headers.get("content-type"), retry: res.headers.get("retry-after"), body: await res.text() };
+}
+
+/** Calls the Worker with another MFA_CONFIG; the deliveries started after the answer are awaited. */
+async function withConfig(config: unknown, path: string, body: unknown): Promise<Response> {
+  const worker = (await import("../../workers/index")).default;
+  const later: Promise<unknown>[] = [];
+  const ctx = { waitUntil: (p: Promise<unknown>) => later.push(p), passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
+  const res = await worker.fetch(
+    new Request(`https://mfa.example.com/app/api/${path}`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify(body),
+    }),
+    { ...env, MFA_CONFIG: JSON.stringify(config) } as Env,
+    ctx,
+  );
+  await Promise.all(later);
+  return res;
+}
+
+describe("activation started in the app", () => {
+  it("sends an SMS whose link and code activate the app, and the next sign-in is a push approved in it", async () => {
+    const msisdn = freshMsisdn();
+    const res = await request(msisdn);
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ status: "sent" });
+
+    const sms = await activationSms(msisdn);
+    expect(sms.msisdn).toBe(msisdn);
+    const [sent] = await gatewayRequests(msisdn);
+    expect(sent?.text).toMatch(/^Sign-in request: to activate the authenticator app/); // the endpoint's title
+
+    // The link's token works with the existing activation: the app shows the number, then the code activates.
+    const info = await appApi("activation-info", { msisdn, token: sms.token });
+    expect(await info.json()).toEqual({ msisdn, hasDevice: false });
+    const keys = await newDeviceKeys();
+    const sub = await subscribe();
+    const wrong = await appApi("activate", {
+      msisdn,
+      token: sms.token,
+      code: sms.code === "000000" ? "111111" : "000000",
+      publicKey: await publicJwk(keys),
+      subscription: null,
+    });
+    expect(wrong.status).toBe(403); // the link alone does not activate
+    const activated = await appApi("activate", {
+      msisdn,
+      token: sms.token,
+      code: sms.code,
+      publicKey: await publicJwk(keys),
+      subscription: { endpoint: sub.endpoint, keys: sub.keys },
+    });
+    expect(activated.status).toBe(200);
+    const { deviceId, seed } = (await activated.json()) as { deviceId: string; seed: string };
+    expect(seed).toMatch(/^[A-Z2-7]+$/);
+
+    // Single use: the same SMS cannot activate another browser.
+    const again = await appApi("activate", {
+      msisdn,
+      token: sms.token,
+      code: sms.code,
+      publicKey: await publicJwk(await newDeviceKeys()),
+      subscription: null,
+    });
+    expect(again.status).toBe(403);
+
+    const signIn = callAuth(msisdn, APP);
+    const challengeId = await waitForPush(sub);
+    const device = { msisdn, deviceId, seed, keys, sub };
+    const details = (await (await appApi("challenge", { msisdn, deviceId, challengeId })).json()) as { nonce: string };
+    expect((await sendAnswer(device, { c: challengeId, n: details.nonce, d: "accept" })).status).toBe(200);
+    expect(await codeOf(signIn)).toBe("TOUCH_ACCEPTED");
+  });
+
+  it("answers every number alike: new, with a device, over its limits, undeliverable", async () => {
+    const fresh = freshMsisdn();
+    const withDevice = (await activateDevice(freshMsisdn())).msisdn;
+    const undeliverable = freshMsisdn("0000"); // the fake gateway answers 503
+    const capped = freshMsisdn();
+    for (let i = 0; i < 3; i++) await request(capped);
+    const shapes = await Promise.all([fresh, withDevice, undeliverable, capped].map(async (n) => shape(await request(n))));
+    for (const s of shapes) expect(s).toEqual({ status: 202, type: "application/json", retry: null, body: '{"status":"sent"}' });
+    // ...while only some of them were actually sent an SMS.
+    expect(await activationSmsCount(fresh)).toBe(1);
+    expect(await activationSmsCount(withDevice)).toBe(1);
+    expect(await activationSmsCount(capped)).toBe(3);
+  });
+
+  it("sends a number at most the activation-code cap (3 a minute), however often it is asked", async () => {
+    const msisdn = freshMsisdn();
+    const answers = [];
+    for (let i = 0; i < 6; i++) answers.push((await request(msisdn)).status);
+    expect(answers).toEqual([202, 202, 202, 202, 202, 202]);
+    expect(await activationSmsCount(msisdn)).toBe(3);
+  });
+
+  it("counts against the number's sign-in rate limit, like a sign-in", async () => {
+    const strict = { ...TEST_CONFIG, appActivation: { endpoint: "strict" } }; // strict: 2 a minute
+    const msisdn = freshMsisdn();
+    for (let i = 0; i < 3; i++) expect((await withConfig(strict, "activation-request", { msisdn })).status).toBe(202);
+    expect(await activationSmsCount(msisdn)).toBe(2);
+    // The sign-in budget is spent: a Magic Link call on that endpoint is refused too.
+    const res = await callAuth(msisdn, { endpoint: "strict", key: KEYS.strict, env: { MFA_CONFIG: JSON.stringify(strict) } });
+    expect(res.headers.get("x-mfa-reason")).toBe("rate_limited");
+  });
+
+  it("limits one client address across numbers (429, which says nothing about any number)", async () => {
+    const ip = `198.51.100.${1 + Math.floor(Math.random() * 250)}`;
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await request(freshMsisdn(), ip)).status);
+    expect(statuses).toEqual([202, 202, 202, 429]);
+    const refused = await request(freshMsisdn(), ip);
+    expect(await refused.json()).toEqual({ error: "rate_limited" });
+    expect(Number(refused.headers.get("retry-after"))).toBeGreaterThan(0);
+    // Another address is not affected.
+    expect((await request(freshMsisdn(), "203.0.113.9")).status).toBe(202);
+  });
+
+  it("is off unless configured: 404 not_enabled and no SMS", async () => {
+    const { appActivation: _off, ...config } = TEST_CONFIG;
+    const msisdn = freshMsisdn();
+    const res = await withConfig(config, "activation-request", { msisdn });
+    expect(res.status).toBe(404);
+    expect(await res.json()).toEqual({ error: "not_enabled" });
+    expect(await activationSmsCount(msisdn)).toBe(0);
+  });
+
+  it("refuses malformed numbers before anything runs", async () => {
+    for (const bad of ["0701234567", "+46 70 123", 46701234567, null, "+4670123456789012"]) {
+      expect((await request(bad)).status).toBe(400);
+    }
+    expect((await appApi("activation-request", { msisdn: freshMsisdn(), extra: "x".repeat(10) })).status).toBe(202);
+  });
+
+  it("logs the outcome with the number masked, never the token, the code or the number", async () => {
+    const lines: string[] = [];
+    for (const level of ["log", "info", "warn", "error", "debug"] as const) {
+      vi.spyOn(console, level).mockImplementation((...args: unknown[]) => void lines.push(args.map(String).join(" ")));
+    }
+    try {
+      const msisdn = freshMsisdn();
+      await request(msisdn);
+      const sms = await activationSms(msisdn);
+      await new Promise((r) => setTimeout(r, 100)); // the "sent" line follows the gateway's answer
+      const logged = lines.join("\n");
+      expect(logged).toContain('"outcome":"sent"');
+      for (const secret of [sms.token, sms.code, msisdn]) expect(logged).not.toContain(secret);
+    } finally {
+      vi.restoreAllMocks();
+    }
+  });
+});
