@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { generate } from "otplib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { relayKey, startRelay, type RelayProcess } from "../../harness/relay-process.ts";
-import { radclient } from "../support/radclient.ts";
+import { accessRequest, radclient } from "../support/radclient.ts";
 import { startUpstreamRadius } from "../support/upstream-radius.ts";
 
 /**
@@ -15,7 +15,6 @@ import { startUpstreamRadius } from "../support/upstream-radius.ts";
  */
 const SECRET = "radius-shared-secret";
 const UPSTREAM_SECRET = "upstream-secret";
-const MA = "Message-Authenticator = 0x00";
 const DEAD_EDGE = "http://127.0.0.1:9";
 const node = join(process.cwd(), "node_modules", ".bin", "node");
 
@@ -24,12 +23,7 @@ let relay: RelayProcess;
 let config: Record<string, unknown>;
 const secrets: Record<string, string> = {};
 
-const request = (user: string, password: string, ...more: string[]) => [
-  `User-Name = "${user}"`,
-  `User-Password = "${password}"`,
-  MA,
-  ...more,
-];
+const request = accessRequest;
 const codeOf = (user: string) => generate({ secret: secrets[user] ?? "", epoch: Math.floor(Date.now() / 1000) });
 /** Any six digits but the current code. */
 const wrongCodeOf = async (user: string) => String((Number(await codeOf(user)) + 500_000) % 1_000_000).padStart(6, "0");

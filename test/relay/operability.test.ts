@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../harness/dev-server.ts";
 import { relayKey, startRelay, type RelayProcess } from "../../harness/relay-process.ts";
 import { startFakeEdge, type FakeEdge, type TouchAnswer } from "../support/fake-edge.ts";
-import { radclient } from "../support/radclient.ts";
+import { SIGNED, radclient } from "../support/radclient.ts";
 import { startUpstreamAccounting, type UpstreamAccounting } from "../support/upstream-accounting.ts";
 
 /**
@@ -16,14 +16,13 @@ import { startUpstreamAccounting, type UpstreamAccounting } from "../support/ups
  */
 const SECRET = "ops-shared-secret";
 const UPSTREAM_SECRET = "upstream-acct-secret";
-const MA = "Message-Authenticator = 0x00";
 const USERS = {
   alice: { msisdn: "+46701110001" },
   bob: { msisdn: "+46701110002" },
   dave: { msisdn: "+46701110003" },
   carol: { msisdn: "+46701110004" },
 };
-const login = (user: string) => [`User-Name = "${user}"`, `User-Password = "x"`, MA];
+const login = (user: string) => [`User-Name = "${user}"`, `User-Password = "x"`, SIGNED];
 const acct = (user: string, session: string, type = "Start") => [
   `User-Name = "${user}"`,
   `Acct-Status-Type = ${type}`,
@@ -315,7 +314,7 @@ describe("Accounting", () => {
   });
 
   it("without an upstream, answers after one log line; with Message-Authenticator too (FreeRADIUS signing)", async () => {
-    const r = await radclient(plainAcctTarget, SECRET, [...acct("carol", "sess-log-1"), MA], { code: "acct", timeoutSeconds: 3 });
+    const r = await radclient(plainAcctTarget, SECRET, [...acct("carol", "sess-log-1"), SIGNED], { code: "acct", timeoutSeconds: 3 });
     expect(r.code).toBe("Accounting-Response");
     const line = await plain.waitForLog((l) => l.event === "accounting" && l.sessionId === "sess-log-1");
     expect(line).toMatchObject({ client: "vpn", transport: "udp", user: "carol", statusType: "Start" });
@@ -332,7 +331,7 @@ describe("Accounting", () => {
   });
 
   it("the accounting port answers Status-Server with Accounting-Response and takes no logins", async () => {
-    const status = await radclient(plainAcctTarget, SECRET, [MA], { code: "status", timeoutSeconds: 3 });
+    const status = await radclient(plainAcctTarget, SECRET, [SIGNED], { code: "status", timeoutSeconds: 3 });
     expect(status.code).toBe("Accounting-Response"); // RFC 5997 §3, Message-Authenticator checked by radclient
     expect((await radclient(plainAcctTarget, SECRET, login("carol"), { timeoutSeconds: 1 })).code).toBeNull();
     await plain.waitForLog((l) => l.event === "packet_dropped" && l.reason === "login_on_accounting_port");

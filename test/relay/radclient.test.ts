@@ -7,18 +7,18 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startDevServer, type DevServer } from "../../harness/dev-server.ts";
 import { startFakeSmsGateway } from "../../harness/fake-sms-gateway.ts";
 import { answerLink, linkIn, waitForSms } from "../support/magic-link-user.ts";
-import { radclient } from "../support/radclient.ts";
+import { SIGNED, accessRequest, radclient } from "../support/radclient.ts";
 import { relayKey, startRelay, type RelayProcess } from "../../harness/relay-process.ts";
 import { startSlapd, type Slapd } from "../support/slapd.ts";
 import { startUpstreamRadius } from "../support/upstream-radius.ts";
 import { DEMO_ADMIN_TOKEN } from "../../scripts/demo-key.mjs";
+import { edgeDevArgs } from "../support/dev-vars.ts";
 
 /**
  * The relay end to end: FreeRADIUS's radclient -> relay (npm run relay) -> edge (npm run dev,
  * wrangler dev) -> SMS gateway (a real HTTP server here), with OpenLDAP's slapd as first factor.
  */
 const SECRET = "radius-shared-secret";
-const MA = "Message-Authenticator = 0x00"; // radclient 3.2 signs the request when asked to
 
 let gateway: Awaited<ReturnType<typeof startFakeSmsGateway>>;
 let dev: DevServer;
@@ -43,12 +43,7 @@ const msisdn = () => {
   if (!n) throw new Error("out of known test numbers");
   return n;
 };
-const request = (user: string, password: string, ...more: string[]) => [
-  `User-Name = "${user}"`,
-  `User-Password = "${password}"`,
-  MA,
-  ...more,
-];
+const request = accessRequest;
 
 beforeAll(async () => {
   gateway = await startFakeSmsGateway();
@@ -68,18 +63,7 @@ beforeAll(async () => {
   };
 
   [dev, slapd] = await Promise.all([
-    startDevServer([
-      "--var",
-      `MFA_CONFIG:${JSON.stringify(edgeConfig)}`,
-      "--var",
-      "SMS_PROVIDER:http",
-      "--var",
-      `SMS_HTTP_URL:${gateway.url}/sms`,
-      "--var",
-      'SMS_HTTP_BODY:{"to":"{phone}","message":"{text}"}',
-      "--var",
-      "SMS_TIMEOUT_MS:1500",
-    ]),
+    startDevServer(edgeDevArgs(edgeConfig, gateway.url, { SMS_TIMEOUT_MS: "1500" })),
     startSlapd([
       { uid: "alice", password: "alice-password", mobile: "+46701234599" },
       { uid: "nomobile", password: "pw-nomobile" },
@@ -404,7 +388,7 @@ describe("packet hygiene", () => {
     await new Promise((r) => setTimeout(r, 500));
     sock.close();
     await relay.waitForLog((l) => l.event === "packet_dropped" && l.reason === "malformed");
-    const status = await radclient(relay.target, SECRET, [MA], { code: "status", timeoutSeconds: 3 });
+    const status = await radclient(relay.target, SECRET, [SIGNED], { code: "status", timeoutSeconds: 3 });
     expect(status.code).toBe("Access-Accept");
   });
 

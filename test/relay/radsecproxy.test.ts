@@ -4,9 +4,10 @@ import { freePort, startDevServer, type DevServer } from "../../harness/dev-serv
 import { startFakeSmsGateway } from "../../harness/fake-sms-gateway.ts";
 import { relayKey, startRelay, type RelayProcess } from "../../harness/relay-process.ts";
 import { answerLink, linkIn, waitForSms } from "../support/magic-link-user.ts";
-import { radclient } from "../support/radclient.ts";
+import { SIGNED, radclient } from "../support/radclient.ts";
 import { startRadsecproxy, type Radsecproxy } from "../support/radsecproxy.ts";
 import { makeTestPki, type TestPki } from "../support/tls-certs.ts";
+import { edgeDevArgs } from "../support/dev-vars.ts";
 
 /**
  * RadSec end to end with a real RadSec client: FreeRADIUS's radclient -> Debian's radsecproxy
@@ -14,7 +15,6 @@ import { makeTestPki, type TestPki } from "../support/tls-certs.ts";
  * -> `npm run dev` -> the SMS gateway fake. Then radsecproxies the relay must refuse: a
  * certificate from another CA, and the right name with a key other than the pinned one.
  */
-const MA = "Message-Authenticator = 0x00";
 const TOUCH_USER = `+4673${String(Date.now() % 1e6).padStart(6, "0")}19`.slice(0, 14);
 const SMS_NUMBER = "+46702250019";
 
@@ -34,16 +34,7 @@ beforeAll(async () => {
     endpoints: [{ name: "radius", timeoutSeconds: 30, texts: { title: "VPN login" } }],
     relays: [{ name: "radsec-relay", publicJwk: key.publicJwk, endpoint: "radius" }],
   };
-  dev = await startDevServer([
-    "--var",
-    `MFA_CONFIG:${JSON.stringify(edgeConfig)}`,
-    "--var",
-    "SMS_PROVIDER:http",
-    "--var",
-    `SMS_HTTP_URL:${gateway.url}/sms`,
-    "--var",
-    'SMS_HTTP_BODY:{"to":"{phone}","message":"{text}"}',
-  ]);
+  dev = await startDevServer(edgeDevArgs(edgeConfig, gateway.url));
   stoppable.push(dev);
   pki = makeTestPki();
   const proxyCert = pki.client("radsecproxy.example.test");
@@ -82,7 +73,7 @@ afterAll(async () => {
 
 describe("radclient -> radsecproxy -> relay over TLS -> edge", () => {
   it("Touch: the user accepts the magic link, Access-Accept comes back through radsecproxy", async () => {
-    const pending = radclient(proxy.target, proxy.udpSecret, [`User-Name = "${TOUCH_USER}"`, 'User-Password = "x"', MA], {
+    const pending = radclient(proxy.target, proxy.udpSecret, [`User-Name = "${TOUCH_USER}"`, 'User-Password = "x"', SIGNED], {
       timeoutSeconds: 30,
     });
     const text = await waitForSms(gateway.requests, TOUCH_USER, 30_000);
@@ -101,11 +92,11 @@ describe("radclient -> radsecproxy -> relay over TLS -> edge", () => {
 
   it("SMS OTP: Access-Challenge with State through radsecproxy, the code with that State is accepted once", async () => {
     const since = Date.now();
-    const first = await radclient(proxy.target, proxy.udpSecret, ['User-Name = "sms-user"', 'User-Password = "x"', MA]);
+    const first = await radclient(proxy.target, proxy.udpSecret, ['User-Name = "sms-user"', 'User-Password = "x"', SIGNED]);
     expect(first.code, first.output).toBe("Access-Challenge");
     expect(first.state).toMatch(new RegExp(`^0x[0-9a-f]{${EDGE_STATE_BYTES * 2}}$`)); // the edge's State: either relay of the site answers it
     const code = (await waitForSms(gateway.requests, SMS_NUMBER, 15_000, since - 1000)).match(/\d{6}/)?.[0];
-    const answer = ['User-Name = "sms-user"', `User-Password = "${code}"`, MA, `State = ${first.state}`];
+    const answer = ['User-Name = "sms-user"', `User-Password = "${code}"`, SIGNED, `State = ${first.state}`];
     expect((await radclient(proxy.target, proxy.udpSecret, answer)).code).toBe("Access-Accept");
     expect((await radclient(proxy.target, proxy.udpSecret, answer)).code).toBe("Access-Reject"); // State is single use
   });
@@ -116,7 +107,7 @@ describe("refused RadSec clients: nothing answered, one log line per refused con
     const seen = relay.logs().length;
     const rogue = await startRadsecproxy({ relayPort: radsecPort, caFile: pki.caFile, cert });
     stoppable.push(rogue);
-    const r = await radclient(rogue.target, rogue.udpSecret, [`User-Name = "${user}"`, 'User-Password = "x"', MA], {
+    const r = await radclient(rogue.target, rogue.udpSecret, [`User-Name = "${user}"`, 'User-Password = "x"', SIGNED], {
       timeoutSeconds: 3,
       retries: 1,
     });

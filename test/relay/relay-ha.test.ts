@@ -8,7 +8,8 @@ import { startFakeSmsGateway } from "../../harness/fake-sms-gateway.ts";
 import { relayKey, startRelay, type RelayProcess } from "../../harness/relay-process.ts";
 import { DEMO_ADMIN_TOKEN } from "../../scripts/demo-key.mjs";
 import { waitForSms } from "../support/magic-link-user.ts";
-import { radclient } from "../support/radclient.ts";
+import { accessRequest, radclient } from "../support/radclient.ts";
+import { edgeDevArgs } from "../support/dev-vars.ts";
 
 /**
  * Two relays behind one NAS (issue 12 item 3): FreeRADIUS's radclient -> relay A or relay B
@@ -18,7 +19,6 @@ import { radclient } from "../support/radclient.ts";
  * and the site.
  */
 const SECRET = "radius-shared-secret";
-const MA = "Message-Authenticator = 0x00";
 
 let gateway: Awaited<ReturnType<typeof startFakeSmsGateway>>;
 let dev: DevServer;
@@ -35,12 +35,7 @@ const USERS = Object.fromEntries(
 USERS["totp-0"] = { msisdn: "+46702231100", secondFactor: "totp" };
 const numberOf = (user: string) => (USERS[user] as { msisdn: string }).msisdn;
 
-const request = (user: string, password: string, ...more: string[]) => [
-  `User-Name = "${user}"`,
-  `User-Password = "${password}"`,
-  MA,
-  ...more,
-];
+const request = accessRequest;
 
 beforeAll(async () => {
   gateway = await startFakeSmsGateway();
@@ -56,16 +51,7 @@ beforeAll(async () => {
       { name: "branch", publicJwk: c.publicJwk, endpoint: "radius", site: "branch" },
     ],
   };
-  dev = await startDevServer([
-    "--var",
-    `MFA_CONFIG:${JSON.stringify(edgeConfig)}`,
-    "--var",
-    "SMS_PROVIDER:http",
-    "--var",
-    `SMS_HTTP_URL:${gateway.url}/sms`,
-    "--var",
-    'SMS_HTTP_BODY:{"to":"{phone}","message":"{text}"}',
-  ]);
+  dev = await startDevServer(edgeDevArgs(edgeConfig, gateway.url));
   relayConfig = (name, privateKeyFile) => ({
     // Every loopback address is the NAS's network (the wrong-NAS test sends from 127.0.0.2).
     clients: [{ name: "vpn", address: "127.0.0.0/8", secret: SECRET }],

@@ -8,6 +8,7 @@ import { LdapDirectory } from "../../relay/src/link/directory.ts";
 import { parseRelayConfig } from "../../relay/src/config.ts";
 import { linkIn, waitForSms } from "../support/magic-link-user.ts";
 import { startSlapd, type Slapd } from "../support/slapd.ts";
+import { edgeDevArgs } from "../support/dev-vars.ts";
 
 /**
  * The relay link end to end (issue 13 items 1 and 3): real relay processes (npm run relay) dial
@@ -49,18 +50,7 @@ beforeAll(async () => {
     relays: ["link-a", "link-b", "link-c"].map((name) => ({ name, publicJwk: key.publicJwk, endpoint: "radius", site: "hq" })),
   };
   [dev, slapd] = await Promise.all([
-    startDevServer([
-      "--var",
-      `MFA_CONFIG:${JSON.stringify(edgeConfig)}`,
-      "--var",
-      "SMS_PROVIDER:http",
-      "--var",
-      `SMS_HTTP_URL:${gateway.url}/sms`,
-      "--var",
-      'SMS_HTTP_BODY:{"to":"{phone}","message":"{text}"}',
-      "--var",
-      "SMS_TIMEOUT_MS:1500",
-    ]),
+    startDevServer(edgeDevArgs(edgeConfig, gateway.url, { SMS_TIMEOUT_MS: "1500" })),
     startSlapd(
       [
         { uid: "alice", password: "pw-alice", mobile: ALICE, displayName: "Alice Approver" },
