@@ -248,7 +248,8 @@ describe("password reset through npm run dev, a relay on the link and slapd with
     // No relay connected when the password is sent: said in words, and the same approval may try again.
     await relays.at(-1)?.stop("SIGKILL");
     await setPassword(page, "Amber-lantern-93-moss");
-    expect(await page.textContent("body")).toContain("could not be changed now");
+    // "No relay" when the edge already saw the link close; else the question went out on a dead link (outcome unknown).
+    expect(await page.textContent("body")).toMatch(/could not be changed now|may or may not have been changed/);
     expect(await canBind("bob", ORIGINAL)).toBe(true);
     await startLinkedRelay();
     await setPassword(page, "Amber-lantern-93-moss");
