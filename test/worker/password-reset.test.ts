@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import { sha256Hex } from "../../core/tokens";
 import { ConfigSchema } from "../../workers/config/schema";
 import { answer, freshMsisdn, gatewayRequests, openLink, waitForLink } from "./support/magic-link";
+import { RelayLinkError } from "../../workers/domain/relay-link";
 import { cookieOf, encryptLikeThePage, ORIGIN, type Portal, passwordForm, portal } from "./support/reset-portal";
 
 /**
@@ -151,6 +152,49 @@ describe("password reset: the whole flow", () => {
       form: { step: "password", flow: again.flow, jwe: await encryptLikeThePage(again, "Other-pass-93-moss") },
     });
     expect(await ok.text()).toContain("Password changed");
+  });
+});
+
+describe("password reset: the relay does not answer the change", () => {
+  it("no relay connected: not changed, said so, and the same approval may send it again", async () => {
+    const p = await portal();
+    const { cookie, form } = await untilPasswordForm(p);
+    p.relay.down = true;
+    const down = await p.fetch("/reset/reset", {
+      cookie,
+      form: { step: "password", flow: form.flow, jwe: await encryptLikeThePage(form, PASSWORD) },
+    });
+    const html = await down.text();
+    expect(html).toContain("could not be changed now");
+    expect(html).not.toContain("may or may not");
+    p.relay.down = false;
+    const again = passwordForm(html);
+    const ok = await p.fetch("/reset/reset", {
+      cookie,
+      form: { step: "password", flow: again.flow, jwe: await encryptLikeThePage(again, PASSWORD) },
+    });
+    expect(await ok.text()).toContain("Password changed");
+  });
+
+  it("an answer lost after the relay got it (timeout, link closed): the user is not told it was not changed", async () => {
+    for (const code of ["timeout", "relay_error"] as const) {
+      const p = await portal();
+      const { username, cookie, form } = await untilPasswordForm(p);
+      p.relay.loseNextAnswer = new RelayLinkError(code, "no answer");
+      const lost = await p.fetch("/reset/reset", {
+        cookie,
+        form: { step: "password", flow: form.flow, jwe: await encryptLikeThePage(form, PASSWORD) },
+      });
+      const html = await lost.text();
+      expect(html).toContain("may or may not have been changed");
+      expect(html).not.toContain("could not be changed");
+      // The form is offered again (sending the same password again is harmless).
+      expect(passwordForm(html).flow).not.toBe(form.flow);
+      const rows = await env.DB.prepare("SELECT result FROM audit_log WHERE channel = 'reset' AND detail LIKE ?")
+        .bind(`%${username}%`)
+        .all<{ result: string }>();
+      expect(rows.results.map((r) => r.result)).toContain("outcome_unknown");
+    }
   });
 });
 

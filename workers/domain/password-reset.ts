@@ -12,6 +12,7 @@ import { startSession } from "./authenticate";
 import { admitByIp } from "./ip-limit";
 import { checkPinnedNumber } from "./number-pins";
 import type { RelayAsk } from "./reset-relay";
+import { RelayLinkError } from "./relay-link";
 import type { LinkResult } from "../../core/contracts/relay-link";
 import { objectStub } from "../lib/durable-objects";
 
@@ -194,6 +195,17 @@ export async function viewReset(env: Env, token: string | undefined): Promise<Re
 
 export type SubmitOutcome = { kind: "done" } | Extract<ResetView, { kind: "password" | "over" | "not_found" }> | { kind: "refused" };
 
+/**
+ * A password.change that went out but got no answer (the edge or the relay timed out, or the
+ * link closed mid-request) may have changed the password all the same: the user must not be
+ * told it was not. Only "no relay connected" and a refusal before the op ran are sure.
+ */
+function outcomeUnknown(e: unknown): boolean {
+  return !(e instanceof RelayLinkError && (e.code === "no_relay" || e.code === "unsupported" || e.code === "bad_request"));
+}
+const OUTCOME_UNKNOWN =
+  "No answer came from the directory in time, so the password may or may not have been changed. Try to sign in with the new password; if that fails, send it again here.";
+
 /** The shape of a compact JWE (five base64url parts; the key part is empty for ECDH-ES): the edge cannot open it. */
 const COMPACT_JWE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 
@@ -226,8 +238,18 @@ export async function submitPassword(ctx: ResetContext, token: string | undefine
   try {
     answer = await ctx.ask(claim.site, "password.change", { username: claim.username, jwe }, { timeoutMs: CHANGE_TIMEOUT_MS });
   } catch (e) {
-    audit(ctx, claim.endpoint, "unavailable", { step: "change", username: claim.username, reset, error: String(e).slice(0, 200) });
-    answer = { changed: false, reason: "directory_unavailable", message: "The password could not be changed now. Try again in a minute." };
+    const unknown = outcomeUnknown(e);
+    audit(ctx, claim.endpoint, unknown ? "outcome_unknown" : "unavailable", {
+      step: "change",
+      username: claim.username,
+      reset,
+      error: String(e).slice(0, 200),
+    });
+    answer = {
+      changed: false,
+      reason: "directory_unavailable",
+      message: unknown ? OUTCOME_UNKNOWN : "The password could not be changed now. Try again in a minute.",
+    };
   }
   const settled = await session.settle(
     answer.changed

@@ -4,6 +4,7 @@ import { Hono } from "hono";
 import { compactDecrypt, CompactEncrypt, exportJWK, generateKeyPair, importJWK } from "jose";
 import type { LinkArgs, LinkOp, LinkResult } from "../../../core/contracts/relay-link";
 import { RESET_JWE_ALG, RESET_JWE_ENC, type ResetSecret } from "../../../core/contracts/reset-secret";
+import { RelayLinkError } from "../../../workers/domain/relay-link";
 import type { RelayAsk } from "../../../workers/domain/reset-relay";
 import { resetPortal } from "../../../workers/routes/reset";
 import { freshMsisdn } from "./magic-link";
@@ -29,12 +30,14 @@ export class FakeRelay {
   users = new Map<string, DirectoryEntry>();
   answers: ChangeAnswer[] = [];
   down = false;
+  /** Thrown by the next password.change after the relay got it (an answer lost: timeout, link closed). */
+  loseNextAnswer: RelayLinkError | null = null;
 
   constructor(readonly privateKey: CryptoKey) {}
 
   readonly ask: RelayAsk = async <O extends LinkOp>(site: string, op: O, args: LinkArgs<O>): Promise<LinkResult<O>> => {
     this.calls.push({ site, op, args });
-    if (this.down) throw new Error("no_relay: no relay of this site is connected");
+    if (this.down) throw new RelayLinkError("no_relay", "no relay of this site is connected");
     if (op === "user.lookup") {
       const { username } = args as LinkArgs<"user.lookup">;
       const u = this.users.get(username);
@@ -45,6 +48,9 @@ export class FakeRelay {
       const { plaintext, protectedHeader } = await compactDecrypt(jwe, this.privateKey);
       if (protectedHeader.alg !== RESET_JWE_ALG || protectedHeader.enc !== RESET_JWE_ENC) throw new Error("unexpected JWE algorithms");
       this.secrets.push(JSON.parse(new TextDecoder().decode(plaintext)) as ResetSecret);
+      const lost = this.loseNextAnswer;
+      this.loseNextAnswer = null;
+      if (lost) throw lost;
       return (this.answers.shift() ?? { changed: true }) as LinkResult<O>;
     }
     throw new Error(`unsupported op ${op}`);
