@@ -81,7 +81,11 @@ export function showOffline(): void {
 }
 
 /** Another device asked to join this number's devices: say so, with a signed Refuse. */
+/** The join on screen: "Allow now" names it, so a join that replaced it meanwhile is not the one let in. */
+let shownReplacement: Replacement | undefined;
+
 function showReplacement(replacement: Replacement | undefined): void {
+  shownReplacement = replacement;
   $("replacement-box").hidden = !replacement;
   if (!replacement) return;
   // Waiting out the window: both answers still possible. Allowed already: the new device joins when it claims.
@@ -120,9 +124,9 @@ async function updateDevice(signer: StoredDevice, update: DeviceUpdate): Promise
 
 /** The user added the new device themselves: it may join now, without the waiting period. */
 export async function approveReplacement(): Promise<void> {
-  if (!device) return;
+  if (!device || !shownReplacement) return;
   try {
-    await updateDevice(device, { approveReplacement: true });
+    await updateDevice(device, { approveReplacement: shownReplacement.requestedAt });
     $("replacement-text").textContent = "Allowed: the new device joins as soon as it checks in.";
     $("refuse-btn").hidden = true;
     $("approve-join-btn").hidden = true;

@@ -16,7 +16,8 @@ export interface SignedBody {
 export type DeviceUpdate =
   | { claim: true }
   | { refuseReplacement: true }
-  | { approveReplacement: true }
+  /** The `requestedAt` of the join shown to the user. */
+  | { approveReplacement: number }
   | { remove: true }
   | { subscription: PushSubscriptionJSON };
 

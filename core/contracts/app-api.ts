@@ -148,8 +148,12 @@ export const DeviceUpdateClaimsSchema = z.object({
   remove: z.literal(true).optional(),
   /** One of the number's devices refuses the pending join of another device. */
   refuseReplacement: z.literal(true).optional(),
-  /** One of the number's devices lets the pending join take effect now (the user added it themselves). */
-  approveReplacement: z.literal(true).optional(),
+  /**
+   * One of the number's devices lets the pending join take effect now (the user added it
+   * themselves): the `requestedAt` of the join it was shown, so a join that replaced that one
+   * since (someone else's) is not the one let in.
+   */
+  approveReplacement: z.number().int().nonnegative().optional(),
   /** A joining device asks to take effect once its grace window passed (and gets its seed). */
   claim: z.literal(true).optional(),
   /** A new name for this device. */

@@ -49,10 +49,11 @@ export class AccountingRecorder {
     this.#inFlight++;
     try {
       const request = encodeAccountingRequest(randomBytes(1)[0] ?? 0, req.rawAttributes, upstream.secret);
-      const reply = await udpExchange(request, upstream);
-      if (reply[0] !== ACCOUNTING_RESPONSE || !verifyReply(reply, request.subarray(4, 20), upstream.secret, false)) {
-        throw new Error(`upstream reply (code ${reply[0]}) failed authentication (wrong secret?)`);
-      }
+      await udpExchange(
+        request,
+        upstream,
+        (reply) => reply[0] === ACCOUNTING_RESPONSE && verifyReply(reply, request.subarray(4, 20), upstream.secret, false),
+      );
       this.#log.log("info", "accounting", { ...fields, forwardedTo: `${upstream.host}:${upstream.port}` });
       return true;
     } catch (e) {

@@ -265,6 +265,18 @@ describe("RadSec: client certificates", () => {
     c.socket.end();
   });
 
+  it("a client entry's totpSource applies to its logins like its secondFactor", async () => {
+    const relay = await relayWith({
+      clients: [{ name: "nas1", certName: "nas1.example.test", secondFactor: "totp", totpSource: "local" }],
+    });
+    const c = await radsecConnect(relay.port, { ca: pki.caPem, cert: nas });
+    c.socket.write(accessRequest(1));
+    await c.waitForReplies(1);
+    // Checked on this relay (which has no local token for the user), not at the edge.
+    expect(relay.events("auth")[0]).toMatchObject({ client: "nas1", reason: "no local TOTP token enrolled" });
+    c.socket.end();
+  });
+
   it("an address condition refuses the right certificate from elsewhere; with only addressed clients, before the handshake", async () => {
     const mixed = await relayWith({
       clients: [

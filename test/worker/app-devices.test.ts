@@ -185,7 +185,14 @@ describe("several devices per number", () => {
     // The joining device cannot approve itself: only a device of the number can.
     const self = await signCompactJws(joining.keys.privateKey, { typ: "edge-mfa/device", iat, approveReplacement: true });
     expect((await appApi("device", { msisdn, deviceId, jws: self })).status).toBe(403);
-    const allow = await signCompactJws(phone.keys.privateKey, { typ: "edge-mfa/device", iat, approveReplacement: true });
+    const shown = (await (await appApi("pending", { msisdn, deviceId: phone.deviceId })).json()) as {
+      replacement: { requestedAt: number };
+    };
+    const allow = await signCompactJws(phone.keys.privateKey, {
+      typ: "edge-mfa/device",
+      iat,
+      approveReplacement: shown.replacement.requestedAt,
+    });
     expect(await (await appApi("device", { msisdn, deviceId: phone.deviceId, jws: allow })).json()).toEqual({
       status: "replacement_approved",
     });
@@ -198,6 +205,35 @@ describe("several devices per number", () => {
       "app_device_replacement_approved",
       "app_device_replaced",
     ]);
+  });
+
+  it("'Allow now' lets only the join the device was shown take effect, not one that replaced it since", async () => {
+    const msisdn = freshMsisdn();
+    const phone = await activateDevice(msisdn, { name: "Phone" });
+    const tablet = await requestActivation(msisdn, { name: "Tablet" });
+    await tablet.finish();
+    const shown = (await (await appApi("pending", { msisdn, deviceId: phone.deviceId })).json()) as {
+      replacement: { requestedAt: number };
+    };
+    await new Promise((r) => setTimeout(r, 5));
+    // Someone else (who saw an activation SMS) joins in the meantime: their join replaces the tablet's.
+    const other = await requestActivation(msisdn, { name: "Tablet" });
+    expect(other.res.status).toBe(202);
+    const { deviceId } = (await other.res.json()) as { deviceId: string };
+    await other.finish();
+    const iat = Math.floor(Date.now() / 1000);
+    const allow = await signCompactJws(phone.keys.privateKey, {
+      typ: "edge-mfa/device",
+      iat,
+      approveReplacement: shown.replacement.requestedAt,
+    });
+    expect((await appApi("device", { msisdn, deviceId: phone.deviceId, jws: allow })).status).toBe(403);
+    // The other join still waits out its window.
+    expect((await claimJoin({ ...other.device, deviceId })).status).toBe(409);
+    // A bare "allow whatever is pending" is no longer accepted either.
+    const bare = await signCompactJws(phone.keys.privateKey, { typ: "edge-mfa/device", iat, approveReplacement: true });
+    expect((await appApi("device", { msisdn, deviceId: phone.deviceId, jws: bare })).status).toBe(403);
+    expect((await claimJoin({ ...other.device, deviceId })).status).toBe(409);
   });
 
   it("caps the devices per number with a clear refusal; the token is kept for after a removal", async () => {

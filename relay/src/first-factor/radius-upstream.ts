@@ -34,18 +34,15 @@ export class RadiusFirstFactor implements FirstFactor {
       ],
     });
     const authenticator = request.subarray(4, 20);
-    const reply = await this.#exchange(request);
-    if (!verifyReply(reply, authenticator, this.#cfg.secret, true)) {
-      throw new FirstFactorUnavailableError("radius: upstream reply failed authentication (wrong secret?)");
-    }
+    const reply = await this.#exchange(request, (r) => verifyReply(r, authenticator, this.#cfg.secret, true));
     const code = reply[0];
     if (code === 2) return { ok: true };
     return { ok: false, reason: code === 3 ? "upstream rejected" : `upstream answered code ${code}` };
   }
 
-  async #exchange(request: Buffer): Promise<Buffer> {
+  async #exchange(request: Buffer, authentic: (reply: Buffer) => boolean): Promise<Buffer> {
     try {
-      return await udpExchange(request, this.#cfg);
+      return await udpExchange(request, this.#cfg, authentic);
     } catch (e) {
       throw new FirstFactorUnavailableError(`radius: ${(e as Error).message}`);
     }

@@ -166,6 +166,7 @@ export class RadsecListener {
 function requestClient(c: RadsecClientConfig): RequestClient {
   const client: RequestClient = { name: c.name, secret: RADSEC_SECRET, requireMessageAuthenticator: c.requireMessageAuthenticator };
   if (c.secondFactor) client.secondFactor = c.secondFactor;
+  if (c.totpSource) client.totpSource = c.totpSource;
   return client;
 }
 

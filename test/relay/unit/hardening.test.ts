@@ -246,3 +246,38 @@ describe("the relay's log lines are redacted like the edge's", () => {
     expect(parsed.error).toContain("[redacted]");
   });
 });
+
+describe("upstream RADIUS: a forged reply does not end the exchange", () => {
+  it("a reply with the right identifier but without the secret is ignored; the real one decides", async () => {
+    const { createSocket } = await import("node:dgram");
+    const radius = (await import("radius")).default;
+    const { RadiusFirstFactor } = await import("../../../relay/src/first-factor/radius-upstream.ts");
+    const secret = "upstream-secret";
+    const upstream = createSocket("udp4");
+    upstream.on("message", (msg, rinfo) => {
+      const req = radius.decode({ packet: msg, secret });
+      // Someone spraying the relay's port first: same identifier, signed with a guess.
+      const forged = radius.encode_response({ packet: req, code: "Access-Reject", secret: "not-the-secret" });
+      upstream.send(forged, rinfo.port, rinfo.address, () => {
+        setTimeout(
+          () => upstream.send(radius.encode_response({ packet: req, code: "Access-Accept", secret }), rinfo.port, rinfo.address),
+          20,
+        );
+      });
+    });
+    await new Promise<void>((r) => upstream.bind(0, "127.0.0.1", r));
+    try {
+      const ff = new RadiusFirstFactor({
+        type: "radius",
+        host: "127.0.0.1",
+        port: upstream.address().port,
+        secret,
+        timeoutMs: 1000,
+        retries: 0,
+      });
+      expect(await ff.verify("bob", "bob-password")).toEqual({ ok: true });
+    } finally {
+      await new Promise<void>((r) => upstream.close(() => r()));
+    }
+  });
+});

@@ -220,10 +220,11 @@ export class Device {
       if (!(await this.#store.delete("replacement"))) return "refused";
       return "replacement_refused";
     }
-    if (claims.approveReplacement) {
+    if (claims.approveReplacement !== undefined) {
       // A device of the number vouches for the new one: its window ends now (it still claims).
+      // Only the join it was shown: one that replaced it since is someone else's.
       const join = await this.#store.get("replacement");
-      if (!join) return "refused";
+      if (!join || join.requestedAt !== claims.approveReplacement) return "refused";
       await this.#store.put("replacement", { ...join, effectiveAt: Math.min(join.effectiveAt, Date.now()) });
       return "replacement_approved";
     }
