@@ -18,6 +18,8 @@ export type DeviceUpdate =
   | { refuseReplacement: true }
   | { approveReplacement: true }
   | { remove: true }
+  /** This device got the push of a login code: the SMS it would follow with is not sent. */
+  | { otpSeen: string }
   | { subscription: PushSubscriptionJSON };
 
 async function signedBody(signer: StoredDevice, claims: Record<string, unknown>): Promise<SignedBody> {
