@@ -8,14 +8,17 @@ export interface PushDevice {
   subscription: PushSubscriptionJson;
 }
 
+export type SendPush = typeof sendWebPush;
+
 /** Sends the same data to each device, in parallel; each device's outcome (see sendWebPush). */
 export function pushToDevices(
   devices: readonly PushDevice[],
   data: Record<string, string>,
   vapid: VapidKeys,
   options: PushOptions,
+  send: SendPush = sendWebPush,
 ): Promise<Array<{ deviceId: string; result: PushResult }>> {
   return Promise.all(
-    devices.map(async ({ deviceId, subscription }) => ({ deviceId, result: await sendWebPush(subscription, data, vapid, options) })),
+    devices.map(async ({ deviceId, subscription }) => ({ deviceId, result: await send(subscription, data, vapid, options) })),
   );
 }
