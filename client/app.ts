@@ -18,8 +18,18 @@ import {
 import { routeFromHash } from "./app-routing";
 import { openChallenge } from "./challenge";
 import { loadDevice } from "./device-store";
-import { approveReplacement, enablePush, poll, refuseReplacement, removeDevice, showHome, showOffline, signChallenge } from "./home";
-import { onChallengePushed, registerServiceWorker } from "./push";
+import {
+  approveReplacement,
+  enablePush,
+  poll,
+  refuseReplacement,
+  removeDevice,
+  showHome,
+  showLoginCode,
+  showOffline,
+  signChallenge,
+} from "./home";
+import { onChallengePushed, onOtpPushed, registerServiceWorker } from "./push";
 import { device, setLoadedDevice } from "./state";
 import { $ } from "./ui";
 
@@ -51,6 +61,7 @@ async function route(): Promise<void> {
 async function main(): Promise<void> {
   void registerServiceWorker();
   onChallengePushed((challengeId) => void openChallenge(challengeId));
+  onOtpPushed((otp) => showLoginCode(otp));
   $("cr-form").addEventListener("submit", (e) => void signChallenge(e as SubmitEvent));
   $("remove-btn").addEventListener("click", () => void removeDevice());
   $("push-btn").addEventListener("click", () => void enablePush());

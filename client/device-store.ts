@@ -18,9 +18,17 @@ export interface StoredDevice {
   uvCredentialId?: string;
 }
 
+/** The latest login code pushed to this device (otp-push.ts), until it expires. */
+export interface StoredOtp {
+  challengeId: string;
+  code: string;
+  expiresAt: number;
+}
+
 const DB = "edge-mfa";
 const STORE = "kv";
 const KEY = "device";
+const OTP_KEY = "otp";
 
 function open(): Promise<IDBDatabase> {
   return new Promise((resolve, reject) => {
@@ -47,3 +55,6 @@ async function run<T>(mode: IDBTransactionMode, op: (s: IDBObjectStore) => IDBRe
 export const loadDevice = () => run<StoredDevice | undefined>("readonly", (s) => s.get(KEY));
 export const saveDevice = (d: StoredDevice) => run<void>("readwrite", (s) => s.put(d, KEY));
 export const clearDevice = () => run<void>("readwrite", (s) => s.delete(KEY));
+export const loadOtp = () => run<StoredOtp | undefined>("readonly", (s) => s.get(OTP_KEY));
+export const saveOtp = (o: StoredOtp) => run<void>("readwrite", (s) => s.put(o, OTP_KEY));
+export const clearOtp = () => run<void>("readwrite", (s) => s.delete(OTP_KEY));

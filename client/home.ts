@@ -9,7 +9,8 @@ import { api, ApiError } from "./api";
 import { serverForgotDevice } from "./app-routing";
 import { openChallenge } from "./challenge";
 import { responseCodeText, totpDisplay } from "./code-display";
-import type { StoredDevice } from "./device-store";
+import { clearOtp, loadOtp, type StoredDevice, type StoredOtp } from "./device-store";
+import { groupedCode, otpHomeText } from "./otp-push";
 import type { DeviceListing } from "../core/contracts/app-api";
 import { showNotActivated } from "./activation-request";
 import { connectionNotice, forgottenDeviceText, type PendingResponse, pendingDisplay, pushHelp, type Replacement } from "./outcomes";
@@ -28,8 +29,35 @@ export function showHome(active: StoredDevice): void {
   void renderTotp(seed);
   void poll();
   void listDevices();
-  startTimer(() => void renderTotp(seed), 1000);
+  void loadOtp()
+    .then((stored) => showLoginCode(stored ?? null))
+    .catch(() => undefined);
+  startTimer(() => {
+    void renderTotp(seed);
+    renderLoginCode();
+  }, 1000);
   startTimer(() => void poll(), POLL_MS);
+}
+
+/** The login code last pushed to this device (a RADIUS login), while it is valid. */
+let loginCode: StoredOtp | null = null;
+
+/** Shows a pushed login code on the home screen (from the service worker, or kept since). */
+export function showLoginCode(otp: StoredOtp | null): void {
+  loginCode = otp;
+  renderLoginCode();
+}
+
+function renderLoginCode(): void {
+  const text = loginCode ? otpHomeText(loginCode, Date.now()) : null;
+  $("login-code-box").hidden = text === null;
+  if (!loginCode || text === null) {
+    if (loginCode) void clearOtp().catch(() => undefined); // expired: not kept any longer
+    loginCode = null;
+    return;
+  }
+  $("login-code").textContent = groupedCode(loginCode.code);
+  $("login-code-text").textContent = text;
 }
 
 async function renderTotp(seed: Uint8Array): Promise<void> {

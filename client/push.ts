@@ -35,3 +35,12 @@ export function onChallengePushed(open: (challengeId: string) => void): void {
     if (e.data?.type === "challenge" && e.data.c) open(e.data.c);
   });
 }
+
+/** Login codes the service worker got by push while the app is open (sw.ts showOtp). */
+export function onOtpPushed(show: (otp: { challengeId: string; code: string; expiresAt: number }) => void): void {
+  navigator.serviceWorker?.addEventListener("message", (e: MessageEvent<Record<string, unknown>>) => {
+    const { type, challengeId, code, expiresAt } = e.data ?? {};
+    if (type === "otp" && typeof challengeId === "string" && typeof code === "string" && typeof expiresAt === "number")
+      show({ challengeId, code, expiresAt });
+  });
+}

@@ -19,6 +19,8 @@ export type DeviceUpdate =
   /** The `requestedAt` of the join shown to the user. */
   | { approveReplacement: number }
   | { remove: true }
+  /** This device got the push of a login code: the SMS it would follow with is not sent. */
+  | { otpSeen: string }
   | { subscription: PushSubscriptionJSON };
 
 async function signedBody(signer: StoredDevice, claims: Record<string, unknown>): Promise<SignedBody> {

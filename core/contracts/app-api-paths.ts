@@ -18,3 +18,9 @@ export const APP_API_PATHS = {
   devices: "/devices",
 } as const;
 export type AppApiPath = (typeof APP_API_PATHS)[keyof typeof APP_API_PATHS];
+
+/**
+ * The `k` of a push that carries a RADIUS SMS OTP (`o`: its challenge id, `code`, `x`: when it
+ * expires, ms since epoch). Other pushes carry `c` (a sign-in challenge id) or `r`.
+ */
+export const SMS_OTP_PUSH_KIND = "otp";

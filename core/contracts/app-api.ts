@@ -139,6 +139,9 @@ export const AnswerClaimsSchema = z.object({
 });
 export type AnswerClaims = z.infer<typeof AnswerClaimsSchema>;
 
+/** A RADIUS SMS OTP challenge id (16 random bytes, base64url). */
+export const SmsOtpIdSchema = z.string().regex(/^[A-Za-z0-9_-]{22}$/);
+
 /** Signed request to replace the push subscription or remove the device. */
 export const DeviceUpdateClaimsSchema = z.object({
   typ: z.literal("edge-mfa/device"),
@@ -158,6 +161,8 @@ export const DeviceUpdateClaimsSchema = z.object({
   claim: z.literal(true).optional(),
   /** A new name for this device. */
   name: DeviceNameSchema.optional(),
+  /** This device got the push of this RADIUS SMS OTP (its id): the SMS fallback is not sent. */
+  otpSeen: SmsOtpIdSchema.optional(),
 });
 export type DeviceUpdateClaims = z.infer<typeof DeviceUpdateClaimsSchema>;
 

@@ -44,6 +44,9 @@ export const ChallengeSchema = WhoSchema.extend({
 });
 export const REDEEM_REFUSALS = ["unknown", "expired", "mismatch"] as const;
 
+/** How an SMS OTP's code reached the user (the relay words its prompt by it). */
+export const SMS_OTP_DELIVERIES = ["app", "sms"] as const;
+
 export const RELAY_CALLS = {
   /** The blocking Touch session of the Magic Link API, for a RADIUS login. */
   touch: {
@@ -64,7 +67,12 @@ export const RELAY_CALLS = {
     namesUser: true,
     request: z.object({ msisdn: MsisdnSchema }),
     answer: z.union([
-      z.object({ code: z.literal("SENT"), challengeId: z.string().min(1) }),
+      z.object({
+        code: z.literal("SENT"),
+        challengeId: z.string().min(1),
+        /** "app": the code went to the number's authenticator app by push (the SMS may follow); absent: by SMS. */
+        delivery: z.enum(SMS_OTP_DELIVERIES).optional(),
+      }),
       z.object({ code: z.enum(["FAILED_DELIVERY", "BAD_REQUEST"]) }),
     ]),
   },

@@ -55,6 +55,8 @@ export interface LocalTotp {
 }
 
 const PROMPT_SMS = "Enter the code sent to your phone by SMS";
+/** The code went to the user's authenticator app by push; the SMS follows if the app does not confirm it. */
+const PROMPT_APP_OR_SMS = "Enter the code shown in your authenticator app or sent by SMS";
 const PROMPT_TOTP = "Enter the code from your authenticator app";
 
 /**
@@ -184,7 +186,8 @@ async function touchFallback(method: SecondFactor, who: Who, req: AuthRequest, d
 async function smsChallenge(who: Who, req: AuthRequest, deps: FlowDeps): Promise<Decision> {
   const r = await deps.edge.startSmsOtp(who);
   if (r.code !== "SENT") return { code: "Access-Reject", reason: `sms otp: ${r.code}` };
-  return challenge(deps, req, who, "sms", PROMPT_SMS, { challengeId: r.challengeId });
+  const prompt = r.delivery === "app" ? PROMPT_APP_OR_SMS : PROMPT_SMS;
+  return challenge(deps, req, who, "sms", prompt, { challengeId: r.challengeId });
 }
 
 async function challenge(

@@ -124,6 +124,11 @@ export function AuthenticatorPage(props: { vapidPublicKey: string | null; appAct
                 </button>
               </div>
             </div>
+            <div id="login-code-box" class="otp" aria-live="polite" hidden>
+              <span class="muted">Login code</span>
+              <strong id="login-code"></strong>
+              <span class="muted" id="login-code-text"></span>
+            </div>
             <div class="otp" aria-live="polite">
               <span class="muted">One-time code</span>
               <strong id="totp-code">––– –––</strong>

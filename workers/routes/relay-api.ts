@@ -123,8 +123,8 @@ relayApi.post(RELAY_CALLS.smsOtp.path, validate("json", RELAY_CALLS.smsOtp.reque
       record(c, "sms-otp", msisdn, "FAILED_DELIVERY");
       return c.json({ code: "FAILED_DELIVERY" } satisfies RelayAnswer<"smsOtp">);
     case "sent":
-      record(c, "sms-otp", msisdn, "SENT");
-      return c.json({ code: "SENT", challengeId: started.challengeId } satisfies RelayAnswer<"smsOtp">);
+      record(c, "sms-otp", msisdn, "SENT", { delivery: started.delivery });
+      return c.json({ code: "SENT", challengeId: started.challengeId, delivery: started.delivery } satisfies RelayAnswer<"smsOtp">);
   }
 });
 

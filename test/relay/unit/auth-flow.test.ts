@@ -100,6 +100,17 @@ describe("decide", () => {
     expect(mobile.calls).toEqual(["touch", "sms"]);
   });
 
+  it("an SMS OTP whose code the edge pushed to the app asks for the code from the app or the SMS (issue 14)", async () => {
+    const e = edge({ touch: "FAILED_DELIVERY" });
+    e.api.startSmsOtp = async () => ({ code: "SENT", challengeId: "c1", delivery: "app" });
+    const d = deps(e.api, {}, config({ secondFactor: 8 }));
+    const c = await decide(req, d);
+    expect(c).toMatchObject({ code: "Access-Challenge", replyMessage: "Enter the code shown in your authenticator app or sent by SMS" });
+    expect((await decide({ ...req, password: "123456", state: c.state! }, d)).code).toBe("Access-Accept");
+    e.api.startSmsOtp = async () => ({ code: "SENT", challengeId: "c2", delivery: "sms" });
+    expect((await decide(req, d)).replyMessage).toBe("Enter the code sent to your phone by SMS");
+  });
+
   it("type 7 with the app: 'Phone not reachable, please sign <challenge>', verified with that challenge", async () => {
     const e = edge({ touch: "FAILED_DELIVERY", app: true, totp: true });
     const d = deps(e.api, {}, config({ secondFactor: "touch-plus" }));

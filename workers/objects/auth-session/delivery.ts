@@ -8,6 +8,7 @@ import type { PushSubscriptionJson } from "../../../core/contracts/app-api";
 import { logEvent } from "../../lib/log";
 import { pushHostsFromEnv } from "../../lib/push-hosts";
 import { type PushOptions, type PushResult, sendWebPush } from "../../push/web-push";
+import { pushToDevices } from "../../push/push-to-devices";
 import { smsProviderFromEnv } from "../../sms/from-env";
 import type { SmsMessage } from "../../sms/provider";
 import type { PushTarget } from "../subscriber/contract";
@@ -94,13 +95,10 @@ async function pushChallenge(
   if (!target) return null;
   const ttlSeconds = Math.ceil((request.expiresAt - Date.now()) / 1000);
   const fields = { endpoint: request.endpoint, role };
+  const options = { ttlSeconds, timeoutMs: PUSH_TIMEOUT_MS, allowedHosts };
+  const pushed = await pushToDevices(target.devices, { c: target.challengeId }, vapid, options, host.sendPush);
   const results = await Promise.all(
-    target.devices.map(async ({ deviceId, subscription }) => {
-      const result = await host.sendPush(subscription, { c: target.challengeId }, vapid, {
-        ttlSeconds,
-        timeoutMs: PUSH_TIMEOUT_MS,
-        allowedHosts,
-      });
+    pushed.map(async ({ deviceId, result }) => {
       if (result.kind === "gone") {
         // The push service says the subscription is dead: that app was removed or reset.
         await subscriber.forgetDevice(deviceId);

@@ -75,7 +75,7 @@ export class Challenges {
    * returns where to push it: all of them get the same challenge id, all the push carries.
    */
   async pushTarget(session: string): Promise<PushTarget | null> {
-    const devices = await this.#pushable();
+    const devices = await this.pushableDevices();
     if (devices.length === 0) return null;
     const entries = await loadPending(this.#store, Date.now());
     const entry = entries[session];
@@ -92,7 +92,7 @@ export class Challenges {
    * lapses at `until` should the session never release it) and returns where to push it.
    */
   async approverTarget(session: string, until: number): Promise<PushTarget | null> {
-    const devices = await this.#pushable();
+    const devices = await this.pushableDevices();
     if (devices.length === 0) return null;
     const entries = await loadPending(this.#store, Date.now());
     const challengeId = randomToken();
@@ -188,8 +188,8 @@ export class Challenges {
     return "verified";
   }
 
-  /** The devices with a push subscription. */
-  async #pushable(): Promise<PushTarget["devices"]> {
+  /** The devices with a push subscription. A read. */
+  async pushableDevices(): Promise<PushTarget["devices"]> {
     return deviceList(await loadDevices(this.#store)).flatMap((d) =>
       d.subscription ? [{ deviceId: d.id, subscription: d.subscription }] : [],
     );

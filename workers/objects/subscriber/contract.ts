@@ -92,7 +92,28 @@ export type ClaimResult =
   | { kind: "device_limit"; max: number }
   | { kind: "refused" };
 
-export type DeviceUpdateResult = "updated" | "removed" | "replacement_refused" | "replacement_approved" | "refused";
+export type DeviceUpdateResult =
+  | "updated"
+  | "removed"
+  | "replacement_refused"
+  | "replacement_approved"
+  /** An SMS OTP push acknowledged: its SMS is not sent; or it was not owed (sent, used, or another challenge). */
+  | "otp_seen"
+  | "otp_not_owed"
+  | "refused";
+
+/** An SMS OTP pushed to the number's app first: the SMS that follows after `graceMs` unless acknowledged. */
+export interface SmsOtpPush {
+  to: string;
+  text: string;
+  graceMs: number;
+}
+
+/** A started SMS OTP challenge; `devices`: where to push the code (none: send the SMS now). */
+export interface SmsOtpStarted {
+  challengeId: string;
+  devices: PushTarget["devices"];
+}
 
 /** Where to push a challenge: every device of the number with a push subscription. */
 export interface PushTarget {

@@ -1,10 +1,14 @@
 /**
  * SMS OTP (RADIUS challenge-response): the number's one live challenge (only the latest code
- * sent is valid), stored as a keyed MAC, single use, with a lockout of its own.
+ * sent is valid), stored as a keyed MAC, single use, with a lockout of its own. When the code
+ * went to the number's app by push, the SMS it owes waits here (sealed) until it is due, a
+ * device acknowledges the push, or the challenge ends; the object's alarm sends it.
  */
 import { smsOtpMac, smsOtpMacKey } from "../../../core/sms-otp-mac";
+import { openOwedText, sealOwedText } from "../../../core/sms-otp-sealing";
+import type { SmsMessage } from "../../sms/provider";
 import { randomToken, timingSafeEqualString } from "../../../core/tokens";
-import type { OfflineCheck } from "./contract";
+import type { OfflineCheck, SmsOtpPush } from "./contract";
 import { countWrongCode, isLockedNow, type LockKind } from "./lockouts";
 import type { SmsOtpChallenge, SubscriberStore } from "./store";
 
@@ -42,17 +46,52 @@ export class SmsOtp {
    * replaces any earlier one: only the latest code sent is valid. Null while the number's SMS
    * OTP is locked (SMS_OTP_LOCK): no code is worth sending then.
    */
-  async start(code: string, ttlMs: number): Promise<string | null> {
-    if (await isLockedNow(this.#store, SMS_OTP_LOCK, Date.now())) return null;
+  async start(code: string, ttlMs: number, fallback?: SmsOtpPush): Promise<string | null> {
+    const now = Date.now();
+    if (await isLockedNow(this.#store, SMS_OTP_LOCK, now)) return null;
     const id = randomToken(16);
     const codeMac = await smsOtpMac(await smsOtpMacKey(this.#seedKey()), id, code);
-    await this.#store.put("smsOtp", { id, codeMac, expiresAt: Date.now() + ttlMs, attempts: 0 });
+    const owedSms = fallback
+      ? { at: now + fallback.graceMs, to: fallback.to, text: await sealOwedText(this.#seedKey(), id, fallback.text) }
+      : undefined;
+    await this.#store.put("smsOtp", { id, codeMac, expiresAt: now + ttlMs, attempts: 0, ...(owedSms ? { owedSms } : {}) });
     return id;
   }
 
   async cancel(challengeId: string): Promise<void> {
     const challenge = await this.#store.get("smsOtp");
     if (challenge?.id === challengeId) await this.#store.delete("smsOtp");
+  }
+
+  /**
+   * The challenge's owed SMS is no longer owed (a device acknowledged the push, or the caller
+   * sends it itself). True only for the one caller that took it while it was still owed.
+   */
+  async takeOwed(challengeId: string): Promise<boolean> {
+    const challenge = await this.#store.get("smsOtp");
+    if (!challenge?.owedSms || !(await timingSafeEqualString(challenge.id, challengeId))) return false;
+    const { owedSms: _taken, ...rest } = challenge;
+    await this.#store.put("smsOtp", rest);
+    return true;
+  }
+
+  /**
+   * The owed SMS if it is due at `now` (taken: deleted before it is sent, so a retried alarm
+   * cannot send it twice); none for an ended challenge. `next`: when to look again.
+   */
+  async takeDue(now: number): Promise<{ sms: SmsMessage | null; next: number | null }> {
+    const challenge = await this.#store.get("smsOtp");
+    const owed = challenge?.owedSms;
+    if (!challenge || !owed) return { sms: null, next: null };
+    if (now >= challenge.expiresAt) {
+      await this.#store.delete("smsOtp");
+      return { sms: null, next: null };
+    }
+    if (now < owed.at) return { sms: null, next: owed.at };
+    const { owedSms: _taken, ...rest } = challenge;
+    await this.#store.put("smsOtp", rest);
+    const text = await openOwedText(this.#seedKey(), challenge.id, owed.text);
+    return { sms: { to: owed.to, text, link: "" }, next: null };
   }
 
   /**

@@ -7,6 +7,7 @@ import type { DevicePublicKey, PushSubscriptionJson } from "../../../core/contra
 import type { ActivationGrant, PendingReplacement, UvCredential } from "../../../core/device-activation";
 import type { LockoutState } from "../../../core/offline-lockout";
 import type { SealedSeed } from "../../../core/seed-crypto";
+import type { SealedText } from "../../../core/sms-otp-sealing";
 
 /**
  * A pending session of this number; `challengeId` once it was pushed to the device.
@@ -57,6 +58,18 @@ export interface SmsOtpChallenge {
   codeMac?: string;
   expiresAt: number;
   attempts: number;
+  /**
+   * The code went to the number's app by push; this SMS follows at `at` unless a device
+   * acknowledges the push first (or the code is used, or the challenge ends). The text is
+   * sealed (core/sms-otp-sealing.ts) and deleted before it is sent, so it goes at most once.
+   */
+  owedSms?: OwedSms;
+}
+
+export interface OwedSms {
+  at: number;
+  to: string;
+  text: SealedText;
 }
 
 /** Every storage key of a Subscriber object and the type of its value. */

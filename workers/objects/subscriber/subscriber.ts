@@ -23,12 +23,16 @@ import type {
   OtpVerdict,
   PendingClaim,
   PushTarget,
+  SmsOtpPush,
+  SmsOtpStarted,
 } from "./contract";
 import { Device } from "./device";
 import { clearLock, type LockKind, lockView } from "./lockouts";
 import { OFFLINE_LOCK, OfflineCodes } from "./offline-codes";
 import { SMS_OTP_LOCK, SmsOtp } from "./sms-otp";
 import { SubscriberStore } from "./store";
+import { log } from "../../lib/log";
+import { smsProviderFromEnv } from "../../sms/from-env";
 
 const LOCKS: Record<LockKindName, LockKind> = { offline: OFFLINE_LOCK, smsOtp: SMS_OTP_LOCK };
 
@@ -147,6 +151,9 @@ export class Subscriber extends DurableObject<Env> {
     // so a flood of it cannot queue up in front of this number's sign-ins.
     const claims = await this.#device.checkUpdate(deviceId, jws);
     if (!claims) return "refused";
+    const seen = claims.otpSeen;
+    // The device got the SMS OTP's push: the SMS it owed is not sent (see SmsOtp).
+    if (seen !== undefined) return this.#serial(async () => ((await this.#smsOtp.takeOwed(seen)) ? "otp_seen" : "otp_not_owed"));
     return this.#serial(() => this.#device.applyUpdate(deviceId, claims));
   }
 
@@ -236,6 +243,43 @@ export class Subscriber extends DurableObject<Env> {
   /** Starts an SMS OTP challenge (the caller sends the SMS); null while SMS OTP is locked. */
   async startSmsOtp(code: string, ttlMs: number): Promise<string | null> {
     return this.#serial(() => this.#smsOtp.start(code, ttlMs));
+  }
+
+  /**
+   * Starts an SMS OTP challenge whose code goes to the app first; null while SMS OTP is locked.
+   * With devices that can get pushes, the answer lists them (the caller pushes the code) and
+   * the SMS is owed: this object's alarm sends it after `graceMs` unless a device acknowledges
+   * the push, the code is used, or the caller takes it (takeOwedSmsOtp). Without such devices
+   * nothing is owed and the caller sends the SMS.
+   */
+  async startPushedSmsOtp(code: string, ttlMs: number, push: SmsOtpPush): Promise<SmsOtpStarted | null> {
+    return this.#serial(async () => {
+      const devices = await this.#challenges.pushableDevices();
+      const fallback = devices.length > 0 ? push : undefined;
+      const challengeId = await this.#smsOtp.start(code, ttlMs, fallback);
+      if (challengeId === null) return null;
+      if (fallback) await this.ctx.storage.setAlarm(Date.now() + fallback.graceMs);
+      return { challengeId, devices };
+    });
+  }
+
+  /** The owed SMS is the caller's to send now (the push failed); false: not owed (any more). */
+  async takeOwedSmsOtp(challengeId: string): Promise<boolean> {
+    return this.#serial(() => this.#smsOtp.takeOwed(challengeId));
+  }
+
+  /** The owed SMS OTP, when due (the only use of this object's alarm). */
+  override async alarm(): Promise<void> {
+    const due = await this.#serial(() => this.#smsOtp.takeDue(Date.now()));
+    if (due.next !== null) await this.ctx.storage.setAlarm(due.next);
+    if (!due.sms) return;
+    try {
+      await smsProviderFromEnv(this.env).send(due.sms);
+      log.info("sms_otp_fallback_sent", {});
+    } catch (e) {
+      // Taken before sending: not retried (the user asks for a new code at the NAS).
+      log.error("delivery_failed", { channel: "sms-otp-fallback", error: String(e) });
+    }
   }
 
   async cancelSmsOtp(challengeId: string): Promise<void> {
