@@ -4,6 +4,7 @@ import { DEMO_ADMIN_TOKEN, DEMO_API_KEY } from "../../scripts/demo-key.mjs";
 import { startDevServer, type DevServer } from "../../harness/dev-server.ts";
 import { FAKE_PUSH_CERT_PATH, startFakePushService, type FakePushService } from "../../harness/fake-push-service.ts";
 import { launchChromium } from "../support/browser.ts";
+import { type FakeSubscription, phoneContext } from "../support/app-browser.ts";
 
 /**
  * The authenticator app's screens in Chromium against `npm run dev`: activation started in the
@@ -56,26 +57,14 @@ async function activationSms(page: Page, msisdn: string): Promise<{ link: string
  * A browser profile. `push`: its PushManager hands out a subscription at the fake push service;
  * "blocked": the user blocked notifications for the site (permission "denied").
  */
-async function phone(notifications: { endpoint: string; keys: unknown } | "blocked"): Promise<BrowserContext> {
+async function phone(notifications: FakeSubscription | "blocked"): Promise<BrowserContext> {
+  if (notifications !== "blocked") return phoneContext(browser, dev.url, notifications);
   const context = await browser.newContext({ baseURL: dev.url });
-  if (notifications === "blocked") {
-    await context.addInitScript(() => {
-      const n = (globalThis as unknown as { Notification: { requestPermission: () => Promise<string> } }).Notification;
-      Object.defineProperty(n, "permission", { get: () => "denied" });
-      n.requestPermission = async () => "denied";
-    });
-    return context;
-  }
-  await context.grantPermissions(["notifications"], { origin: dev.url });
-  await context.addInitScript(
-    (json) => {
-      const fake = { endpoint: json.endpoint, expirationTime: null, toJSON: () => json };
-      const pm = (globalThis as unknown as { PushManager: { prototype: Record<string, unknown> } }).PushManager;
-      pm.prototype.subscribe = async () => fake;
-      pm.prototype.getSubscription = async () => fake;
-    },
-    { endpoint: notifications.endpoint, expirationTime: null, keys: notifications.keys },
-  );
+  await context.addInitScript(() => {
+    const n = (globalThis as unknown as { Notification: { requestPermission: () => Promise<string> } }).Notification;
+    Object.defineProperty(n, "permission", { get: () => "denied" });
+    n.requestPermission = async () => "denied";
+  });
   return context;
 }
 

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_ADMIN_TOKEN, DEMO_API_KEY } from "../../scripts/demo-key.mjs";
 import { startDevServer, type DevServer } from "../../harness/dev-server.ts";
 import { FAKE_PUSH_CERT_PATH, startFakePushService, type FakePushService } from "../../harness/fake-push-service.ts";
+import { phoneContext } from "../support/app-browser.ts";
 
 /**
  * The authenticator app in a real browser against `npm run dev`: activate it from the SMS link
@@ -65,20 +66,7 @@ const codeFromOutbox = (page: Page, msisdn: string, skip = 0) =>
 
 /** A browser profile whose PushManager hands out a subscription at the fake push service. */
 async function phone(sub: { endpoint: string; keys: unknown }): Promise<BrowserContext> {
-  const context = await browser.newContext({ baseURL: dev.url });
-  await context.grantPermissions(["notifications"], { origin: dev.url });
-  await context.addInitScript(
-    (json) => {
-      // Stand-in for the browser's push service (unreachable offline): subscribe() hands out
-      // a subscription at the local fake push service instead.
-      // (Runs in the page; this file is typed for Node, hence the cast.)
-      const fake = { endpoint: json.endpoint, expirationTime: null, toJSON: () => json };
-      const pm = (globalThis as unknown as { PushManager: { prototype: Record<string, unknown> } }).PushManager;
-      pm.prototype.subscribe = async () => fake;
-      pm.prototype.getSubscription = async () => fake;
-    },
-    { endpoint: sub.endpoint, expirationTime: null, keys: sub.keys },
-  );
+  const context = await phoneContext(browser, dev.url, sub);
   return context;
 }
 

@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_ADMIN_TOKEN } from "../../scripts/demo-key.mjs";
 import { startDevServer, type DevServer } from "../../harness/dev-server.ts";
 import { FAKE_PUSH_CERT_PATH, startFakePushService, type FakePushService } from "../../harness/fake-push-service.ts";
+import { phoneContext } from "../support/app-browser.ts";
 
 /**
  * Two devices for one number (phone and tablet) in Chromium against `npm run dev`: the tablet
@@ -69,17 +70,7 @@ async function pushedChallenge(subId: string, count: number): Promise<string> {
 }
 
 async function device(sub: { endpoint: string; keys: unknown }): Promise<{ context: BrowserContext; page: Page }> {
-  const context = await browser.newContext({ baseURL: dev.url });
-  await context.grantPermissions(["notifications"], { origin: dev.url });
-  await context.addInitScript(
-    (json) => {
-      const fake = { endpoint: json.endpoint, expirationTime: null, toJSON: () => json };
-      const pm = (globalThis as unknown as { PushManager: { prototype: Record<string, unknown> } }).PushManager;
-      pm.prototype.subscribe = async () => fake;
-      pm.prototype.getSubscription = async () => fake;
-    },
-    { endpoint: sub.endpoint, expirationTime: null, keys: sub.keys },
-  );
+  const context = await phoneContext(browser, dev.url, sub);
   return { context, page: await context.newPage() };
 }
 

@@ -1,9 +1,10 @@
-import type { Browser, BrowserContext, CDPSession, Page } from "playwright-core";
+import type { Browser, CDPSession, Page } from "playwright-core";
 import { launchChromium } from "../support/browser.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_ADMIN_TOKEN } from "../../scripts/demo-key.mjs";
 import { startDevServer, type DevServer } from "../../harness/dev-server.ts";
 import { FAKE_PUSH_CERT_PATH, startFakePushService, type FakePushService } from "../../harness/fake-push-service.ts";
+import { phoneContext } from "../support/app-browser.ts";
 
 /**
  * Approval with user verification in a real browser against `npm run dev`: Chromium's virtual
@@ -63,17 +64,7 @@ async function pushedChallenge(subId: string, count: number): Promise<string> {
 
 /** A browser profile with a push subscription at the fake service, and a virtual platform authenticator. */
 async function phoneWithAuthenticator(sub: { endpoint: string; keys: unknown }) {
-  const context: BrowserContext = await browser.newContext({ baseURL: base });
-  await context.grantPermissions(["notifications"], { origin: base });
-  await context.addInitScript(
-    (json) => {
-      const fake = { endpoint: json.endpoint, expirationTime: null, toJSON: () => json };
-      const pm = (globalThis as unknown as { PushManager: { prototype: Record<string, unknown> } }).PushManager;
-      pm.prototype.subscribe = async () => fake;
-      pm.prototype.getSubscription = async () => fake;
-    },
-    { endpoint: sub.endpoint, expirationTime: null, keys: sub.keys },
-  );
+  const context = await phoneContext(browser, base, sub);
   const page = await context.newPage();
   const cdp: CDPSession = await context.newCDPSession(page);
   await cdp.send("WebAuthn.enable");

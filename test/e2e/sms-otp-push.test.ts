@@ -6,7 +6,9 @@ import { startFakeSmsGateway } from "../../harness/fake-sms-gateway.ts";
 import { relayKey, startRelay, type RelayProcess } from "../../harness/relay-process.ts";
 import { launchChromium } from "../support/browser.ts";
 import { linkIn, waitForSms } from "../support/magic-link-user.ts";
-import { radclient } from "../support/radclient.ts";
+import { edgeDevArgs } from "../support/dev-vars.ts";
+import { accessRequest, radclient } from "../support/radclient.ts";
+import { phoneContext } from "../support/app-browser.ts";
 
 /**
  * Issue 14 item 1 end to end: radclient -> relay (as installed) -> `npm run dev` -> the fake
@@ -19,7 +21,6 @@ import { radclient } from "../support/radclient.ts";
  * grace period.
  */
 const SECRET = "radius-shared-secret";
-const MA = "Message-Authenticator = 0x00";
 const GRACE_SECONDS = 3;
 const TOUCH_USER = "touch-user";
 const OTP_USER = "otp-user";
@@ -42,19 +43,7 @@ beforeAll(async () => {
     endpoints: [{ name: "radius", timeoutSeconds: 30, enableActivation: true, pushGraceSeconds: GRACE_SECONDS, texts: { title: "VPN" } }],
     relays: [{ name: "test-relay", publicJwk: key.publicJwk, endpoint: "radius" }],
   };
-  [dev, browser] = await Promise.all([
-    startDevServer([
-      "--var",
-      `MFA_CONFIG:${JSON.stringify(edgeConfig)}`,
-      "--var",
-      "SMS_PROVIDER:http",
-      "--var",
-      `SMS_HTTP_URL:${gateway.url}/sms`,
-      "--var",
-      'SMS_HTTP_BODY:{"to":"{phone}","message":"{text}"}',
-    ]),
-    launchChromium(),
-  ]);
+  [dev, browser] = await Promise.all([startDevServer(edgeDevArgs(edgeConfig, gateway.url)), launchChromium()]);
   relay = await startRelay({
     clients: [{ name: "vpn", address: "127.0.0.1", secret: SECRET }],
     edge: { url: dev.url, relayName: "test-relay", privateKeyFile: key.privateKeyFile },
@@ -71,28 +60,13 @@ afterAll(async () => {
   gateway?.server.close();
 });
 
-const request = (user: string, password: string, ...more: string[]) => [
-  `User-Name = "${user}"`,
-  `User-Password = "${password}"`,
-  MA,
-  ...more,
-];
+const request = accessRequest;
 const smsTexts = () => gateway.requests.filter((r) => r.to === MSISDN).map((r) => r.text ?? "");
 const codeSms = () => smsTexts().filter((t) => t.startsWith("Your login code"));
 
 /** A browser profile whose PushManager hands out a subscription at the fake push service. */
 async function phone(sub: { endpoint: string; keys: unknown }): Promise<BrowserContext> {
-  const context = await browser.newContext({ baseURL: dev.url });
-  await context.grantPermissions(["notifications"], { origin: dev.url });
-  await context.addInitScript(
-    (json) => {
-      const fake = { endpoint: json.endpoint, expirationTime: null, toJSON: () => json };
-      const pm = (globalThis as unknown as { PushManager: { prototype: Record<string, unknown> } }).PushManager;
-      pm.prototype.subscribe = async () => fake;
-      pm.prototype.getSubscription = async () => fake;
-    },
-    { endpoint: sub.endpoint, expirationTime: null, keys: sub.keys },
-  );
+  const context = await phoneContext(browser, dev.url, sub);
   return context;
 }
 
