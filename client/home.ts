@@ -74,7 +74,8 @@ export async function poll(): Promise<void> {
   try {
     const pending = await api<PendingResponse>(APP_API_PATHS.pending, { msisdn: device.msisdn, deviceId: device.deviceId });
     showReplacement(pending.replacement);
-    setNotice(null);
+    // A poll that was already on its way when the browser went offline must not hide the notice.
+    setNotice(navigator.onLine ? null : connectionNotice(null, false));
     const canPush = "PushManager" in window && "Notification" in window;
     const permission = "Notification" in window ? Notification.permission : undefined;
     const display = pendingDisplay(pending, canPush, permission);

@@ -179,7 +179,7 @@ describe("the authenticator app's screens in Chromium against wrangler dev", () 
     await activateInApp(page, freshMsisdn());
 
     await context.setOffline(true);
-    await expect.poll(() => text(page, "#connection-notice")).toMatch(/^You are offline.*code below works offline/);
+    await expect.poll(() => text(page, "#connection-notice"), { timeout: 10_000 }).toMatch(/^You are offline.*code below works offline/);
     expect(await text(page, "#totp-code")).toMatch(/^\d{3} \d{3}$/);
     await context.setOffline(false);
     await expect.poll(() => visible(page, "#connection-notice"), { timeout: 10_000 }).toBe(false);
