@@ -1,5 +1,6 @@
 import type { WebCryptoKey } from "./web-crypto.ts";
-import { base64url, fromBase64url } from "./base64url.ts";
+import { aeadOpen, aeadSeal, type Sealed } from "./aead.ts";
+import { fromBase64url } from "./base64url.ts";
 
 /**
  * Additional data of an on-prem TOTP token's seed (app seeds use their device id): bound to
@@ -16,30 +17,16 @@ export const LEGACY_TOTP_TOKEN_CONTEXT = "onprem-totp-token";
  * additional data so a stored ciphertext cannot be moved to another device record.
  * A storage dump alone therefore yields no usable seed.
  */
-export interface SealedSeed {
-  iv: string;
-  ct: string;
-}
+export type SealedSeed = Sealed;
 
 async function importKey(rawKey: string): Promise<WebCryptoKey> {
   return crypto.subtle.importKey("raw", fromBase64url(rawKey), "AES-GCM", false, ["encrypt", "decrypt"]);
 }
 
 export async function sealSeed(rawKey: string, seed: Uint8Array, deviceId: string): Promise<SealedSeed> {
-  const iv = crypto.getRandomValues(new Uint8Array(12));
-  const ct = await crypto.subtle.encrypt(
-    { name: "AES-GCM", iv, additionalData: new TextEncoder().encode(deviceId) },
-    await importKey(rawKey),
-    new Uint8Array(seed),
-  );
-  return { iv: base64url(iv), ct: base64url(new Uint8Array(ct)) };
+  return aeadSeal(await importKey(rawKey), seed, deviceId);
 }
 
 export async function openSeed(rawKey: string, sealed: SealedSeed, deviceId: string): Promise<Uint8Array> {
-  const pt = await crypto.subtle.decrypt(
-    { name: "AES-GCM", iv: fromBase64url(sealed.iv), additionalData: new TextEncoder().encode(deviceId) },
-    await importKey(rawKey),
-    fromBase64url(sealed.ct),
-  );
-  return new Uint8Array(pt);
+  return aeadOpen(await importKey(rawKey), sealed, deviceId);
 }

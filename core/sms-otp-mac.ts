@@ -1,5 +1,5 @@
 import type { WebCryptoKey } from "./web-crypto.ts";
-import { fromBase64url } from "./base64url.ts";
+import { derivedKey } from "./aead.ts";
 
 /**
  * What the number's Subscriber stores of an SMS OTP: HMAC-SHA-256 over the challenge id and
@@ -10,15 +10,8 @@ import { fromBase64url } from "./base64url.ts";
  */
 const INFO = "edge-mfa/sms-otp-mac/v1";
 
-export async function smsOtpMacKey(rawSeedKey: string): Promise<WebCryptoKey> {
-  const ikm = await crypto.subtle.importKey("raw", fromBase64url(rawSeedKey), "HKDF", false, ["deriveKey"]);
-  return crypto.subtle.deriveKey(
-    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: new TextEncoder().encode(INFO) },
-    ikm,
-    { name: "HMAC", hash: "SHA-256", length: 256 },
-    false,
-    ["sign"],
-  );
+export function smsOtpMacKey(rawSeedKey: string): Promise<WebCryptoKey> {
+  return derivedKey(rawSeedKey, INFO, { name: "HMAC", hash: "SHA-256", length: 256 }, ["sign"]);
 }
 
 /** Hex HMAC of `<challengeId>:<code>` (challenge ids are base64url: no colon, so unambiguous). */

@@ -1,5 +1,5 @@
 import type { WebCryptoKey } from "./web-crypto.ts";
-import { base64url, fromBase64url } from "./base64url.ts";
+import { aeadOpen, aeadSeal, derivedKey, type Sealed } from "./aead.ts";
 
 /**
  * The SMS an OTP push still owes (RADIUS SMS OTP delivered to the app first): the text holds
@@ -9,38 +9,17 @@ import { base64url, fromBase64url } from "./base64url.ts";
  */
 const INFO = "edge-mfa/sms-otp-owed/v1";
 
-export interface SealedText {
-  iv: string;
-  ct: string;
-}
+export type SealedText = Sealed;
 
-async function owedKey(rawSeedKey: string): Promise<WebCryptoKey> {
-  const ikm = await crypto.subtle.importKey("raw", fromBase64url(rawSeedKey), "HKDF", false, ["deriveKey"]);
-  return crypto.subtle.deriveKey(
-    { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: new TextEncoder().encode(INFO) },
-    ikm,
-    { name: "AES-GCM", length: 256 },
-    false,
-    ["encrypt", "decrypt"],
-  );
+function owedKey(rawSeedKey: string): Promise<WebCryptoKey> {
+  return derivedKey(rawSeedKey, INFO, { name: "AES-GCM", length: 256 }, ["encrypt", "decrypt"]);
 }
 
 export async function sealOwedText(rawSeedKey: string, challengeId: string, text: string): Promise<SealedText> {
-  const iv = crypto.getRandomValues(new Uint8Array(12));
-  const ct = await crypto.subtle.encrypt(
-    { name: "AES-GCM", iv, additionalData: new TextEncoder().encode(challengeId) },
-    await owedKey(rawSeedKey),
-    new TextEncoder().encode(text),
-  );
-  return { iv: base64url(iv), ct: base64url(new Uint8Array(ct)) };
+  return aeadSeal(await owedKey(rawSeedKey), new TextEncoder().encode(text), challengeId);
 }
 
 /** Throws when the key, the challenge id or the ciphertext is not the one it was sealed with. */
 export async function openOwedText(rawSeedKey: string, challengeId: string, sealed: SealedText): Promise<string> {
-  const pt = await crypto.subtle.decrypt(
-    { name: "AES-GCM", iv: fromBase64url(sealed.iv), additionalData: new TextEncoder().encode(challengeId) },
-    await owedKey(rawSeedKey),
-    fromBase64url(sealed.ct),
-  );
-  return new TextDecoder().decode(pt);
+  return new TextDecoder().decode(await aeadOpen(await owedKey(rawSeedKey), sealed, challengeId));
 }
