@@ -5,6 +5,7 @@ import { startDevServer, type DevServer } from "../../harness/dev-server.ts";
 import { FAKE_PUSH_CERT_PATH, startFakePushService, type FakePushService } from "../../harness/fake-push-service.ts";
 import { launchChromium } from "../support/browser.ts";
 import { type FakeSubscription, phoneContext } from "../support/app-browser.ts";
+import { fromDevOutbox } from "../support/magic-link-user.ts";
 
 /**
  * The authenticator app's screens in Chromium against `npm run dev`: activation started in the
@@ -37,20 +38,12 @@ function callApi(msisdn: string) {
   }).then(async (r) => ({ status: r.status, body: await r.json() }));
 }
 
-type OutboxMessage = { link: string; text: string };
-
 /** The activation SMS the app asked for: its link and its code (waits for it). */
-async function activationSms(page: Page, msisdn: string): Promise<{ link: string; code: string }> {
-  for (let i = 0; i < 150; i++) {
-    const res = await page.request.get(`${dev.url}/dev/outbox.json?to=${encodeURIComponent(msisdn)}`);
-    const messages = ((await res.json()) as { messages: OutboxMessage[] }).messages;
-    for (const m of messages) {
-      const code = m.text.match(/type the code (\d{6})/)?.[1];
-      if (code && m.link.includes("/app/#activate=")) return { link: m.link, code };
-    }
-    await page.waitForTimeout(200);
-  }
-  throw new Error(`no activation SMS reached ${msisdn}`);
+async function activationSms(msisdn: string): Promise<{ link: string; code: string }> {
+  return fromDevOutbox(dev.url, msisdn, (m) => {
+    const code = m.text.match(/type the code (\d{6})/)?.[1];
+    return code && m.link.includes("/app/#activate=") ? { link: m.link, code } : undefined;
+  });
 }
 
 /**
@@ -86,7 +79,7 @@ async function activateInApp(page: Page, msisdn: string): Promise<void> {
   await page.locator("#request-msisdn").fill(msisdn);
   await page.getByRole("button", { name: "Send activation SMS" }).click();
   await expect.poll(() => visible(page, "#view-requested")).toBe(true);
-  const sms = await activationSms(page, msisdn);
+  const sms = await activationSms(msisdn);
   await page.goto(sms.link);
   await expect.poll(() => text(page, "#activate-msisdn")).toBe(msisdn);
   await page.locator("#activate-code").fill(sms.code);
@@ -126,7 +119,7 @@ describe("the authenticator app's screens in Chromium against wrangler dev", () 
     await expect.poll(() => visible(page, "#view-requested")).toBe(true);
 
     // The SMS (dev outbox) carries the link and the code; the link opens the app on this phone.
-    const sms = await activationSms(page, msisdn);
+    const sms = await activationSms(msisdn);
     await page.goto(sms.link);
     await expect.poll(() => text(page, "#activate-msisdn")).toBe(msisdn);
     await page.locator("#activate-code").fill(sms.code);

@@ -1,10 +1,11 @@
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import type { Browser, BrowserContext } from "playwright-core";
 import { launchChromium } from "../support/browser.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_ADMIN_TOKEN, DEMO_API_KEY } from "../../scripts/demo-key.mjs";
 import { startDevServer, type DevServer } from "../../harness/dev-server.ts";
 import { FAKE_PUSH_CERT_PATH, startFakePushService, type FakePushService } from "../../harness/fake-push-service.ts";
 import { phoneContext } from "../support/app-browser.ts";
+import { devOutbox, fromDevOutbox } from "../support/magic-link-user.ts";
 
 /**
  * The authenticator app in a real browser against `npm run dev`: activate it from the SMS link
@@ -38,31 +39,10 @@ function callApi(msisdn: string) {
   }).then(async (r) => ({ status: r.status, body: await r.json() }));
 }
 
-type OutboxMessage = { link: string; text: string };
-
-async function outbox(page: Page, msisdn: string): Promise<OutboxMessage[]> {
-  const res = await page.request.get(`${dev.url}/dev/outbox.json?to=${encodeURIComponent(msisdn)}`);
-  return ((await res.json()) as { messages: OutboxMessage[] }).messages; // newest first
-}
-
-/** The newest SMS to the number that `pick` finds something in, ignoring the `skip` oldest. */
-async function fromOutbox(page: Page, msisdn: string, pick: (m: OutboxMessage) => string | undefined, skip = 0): Promise<string> {
-  for (let i = 0; i < 150; i++) {
-    const messages = await outbox(page, msisdn);
-    const found = messages
-      .slice(0, Math.max(0, messages.length - skip))
-      .map(pick)
-      .find(Boolean);
-    if (found) return found;
-    await page.waitForTimeout(200);
-  }
-  throw new Error(`no such SMS to ${msisdn}`);
-}
-
-const linkFromOutbox = (page: Page, msisdn: string, skip = 0) => fromOutbox(page, msisdn, (m) => m.link || undefined, skip);
+const linkFromOutbox = (msisdn: string, skip = 0) => fromDevOutbox(dev.url, msisdn, (m) => m.link || undefined, skip);
 /** The activation code the link page's "Use the app" sent to the number. */
-const codeFromOutbox = (page: Page, msisdn: string, skip = 0) =>
-  fromOutbox(page, msisdn, (m) => m.text.match(/activation code is (\d{6})/)?.[1], skip);
+const codeFromOutbox = (msisdn: string, skip = 0) =>
+  fromDevOutbox(dev.url, msisdn, (m) => m.text.match(/activation code is (\d{6})/)?.[1], skip);
 
 /** A browser profile whose PushManager hands out a subscription at the fake push service. */
 async function phone(sub: { endpoint: string; keys: unknown }): Promise<BrowserContext> {
@@ -94,7 +74,7 @@ describe("authenticator web app in Chromium against wrangler dev", () => {
 
     // 1. First sign-in: SMS link. The page offers the app; the user activates it.
     const first = callApi(msisdn);
-    const link = await linkFromOutbox(page, msisdn);
+    const link = await linkFromOutbox(msisdn);
     await page.goto(link);
     await page.getByRole("button", { name: "Use the app on this phone" }).click();
     await expect.poll(() => page.url()).toContain("/app/#activate=");
@@ -103,7 +83,7 @@ describe("authenticator web app in Chromium against wrangler dev", () => {
     // The link alone does not activate: the code that came in a separate SMS is needed.
     await page.getByRole("button", { name: "Activate" }).click();
     await expect.poll(() => page.locator("#error").textContent()).toContain("6-digit activation code");
-    await page.locator("#activate-code").fill(await codeFromOutbox(page, msisdn));
+    await page.locator("#activate-code").fill(await codeFromOutbox(msisdn));
     await page.getByRole("button", { name: "Activate" }).click();
     await expect.poll(() => page.locator("#result-title").textContent(), { timeout: 15_000 }).toBe("Activated");
     expect(page.url()).not.toContain("activate="); // the token left the address bar
@@ -124,9 +104,7 @@ describe("authenticator web app in Chromium against wrangler dev", () => {
     expect(await first).toEqual({ status: 200, body: { code: "TOUCH_ACCEPTED" } });
 
     // 2. Next sign-in: a push to the app (no SMS), carrying only the challenge id.
-    const smsCount = (
-      (await (await page.request.get(`/dev/outbox.json?to=${encodeURIComponent(msisdn)}`)).json()) as { messages: unknown[] }
-    ).messages.length;
+    const smsCount = (await devOutbox(dev.url, msisdn)).length;
     const second = callApi(msisdn);
     const pushed = await waitForPush(sub.id);
     expect(pushed.vapidOk).toBe(true);
@@ -142,8 +120,7 @@ describe("authenticator web app in Chromium against wrangler dev", () => {
     await page.locator("#ch-accept").click();
     await expect.poll(() => page.locator("#result-title").textContent()).toBe("Approved");
     expect(await second).toEqual({ status: 200, body: { code: "TOUCH_ACCEPTED" } });
-    const after = ((await (await page.request.get(`/dev/outbox.json?to=${encodeURIComponent(msisdn)}`)).json()) as { messages: unknown[] })
-      .messages.length;
+    const after = (await devOutbox(dev.url, msisdn)).length;
     expect(after).toBe(smsCount); // answered within the grace period: no SMS
 
     // 3. Offline code: the app's TOTP (computed in the browser) verifies at the edge.
@@ -212,7 +189,7 @@ describe("authenticator web app in Chromium against wrangler dev", () => {
     await page.getByRole("button", { name: "Alice Admin" }).click();
     await expect.poll(() => page.locator("#result-title").textContent()).toBe("Approver asked");
     const approverPage = await context.newPage();
-    await approverPage.goto(await linkFromOutbox(approverPage, approverMsisdn));
+    await approverPage.goto(await linkFromOutbox(approverMsisdn));
     await expect.poll(() => approverPage.getByText("asks you to approve a sign-in").isVisible()).toBe(true);
     await approverPage.getByRole("button", { name: "Accept" }).click();
     expect(await assisted).toEqual({ status: 200, body: { code: "TOUCH_ACCEPTED" } });
@@ -236,7 +213,7 @@ describe("authenticator web app in Chromium against wrangler dev", () => {
     // 8. Another phone activates for this number: it waits to join; the first phone is told and refuses.
     const fourth = callApi(msisdn);
     await expect.poll(() => page.locator("#ch-title").isVisible(), { timeout: 15_000 }).toBe(true);
-    const replaceLink = await linkFromOutbox(page, msisdn, (await outbox(page, msisdn)).length); // SMS fallback after the grace period
+    const replaceLink = await linkFromOutbox(msisdn, (await devOutbox(dev.url, msisdn)).length); // SMS fallback after the grace period
     // A browser that already holds a device is warned and must choose to replace it.
     const sameBrowser = await context.newPage();
     await sameBrowser.goto(replaceLink);
@@ -250,12 +227,12 @@ describe("authenticator web app in Chromium against wrangler dev", () => {
     const sub2 = await push.subscribe("ok");
     const other = await phone(sub2);
     const otherPage = await other.newPage();
-    const sentBefore = (await outbox(otherPage, msisdn)).length;
+    const sentBefore = (await devOutbox(dev.url, msisdn)).length;
     await otherPage.goto(replaceLink);
     await otherPage.getByRole("button", { name: "Use the app on this phone" }).click();
     await expect.poll(() => otherPage.locator("#activate-msisdn").textContent()).toBe(msisdn);
     expect(await otherPage.locator("#activate-has-device").isVisible()).toBe(true);
-    await otherPage.locator("#activate-code").fill(await codeFromOutbox(otherPage, msisdn, sentBefore));
+    await otherPage.locator("#activate-code").fill(await codeFromOutbox(msisdn, sentBefore));
     await otherPage.getByRole("button", { name: "Activate" }).click();
     await expect.poll(() => otherPage.locator("#view-waiting").isVisible(), { timeout: 15_000 }).toBe(true);
     await expect.poll(() => push.received.some((r) => r.subscription === sub.id && r.payload === '{"r":"replacement"}')).toBe(true);

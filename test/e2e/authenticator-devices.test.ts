@@ -4,7 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_ADMIN_TOKEN } from "../../scripts/demo-key.mjs";
 import { startDevServer, type DevServer } from "../../harness/dev-server.ts";
 import { FAKE_PUSH_CERT_PATH, startFakePushService, type FakePushService } from "../../harness/fake-push-service.ts";
-import { phoneContext } from "../support/app-browser.ts";
+import { devAdminCall, phoneContext } from "../support/app-browser.ts";
+import { devOutbox, fromDevOutbox } from "../support/magic-link-user.ts";
 
 /**
  * Two devices for one number (phone and tablet) in Chromium against `npm run dev`: the tablet
@@ -29,35 +30,6 @@ afterAll(async () => {
   await push?.close();
 });
 
-async function adminCall(method: string, path: string, body?: unknown) {
-  const res = await fetch(`${dev.url}/admin/v1/${path}`, {
-    method,
-    headers: { authorization: `Bearer ${DEMO_ADMIN_TOKEN}`, ...(body ? { "content-type": "application/json" } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, body: (await res.json().catch(() => null)) as Record<string, any> | null };
-}
-
-type OutboxMessage = { link: string; text: string };
-
-async function outbox(page: Page, msisdn: string): Promise<OutboxMessage[]> {
-  const res = await page.request.get(`${dev.url}/dev/outbox.json?to=${encodeURIComponent(msisdn)}`);
-  return ((await res.json()) as { messages: OutboxMessage[] }).messages; // newest first
-}
-
-async function fromOutbox(page: Page, msisdn: string, pick: (m: OutboxMessage) => string | undefined, skip = 0): Promise<string> {
-  for (let i = 0; i < 150; i++) {
-    const messages = await outbox(page, msisdn);
-    const found = messages
-      .slice(0, Math.max(0, messages.length - skip))
-      .map(pick)
-      .find(Boolean);
-    if (found) return found;
-    await page.waitForTimeout(200);
-  }
-  throw new Error(`no such SMS to ${msisdn}`);
-}
-
 const challengePushes = (subId: string) => push.received.filter((r) => r.subscription === subId && r.payload?.startsWith('{"c"')).length;
 
 async function pushedChallenge(subId: string, count: number): Promise<string> {
@@ -76,13 +48,13 @@ async function device(sub: { endpoint: string; keys: unknown }): Promise<{ conte
 
 /** Activates the app in `page` from the newest link SMS of a pending sign-in, under `name`. */
 async function activate(page: Page, msisdn: string, name: string, sentBefore: number): Promise<void> {
-  await page.goto(await fromOutbox(page, msisdn, (m) => m.link || undefined, sentBefore));
+  await page.goto(await fromDevOutbox(dev.url, msisdn, (m) => m.link || undefined, sentBefore));
   await page.getByRole("button", { name: "Use the app on this phone" }).click();
   await expect.poll(() => page.locator("#activate-msisdn").textContent()).toBe(msisdn);
   await page.locator("#activate-name").fill(name);
   await page
     .locator("#activate-code")
-    .fill(await fromOutbox(page, msisdn, (m) => m.text.match(/activation code is (\d{6})/)?.[1], sentBefore));
+    .fill(await fromDevOutbox(dev.url, msisdn, (m) => m.text.match(/activation code is (\d{6})/)?.[1], sentBefore));
   await page.getByRole("button", { name: "Activate" }).click();
 }
 
@@ -90,10 +62,17 @@ describe("several devices per number in Chromium", () => {
   it("a tablet joins the phone; both get the push; the first answer wins; the phone removes itself, the tablet keeps working", async () => {
     const endpoint = `devices-${Date.now()}`;
     expect(
-      (await adminCall("POST", "endpoints", { name: endpoint, texts: { title: "Intranet" }, enableActivation: true, pushGraceSeconds: 1 }))
-        .status,
+      (
+        await devAdminCall(dev.url, DEMO_ADMIN_TOKEN, "POST", "endpoints", {
+          name: endpoint,
+          texts: { title: "Intranet" },
+          enableActivation: true,
+          pushGraceSeconds: 1,
+        })
+      ).status,
     ).toBe(201);
-    const key = (await adminCall("POST", `endpoints/${endpoint}/tokens`, { name: "e2e" })).body?.secret as string;
+    const key = (await devAdminCall(dev.url, DEMO_ADMIN_TOKEN, "POST", `endpoints/${endpoint}/tokens`, { name: "e2e" })).body
+      ?.secret as string;
     const signIn = (msisdn: string) =>
       fetch(`${dev.url}/api/sfwa/auth/${endpoint}?msisdn=${encodeURIComponent(msisdn)}`, { headers: { "api-key": key } }).then(
         async (r) => ({ status: r.status, body: await r.json() }),
@@ -108,12 +87,12 @@ describe("several devices per number in Chromium", () => {
     const first = signIn(msisdn);
     await activate(phone.page, msisdn, "Phone", 0);
     await expect.poll(() => phone.page.locator("#result-title").textContent(), { timeout: 15_000 }).toBe("Activated");
-    await phone.page.goto(await fromOutbox(phone.page, msisdn, (m) => m.link || undefined));
+    await phone.page.goto(await fromDevOutbox(dev.url, msisdn, (m) => m.link || undefined));
     await phone.page.getByRole("button", { name: "Reject" }).click();
     expect(await first).toEqual({ status: 200, body: { code: "TOUCH_REJECTED" } });
 
     // 2. The tablet activates from the next sign-in's link (after the phone's push grace): it waits to join.
-    const sent = (await outbox(tablet.page, msisdn)).length;
+    const sent = (await devOutbox(dev.url, msisdn)).length;
     const second = signIn(msisdn);
     await activate(tablet.page, msisdn, "Tablet", sent);
     await expect.poll(() => tablet.page.locator("#view-waiting").isVisible(), { timeout: 15_000 }).toBe(true);
@@ -131,7 +110,7 @@ describe("several devices per number in Chromium", () => {
     await expect.poll(() => tablet.page.locator("#home-msisdn").textContent(), { timeout: 15_000 }).toBe(msisdn);
     await tablet.page.locator("#devices-box summary").click();
     await expect.poll(() => tablet.page.locator("#devices-list").textContent()).toBe("PhoneTablet (this device)");
-    const listed = await adminCall("GET", `subscribers/${encodeURIComponent(msisdn)}`);
+    const listed = await devAdminCall(dev.url, DEMO_ADMIN_TOKEN, "GET", `subscribers/${encodeURIComponent(msisdn)}`);
     expect(listed.body?.devices.map((d: { name: string }) => d.name)).toEqual(["Phone", "Tablet"]);
 
     // 3. A sign-in pushes to both. Both open it; the tablet accepts first; the phone's Accept is too late.

@@ -1,10 +1,11 @@
-import type { Browser, CDPSession, Page } from "playwright-core";
+import type { Browser, CDPSession } from "playwright-core";
 import { launchChromium } from "../support/browser.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DEMO_ADMIN_TOKEN } from "../../scripts/demo-key.mjs";
 import { startDevServer, type DevServer } from "../../harness/dev-server.ts";
 import { FAKE_PUSH_CERT_PATH, startFakePushService, type FakePushService } from "../../harness/fake-push-service.ts";
-import { phoneContext } from "../support/app-browser.ts";
+import { devAdminCall, phoneContext } from "../support/app-browser.ts";
+import { fromDevOutbox } from "../support/magic-link-user.ts";
 
 /**
  * Approval with user verification in a real browser against `npm run dev`: Chromium's virtual
@@ -31,27 +32,6 @@ afterAll(async () => {
   await dev?.stop();
   await push?.close();
 });
-
-async function adminCall(method: string, path: string, body?: unknown) {
-  const res = await fetch(`${base}/admin/v1/${path}`, {
-    method,
-    headers: { authorization: `Bearer ${DEMO_ADMIN_TOKEN}`, ...(body ? { "content-type": "application/json" } : {}) },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, body: (await res.json().catch(() => null)) as Record<string, any> | null };
-}
-
-type OutboxMessage = { link: string; text: string };
-
-async function fromOutbox(page: Page, msisdn: string, pick: (m: OutboxMessage) => string | undefined): Promise<string> {
-  for (let i = 0; i < 150; i++) {
-    const res = await page.request.get(`${base}/dev/outbox.json?to=${encodeURIComponent(msisdn)}`);
-    const found = ((await res.json()) as { messages: OutboxMessage[] }).messages.map(pick).find(Boolean);
-    if (found) return found;
-    await page.waitForTimeout(200);
-  }
-  throw new Error(`no such SMS to ${msisdn}`);
-}
 
 async function pushedChallenge(subId: string, count: number): Promise<string> {
   for (let i = 0; i < 150; i++) {
@@ -84,7 +64,7 @@ async function phoneWithAuthenticator(sub: { endpoint: string; keys: unknown }) 
 describe("approval with user verification in Chromium (virtual authenticator)", () => {
   it("activation registers a credential; Accept with UV works; a failed verification and a tampered assertion are refused", async () => {
     const endpoint = `uv-${Date.now()}`;
-    const created = await adminCall("POST", "endpoints", {
+    const created = await devAdminCall(base, DEMO_ADMIN_TOKEN, "POST", "endpoints", {
       name: endpoint,
       texts: { title: "Payroll" },
       enableActivation: true,
@@ -93,7 +73,8 @@ describe("approval with user verification in Chromium (virtual authenticator)", 
       pushGraceSeconds: 60,
     });
     expect(created.status).toBe(201);
-    const key = (await adminCall("POST", `endpoints/${endpoint}/tokens`, { name: "e2e" })).body?.secret as string;
+    const key = (await devAdminCall(base, DEMO_ADMIN_TOKEN, "POST", `endpoints/${endpoint}/tokens`, { name: "e2e" })).body
+      ?.secret as string;
     const signIn = (msisdn: string) =>
       fetch(`${base}/api/sfwa/auth/${endpoint}?msisdn=${encodeURIComponent(msisdn)}`, { headers: { "api-key": key } }).then(async (r) => ({
         status: r.status,
@@ -106,20 +87,20 @@ describe("approval with user verification in Chromium (virtual authenticator)", 
 
     // 1. Activation from the SMS link page, with a name; the platform credential is registered.
     const first = signIn(msisdn);
-    await page.goto(await fromOutbox(page, msisdn, (m) => m.link || undefined));
+    await page.goto(await fromDevOutbox(base, msisdn, (m) => m.link || undefined));
     await page.getByRole("button", { name: "Use the app on this phone" }).click();
     await expect.poll(() => page.locator("#activate-msisdn").textContent()).toBe(msisdn);
     expect(await page.locator("#activate-no-uv").isVisible()).toBe(false); // this device can verify its user
     expect(await page.locator("#activate-name").inputValue()).toMatch(/Chrome/);
     await page.locator("#activate-name").fill("Work phone");
-    await page.locator("#activate-code").fill(await fromOutbox(page, msisdn, (m) => m.text.match(/activation code is (\d{6})/)?.[1]));
+    await page.locator("#activate-code").fill(await fromDevOutbox(base, msisdn, (m) => m.text.match(/activation code is (\d{6})/)?.[1]));
     await page.getByRole("button", { name: "Activate" }).click();
     await expect.poll(() => page.locator("#result-title").textContent(), { timeout: 15_000 }).toBe("Activated");
     const { credentials } = await cdp.send("WebAuthn.getCredentials", { authenticatorId });
     expect(credentials).toHaveLength(1);
-    const shown = await adminCall("GET", `subscribers/${encodeURIComponent(msisdn)}`);
+    const shown = await devAdminCall(base, DEMO_ADMIN_TOKEN, "GET", `subscribers/${encodeURIComponent(msisdn)}`);
     expect(shown.body?.devices).toEqual([expect.objectContaining({ name: "Work phone", userVerification: true })]);
-    await page.goto(await fromOutbox(page, msisdn, (m) => m.link || undefined));
+    await page.goto(await fromDevOutbox(base, msisdn, (m) => m.link || undefined));
     await page.getByRole("button", { name: "Reject" }).click();
     expect(await first).toEqual({ status: 200, body: { code: "TOUCH_REJECTED" } });
 

@@ -10,7 +10,7 @@ import { RESET_JWE_ALG, RESET_JWE_ENC } from "../../core/contracts/reset-secret.
 import { startDevServer, type DevServer } from "../../harness/dev-server.ts";
 import { relayKey, startRelay, type RelayProcess } from "../../harness/relay-process.ts";
 import { launchChromium } from "../support/browser.ts";
-import { LINK_PATTERN, linkIn } from "../support/magic-link-user.ts";
+import { LINK_PATTERN, devOutbox, linkIn } from "../support/magic-link-user.ts";
 import { startSlapd, type Slapd } from "../support/slapd.ts";
 
 /**
@@ -127,8 +127,7 @@ async function canBind(uid: string, password: string): Promise<boolean> {
 
 /** The dev outbox's messages to `to`, newest first. */
 async function outbox(to: string): Promise<string[]> {
-  const res = await fetch(`${dev.url}/dev/outbox.json?to=${encodeURIComponent(to)}`);
-  return ((await res.json()) as { messages: { text: string }[] }).messages.map((m) => m.text);
+  return (await devOutbox(dev.url, to)).map((m) => m.text);
 }
 
 /** Waits for an SMS to `to` beyond the `seen` first ones it had. */

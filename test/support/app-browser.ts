@@ -27,3 +27,13 @@ export async function phoneContext(browser: Browser, origin: string, subscriptio
   );
   return context;
 }
+
+/** The admin API of a dev server with the demo admin token: status and JSON body (null if none). */
+export async function devAdminCall(devUrl: string, adminToken: string, method: string, path: string, body?: unknown) {
+  const res = await fetch(`${devUrl}/admin/v1/${path}`, {
+    method,
+    headers: { authorization: `Bearer ${adminToken}`, ...(body ? { "content-type": "application/json" } : {}) },
+    ...(body ? { body: JSON.stringify(body) } : {}),
+  });
+  return { status: res.status, body: (await res.json().catch(() => null)) as Record<string, any> | null };
+}

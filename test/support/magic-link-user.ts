@@ -20,17 +20,44 @@ export function linkIn(text: string): string {
   return link;
 }
 
-/** The newest magic link the dev server's SMS outbox holds for `to` (`npm run dev`), waiting for it. */
-export async function devOutboxLink(devUrl: string, to: string, timeoutMs = 10_000): Promise<string> {
+/** A message in the dev server's SMS outbox (`npm run dev`): its text and the link it holds, if any. */
+export interface OutboxMessage {
+  link: string;
+  text: string;
+}
+
+/** The dev outbox's messages to `to`, newest first. */
+export async function devOutbox(devUrl: string, to: string): Promise<OutboxMessage[]> {
+  const res = await fetch(`${devUrl}/dev/outbox.json?to=${encodeURIComponent(to)}`);
+  return ((await res.json()) as { messages: OutboxMessage[] }).messages;
+}
+
+/**
+ * The newest message to `to` that `pick` finds something in (what it found), ignoring the
+ * `skip` oldest: waits for it.
+ */
+export async function fromDevOutbox<T>(
+  devUrl: string,
+  to: string,
+  pick: (m: OutboxMessage) => T | undefined,
+  skip = 0,
+  timeoutMs = 30_000,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
-    const { messages } = (await (await fetch(`${devUrl}/dev/outbox.json?to=${encodeURIComponent(to)}`)).json()) as {
-      messages: { text: string }[];
-    };
-    if (messages[0]) return linkIn(messages[0].text);
-    if (Date.now() > until) throw new Error(`no SMS to ${to} in the dev outbox within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
+    const messages = await devOutbox(devUrl, to);
+    for (const m of messages.slice(0, Math.max(0, messages.length - skip))) {
+      const found = pick(m);
+      if (found !== undefined && found !== "") return found;
+    }
+    if (Date.now() > until) throw new Error(`no such SMS to ${to} in the dev outbox within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 150));
   }
+}
+
+/** The newest magic link the dev server's SMS outbox holds for `to`, waiting for it. */
+export function devOutboxLink(devUrl: string, to: string, timeoutMs = 10_000): Promise<string> {
+  return fromDevOutbox(devUrl, to, (m) => m.text.match(LINK_PATTERN)?.[0], 0, timeoutMs);
 }
 
 export async function answerLink(link: string, decision: "accept" | "reject"): Promise<number> {
