@@ -1,9 +1,9 @@
 import { DEFAULT_TEXTS, type Config, type Endpoint, type Texts } from "../config/schema";
 import type { AuthQuery } from "../../core/contracts/magic-link";
-import { codeForStatus, type BadRequestReason, type FinalStatus, type ResultCode, type SessionStatus } from "../../core/codes";
+import { codeForStatus, type BadRequestReason, type ResultCode, type SessionStatus } from "../../core/codes";
 import { pickMatchNumber } from "../../core/number-match";
 import { randomToken, sha256Hex } from "../../core/tokens";
-import type { Approver, AssistedInit, Channel, SessionAppOptions } from "../objects/auth-session/contract";
+import type { Approver, AssistedInit, Channel, SessionAppOptions, SessionOutcome } from "../objects/auth-session/contract";
 import { ApproverDirectoryUnavailable, approverDirectory } from "./approvers";
 import { retryWait, waitBackoffMs } from "../../core/wait-retry";
 import { acquireLease } from "./overload";
@@ -185,20 +185,15 @@ export async function authenticate(env: Env, config: Config, endpoint: Endpoint,
     };
   }
   // Delivery failures end the session inside start(); nothing to wait for.
-  const status = started.status === "pending" ? await waitForOutcome(env, started.name, started.deadline) : started.status;
-  const device = started.channel === "sms" ? null : await answeringDevice(env, started.name);
-  return { code: codeForStatus(status), sessionId: started.sessionId, channel: started.channel, ...(device ? { device } : {}) };
-}
-
-/** Which app device decided a pushed session (the tombstone keeps it); null on any failure: only the log loses it. */
-async function answeringDevice(env: Env, name: string): Promise<{ id: string; name: string } | null> {
-  try {
-    const by = await objectStub(env, "AUTH_SESSION", name).answeredBy();
-    return by ? { id: by.deviceId, name: by.name } : null;
-  } catch (e) {
-    log.warn("answered_by_unavailable", { error: String(e) });
-    return null;
-  }
+  const outcome: SessionOutcome =
+    started.status === "pending" ? await waitForOutcome(env, started.name, started.deadline) : { status: started.status };
+  const by = outcome.answeredBy;
+  return {
+    code: codeForStatus(outcome.status),
+    sessionId: started.sessionId,
+    channel: started.channel,
+    ...(by ? { device: { id: by.deviceId, name: by.name } } : {}),
+  };
 }
 
 /**
@@ -206,18 +201,18 @@ async function answeringDevice(env: Env, name: string): Promise<{ id: string; na
  * fails; the state is in storage, so we call again (a fresh stub) while retryWait allows:
  * never on an overload, and not past what a relay waits for (wait-retry.ts).
  */
-export async function waitForOutcome(env: Env, name: string, deadline: number): Promise<FinalStatus> {
+export async function waitForOutcome(env: Env, name: string, deadline: number): Promise<SessionOutcome> {
   for (let attempt = 0; ; attempt++) {
-    let status: FinalStatus | null;
+    let outcome: SessionOutcome | null;
     try {
-      status = await objectStub(env, "AUTH_SESSION", name).wait();
+      outcome = await objectStub(env, "AUTH_SESSION", name).waitOutcome();
     } catch (e) {
       if (!retryWait(e, Date.now(), deadline)) throw e;
       log.warn("session_wait_retry", { attempt, error: String(e) });
       await new Promise((r) => setTimeout(r, waitBackoffMs(attempt)));
       continue;
     }
-    if (status === null) throw new Error(`session ${name.slice(0, 12)} vanished while awaited`);
-    return status;
+    if (outcome === null) throw new Error(`session ${name.slice(0, 12)} vanished while awaited`);
+    return outcome;
   }
 }

@@ -6,7 +6,7 @@ import { randomToken, sha256Hex, timingSafeEqualString } from "../../../core/tok
 import { type AliasState, aliasAlarm, loadAlias, storeAlias } from "./approver-alias";
 import type {
   ActivationGrant,
-  AnsweredByDevice,
+  SessionOutcome,
   AppDecideOutcome,
   AppView,
   Channel,
@@ -97,6 +97,18 @@ export class AuthSession extends DurableObject<Env> {
     return new Promise((resolve) => this.#waiters.push(resolve));
   }
 
+  /**
+   * wait(), with the device whose answer in the app decided it (read from the state the
+   * finish left in memory): one call for the blocking API, not a second one for its log.
+   */
+  async waitOutcome(): Promise<SessionOutcome | null> {
+    const status = await this.wait();
+    if (status === null) return null;
+    const state = this.#state;
+    const answeredBy = state && state.status !== "pending" ? state.answeredBy : undefined;
+    return { status, ...(answeredBy ? { answeredBy } : {}) };
+  }
+
   /** Read-only view for the approval page: a GET (or a link scanner) never changes state. */
   async view(): Promise<SessionView> {
     const alias = await this.#alias();
@@ -151,12 +163,6 @@ export class AuthSession extends DurableObject<Env> {
     const fresh = { nonce: randomToken(), approverLink: await newApproverLink() };
     const answer = { role, nonceValid, claims, device, uv };
     return this.#askedOrFinished(await this.#apply((state) => appDecide(state, answer, fresh, Date.now())));
-  }
-
-  /** Which device's answer in the app decided the session (null: pending, another channel, or gone). */
-  async answeredBy(): Promise<AnsweredByDevice | null> {
-    const state = await this.#load();
-    return state && state.status !== "pending" ? (state.answeredBy ?? null) : null;
   }
 
   /** Assisted Login: the user's pick on the link page (same CSRF token as their answer). */

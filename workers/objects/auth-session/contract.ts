@@ -14,6 +14,12 @@ export interface AnsweredByDevice {
   name: string;
 }
 
+/** How a session ended, for the blocking call: the status and, when the app decided it, which device. */
+export interface SessionOutcome {
+  status: FinalStatus;
+  answeredBy?: AnsweredByDevice;
+}
+
 /** Someone who can approve an Assisted Login. `id` is opaque to the user's browser. */
 export interface Approver {
   id: string;

@@ -7,7 +7,7 @@ import type { Texts } from "../../config/schema";
 import type { FinalStatus } from "../../../core/codes";
 import type { MatchSetup } from "../../../core/match-policy";
 import type { ApprovalPolicy } from "../../../core/user-verification";
-import type { AssistedInit, AssistedPhase, Channel } from "./contract";
+import type { AnsweredByDevice, AssistedInit, AssistedPhase, Channel } from "./contract";
 
 export const STATE_KEY = "session";
 
@@ -41,10 +41,7 @@ interface LegacyPushedChallenge {
 const MAX_NONCES = 16;
 
 /** The device that answered in the app, kept on the tombstone for the auth log and audit. */
-export interface AnsweredBy {
-  deviceId: string;
-  name: string;
-}
+export type AnsweredBy = AnsweredByDevice;
 
 /**
  * The SMS owed as push fallback, to the user or (`to`) to the Assisted Login approver. It
