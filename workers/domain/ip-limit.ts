@@ -12,6 +12,14 @@ export type IpAdmission = { allowed: true } | { allowed: false; retryAfterMs: nu
 
 export async function admitByIp(env: Env, scope: string, ip: string | null, limits: RateLimits): Promise<IpAdmission> {
   if (!ip) return { allowed: true };
-  const d = await objectStub(env, "IP_LIMITER", ipBucket(ip)).admit(scope, limits);
+  return admitByKey(env, ipBucket(ip), scope, limits);
+}
+
+/**
+ * The same counters for any other key (e.g. a reset's username, hashed): one IpLimiter object
+ * per key. Keys must not collide with address buckets: give them a prefix of their own.
+ */
+export async function admitByKey(env: Env, key: string, scope: string, limits: RateLimits): Promise<IpAdmission> {
+  const d = await objectStub(env, "IP_LIMITER", key).admit(scope, limits);
   return d.allowed ? { allowed: true } : { allowed: false, retryAfterMs: d.retryAfterMs };
 }

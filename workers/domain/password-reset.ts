@@ -9,7 +9,7 @@ import { smsProviderFromEnv } from "../sms/from-env";
 import { log } from "../lib/log";
 import { approverDirectory } from "./approvers";
 import { startSession } from "./authenticate";
-import { admitByIp } from "./ip-limit";
+import { admitByIp, admitByKey } from "./ip-limit";
 import { checkPinnedNumber } from "./number-pins";
 import type { RelayAsk } from "./reset-relay";
 import { RelayLinkError } from "./relay-link";
@@ -97,7 +97,7 @@ export async function startReset(ctx: ResetContext, r: ResetEndpoint, rawUsernam
   }
   // Per username, whoever asks: one limiter object per (endpoint, username), keyed by a hash.
   const userKey = `reset-user:${await sha256Hex(`${r.endpoint.name}\n${username}`)}`;
-  const byUser = await objectStub(ctx.env, "IP_LIMITER", userKey).admit("reset-user", r.reset.perUsername);
+  const byUser = await admitByKey(ctx.env, userKey, "reset-user", r.reset.perUsername);
   if (!byUser.allowed) {
     audit(ctx, r.endpoint.name, "rate_limited", { step: "start", limit: "username", username });
     return { kind: "rate_limited", retryAfterMs: byUser.retryAfterMs };
