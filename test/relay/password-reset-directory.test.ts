@@ -153,6 +153,13 @@ describe("user.lookup against slapd", () => {
     // Filter metacharacters are escaped: "*" is not a wildcard.
     expect(await h["user.lookup"]({ username: "*" })).toEqual({ found: false });
   });
+
+  it("the relay's users map wins for the number, as for logins; a user the directory does not know stays unknown", async () => {
+    const users = { alice: { msisdn: "+46709998877" }, carol: { msisdn: "+46709998866" } };
+    const h = await passwordResetHandlers(resetConfig(), users, log);
+    expect(await h["user.lookup"]({ username: "alice" })).toEqual({ found: true, msisdn: "+46709998877", displayName: "Alice Andersson" });
+    expect(await h["user.lookup"]({ username: "carol" })).toEqual({ found: false });
+  });
 });
 
 describe("passwordReset config", () => {

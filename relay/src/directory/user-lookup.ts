@@ -1,5 +1,6 @@
 import type { LinkArgs, LinkResult } from "../../../core/contracts/relay-link.ts";
-import { E164, normalizeUsername } from "../../../core/contracts/relay.ts";
+import { normalizeUsername } from "../../../core/contracts/relay.ts";
+import { phoneNumberFor } from "../auth-flow.ts";
 import type { RelayConfig } from "../config.ts";
 import type { Logger } from "../log.ts";
 import type { DirectoryAccounts } from "./directory-accounts.ts";
@@ -15,8 +16,8 @@ export function userLookupHandler(deps: { accounts: DirectoryAccounts; users?: R
     const username = normalizeUsername(args.username);
     const user = await deps.accounts.find(username);
     if (!user) return { found: false };
-    const fromDirectory = user.msisdn && E164.test(user.msisdn) ? user.msisdn : undefined;
-    const msisdn = deps.users?.[username]?.msisdn ?? fromDirectory;
+    // The login rule, with the directory vouching for the user; never the username as a number.
+    const msisdn = phoneNumberFor(username, user.msisdn ?? undefined, { users: deps.users ?? {}, usernameAsMsisdn: false }, true);
     if (!msisdn) deps.log.log("warn", "user_lookup_no_mobile", { username });
     return {
       found: true,
