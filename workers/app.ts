@@ -5,6 +5,7 @@ import { demoModeProblems } from "./config/demo-guard";
 import { APP_CSS } from "./pages/layout";
 import { adminApi } from "./routes/admin-api";
 import { approval } from "./routes/approval";
+import { asyncApi } from "./routes/async-api";
 import { authApi } from "./routes/auth-api";
 import { dev } from "./routes/dev";
 import { relayApi } from "./routes/relay-api";
@@ -21,6 +22,7 @@ import { redactPath } from "../core/redact";
 import { APP_API_BASE } from "../core/contracts/app-api-paths";
 import { RELAY_API_BASE } from "../core/contracts/relay-api";
 import { ADMIN_API_BASE } from "../core/contracts/admin-api";
+import { ASYNC_API_BASE } from "../core/contracts/async-auth";
 
 export const app = new Hono<{ Bindings: Env }>();
 
@@ -53,6 +55,7 @@ app.get("/assets/reset.js", (c) =>
   c.body(RESET_JS, 200, { "content-type": "text/javascript; charset=utf-8", "cache-control": "no-cache" }),
 );
 app.route("/api/sfwa", authApi); // Mideye Magic Link clients (VPNs, portals): the blocking auth call, API key
+app.route(ASYNC_API_BASE, asyncApi); // /api/v2: the async Magic Link API (202 + id, long-poll, webhooks), API key
 app.route("/api/offline", offlineApi); // customers' own RADIUS servers: offline-code checks, API key
 app.route(RELAY_API_BASE, relayApi); // /api/relay/v1: the on-prem RADIUS relay (relay/src/edge-client.ts), ES256 JWT
 app.route("/m", approval); // the SMS link, in the user's (or approver's) browser

@@ -2,6 +2,7 @@ import { app } from "./app";
 import { purgeAudit } from "./store/audit";
 import { log } from "./lib/log";
 
+export { AsyncAuth } from "./objects/async-auth/async-auth";
 export { AuthSession } from "./objects/auth-session/auth-session";
 export { DevOutbox } from "./objects/dev-outbox";
 export { IpLimiter } from "./objects/ip-limiter";

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 // number's object outside the EU jurisdiction.
 const HELPER = "workers/lib/durable-objects.ts";
 const BINDINGS =
-  /\b(AUTH_SESSION|SUBSCRIBER|LOAD_SHARD|IP_LIMITER|DEV_OUTBOX|RELAY_REPLAY|RELAY_CHALLENGES|RESET_SESSION|RELAY_LINK)\b(?!")/;
+  /\b(AUTH_SESSION|SUBSCRIBER|LOAD_SHARD|IP_LIMITER|DEV_OUTBOX|RELAY_REPLAY|RELAY_CHALLENGES|RESET_SESSION|RELAY_LINK|ASYNC_AUTH)\b(?!")/;
 const NAMESPACE_METHODS = /\.(getByName|idFromName|idFromString|newUniqueId|jurisdiction)\(/;
 
 /** `file:line: text` of each line outside the helper that matches `pattern`. */

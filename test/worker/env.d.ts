@@ -6,6 +6,8 @@ declare namespace Cloudflare {
     TEST_PUSH_URL: string;
     TEST_GRAPH_URL: string;
     TEST_ENTRA_SECRET: string;
+    TEST_WEBHOOK_URL: string;
+    TEST_WEBHOOK_SECRET: string;
     VAPID_PUBLIC_KEY: string;
     VAPID_PRIVATE_KEY: string;
     VAPID_SUBJECT: string;

@@ -99,6 +99,30 @@ export const ResetSchema = z.object({
 });
 export type ResetSettings = z.infer<typeof ResetSchema>;
 
+/**
+ * Where the async API (/api/v2) posts an endpoint's results. The URL is https (plain http only
+ * to a loopback host, and only delivered to in DEMO_MODE: see webhookUrlRefusal). The signing
+ * secret is a Worker secret (`whsec_…`, Standard Webhooks); this names it, never holds it, so
+ * no GET, audit row or log line can show it.
+ */
+export const WebhookSchema = z.object({
+  url: z
+    .url({ protocol: /^https?$/ })
+    .max(2048)
+    .refine(isHttpsOrLoopback, "webhook.url must be an https:// URL (plain http only to localhost, in DEMO_MODE)"),
+  signingSecret: z.object({
+    secret: z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, "webhook.signingSecret.secret must name a Worker secret, e.g. ACME_WEBHOOK_SECRET"),
+  }),
+});
+export type Webhook = z.infer<typeof WebhookSchema>;
+
+/** Why a webhook URL is not delivered to (null: it is): plain http outside DEMO_MODE. */
+export function webhookUrlRefusal(url: string, demoMode: boolean): string | null {
+  if (!isHttpsOrLoopback(url)) return "webhook.url must be https";
+  if (new URL(url).protocol === "http:" && !demoMode) return "plain http webhooks (localhost) are delivered only in DEMO_MODE";
+  return null;
+}
+
 /** Everything about an endpoint except its name and keys (also the JSON stored in D1). */
 export const EndpointSettingsSchema = z.object({
   timeoutSeconds: z.number().int().min(15).max(300).default(30),
@@ -144,6 +168,8 @@ export const EndpointSettingsSchema = z.object({
   numberChangeNoticeHours: z.number().int().min(1).max(720).default(72),
   /** The password reset portal (off unless set). */
   reset: ResetSchema.optional(),
+  /** The async API's webhook (off unless set): each final result is posted there, signed. */
+  webhook: WebhookSchema.optional(),
 });
 export type EndpointSettings = z.infer<typeof EndpointSettingsSchema>;
 

@@ -68,6 +68,8 @@ export interface SessionRequest {
   timeoutMs: number;
   app: SessionAppOptions;
   assisted: AssistedRequest | null;
+  /** The async API: the AsyncAuth object the session tells its outcome (see async-auth.ts). */
+  notify?: string;
 }
 
 export type SessionStart =
@@ -147,6 +149,7 @@ export async function startSession(env: Env, config: Config, r: SessionRequest, 
       leaseShard,
       app: r.app,
       assisted,
+      ...(r.notify ? { notify: r.notify } : {}),
     });
     return { kind: "started", name, sessionId, status: initial.status, channel: initial.channel, deadline };
   } catch (e) {
@@ -155,27 +158,27 @@ export async function startSession(env: Env, config: Config, r: SessionRequest, 
   }
 }
 
+/** The session a Magic Link call's parameters ask for (the blocking call and the async API alike). */
+export function sessionRequestFor(env: Env, endpoint: Endpoint, q: AuthQuery, publicOrigin: string): SessionRequest {
+  const assisted = endpoint.assistedLogin
+    ? { approvers: () => approverDirectory(env, endpoint).list(endpoint), linkBase: publicOrigin }
+    : null;
+  return {
+    msisdn: q.msisdn,
+    endpoint,
+    texts: resolveTexts(endpoint, q),
+    timeoutMs: (q["touch-timeout"] ?? endpoint.timeoutSeconds) * 1000,
+    app: appOptions(endpoint, q),
+    assisted,
+  };
+}
+
 /**
  * One Magic Link authentication, start to finish: the session is started (startSession), then
  * we block until it reports its outcome. The result codes are the same whichever channel was used.
  */
 export async function authenticate(env: Env, config: Config, endpoint: Endpoint, q: AuthQuery, publicOrigin: string): Promise<AuthOutcome> {
-  const assisted = endpoint.assistedLogin
-    ? { approvers: () => approverDirectory(env, endpoint).list(endpoint), linkBase: publicOrigin }
-    : null;
-  const started = await startSession(
-    env,
-    config,
-    {
-      msisdn: q.msisdn,
-      endpoint,
-      texts: resolveTexts(endpoint, q),
-      timeoutMs: (q["touch-timeout"] ?? endpoint.timeoutSeconds) * 1000,
-      app: appOptions(endpoint, q),
-      assisted,
-    },
-    publicOrigin,
-  );
+  const started = await startSession(env, config, sessionRequestFor(env, endpoint, q, publicOrigin), publicOrigin);
   if (started.kind === "no_approvers") return { code: "FAILED_DELIVERY", sessionId: started.sessionId, channel: "none" };
   if (started.kind === "refused") {
     return {

@@ -16,7 +16,8 @@ export type ObjectBinding =
   | "RELAY_REPLAY"
   | "RELAY_CHALLENGES"
   | "RESET_SESSION"
-  | "RELAY_LINK";
+  | "RELAY_LINK"
+  | "ASYNC_AUTH";
 
 /** Jurisdictions an operator may choose (Cloudflare's list; "eu" is the one the docs describe). */
 const JURISDICTIONS: readonly DurableObjectJurisdiction[] = ["eu", "us", "fedramp", "fedramp-high"];

@@ -60,6 +60,8 @@ export interface SessionInit {
   app: SessionAppOptions;
   /** Assisted Login: after accepting, the user picks one of these, who must accept too. */
   assisted?: AssistedInit | null;
+  /** The async API: the AsyncAuth object (its name) told the outcome when the session ends. */
+  notify?: string;
 }
 
 export interface AssistedInit {

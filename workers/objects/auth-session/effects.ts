@@ -5,7 +5,7 @@
 import type { FinalStatus } from "../../../core/codes";
 import type { SmsMessage } from "../../sms/provider";
 import type { AliasState } from "./approver-alias";
-import type { SessionState } from "./state";
+import type { AnsweredBy, SessionState } from "./state";
 
 export interface Step<R> {
   state: SessionState;
@@ -21,6 +21,8 @@ export interface SmsFailure {
 
 export type Effect =
   | { kind: "log"; level: "info" | "warn" | "error"; event: string; fields: Record<string, unknown> }
+  /** Tells the async API's object the outcome (its backstop alarm asks if this is lost). */
+  | { kind: "notify_async"; asyncName: string; status: FinalStatus; answeredBy?: AnsweredBy }
   /** Resolves the API calls waiting in wait(). */
   | { kind: "notify_waiters"; status: FinalStatus }
   /** The overload lease and the Subscriber entries (of the user and the asked approver). */

@@ -37,6 +37,11 @@ export async function runEffect(effect: Effect, host: EffectHost): Promise<Follo
     case "release":
       await release(effect, host);
       return null;
+    case "notify_async":
+      await objectStub(host.env, "ASYNC_AUTH", effect.asyncName)
+        .sessionFinished({ status: effect.status, ...(effect.answeredBy ? { answeredBy: effect.answeredBy } : {}) })
+        .catch((e: unknown) => log.warn("notify_async_failed", { note: "its backstop alarm asks", error: String(e) }));
+      return null;
     case "close_challenge":
       await objectStub(host.env, "SUBSCRIBER", effect.msisdn)
         .closeChallenge(effect.session)

@@ -96,6 +96,8 @@ export interface Pending extends SessionCommon {
   assisted?: AssistedState;
   /** What an app's Accept needs (absent: stored before the setting, a tap). */
   approval?: ApprovalPolicy;
+  /** The async API's AsyncAuth object to tell the outcome (absent: a blocking call). */
+  notify?: string;
 }
 
 /** The tombstone of an answered (or failed, or expired) session: data minimisation. */

@@ -59,6 +59,7 @@ export function create(init: SessionInit, now: number, fresh: { csrf: string; ch
     smsDue: null,
     ...(init.app.approval && init.app.approval.approval !== "tap" ? { approval: init.app.approval } : {}),
     ...(init.assisted ? { assisted: { ...init.assisted, phase: "user" as const } } : {}),
+    ...(init.notify ? { notify: init.notify } : {}),
   };
 }
 
@@ -283,6 +284,7 @@ export function finish(state: Pending, status: FinalStatus, now: number, answere
     { kind: "notify_waiters", status },
     { kind: "release", session: name, leaseShard, msisdns },
   ];
+  if (state.notify) effects.push({ kind: "notify_async", asyncName: state.notify, status, ...(answeredBy ? { answeredBy } : {}) });
   return { state: tombstone, effects, result: status };
 }
 
