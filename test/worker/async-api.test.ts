@@ -3,9 +3,11 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { WEBHOOK_MAX_ATTEMPTS } from "../../core/webhook-retry";
 import { verifyWebhook } from "../../core/webhook-signature";
+import { randomToken, sha256Hex } from "../../core/tokens";
+import { BACKSTOP_MARGIN_MS } from "../../workers/objects/async-auth/state";
 import type { AsyncState } from "../../workers/objects/async-auth/state";
 import { ADMIN_TOKEN } from "../support/keys";
-import { KEYS, answer, freshMsisdn, openLink, waitForLink } from "./support/magic-link";
+import { KEYS, answer, callAuth, codeOf, freshMsisdn, openLink, waitForLink } from "./support/magic-link";
 
 const ORIGIN = "https://mfa.example.com";
 
@@ -182,6 +184,31 @@ describe("GET /api/v2/auth/{id}", () => {
     }
     // The creator's key still reads it.
     expect((await readAsync(id)).status).toBe(200);
+  });
+
+  it("the backstop asks the session when its notice was lost", async () => {
+    // A blocking call's session notifies no async object: as if the notice had been lost.
+    const msisdn = freshMsisdn();
+    const blocking = callAuth(msisdn, { params: { "touch-timeout": "15" } });
+    const link = await waitForLink(msisdn);
+    await acceptLink(msisdn);
+    expect(await codeOf(blocking)).toBe("TOUCH_ACCEPTED");
+    const id = randomToken();
+    const now = Date.now();
+    await env.ASYNC_AUTH.getByName(id).create({
+      id,
+      endpoint: "default",
+      keyName: "main",
+      msisdn: "+467******99",
+      session: await sha256Hex(link.split("/m/")[1] ?? ""),
+      sessionId: "0".repeat(64),
+      channel: "sms",
+      createdAt: now - 20_000,
+      deadline: now - BACKSTOP_MARGIN_MS, // the backstop is due now
+      status: "pending",
+    });
+    await runAlarm(id); // (or the runtime already ran it)
+    expect(await (await readAsync(id, { wait: 10 })).json()).toEqual({ id, status: "finished", code: "TOUCH_ACCEPTED" });
   });
 
   it(`wait is bounded: more than 30 s is a bad request`, async () => {
