@@ -41,7 +41,12 @@ async function deliver(body: string, opts: { id?: string; at?: number; tamper?: 
   const signature = await signWebhook(key, id, timestamp, body);
   const res = await fetch(`http://127.0.0.1:${port}/`, {
     method: "POST",
-    headers: { "content-type": "application/json", "webhook-id": id, "webhook-timestamp": String(timestamp), "webhook-signature": signature },
+    headers: {
+      "content-type": "application/json",
+      "webhook-id": id,
+      "webhook-timestamp": String(timestamp),
+      "webhook-signature": signature,
+    },
     body: opts.tamper ? body.replace("ACCEPTED", "REJECTED") : body,
   });
   return res.status;

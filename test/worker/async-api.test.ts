@@ -111,6 +111,8 @@ describe("POST /api/v2/auth", () => {
       [{ msisdn: freshMsisdn(), "touch-timeout": 5 }, {}, 400, "invalid_parameter"],
       [{ msisdn: freshMsisdn(), "sms-text": "a\u0007b" }, {}, 400, "invalid_parameter"],
       [{}, {}, 400, "invalid_msisdn"],
+      ["{not json", {}, 400, "invalid_parameter"],
+      [[{ msisdn: freshMsisdn() }], {}, 400, "invalid_parameter"],
     ];
     for (const [body, opts, status, reason] of cases) {
       const res = await startAsync(body, opts);

@@ -1,5 +1,6 @@
 import { OpenAPIHono, createRoute } from "@hono/zod-openapi";
 import type { Context, TypedResponse } from "hono";
+import { HTTPException } from "hono/http-exception";
 import { z } from "zod";
 import { styledCode } from "../../core/codes";
 import {
@@ -33,6 +34,20 @@ type AsyncEnv = { Bindings: Env };
 export const asyncApi = new OpenAPIHono<AsyncEnv>({
   // Bad input is refused like the blocking call's: counted per client address, BAD_REQUEST.
   defaultHook: (result, c) => (result.success ? undefined : magicLinkBadRequest(c, result.error, result.target)),
+});
+
+// A body that is not JSON at all fails before the schema: the same BAD_REQUEST (invalid_parameter).
+asyncApi.onError((err, c) => {
+  if (err instanceof HTTPException && err.status === 400) {
+    return refuseUnauthenticated(c, {
+      requested: c.req.param("endpoint") ?? "",
+      endpoint: null,
+      reason: "invalid_parameter",
+      msisdn: null,
+      latencyMs: 0,
+    });
+  }
+  throw err;
 });
 
 const ApiKeyHeader = z.object({ "api-key": z.string().optional().meta({ description: "An API key of the endpoint" }) });
