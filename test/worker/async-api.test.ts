@@ -6,6 +6,7 @@ import { verifyWebhook } from "../../core/webhook-signature";
 import { randomToken, sha256Hex } from "../../core/tokens";
 import { BACKSTOP_MARGIN_MS } from "../../workers/objects/async-auth/state";
 import type { AsyncState } from "../../workers/objects/async-auth/state";
+import { asyncApi } from "../../workers/routes/async-api";
 import { ADMIN_TOKEN } from "../support/keys";
 import { KEYS, answer, callAuth, codeOf, freshMsisdn, openLink, waitForLink } from "./support/magic-link";
 
@@ -218,6 +219,17 @@ describe("GET /api/v2/auth/{id}", () => {
     const res = await readAsync(id, { wait: 31 });
     expect(res.status).toBe(400);
     expect(await res.json()).toEqual({ code: "BAD_REQUEST" });
+  });
+});
+
+describe("OpenAPI", () => {
+  it("the routes are described from the schemas they validate with, as a valid 3.1 path set", () => {
+    const doc = asyncApi.getOpenAPI31Document({ openapi: "3.1.0", info: { title: "async", version: "1" } });
+    expect(Object.keys(doc.paths ?? {}).sort()).toEqual(["/auth", "/auth/{endpointOrId}"]);
+    expect(Object.keys(doc.paths?.["/auth/{endpointOrId}"] ?? {}).sort()).toEqual(["get", "post"]);
+    expect(Object.keys(doc.components?.schemas ?? {})).toEqual(
+      expect.arrayContaining(["AsyncAuthRequest", "AsyncAuthStarted", "AsyncAuthStatus", "AsyncBadRequest", "AsyncNotFound"]),
+    );
   });
 });
 

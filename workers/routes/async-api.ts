@@ -40,7 +40,7 @@ export const asyncApi = new OpenAPIHono<AsyncEnv>({
 asyncApi.onError((err, c) => {
   if (err instanceof HTTPException && err.status === 400) {
     return refuseUnauthenticated(c, {
-      requested: c.req.param("endpoint") ?? "",
+      requested: c.req.param("endpointOrId") ?? "",
       endpoint: null,
       reason: "invalid_parameter",
       msisdn: null,
@@ -79,18 +79,28 @@ const startDefault = createRoute({
   request: { headers: ApiKeyHeader, body: startBody },
   responses: startResponses,
 });
+// POST's endpoint name and GET's id share one path template: OpenAPI 3.1 forbids two templates
+// that differ only in a parameter's name.
 const startNamed = createRoute({
   method: "post",
-  path: "/auth/{endpoint}",
+  path: "/auth/{endpointOrId}",
   summary: "Start an authentication on an endpoint (async)",
-  request: { headers: ApiKeyHeader, params: z.object({ endpoint: z.string() }), body: startBody },
+  request: {
+    headers: ApiKeyHeader,
+    params: z.object({ endpointOrId: z.string().meta({ description: "The endpoint's name" }) }),
+    body: startBody,
+  },
   responses: startResponses,
 });
 const readRoute = createRoute({
   method: "get",
-  path: "/auth/{id}",
+  path: "/auth/{endpointOrId}",
   summary: `Read an async authentication, waiting up to ?wait= seconds (max ${MAX_WAIT_SECONDS}) for its result`,
-  request: { headers: ApiKeyHeader, params: z.object({ id: z.string() }), query: AsyncWaitQuerySchema },
+  request: {
+    headers: ApiKeyHeader,
+    params: z.object({ endpointOrId: z.string().meta({ description: "The async id from the 202" }) }),
+    query: AsyncWaitQuerySchema,
+  },
   responses: {
     200: {
       description: "pending, or finished with the blocking call's code",
@@ -150,10 +160,10 @@ async function start(c: Context<AsyncEnv>, endpointParam: string | undefined, bo
 }
 
 asyncApi.openapi(startDefault, (c) => start(c, undefined, c.req.valid("json")));
-asyncApi.openapi(startNamed, (c) => start(c, c.req.valid("param").endpoint, c.req.valid("json")));
+asyncApi.openapi(startNamed, (c) => start(c, c.req.valid("param").endpointOrId, c.req.valid("json")));
 
 asyncApi.openapi(readRoute, async (c) => {
-  const { id } = c.req.valid("param");
+  const id = c.req.valid("param").endpointOrId;
   const waitMs = (c.req.valid("query").wait ?? 0) * 1000;
   const config = loadConfig(c.env);
   const apiKey = c.req.header("api-key");

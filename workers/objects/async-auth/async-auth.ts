@@ -50,12 +50,16 @@ export class AsyncAuth extends DurableObject<Env> {
     const state = await this.#load();
     if (!state || !readable(state, Date.now())) return { kind: "not_found" };
     if (!state.result && waitMs > 0) {
-      let timer: ReturnType<typeof setTimeout> | null = null;
-      await new Promise<void>((resolve) => {
-        this.#waiters.push(resolve);
-        timer = setTimeout(resolve, waitMs);
+      let wake: () => void = () => {};
+      const woken = new Promise<void>((resolve) => {
+        wake = resolve;
       });
-      if (timer !== null) clearTimeout(timer);
+      this.#waiters.push(wake);
+      const timer = setTimeout(wake, waitMs);
+      await woken;
+      clearTimeout(timer);
+      // A poll that timed out leaves no waiter behind.
+      this.#waiters = this.#waiters.filter((w) => w !== wake);
     }
     return this.#read();
   }
@@ -155,7 +159,7 @@ export class AsyncAuth extends DurableObject<Env> {
     const outcome = await attemptWebhook(this.env, message, Date.now());
     if ("none" in outcome) return this.#save({ ...state, webhook: { state: "none" } });
     const next = attempted(webhook, outcome, Date.now());
-    const fields = { endpoint: state.endpoint, webhookId: webhook.msgId, attempts: next.state === "none" ? 0 : next.attempts };
+    const fields = { endpoint: state.endpoint, webhookId: webhook.msgId, attempts: webhook.attempts + 1 };
     if (next.state === "delivered") log.info("webhook_delivered", fields);
     else if (next.state === "due") log.warn("webhook_failed", { ...fields, error: next.lastError, retryAt: next.nextAt });
     else if (next.state === "given_up") {
