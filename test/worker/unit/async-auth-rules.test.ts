@@ -4,6 +4,8 @@ import { WEBHOOK_MAX_ATTEMPTS, WEBHOOK_RETRY_DELAYS_MS, nextWebhookAttempt } fro
 import { newSigningSecret, parseSigningSecret, signWebhook, verifyWebhook } from "../../../core/webhook-signature";
 import { WebhookSchema, webhookUrlRefusal } from "../../../workers/config/schema";
 import type { AsyncAuthInit } from "../../../workers/objects/async-auth/contract";
+import type { SessionInit } from "../../../workers/objects/auth-session/contract";
+import { create, finish } from "../../../workers/objects/auth-session/transitions";
 import { BACKSTOP_MARGIN_MS, attempted, created, finished, nextWake, readable } from "../../../workers/objects/async-auth/state";
 
 describe("webhook signatures (Standard Webhooks)", () => {
@@ -144,5 +146,28 @@ describe("request body", () => {
     expect(AsyncWaitQuerySchema.safeParse({ wait: "30" }).success).toBe(true);
     expect(AsyncWaitQuerySchema.safeParse({ wait: "31" }).success).toBe(false);
     expect(AsyncWaitQuerySchema.safeParse({ wait: "-1" }).success).toBe(false);
+  });
+});
+
+describe("the session tells its async object", () => {
+  const init: SessionInit = {
+    name: "n".repeat(64),
+    msisdn: "+46701234567",
+    endpoint: "default",
+    texts: { sms: "", title: "", authentication: "", touchAccept: "", touchReject: "", buttonAccept: "", buttonReject: "" },
+    smsText: "",
+    link: "https://mfa.example.com/m/x",
+    timeoutMs: 30_000,
+    tombstoneMs: 600_000,
+    leaseShard: null,
+    app: { activation: false, push: null, matchNumber: null, callerShowsNumber: false },
+  };
+
+  it("on finish, with the answering device; a blocking call's session tells no one", () => {
+    const by = { deviceId: "d1", name: "Phone" };
+    const told = finish(create({ ...init, notify: "async-id" }, 0, { csrf: "c", choices: null }), "accepted", 1_000, by);
+    expect(told.effects).toContainEqual({ kind: "notify_async", asyncName: "async-id", status: "accepted", answeredBy: by });
+    const blocking = finish(create(init, 0, { csrf: "c", choices: null }), "expired", 1_000);
+    expect(blocking.effects.map((e) => e.kind)).not.toContain("notify_async");
   });
 });
