@@ -39,6 +39,15 @@ export const resetHeaders = secureHeaders({
   ...common,
 });
 
+/**
+ * The admin console: same-origin scripts (the dashboard's charts) and styles only, no inline,
+ * no eval; forms post only to itself; fetches (chart data) only to itself.
+ */
+export const consoleHeaders = secureHeaders({
+  contentSecurityPolicy: { ...baseCsp, scriptSrc: ["'self'"], connectSrc: ["'self'"] },
+  ...common,
+});
+
 /** Nothing cached, unless a route says otherwise (static files do). */
 export const noStoreByDefault = createMiddleware(async (c, next) => {
   await next();
