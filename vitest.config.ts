@@ -4,6 +4,7 @@ import { defineConfig } from "vitest/config";
 import { buildClient } from "./scripts/build-client.mjs";
 import { FAKE_PUSH_CERT_PATH, startFakePushService } from "./harness/fake-push-service.ts";
 import { FAKE_GRAPH, startFakeGraph } from "./harness/fake-graph.ts";
+import { startFakeAccessJwks } from "./harness/fake-access-jwks.ts";
 import { startFakeSmsGateway } from "./harness/fake-sms-gateway.ts";
 import { ADMIN_TOKEN } from "./test/support/keys.ts";
 import { TEST_CONFIG } from "./test/support/test-config.ts";
@@ -24,6 +25,8 @@ const migrations = await readD1Migrations("./migrations");
 const push = await startFakePushService();
 // A local token endpoint and Microsoft Graph for the Entra ID approver directory (see the file).
 const graph = await startFakeGraph();
+// A local Cloudflare Access key set for the admin console's Access JWT check (see the file).
+const access = await startFakeAccessJwks();
 
 // A VAPID key pair for this run, in the formats the secrets use (base64url point and scalar).
 const vapid = (() => {
@@ -63,6 +66,9 @@ export default defineConfig({
                 TEST_PUSH_URL: push.url,
                 TEST_GRAPH_URL: graph.url,
                 TEST_ENTRA_SECRET: FAKE_GRAPH.clientSecret,
+                TEST_ACCESS_CERTS_URL: access.certsUrl,
+                TEST_ACCESS_SIGNING_JWK: access.signingJwk,
+                TEST_ACCESS_OTHER_JWK: access.otherJwk,
                 // The local fake push service is a push host only by this explicit addition.
                 PUSH_HOST_ALLOWLIST: new URL(push.url).hostname,
               },

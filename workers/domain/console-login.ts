@@ -12,8 +12,8 @@ import { startConsoleSession, type ConsoleSession } from "./console-session";
  * before the token is checked, so online guessing is capped however the attacker spreads it;
  * a wrong attempt says nothing about which half was wrong.
  */
-export const LOGIN_PER_IP: RateLimits = { perMinute: 10, perHour: 60 };
-export const LOGIN_PER_NAME: RateLimits = { perMinute: 5, perHour: 30 };
+export const LOGIN_PER_IP: RateLimits = { perMinute: 20, perHour: 120 };
+export const LOGIN_PER_NAME: RateLimits = { perMinute: 10, perHour: 60 };
 
 export type SignIn = { kind: "ok"; session: ConsoleSession } | { kind: "wrong" } | { kind: "rate_limited"; retryAfterMs: number };
 
