@@ -61,6 +61,7 @@ export function settingsInput(form: FormValues): { input: Record<string, unknown
     try {
       input[k] = JSON.parse(text);
     } catch {
+      input[k] = undefined; // the schema still checks every other field
       errors[k] = "must be JSON (an object), or empty for none";
     }
   }

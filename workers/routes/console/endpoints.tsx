@@ -42,12 +42,12 @@ const TokenForm = z.object({
   expires: z.iso.date("expires must be a date, YYYY-MM-DD (last valid day, UTC)").optional(),
 });
 
-/** The settings from a form, validated by EndpointSettingsSchema, or the field errors. */
+/** The settings from a form, validated by EndpointSettingsSchema, or every field's error at once. */
 function parseSettings(form: FormValues) {
   const { input, errors } = settingsInput(form);
-  if (Object.keys(errors).length > 0) return { ok: false as const, errors };
   const parsed = EndpointSettingsSchema.strict().safeParse(input);
-  return parsed.success ? { ok: true as const, input, settings: parsed.data } : { ok: false as const, errors: fieldErrors(parsed.error) };
+  if (parsed.success && Object.keys(errors).length === 0) return { ok: true as const, input, settings: parsed.data };
+  return { ok: false as const, errors: { ...(parsed.success ? {} : fieldErrors(parsed.error)), ...errors } };
 }
 
 consoleEndpoints.get("/", async (c) => {
