@@ -36,6 +36,8 @@ describe("console sign-in", () => {
     expect(csp).toContain("script-src 'self'");
     expect(csp).toContain("style-src 'self'");
     expect(csp).not.toContain("unsafe-inline");
+    // Same-origin referrers, so a browser's form post carries the real Origin (not "null").
+    expect(login.headers.get("referrer-policy")).toBe("same-origin");
   });
 
   it("signs an operator in with their named admin token: a __Host- session cookie, only its hash stored", async () => {

@@ -5,13 +5,13 @@ export function CsrfField(props: { token: string }) {
   return <input type="hidden" name="_csrf" value={props.token} />;
 }
 
-/** The <head> every console page shares: no referrer, no indexing, the same-origin stylesheet. */
+/** The <head> every console page shares: referrers only to itself (see consoleHeaders), no indexing, the same-origin stylesheet. */
 function Head(props: { title: string; head?: Child }) {
   return (
     <head>
       <meta charset="utf-8" />
       <meta name="viewport" content="width=device-width, initial-scale=1" />
-      <meta name="referrer" content="no-referrer" />
+      <meta name="referrer" content="same-origin" />
       <meta name="robots" content="noindex, nofollow" />
       <title>{`${props.title} · edge-mfa admin`}</title>
       <link rel="stylesheet" href="/admin/assets/console.css" />
