@@ -62,7 +62,10 @@ app.route(APP_API_BASE, appApi); // /app/api: the authenticator app (client/api.
 app.route("/app/", authenticatorApp); // the authenticator app's shell and files, in the browser (its scope is /app/)
 app.get("/app", (c) => c.redirect("/app/", 301)); // outside that scope: into it
 app.route(ADMIN_API_BASE, adminApi); // /admin/v1: operators (cli/admin.ts), admin bearer tokens
-app.route("/admin", adminConsole); // the admin web console, in an operator's browser (after the API: it leaves /admin/v1 alone)
+// The admin web console, in an operator's browser (after the API: it leaves /admin/v1 alone).
+// Mounted at "/admin/" so its dashboard ("/") answers /admin/; /admin itself redirects there.
+app.get("/admin", (c) => c.redirect("/admin/", 308));
+app.route("/admin/", adminConsole);
 app.route("/dev", dev); // DEMO_MODE only: the dev SMS outbox, in a developer's browser
 
 app.onError((err, c) => {

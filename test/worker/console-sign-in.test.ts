@@ -17,6 +17,10 @@ const sessionRow = async (id: string) =>
 describe("console sign-in", () => {
   it("sends a visitor without a session to the sign-in page, which has the contracted form", async () => {
     const b = new ConsoleBrowser();
+    const bare = await b.get("/admin");
+    expect(bare.status).toBe(308);
+    expect(bare.location).toBe("/admin/");
+    expect((await b.get("/admin/")).location).toBe("/admin/login");
     const res = await b.get("/admin/endpoints");
     expect(res.status).toBe(303);
     expect(res.location).toBe("/admin/login");

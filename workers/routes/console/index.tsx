@@ -10,7 +10,7 @@ import { consoleSignIn } from "./sign-in";
 import { consoleSubscribers } from "./subscribers";
 
 /**
- * The admin web console, mounted at /admin after the admin API (/admin/v1). Middleware here
+ * The admin web console, mounted at /admin/ (workers/app.ts) after the admin API (/admin/v1). Middleware here
  * would also see /admin/v1/* requests the admin API passed on (hono matches by prefix), so
  * the gate leaves those alone: a console cookie is never an admin API credential, and the
  * API's bearer check stays the only one it has.
