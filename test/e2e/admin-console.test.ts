@@ -112,7 +112,7 @@ describe("admin console in Chromium against wrangler dev", () => {
     expect(await callApi(secret, msisdn())).toEqual({ code: "BAD_REQUEST" });
     // The audit log names the operator for each change.
     const audit = await devAdminCall(dev.url, DEMO_ADMIN_TOKEN, "GET", `audit?kind=admin&endpoint=${endpoint}`);
-    const actions = (audit.body?.entries as { actor: string; action: string }[]).map((e) => `${e.actor}:${e.action}`);
+    const actions = ((audit.body?.entries ?? []) as { actor: string; action: string }[]).map((e) => `${e.actor}:${e.action}`);
     expect(actions).toEqual(expect.arrayContaining(["demo:endpoint.create", "demo:token.create", "demo:token.revoke"]));
   });
 
@@ -123,7 +123,7 @@ describe("admin console in Chromium against wrangler dev", () => {
     expect(response.status()).toBe(403);
     await other.close();
     const listed = await devAdminCall(dev.url, DEMO_ADMIN_TOKEN, "GET", "endpoints");
-    expect((listed.body?.endpoints as { name: string }[]).map((e) => e.name)).not.toContain("forged-endpoint");
+    expect(((listed.body?.endpoints ?? []) as { name: string }[]).map((e) => e.name)).not.toContain("forged-endpoint");
     // The operator's own session is unharmed.
     await page.goto(`${dev.url}/admin/endpoints`);
     expect(await page.locator("nav .who").textContent()).toBe("demo");
