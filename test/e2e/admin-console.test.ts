@@ -20,12 +20,17 @@ let context: BrowserContext;
 let page: Page;
 let evil: Server;
 let evilUrl: string;
+const cspViolations: string[] = [];
 const endpoint = `console-e2e-${Math.floor(Math.random() * 1e6)}`;
 
 beforeAll(async () => {
   [dev, browser] = await Promise.all([startDevServer(), launchChromium()]);
   context = await browser.newContext();
   page = await context.newPage();
+  // The console's CSP allows no inline script or style: any violation would show here.
+  page.on("console", (m) => {
+    if (/Content Security Policy/i.test(m.text())) cspViolations.push(m.text());
+  });
   // Another site (another origin and host name) whose page posts a form to the console.
   evil = createServer((_req, res) => {
     res.writeHead(200, { "content-type": "text/html" }).end(`<!doctype html><title>Win a prize</title>
@@ -135,5 +140,6 @@ describe("admin console in Chromium against wrangler dev", () => {
     expect((await context.cookies(dev.url)).map((c) => c.name)).not.toContain("__Host-edge-mfa-console");
     await page.goto(`${dev.url}/admin/endpoints/${endpoint}`);
     expect(new URL(page.url()).pathname).toBe("/admin/login");
+    expect(cspViolations).toEqual([]);
   });
 });

@@ -28,8 +28,8 @@ export async function signInToConsole(env: Env, attempt: { name: string; secret:
     return { kind: "rate_limited", retryAfterMs };
   }
   const tokens = await adminTokensFromEnv(env);
-  // The token is compared against every configured hash (constant time, no early exit); the
-  // name decides only afterwards, so timing says nothing about which names exist.
+  // The token is compared against every configured hash (constant time, no early exit), so
+  // timing says nothing about the token; the name decides only afterwards.
   const owner = attempt.secret.length > 0 && attempt.secret.length <= 512 ? matchAdmin(await sha256Hex(attempt.secret), tokens) : null;
   if (owner === null || owner !== name) {
     // Only a configured name is written down: a mistyped secret in the name field stays out of logs.
