@@ -33,36 +33,33 @@ export const consoleGate = createMiddleware<ConsoleEnv>(async (c, next) => {
     log.error("config_error", { error: e.message });
     return c.html(<ConsoleMessagePage title="Console misconfigured" text="See the Worker's logs." />, 500);
   }
-  {
-    if (c.req.path === CONSOLE_CSS_PATH) return next();
-    let session: ConsoleSession | null;
-    if (access) {
-      const operator = await accessOperator(access, c.req.header("cf-access-jwt-assertion"));
-      if (!operator) {
-        log.warn("console_access_refused", { path: redactPath(c.req.path) });
-        return forbidden(c, "Cloudflare Access did not vouch for this request.");
-      }
-      session = await resumeConsoleSession(c.env, sessionCookie(c));
-      if (!session || session.operator !== operator) {
-        // Access vouches for the person; the session only carries the CSRF token for their forms.
-        session = await startConsoleSession(c.env, operator);
-        setSessionCookie(c, session.id);
-      }
-      if (c.req.path === LOGIN_PATH) return c.redirect(`${CONSOLE_BASE}/`, 303);
-    } else {
-      if (c.req.path === LOGIN_PATH) return next();
-      session = await resumeConsoleSession(c.env, sessionCookie(c));
-      if (!session)
-        return isSafeMethod(c.req.method) ? c.redirect(LOGIN_PATH, 303) : forbidden(c, "Your session has ended. Sign in again.");
+  if (c.req.path === CONSOLE_CSS_PATH) return next();
+  let session: ConsoleSession | null;
+  if (access) {
+    const operator = await accessOperator(access, c.req.header("cf-access-jwt-assertion"));
+    if (!operator) {
+      log.warn("console_access_refused", { path: redactPath(c.req.path) });
+      return forbidden(c, "Cloudflare Access did not vouch for this request.");
     }
-    if (!isSafeMethod(c.req.method) && !(await formFromThisSession(c, session))) {
-      log.warn("console_csrf_refused", { path: redactPath(c.req.path), operator: session.operator });
-      return forbidden(c);
+    session = await resumeConsoleSession(c.env, sessionCookie(c));
+    if (!session || session.operator !== operator) {
+      // Access vouches for the person; the session only carries the CSRF token for their forms.
+      session = await startConsoleSession(c.env, operator);
+      setSessionCookie(c, session.id);
     }
-    c.set("operator", session.operator);
-    c.set("csrfToken", session.csrfToken);
-    return next();
+    if (c.req.path === LOGIN_PATH) return c.redirect(`${CONSOLE_BASE}/`, 303);
+  } else {
+    if (c.req.path === LOGIN_PATH) return next();
+    session = await resumeConsoleSession(c.env, sessionCookie(c));
+    if (!session) return isSafeMethod(c.req.method) ? c.redirect(LOGIN_PATH, 303) : forbidden(c, "Your session has ended. Sign in again.");
   }
+  if (!isSafeMethod(c.req.method) && !(await formFromThisSession(c, session))) {
+    log.warn("console_csrf_refused", { path: redactPath(c.req.path), operator: session.operator });
+    return forbidden(c);
+  }
+  c.set("operator", session.operator);
+  c.set("csrfToken", session.csrfToken);
+  return next();
 });
 
 /** Same origin, and the form's _csrf is this session's token (constant time). */
