@@ -4,6 +4,7 @@ import { defineConfig } from "vitest/config";
 import { buildClient } from "./scripts/build-client.mjs";
 import { FAKE_PUSH_CERT_PATH, startFakePushService } from "./harness/fake-push-service.ts";
 import { FAKE_GRAPH, startFakeGraph } from "./harness/fake-graph.ts";
+import { startFakeAccessJwks } from "./harness/fake-access-jwks.ts";
 import { startFakeSmsGateway } from "./harness/fake-sms-gateway.ts";
 import { startFakeWebhookReceiver } from "./harness/fake-webhook-receiver.ts";
 import { ADMIN_TOKEN } from "./test/support/keys.ts";
@@ -25,8 +26,13 @@ const migrations = await readD1Migrations("./migrations");
 const push = await startFakePushService();
 // A local token endpoint and Microsoft Graph for the Entra ID approver directory (see the file).
 const graph = await startFakeGraph();
+<<<<<<< HEAD
 // A local HTTPS webhook receiver for the async API (see the file).
 const webhooks = await startFakeWebhookReceiver();
+=======
+// A local Cloudflare Access key set for the admin console's Access JWT check (see the file).
+const access = await startFakeAccessJwks();
+>>>>>>> console-core
 
 // A VAPID key pair for this run, in the formats the secrets use (base64url point and scalar).
 const vapid = (() => {
@@ -66,9 +72,15 @@ export default defineConfig({
                 TEST_PUSH_URL: push.url,
                 TEST_GRAPH_URL: graph.url,
                 TEST_ENTRA_SECRET: FAKE_GRAPH.clientSecret,
+<<<<<<< HEAD
                 TEST_WEBHOOK_URL: webhooks.url,
                 // A Standard Webhooks signing secret, named by the test endpoints' webhook.signingSecret.
                 TEST_WEBHOOK_SECRET: `whsec_${randomBytes(32).toString("base64")}`,
+=======
+                TEST_ACCESS_CERTS_URL: access.certsUrl,
+                TEST_ACCESS_SIGNING_JWK: access.signingJwk,
+                TEST_ACCESS_OTHER_JWK: access.otherJwk,
+>>>>>>> console-core
                 // The local fake push service is a push host only by this explicit addition.
                 PUSH_HOST_ALLOWLIST: new URL(push.url).hostname,
               },

@@ -20,6 +20,7 @@ else
   api-key    ${DEMO_API_KEY}
   SMS outbox ${base}/dev/outbox      (messages are shown here instead of being sent)
   admin      Authorization: Bearer ${DEMO_ADMIN_TOKEN}
+  console    ${base}/admin/login    (operator "demo", the admin token above)
   App        ${base}/app/            (activate it from an SMS link page: "Use the app")
 
   Try it (blocks until you answer via the link in the outbox):

@@ -4,6 +4,7 @@ import { ConfigError } from "./config/load";
 import { demoModeProblems } from "./config/demo-guard";
 import { APP_CSS } from "./pages/layout";
 import { adminApi } from "./routes/admin-api";
+import { adminConsole } from "./routes/console";
 import { approval } from "./routes/approval";
 import { asyncApi } from "./routes/async-api";
 import { authApi } from "./routes/auth-api";
@@ -64,6 +65,10 @@ app.route(APP_API_BASE, appApi); // /app/api: the authenticator app (client/api.
 app.route("/app/", authenticatorApp); // the authenticator app's shell and files, in the browser (its scope is /app/)
 app.get("/app", (c) => c.redirect("/app/", 301)); // outside that scope: into it
 app.route(ADMIN_API_BASE, adminApi); // /admin/v1: operators (cli/admin.ts), admin bearer tokens
+// The admin web console, in an operator's browser (after the API: it leaves /admin/v1 alone).
+// Mounted at "/admin/" so its dashboard ("/") answers /admin/; /admin itself redirects there.
+app.get("/admin", (c) => c.redirect("/admin/", 308));
+app.route("/admin/", adminConsole);
 app.route("/dev", dev); // DEMO_MODE only: the dev SMS outbox, in a developer's browser
 
 app.onError((err, c) => {

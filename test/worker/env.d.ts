@@ -8,6 +8,9 @@ declare namespace Cloudflare {
     TEST_ENTRA_SECRET: string;
     TEST_WEBHOOK_URL: string;
     TEST_WEBHOOK_SECRET: string;
+    TEST_ACCESS_CERTS_URL: string;
+    TEST_ACCESS_SIGNING_JWK: string;
+    TEST_ACCESS_OTHER_JWK: string;
     VAPID_PUBLIC_KEY: string;
     VAPID_PRIVATE_KEY: string;
     VAPID_SUBJECT: string;

@@ -125,7 +125,8 @@ describe("relay API", () => {
 });
 
 describe("anything else", () => {
-  it.each(["/", "/admin", "/api", "/api/sfwa", "/dev/outbox", "/.env", "/wp-login.php"])("GET %s is a plain 404", async (path) => {
+  // (/admin is the admin console now: test/worker/console-sign-in.test.ts.)
+  it.each(["/", "/adminx", "/api", "/api/sfwa", "/dev/outbox", "/.env", "/wp-login.php"])("GET %s is a plain 404", async (path) => {
     const res = await get(path);
     expect(res.status).toBe(404);
   });

@@ -39,6 +39,18 @@ export const resetHeaders = secureHeaders({
   ...common,
 });
 
+/**
+ * The admin console: same-origin scripts (the dashboard's charts) and styles only, no inline,
+ * no eval; forms post only to itself; fetches (chart data) only to itself. Referrers stay
+ * same-origin rather than none: under no-referrer a browser sends `Origin: null` on form posts,
+ * and the console's CSRF check wants the real Origin (console URLs carry no secrets).
+ */
+export const consoleHeaders = secureHeaders({
+  contentSecurityPolicy: { ...baseCsp, scriptSrc: ["'self'"], connectSrc: ["'self'"] },
+  ...common,
+  referrerPolicy: "same-origin",
+});
+
 /** Nothing cached, unless a route says otherwise (static files do). */
 export const noStoreByDefault = createMiddleware(async (c, next) => {
   await next();

@@ -1,0 +1,45 @@
+import type { RateLimits } from "../../core/rate-limit";
+import { sha256Hex } from "../../core/tokens";
+import { adminTokensFromEnv, matchAdmin } from "../lib/admin-auth";
+import { log } from "../lib/log";
+import { auditAdmin } from "../store/audit";
+import { admitByIp, admitByKey } from "./ip-limit";
+import { startConsoleSession, type ConsoleSession } from "./console-session";
+
+/**
+ * Password sign-in to the admin console with an operator's named admin token (ADMIN_TOKENS,
+ * as the CLI uses it). Every attempt counts against the client address and against the name
+ * before the token is checked, so online guessing is capped however the attacker spreads it;
+ * a wrong attempt says nothing about which half was wrong.
+ */
+export const LOGIN_PER_IP: RateLimits = { perMinute: 20, perHour: 120 };
+export const LOGIN_PER_NAME: RateLimits = { perMinute: 10, perHour: 60 };
+
+export type SignIn = { kind: "ok"; session: ConsoleSession } | { kind: "wrong" } | { kind: "rate_limited"; retryAfterMs: number };
+
+export async function signInToConsole(env: Env, attempt: { name: string; secret: string; ip: string | null }): Promise<SignIn> {
+  const name = attempt.name.trim().slice(0, 64);
+  const byIp = await admitByIp(env, "console-login", attempt.ip, LOGIN_PER_IP);
+  // Names get a key space of their own (never an address bucket), hashed: any string is a key.
+  const byName = await admitByKey(env, `console-login:${await sha256Hex(name.toLowerCase())}`, "console-login-name", LOGIN_PER_NAME);
+  if (!byIp.allowed || !byName.allowed) {
+    const retryAfterMs = Math.max(byIp.allowed ? 0 : byIp.retryAfterMs, byName.allowed ? 0 : byName.retryAfterMs);
+    log.warn("console_login_limited", { ip: attempt.ip, retryAfterMs });
+    return { kind: "rate_limited", retryAfterMs };
+  }
+  const tokens = await adminTokensFromEnv(env);
+  // The token is compared against every configured hash (constant time, no early exit), so
+  // timing says nothing about the token; the name decides only afterwards.
+  const owner = attempt.secret.length > 0 && attempt.secret.length <= 512 ? matchAdmin(await sha256Hex(attempt.secret), tokens) : null;
+  if (owner === null || owner !== name) {
+    // Only a configured name is written down: a mistyped secret in the name field stays out of logs.
+    const known = tokens.some((t) => t.name === name) ? name : null;
+    log.warn("console_login_failed", { operator: known ?? "(unknown name)", ip: attempt.ip });
+    // Rows for real operators' names only (each capped by the per-name limit), so guessing cannot flood the log.
+    if (known) await auditAdmin(env.DB, { actor: known, action: "console.login_failed", detail: { ip: attempt.ip } });
+    return { kind: "wrong" };
+  }
+  const session = await startConsoleSession(env, owner);
+  await auditAdmin(env.DB, { actor: owner, action: "console.login", detail: { ip: attempt.ip } });
+  return { kind: "ok", session };
+}
