@@ -19,16 +19,17 @@ export const SERIES_LABELS: Record<AuthSeries, string> = {
   other: "Other",
 };
 
-const SERIES_OF_CODE: Record<string, AuthSeries> = {
-  TOUCH_ACCEPTED: "accepted",
-  TOUCH_REJECTED: "rejected",
-  USER_NOT_RESPONDED: "notResponded",
-  FAILED_DELIVERY: "failedDelivery",
-  BAD_REQUEST: "badRequest",
-};
+// A Map, not an object: a stored result such as "constructor" must not find Object's prototype.
+const SERIES_OF_CODE = new Map<string, AuthSeries>([
+  ["TOUCH_ACCEPTED", "accepted"],
+  ["TOUCH_REJECTED", "rejected"],
+  ["USER_NOT_RESPONDED", "notResponded"],
+  ["FAILED_DELIVERY", "failedDelivery"],
+  ["BAD_REQUEST", "badRequest"],
+]);
 
 /** The series an audited result code counts in; Assisted Login's own codes (and anything new) are "other". */
-export const seriesOf = (result: string | null): AuthSeries => (result ? (SERIES_OF_CODE[result] ?? "other") : "other");
+export const seriesOf = (result: string | null): AuthSeries => (result ? (SERIES_OF_CODE.get(result) ?? "other") : "other");
 
 export const PERCENTILES = [50, 95, 99] as const;
 export type Percentile = (typeof PERCENTILES)[number];
