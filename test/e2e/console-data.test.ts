@@ -54,12 +54,21 @@ async function signInAnswered(decision: "accept" | "reject"): Promise<string> {
   return (await call).code;
 }
 
-/** What chart.js drew on a canvas: the series labels and their sums (recorded by client/console-charts.ts). */
+/** The little of a canvas the check reads (this file is typed for Node, not the DOM). */
+interface CanvasLike {
+  dataset: Record<string, string | undefined>;
+  width: number;
+  height: number;
+  getContext(kind: "2d"): { getImageData(x: number, y: number, w: number, h: number): { data: ArrayLike<number> } } | null;
+}
+
+/** What chart.js drew on a canvas: the series labels and their sums (recorded by client/console-charts.ts), and whether it painted. */
 async function drawn(id: string): Promise<{ series: string[]; totals: number[]; painted: boolean }> {
   return page.evaluate((canvasId) => {
-    const c = document.getElementById(canvasId) as HTMLCanvasElement | null;
+    const doc = (globalThis as unknown as { document: { getElementById(id: string): CanvasLike | null } }).document;
+    const c = doc.getElementById(canvasId);
     if (!c?.dataset.series) return { series: [], totals: [], painted: false };
-    const pixels = c.getContext("2d")?.getImageData(0, 0, c.width, c.height).data ?? new Uint8ClampedArray();
+    const pixels = c.getContext("2d")?.getImageData(0, 0, c.width, c.height).data ?? [];
     let painted = false;
     for (let i = 3; i < pixels.length; i += 4) if ((pixels[i] ?? 0) > 0) painted = true;
     return { series: JSON.parse(c.dataset.series) as string[], totals: JSON.parse(c.dataset.totals ?? "[]") as number[], painted };

@@ -83,7 +83,7 @@ describe("filters", () => {
   it("counter rows of refused calls show how many calls they stand for", async () => {
     const at = Date.UTC(2031, 1, 1, 9, 30);
     for (let i = 0; i < 3; i++)
-      await countAuthFailure(env.DB, { endpoint: "other", reason: "invalid_key", msisdn: null, latencyMs: 2 }, at + i);
+      await countAuthFailure(env.DB, { endpoint: "other", reason: "invalid_api_key", msisdn: null, latencyMs: 2 }, at + i);
     const { html } = await consoleGet("/admin/audit?kind=auth&endpoint=other&since=2031-02-01T09:00&until=2031-02-01T10:00");
     expect(ids(html)).toHaveLength(1);
     expect(html).toMatch(/<td>BAD_REQUEST<\/td><td>2<\/td><td>3<\/td>/);

@@ -24,7 +24,7 @@ beforeAll(async () => {
   await auth("NO_APPROVER_SELECTED", 500, thisHour + 24);
   // Refused unauthenticated calls, counted per hour: 4 calls in one row, whose latency is not a call's.
   for (let i = 0; i < 4; i++)
-    await countAuthFailure(env.DB, { endpoint: "default", reason: "invalid_key", msisdn: null, latencyMs: 250_000 }, thisHour + 30 + i);
+    await countAuthFailure(env.DB, { endpoint: "default", reason: "invalid_api_key", msisdn: null, latencyMs: 250_000 }, thisHour + 30 + i);
   // An authenticated BAD_REQUEST (bad parameter after the key check).
   await auth("BAD_REQUEST", 5, thisHour + 40);
   // Three days ago: only in the week.
