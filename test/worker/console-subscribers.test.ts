@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { maskMsisdn } from "../../core/msisdn";
 import { activateDevice } from "./support/authenticator-app";
 import { freshMsisdn } from "./support/magic-link";
-import { OPERATOR, adminRows, consoleGet, consolePost, postFormsCarryCsrf } from "./support/console-app";
+import { CSRF, OPERATOR, adminRows, consoleFetch, consoleGet, consolePost, postFormsCarryCsrf } from "./support/console-app";
 
 /** The console's subscribers page (workers/routes/console/subscribers.tsx): what an operator sees and changes for a number. */
 
@@ -200,4 +200,14 @@ it("notices are a fixed set: an unknown one shows nothing", async () => {
   const { html } = await consoleGet(`/admin/subscribers?msisdn=${encodeURIComponent(msisdn)}&done=${encodeURIComponent("<b>pwned</b>")}`);
   expect(html).not.toContain("pwned");
   expect(html).not.toContain('role="status"');
+});
+
+it("a POST that is not a form changes nothing", async () => {
+  const res = await consoleFetch("/admin/subscribers/devices/revoke", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ msisdn: freshMsisdn(), deviceId: "x", _csrf: CSRF }),
+  });
+  expect(res.status).toBe(400);
+  expect(await res.text()).toContain("msisdn:");
 });

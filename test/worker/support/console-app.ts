@@ -22,6 +22,10 @@ app.route("/admin/subscribers", consoleSubscribers);
 app.route("/admin/audit", consoleAudit);
 app.route("/admin/", consoleDashboard);
 
+export function consoleFetch(path: string, init?: RequestInit): Promise<Response> {
+  return Promise.resolve(app.fetch(new Request(`https://mfa.example.com${path}`, init), env));
+}
+
 export async function consoleGet(path: string): Promise<{ status: number; html: string; res: Response }> {
   const res = await app.fetch(new Request(`https://mfa.example.com${path}`), env);
   return { status: res.status, html: await res.text(), res };

@@ -74,7 +74,8 @@ consoleSubscribers.get("/", async (c) => {
  * page) with the first problem, naming the field. The CSRF field was checked by the console's middleware.
  */
 async function form<T extends z.ZodType>(c: C, schema: T): Promise<{ ok: true; data: z.output<T> } | { ok: false; res: Response }> {
-  const body = Object.fromEntries([...(await c.req.formData()).entries()].filter(([k, v]) => k !== "_csrf" && typeof v === "string"));
+  // parseBody: cached, so the CSRF middleware's read and this one see the same form; {} for other content types.
+  const body = Object.fromEntries(Object.entries(await c.req.parseBody()).filter(([k, v]) => k !== "_csrf" && typeof v === "string"));
   const parsed = schema.safeParse(body);
   if (parsed.success) return { ok: true, data: parsed.data };
   const msisdn = MsisdnSchema.safeParse(body.msisdn);
