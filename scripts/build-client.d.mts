@@ -1,1 +1,1 @@
-export function buildClient(): Promise<{ buildId: string; appBytes: number; swBytes: number }>;
+export function buildClient(): Promise<{ buildId: string; appBytes: number; swBytes: number; resetBytes: number; chartsBytes: number }>;

@@ -3,7 +3,8 @@
 // client/sw.ts, and the core/ modules they use, otplib included) with esbuild, and writes the bundles as
 // strings into workers/generated/client-assets.ts, which the Worker serves under /app/.
 // Generated, git-ignored; run by typecheck, test, dev and deploy. Also the password reset page's
-// script (client/reset.ts), with the shipped breached-password list built in.
+// script (client/reset.ts), with the shipped breached-password list built in, and the admin console
+// dashboard's charts (client/console-charts.ts, chart.js).
 import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -34,6 +35,8 @@ export async function buildClient() {
   const sw = await bundle("client/sw.ts", "iife", { __BUILD_ID__: JSON.stringify(buildId) });
   const breached = readFileSync(join(root, "data/breached-passwords.txt"), "utf8");
   const reset = await bundle("client/reset.ts", "iife", { __BREACHED_LIST__: JSON.stringify(breached) });
+  // The admin console dashboard's charts (chart.js), served under /admin/assets/.
+  const charts = await bundle("client/console-charts.ts", "iife");
   mkdirSync(dirname(out), { recursive: true });
   writeFileSync(
     out,
@@ -41,12 +44,15 @@ export async function buildClient() {
       `export const BUILD_ID = ${JSON.stringify(buildId)};\n` +
       `export const APP_JS = ${JSON.stringify(app)};\n` +
       `export const SW_JS = ${JSON.stringify(sw)};\n` +
-      `export const RESET_JS = ${JSON.stringify(reset)};\n`,
+      `export const RESET_JS = ${JSON.stringify(reset)};\n` +
+      `export const CONSOLE_CHARTS_JS = ${JSON.stringify(charts)};\n`,
   );
-  return { buildId, appBytes: app.length, swBytes: sw.length, resetBytes: reset.length };
+  return { buildId, appBytes: app.length, swBytes: sw.length, resetBytes: reset.length, chartsBytes: charts.length };
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const r = await buildClient();
-  console.log(`client built: app.js ${r.appBytes} B, sw.js ${r.swBytes} B, reset.js ${r.resetBytes} B (build ${r.buildId})`);
+  console.log(
+    `client built: app.js ${r.appBytes} B, sw.js ${r.swBytes} B, reset.js ${r.resetBytes} B, charts.js ${r.chartsBytes} B (build ${r.buildId})`,
+  );
 }

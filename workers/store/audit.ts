@@ -101,10 +101,16 @@ export async function auditAdmin(db: D1Database, e: AdminAudit, at = Date.now())
 export interface AuditQuery {
   kind?: "auth" | "admin";
   endpoint?: string;
+  /** Exact matches on the stored (capped, redacted) columns. */
+  actor?: string;
+  action?: string;
+  result?: string;
   since?: number;
   until?: number;
   /** Page backwards from this id (exclusive): the `next` of the previous page. */
   before?: number;
+  /** Page forwards (newer) from this id (exclusive): the `prev` of the page after. */
+  after?: number;
   limit: number;
 }
 
@@ -124,39 +130,52 @@ export interface AuditEntry {
   count: number | null;
 }
 
-/** Newest first, keyset-paginated by id. */
-export async function queryAudit(db: D1Database, q: AuditQuery): Promise<{ entries: AuditEntry[]; next: number | null }> {
+/** Each filter: its column and comparison. Values are only ever bound, never spliced into the SQL. */
+const FILTERS: Array<[keyof AuditQuery, string]> = [
+  ["kind", "kind = ?"],
+  ["endpoint", "endpoint = ?"],
+  ["actor", "actor = ?"],
+  ["action", "action = ?"],
+  ["result", "result = ?"],
+  ["since", "at >= ?"],
+  ["until", "at < ?"],
+  ["before", "id < ?"],
+  ["after", "id > ?"],
+];
+
+/**
+ * Newest first, keyset-paginated by id (ids only grow, so rows written meanwhile never shift a
+ * page: they appear before the first one). `next`: the cursor for older entries (`before`),
+ * `prev`: for newer ones (`after`); null when there are none in that direction.
+ */
+export async function queryAudit(
+  db: D1Database,
+  q: AuditQuery,
+): Promise<{ entries: AuditEntry[]; next: number | null; prev: number | null }> {
   const where: string[] = [];
   const args: unknown[] = [];
-  if (q.kind) {
-    where.push("kind = ?");
-    args.push(q.kind);
+  for (const [key, sql] of FILTERS) {
+    const v = q[key];
+    if (v === undefined || v === "") continue;
+    where.push(sql);
+    args.push(v);
   }
-  if (q.endpoint) {
-    where.push("endpoint = ?");
-    args.push(q.endpoint);
-  }
-  if (q.since !== undefined) {
-    where.push("at >= ?");
-    args.push(q.since);
-  }
-  if (q.until !== undefined) {
-    where.push("at < ?");
-    args.push(q.until);
-  }
-  if (q.before !== undefined) {
-    where.push("id < ?");
-    args.push(q.before);
-  }
-  const sql = `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id DESC LIMIT ?`;
+  // Paging forwards reads the oldest rows above the cursor, then shows them newest first.
+  const forwards = q.after !== undefined && q.before === undefined;
+  const sql = `SELECT * FROM audit_log ${where.length ? `WHERE ${where.join(" AND ")}` : ""} ORDER BY id ${forwards ? "ASC" : "DESC"} LIMIT ?`;
   const { results } = await db
     .prepare(sql)
     .bind(...args, q.limit + 1)
     .all<Record<string, unknown>>();
-  const page = results
-    .slice(0, q.limit)
-    .map(({ bucket: _bucket, ...r }) => ({ ...r, detail: r.detail ? JSON.parse(r.detail as string) : null }) as AuditEntry);
-  return { entries: page, next: results.length > q.limit ? page.at(-1)!.id : null };
+  const more = results.length > q.limit;
+  const rows = results.slice(0, q.limit);
+  if (forwards) rows.reverse();
+  const page = rows.map(({ bucket: _bucket, ...r }) => ({ ...r, detail: r.detail ? JSON.parse(r.detail as string) : null }) as AuditEntry);
+  const first = page[0]?.id ?? null;
+  const last = page.at(-1)?.id ?? null;
+  if (forwards) return { entries: page, next: last, prev: more ? first : null };
+  // Backwards (or the first page): newer entries exist when we started from a cursor.
+  return { entries: page, next: more ? last : null, prev: q.before !== undefined ? first : null };
 }
 
 /** Deletes entries older than the retention; returns how many went. */

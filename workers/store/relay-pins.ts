@@ -146,3 +146,15 @@ export async function listPins(db: D1Database, q: { endpoint?: string; pendingOn
       .all<PinRow>()
   ).results;
 }
+
+/**
+ * The pins that hold `msisdn` as the pinned or the pending number (the console's subscriber
+ * page). No index on the numbers: an operator's lookup, not a hot path.
+ */
+export async function listPinsForNumber(db: D1Database, msisdn: string, limit: number): Promise<PinRow[]> {
+  const { results } = await db
+    .prepare("SELECT * FROM relay_pins WHERE msisdn = ? OR pending_msisdn = ? ORDER BY endpoint, username LIMIT ?")
+    .bind(msisdn, msisdn, limit)
+    .all<PinRow>();
+  return results;
+}
