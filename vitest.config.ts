@@ -26,13 +26,10 @@ const migrations = await readD1Migrations("./migrations");
 const push = await startFakePushService();
 // A local token endpoint and Microsoft Graph for the Entra ID approver directory (see the file).
 const graph = await startFakeGraph();
-<<<<<<< HEAD
 // A local HTTPS webhook receiver for the async API (see the file).
 const webhooks = await startFakeWebhookReceiver();
-=======
 // A local Cloudflare Access key set for the admin console's Access JWT check (see the file).
 const access = await startFakeAccessJwks();
->>>>>>> console-core
 
 // A VAPID key pair for this run, in the formats the secrets use (base64url point and scalar).
 const vapid = (() => {
@@ -72,15 +69,12 @@ export default defineConfig({
                 TEST_PUSH_URL: push.url,
                 TEST_GRAPH_URL: graph.url,
                 TEST_ENTRA_SECRET: FAKE_GRAPH.clientSecret,
-<<<<<<< HEAD
                 TEST_WEBHOOK_URL: webhooks.url,
                 // A Standard Webhooks signing secret, named by the test endpoints' webhook.signingSecret.
                 TEST_WEBHOOK_SECRET: `whsec_${randomBytes(32).toString("base64")}`,
-=======
                 TEST_ACCESS_CERTS_URL: access.certsUrl,
                 TEST_ACCESS_SIGNING_JWK: access.signingJwk,
                 TEST_ACCESS_OTHER_JWK: access.otherJwk,
->>>>>>> console-core
                 // The local fake push service is a push host only by this explicit addition.
                 PUSH_HOST_ALLOWLIST: new URL(push.url).hostname,
               },
