@@ -36,6 +36,7 @@ export async function startFakeAccessJwks(): Promise<FakeAccessJwks> {
     res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  server.unref(); // started for a whole test run: never what keeps the process alive
   const { port } = server.address() as AddressInfo;
   return {
     certsUrl: `http://127.0.0.1:${port}/cdn-cgi/access/certs`,

@@ -61,6 +61,7 @@ export async function startFakeWebhookReceiver(port = 0): Promise<{ url: string;
     res.end();
   });
   await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  server.unref(); // started for a whole test run: never what keeps the process alive
   const { port: bound } = server.address() as AddressInfo;
   return { url: `https://127.0.0.1:${bound}`, server, received };
 }
