@@ -1,4 +1,5 @@
 import { Validator, type Schema } from "@cfworker/json-schema";
+import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { app } from "../../workers/app";
 import { ADMIN_TOKEN, KEYS } from "../support/keys";
@@ -130,5 +131,15 @@ describe("GET /openapi.json", () => {
     const text = JSON.stringify(doc);
     for (const secret of [...Object.values(KEYS), ADMIN_TOKEN]) expect(text).not.toContain(secret);
     expect(text).not.toMatch(/[0-9a-f]{64}/); // no key hashes
+  });
+
+  it("the API reference page (/dev/api) exists only in DEMO_MODE; the document is public", async () => {
+    const page = await exports.default.fetch(new Request("https://mfa.example.com/dev/api"));
+    expect(page.status).toBe(404);
+    const start = await exports.default.fetch(new Request("https://mfa.example.com/dev/api/start.js"));
+    expect(start.status).toBe(404);
+    const doc = await exports.default.fetch(new Request("https://mfa.example.com/openapi.json"));
+    expect(doc.status).toBe(200);
+    expect(doc.headers.get("content-type")).toMatch(/^application\/json/);
   });
 });
