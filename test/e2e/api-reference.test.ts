@@ -30,7 +30,7 @@ describe("API reference page against wrangler dev", () => {
     page.on("pageerror", (e) => errors.push(String(e)));
     await page.goto(`${dev.url}/dev/api`);
     await page.locator(".opblock").first().waitFor({ timeout: 30_000 });
-    const text = await page.locator("#swagger-ui").innerText();
+    const text = (await page.locator("#swagger-ui").textContent()) ?? "";
     for (const path of ["/api/sfwa/auth", "/api/offline/totp", "/api/relay/v1/touch", "/admin/v1/endpoints"]) expect(text).toContain(path);
     expect(text).toContain("Edge MFA");
     expect([...origins]).toEqual([dev.url]);
