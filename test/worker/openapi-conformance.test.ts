@@ -112,6 +112,7 @@ describe("responses match the OpenAPI document", () => {
     });
     expect((await call("POST", "/api/offline/totp", { headers: { ...key, "content-type": "text/plain" }, body: "{}" })).status).toBe(400);
     expect((await call("POST", "/api/offline/totp", json({ msisdn, code: "1" }))).status).toBe(400);
+    expect((await call("POST", "/api/offline/totp", json({ msisdn, code: "1".repeat(70_000) }, key))).status).toBe(413);
     expect(await call("POST", "/api/offline/totp/other", json({ msisdn, code: "1" }, { "api-key": KEYS.other }))).toEqual({
       status: 403,
       body: { code: "BAD_REQUEST" },
@@ -203,6 +204,7 @@ describe("responses match the OpenAPI document", () => {
     expect((await admin("DELETE", "/relay-pins/other/nobody")).status).toBe(404);
     expect((await admin("DELETE", `/endpoints/${name}`)).status).toBe(204);
     expect((await admin("DELETE", `/endpoints/${name}`)).status).toBe(404);
+    expect((await admin("POST", "/endpoints", { name, texts: { sms: "x".repeat(70_000) } })).status).toBe(413);
   });
 
   it("relay pins as they are: a pinned user's pin, shown and removed", async () => {

@@ -23,7 +23,7 @@ import { getPin, listPins, type PinRow } from "../store/relay-pins";
 import { USERNAME_MAX, normalizeUsername } from "../../core/contracts/relay";
 import { invalidRequest, issueList } from "./validate";
 import { jsonBody, jsonResponse, serve } from "./openapi-route";
-import { ADMIN_SECURITY, errorResponse, invalidRequestResponse } from "./openapi-common";
+import { ADMIN_SECURITY, bodyTooLargeResponse, errorResponse, invalidRequestResponse } from "./openapi-common";
 import {
   ApiTokenListSchema,
   AuditPageSchema,
@@ -77,6 +77,7 @@ const ExpiryDate = z.iso.date("expires must be a date, YYYY-MM-DD (last valid da
 const refusals = {
   400: invalidRequestResponse,
   401: errorResponse("No valid admin token."),
+  413: bodyTooLargeResponse,
   500: errorResponse("The admin tokens are misconfigured (ADMIN_TOKENS), or an internal error."),
 };
 const notFound = (what: string) => errorResponse(`No such ${what}.`);

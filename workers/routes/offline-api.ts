@@ -11,7 +11,7 @@ import { log } from "../lib/log";
 import { badRequest, recordAuth, refuseUnauthenticated } from "./respond";
 import { mideyeBadRequest } from "./validate";
 import { jsonBody, jsonResponse, serve } from "./openapi-route";
-import { API_KEY_SECURITY, EndpointParam, offlineBadRequestResponses } from "./openapi-common";
+import { API_KEY_SECURITY, EndpointParam, bodyTooLargeResponse, offlineBadRequestResponses } from "./openapi-common";
 
 /**
  * Offline-code verification for RADIUS servers of your own (issue 3): the app's TOTP codes
@@ -59,6 +59,7 @@ function record(c: Context<OfflineEnv>, channel: string, msisdn: string, check: 
 const responses = {
   200: jsonResponse(OfflineAnswerSchema, "Checked: valid or not (also false when the number is locked out, or on an error)."),
   ...offlineBadRequestResponses,
+  413: bodyTooLargeResponse,
 };
 const check = { method: "post" as const, tags: ["Offline codes"], security: API_KEY_SECURITY, middleware: requireKey, responses };
 const totp = {

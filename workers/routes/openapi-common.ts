@@ -69,3 +69,5 @@ export const offlineBadRequestResponses = {
 export const invalidRequestResponse = jsonResponse(InvalidRequestSchema, "The request does not fit: the issues, field by field.");
 /** A refusal with a message for people. */
 export const errorResponse = (description: string) => jsonResponse(ErrorSchema, description);
+/** 413 of every route with a body: bodies are capped before anything parses them (workers/app.ts bodyCap). */
+export const bodyTooLargeResponse = errorResponse("The body is over 64 KB.");

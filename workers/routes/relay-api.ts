@@ -28,7 +28,7 @@ import type { OfflineCheck } from "../objects/subscriber/contract";
 import { publicBaseUrl, recordAuth } from "./respond";
 import { invalidRequest, issueList } from "./validate";
 import { jsonBody, jsonResponse, serve } from "./openapi-route";
-import { RELAY_SECURITY, errorResponse, invalidRequestResponse } from "./openapi-common";
+import { RELAY_SECURITY, bodyTooLargeResponse, errorResponse, invalidRequestResponse } from "./openapi-common";
 import { log } from "../lib/log";
 
 /**
@@ -104,6 +104,7 @@ const refusals = {
     "No valid relay token (missing, bad signature, wrong audience, method, path or body, expired, or used before).",
   ),
   500: errorResponse("The relay's endpoint is not configured at the edge."),
+  413: bodyTooLargeResponse,
   503: jsonResponse(EdgeUnavailableSchema, "A transient fault of the platform: the one answer that lets the relay apply its fail mode."),
 };
 /** Calls that name the user are checked against the number pinned for them first. */
