@@ -112,6 +112,9 @@ describe("responses match the OpenAPI document", () => {
     });
     expect((await call("POST", "/api/offline/totp", { headers: { ...key, "content-type": "text/plain" }, body: "{}" })).status).toBe(400);
     expect((await call("POST", "/api/offline/totp", json({ msisdn, code: "1" }))).status).toBe(400);
+    expect(
+      (await call("POST", "/api/offline/totp", { headers: { ...key, "content-type": "application/json" }, body: "{not json" })).status,
+    ).toBe(400);
     expect((await call("POST", "/api/offline/totp", json({ msisdn, code: "1".repeat(70_000) }, key))).status).toBe(413);
     expect(await call("POST", "/api/offline/totp/other", json({ msisdn, code: "1" }, { "api-key": KEYS.other }))).toEqual({
       status: 403,
@@ -169,6 +172,8 @@ describe("responses match the OpenAPI document", () => {
     expect((await admin("POST", "/endpoints", { name, timeoutSeconds: 60, texts: { title: "OA" } })).status).toBe(201);
     expect((await admin("POST", "/endpoints", { name })).status).toBe(409);
     expect((await admin("POST", "/endpoints", { name: "bad name!" })).status).toBe(400);
+    const malformed = { headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" }, body: "{not json" };
+    expect(await call("POST", "/admin/v1/endpoints", malformed)).toEqual({ status: 400, body: "Malformed JSON in request body" });
     expect((await admin("GET", "/endpoints")).status).toBe(200);
     expect((await admin("GET", `/endpoints/${name}`)).body?.settings.timeoutSeconds).toBe(60);
     expect((await admin("PATCH", `/endpoints/${name}`, { responseStyle: "cloud" })).body?.settings.responseStyle).toBe("cloud");

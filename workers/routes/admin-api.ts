@@ -23,7 +23,7 @@ import { getPin, listPins, type PinRow } from "../store/relay-pins";
 import { USERNAME_MAX, normalizeUsername } from "../../core/contracts/relay";
 import { invalidRequest, issueList } from "./validate";
 import { jsonBody, jsonResponse, serve } from "./openapi-route";
-import { ADMIN_SECURITY, bodyTooLargeResponse, errorResponse, invalidRequestResponse } from "./openapi-common";
+import { ADMIN_SECURITY, bodyTooLargeResponse, errorResponse, invalidBodyResponse, invalidRequestResponse } from "./openapi-common";
 import {
   ApiTokenListSchema,
   AuditPageSchema,
@@ -80,6 +80,8 @@ const refusals = {
   413: bodyTooLargeResponse,
   500: errorResponse("The admin tokens are misconfigured (ADMIN_TOKENS), or an internal error."),
 };
+/** The same for a call with a JSON body, which may also not be JSON at all. */
+const bodyRefusals = { ...refusals, 400: invalidBodyResponse };
 const notFound = (what: string) => errorResponse(`No such ${what}.`);
 const deleted = { description: "Done (no content)." };
 const op = <M extends "get" | "post" | "put" | "patch" | "delete", P extends string>(method: M, path: P, tag: string, summary: string) => ({
@@ -137,7 +139,7 @@ const createEndpointRoute = createRoute({
   responses: {
     201: jsonResponse(EndpointRowSchema, "Created."),
     409: errorResponse("The name is taken (in D1 or MFA_CONFIG), or it was deleted meanwhile."),
-    ...refusals,
+    ...bodyRefusals,
   },
 });
 serve(adminApi, createEndpointRoute, issueList, async (c) => {
@@ -170,7 +172,7 @@ const updateEndpointRoute = createRoute({
         .meta({ description: "Settings to change (EndpointSettings fields); the merged result must validate." }),
     ),
   },
-  responses: { 200: jsonResponse(EndpointRowSchema, "The endpoint as changed."), 404: notFound("endpoint"), ...refusals },
+  responses: { 200: jsonResponse(EndpointRowSchema, "The endpoint as changed."), 404: notFound("endpoint"), ...bodyRefusals },
 });
 serve(adminApi, updateEndpointRoute, issueList, async (c) => {
   const updated = await updateEndpoint(c.env, c.get("admin"), c.req.valid("param").name, c.req.valid("json"));
@@ -222,7 +224,7 @@ const createTokenRoute = createRoute({
   responses: {
     201: jsonResponse(CreatedApiTokenSchema, "Created: `secret` is the API key, shown this once."),
     404: notFound("endpoint"),
-    ...refusals,
+    ...bodyRefusals,
   },
 });
 serve(adminApi, createTokenRoute, issueList, async (c) => {
@@ -341,7 +343,7 @@ const enrollTotpRoute = createRoute({
     params: MsisdnParam,
     body: jsonBody(z.object({ secret: Base32.optional() }).strict(), "{} for a new seed, or a hardware token's Base32 secret."),
   },
-  responses: { 201: jsonResponse(TotpEnrolledSchema, "Enrolled: the seed and its otpauth:// URI, shown this once."), ...refusals },
+  responses: { 201: jsonResponse(TotpEnrolledSchema, "Enrolled: the seed and its otpauth:// URI, shown this once."), ...bodyRefusals },
 });
 serve(adminApi, enrollTotpRoute, issueList, async (c) => {
   const { msisdn } = c.req.valid("param");
@@ -437,7 +439,7 @@ const confirmPinRoute = createRoute({
   responses: {
     200: jsonResponse(RelayPinSchema, "The pin with its new number."),
     409: errorResponse("No pending change, not that number, or it changed meanwhile."),
-    ...refusals,
+    ...bodyRefusals,
   },
 });
 serve(adminApi, confirmPinRoute, issueList, async (c) => {

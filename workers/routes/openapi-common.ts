@@ -59,14 +59,29 @@ export const mideyeBadRequestResponses = {
   ),
   503: badRequestResponse("BAD_REQUEST: overloaded (the service's cap on pending sessions).", true),
 };
-/** The offline API's also: an endpoint that did not opt in to offline codes. */
+/**
+ * A body that is not JSON at all is refused before any schema sees it, by hono's validator:
+ * 400 with a plain-text message ("Malformed JSON in request body").
+ */
+const MalformedJson = { "text/plain": { schema: z.string().meta({ example: "Malformed JSON in request body" }) } };
+const withMalformedJson = <R extends { description: string; content: Record<string, unknown> }>(response: R) => ({
+  ...response,
+  description: `${response.description} Or text/plain: the body is not JSON.`,
+  content: { ...response.content, ...MalformedJson },
+});
+
+/** The offline API's also: an endpoint that did not opt in to offline codes, and a body that is not JSON. */
 export const offlineBadRequestResponses = {
   ...mideyeBadRequestResponses,
+  // Not JSON at all: hono's plain-text refusal, without X-MFA-Reason.
+  400: { ...withMalformedJson(mideyeBadRequestResponses[400]), headers: z.object({ "X-MFA-Reason": ReasonHeader.optional() }) },
   403: badRequestResponse("BAD_REQUEST: offline_codes_disabled (the endpoint did not opt in).", false),
 };
 
 /** 400 of the admin and relay APIs. */
 export const invalidRequestResponse = jsonResponse(InvalidRequestSchema, "The request does not fit: the issues, field by field.");
+/** The same for a route with a JSON body, which may also not be JSON at all. */
+export const invalidBodyResponse = withMalformedJson(invalidRequestResponse);
 /** A refusal with a message for people. */
 export const errorResponse = (description: string) => jsonResponse(ErrorSchema, description);
 /** 413 of every route with a body: bodies are capped before anything parses them (workers/app.ts bodyCap). */

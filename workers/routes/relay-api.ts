@@ -28,7 +28,7 @@ import type { OfflineCheck } from "../objects/subscriber/contract";
 import { publicBaseUrl, recordAuth } from "./respond";
 import { invalidRequest, issueList } from "./validate";
 import { jsonBody, jsonResponse, serve } from "./openapi-route";
-import { RELAY_SECURITY, bodyTooLargeResponse, errorResponse, invalidRequestResponse } from "./openapi-common";
+import { RELAY_SECURITY, bodyTooLargeResponse, errorResponse, invalidBodyResponse } from "./openapi-common";
 import { log } from "../lib/log";
 
 /**
@@ -98,7 +98,7 @@ function safeJson(text: string): unknown {
 
 /** What every relay call may answer besides its own answer (from the middleware above). */
 const refusals = {
-  400: invalidRequestResponse,
+  400: invalidBodyResponse,
   401: jsonResponse(
     RelayUnauthorizedSchema,
     "No valid relay token (missing, bad signature, wrong audience, method, path or body, expired, or used before).",
