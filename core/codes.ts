@@ -1,4 +1,4 @@
-import type { ResultCode } from "./contracts/relay.ts";
+import { CLOUD_STYLE_CODES, type MagicLinkCode } from "./contracts/magic-link.ts";
 /** Result codes of the Mideye Magic Link API (server style): defined once, shared with the relay. */
 export { RESULT_CODES, type ResultCode } from "./contracts/relay.ts";
 
@@ -82,13 +82,8 @@ export function callerReason(reason: BadRequestReason): BadRequestReason {
   return reason === "unknown_endpoint" ? "invalid_api_key" : reason;
 }
 
-/** Mideye cloud names for the three user outcomes; other codes are the same in both styles. */
-const CLOUD_STYLE: Partial<Record<ResultCode, string>> = {
-  TOUCH_ACCEPTED: "ACCEPT",
-  TOUCH_REJECTED: "REJECT",
-  USER_NOT_RESPONDED: "TIMEOUT",
-};
-
-export function styledCode(code: ResultCode, style: "server" | "cloud"): string {
-  return style === "cloud" ? (CLOUD_STYLE[code] ?? code) : code;
+/** A session's code in the endpoint's response style (Mideye cloud names for the three user outcomes). */
+export function styledCode(code: SessionResultCode, style: "server" | "cloud"): MagicLinkCode {
+  if (style === "cloud" && code in CLOUD_STYLE_CODES) return CLOUD_STYLE_CODES[code as keyof typeof CLOUD_STYLE_CODES];
+  return code;
 }

@@ -4,6 +4,11 @@
 // The Worker refuses demo mode unless it is plainly local (loopback host, no admin hash, no
 // real secrets or SMS provider): with a real gateway in .dev.vars, run `npm run dev -- --no-demo`.
 import { spawn, spawnSync } from "node:child_process";
+import { copyFileSync, mkdirSync, mkdtempSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { API_REFERENCE_ASSETS_PATH, API_REFERENCE_FILES } from "../core/contracts/api-reference.ts";
 import { DEMO_ADMIN_TOKEN, DEMO_API_KEY } from "./demo-key.mjs";
 
 const port = process.env.PORT ?? "8787";
@@ -22,6 +27,7 @@ else
   admin      Authorization: Bearer ${DEMO_ADMIN_TOKEN}
   console    ${base}/admin/login    (operator "demo", the admin token above)
   App        ${base}/app/            (activate it from an SMS link page: "Use the app")
+  API docs   ${base}/dev/api         (the OpenAPI document: ${base}/openapi.json)
 
   Try it (blocks until you answer via the link in the outbox):
     curl -s '${base}/api/sfwa/auth?msisdn=%2B46701234567' -H 'api-key: ${DEMO_API_KEY}'
@@ -39,6 +45,13 @@ if (migrated.status !== 0) {
   process.exit(1);
 }
 
+// The API reference page's swagger-ui files, as wrangler dev static assets: served locally by
+// this dev server only, so the 1.5 MB bundle is never part of the Worker that is deployed.
+const assets = mkdtempSync(join(tmpdir(), "edge-mfa-dev-assets-"));
+const swaggerDist = dirname(createRequire(import.meta.url).resolve("swagger-ui-dist/package.json"));
+mkdirSync(join(assets, API_REFERENCE_ASSETS_PATH), { recursive: true });
+for (const file of API_REFERENCE_FILES) copyFileSync(join(swaggerDist, file), join(assets, API_REFERENCE_ASSETS_PATH, file));
+
 const child = spawn(
   "wrangler",
   [
@@ -52,6 +65,8 @@ const child = spawn(
     "--var",
     "PUSH_HOST_ALLOWLIST:localhost",
     "--show-interactive-dev-session=false",
+    "--assets",
+    assets,
     ...extra,
   ],
   { stdio: "inherit", env: { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false" } },

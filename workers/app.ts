@@ -1,4 +1,4 @@
-import { Hono } from "hono";
+import { OpenAPIHono } from "@hono/zod-openapi";
 import { HTTPException } from "hono/http-exception";
 import { ConfigError } from "./config/load";
 import { demoModeProblems } from "./config/demo-guard";
@@ -9,6 +9,7 @@ import { approval } from "./routes/approval";
 import { asyncApi } from "./routes/async-api";
 import { authApi } from "./routes/auth-api";
 import { dev } from "./routes/dev";
+import { documentService } from "./routes/openapi-doc";
 import { relayApi } from "./routes/relay-api";
 import { authenticatorApp } from "./routes/app";
 import { appApi } from "./routes/app-api";
@@ -25,7 +26,8 @@ import { RELAY_API_BASE } from "../core/contracts/relay-api";
 import { ADMIN_API_BASE } from "../core/contracts/admin-api";
 import { ASYNC_API_BASE } from "../core/contracts/async-auth";
 
-export const app = new Hono<{ Bindings: Env }>();
+// OpenAPIHono: every OpenAPIHono sub-app mounted below is in the document at /openapi.json.
+export const app = new OpenAPIHono<{ Bindings: Env }>();
 
 // DEMO_MODE only on a developer's machine: anything else fails every request, loudly.
 app.use(async (c, next) => {
@@ -45,7 +47,7 @@ app.use(noStoreByDefault);
 app.use(bodyCap(64 * 1024));
 
 // The URL map. Each sub-app declares its paths relative to its prefix; the comment says who calls it.
-app.get("/healthz", (c) => c.json({ ok: true })); // uptime checks
+documentService(app); // /healthz (uptime checks) and /openapi.json (integrators: every documented API below)
 app.get("/assets/app.css", (c) => {
   // the link pages' stylesheet, in the browser
   c.header("cache-control", "public, max-age=3600");

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { normalizeMsisdn } from "../msisdn.ts";
+import { RESULT_CODES } from "./relay.ts";
 
 /**
  * Query parameters of GET /api/sfwa/auth, names exactly as in the Mideye API. Unknown
@@ -14,14 +15,17 @@ const text = (max: number) =>
     .refine((s) => !/[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/.test(s), "control characters");
 
 /** An MSISDN as clients send it, normalised to E.164 (see normalizeMsisdn). */
-export const MsisdnSchema = z.string().transform((raw, ctx) => {
-  const m = normalizeMsisdn(raw);
-  if (!m) {
-    ctx.addIssue({ code: "custom", message: "msisdn must be E.164, e.g. +46701234567" });
-    return z.NEVER;
-  }
-  return m;
-});
+export const MsisdnSchema = z
+  .string()
+  .meta({ description: "The phone number, E.164 (+46701234567); national forms with a leading 0 are normalised", example: "+46701234567" })
+  .transform((raw, ctx) => {
+    const m = normalizeMsisdn(raw);
+    if (!m) {
+      ctx.addIssue({ code: "custom", message: "msisdn must be E.164, e.g. +46701234567" });
+      return z.NEVER;
+    }
+    return m;
+  });
 
 export const AuthQuerySchema = z.object({
   msisdn: MsisdnSchema,
@@ -50,3 +54,24 @@ export const AuthQuerySchema = z.object({
     .optional(),
 });
 export type AuthQuery = z.output<typeof AuthQuerySchema>;
+
+/** Mideye cloud names for the three user outcomes (an endpoint's `responseStyle: "cloud"`); other codes read the same in both styles. */
+export const CLOUD_STYLE_CODES = { TOUCH_ACCEPTED: "ACCEPT", TOUCH_REJECTED: "REJECT", USER_NOT_RESPONDED: "TIMEOUT" } as const;
+
+/** What a finished call answers (HTTP 200): a session's result code, in the endpoint's response style. */
+export const MagicLinkAnswerSchema = z
+  .object({
+    code: z.enum([...z.enum(RESULT_CODES).exclude(["BAD_REQUEST"]).options, ...Object.values(CLOUD_STYLE_CODES)]).meta({
+      description:
+        "Server style (the default): TOUCH_ACCEPTED, TOUCH_REJECTED, USER_NOT_RESPONDED; cloud style: ACCEPT, REJECT, TIMEOUT. " +
+        "FAILED_DELIVERY in both; INVALID_APPROVER and NO_APPROVER_SELECTED only on Assisted Login endpoints.",
+    }),
+  })
+  .meta({ id: "MagicLinkAnswer" });
+export type MagicLinkCode = z.output<typeof MagicLinkAnswerSchema>["code"];
+
+/**
+ * Mideye's BAD_REQUEST: the body is exactly this (strict JSON clients reject unknown fields);
+ * why is in the X-MFA-Reason header, the status says which kind (400, 403, 429, 503).
+ */
+export const BadRequestSchema = z.object({ code: z.literal("BAD_REQUEST") }).meta({ id: "BadRequest" });

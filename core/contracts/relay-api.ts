@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { MsisdnSchema } from "./magic-link.ts";
-import { CHALLENGE_PATTERN, RESULT_CODES, USERNAME_MAX, normalizeUsername } from "./relay.ts";
+import { CHALLENGE_PATTERN, EDGE_UNAVAILABLE_ERROR, NUMBER_CHANGED, RESULT_CODES, USERNAME_MAX, normalizeUsername } from "./relay.ts";
 import {
   CHALLENGE_METHODS,
   CHALLENGE_TTL_MAX_SECONDS,
@@ -59,7 +59,7 @@ export const RELAY_CALLS = {
       authenticationText: z.string().max(500).optional(),
     }),
     // A BAD_REQUEST also says why in `reason` (for the edge's own logs; the relay reads `code`).
-    answer: z.object({ code: z.enum(RESULT_CODES) }),
+    answer: z.object({ code: z.enum(RESULT_CODES), reason: z.string().optional() }),
   },
   /** Sends a one-time code by SMS; the relay asks the user for it (Access-Challenge). */
   smsOtp: {
@@ -73,7 +73,8 @@ export const RELAY_CALLS = {
         /** "app": the code went to the number's authenticator app by push (the SMS may follow); absent: by SMS. */
         delivery: z.enum(SMS_OTP_DELIVERIES).optional(),
       }),
-      z.object({ code: z.enum(["FAILED_DELIVERY", "BAD_REQUEST"]) }),
+      // `reason` (BAD_REQUEST: rate_limited, locked) is for people; the relay reads `code`.
+      z.object({ code: z.enum(["FAILED_DELIVERY", "BAD_REQUEST"]), reason: z.string().optional() }),
     ]),
   },
   /** Checks the code the user typed against the SMS OTP challenge (already pin-checked when it started). */
@@ -133,6 +134,13 @@ export const RELAY_CALLS = {
     answer: z.union([z.object({ result: z.literal("ok"), challenge: ChallengeSchema }), z.object({ result: z.enum(REDEEM_REFUSALS) })]),
   },
 } as const;
+
+/** A call without a valid relay token (missing, bad signature, wrong audience/method/path/body, expired, replayed). */
+export const RelayUnauthorizedSchema = z.object({ error: z.literal("unauthorized"), reason: z.string() }).meta({ id: "RelayUnauthorized" });
+/** 409: the number is not the one pinned for the user (see NUMBER_CHANGED). */
+export const NumberChangedSchema = z.object({ error: z.literal(NUMBER_CHANGED) }).meta({ id: "NumberChanged" });
+/** 503: a transient fault of the platform; the one answer that lets the relay apply its fail mode. */
+export const EdgeUnavailableSchema = z.object({ error: z.literal(EDGE_UNAVAILABLE_ERROR) }).meta({ id: "EdgeUnavailable" });
 
 export type RelayCallName = keyof typeof RELAY_CALLS;
 export type RelayCall = (typeof RELAY_CALLS)[RelayCallName];

@@ -1,16 +1,17 @@
-import { Hono, type Context } from "hono";
+import { OpenAPIHono, createRoute } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { z } from "zod";
 import type { OfflineCheck } from "../objects/subscriber/contract";
 import { loadConfig } from "../config/load";
 import type { Endpoint } from "../config/schema";
 import { checkChallengeResponse, checkTotpCode, offlineAuditRows } from "../domain/offline-check";
 import { authenticateKeyedCall } from "../domain/endpoint-keys";
-import { MsisdnSchema } from "../../core/contracts/magic-link";
-import { CHALLENGE_PATTERN } from "../../core/otp";
+import { OfflineAnswerSchema, OfflineChallengeResponseSchema, OfflineTotpSchema } from "../../core/contracts/offline-api";
 import { log } from "../lib/log";
 import { badRequest, recordAuth, refuseUnauthenticated } from "./respond";
-import { mideyeBadRequest, validate } from "./validate";
+import { mideyeBadRequest } from "./validate";
+import { jsonBody, jsonResponse, serve } from "./openapi-route";
+import { API_KEY_SECURITY, EndpointParam, bodyTooLargeResponse, offlineBadRequestResponses } from "./openapi-common";
 
 /**
  * Offline-code verification for RADIUS servers of your own (issue 3): the app's TOTP codes
@@ -24,10 +25,7 @@ import { mideyeBadRequest, validate } from "./validate";
  *   -> 200 {"valid":true|false}
  */
 type OfflineEnv = { Bindings: Env; Variables: { endpoint: Endpoint; started: number } };
-export const offlineApi = new Hono<OfflineEnv>();
-
-const TotpBody = z.object({ msisdn: MsisdnSchema, code: z.string().max(16) });
-const CrBody = z.object({ msisdn: MsisdnSchema, challenge: z.string().regex(CHALLENGE_PATTERN), code: z.string().max(16) });
+export const offlineApi = new OpenAPIHono<OfflineEnv>();
 
 /** Same key check as the Magic Link API (the endpoint from the path, else the default), plus the opt-in. */
 const requireKey = createMiddleware<OfflineEnv>(async (c, next) => {
@@ -58,21 +56,48 @@ function record(c: Context<OfflineEnv>, channel: string, msisdn: string, check: 
   for (const row of offlineAuditRows(base, check)) recordAuth(c, "offline", row);
 }
 
-offlineApi.post("/totp/:endpoint?", requireKey, validate("json", TotpBody, mideyeBadRequest("invalid_parameter")), async (c) => {
-  const { msisdn, code } = c.req.valid("json");
+const responses = {
+  200: jsonResponse(OfflineAnswerSchema, "Checked: valid or not (also false when the number is locked out, or on an error)."),
+  ...offlineBadRequestResponses,
+  413: bodyTooLargeResponse,
+};
+const check = { method: "post" as const, tags: ["Offline codes"], security: API_KEY_SECURITY, middleware: requireKey, responses };
+const totp = {
+  ...check,
+  summary: "Check a TOTP code of the number's authenticator app",
+  request: { body: jsonBody(OfflineTotpSchema) },
+};
+const challengeResponse = {
+  ...check,
+  summary: "Check the app's offline signature of a challenge",
+  request: { body: jsonBody(OfflineChallengeResponseSchema) },
+};
+const named = { params: EndpointParam };
+
+async function checkTotp(c: Context<OfflineEnv>, { msisdn, code }: { msisdn: string; code: string }) {
   const check = await checkTotpCode(c.env, "offline-totp", msisdn, code);
   record(c, "offline-totp", msisdn, check);
-  return c.json({ valid: check.verdict === "accept" });
-});
+  return c.json({ valid: check.verdict === "accept" }, 200);
+}
 
-offlineApi.post(
-  "/challenge-response/:endpoint?",
-  requireKey,
-  validate("json", CrBody, mideyeBadRequest("invalid_parameter")),
-  async (c) => {
-    const { msisdn, challenge, code } = c.req.valid("json");
-    const check = await checkChallengeResponse(c.env, "offline-challenge-response", msisdn, challenge, code);
-    record(c, "offline-challenge-response", msisdn, check);
-    return c.json({ valid: check.verdict === "accept" });
-  },
+async function checkSignature(c: Context<OfflineEnv>, { msisdn, challenge, code }: { msisdn: string; challenge: string; code: string }) {
+  const check = await checkChallengeResponse(c.env, "offline-challenge-response", msisdn, challenge, code);
+  record(c, "offline-challenge-response", msisdn, check);
+  return c.json({ valid: check.verdict === "accept" }, 200);
+}
+
+// Each check on two paths: the default endpoint's and a named one's (OpenAPI has no optional path parameters).
+const invalid = mideyeBadRequest("invalid_parameter");
+serve(offlineApi, createRoute({ ...totp, path: "/totp" }), invalid, (c) => checkTotp(c, c.req.valid("json")));
+serve(offlineApi, createRoute({ ...totp, path: "/totp/{endpoint}", request: { ...totp.request, ...named } }), invalid, (c) =>
+  checkTotp(c, c.req.valid("json")),
+);
+serve(offlineApi, createRoute({ ...challengeResponse, path: "/challenge-response" }), invalid, (c) =>
+  checkSignature(c, c.req.valid("json")),
+);
+serve(
+  offlineApi,
+  createRoute({ ...challengeResponse, path: "/challenge-response/{endpoint}", request: { ...challengeResponse.request, ...named } }),
+  invalid,
+  (c) => checkSignature(c, c.req.valid("json")),
 );

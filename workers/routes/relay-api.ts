@@ -1,4 +1,5 @@
-import { Hono, type Context } from "hono";
+import { OpenAPIHono, createRoute } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import type { z } from "zod";
 import type { Endpoint, Relay } from "../config/schema";
 import { loadConfig } from "../config/load";
@@ -12,11 +13,22 @@ import { AuthQuerySchema } from "../../core/contracts/magic-link";
 import { maskMsisdn } from "../../core/msisdn";
 import { isTransientPlatformError } from "../lib/platform-errors";
 import { EDGE_UNAVAILABLE_ERROR, EDGE_UNAVAILABLE_STATUS, NUMBER_CHANGED } from "../../core/contracts/relay";
-import { RELAY_API_BASE, RELAY_CALLS, WhoSchema, type RelayAnswer, type RelayCall } from "../../core/contracts/relay-api";
+import {
+  EdgeUnavailableSchema,
+  NumberChangedSchema,
+  RELAY_API_BASE,
+  RELAY_CALLS,
+  RelayUnauthorizedSchema,
+  WhoSchema,
+  type RelayAnswer,
+  type RelayCall,
+} from "../../core/contracts/relay-api";
 import { RELAY_LINK_PATH } from "../../core/contracts/relay-link";
 import type { OfflineCheck } from "../objects/subscriber/contract";
 import { publicBaseUrl, recordAuth } from "./respond";
-import { invalidRequest, issueList, validate } from "./validate";
+import { invalidRequest, issueList } from "./validate";
+import { jsonBody, jsonResponse, serve } from "./openapi-route";
+import { RELAY_SECURITY, bodyTooLargeResponse, errorResponse, invalidBodyResponse } from "./openapi-common";
 import { log } from "../lib/log";
 
 /**
@@ -27,7 +39,7 @@ import { log } from "../lib/log";
  */
 type Vars = { relay: Relay; endpoint: Endpoint; started: number };
 type RelayEnv = { Bindings: Env; Variables: Vars };
-export const relayApi = new Hono<RelayEnv>();
+export const relayApi = new OpenAPIHono<RelayEnv>();
 
 /** Each call by its full path (what the relay token is bound to). */
 const CALL_BY_PATH = new Map<string, RelayCall>(Object.values(RELAY_CALLS).map((call) => [`${RELAY_API_BASE}${call.path}`, call]));
@@ -84,18 +96,64 @@ function safeJson(text: string): unknown {
   }
 }
 
+/** What every relay call may answer besides its own answer (from the middleware above). */
+const refusals = {
+  400: invalidBodyResponse,
+  401: jsonResponse(
+    RelayUnauthorizedSchema,
+    "No valid relay token (missing, bad signature, wrong audience, method, path or body, expired, or used before).",
+  ),
+  500: errorResponse("The relay's endpoint is not configured at the edge."),
+  413: bodyTooLargeResponse,
+  503: jsonResponse(EdgeUnavailableSchema, "A transient fault of the platform: the one answer that lets the relay apply its fail mode."),
+};
+/** Calls that name the user are checked against the number pinned for them first. */
+const userRefusals = {
+  ...refusals,
+  409: jsonResponse(NumberChangedSchema, "The number is not the one pinned for this user: an operator must confirm it."),
+};
+const call = <P extends string>(path: P, summary: string) => ({
+  method: "post" as const,
+  path,
+  tags: ["Relay"],
+  summary,
+  security: RELAY_SECURITY,
+});
+// A call that names the user: its body as the relay sends it is the call's fields and the user's (WhoSchema).
+
 /**
  * The relay link (core/contracts/relay-link.ts): the relay's WebSocket, authenticated above
  * like every call (token bound to GET and this path, single use), handed to its site's
  * RelayLink object. The edge asks questions over it; the relay asks nothing.
  */
-relayApi.get(RELAY_LINK_PATH.slice(RELAY_API_BASE.length), async (c) => {
+const linkRoute = createRoute({
+  method: "get",
+  path: RELAY_LINK_PATH.slice(RELAY_API_BASE.length),
+  tags: ["Relay"],
+  summary: "Open the relay link (WebSocket)",
+  description:
+    "With `Upgrade: websocket` and a relay token bound to GET, this path and an empty body. The frames and operations are " +
+    "core/contracts/relay-link.ts (docs/api.md#relay-link).",
+  security: RELAY_SECURITY,
+  responses: {
+    101: { description: "Switching protocols: the relay link is open." },
+    401: refusals[401],
+    426: errorResponse("A valid token without the WebSocket upgrade."),
+    500: refusals[500],
+  },
+});
+serve(relayApi, linkRoute, issueList, async (c) => {
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") return c.json({ error: "websocket upgrade required" }, 426);
   log.info("relay_link_upgrade", { relay: c.get("relay").name });
   return openRelayLink(c.env, c.get("relay"));
 });
 
-relayApi.post(RELAY_CALLS.touch.path, validate("json", RELAY_CALLS.touch.request, issueList), async (c) => {
+const touchRoute = createRoute({
+  ...call(RELAY_CALLS.touch.path, "Touch: the Magic Link flow for a RADIUS login (blocks until the user answers)"),
+  request: { body: jsonBody(RELAY_CALLS.touch.request.extend(WhoSchema.shape)) },
+  responses: { 200: jsonResponse(RELAY_CALLS.touch.answer, "The session's result code (BAD_REQUEST with a reason)."), ...userRefusals },
+});
+serve(relayApi, touchRoute, issueList, async (c) => {
   const body = c.req.valid("json");
   const q = AuthQuerySchema.parse({
     msisdn: body.msisdn,
@@ -105,72 +163,109 @@ relayApi.post(RELAY_CALLS.touch.path, validate("json", RELAY_CALLS.touch.request
   const outcome = await authenticate(c.env, loadConfig(c.env), c.get("endpoint"), q, publicBaseUrl(c));
   // The app device that answered, if one did (several devices per number).
   record(c, "touch", body.msisdn, outcome.code, outcome.code !== "BAD_REQUEST" && outcome.device ? { device: outcome.device } : {});
-  if (outcome.code === "BAD_REQUEST") return c.json({ code: outcome.code, reason: outcome.reason });
-  return c.json({ code: outcome.code } satisfies RelayAnswer<"touch">);
+  if (outcome.code === "BAD_REQUEST") return c.json({ code: outcome.code, reason: outcome.reason } satisfies RelayAnswer<"touch">, 200);
+  return c.json({ code: outcome.code } satisfies RelayAnswer<"touch">, 200);
 });
 
-relayApi.post(RELAY_CALLS.smsOtp.path, validate("json", RELAY_CALLS.smsOtp.request, issueList), async (c) => {
+const smsOtpRoute = createRoute({
+  ...call(RELAY_CALLS.smsOtp.path, "Send a one-time code (by push to the app first, else by SMS)"),
+  request: { body: jsonBody(RELAY_CALLS.smsOtp.request.extend(WhoSchema.shape)) },
+  responses: { 200: jsonResponse(RELAY_CALLS.smsOtp.answer, "SENT with the challenge id, or why not."), ...userRefusals },
+});
+serve(relayApi, smsOtpRoute, issueList, async (c) => {
   const { msisdn } = c.req.valid("json");
   const started = await startSmsOtp(c.env, c.get("endpoint"), msisdn);
   // The relay reads only `code` (core/contracts/relay-api.ts); `reason` is for people.
   switch (started.kind) {
     case "rate_limited":
-      return c.json({ code: "BAD_REQUEST", reason: "rate_limited" });
+      return c.json({ code: "BAD_REQUEST", reason: "rate_limited" } satisfies RelayAnswer<"smsOtp">, 200);
     case "locked":
       record(c, "sms-otp", msisdn, "LOCKED");
-      return c.json({ code: "BAD_REQUEST", reason: "locked" });
+      return c.json({ code: "BAD_REQUEST", reason: "locked" } satisfies RelayAnswer<"smsOtp">, 200);
     case "failed_delivery":
       record(c, "sms-otp", msisdn, "FAILED_DELIVERY");
-      return c.json({ code: "FAILED_DELIVERY" } satisfies RelayAnswer<"smsOtp">);
+      return c.json({ code: "FAILED_DELIVERY" } satisfies RelayAnswer<"smsOtp">, 200);
     case "sent":
       record(c, "sms-otp", msisdn, "SENT", { delivery: started.delivery });
-      return c.json({ code: "SENT", challengeId: started.challengeId, delivery: started.delivery } satisfies RelayAnswer<"smsOtp">);
+      return c.json({ code: "SENT", challengeId: started.challengeId, delivery: started.delivery } satisfies RelayAnswer<"smsOtp">, 200);
   }
 });
 
-relayApi.post(RELAY_CALLS.smsOtpVerify.path, validate("json", RELAY_CALLS.smsOtpVerify.request, issueList), async (c) => {
+const smsOtpVerifyRoute = createRoute({
+  ...call(RELAY_CALLS.smsOtpVerify.path, "Check the code the user typed against an SMS OTP challenge"),
+  request: { body: jsonBody(RELAY_CALLS.smsOtpVerify.request) },
+  responses: { 200: jsonResponse(RELAY_CALLS.smsOtpVerify.answer, "The verdict."), ...refusals },
+});
+serve(relayApi, smsOtpVerifyRoute, issueList, async (c) => {
   const { msisdn, challengeId, code } = c.req.valid("json");
   const check = await verifySmsOtp(c.env, msisdn, challengeId, code);
   recordOffline(c, "sms-otp-verify", msisdn, check, "sms-otp-lockout");
-  return c.json({ result: check.verdict } satisfies RelayAnswer<"smsOtpVerify">);
+  return c.json({ result: check.verdict } satisfies RelayAnswer<"smsOtpVerify">, 200);
 });
 
-relayApi.post(RELAY_CALLS.totpVerify.path, validate("json", RELAY_CALLS.totpVerify.request, issueList), async (c) => {
+const totpVerifyRoute = createRoute({
+  ...call(RELAY_CALLS.totpVerify.path, "Check a TOTP code (the app's, or an enrolled on-prem token's)"),
+  request: { body: jsonBody(RELAY_CALLS.totpVerify.request.extend(WhoSchema.shape)) },
+  responses: { 200: jsonResponse(RELAY_CALLS.totpVerify.answer, "The verdict."), ...userRefusals },
+});
+serve(relayApi, totpVerifyRoute, issueList, async (c) => {
   const { msisdn, code } = c.req.valid("json");
   const check = await checkTotpCode(c.env, "totp-verify", msisdn, code);
   recordOffline(c, "totp-verify", msisdn, check);
-  return c.json({ result: check.verdict } satisfies RelayAnswer<"totpVerify">);
+  return c.json({ result: check.verdict } satisfies RelayAnswer<"totpVerify">, 200);
 });
 
-relayApi.post(
-  RELAY_CALLS.challengeResponseVerify.path,
-  validate("json", RELAY_CALLS.challengeResponseVerify.request, issueList),
-  async (c) => {
-    const { msisdn, challenge, code } = c.req.valid("json");
-    const check = await checkChallengeResponse(c.env, "challenge-response-verify", msisdn, challenge, code);
-    recordOffline(c, "challenge-response-verify", msisdn, check);
-    // "locked" reads as a reject here, as before (the audit row keeps "locked").
-    const verdict = check.verdict === "accept" ? "accept" : "reject";
-    return c.json({ result: verdict } satisfies RelayAnswer<"challengeResponseVerify">);
+const challengeResponseVerifyRoute = createRoute({
+  ...call(RELAY_CALLS.challengeResponseVerify.path, "Check the app's offline signature of a challenge the relay showed"),
+  request: { body: jsonBody(RELAY_CALLS.challengeResponseVerify.request.extend(WhoSchema.shape)) },
+  responses: { 200: jsonResponse(RELAY_CALLS.challengeResponseVerify.answer, "The verdict (locked reads as reject)."), ...userRefusals },
+});
+serve(relayApi, challengeResponseVerifyRoute, issueList, async (c) => {
+  const { msisdn, challenge, code } = c.req.valid("json");
+  const check = await checkChallengeResponse(c.env, "challenge-response-verify", msisdn, challenge, code);
+  recordOffline(c, "challenge-response-verify", msisdn, check);
+  // "locked" reads as a reject here, as before (the audit row keeps "locked").
+  const verdict = check.verdict === "accept" ? "accept" : "reject";
+  return c.json({ result: verdict } satisfies RelayAnswer<"challengeResponseVerify">, 200);
+});
+
+const subscriberRoute = createRoute({
+  ...call(RELAY_CALLS.subscriber.path, "Which offline factors the number has"),
+  request: { body: jsonBody(RELAY_CALLS.subscriber.request.extend(WhoSchema.shape)) },
+  responses: {
+    200: jsonResponse(RELAY_CALLS.subscriber.answer, "A TOTP code can be asked for; the app can sign a challenge."),
+    ...userRefusals,
   },
-);
-
-relayApi.post(RELAY_CALLS.subscriber.path, validate("json", RELAY_CALLS.subscriber.request, issueList), async (c) => {
+});
+serve(relayApi, subscriberRoute, issueList, async (c) => {
   const { msisdn } = c.req.valid("json");
-  return c.json((await offlineFactors(c.env, msisdn)) satisfies RelayAnswer<"subscriber">);
+  return c.json((await offlineFactors(c.env, msisdn)) satisfies RelayAnswer<"subscriber">, 200);
 });
 
-relayApi.post(RELAY_CALLS.challengeIssue.path, validate("json", RELAY_CALLS.challengeIssue.request, issueList), async (c) => {
+const challengeIssueRoute = createRoute({
+  ...call(RELAY_CALLS.challengeIssue.path, "Keep a pending Access-Challenge for the relay's site"),
+  request: { body: jsonBody(RELAY_CALLS.challengeIssue.request) },
+  responses: { 200: jsonResponse(RELAY_CALLS.challengeIssue.answer, "The RADIUS State to send the NAS."), ...refusals },
+});
+serve(relayApi, challengeIssueRoute, issueList, async (c) => {
   const state = await issueRelayChallenge(c.env, c.get("relay"), c.req.valid("json"));
-  return c.json({ state } satisfies RelayAnswer<"challengeIssue">);
+  return c.json({ state } satisfies RelayAnswer<"challengeIssue">, 200);
 });
 
-relayApi.post(RELAY_CALLS.challengeRedeem.path, validate("json", RELAY_CALLS.challengeRedeem.request, issueList), async (c) => {
+const challengeRedeemRoute = createRoute({
+  ...call(RELAY_CALLS.challengeRedeem.path, "Consume a State: the challenge, or why it cannot be answered"),
+  request: { body: jsonBody(RELAY_CALLS.challengeRedeem.request) },
+  responses: {
+    200: jsonResponse(RELAY_CALLS.challengeRedeem.answer, "ok with the challenge, or unknown, expired, mismatch."),
+    ...refusals,
+  },
+});
+serve(relayApi, challengeRedeemRoute, issueList, async (c) => {
   const { answer, issuedBy } = await redeemRelayChallenge(c.env, c.get("relay"), c.req.valid("json"));
   // A refused State is worth a line (a replay, another NAS or user, another site); never the State itself.
   if (answer.result === "ok") log.info("challenge_redeemed", { relay: c.get("relay").name, issuedBy, method: answer.challenge.method });
   else log.warn("challenge_refused", { relay: c.get("relay").name, reason: answer.result });
-  return c.json(answer satisfies RelayAnswer<"challengeRedeem">);
+  return c.json(answer satisfies RelayAnswer<"challengeRedeem">, 200);
 });
 
 /** An offline-code check's audit rows (plus the lockout alert row, if it started one). */

@@ -1,4 +1,4 @@
-import type { Context } from "hono";
+import type { Context, TypedResponse } from "hono";
 import { BAD_REQUEST_STATUS, callerReason, type BadRequestReason } from "../../core/codes";
 import { refuseUnauthenticatedCall } from "../domain/unauthenticated-calls";
 import { clientIp } from "../lib/client-ip";
@@ -9,12 +9,14 @@ import { log } from "../lib/log";
  * BAD_REQUEST in the Mideye shape: the body is exactly {"code":"BAD_REQUEST"}; the reason is
  * in the X-MFA-Reason header so strict JSON clients keep working and operators can debug.
  */
-export function badRequest(c: Context, logged: BadRequestReason, retryAfterMs?: number): Response {
+export function badRequest(c: Context, logged: BadRequestReason, retryAfterMs?: number): MideyeBadRequest {
   const reason = callerReason(logged);
   c.header("x-mfa-reason", reason);
   if (retryAfterMs !== undefined) c.header("retry-after", String(Math.max(1, Math.ceil(retryAfterMs / 1000))));
-  return c.json({ code: "BAD_REQUEST" }, BAD_REQUEST_STATUS[reason]);
+  return c.json({ code: "BAD_REQUEST" as const }, BAD_REQUEST_STATUS[reason]);
 }
+/** Mideye's BAD_REQUEST as a typed response (core/contracts/magic-link.ts BadRequestSchema). */
+export type MideyeBadRequest = Response & TypedResponse<{ code: "BAD_REQUEST" }, (typeof BAD_REQUEST_STATUS)[BadRequestReason], "json">;
 
 /** Where links point: the configured public base URL, else the origin this request came to. */
 export function publicBaseUrl<E extends { Bindings: Env }>(c: Context<E>): string {
@@ -40,7 +42,7 @@ export function recordAuth<E extends { Bindings: Env }>(c: Context<E>, event: st
 export async function refuseUnauthenticated<E extends { Bindings: Env }>(
   c: Context<E>,
   failure: AuthFailure & { requested: string },
-): Promise<Response> {
+): Promise<MideyeBadRequest> {
   const ip = clientIp(c.req.raw.headers);
   const refusal = await refuseUnauthenticatedCall(c.env, (p) => c.executionCtx.waitUntil(p), ip, failure);
   return badRequest(c, refusal.reason, refusal.retryAfterMs);

@@ -28,8 +28,9 @@ export function validate<T extends z.ZodType, Target extends keyof ValidationTar
 }
 
 /** A 400 listing what was wrong, field by field (`where` names a field-less issue's target). */
-export function invalidRequest(c: Context, error: z.core.$ZodError, where: string): Response {
-  return c.json({ error: "invalid request", issues: error.issues.map((i) => `${i.path.join(".") || where}: ${i.message}`) }, 400);
+export function invalidRequest(c: Context, error: z.core.$ZodError, where: string) {
+  const issues = error.issues.map((i) => `${i.path.join(".") || where}: ${i.message}`);
+  return c.json({ error: "invalid request" as const, issues }, 400);
 }
 
 /** Admin and relay APIs: 400 {"error":"invalid request","issues":["field: message", ...]}. */
