@@ -221,6 +221,31 @@ describe("responses match the OpenAPI document", () => {
     expect((await admin("DELETE", `/relay-pins/other/${who.username}`)).status).toBe(204);
   });
 
+  it("async API: started (default and named endpoint), pending, finished, not found, and BAD_REQUEST refusals", async () => {
+    const msisdn = freshMsisdn();
+    const start = await call("POST", "/api/v2/auth", json({ msisdn }, { "api-key": KEYS.default }));
+    expect(start.status).toBe(202);
+    const id = String(start.body?.id);
+    const pending = await call("GET", `/api/v2/auth/${id}`, { headers: { "api-key": KEYS.default } });
+    expect(pending).toMatchObject({ status: 200, body: { status: "pending" } });
+    const link = await waitForLink(msisdn);
+    const { csrf } = await openLink(link);
+    expect((await answer(link, "accept", csrf ?? "")).status).toBe(200);
+    const done = await call("GET", `/api/v2/auth/${id}?wait=5`, { headers: { "api-key": KEYS.default } });
+    expect(done).toMatchObject({ status: 200, body: { status: "finished", code: "TOUCH_ACCEPTED" } });
+    // Another endpoint's key, or none: the same 404 as an unknown id.
+    expect((await call("GET", `/api/v2/auth/${id}`, { headers: { "api-key": KEYS.other } })).status).toBe(404);
+    expect((await call("GET", `/api/v2/auth/${"x".repeat(43)}`, { headers: { "api-key": KEYS.default } })).status).toBe(404);
+    const named = await call("POST", "/api/v2/auth/other", json({ msisdn: freshMsisdn() }, { "api-key": KEYS.other }));
+    expect(named.status).toBe(202);
+    expect(await call("POST", "/api/v2/auth", json({ msisdn: "0701234567" }, { "api-key": KEYS.default }))).toMatchObject({
+      status: 400,
+      body: { code: "BAD_REQUEST" },
+    });
+    expect((await call("POST", "/api/v2/auth", json({ msisdn: freshMsisdn() }, { "api-key": "wrong" }))).status).toBe(400);
+    expect((await call("GET", `/api/v2/auth/${id}?wait=-1`, { headers: { "api-key": KEYS.default } })).status).toBe(400);
+  });
+
   it("the service's own routes", async () => {
     expect(await call("GET", "/healthz")).toEqual({ status: 200, body: { ok: true } });
     expect((await call("GET", "/openapi.json")).body?.openapi).toBe("3.1.0");

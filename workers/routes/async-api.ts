@@ -1,4 +1,5 @@
 import { OpenAPIHono, createRoute } from "@hono/zod-openapi";
+import { API_KEY_SECURITY } from "./openapi-common";
 import type { Context, TypedResponse } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { z } from "zod";
@@ -76,6 +77,8 @@ const startDefault = createRoute({
   method: "post",
   path: "/auth",
   summary: "Start an authentication on the default endpoint (async)",
+  tags: ["Async"],
+  security: API_KEY_SECURITY,
   request: { headers: ApiKeyHeader, body: startBody },
   responses: startResponses,
 });
@@ -85,6 +88,8 @@ const startNamed = createRoute({
   method: "post",
   path: "/auth/{endpointOrId}",
   summary: "Start an authentication on an endpoint (async)",
+  tags: ["Async"],
+  security: API_KEY_SECURITY,
   request: {
     headers: ApiKeyHeader,
     params: z.object({ endpointOrId: z.string().meta({ description: "The endpoint's name" }) }),
@@ -96,6 +101,8 @@ const readRoute = createRoute({
   method: "get",
   path: "/auth/{endpointOrId}",
   summary: `Read an async authentication, waiting up to ?wait= seconds (max ${MAX_WAIT_SECONDS}) for its result`,
+  tags: ["Async"],
+  security: API_KEY_SECURITY,
   request: {
     headers: ApiKeyHeader,
     params: z.object({ endpointOrId: z.string().meta({ description: "The async id from the 202" }) }),
