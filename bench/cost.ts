@@ -144,7 +144,8 @@ export async function runCostBench(): Promise<CostReport> {
     const held = perAuthentication(await run(heldN, 10, () => call(heldWaitMs)), heldN);
     const timedOut = perAuthentication(await run(timeouts, timeouts, () => call(null, TIMEOUT_SECONDS)), timeouts);
     const lastFinish = Date.now();
-    if (lastFinish - firstFinish > TOMBSTONE_SECONDS * 1000) console.warn("runs took longer than the tombstone: purges may be counted in runs");
+    if (lastFinish - firstFinish > TOMBSTONE_SECONDS * 1000)
+      console.warn("runs took longer than the tombstone: purges may be counted in runs");
 
     // The purges of every session above (warm-up included) fire from TOMBSTONE_SECONDS after each
     // ended (BENCH_COST_PURGE=0 skips this minute, for a quick look).
@@ -163,7 +164,11 @@ export async function runCostBench(): Promise<CostReport> {
       scenarios: [
         scenario("SMS link, accepted at once", n, instant),
         scenario(`SMS link, accepted after ${heldWaitMs / 1000} s (measured)`, heldN, held),
-        scenario(`SMS link, accepted after ${ASSUMED_WAIT_MS / 1000} s (active time extrapolated)`, heldN, atWait(instant, held, heldWaitMs, ASSUMED_WAIT_MS)),
+        scenario(
+          `SMS link, accepted after ${ASSUMED_WAIT_MS / 1000} s (active time extrapolated)`,
+          heldN,
+          atWait(instant, held, heldWaitMs, ASSUMED_WAIT_MS),
+        ),
         scenario(`not answered, touch-timeout=${TIMEOUT_SECONDS}`, timeouts, timedOut),
       ],
       assumptions,

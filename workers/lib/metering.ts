@@ -177,7 +177,8 @@ function meteredD1(db: D1Database): D1Database {
   });
 }
 
-const keyCount = (key: unknown): number => (Array.isArray(key) ? key.length : typeof key === "object" && key !== null ? Object.keys(key).length : 1);
+const keyCount = (key: unknown): number =>
+  Array.isArray(key) ? key.length : typeof key === "object" && key !== null ? Object.keys(key).length : 1;
 
 type Method = (...args: never[]) => unknown;
 
@@ -186,7 +187,7 @@ type Method = (...args: never[]) => unknown;
  * the original (bound: runtime objects refuse another `this`). In place: the runtime checks
  * that an object's ctx is its own DurableObjectState, so a proxy in its stead is refused.
  */
-function patch<T extends object>(target: T, wrappers: { [name: string]: (original: (...args: any[]) => any) => Method }): void {
+function patch<T extends object>(target: T, wrappers: { [name: string]: (original: (...args: unknown[]) => unknown) => Method }): void {
   for (const [name, wrap] of Object.entries(wrappers)) {
     const original = Reflect.get(target, name) as unknown;
     if (typeof original !== "function") continue;
@@ -302,7 +303,11 @@ export function metered<C extends ObjectClass>(binding: ObjectBinding, Base: C):
       }
     }
   }
-  for (let proto = Base.prototype; proto && proto !== DurableObject.prototype && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+  for (
+    let proto = Base.prototype;
+    proto && proto !== DurableObject.prototype && proto !== Object.prototype;
+    proto = Object.getPrototypeOf(proto)
+  ) {
     for (const name of Object.getOwnPropertyNames(proto)) {
       const descriptor = Object.getOwnPropertyDescriptor(proto, name);
       if (name === "constructor" || !descriptor || typeof descriptor.value !== "function") continue;
