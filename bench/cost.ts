@@ -4,7 +4,7 @@
  * Object requests, alarms, SQLite rows, D1 rows and each object's active time, from the real
  * code path), a "phone" SMS gateway whose user opens the link and accepts. Runs:
  * - accepted at once (BENCH_COST_N, 40, one at a time);
- * - accepted after BENCH_COST_WAIT_MS (2000; BENCH_COST_HELD_N, 20, 10 at a time): what grows
+ * - accepted after BENCH_COST_WAIT_MS (5000; BENCH_COST_HELD_N, 20, 5 at a time): what grows
  *   with the wait is active time only, so these two give its slope per class;
  * - not answered, touch-timeout=15 (BENCH_COST_TIMEOUTS, 5 at once);
  * - then (unless BENCH_COST_PURGE=0) the tombstone purges of all of them (the session object's last alarm, 60 s after the
@@ -80,7 +80,7 @@ export function addUsage(a: Usage, b: Usage): Usage {
 export async function runCostBench(): Promise<CostReport> {
   const n = Number(process.env.BENCH_COST_N ?? 40);
   const heldN = Number(process.env.BENCH_COST_HELD_N ?? 20);
-  const heldWaitMs = Number(process.env.BENCH_COST_WAIT_MS ?? 2000);
+  const heldWaitMs = Number(process.env.BENCH_COST_WAIT_MS ?? 5000);
   const timeouts = Number(process.env.BENCH_COST_TIMEOUTS ?? 5);
   const assumptions = { cpuMsPerWorkerRequest: Number(process.env.BENCH_COST_CPU_MS ?? 2), waitMs: ASSUMED_WAIT_MS, heldWaitMs };
 
@@ -141,7 +141,7 @@ export async function runCostBench(): Promise<CostReport> {
     for (let i = 0; i < 5; i++) await call(0);
     const firstFinish = Date.now();
     const instant = perAuthentication(await run(n, 1, () => call(0)), n);
-    const held = perAuthentication(await run(heldN, 10, () => call(heldWaitMs)), heldN);
+    const held = perAuthentication(await run(heldN, 5, () => call(heldWaitMs)), heldN);
     const timedOut = perAuthentication(await run(timeouts, timeouts, () => call(null, TIMEOUT_SECONDS)), timeouts);
     const lastFinish = Date.now();
     if (lastFinish - firstFinish > TOMBSTONE_SECONDS * 1000)
