@@ -19,7 +19,9 @@
 import { DurableObject } from "cloudflare:workers";
 import { ActiveClock, type Usage, emptyUsage, objectMeters } from "../../core/cost/usage";
 import { isLoopbackHost } from "../../core/loopback";
-import type { ObjectBinding } from "./durable-objects";
+
+/** A Durable Object binding's name (durable-objects.ts ObjectBinding; a string here, which imports this). */
+type ObjectBinding = string;
 
 export const COST_METERING_VAR = "COST_METERING";
 
