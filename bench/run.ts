@@ -3,14 +3,16 @@
  * comparisons measured side by side in the same run. Sizes via env: BENCH_N (latency
  * samples, 300), BENCH_PENDING (held sessions, 10000), BENCH_RADIUS (RADIUS requests, 20000);
  * BENCH_PENDING_MODE (miniflare, miniflare-http or wrangler-dev; see bench/pending-sessions.ts).
- * Select with arguments: magic-link, pending, relay (default: all).
+ * BENCH_COST_* (see bench/cost.ts).
+ * Select with arguments: magic-link, pending, relay, cost (default: all).
  */
 import { runMagicLinkBench } from "./magic-link.ts";
 import { runPendingBench } from "./pending-sessions.ts";
 import { runRelayBench } from "./relay-throughput.ts";
+import { printCostReport, runCostBench } from "./cost.ts";
 import { runSection, summarise, type SectionResult } from "./lib/sections.ts";
 
-const want = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ["magic-link", "pending", "relay"]);
+const want = new Set(process.argv.slice(2).length ? process.argv.slice(2) : ["magic-link", "pending", "relay", "cost"]);
 const ms = (v: number) => v.toFixed(1);
 const results: SectionResult[] = [];
 
@@ -74,6 +76,14 @@ if (want.has("relay"))
       console.log(
         `ratio relay / FreeRADIUS: throughput ${(relay!.perSecond / fr!.perSecond).toFixed(2)}x, p50 latency ${(relay!.p50ms / fr!.p50ms).toFixed(2)}x, p99 ${(relay!.p99ms / fr!.p99ms).toFixed(2)}x`,
       );
+    }),
+  );
+
+if (want.has("cost"))
+  results.push(
+    await runSection("cost", async () => {
+      console.log("\n## Cost per Magic Link authentication on Cloudflare (metered real code path, wrangler dev)\n");
+      printCostReport(await runCostBench());
     }),
   );
 

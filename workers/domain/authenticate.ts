@@ -9,6 +9,7 @@ import { retryWait, waitBackoffMs } from "../../core/wait-retry";
 import { acquireLease } from "./overload";
 import { log } from "../lib/log";
 import { objectStub, objectId } from "../lib/durable-objects";
+import { waitOnSession } from "./session-wait";
 
 export type AuthOutcome =
   /**
@@ -200,15 +201,16 @@ export async function authenticate(env: Env, config: Config, endpoint: Endpoint,
 }
 
 /**
- * Waits on the session object. If the object is evicted or restarted mid-wait the call
- * fails; the state is in storage, so we call again (a fresh stub) while retryWait allows:
- * never on an overload, and not past what a relay waits for (wait-retry.ts).
+ * Waits on the session object, over a hibernatable WebSocket so that the object is not held
+ * active while the user decides (session-wait.ts). If the object is evicted or restarted
+ * mid-wait the wait fails; the state is in storage, so we wait again (a fresh stub) while
+ * retryWait allows: never on an overload, and not past what a relay waits for (wait-retry.ts).
  */
 export async function waitForOutcome(env: Env, name: string, deadline: number): Promise<SessionOutcome> {
   for (let attempt = 0; ; attempt++) {
     let outcome: SessionOutcome | null;
     try {
-      outcome = await objectStub(env, "AUTH_SESSION", name).waitOutcome();
+      outcome = await waitOnSession(env, name, deadline);
     } catch (e) {
       if (!retryWait(e, Date.now(), deadline)) throw e;
       log.warn("session_wait_retry", { attempt, error: String(e) });

@@ -5,6 +5,7 @@
  * jurisdiction. test/architecture/durable-object-access.test.ts fails on any other use of a
  * namespace in workers/.
  */
+import { meteredStub, meteringOn } from "./metering";
 
 /** The Durable Object bindings of the Worker (wrangler.toml). */
 export type ObjectBinding =
@@ -41,7 +42,9 @@ export function objectNamespace<K extends ObjectBinding>(env: Env, binding: K): 
 
 /** The stub of the object named `name` (ids from names are stable within one jurisdiction). */
 export function objectStub<K extends ObjectBinding>(env: Env, binding: K, name: string): ReturnType<Env[K]["getByName"]> {
-  return objectNamespace(env, binding).getByName(name) as ReturnType<Env[K]["getByName"]>;
+  const stub = objectNamespace(env, binding).getByName(name) as ReturnType<Env[K]["getByName"]>;
+  // Counted as requests only in the cost bench (metering.ts); otherwise the stub itself.
+  return meteringOn(env) ? meteredStub(stub, binding) : stub;
 }
 
 /** The id of the object named `name`, as `objectStub` would address it. */

@@ -15,6 +15,7 @@ import type {
   SessionInit,
   SessionView,
 } from "./contract";
+import { outcomeMessage } from "./contract";
 import { envDeliveryHost, pushToUser } from "./delivery";
 import type { Effect, Step } from "./effects";
 import { type EffectHost, runEffect } from "./run-effects";
@@ -46,6 +47,9 @@ import {
 import { approverView, linkPageView } from "./views";
 import { objectStub } from "../../lib/durable-objects";
 
+/** Tag of the blocking calls' waiting sockets. */
+const WAITER_TAG = "waiter";
+
 type FinishedResult = { kind: "finished"; status: FinalStatus };
 type Opened = { kind: "pending"; state: Pending } | FinishedResult | { kind: "not_found" };
 
@@ -69,6 +73,16 @@ export class AuthSession extends DurableObject<Env> {
     current: () => this.#state ?? null,
     notifyWaiters: (status) => {
       for (const resolve of this.#waiters.splice(0)) resolve(status);
+      // Each waiting socket gets the outcome once and is closed (see fetch()).
+      const message = outcomeMessage(this.#outcome(status));
+      for (const ws of this.ctx.getWebSockets(WAITER_TAG)) {
+        try {
+          ws.send(message);
+          ws.close(1000, "outcome sent");
+        } catch {
+          // Gone already: its call reopens the wait and reads the outcome from storage.
+        }
+      }
     },
   };
 
@@ -103,7 +117,38 @@ export class AuthSession extends DurableObject<Env> {
    */
   async waitOutcome(): Promise<SessionOutcome | null> {
     const status = await this.wait();
-    if (status === null) return null;
+    return status === null ? null : this.#outcome(status);
+  }
+
+  /**
+   * The blocking call's wait without holding a request open (contract.ts WAIT_URL): a pending
+   * session accepts a hibernatable WebSocket and sends the outcome on it when it ends, so the
+   * object is not kept active (and billed) while the user decides.
+   */
+  override async fetch(request: Request): Promise<Response> {
+    if (request.headers.get("upgrade") !== "websocket") return new Response("websocket upgrade expected", { status: 426 });
+    const opened = await this.#open();
+    if (opened.kind === "not_found") return new Response(null, { status: 404 });
+    if (opened.kind === "finished") return new Response(outcomeMessage(this.#outcome(opened.status)));
+    // No await since the session was seen pending: its end cannot slip in before the socket is listed.
+    const pair = new WebSocketPair();
+    this.ctx.acceptWebSocket(pair[1], [WAITER_TAG]);
+    return new Response(null, { status: 101, webSocket: pair[0] });
+  }
+
+  /** The waiting call sends nothing; whatever arrives is ignored. */
+  override async webSocketMessage(): Promise<void> {}
+
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, "closed"); // completes the closing handshake
+    } catch {
+      // already closed
+    }
+  }
+
+  /** The outcome of a finished session, with the deciding device (the finish left it in memory). */
+  #outcome(status: FinalStatus): SessionOutcome {
     const state = this.#state;
     const answeredBy = state && state.status !== "pending" ? state.answeredBy : undefined;
     return { status, ...(answeredBy ? { answeredBy } : {}) };

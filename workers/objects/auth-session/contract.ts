@@ -20,6 +20,40 @@ export interface SessionOutcome {
   answeredBy?: AnsweredByDevice;
 }
 
+/**
+ * The blocking call's wait (docs/decisions, "hibernatable wait"): the Worker sends a WebSocket
+ * upgrade to this URL on the session's stub. A finished session answers 200 with the outcome,
+ * an unknown one 404; a pending one accepts the socket (101) and sends the outcome on it once,
+ * then closes it. Between the two the object holds no request open and may hibernate.
+ */
+export const WAIT_URL = "https://auth-session.internal/wait";
+
+const FINAL_STATUSES = {
+  accepted: true,
+  rejected: true,
+  expired: true,
+  failed_delivery: true,
+  no_approver_selected: true,
+  invalid_approver: true,
+} satisfies Record<FinalStatus, true>;
+
+/** The outcome as the wait sends it. */
+export function outcomeMessage(outcome: SessionOutcome): string {
+  return JSON.stringify(outcome);
+}
+
+/** The outcome the wait sent; an error if it is not one (never taken as an answer). */
+export function parseOutcomeMessage(data: unknown): SessionOutcome {
+  const parsed: unknown = typeof data === "string" ? JSON.parse(data) : null;
+  const o = (typeof parsed === "object" && parsed !== null ? parsed : {}) as { status?: unknown; answeredBy?: unknown };
+  if (typeof o.status !== "string" || !Object.hasOwn(FINAL_STATUSES, o.status)) throw new Error("session wait: not an outcome");
+  const status = o.status as FinalStatus;
+  const by = o.answeredBy as { deviceId?: unknown; name?: unknown } | undefined;
+  if (by !== undefined && (typeof by !== "object" || by === null || typeof by.deviceId !== "string" || typeof by.name !== "string"))
+    throw new Error("session wait: bad answeredBy");
+  return by ? { status, answeredBy: { deviceId: by.deviceId as string, name: by.name as string } } : { status };
+}
+
 /** Someone who can approve an Assisted Login. `id` is opaque to the user's browser. */
 export interface Approver {
   id: string;

@@ -1,0 +1,56 @@
+import { type SessionOutcome, WAIT_URL, parseOutcomeMessage } from "../objects/auth-session/contract";
+import { objectStub } from "../lib/durable-objects";
+
+/**
+ * How long past the deadline a waiting socket that heard nothing is given up: the session's
+ * alarm ends it at the deadline, so this only fires if that word was lost. Within
+ * WAIT_RETRY_GRACE_MS (core/wait-retry.ts), so the caller's retry still runs and reads the
+ * expired session.
+ */
+export const WAIT_GUARD_MS = 1000;
+
+/**
+ * One wait on the session object over a hibernatable WebSocket (contract.ts WAIT_URL): the
+ * outcome, or null for no such session. Throws when the socket ends without an outcome (the
+ * object was reset or evicted mid-wait) or the object refuses; the caller decides on a retry.
+ */
+export async function waitOnSession(env: Env, name: string, deadline: number): Promise<SessionOutcome | null> {
+  const res = await objectStub(env, "AUTH_SESSION", name).fetch(WAIT_URL, { headers: { upgrade: "websocket" } });
+  if (res.status === 404) return null;
+  if (res.status === 200) return parseOutcomeMessage(await res.text());
+  const ws = res.webSocket;
+  if (res.status !== 101 || !ws) throw new Error(`session wait refused: HTTP ${res.status}`);
+  ws.accept();
+  return new Promise<SessionOutcome>((resolve, reject) => {
+    let settled = false;
+    const settle = (end: () => void) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(guard);
+      end();
+    };
+    const guard = setTimeout(
+      () =>
+        settle(() => {
+          try {
+            ws.close(1000, "gave up");
+          } catch {
+            // already closed
+          }
+          reject(new Error("session wait: no outcome by the deadline"));
+        }),
+      Math.max(0, deadline + WAIT_GUARD_MS - Date.now()),
+    );
+    ws.addEventListener("message", (event) =>
+      settle(() => {
+        try {
+          resolve(parseOutcomeMessage(event.data));
+        } catch (e) {
+          reject(e);
+        }
+      }),
+    );
+    ws.addEventListener("close", (event) => settle(() => reject(new Error(`session wait closed (${event.code}) before the outcome`))));
+    ws.addEventListener("error", () => settle(() => reject(new Error("session wait socket failed"))));
+  });
+}
