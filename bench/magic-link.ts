@@ -1,8 +1,10 @@
 /**
  * Benchmark 1: Magic Link overhead. Time from the API call to its response when the user
  * answers instantly (a phone-gateway that opens the link and posts Accept as soon as the SMS
- * arrives), against a minimal hono Worker that returns at once, both on wrangler dev, side by
- * side in one run. Prints p50/p99 and the ratio.
+ * arrives), against two floors on the same wrangler dev, side by side in one run: the same
+ * choreography with nothing else (one Durable Object holds the call, sends the SMS to the same
+ * gateway, serves the link page and takes the answer: bench/floor/choreography.ts), and a
+ * Worker that answers at once. Rows come in threes per concurrency: instant, choreography, ours.
  */
 import { percentile } from "../harness/processes.ts";
 import { startPhoneGateway } from "./lib/phone-gateway.ts";
@@ -39,19 +41,21 @@ const msisdn = () => `+4676${String(Date.now() % 1e5).padStart(5, "0")}${String(
 
 export async function runMagicLinkBench(n = Number(process.env.BENCH_N ?? 300)): Promise<LatencyRow[]> {
   const phone = await startPhoneGateway("instant");
-  const [edge, floor] = await Promise.all([startEdge(phone.url), startFloor()]);
+  const [edge, floor] = await Promise.all([startEdge(phone.url), startFloor(phone.url)]);
   try {
     const api = async (base: string) => {
       const res = await fetch(`${base}/api/sfwa/auth?msisdn=${encodeURIComponent(msisdn())}`, { headers: { "api-key": BENCH_KEY } });
       const body = (await res.json()) as { code: string };
       if (body.code !== "TOUCH_ACCEPTED") throw new Error(`unexpected ${body.code}`);
     };
-    // Warm both (module load, first DO creation), then measure alternately.
+    // Warm all (module load, first DO creation), then measure alternately.
     await measure("warmup", 30, 1, () => api(edge.url));
     await measure("warmup", 30, 1, () => api(floor.url));
+    await measure("warmup", 30, 1, () => api(`${floor.url}/instant`));
     const rows: LatencyRow[] = [];
     for (const c of [1, 16]) {
-      rows.push(await measure(`floor: minimal hono Worker (c=${c})`, n, c, () => api(floor.url)));
+      rows.push(await measure(`floor: instant answer (c=${c})`, n, c, () => api(`${floor.url}/instant`)));
+      rows.push(await measure(`floor: same choreography (c=${c})`, n, c, () => api(floor.url)));
       rows.push(await measure(`magic link, instant answer (c=${c})`, n, c, () => api(edge.url)));
     }
     return rows;
