@@ -6,8 +6,9 @@
  * gateway, serves the link page and takes the answer: bench/floor/choreography.ts), and a
  * Worker that answers at once. Rows come in threes per concurrency: instant, choreography, ours.
  */
+import { writeFileSync } from "node:fs";
 import { percentile } from "../harness/processes.ts";
-import { startPhoneGateway } from "./lib/phone-gateway.ts";
+import { type PhoneSteps, startPhoneGateway } from "./lib/phone-gateway.ts";
 import { describeFailure } from "./lib/sections.ts";
 import { BENCH_KEY, startEdge, startFloor } from "./lib/workers.ts";
 
@@ -17,23 +18,57 @@ export interface LatencyRow {
   p50: number;
   p99: number;
   mean: number;
+  /** Medians of the choreography's steps as the client and the phone saw them (rows with an SMS). */
+  steps?: StepMedians;
 }
 
-async function measure(name: string, n: number, concurrency: number, call: (i: number) => Promise<void>): Promise<LatencyRow> {
+/** One call's steps, ms: call -> SMS at the gateway -> link page read -> answer POST done; API response - POST done. */
+export interface StepMedians {
+  toSms: number;
+  toPage: number;
+  toAnswered: number;
+  responseAfterAnswer: number;
+}
+
+const median = (values: number[]) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
+
+async function measure(
+  name: string,
+  n: number,
+  concurrency: number,
+  call: (i: number) => Promise<{ start: number; steps?: PhoneSteps } | undefined>,
+): Promise<LatencyRow> {
   const times: number[] = [];
+  const traced: Array<{ start: number; end: number; steps: PhoneSteps }> = [];
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next < n) {
         const i = next++;
         const t = performance.now();
-        await call(i);
-        times.push(performance.now() - t);
+        const r = await call(i);
+        const end = performance.now();
+        times.push(end - t);
+        if (r?.steps) traced.push({ start: r.start, end, steps: r.steps });
       }
     }),
   );
   times.sort((a, b) => a - b);
-  return { name, n, p50: percentile(times, 50), p99: percentile(times, 99), mean: times.reduce((a, b) => a + b, 0) / times.length };
+  const full = traced.filter((t) => t.steps.page !== undefined && t.steps.answered !== undefined);
+  const steps = full.length
+    ? {
+        toSms: median(full.map((t) => t.steps.sms - t.start)),
+        toPage: median(full.map((t) => (t.steps.page ?? 0) - t.steps.sms)),
+        toAnswered: median(full.map((t) => (t.steps.answered ?? 0) - (t.steps.page ?? 0))),
+        responseAfterAnswer: median(full.map((t) => t.end - (t.steps.answered ?? 0))),
+      }
+    : undefined;
+  const row = { name, n, p50: percentile(times, 50), p99: percentile(times, 99), mean: times.reduce((a, b) => a + b, 0) / times.length };
+  return steps ? { ...row, steps } : row;
 }
 
 let counter = 0;
@@ -44,9 +79,14 @@ export async function runMagicLinkBench(n = Number(process.env.BENCH_N ?? 300)):
   const [edge, floor] = await Promise.all([startEdge(phone.url), startFloor(phone.url)]);
   try {
     const api = async (base: string) => {
-      const res = await fetch(`${base}/api/sfwa/auth?msisdn=${encodeURIComponent(msisdn())}`, { headers: { "api-key": BENCH_KEY } });
+      const to = msisdn();
+      const start = performance.now();
+      const res = await fetch(`${base}/api/sfwa/auth?msisdn=${encodeURIComponent(to)}`, { headers: { "api-key": BENCH_KEY } });
       const body = (await res.json()) as { code: string };
       if (body.code !== "TOUCH_ACCEPTED") throw new Error(`unexpected ${body.code}`);
+      const steps = phone.steps.get(to);
+      phone.steps.delete(to);
+      return steps ? { start, steps } : { start };
     };
     // Warm all (module load, first DO creation), then measure alternately.
     await measure("warmup", 30, 1, () => api(edge.url));
@@ -58,6 +98,8 @@ export async function runMagicLinkBench(n = Number(process.env.BENCH_N ?? 300)):
       rows.push(await measure(`floor: same choreography (c=${c})`, n, c, () => api(floor.url)));
       rows.push(await measure(`magic link, instant answer (c=${c})`, n, c, () => api(edge.url)));
     }
+    // BENCH_EDGE_LOG=file keeps what the edge printed (e.g. timings added while profiling).
+    if (process.env.BENCH_EDGE_LOG) writeFileSync(process.env.BENCH_EDGE_LOG, edge.output());
     return rows;
   } catch (e) {
     // Say what the edge was doing: a restart or a crash shows in its last lines.

@@ -20,6 +20,22 @@ if (want.has("magic-link"))
       console.log("\n## Magic Link overhead (wrangler dev, user answers instantly) vs the same choreography and an instant answer\n");
       const rows = await runMagicLinkBench();
       console.table(rows.map((r) => ({ case: r.name, n: r.n, "p50 ms": ms(r.p50), "p99 ms": ms(r.p99), "mean ms": ms(r.mean) })));
+      console.log("Steps (medians, ms): call -> SMS at the gateway -> link page read -> answer POST done; API response - POST done");
+      console.table(
+        rows.flatMap((r) =>
+          r.steps
+            ? [
+                {
+                  case: r.name,
+                  "to SMS": ms(r.steps.toSms),
+                  "SMS to page": ms(r.steps.toPage),
+                  "page to answer": ms(r.steps.toAnswered),
+                  "response - answer": ms(r.steps.responseAfterAnswer),
+                },
+              ]
+            : [],
+        ),
+      );
       for (let i = 0; i < rows.length; i += 3) {
         const [instant, floor, magic] = [rows[i]!, rows[i + 1]!, rows[i + 2]!];
         console.log(
