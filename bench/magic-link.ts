@@ -36,39 +36,64 @@ const median = (values: number[]) =>
     50,
   );
 
-async function measure(
-  name: string,
-  n: number,
-  concurrency: number,
-  call: (i: number) => Promise<{ start: number; steps?: PhoneSteps } | undefined>,
-): Promise<LatencyRow> {
-  const times: number[] = [];
-  const traced: Array<{ start: number; end: number; steps: PhoneSteps }> = [];
+type Call = () => Promise<{ start: number; steps?: PhoneSteps }>;
+interface Sample {
+  start: number;
+  end: number;
+  steps?: PhoneSteps;
+}
+
+/** `n` calls, `concurrency` at a time. */
+async function runCalls(n: number, concurrency: number, call: Call): Promise<Sample[]> {
+  const samples: Sample[] = [];
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next < n) {
-        const i = next++;
-        const t = performance.now();
-        const r = await call(i);
-        const end = performance.now();
-        times.push(end - t);
-        if (r?.steps) traced.push({ start: r.start, end, steps: r.steps });
+        next++;
+        const r = await call();
+        samples.push({ ...r, end: performance.now() });
       }
     }),
   );
-  times.sort((a, b) => a - b);
-  const full = traced.filter((t) => t.steps.page !== undefined && t.steps.answered !== undefined);
-  const steps = full.length
-    ? {
-        toSms: median(full.map((t) => t.steps.sms - t.start)),
-        toPage: median(full.map((t) => (t.steps.page ?? 0) - t.steps.sms)),
-        toAnswered: median(full.map((t) => (t.steps.answered ?? 0) - (t.steps.page ?? 0))),
-        responseAfterAnswer: median(full.map((t) => t.end - (t.steps.answered ?? 0))),
-      }
-    : undefined;
-  const row = { name, n, p50: percentile(times, 50), p99: percentile(times, 99), mean: times.reduce((a, b) => a + b, 0) / times.length };
-  return steps ? { ...row, steps } : row;
+  return samples;
+}
+
+function summarise(name: string, samples: Sample[]): LatencyRow {
+  const times = samples.map((s) => s.end - s.start).sort((a, b) => a - b);
+  const full = samples.flatMap(({ start, end, steps }) =>
+    steps?.page !== undefined && steps.answered !== undefined
+      ? [{ start, end, sms: steps.sms, page: steps.page, answered: steps.answered }]
+      : [],
+  );
+  const row = {
+    name,
+    n: times.length,
+    p50: percentile(times, 50),
+    p99: percentile(times, 99),
+    mean: times.reduce((a, b) => a + b, 0) / times.length,
+  };
+  if (!full.length) return row;
+  const steps = {
+    toSms: median(full.map((t) => t.sms - t.start)),
+    toPage: median(full.map((t) => t.page - t.sms)),
+    toAnswered: median(full.map((t) => t.answered - t.page)),
+    responseAfterAnswer: median(full.map((t) => t.end - t.answered)),
+  };
+  return { ...row, steps };
+}
+
+/**
+ * `n` calls per case, the cases taking turns in rounds of a few calls each: on a machine whose
+ * load changes from minute to minute, every case sees the same load, so their ratio holds.
+ */
+async function measureInterleaved(cases: Array<{ name: string; call: Call }>, n: number, concurrency: number): Promise<LatencyRow[]> {
+  const round = Math.max(20, 2 * concurrency);
+  const samples = cases.map(() => [] as Sample[]);
+  for (let done = 0; done < n; done += round) {
+    for (const [i, c] of cases.entries()) samples[i]?.push(...(await runCalls(Math.min(round, n - done), concurrency, c.call)));
+  }
+  return cases.map((c, i) => summarise(c.name, samples[i] ?? []));
 }
 
 let counter = 0;
@@ -88,15 +113,16 @@ export async function runMagicLinkBench(n = Number(process.env.BENCH_N ?? 300)):
       phone.steps.delete(to);
       return steps ? { start, steps } : { start };
     };
-    // Warm all (module load, first DO creation), then measure alternately.
-    await measure("warmup", 30, 1, () => api(edge.url));
-    await measure("warmup", 30, 1, () => api(floor.url));
-    await measure("warmup", 30, 1, () => api(`${floor.url}/instant`));
+    // Warm all (module load, first DO creation), then measure them in turns.
+    for (const base of [edge.url, floor.url, `${floor.url}/instant`]) await runCalls(30, 1, () => api(base));
     const rows: LatencyRow[] = [];
     for (const c of [1, 16]) {
-      rows.push(await measure(`floor: instant answer (c=${c})`, n, c, () => api(`${floor.url}/instant`)));
-      rows.push(await measure(`floor: same choreography (c=${c})`, n, c, () => api(floor.url)));
-      rows.push(await measure(`magic link, instant answer (c=${c})`, n, c, () => api(edge.url)));
+      const cases = [
+        { name: `floor: instant answer (c=${c})`, call: () => api(`${floor.url}/instant`) },
+        { name: `floor: same choreography (c=${c})`, call: () => api(floor.url) },
+        { name: `magic link, instant answer (c=${c})`, call: () => api(edge.url) },
+      ];
+      rows.push(...(await measureInterleaved(cases, n, c)));
     }
     // BENCH_EDGE_LOG=file keeps what the edge printed (e.g. timings added while profiling).
     if (process.env.BENCH_EDGE_LOG) writeFileSync(process.env.BENCH_EDGE_LOG, edge.output());
