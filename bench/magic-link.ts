@@ -9,6 +9,7 @@
 import { writeFileSync } from "node:fs";
 import { percentile } from "../harness/processes.ts";
 import { type PhoneSteps, startPhoneGateway } from "./lib/phone-gateway.ts";
+import { cpuMsOfTree } from "./lib/cpu.ts";
 import { describeFailure } from "./lib/sections.ts";
 import { BENCH_KEY, startEdge, startFloor } from "./lib/workers.ts";
 
@@ -18,6 +19,8 @@ export interface LatencyRow {
   p50: number;
   p99: number;
   mean: number;
+  /** CPU (ms) the server's processes spent per call, when measured (cpuMsOfTree). */
+  cpuMsPerCall?: number;
   /** Medians of the choreography's steps as the client and the phone saw them (rows with an SMS). */
   steps?: StepMedians;
 }
@@ -37,6 +40,12 @@ const median = (values: number[]) =>
   );
 
 type Call = () => Promise<{ start: number; steps?: PhoneSteps }>;
+/** A case: its calls and the root process of the server that answers them. */
+interface Case {
+  name: string;
+  call: Call;
+  pid: number;
+}
 interface Sample {
   start: number;
   end: number;
@@ -59,7 +68,7 @@ async function runCalls(n: number, concurrency: number, call: Call): Promise<Sam
   return samples;
 }
 
-function summarise(name: string, samples: Sample[]): LatencyRow {
+function summarise(name: string, samples: Sample[], cpuMs: number): LatencyRow {
   const times = samples.map((s) => s.end - s.start).sort((a, b) => a - b);
   const full = samples.flatMap(({ start, end, steps }) =>
     steps?.page !== undefined && steps.answered !== undefined
@@ -72,6 +81,7 @@ function summarise(name: string, samples: Sample[]): LatencyRow {
     p50: percentile(times, 50),
     p99: percentile(times, 99),
     mean: times.reduce((a, b) => a + b, 0) / times.length,
+    cpuMsPerCall: cpuMs / times.length,
   };
   if (!full.length) return row;
   const steps = {
@@ -87,13 +97,21 @@ function summarise(name: string, samples: Sample[]): LatencyRow {
  * `n` calls per case, the cases taking turns in rounds of a few calls each: on a machine whose
  * load changes from minute to minute, every case sees the same load, so their ratio holds.
  */
-async function measureInterleaved(cases: Array<{ name: string; call: Call }>, n: number, concurrency: number): Promise<LatencyRow[]> {
+async function measureInterleaved(cases: Case[], n: number, concurrency: number): Promise<LatencyRow[]> {
   const round = Math.max(20, 2 * concurrency);
   const samples = cases.map(() => [] as Sample[]);
+  const cpu = cases.map(() => 0);
   for (let done = 0; done < n; done += round) {
-    for (const [i, c] of cases.entries()) samples[i]?.push(...(await runCalls(Math.min(round, n - done), concurrency, c.call)));
+    for (const [i, c] of cases.entries()) {
+      const before = cpuMsOfTree(c.pid);
+      samples[i]?.push(...(await runCalls(Math.min(round, n - done), concurrency, c.call)));
+      // Work a call leaves behind (audit rows, releases) lands in the next case's turn: a
+      // short pause lets it finish inside this one.
+      await new Promise((r) => setTimeout(r, 50));
+      cpu[i] = (cpu[i] ?? 0) + cpuMsOfTree(c.pid) - before;
+    }
   }
-  return cases.map((c, i) => summarise(c.name, samples[i] ?? []));
+  return cases.map((c, i) => summarise(c.name, samples[i] ?? [], cpu[i] ?? 0));
 }
 
 let counter = 0;
@@ -118,9 +136,9 @@ export async function runMagicLinkBench(n = Number(process.env.BENCH_N ?? 300)):
     const rows: LatencyRow[] = [];
     for (const c of [1, 16]) {
       const cases = [
-        { name: `floor: instant answer (c=${c})`, call: () => api(`${floor.url}/instant`) },
-        { name: `floor: same choreography (c=${c})`, call: () => api(floor.url) },
-        { name: `magic link, instant answer (c=${c})`, call: () => api(edge.url) },
+        { name: `floor: instant answer (c=${c})`, call: () => api(`${floor.url}/instant`), pid: floor.pid },
+        { name: `floor: same choreography (c=${c})`, call: () => api(floor.url), pid: floor.pid },
+        { name: `magic link, instant answer (c=${c})`, call: () => api(edge.url), pid: edge.pid },
       ];
       rows.push(...(await measureInterleaved(cases, n, c)));
     }

@@ -19,7 +19,16 @@ if (want.has("magic-link"))
     await runSection("magic-link", async () => {
       console.log("\n## Magic Link overhead (wrangler dev, user answers instantly) vs the same choreography and an instant answer\n");
       const rows = await runMagicLinkBench();
-      console.table(rows.map((r) => ({ case: r.name, n: r.n, "p50 ms": ms(r.p50), "p99 ms": ms(r.p99), "mean ms": ms(r.mean) })));
+      console.table(
+        rows.map((r) => ({
+          case: r.name,
+          n: r.n,
+          "p50 ms": ms(r.p50),
+          "p99 ms": ms(r.p99),
+          "mean ms": ms(r.mean),
+          "server CPU ms/call": r.cpuMsPerCall === undefined ? "" : ms(r.cpuMsPerCall),
+        })),
+      );
       console.log("Steps (medians, ms): call -> SMS at the gateway -> link page read -> answer POST done; API response - POST done");
       console.table(
         rows.flatMap((r) =>
