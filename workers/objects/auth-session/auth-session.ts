@@ -70,6 +70,7 @@ export class AuthSession extends DurableObject<Env> {
     notifyWaiters: (status) => {
       for (const resolve of this.#waiters.splice(0)) resolve(status);
     },
+    background: (work) => this.ctx.waitUntil(work),
   };
 
   /** Stores the session and delivers it: push to an active app, else (or also) the SMS link. */
