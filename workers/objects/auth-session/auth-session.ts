@@ -79,10 +79,17 @@ export class AuthSession extends DurableObject<Env> {
     const matchNumber = init.app.matchNumber;
     const choices = matchNumber === null ? null : matchChoices(matchNumber);
     const created = create(init, Date.now(), { csrf: randomToken(), choices });
-    await this.#save(created);
     const request = { msisdn: init.msisdn, session: init.name, endpoint: init.endpoint, expiresAt: created.expiresAt };
-    const pushed = init.app.push ? await pushToUser(this.#delivery, request) : null;
-    await this.#apply((state) => userPushed(state, pushed, { text: init.smsText, link: init.link }, Date.now()));
+    // Stored before anything leaves: before a push challenge is opened (an app may answer it at
+    // once), else in one write together with the delivery decision, before the SMS is sent.
+    const pushed = init.app.push ? await pushToUser(this.#delivery, request, () => this.#save(created)) : null;
+    const content = { text: init.smsText, link: init.link };
+    if (this.#state) await this.#apply((state) => userPushed(state, pushed, content, Date.now()));
+    else {
+      const step = userPushed(created, pushed, content, Date.now());
+      await this.#save(step.state);
+      await this.#run(step.effects);
+    }
     const state = this.#loaded();
     return { status: state.status, channel: state.channel };
   }
