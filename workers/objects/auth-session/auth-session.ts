@@ -70,8 +70,14 @@ export class AuthSession extends DurableObject<Env> {
     notifyWaiters: (status) => {
       for (const resolve of this.#waiters.splice(0)) resolve(status);
     },
-    background: (work) => this.ctx.waitUntil(work),
+    background: (work) => {
+      const tracked = work.finally(() => this.#background.delete(tracked));
+      this.#background.add(tracked);
+      this.ctx.waitUntil(tracked);
+    },
   };
+  /** Background work (releases) still running; start() waits for it (see there). */
+  #background = new Set<Promise<unknown>>();
 
   /** Stores the session and delivers it: push to an active app, else (or also) the SMS link. */
   async start(init: SessionInit): Promise<{ status: SessionStatus; channel: Channel }> {
@@ -90,6 +96,9 @@ export class AuthSession extends DurableObject<Env> {
       await this.#save(step.state);
       await this.#run(step.effects);
     }
+    // A session that ended here (its SMS could not be sent) has freed its slots by the time
+    // the caller hears FAILED_DELIVERY; only the answer from a link or app skips the wait.
+    await Promise.all(this.#background);
     const state = this.#loaded();
     return { status: state.status, channel: state.channel };
   }
