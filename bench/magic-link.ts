@@ -1,11 +1,15 @@
 /**
  * Benchmark 1: Magic Link overhead. Time from the API call to its response when the user
  * answers instantly (a phone-gateway that opens the link and posts Accept as soon as the SMS
- * arrives), against a minimal hono Worker that returns at once, both on wrangler dev, side by
- * side in one run. Prints p50/p99 and the ratio.
+ * arrives), against two floors on the same wrangler dev, side by side in one run: the same
+ * choreography with nothing else (one Durable Object holds the call, sends the SMS to the same
+ * gateway, serves the link page and takes the answer: bench/floor/choreography.ts), and a
+ * Worker that answers at once. Rows come in threes per concurrency: instant, choreography, ours.
  */
+import { writeFileSync } from "node:fs";
 import { percentile } from "../harness/processes.ts";
-import { startPhoneGateway } from "./lib/phone-gateway.ts";
+import { type PhoneSteps, startPhoneGateway } from "./lib/phone-gateway.ts";
+import { cpuMsOfTree } from "./lib/cpu.ts";
 import { describeFailure } from "./lib/sections.ts";
 import { BENCH_KEY, startEdge, startFloor } from "./lib/workers.ts";
 
@@ -15,23 +19,99 @@ export interface LatencyRow {
   p50: number;
   p99: number;
   mean: number;
+  /** CPU (ms) the server's processes spent per call, when measured (cpuMsOfTree). */
+  cpuMsPerCall?: number;
+  /** Medians of the choreography's steps as the client and the phone saw them (rows with an SMS). */
+  steps?: StepMedians;
 }
 
-async function measure(name: string, n: number, concurrency: number, call: (i: number) => Promise<void>): Promise<LatencyRow> {
-  const times: number[] = [];
+/** One call's steps, ms: call -> SMS at the gateway -> link page read -> answer POST done; API response - POST done. */
+export interface StepMedians {
+  toSms: number;
+  toPage: number;
+  toAnswered: number;
+  responseAfterAnswer: number;
+}
+
+const median = (values: number[]) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  );
+
+type Call = () => Promise<{ start: number; steps?: PhoneSteps }>;
+/** A case: its calls and the root process of the server that answers them. */
+interface Case {
+  name: string;
+  call: Call;
+  pid: number;
+}
+interface Sample {
+  start: number;
+  end: number;
+  steps?: PhoneSteps;
+}
+
+/** `n` calls, `concurrency` at a time. */
+async function runCalls(n: number, concurrency: number, call: Call): Promise<Sample[]> {
+  const samples: Sample[] = [];
   let next = 0;
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
       while (next < n) {
-        const i = next++;
-        const t = performance.now();
-        await call(i);
-        times.push(performance.now() - t);
+        next++;
+        const r = await call();
+        samples.push({ ...r, end: performance.now() });
       }
     }),
   );
-  times.sort((a, b) => a - b);
-  return { name, n, p50: percentile(times, 50), p99: percentile(times, 99), mean: times.reduce((a, b) => a + b, 0) / times.length };
+  return samples;
+}
+
+function summarise(name: string, samples: Sample[], cpuMs: number): LatencyRow {
+  const times = samples.map((s) => s.end - s.start).sort((a, b) => a - b);
+  const full = samples.flatMap(({ start, end, steps }) =>
+    steps?.page !== undefined && steps.answered !== undefined
+      ? [{ start, end, sms: steps.sms, page: steps.page, answered: steps.answered }]
+      : [],
+  );
+  const row = {
+    name,
+    n: times.length,
+    p50: percentile(times, 50),
+    p99: percentile(times, 99),
+    mean: times.reduce((a, b) => a + b, 0) / times.length,
+    cpuMsPerCall: cpuMs / times.length,
+  };
+  if (!full.length) return row;
+  const steps = {
+    toSms: median(full.map((t) => t.sms - t.start)),
+    toPage: median(full.map((t) => t.page - t.sms)),
+    toAnswered: median(full.map((t) => t.answered - t.page)),
+    responseAfterAnswer: median(full.map((t) => t.end - t.answered)),
+  };
+  return { ...row, steps };
+}
+
+/**
+ * `n` calls per case, the cases taking turns in rounds of a few calls each: on a machine whose
+ * load changes from minute to minute, every case sees the same load, so their ratio holds.
+ */
+async function measureInterleaved(cases: Case[], n: number, concurrency: number): Promise<LatencyRow[]> {
+  const round = Math.max(20, 2 * concurrency);
+  const samples = cases.map(() => [] as Sample[]);
+  const cpu = cases.map(() => 0);
+  for (let done = 0; done < n; done += round) {
+    for (const [i, c] of cases.entries()) {
+      const before = cpuMsOfTree(c.pid);
+      samples[i]?.push(...(await runCalls(Math.min(round, n - done), concurrency, c.call)));
+      // Work a call leaves behind (audit rows, releases) lands in the next case's turn: a
+      // short pause lets it finish inside this one.
+      await new Promise((r) => setTimeout(r, 50));
+      cpu[i] = (cpu[i] ?? 0) + cpuMsOfTree(c.pid) - before;
+    }
+  }
+  return cases.map((c, i) => summarise(c.name, samples[i] ?? [], cpu[i] ?? 0));
 }
 
 let counter = 0;
@@ -39,21 +119,31 @@ const msisdn = () => `+4676${String(Date.now() % 1e5).padStart(5, "0")}${String(
 
 export async function runMagicLinkBench(n = Number(process.env.BENCH_N ?? 300)): Promise<LatencyRow[]> {
   const phone = await startPhoneGateway("instant");
-  const [edge, floor] = await Promise.all([startEdge(phone.url), startFloor()]);
+  const [edge, floor] = await Promise.all([startEdge(phone.url), startFloor(phone.url)]);
   try {
     const api = async (base: string) => {
-      const res = await fetch(`${base}/api/sfwa/auth?msisdn=${encodeURIComponent(msisdn())}`, { headers: { "api-key": BENCH_KEY } });
+      const to = msisdn();
+      const start = performance.now();
+      const res = await fetch(`${base}/api/sfwa/auth?msisdn=${encodeURIComponent(to)}`, { headers: { "api-key": BENCH_KEY } });
       const body = (await res.json()) as { code: string };
       if (body.code !== "TOUCH_ACCEPTED") throw new Error(`unexpected ${body.code}`);
+      const steps = phone.steps.get(to);
+      phone.steps.delete(to);
+      return steps ? { start, steps } : { start };
     };
-    // Warm both (module load, first DO creation), then measure alternately.
-    await measure("warmup", 30, 1, () => api(edge.url));
-    await measure("warmup", 30, 1, () => api(floor.url));
+    // Warm all (module load, first DO creation), then measure them in turns.
+    for (const base of [edge.url, floor.url, `${floor.url}/instant`]) await runCalls(30, 1, () => api(base));
     const rows: LatencyRow[] = [];
     for (const c of [1, 16]) {
-      rows.push(await measure(`floor: minimal hono Worker (c=${c})`, n, c, () => api(floor.url)));
-      rows.push(await measure(`magic link, instant answer (c=${c})`, n, c, () => api(edge.url)));
+      const cases = [
+        { name: `floor: instant answer (c=${c})`, call: () => api(`${floor.url}/instant`), pid: floor.pid },
+        { name: `floor: same choreography (c=${c})`, call: () => api(floor.url), pid: floor.pid },
+        { name: `magic link, instant answer (c=${c})`, call: () => api(edge.url), pid: edge.pid },
+      ];
+      rows.push(...(await measureInterleaved(cases, n, c)));
     }
+    // BENCH_EDGE_LOG=file keeps what the edge printed (e.g. timings added while profiling).
+    if (process.env.BENCH_EDGE_LOG) writeFileSync(process.env.BENCH_EDGE_LOG, edge.output());
     return rows;
   } catch (e) {
     // Say what the edge was doing: a restart or a crash shows in its last lines.

@@ -1,6 +1,14 @@
 import { Hono } from "hono";
+import { choreography } from "./choreography";
 
-// Same route shape and response as the Magic Link API, minus everything it does.
+export { FloorSession } from "./choreography";
+
+/**
+ * Two floors in one Worker: /instant/api/sfwa/auth answers at once (same route shape and
+ * response as the Magic Link API, minus everything it does); everything else is the
+ * same-choreography floor (choreography.ts).
+ */
 const app = new Hono();
-app.get("/api/sfwa/auth", (c) => c.json({ code: "TOUCH_ACCEPTED" }));
+app.get("/instant/api/sfwa/auth", (c) => c.json({ code: "TOUCH_ACCEPTED" }));
+app.route("/", choreography);
 export default app;

@@ -10,12 +10,21 @@ import { describeFailure } from "./sections.ts";
 export interface PhoneGateway {
   url: string;
   links: Map<string, string>;
+  /** In "instant" mode, per number: when its SMS arrived, its page was read and its answer was taken (performance.now()). */
+  steps: Map<string, PhoneSteps>;
   server: Server;
   answer: (link: string, decision?: "accept" | "reject") => Promise<number>;
 }
 
-export async function answerLink(link: string, decision: "accept" | "reject" = "accept"): Promise<number> {
+export interface PhoneSteps {
+  sms: number;
+  page?: number;
+  answered?: number;
+}
+
+export async function answerLink(link: string, decision: "accept" | "reject" = "accept", steps?: PhoneSteps): Promise<number> {
   const html = await (await fetch(link)).text();
+  if (steps) steps.page = performance.now();
   const csrf = html.match(/name="csrf" value="([^"]+)"/)?.[1];
   if (!csrf) return 0;
   const res = await fetch(link, {
@@ -24,11 +33,13 @@ export async function answerLink(link: string, decision: "accept" | "reject" = "
     body: new URLSearchParams({ decision, csrf }),
   });
   await res.arrayBuffer();
+  if (steps) steps.answered = performance.now();
   return res.status;
 }
 
 export async function startPhoneGateway(mode: "instant" | "hold", { keepAlive = true } = {}): Promise<PhoneGateway> {
   const links = new Map<string, string>();
+  const steps = new Map<string, PhoneSteps>();
   const server = createServer((req, res) => {
     if (!keepAlive) res.setHeader("connection", "close");
     let body = "";
@@ -43,8 +54,10 @@ export async function startPhoneGateway(mode: "instant" | "hold", { keepAlive = 
         links.set(to, link);
         // A failed answer (the dev server went away mid-run) fails the running benchmark with
         // this reason (bench/lib/sections.ts), rather than a bare "terminated" from undici.
+        const step: PhoneSteps = { sms: performance.now() };
+        if (mode === "instant") steps.set(to, step);
         if (mode === "instant")
-          void answerLink(link).catch((e: unknown) => {
+          void answerLink(link, "accept", step).catch((e: unknown) => {
             throw new Error(`the phone could not answer its link: ${describeFailure(e)}`);
           });
       } catch {
@@ -54,5 +67,5 @@ export async function startPhoneGateway(mode: "instant" | "hold", { keepAlive = 
   });
   server.keepAliveTimeout = 60_000;
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, links, server, answer: answerLink };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, links, steps, server, answer: answerLink };
 }

@@ -202,15 +202,21 @@ export async function startEdgeInProcess(smsUrl: string, maxPending = 50_000, va
   }
 }
 
-/** The floor: a minimal hono Worker under the same wrangler dev. */
-export async function startFloor(): Promise<RunningWorker> {
+/**
+ * The floors (bench/floor/) under the same wrangler dev: `${url}/instant` answers at once,
+ * `url` runs the same choreography as a Magic Link authentication, SMS to `smsUrl`.
+ */
+export async function startFloor(smsUrl: string): Promise<RunningWorker> {
   const port = await freePort();
+  const state = stateDir("edge-mfa-floor-"); // tmpfs, as for the edge
   const p = startProcess(
     WRANGLER,
     [
       "dev",
       "-c",
       "bench/floor/wrangler.toml",
+      "--persist-to",
+      state,
       "--ip",
       "127.0.0.1",
       "--port",
@@ -218,10 +224,16 @@ export async function startFloor(): Promise<RunningWorker> {
       "--show-interactive-dev-session=false",
       "--log-level",
       "warn",
+      "--var",
+      `SMS_HTTP_URL:${smsUrl}/sms`,
     ],
     quiet,
   );
   const url = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${url}/api/sfwa/auth`);
-  return { url, pid: p.child.pid!, stop: p.stop, output: p.output };
+  await waitForHttp(`${url}/instant/api/sfwa/auth`);
+  const stop = async () => {
+    await p.stop();
+    rmSync(state, { recursive: true, force: true });
+  };
+  return { url, pid: p.child.pid!, stop, output: p.output };
 }

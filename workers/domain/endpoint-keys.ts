@@ -11,7 +11,10 @@ export type KeyedCall =
 /**
  * A call keyed like the Magic Link API (also the offline-code API): the endpoint it names
  * (from config or D1; a malformed name is no endpoint) and the api-key header checked
- * against that endpoint's keys.
+ * against that endpoint's keys. A key that matches one in MFA_CONFIG is settled without a D1
+ * read: D1 cannot revoke or override a configured endpoint or key (resolveEndpoint), so the
+ * answer is the same, one query sooner. Any other key (a D1 token, a wrong or expired one) takes
+ * the full path, which compares it against every key of the endpoint.
  */
 export async function authenticateKeyedCall(
   env: Env,
@@ -19,6 +22,11 @@ export async function authenticateKeyedCall(
   endpointName: string,
   apiKey: string | undefined,
 ): Promise<KeyedCall> {
+  const configured = config.endpoints.find((e) => e.name === endpointName);
+  if (configured && apiKey) {
+    const key = await authenticateApiKey(configured, apiKey, new Date());
+    if (key.ok) return { ok: true, endpoint: configured, keyName: key.keyName };
+  }
   const endpoint = ENDPOINT_NAME.test(endpointName) ? await resolveEndpoint(env.DB, config.endpoints, endpointName) : null;
   const key = await authenticateApiKey(endpoint, apiKey, new Date());
   if (!key.ok) return { ok: false, endpoint, reason: key.reason };

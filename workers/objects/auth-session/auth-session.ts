@@ -84,7 +84,14 @@ export class AuthSession extends DurableObject<Env> {
         }
       }
     },
+    background: (work) => {
+      const tracked = work.finally(() => this.#background.delete(tracked));
+      this.#background.add(tracked);
+      this.ctx.waitUntil(tracked);
+    },
   };
+  /** Background work (releases) still running; start() waits for it (see there). */
+  #background = new Set<Promise<unknown>>();
 
   /** Stores the session and delivers it: push to an active app, else (or also) the SMS link. */
   async start(init: SessionInit): Promise<{ status: SessionStatus; channel: Channel }> {
@@ -92,10 +99,20 @@ export class AuthSession extends DurableObject<Env> {
     const matchNumber = init.app.matchNumber;
     const choices = matchNumber === null ? null : matchChoices(matchNumber);
     const created = create(init, Date.now(), { csrf: randomToken(), choices });
-    await this.#save(created);
     const request = { msisdn: init.msisdn, session: init.name, endpoint: init.endpoint, expiresAt: created.expiresAt };
-    const pushed = init.app.push ? await pushToUser(this.#delivery, request) : null;
-    await this.#apply((state) => userPushed(state, pushed, { text: init.smsText, link: init.link }, Date.now()));
+    // Stored before anything leaves: before a push challenge is opened (an app may answer it at
+    // once), else in one write together with the delivery decision, before the SMS is sent.
+    const pushed = init.app.push ? await pushToUser(this.#delivery, request, () => this.#save(created)) : null;
+    const content = { text: init.smsText, link: init.link };
+    if (this.#state) await this.#apply((state) => userPushed(state, pushed, content, Date.now()));
+    else {
+      const step = userPushed(created, pushed, content, Date.now());
+      await this.#save(step.state);
+      await this.#run(step.effects);
+    }
+    // A session that ended here (its SMS could not be sent) has freed its slots by the time
+    // the caller hears FAILED_DELIVERY; only the answer from a link or app skips the wait.
+    await Promise.all(this.#background);
     const state = this.#loaded();
     return { status: state.status, channel: state.channel };
   }

@@ -58,9 +58,16 @@ export interface PushRequest {
   expiresAt: number;
 }
 
-/** Pushes the user's challenge id if the number has an app; null means "use SMS". */
-export function pushToUser(host: DeliveryHost, request: PushRequest): Promise<PushOutcome | null> {
-  return pushChallenge(host, request, "user", (subscriber) => subscriber.pushTarget(request.session));
+/**
+ * Pushes the user's challenge id if the number has an app; null means "use SMS". `beforeOpen`
+ * runs just before a challenge is opened in the Subscriber (only when push is configured), so
+ * the session can be stored before an app could answer it.
+ */
+export function pushToUser(host: DeliveryHost, request: PushRequest, beforeOpen?: () => Promise<void>): Promise<PushOutcome | null> {
+  return pushChallenge(host, request, "user", async (subscriber) => {
+    await beforeOpen?.();
+    return subscriber.pushTarget(request.session);
+  });
 }
 
 /** Pushes the asked approver's challenge; their entry lapses a margin after the deadline. */

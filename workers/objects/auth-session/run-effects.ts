@@ -21,6 +21,8 @@ export interface EffectHost {
   /** The session as it is now: re-checked after every await, an answer may have landed. */
   current(): SessionState | null;
   notifyWaiters(status: FinalStatus): void;
+  /** Work that must not hold up the answer to the caller (the object stays alive until it is done). */
+  background(work: Promise<unknown>): void;
 }
 
 /** The transition an effect's outcome calls for, if any. */
@@ -35,7 +37,8 @@ export async function runEffect(effect: Effect, host: EffectHost): Promise<Follo
       host.notifyWaiters(effect.status);
       return null;
     case "release":
-      await release(effect, host);
+      // After the waiters were notified: the answer POST need not wait on two more objects.
+      host.background(release(effect, host));
       return null;
     case "notify_async":
       await objectStub(host.env, "ASYNC_AUTH", effect.asyncName)
