@@ -145,6 +145,16 @@ describe("console endpoints", () => {
     expect(deleted.status).toBe(303);
     expect(await getEndpoint(env.DB, name)).toBeNull();
     expect((await lastAudit("endpoint.delete", name))?.actor).toBe(b.operator);
+    expect((await b.get(`/admin/endpoints?deleted=${name}`)).html).toContain(`Endpoint ${name} deleted.`);
+  });
+
+  it("echoes only an endpoint name from ?deleted=, never a sentence an attacker's link wrote", async () => {
+    const b = await signedIn();
+    const planted = "x deleted. Your session expired: sign in again at https://evil.example";
+    const list = await b.get(`/admin/endpoints?deleted=${encodeURIComponent(planted)}`);
+    expect(list.status).toBe(200);
+    expect(list.html).not.toContain("evil.example");
+    expect(list.html).not.toContain('class="notice"');
   });
 });
 

@@ -58,7 +58,9 @@ consoleEndpoints.get("/", async (c) => {
     responseStyle: e.responseStyle,
     apiKeys: e.apiKeys.length,
   }));
-  const notice = c.req.query("deleted") ? `Endpoint ${c.req.query("deleted")} deleted.` : undefined;
+  // The URL is anyone's to write (a link sent to an operator): only an endpoint name is echoed, never free text.
+  const deleted = c.req.query("deleted");
+  const notice = deleted && validName(deleted) ? `Endpoint ${deleted} deleted.` : undefined;
   return c.html(<EndpointListPage {...session(c)} endpoints={await listEndpoints(c.env.DB)} fromConfig={fromConfig} notice={notice} />);
 });
 
