@@ -115,7 +115,7 @@ consoleEndpoints.post("/:name", async (c) => {
   const parsed = parseSettings(form);
   if (!parsed.ok) return editPage(c, name, { values: form, errors: parsed.errors }, 400);
   // Every setting is sent (cleared optional ones as undefined), so the merge in updateEndpoint replaces them all.
-  const updated = await updateEndpoint(c.env, c.get("operator"), name, parsed.input);
+  const updated = await updateEndpoint(c.env, c.get("operator"), name, parsed.input, { texts: "replace" });
   if (updated.kind === "not_found") return notFound(c);
   if (updated.kind === "invalid") return editPage(c, name, { values: form, errors: fieldErrors(updated.error) }, 400);
   return c.redirect(`${path(name)}?saved=1`, 303);
