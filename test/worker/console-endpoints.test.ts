@@ -145,6 +145,26 @@ describe("console endpoints", () => {
     expect(deleted.status).toBe(303);
     expect(await getEndpoint(env.DB, name)).toBeNull();
     expect((await lastAudit("endpoint.delete", name))?.actor).toBe(b.operator);
+    expect((await b.get(`/admin/endpoints?deleted=${name}`)).html).toContain(`Endpoint ${name} deleted.`);
+  });
+
+  it("a text cleared in the form is cleared on the endpoint (the users' screens show the default again)", async () => {
+    const b = await signedIn();
+    const name = uniq();
+    await createEndpoint(b, name, { "texts.title": "Title", "texts.buttonAccept": "Misleading accept text" });
+    expect((await getEndpoint(env.DB, name))?.settings.texts).toEqual({ title: "Title", buttonAccept: "Misleading accept text" });
+    await b.get(`/admin/endpoints/${name}`);
+    expect((await b.post(`/admin/endpoints/${name}`, { ...baseForm, "texts.title": "Title" })).status).toBe(303);
+    expect((await getEndpoint(env.DB, name))?.settings.texts).toEqual({ title: "Title" });
+  });
+
+  it("echoes only an endpoint name from ?deleted=, never a sentence an attacker's link wrote", async () => {
+    const b = await signedIn();
+    const planted = "x deleted. Your session expired: sign in again at https://evil.example";
+    const list = await b.get(`/admin/endpoints?deleted=${encodeURIComponent(planted)}`);
+    expect(list.status).toBe(200);
+    expect(list.html).not.toContain("evil.example");
+    expect(list.html).not.toContain('class="notice"');
   });
 });
 

@@ -148,6 +148,27 @@ describe("console sign-in", () => {
     expect((await b.get("/admin/endpoints")).location).toBe("/admin/login");
   });
 
+  it("ends a session whose admin token was removed or rotated, or that Access vouched for once Access is off", async () => {
+    const removed = await signedIn();
+    const removedId = removed.cookies.get(SESSION_COOKIE) ?? "";
+    expect((await removed.get("/admin/endpoints")).status).toBe(200);
+    removed.envOverrides.ADMIN_TOKENS = JSON.stringify([{ name: "someone-else", sha256: await sha256Hex("other-secret") }]);
+    expect((await removed.get("/admin/endpoints")).location).toBe("/admin/login");
+    expect(await sessionRow(removedId)).toBeNull();
+
+    // Same name, new token (the old one leaked): the old token's session is over.
+    const rotated = await signedIn();
+    rotated.envOverrides.ADMIN_TOKENS = JSON.stringify([{ name: rotated.operator, sha256: await sha256Hex("the-new-secret") }]);
+    expect((await rotated.get("/admin/endpoints")).location).toBe("/admin/login");
+    expect((await rotated.post("/admin/endpoints", { name: "x" })).status).toBe(403);
+
+    // A session row that no admin token signed in (as Cloudflare Access leaves them), in password mode.
+    const planted = await signedIn();
+    const plantedId = await sha256Hex(planted.cookies.get(SESSION_COOKIE) ?? "");
+    await env.DB.prepare("UPDATE console_sessions SET credential = NULL WHERE id_sha256 = ?").bind(plantedId).run();
+    expect((await planted.get("/admin/endpoints")).location).toBe("/admin/login");
+  });
+
   it("ends a session after the idle limit and after the absolute limit", async () => {
     const idle = await signedIn();
     const idleId = await sha256Hex(idle.cookies.get(SESSION_COOKIE) ?? "");

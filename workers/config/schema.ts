@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { E164 } from "../../core/contracts/relay";
 import { PasswordPolicySchema } from "../../core/password-policy-schema";
+import { isPrivateNetworkHost } from "../../core/private-host";
 import { isHttpsOrLoopback } from "../../core/loopback";
 
 /** Operator configuration (env MFA_CONFIG, JSON). Validated once per isolate. */
@@ -116,10 +117,18 @@ export const WebhookSchema = z.object({
 });
 export type Webhook = z.infer<typeof WebhookSchema>;
 
-/** Why a webhook URL is not delivered to (null: it is): plain http outside DEMO_MODE. */
+/**
+ * Why a webhook URL is not delivered to (null: it is): plain http, or a private-network host
+ * (https://10.0.0.1, https://169.254.169.254), outside DEMO_MODE. An endpoint's settings are
+ * the console's and admin API's to write: they must not aim the edge's posts at a private
+ * network or a cloud's metadata service (defence in depth: Cloudflare routes neither).
+ */
 export function webhookUrlRefusal(url: string, demoMode: boolean): string | null {
   if (!isHttpsOrLoopback(url)) return "webhook.url must be https";
-  if (new URL(url).protocol === "http:" && !demoMode) return "plain http webhooks (localhost) are delivered only in DEMO_MODE";
+  if (demoMode) return null;
+  const u = new URL(url);
+  if (u.protocol === "http:") return "plain http webhooks (localhost) are delivered only in DEMO_MODE";
+  if (isPrivateNetworkHost(u.hostname)) return "webhook.url names a private-network host (delivered only in DEMO_MODE)";
   return null;
 }
 

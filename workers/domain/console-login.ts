@@ -4,7 +4,7 @@ import { adminTokensFromEnv, matchAdmin } from "../lib/admin-auth";
 import { log } from "../lib/log";
 import { auditAdmin } from "../store/audit";
 import { admitByIp, admitByKey } from "./ip-limit";
-import { startConsoleSession, type ConsoleSession } from "./console-session";
+import { credentialFingerprint, endConsoleSession, startConsoleSession, type ConsoleSession } from "./console-session";
 
 /**
  * Password sign-in to the admin console with an operator's named admin token (ADMIN_TOKENS,
@@ -30,7 +30,8 @@ export async function signInToConsole(env: Env, attempt: { name: string; secret:
   const tokens = await adminTokensFromEnv(env);
   // The token is compared against every configured hash (constant time, no early exit), so
   // timing says nothing about the token; the name decides only afterwards.
-  const owner = attempt.secret.length > 0 && attempt.secret.length <= 512 ? matchAdmin(await sha256Hex(attempt.secret), tokens) : null;
+  const secretSha256 = await sha256Hex(attempt.secret);
+  const owner = attempt.secret.length > 0 && attempt.secret.length <= 512 ? matchAdmin(secretSha256, tokens) : null;
   if (owner === null || owner !== name) {
     // Only a configured name is written down: a mistyped secret in the name field stays out of logs.
     const known = tokens.some((t) => t.name === name) ? name : null;
@@ -39,7 +40,23 @@ export async function signInToConsole(env: Env, attempt: { name: string; secret:
     if (known) await auditAdmin(env.DB, { actor: known, action: "console.login_failed", detail: { ip: attempt.ip } });
     return { kind: "wrong" };
   }
-  const session = await startConsoleSession(env, owner);
+  const session = await startConsoleSession(env, owner, await credentialFingerprint(secretSha256));
   await auditAdmin(env.DB, { actor: owner, action: "console.login", detail: { ip: attempt.ip } });
   return { kind: "ok", session };
+}
+
+/**
+ * A password session is only as good as the admin token it was signed in with: once that token
+ * is removed from ADMIN_TOKENS or rotated (or the session came from Cloudflare Access, now
+ * switched off), the session is ended and null is returned, so an offboarded operator or a
+ * replaced leaked token does not keep the console for the rest of the session's 12 hours.
+ */
+export async function stillCredentialed(env: Env, session: ConsoleSession | null): Promise<ConsoleSession | null> {
+  if (!session) return null;
+  const tokens = await adminTokensFromEnv(env);
+  const own = tokens.find((t) => t.name === session.operator);
+  if (session.credential !== null && own && (await credentialFingerprint(own.sha256)) === session.credential) return session;
+  log.warn("console_session_uncredentialed", { operator: session.operator });
+  await endConsoleSession(env, session.id);
+  return null;
 }

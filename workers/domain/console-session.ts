@@ -23,6 +23,8 @@ export interface ConsoleSession {
   id: string;
   operator: string;
   csrfToken: string;
+  /** What signed it in: the admin token's fingerprint, or null behind Cloudflare Access. */
+  credential: string | null;
 }
 
 /** Pure: whether a stored session may still be used at `now`. */
@@ -36,12 +38,28 @@ export async function csrfTokenFor(sessionId: string): Promise<string> {
   return base64url(new Uint8Array(digest));
 }
 
-/** A new session for the operator (always a fresh id: a session id is never carried over from before sign-in). */
-export async function startConsoleSession(env: Env, operator: string, now = Date.now()): Promise<ConsoleSession> {
+/**
+ * What a password session remembers of its admin token: a hash of the token's configured
+ * SHA-256 under its own label, so the session ends when that token is removed or rotated.
+ */
+export async function credentialFingerprint(tokenSha256: string): Promise<string> {
+  return sha256Hex(`edge-mfa console credential\0${tokenSha256.toLowerCase()}`);
+}
+
+/**
+ * A new session for the operator (always a fresh id: a session id is never carried over from
+ * before sign-in). `credential`: the admin token's fingerprint, or null behind Cloudflare Access.
+ */
+export async function startConsoleSession(
+  env: Env,
+  operator: string,
+  credential: string | null,
+  now = Date.now(),
+): Promise<ConsoleSession> {
   const id = randomToken(32);
   await purgeConsoleSessions(env.DB, now - IDLE_MS, now - ABSOLUTE_MS);
-  await insertConsoleSession(env.DB, { id_sha256: await sha256Hex(id), operator, created_at: now, last_seen_at: now });
-  return { id, operator, csrfToken: await csrfTokenFor(id) };
+  await insertConsoleSession(env.DB, { id_sha256: await sha256Hex(id), operator, created_at: now, last_seen_at: now, credential });
+  return { id, operator, csrfToken: await csrfTokenFor(id), credential };
 }
 
 /** The live session the cookie names, or null (an expired one is deleted). Extends its idle time. */
@@ -55,7 +73,7 @@ export async function resumeConsoleSession(env: Env, id: string | undefined, now
     return null;
   }
   if (now - row.last_seen_at >= TOUCH_EVERY_MS) await touchConsoleSession(env.DB, idSha256, now);
-  return { id, operator: row.operator, csrfToken: await csrfTokenFor(id) };
+  return { id, operator: row.operator, csrfToken: await csrfTokenFor(id), credential: row.credential };
 }
 
 export async function endConsoleSession(env: Env, id: string): Promise<void> {

@@ -40,13 +40,24 @@ export async function createEndpoint(env: Env, actor: string, name: string, sett
 export type EndpointUpdate = { kind: "updated"; row: EndpointRow | null } | { kind: "not_found" } | { kind: "invalid"; error: z.ZodError };
 
 /**
- * Partial update: given fields replace the stored ones (texts merge key by key). The merged
- * result is validated as a whole, so defaults never overwrite what was not sent.
+ * Partial update: given fields replace the stored ones (texts merge key by key, for the admin
+ * API's PATCH; `texts: "replace"` for the console's form, which sends every text, so one
+ * cleared there is cleared). The merged result is validated as a whole, so defaults never
+ * overwrite what was not sent.
  */
-export async function updateEndpoint(env: Env, actor: string, name: string, patch: Record<string, unknown>): Promise<EndpointUpdate> {
+export async function updateEndpoint(
+  env: Env,
+  actor: string,
+  name: string,
+  patch: Record<string, unknown>,
+  opts: { texts: "merge" | "replace" } = { texts: "merge" },
+): Promise<EndpointUpdate> {
   const row = await getEndpoint(env.DB, name);
   if (!row) return { kind: "not_found" };
-  const texts = typeof patch.texts === "object" && patch.texts !== null ? { ...row.settings.texts, ...patch.texts } : patch.texts;
+  const texts =
+    opts.texts === "merge" && typeof patch.texts === "object" && patch.texts !== null
+      ? { ...row.settings.texts, ...patch.texts }
+      : patch.texts;
   const merged = EndpointSettingsSchema.strict().safeParse({ ...row.settings, ...patch, ...(texts !== undefined ? { texts } : {}) });
   if (!merged.success) return { kind: "invalid", error: merged.error };
   await env.DB.batch([

@@ -7,18 +7,20 @@ export interface ConsoleSessionRow {
   operator: string;
   created_at: number;
   last_seen_at: number;
+  /** The admin token's fingerprint (password sign-in); null behind Cloudflare Access. */
+  credential: string | null;
 }
 
 export async function insertConsoleSession(db: D1Database, row: ConsoleSessionRow): Promise<void> {
   await db
-    .prepare("INSERT INTO console_sessions (id_sha256, operator, created_at, last_seen_at) VALUES (?, ?, ?, ?)")
-    .bind(row.id_sha256, row.operator, row.created_at, row.last_seen_at)
+    .prepare("INSERT INTO console_sessions (id_sha256, operator, created_at, last_seen_at, credential) VALUES (?, ?, ?, ?, ?)")
+    .bind(row.id_sha256, row.operator, row.created_at, row.last_seen_at, row.credential)
     .run();
 }
 
 export async function getConsoleSession(db: D1Database, idSha256: string): Promise<ConsoleSessionRow | null> {
   return db
-    .prepare("SELECT id_sha256, operator, created_at, last_seen_at FROM console_sessions WHERE id_sha256 = ?")
+    .prepare("SELECT id_sha256, operator, created_at, last_seen_at, credential FROM console_sessions WHERE id_sha256 = ?")
     .bind(idSha256)
     .first<ConsoleSessionRow>();
 }

@@ -62,6 +62,37 @@ describe("webhook settings", () => {
     expect(webhookUrlRefusal("http://localhost:9000/", false)).toMatch(/DEMO_MODE/);
     expect(webhookUrlRefusal("http://10.0.0.1/", true)).toMatch(/https/);
   });
+
+  it("outside DEMO_MODE, never posts to a private network or a metadata service, however the address is written", () => {
+    const internal = [
+      "https://169.254.169.254/latest/meta-data",
+      "https://2852039166/latest/meta-data", // 169.254.169.254 as one number
+      "https://0xa.1/", // 10.0.0.1
+      "https://10.1.2.3/",
+      "https://172.16.0.1/",
+      "https://192.168.1.1./",
+      "https://100.64.0.1/",
+      "https://0.0.0.0/",
+      "https://[::]/",
+      "https://[fd00::1]/",
+      "https://[fe80::1]/",
+      "https://[::ffff:10.0.0.1]/",
+      "https://[::ffff:169.254.169.254]/",
+      "https://printer.local/",
+      "https://metadata.google.internal/",
+    ];
+    for (const url of internal) expect(webhookUrlRefusal(url, false), url).toMatch(/private-network host/);
+    // DEMO_MODE (a developer's machine) delivers anywhere https; loopback stays the tests' local receiver.
+    expect(webhookUrlRefusal("https://10.0.0.5/hook", true)).toBeNull();
+    const delivered = [
+      "https://hooks.example.com/",
+      "https://8.8.8.8/",
+      "https://172.32.0.1/",
+      "https://[2606:4700::1111]/",
+      "https://127.0.0.1:9443/",
+    ];
+    for (const url of delivered) expect(webhookUrlRefusal(url, false), url).toBeNull();
+  });
 });
 
 describe("retry schedule", () => {

@@ -58,7 +58,9 @@ consoleEndpoints.get("/", async (c) => {
     responseStyle: e.responseStyle,
     apiKeys: e.apiKeys.length,
   }));
-  const notice = c.req.query("deleted") ? `Endpoint ${c.req.query("deleted")} deleted.` : undefined;
+  // The URL is anyone's to write (a link sent to an operator): only an endpoint name is echoed, never free text.
+  const deleted = c.req.query("deleted");
+  const notice = deleted && validName(deleted) ? `Endpoint ${deleted} deleted.` : undefined;
   return c.html(<EndpointListPage {...session(c)} endpoints={await listEndpoints(c.env.DB)} fromConfig={fromConfig} notice={notice} />);
 });
 
@@ -113,7 +115,7 @@ consoleEndpoints.post("/:name", async (c) => {
   const parsed = parseSettings(form);
   if (!parsed.ok) return editPage(c, name, { values: form, errors: parsed.errors }, 400);
   // Every setting is sent (cleared optional ones as undefined), so the merge in updateEndpoint replaces them all.
-  const updated = await updateEndpoint(c.env, c.get("operator"), name, parsed.input);
+  const updated = await updateEndpoint(c.env, c.get("operator"), name, parsed.input, { texts: "replace" });
   if (updated.kind === "not_found") return notFound(c);
   if (updated.kind === "invalid") return editPage(c, name, { values: form, errors: fieldErrors(updated.error) }, 400);
   return c.redirect(`${path(name)}?saved=1`, 303);

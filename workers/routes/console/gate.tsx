@@ -2,6 +2,8 @@ import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { timingSafeEqualString } from "../../../core/tokens";
 import { resumeConsoleSession, startConsoleSession, type ConsoleSession } from "../../domain/console-session";
+import { stillCredentialed } from "../../domain/console-login";
+import { AdminConfigError } from "../../lib/admin-auth";
 import { ConsoleConfigError, accessConfigFromEnv, accessOperator } from "../../lib/cf-access";
 import { log } from "../../lib/log";
 import { redactPath } from "../../../core/redact";
@@ -44,13 +46,19 @@ export const consoleGate = createMiddleware<ConsoleEnv>(async (c, next) => {
     session = await resumeConsoleSession(c.env, sessionCookie(c));
     if (!session || session.operator !== operator) {
       // Access vouches for the person; the session only carries the CSRF token for their forms.
-      session = await startConsoleSession(c.env, operator);
+      session = await startConsoleSession(c.env, operator, null);
       setSessionCookie(c, session.id);
     }
     if (c.req.path === LOGIN_PATH) return c.redirect(`${CONSOLE_BASE}/`, 303);
   } else {
     if (c.req.path === LOGIN_PATH) return next();
-    session = await resumeConsoleSession(c.env, sessionCookie(c));
+    try {
+      session = await stillCredentialed(c.env, await resumeConsoleSession(c.env, sessionCookie(c)));
+    } catch (e) {
+      if (!(e instanceof AdminConfigError)) throw e;
+      log.error("config_error", { error: e.message });
+      return c.html(<ConsoleMessagePage title="Console misconfigured" text="See the Worker's logs." />, 500);
+    }
     if (!session) return isSafeMethod(c.req.method) ? c.redirect(LOGIN_PATH, 303) : forbidden(c, "Your session has ended. Sign in again.");
   }
   if (!isSafeMethod(c.req.method) && !(await formFromThisSession(c, session))) {
