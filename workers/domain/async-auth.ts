@@ -70,6 +70,8 @@ export async function readAsyncAuth(
   apiKey: string | undefined,
   waitMs: number,
 ): Promise<AsyncLookup> {
+  // No key can read anything: answered before any object is touched (a key-less caller learns only that it sent none).
+  if (!apiKey) return { kind: "not_found" };
   const stub = objectStub(env, "ASYNC_AUTH", id);
   const peeked = await stub.peek();
   if (peeked.kind === "not_found") return peeked;

@@ -17,7 +17,16 @@ export const LOGIN_PER_NAME: RateLimits = { perMinute: 10, perHour: 60 };
 
 export type SignIn = { kind: "ok"; session: ConsoleSession } | { kind: "wrong" } | { kind: "rate_limited"; retryAfterMs: number };
 
-export async function signInToConsole(env: Env, attempt: { name: string; secret: string; ip: string | null }): Promise<SignIn> {
+/**
+ * `defer` runs work after the response (the route's waitUntil): a wrong sign-in for a real
+ * operator's name writes an audit row, and doing that before answering would let response time
+ * tell real names from unknown ones.
+ */
+export async function signInToConsole(
+  env: Env,
+  attempt: { name: string; secret: string; ip: string | null },
+  defer: (work: Promise<unknown>) => void,
+): Promise<SignIn> {
   const name = attempt.name.trim().slice(0, 64);
   const byIp = await admitByIp(env, "console-login", attempt.ip, LOGIN_PER_IP);
   // Names get a key space of their own (never an address bucket), hashed: any string is a key.
@@ -37,7 +46,12 @@ export async function signInToConsole(env: Env, attempt: { name: string; secret:
     const known = tokens.some((t) => t.name === name) ? name : null;
     log.warn("console_login_failed", { operator: known ?? "(unknown name)", ip: attempt.ip });
     // Rows for real operators' names only (each capped by the per-name limit), so guessing cannot flood the log.
-    if (known) await auditAdmin(env.DB, { actor: known, action: "console.login_failed", detail: { ip: attempt.ip } });
+    if (known)
+      defer(
+        auditAdmin(env.DB, { actor: known, action: "console.login_failed", detail: { ip: attempt.ip } }).catch((e: unknown) =>
+          log.error("audit_write_failed", { error: String(e) }),
+        ),
+      );
     return { kind: "wrong" };
   }
   const session = await startConsoleSession(env, owner, await credentialFingerprint(secretSha256));

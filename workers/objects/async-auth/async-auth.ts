@@ -39,7 +39,7 @@ export class AsyncAuth extends DurableObject<Env> {
       await this.ctx.storage.setAlarm(Date.now() + EARLY_NOTICE_TTL_MS);
       return;
     }
-    await this.#finish(state, notice);
+    await this.#finish(notice);
   }
 
   /**
@@ -98,8 +98,11 @@ export class AsyncAuth extends DurableObject<Env> {
     return { kind: "finished", endpoint: state.endpoint, code: codeForStatus(state.result.status) };
   }
 
-  async #finish(state: AsyncState, notice: SessionFinishedNotice): Promise<void> {
-    if (state.result) return;
+  async #finish(notice: SessionFinishedNotice): Promise<void> {
+    // The state as it is now, not as a caller loaded it before waiting (the backstop waits
+    // up to BACKSTOP_WAIT_MS, during which the session's own notice may have arrived).
+    const state = await this.#load();
+    if (!state || state.result) return;
     // Stored before anyone hears of it; the alarm (due now) writes the audit row and posts the webhook.
     await this.#save(finished(state, notice, newMsgId(), Date.now()));
     for (const resolve of this.#waiters.splice(0)) resolve();
@@ -109,7 +112,7 @@ export class AsyncAuth extends DurableObject<Env> {
   async #backstop(state: AsyncState): Promise<void> {
     if (!state.session) {
       log.error("async_start_lost", { endpoint: state.endpoint });
-      return this.#finish(state, { status: "failed_delivery" });
+      return this.#finish({ status: "failed_delivery" });
     }
     const outcome = await Promise.race([
       objectStub(this.env, "AUTH_SESSION", state.session).waitOutcome(),
@@ -125,7 +128,7 @@ export class AsyncAuth extends DurableObject<Env> {
     log.warn("async_backstop_pulled", { endpoint: state.endpoint, found: outcome !== null });
     // A session purged before anyone asked: nobody answered that we know of.
     const notice: SessionFinishedNotice = outcome ? fromOutcome(outcome) : { status: "expired" };
-    await this.#finish(state, notice);
+    await this.#finish(notice);
   }
 
   /** One row per async authentication with its result, as the blocking call writes. */

@@ -46,7 +46,7 @@ consoleSignIn.post("/login", async (c) => {
   const secret = typeof form.secret === "string" ? form.secret : "";
   let result: Awaited<ReturnType<typeof signInToConsole>>;
   try {
-    result = await signInToConsole(c.env, { name, secret, ip: clientIp(c.req.raw.headers) });
+    result = await signInToConsole(c.env, { name, secret, ip: clientIp(c.req.raw.headers) }, (work) => c.executionCtx.waitUntil(work));
   } catch (e) {
     if (!(e instanceof AdminConfigError)) throw e;
     log.error("config_error", { error: e.message });
