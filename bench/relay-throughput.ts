@@ -1,8 +1,9 @@
 /**
  * Benchmark 3: RADIUS Access-Request throughput and latency. radclient (-p 64 -c N) drives
- * the relay, which checks nothing on-prem and asks a local edge that answers at once, side
- * by side with FreeRADIUS answering the same requests from its users file. Reports the
- * relay/FreeRADIUS ratios.
+ * three servers in the same run with the same load: the relay, which checks nothing on-prem
+ * and asks a local edge that answers at once; FreeRADIUS with rlm_rest asking the same edge
+ * over HTTP for every request (how REST-backed MFA integrations plug into FreeRADIUS); and
+ * FreeRADIUS answering from its users file. Reports the ratios.
  */
 import { spawn } from "node:child_process";
 import { createSocket } from "node:dgram";
@@ -17,6 +18,14 @@ import { percentile } from "../harness/processes.ts";
 const SECRET = "bench-radius-secret";
 const USER = "+46701234567";
 const PASSWORD = "bench-password";
+/** What rlm_rest's authenticate sends: the user's credentials as HTTP Basic. */
+const REST_AUTH = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString("base64")}`;
+
+export const RADIUS_SERVERS = {
+  usersFile: "FreeRADIUS 3 (users file)",
+  rest: "FreeRADIUS 3 + rlm_rest -> instant edge",
+  relay: "edge-mfa relay -> instant edge",
+} as const;
 
 export interface RadiusRow {
   server: string;
@@ -71,33 +80,45 @@ async function sequentialLatency(port: number, n: number): Promise<number[]> {
 }
 
 export async function runRelayBench(n = Number(process.env.BENCH_RADIUS ?? 20_000)): Promise<RadiusRow[]> {
-  // The edge that answers at once: same API shape, no session, no SMS.
+  // The edge that answers at once: same API shape, no session, no SMS. rlm_rest's calls
+  // (/rest/...) get a 2xx, which it takes as accept, when they carry the user's credentials.
   const edge = createServer((req, res) => {
     req.resume();
     req.on("end", () => {
+      if (req.url?.startsWith("/rest/")) {
+        res.statusCode = req.headers.authorization === REST_AUTH ? 200 : 401;
+        res.setHeader("content-type", "application/json");
+        res.end("{}");
+        return;
+      }
       res.setHeader("content-type", "application/json");
       res.end('{"code":"TOUCH_ACCEPTED"}');
     });
   });
   edge.keepAliveTimeout = 60_000;
   await new Promise<void>((r) => edge.listen(0, "127.0.0.1", r));
+  const edgeUrl = `http://127.0.0.1:${(edge.address() as AddressInfo).port}`;
   const key = await relayKey();
   const relay = await startRelay({
     clients: [{ name: "bench", address: "127.0.0.1", secret: SECRET }],
-    edge: { url: `http://127.0.0.1:${(edge.address() as AddressInfo).port}`, relayName: "bench", privateKeyFile: key.privateKeyFile },
+    edge: { url: edgeUrl, relayName: "bench", privateKeyFile: key.privateKeyFile },
     firstFactor: { type: "none" },
     secondFactor: "touch",
     usernameAsMsisdn: true,
     users: { [USER]: {} },
     log: { level: "info" },
   });
+  // Each FreeRADIUS listens on two ports (IPv4 and IPv6), so ask for them one after the other.
   const frPort = await freePort();
-  const freeradius = await startFreeRadius(frPort, SECRET, USER, PASSWORD);
+  const freeradius = await startFreeRadius(frPort, SECRET, USER, { kind: "users-file", password: PASSWORD });
+  const restPort = await freePort();
+  const rest = await startFreeRadius(restPort, SECRET, USER, { kind: "rest", url: edgeUrl });
   try {
     const rows: RadiusRow[] = [];
     for (const [name, port] of [
-      ["FreeRADIUS 3 (users file)", frPort],
-      ["edge-mfa relay -> instant edge", relay.port],
+      [RADIUS_SERVERS.usersFile, frPort],
+      [RADIUS_SERVERS.rest, restPort],
+      [RADIUS_SERVERS.relay, relay.port],
     ] as const) {
       await radclientLoad(`127.0.0.1:${port}`, 500); // warm up
       const load = await radclientLoad(`127.0.0.1:${port}`, n);
@@ -118,7 +139,7 @@ export async function runRelayBench(n = Number(process.env.BENCH_RADIUS ?? 20_00
     }
     return rows;
   } finally {
-    await Promise.all([relay.stop(), freeradius.stop()]);
+    await Promise.all([relay.stop(), freeradius.stop(), rest.stop()]);
     edge.close();
   }
 }
