@@ -6,6 +6,7 @@
  * FreeRADIUS answering from its users file. Reports the ratios.
  */
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createSocket } from "node:dgram";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -35,6 +36,15 @@ export interface RadiusRow {
   perSecond: number;
   p50ms: number;
   p99ms: number;
+  /** CPU time (user + system) the server process spent per request under the load, in µs. */
+  cpuUsPerRequest: number;
+}
+
+/** User + system CPU time of a process so far, in ms (Linux /proc; clock ticks of 10 ms). */
+function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
 /** radclient -p 64 -c N: N copies of one signed Access-Request, 64 in flight. */
@@ -115,13 +125,15 @@ export async function runRelayBench(n = Number(process.env.BENCH_RADIUS ?? 20_00
   const rest = await startFreeRadius(restPort, SECRET, USER, { kind: "rest", url: edgeUrl });
   try {
     const rows: RadiusRow[] = [];
-    for (const [name, port] of [
-      [RADIUS_SERVERS.usersFile, frPort],
-      [RADIUS_SERVERS.rest, restPort],
-      [RADIUS_SERVERS.relay, relay.port],
+    for (const [name, port, pid] of [
+      [RADIUS_SERVERS.usersFile, frPort, freeradius.pid],
+      [RADIUS_SERVERS.rest, restPort, rest.pid],
+      [RADIUS_SERVERS.relay, relay.port, relay.pid],
     ] as const) {
       await radclientLoad(`127.0.0.1:${port}`, 500); // warm up
+      const cpuBefore = cpuMs(pid);
       const load = await radclientLoad(`127.0.0.1:${port}`, n);
+      const cpuUsPerRequest = ((cpuMs(pid) - cpuBefore) * 1000) / n;
       process.stderr.write(`  ${name}: ${load.accepted}/${n} accepted in ${load.seconds.toFixed(1)} s\n`);
       // Let both forget the load (FreeRADIUS keeps requests for cleanup_delay = 5 s, up to
       // max_requests, and drops new ones while full).
@@ -135,6 +147,7 @@ export async function runRelayBench(n = Number(process.env.BENCH_RADIUS ?? 20_00
         perSecond: n / load.seconds,
         p50ms: percentile(lat, 50),
         p99ms: percentile(lat, 99),
+        cpuUsPerRequest,
       });
     }
     return rows;

@@ -68,6 +68,7 @@ if (want.has("relay"))
           "req/s": r.perSecond.toFixed(0),
           "p50 ms": ms(r.p50ms),
           "p99 ms": ms(r.p99ms),
+          "server CPU µs/req": r.cpuUsPerRequest.toFixed(0),
         })),
       );
       const row = (name: string) => rows.find((r) => r.server === name);

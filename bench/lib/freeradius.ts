@@ -28,7 +28,7 @@ export async function startFreeRadius(
   secret: string,
   user: string,
   backend: FreeRadiusBackend,
-): Promise<{ stop: () => Promise<void>; output: () => string }> {
+): Promise<{ stop: () => Promise<void>; output: () => string; pid: number | undefined }> {
   const dir = mkdtempSync(join(tmpdir(), "edge-mfa-freeradius-"));
   // cp -L: a real copy of every file. (Node's cpSync keeps nested symlinks even with
   // `dereference`, and writing through them would edit the system's own configuration.)
@@ -66,6 +66,7 @@ export async function startFreeRadius(
   }
   return {
     output: p.output,
+    pid: p.child.pid,
     stop: async () => {
       await p.stop();
       rmSync(dir, { recursive: true, force: true });
