@@ -38,6 +38,8 @@ export interface RadiusRow {
   p99ms: number;
   /** CPU time (user + system) the server process spent per request under the load, in µs. */
   cpuUsPerRequest: number;
+  /** Most TCP connections to the edge open at once during the load (0: the server makes no HTTP calls). */
+  edgeConnections: number;
 }
 
 /** User + system CPU time of a process so far, in ms (Linux /proc; clock ticks of 10 ms). */
@@ -47,19 +49,28 @@ function cpuMs(pid: number | undefined): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
-/** radclient -p 64 -c N: N copies of one signed Access-Request, 64 in flight. */
-async function radclientLoad(target: string, n: number): Promise<{ accepted: number; seconds: number }> {
+/** Requests radclient keeps in flight. */
+const PARALLEL = 64;
+
+/**
+ * radclient -p 64: 64 distinct signed Access-Requests, each sent N/64 times, 64 in flight.
+ * (radclient sends a request again only after its reply, so `-c N` on one request is N
+ * requests one after the other, whatever -p says: the numbers before 2026-11-29 were that.)
+ */
+async function radclientLoad(target: string, n: number): Promise<{ accepted: number; seconds: number; requests: number }> {
+  const each = Math.ceil(n / PARALLEL);
   const t = performance.now();
-  const child = spawn("radclient", ["-q", "-s", "-p", "64", "-c", String(n), "-t", "10", "-r", "3", target, "auth", SECRET]);
+  const child = spawn("radclient", ["-q", "-s", "-p", String(PARALLEL), "-c", String(each), "-t", "10", "-r", "3", target, "auth", SECRET]);
   let out = "";
   child.stdout.on("data", (d) => (out += d));
   child.stderr.on("data", (d) => (out += d));
-  child.stdin.end(`User-Name = "${USER}", User-Password = "${PASSWORD}", Message-Authenticator = 0x00\n`);
+  const request = `User-Name = "${USER}", User-Password = "${PASSWORD}", Message-Authenticator = 0x00\n`;
+  child.stdin.end(Array.from({ length: PARALLEL }, () => request).join("\n"));
   await new Promise((r) => child.on("close", r));
   const seconds = (performance.now() - t) / 1000;
   // radclient -s prints "Packet summary: Accepted : N, Rejected : N, Lost : N, ...".
   const accepted = Number(out.match(/Accepted\s*:\s*(\d+)/)?.[1] ?? NaN);
-  return { accepted, seconds };
+  return { accepted, seconds, requests: each * PARALLEL };
 }
 
 /** One request at a time from a Node UDP socket: the latency of a single login. */
@@ -106,6 +117,17 @@ export async function runRelayBench(n = Number(process.env.BENCH_RADIUS ?? 20_00
     });
   });
   edge.keepAliveTimeout = 60_000;
+  // How many connections each HTTP client (rlm_rest, the relay) keeps to the edge: open now,
+  // and the most at once; a connection counts for the client of its first request.
+  const conns = { rest: { open: 0, peak: 0 }, relay: { open: 0, peak: 0 } };
+  const counted = new WeakSet<object>();
+  edge.on("request", (req) => {
+    if (counted.has(req.socket)) return;
+    counted.add(req.socket);
+    const c = req.url?.startsWith("/rest/") ? conns.rest : conns.relay;
+    c.peak = Math.max(c.peak, ++c.open);
+    req.socket.once("close", () => c.open--);
+  });
   await new Promise<void>((r) => edge.listen(0, "127.0.0.1", r));
   const edgeUrl = `http://127.0.0.1:${(edge.address() as AddressInfo).port}`;
   const key = await relayKey();
@@ -132,22 +154,25 @@ export async function runRelayBench(n = Number(process.env.BENCH_RADIUS ?? 20_00
     ] as const) {
       await radclientLoad(`127.0.0.1:${port}`, 500); // warm up
       const cpuBefore = cpuMs(pid);
+      for (const c of Object.values(conns)) c.peak = c.open;
       const load = await radclientLoad(`127.0.0.1:${port}`, n);
-      const cpuUsPerRequest = ((cpuMs(pid) - cpuBefore) * 1000) / n;
-      process.stderr.write(`  ${name}: ${load.accepted}/${n} accepted in ${load.seconds.toFixed(1)} s\n`);
+      const cpuUsPerRequest = ((cpuMs(pid) - cpuBefore) * 1000) / load.requests;
+      const edgeConnections = name === RADIUS_SERVERS.rest ? conns.rest.peak : name === RADIUS_SERVERS.relay ? conns.relay.peak : 0;
+      process.stderr.write(`  ${name}: ${load.accepted}/${load.requests} accepted in ${load.seconds.toFixed(1)} s\n`);
       // Let both forget the load (FreeRADIUS keeps requests for cleanup_delay = 5 s, up to
       // max_requests, and drops new ones while full).
       await new Promise((r) => setTimeout(r, 6000));
       const lat = await sequentialLatency(port, 500);
       rows.push({
         server: name,
-        requests: n,
+        requests: load.requests,
         accepted: load.accepted,
         seconds: load.seconds,
-        perSecond: n / load.seconds,
+        perSecond: load.requests / load.seconds,
         p50ms: percentile(lat, 50),
         p99ms: percentile(lat, 99),
         cpuUsPerRequest,
+        edgeConnections,
       });
     }
     return rows;

@@ -69,6 +69,7 @@ if (want.has("relay"))
           "p50 ms": ms(r.p50ms),
           "p99 ms": ms(r.p99ms),
           "server CPU µs/req": r.cpuUsPerRequest.toFixed(0),
+          "edge connections": r.edgeConnections,
         })),
       );
       const row = (name: string) => rows.find((r) => r.server === name);
