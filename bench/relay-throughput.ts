@@ -1,10 +1,12 @@
 /**
  * Benchmark 3: RADIUS Access-Request throughput and latency. radclient (-p 64 -c N) drives
- * the relay, which checks nothing on-prem and asks a local edge that answers at once, side
- * by side with FreeRADIUS answering the same requests from its users file. Reports the
- * relay/FreeRADIUS ratios.
+ * three servers in the same run with the same load: the relay, which checks nothing on-prem
+ * and asks a local edge that answers at once; FreeRADIUS with rlm_rest asking the same edge
+ * over HTTP for every request (how REST-backed MFA integrations plug into FreeRADIUS); and
+ * FreeRADIUS answering from its users file. Reports the ratios.
  */
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createSocket } from "node:dgram";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -17,6 +19,14 @@ import { percentile } from "../harness/processes.ts";
 const SECRET = "bench-radius-secret";
 const USER = "+46701234567";
 const PASSWORD = "bench-password";
+/** What rlm_rest's authenticate sends: the user's credentials as HTTP Basic. */
+const REST_AUTH = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString("base64")}`;
+
+export const RADIUS_SERVERS = {
+  usersFile: "FreeRADIUS 3 (users file)",
+  rest: "FreeRADIUS 3 + rlm_rest -> instant edge",
+  relay: "edge-mfa relay -> instant edge",
+} as const;
 
 export interface RadiusRow {
   server: string;
@@ -26,21 +36,41 @@ export interface RadiusRow {
   perSecond: number;
   p50ms: number;
   p99ms: number;
+  /** CPU time (user + system) the server process spent per request under the load, in µs. */
+  cpuUsPerRequest: number;
+  /** Most TCP connections to the edge open at once during the load (0: the server makes no HTTP calls). */
+  edgeConnections: number;
 }
 
-/** radclient -p 64 -c N: N copies of one signed Access-Request, 64 in flight. */
-async function radclientLoad(target: string, n: number): Promise<{ accepted: number; seconds: number }> {
+/** User + system CPU time of a process so far, in ms (Linux /proc; clock ticks of 10 ms). */
+function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return Number.NaN;
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+
+/** Requests radclient keeps in flight. */
+const PARALLEL = 64;
+
+/**
+ * radclient -p 64: 64 distinct signed Access-Requests, each sent N/64 times, 64 in flight.
+ * (radclient sends a request again only after its reply, so `-c N` on one request is N
+ * requests one after the other, whatever -p says: the numbers before 2026-11-29 were that.)
+ */
+async function radclientLoad(target: string, n: number): Promise<{ accepted: number; seconds: number; requests: number }> {
+  const each = Math.ceil(n / PARALLEL);
   const t = performance.now();
-  const child = spawn("radclient", ["-q", "-s", "-p", "64", "-c", String(n), "-t", "10", "-r", "3", target, "auth", SECRET]);
+  const child = spawn("radclient", ["-q", "-s", "-p", String(PARALLEL), "-c", String(each), "-t", "10", "-r", "3", target, "auth", SECRET]);
   let out = "";
   child.stdout.on("data", (d) => (out += d));
   child.stderr.on("data", (d) => (out += d));
-  child.stdin.end(`User-Name = "${USER}", User-Password = "${PASSWORD}", Message-Authenticator = 0x00\n`);
+  const request = `User-Name = "${USER}", User-Password = "${PASSWORD}", Message-Authenticator = 0x00\n`;
+  child.stdin.end(Array.from({ length: PARALLEL }, () => request).join("\n"));
   await new Promise((r) => child.on("close", r));
   const seconds = (performance.now() - t) / 1000;
   // radclient -s prints "Packet summary: Accepted : N, Rejected : N, Lost : N, ...".
   const accepted = Number(out.match(/Accepted\s*:\s*(\d+)/)?.[1] ?? NaN);
-  return { accepted, seconds };
+  return { accepted, seconds, requests: each * PARALLEL };
 }
 
 /** One request at a time from a Node UDP socket: the latency of a single login. */
@@ -71,54 +101,83 @@ async function sequentialLatency(port: number, n: number): Promise<number[]> {
 }
 
 export async function runRelayBench(n = Number(process.env.BENCH_RADIUS ?? 20_000)): Promise<RadiusRow[]> {
-  // The edge that answers at once: same API shape, no session, no SMS.
+  // The edge that answers at once: same API shape, no session, no SMS. rlm_rest's calls
+  // (/rest/...) get a 2xx, which it takes as accept, when they carry the user's credentials.
   const edge = createServer((req, res) => {
     req.resume();
     req.on("end", () => {
+      if (req.url?.startsWith("/rest/")) {
+        res.statusCode = req.headers.authorization === REST_AUTH ? 200 : 401;
+        res.setHeader("content-type", "application/json");
+        res.end("{}");
+        return;
+      }
       res.setHeader("content-type", "application/json");
       res.end('{"code":"TOUCH_ACCEPTED"}');
     });
   });
   edge.keepAliveTimeout = 60_000;
+  // How many connections each HTTP client (rlm_rest, the relay) keeps to the edge: open now,
+  // and the most at once; a connection counts for the client of its first request.
+  const conns = { rest: { open: 0, peak: 0 }, relay: { open: 0, peak: 0 } };
+  const counted = new WeakSet<object>();
+  edge.on("request", (req) => {
+    if (counted.has(req.socket)) return;
+    counted.add(req.socket);
+    const c = req.url?.startsWith("/rest/") ? conns.rest : conns.relay;
+    c.peak = Math.max(c.peak, ++c.open);
+    req.socket.once("close", () => c.open--);
+  });
   await new Promise<void>((r) => edge.listen(0, "127.0.0.1", r));
+  const edgeUrl = `http://127.0.0.1:${(edge.address() as AddressInfo).port}`;
   const key = await relayKey();
   const relay = await startRelay({
     clients: [{ name: "bench", address: "127.0.0.1", secret: SECRET }],
-    edge: { url: `http://127.0.0.1:${(edge.address() as AddressInfo).port}`, relayName: "bench", privateKeyFile: key.privateKeyFile },
+    edge: { url: edgeUrl, relayName: "bench", privateKeyFile: key.privateKeyFile },
     firstFactor: { type: "none" },
     secondFactor: "touch",
     usernameAsMsisdn: true,
     users: { [USER]: {} },
     log: { level: "info" },
   });
+  // Each FreeRADIUS listens on two ports (IPv4 and IPv6), so ask for them one after the other.
   const frPort = await freePort();
-  const freeradius = await startFreeRadius(frPort, SECRET, USER, PASSWORD);
+  const freeradius = await startFreeRadius(frPort, SECRET, USER, { kind: "users-file", password: PASSWORD });
+  const restPort = await freePort();
+  const rest = await startFreeRadius(restPort, SECRET, USER, { kind: "rest", url: edgeUrl });
   try {
     const rows: RadiusRow[] = [];
-    for (const [name, port] of [
-      ["FreeRADIUS 3 (users file)", frPort],
-      ["edge-mfa relay -> instant edge", relay.port],
+    for (const [name, port, pid] of [
+      [RADIUS_SERVERS.usersFile, frPort, freeradius.pid],
+      [RADIUS_SERVERS.rest, restPort, rest.pid],
+      [RADIUS_SERVERS.relay, relay.port, relay.pid],
     ] as const) {
       await radclientLoad(`127.0.0.1:${port}`, 500); // warm up
+      const cpuBefore = cpuMs(pid);
+      for (const c of Object.values(conns)) c.peak = c.open;
       const load = await radclientLoad(`127.0.0.1:${port}`, n);
-      process.stderr.write(`  ${name}: ${load.accepted}/${n} accepted in ${load.seconds.toFixed(1)} s\n`);
+      const cpuUsPerRequest = ((cpuMs(pid) - cpuBefore) * 1000) / load.requests;
+      const edgeConnections = name === RADIUS_SERVERS.rest ? conns.rest.peak : name === RADIUS_SERVERS.relay ? conns.relay.peak : 0;
+      process.stderr.write(`  ${name}: ${load.accepted}/${load.requests} accepted in ${load.seconds.toFixed(1)} s\n`);
       // Let both forget the load (FreeRADIUS keeps requests for cleanup_delay = 5 s, up to
       // max_requests, and drops new ones while full).
       await new Promise((r) => setTimeout(r, 6000));
       const lat = await sequentialLatency(port, 500);
       rows.push({
         server: name,
-        requests: n,
+        requests: load.requests,
         accepted: load.accepted,
         seconds: load.seconds,
-        perSecond: n / load.seconds,
+        perSecond: load.requests / load.seconds,
         p50ms: percentile(lat, 50),
         p99ms: percentile(lat, 99),
+        cpuUsPerRequest,
+        edgeConnections,
       });
     }
     return rows;
   } finally {
-    await Promise.all([relay.stop(), freeradius.stop()]);
+    await Promise.all([relay.stop(), freeradius.stop(), rest.stop()]);
     edge.close();
   }
 }

@@ -8,7 +8,7 @@
  */
 import { runMagicLinkBench } from "./magic-link.ts";
 import { runPendingBench } from "./pending-sessions.ts";
-import { runRelayBench } from "./relay-throughput.ts";
+import { RADIUS_SERVERS, runRelayBench } from "./relay-throughput.ts";
 import { printCostReport, runCostBench } from "./cost.ts";
 import { runSection, summarise, type SectionResult } from "./lib/sections.ts";
 
@@ -84,7 +84,7 @@ if (want.has("pending"))
 if (want.has("relay"))
   results.push(
     await runSection("relay", async () => {
-      console.log("\n## RADIUS: relay (to an edge answering at once) vs FreeRADIUS (users file), radclient -p 64\n");
+      console.log("\n## RADIUS: relay vs FreeRADIUS + rlm_rest (same instant edge) vs FreeRADIUS (users file), radclient -p 64\n");
       const rows = await runRelayBench();
       console.table(
         rows.map((r) => ({
@@ -94,12 +94,18 @@ if (want.has("relay"))
           "req/s": r.perSecond.toFixed(0),
           "p50 ms": ms(r.p50ms),
           "p99 ms": ms(r.p99ms),
+          "server CPU µs/req": r.cpuUsPerRequest.toFixed(0),
+          "edge connections": r.edgeConnections,
         })),
       );
-      const [fr, relay] = rows;
-      console.log(
-        `ratio relay / FreeRADIUS: throughput ${(relay!.perSecond / fr!.perSecond).toFixed(2)}x, p50 latency ${(relay!.p50ms / fr!.p50ms).toFixed(2)}x, p99 ${(relay!.p99ms / fr!.p99ms).toFixed(2)}x`,
-      );
+      const row = (name: string) => rows.find((r) => r.server === name);
+      const relay = row(RADIUS_SERVERS.relay);
+      for (const peer of [row(RADIUS_SERVERS.rest), row(RADIUS_SERVERS.usersFile)]) {
+        if (!relay || !peer) continue;
+        console.log(
+          `ratio relay / ${peer.server}: throughput ${(relay.perSecond / peer.perSecond).toFixed(2)}x, p50 latency ${(relay.p50ms / peer.p50ms).toFixed(2)}x, p99 ${(relay.p99ms / peer.p99ms).toFixed(2)}x`,
+        );
+      }
     }),
   );
 

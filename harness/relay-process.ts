@@ -18,6 +18,8 @@ export async function relayKey(): Promise<{ privateKeyFile: string; publicJwk: R
 export interface RelayProcess {
   port: number;
   target: string;
+  /** The relay's process id (the bench reads its CPU time). */
+  pid: number | undefined;
   /** The config file the relay runs with (rewrite it, then `signal("SIGHUP")`), and what was written there. */
   configFile: string;
   config: Record<string, unknown>;
@@ -63,6 +65,7 @@ export async function startRelay(config: Record<string, unknown>): Promise<Relay
   return {
     port,
     target: `127.0.0.1:${port}`,
+    pid: child.pid,
     configFile: file,
     config: written,
     signal: (signal) => void child.kill(signal),

@@ -13,7 +13,7 @@ import {
   type RelayRequest,
 } from "../../core/contracts/relay-api.ts";
 import { classifyEdgeResponse } from "./edge-response.ts";
-import { mintRelayToken } from "../../core/contracts/relay-token.ts";
+import { RelayTokenSigner } from "./relay-token-signer.ts";
 
 /** The edge could not be asked (transport failure, timeout) or said it is unavailable: fail mode applies. */
 export class EdgeUnavailableError extends Error {
@@ -76,10 +76,8 @@ export async function loadPrivateKey(path: string): Promise<JoseKey | KeyObject>
  */
 export class EdgeClient implements EdgeApi, EdgeChallengeApi {
   readonly #base: string;
-  readonly #relayName: string;
-  /** The edge's origin: the token's audience, so a token for one edge is useless at another. */
-  readonly #audience: string;
-  readonly #key: JoseKey | KeyObject;
+  /** Signs each call's token; its audience is the edge's origin, so a token for one edge is useless at another. */
+  readonly #signer: RelayTokenSigner;
   readonly #timeoutMs: number;
   readonly #observe: EdgeCallObserver | undefined;
   /**
@@ -92,9 +90,7 @@ export class EdgeClient implements EdgeApi, EdgeChallengeApi {
   constructor(opts: { url: string; relayName: string; key: JoseKey | KeyObject; timeoutMs: number; observe?: EdgeCallObserver }) {
     this.#observe = opts.observe;
     this.#base = opts.url.replace(/\/$/, "");
-    this.#relayName = opts.relayName;
-    this.#audience = new URL(opts.url).origin;
-    this.#key = opts.key;
+    this.#signer = new RelayTokenSigner(opts.key, opts.relayName, new URL(opts.url).origin);
     this.#timeoutMs = opts.timeoutMs;
   }
 
@@ -151,7 +147,7 @@ export class EdgeClient implements EdgeApi, EdgeChallengeApi {
 
   async #post<T>(path: string, payload: unknown, schema: z.ZodType<T>, timeoutMs: number): Promise<T> {
     const body = JSON.stringify(payload);
-    const token = await mintRelayToken(this.#key, this.#relayName, this.#audience, "POST", path, body);
+    const token = this.#signer.mint("POST", path, body);
     let status: number;
     let text: string;
     try {
