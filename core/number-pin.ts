@@ -33,6 +33,10 @@ export function judgePin(pin: PinState, msisdn: string, now: number, policy: Num
 /** At most one SMS notice per pin in this window, however many attempts: it cannot be used to spam. */
 export const PIN_NOTICE_INTERVAL_MS = 24 * 3_600_000;
 
-export function pinNoticeText(username: string, newNumberMasked: string): string {
-  return `Security notice: a sign-in as ${username} tried to use another phone number (${newNumberMasked}). It was refused. If this was not you, contact your help desk.`;
+/** What was attempted with another number: the notice names it, so a reset is not reported as a sign-in. */
+export type PinPurpose = "sign-in" | "password-reset";
+
+export function pinNoticeText(username: string, newNumberMasked: string, purpose: PinPurpose = "sign-in"): string {
+  const attempt = purpose === "password-reset" ? `a password reset for ${username}` : `a sign-in as ${username}`;
+  return `Security notice: ${attempt} tried to use another phone number (${newNumberMasked}). It was refused. If this was not you, contact your help desk.`;
 }

@@ -326,7 +326,7 @@ describe("password reset through npm run dev, a relay on the link and slapd with
     // The page looks like any reset waiting for its phone; the pinned number gets the notice.
     expect(await second.page.textContent("body")).toBe(await page.textContent("body"));
     const notice = await nextSms(USERS.dave, seen + 1);
-    expect(notice).toContain("Security notice");
+    expect(notice).toContain("Security notice: a password reset for dave tried to use another phone number");
     expect(notice).not.toMatch(LINK_PATTERN);
     expect(await outbox(INTRUDER)).toEqual([]);
     await Promise.all([context.close(), second.context.close()]);

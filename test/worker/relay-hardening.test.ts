@@ -6,7 +6,7 @@ import { z } from "zod";
 import { classifyEdgeResponse } from "../../relay/src/edge-response";
 import { mintRelayToken } from "../../core/contracts/relay-token";
 import { ADMIN_TOKEN } from "../support/keys";
-import { judgePin } from "../../core/number-pin";
+import { judgePin, pinNoticeText } from "../../core/number-pin";
 import { isTransientPlatformError } from "../../workers/lib/platform-errors";
 import { totpCode } from "../../core/otp";
 import { sealSeed } from "../../core/seed-crypto";
@@ -211,6 +211,13 @@ describe("pinned numbers (item 1)", () => {
     expect(judgePin(pin, "+46700000002", 1_099, "accept-after-notice", 100).kind).toBe("mismatch");
     expect(judgePin(pin, "+46700000002", 1_100, "accept-after-notice", 100).kind).toBe("apply_pending");
     expect(judgePin(pin, "+46700000003", 1e9, "accept-after-notice", 100).kind).toBe("mismatch");
+  });
+
+  it("the pinned number's notice says what was attempted: a sign-in, or a password reset", () => {
+    expect(pinNoticeText("alice", "+46*****0002")).toContain("a sign-in as alice tried to use another phone number (+46*****0002)");
+    const reset = pinNoticeText("alice", "+46*****0002", "password-reset");
+    expect(reset).toContain("a password reset for alice tried to use another phone number");
+    expect(reset).not.toContain("sign-in");
   });
 
   it("refuses calls without a username", async () => {

@@ -1,6 +1,6 @@
 import type { Endpoint } from "../config/schema";
 import { maskMsisdn } from "../../core/msisdn";
-import { judgePin, PIN_NOTICE_INTERVAL_MS, pinNoticeText } from "../../core/number-pin";
+import { judgePin, PIN_NOTICE_INTERVAL_MS, type PinPurpose, pinNoticeText } from "../../core/number-pin";
 import { smsProviderFromEnv } from "../sms/from-env";
 import { applyPending, cancelPending, pinOrGet, recordPendingChange } from "../store/relay-pins";
 import { log } from "../lib/log";
@@ -18,7 +18,7 @@ export type PinCheck = { ok: true } | { ok: false; reason: "number_changed" };
 export async function checkPinnedNumber(
   env: Env,
   waitUntil: (p: Promise<unknown>) => void,
-  p: { endpoint: Endpoint; relay: string; username: string; msisdn: string },
+  p: { endpoint: Endpoint; relay: string; username: string; msisdn: string; purpose?: PinPurpose },
 ): Promise<PinCheck> {
   const now = Date.now();
   const actor = `relay:${p.relay}`;
@@ -68,7 +68,7 @@ export async function checkPinnedNumber(
   if (notify) {
     waitUntil(
       smsProviderFromEnv(env)
-        .send({ to: notify, text: pinNoticeText(p.username, masked), link: "" })
+        .send({ to: notify, text: pinNoticeText(p.username, masked, p.purpose), link: "" })
         .catch((e: unknown) => log.error("delivery_failed", { channel: "pin-notice", error: String(e) })),
     );
   }

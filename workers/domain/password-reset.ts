@@ -139,7 +139,13 @@ async function lookUpAndAsk(ctx: ResetContext, r: ResetEndpoint, username: strin
     return { kind: "silent" };
   }
   const msisdn = lookup.msisdn;
-  const pin = await checkPinnedNumber(ctx.env, ctx.waitUntil, { endpoint: r.endpoint, relay: `site:${r.site}`, username, msisdn });
+  const pin = await checkPinnedNumber(ctx.env, ctx.waitUntil, {
+    endpoint: r.endpoint,
+    relay: `site:${r.site}`,
+    username,
+    msisdn,
+    purpose: "password-reset",
+  });
   if (!pin.ok) {
     audit(ctx, r.endpoint.name, "number_changed", { step: "lookup", username, reset }, maskMsisdn(msisdn));
     return { kind: "silent" };
