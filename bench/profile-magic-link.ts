@@ -2,7 +2,8 @@
  * A CPU profile of the real Worker (its Durable Objects included: one isolate under wrangler
  * dev) over Magic Link calls answered at once, to find where its CPU goes rather than guess.
  * `node bench/profile-magic-link.ts` (PROFILE_N calls, 300; PROFILE_C at a time, 16; written to
- * PROFILE_OUT, magic-link.cpuprofile: open it in Chrome DevTools' Performance panel). Prints the
+ * PROFILE_OUT, magic-link.cpuprofile: open it in Chrome DevTools' Performance panel; PROFILE_NUMBERS:
+ * see below). Prints the
  * functions with the most self and total time per call. The profiler's own cost (every
  * console.log goes to it too) inflates the logging figures.
  */
@@ -25,6 +26,8 @@ interface Profile {
 const n = Number(process.env.PROFILE_N ?? 300);
 const concurrency = Number(process.env.PROFILE_C ?? 16);
 const out = process.env.PROFILE_OUT ?? "magic-link.cpuprofile";
+/** PROFILE_NUMBERS: cycle through this many numbers (returning users) instead of a new one per call. */
+const numbers = Number(process.env.PROFILE_NUMBERS ?? 0);
 
 /** A minimal DevTools protocol client over wrangler's inspector proxy (it wants a DevTools Origin). */
 async function inspector(port: number) {
@@ -83,7 +86,9 @@ const edge = await startEdge(phone.url, 50_000, {}, ["--inspector-port", String(
 try {
   let counter = 0;
   const call = async () => {
-    const msisdn = `+4677${String(Date.now() % 1e5).padStart(5, "0")}${String(counter++ % 1e4).padStart(4, "0")}`;
+    const msisdn = numbers
+      ? `+46770000${String(counter++ % numbers).padStart(4, "0")}`
+      : `+4677${String(Date.now() % 1e5).padStart(5, "0")}${String(counter++ % 1e4).padStart(4, "0")}`;
     const res = await fetch(`${edge.url}/api/sfwa/auth?msisdn=${encodeURIComponent(msisdn)}`, { headers: { "api-key": BENCH_KEY } });
     const body = (await res.json()) as { code: string };
     if (body.code !== "TOUCH_ACCEPTED") throw new Error(`unexpected ${body.code}`);
