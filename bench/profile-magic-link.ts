@@ -57,7 +57,7 @@ function summarise(p: Profile, calls: number): { self: [string, number][]; total
   const parent = new Map<number, number>();
   for (const node of p.nodes) for (const child of node.children ?? []) parent.set(child, node.id);
   const sampled = new Map<number, number>();
-  p.samples.forEach((s, i) => sampled.set(s, (sampled.get(s) ?? 0) + (p.timeDeltas[i] ?? 0)));
+  for (const [i, s] of p.samples.entries()) sampled.set(s, (sampled.get(s) ?? 0) + (p.timeDeltas[i] ?? 0));
   const label = (node: ProfileNode) =>
     `${node.callFrame.functionName || "(anonymous)"} ${node.callFrame.url.split("/").at(-1)}:${node.callFrame.lineNumber}`;
   const self = new Map<string, number>();
