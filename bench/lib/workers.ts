@@ -48,8 +48,13 @@ function benchVars(smsUrl: string, maxPending: number, vars: Record<string, stri
 /** Local state on tmpfs when available: measure the Worker, not the disk. */
 const stateDir = (prefix: string) => mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), prefix));
 
-/** The real Worker under `wrangler dev`, SMS to `smsUrl`, limits opened up for load. */
-export async function startEdge(smsUrl: string, maxPending = 50_000, vars: Record<string, string> = {}): Promise<RunningWorker> {
+/** The real Worker under `wrangler dev`, SMS to `smsUrl`, limits opened up for load; `args`: more for wrangler dev. */
+export async function startEdge(
+  smsUrl: string,
+  maxPending = 50_000,
+  vars: Record<string, string> = {},
+  args: string[] = [],
+): Promise<RunningWorker> {
   await buildClient(); // the Worker imports the app bundle (workers/generated/), git-ignored
   const port = await freePort();
   const state = stateDir("edge-mfa-bench-");
@@ -69,6 +74,7 @@ export async function startEdge(smsUrl: string, maxPending = 50_000, vars: Recor
       "--log-level",
       "warn",
       ...Object.entries(benchVars(smsUrl, maxPending, vars)).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+      ...args,
     ],
     quiet,
   );

@@ -2,7 +2,8 @@ import type { Context, TypedResponse } from "hono";
 import { BAD_REQUEST_STATUS, callerReason, type BadRequestReason } from "../../core/codes";
 import { refuseUnauthenticatedCall } from "../domain/unauthenticated-calls";
 import { clientIp } from "../lib/client-ip";
-import { auditAuth, type AuthAudit, type AuthFailure } from "../store/audit";
+import type { AuthAudit, AuthFailure } from "../store/audit";
+import { queueAuditAuth } from "../store/audit-batch";
 import { log } from "../lib/log";
 
 /**
@@ -25,14 +26,15 @@ export function publicBaseUrl<E extends { Bindings: Env }>(c: Context<E>): strin
 
 /**
  * One authentication, recorded twice: a JSON log line now, and an audit row written after
- * the response (waitUntil), so the blocking call never waits on D1.
+ * the response (waitUntil), so the blocking call never waits on D1. Rows of calls that end
+ * together are written in one D1 batch (store/audit-batch.ts).
  */
 export function recordAuth<E extends { Bindings: Env }>(c: Context<E>, event: string, entry: AuthAudit): void {
   const { detail, ...fields } = entry;
   log.info(event, { ...fields, ...detail });
   // An empty detail is stored as NULL, not "{}".
   const row = detail && Object.keys(detail).length ? entry : fields;
-  c.executionCtx.waitUntil(auditAuth(c.env.DB, row).catch((e: unknown) => log.error("audit_write_failed", { error: String(e) })));
+  c.executionCtx.waitUntil(queueAuditAuth(c.env.DB, row).catch((e: unknown) => log.error("audit_write_failed", { error: String(e) })));
 }
 
 /**

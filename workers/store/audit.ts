@@ -55,11 +55,15 @@ export function failureBucket(f: Pick<AuthFailure, "endpoint" | "reason">, at: n
   return `auth-fail|${new Date(at).toISOString().slice(0, 13)}|${storedEndpoint(f.endpoint) ?? ""}|${field(f.reason)}`;
 }
 
-export async function auditAuth(db: D1Database, e: AuthAudit, at = Date.now()): Promise<void> {
-  await db
+/** The authenticated call's audit row, as a statement (run alone, or in a batch: store/audit-batch.ts). */
+export function auditAuthStatement(db: D1Database, e: AuthAudit, at = Date.now()): D1PreparedStatement {
+  return db
     .prepare("INSERT INTO audit_log (at, kind, endpoint, msisdn, channel, result, latency_ms, detail) VALUES (?, 'auth', ?, ?, ?, ?, ?, ?)")
-    .bind(at, storedEndpoint(e.endpoint), field(e.msisdn), field(e.channel), field(e.result), e.latencyMs, storedDetail(e.detail))
-    .run();
+    .bind(at, storedEndpoint(e.endpoint), field(e.msisdn), field(e.channel), field(e.result), e.latencyMs, storedDetail(e.detail));
+}
+
+export async function auditAuth(db: D1Database, e: AuthAudit, at = Date.now()): Promise<void> {
+  await auditAuthStatement(db, e, at).run();
 }
 
 /**
