@@ -9,6 +9,7 @@ import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createSocket } from "node:dgram";
 import { createServer } from "node:http";
+import { availableParallelism } from "node:os";
 import type { AddressInfo } from "node:net";
 import radius from "radius";
 import { freePort } from "../harness/dev-server.ts";
@@ -26,7 +27,11 @@ export const RADIUS_SERVERS = {
   usersFile: "FreeRADIUS 3 (users file)",
   rest: "FreeRADIUS 3 + rlm_rest -> instant edge",
   relay: "edge-mfa relay -> instant edge",
+  relayProcesses: `edge-mfa relay, ${availableParallelism()} processes -> instant edge`,
 } as const;
+
+/** The relay's `processes` for its second row: one per core (docs/operations.md). */
+const RELAY_PROCESSES = availableParallelism();
 
 export interface RadiusRow {
   server: string;
@@ -42,35 +47,62 @@ export interface RadiusRow {
   edgeConnections: number;
 }
 
-/** User + system CPU time of a process so far, in ms (Linux /proc; clock ticks of 10 ms). */
+/**
+ * User + system CPU time of a process and its live descendants so far, in ms (Linux /proc;
+ * clock ticks of 10 ms): a relay with `processes` > 1 works in its workers.
+ */
 function cpuMs(pid: number | undefined): number {
   if (pid === undefined) return Number.NaN;
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100 + children.reduce((sum, child) => sum + cpuMs(child), 0);
 }
 
-/** Requests radclient keeps in flight. */
+/** Requests in flight: NASES radclients (each its own source port, as NASes are) with PARALLEL / NASES each. */
 const PARALLEL = 64;
+const NASES = 8;
 
 /**
- * radclient -p 64: 64 distinct signed Access-Requests, each sent N/64 times, 64 in flight.
- * (radclient sends a request again only after its reply, so `-c N` on one request is N
- * requests one after the other, whatever -p says: the numbers before 2026-11-29 were that.)
+ * 8 radclients at once, each `-p 8` with 8 distinct signed Access-Requests sent N/64 times:
+ * 64 in flight from 8 source ports. (radclient sends a request again only after its reply,
+ * so `-c N` on one request is N requests one after the other, whatever -p says: the numbers
+ * before 2026-11-29 were that.) Several source ports because the kernel spreads a
+ * `processes` > 1 relay's packets over its workers by source address and port: one radclient
+ * (one port, like one NAS) reaches one worker. Until 2026-11-30 the load was one radclient -p 64.
  */
 async function radclientLoad(target: string, n: number): Promise<{ accepted: number; seconds: number; requests: number }> {
   const each = Math.ceil(n / PARALLEL);
+  const perNas = PARALLEL / NASES;
   const t = performance.now();
-  const child = spawn("radclient", ["-q", "-s", "-p", String(PARALLEL), "-c", String(each), "-t", "10", "-r", "3", target, "auth", SECRET]);
-  let out = "";
-  child.stdout.on("data", (d) => (out += d));
-  child.stderr.on("data", (d) => (out += d));
-  const request = `User-Name = "${USER}", User-Password = "${PASSWORD}", Message-Authenticator = 0x00\n`;
-  child.stdin.end(Array.from({ length: PARALLEL }, () => request).join("\n"));
-  await new Promise((r) => child.on("close", r));
+  const accepted = await Promise.all(
+    Array.from({ length: NASES }, async () => {
+      const child = spawn("radclient", [
+        "-q",
+        "-s",
+        "-p",
+        String(perNas),
+        "-c",
+        String(each),
+        "-t",
+        "10",
+        "-r",
+        "3",
+        target,
+        "auth",
+        SECRET,
+      ]);
+      let out = "";
+      child.stdout.on("data", (d) => (out += d));
+      child.stderr.on("data", (d) => (out += d));
+      const request = `User-Name = "${USER}", User-Password = "${PASSWORD}", Message-Authenticator = 0x00\n`;
+      child.stdin.end(Array.from({ length: perNas }, () => request).join("\n"));
+      await new Promise((r) => child.on("close", r));
+      // radclient -s prints "Packet summary: Accepted : N, Rejected : N, Lost : N, ...".
+      return Number(out.match(/Accepted\s*:\s*(\d+)/)?.[1] ?? NaN);
+    }),
+  );
   const seconds = (performance.now() - t) / 1000;
-  // radclient -s prints "Packet summary: Accepted : N, Rejected : N, Lost : N, ...".
-  const accepted = Number(out.match(/Accepted\s*:\s*(\d+)/)?.[1] ?? NaN);
-  return { accepted, seconds, requests: each * PARALLEL };
+  return { accepted: accepted.reduce((a, b) => a + b, 0), seconds, requests: each * PARALLEL };
 }
 
 /** One request at a time from a Node UDP socket: the latency of a single login. */
@@ -131,7 +163,7 @@ export async function runRelayBench(n = Number(process.env.BENCH_RADIUS ?? 20_00
   await new Promise<void>((r) => edge.listen(0, "127.0.0.1", r));
   const edgeUrl = `http://127.0.0.1:${(edge.address() as AddressInfo).port}`;
   const key = await relayKey();
-  const relay = await startRelay({
+  const relayConfig = {
     clients: [{ name: "bench", address: "127.0.0.1", secret: SECRET }],
     edge: { url: edgeUrl, relayName: "bench", privateKeyFile: key.privateKeyFile },
     firstFactor: { type: "none" },
@@ -139,7 +171,9 @@ export async function runRelayBench(n = Number(process.env.BENCH_RADIUS ?? 20_00
     usernameAsMsisdn: true,
     users: { [USER]: {} },
     log: { level: "info" },
-  });
+  };
+  const relay = await startRelay(relayConfig);
+  const relays = await startRelay({ ...relayConfig, processes: RELAY_PROCESSES });
   // Each FreeRADIUS listens on two ports (IPv4 and IPv6), so ask for them one after the other.
   const frPort = await freePort();
   const freeradius = await startFreeRadius(frPort, SECRET, USER, { kind: "users-file", password: PASSWORD });
@@ -151,13 +185,15 @@ export async function runRelayBench(n = Number(process.env.BENCH_RADIUS ?? 20_00
       [RADIUS_SERVERS.usersFile, frPort, freeradius.pid],
       [RADIUS_SERVERS.rest, restPort, rest.pid],
       [RADIUS_SERVERS.relay, relay.port, relay.pid],
+      [RADIUS_SERVERS.relayProcesses, relays.port, relays.pid],
     ] as const) {
       await radclientLoad(`127.0.0.1:${port}`, 500); // warm up
       const cpuBefore = cpuMs(pid);
       for (const c of Object.values(conns)) c.peak = c.open;
       const load = await radclientLoad(`127.0.0.1:${port}`, n);
       const cpuUsPerRequest = ((cpuMs(pid) - cpuBefore) * 1000) / load.requests;
-      const edgeConnections = name === RADIUS_SERVERS.rest ? conns.rest.peak : name === RADIUS_SERVERS.relay ? conns.relay.peak : 0;
+      // One load at a time, so the relay's counter is that of the relay under load.
+      const edgeConnections = name === RADIUS_SERVERS.rest ? conns.rest.peak : name === RADIUS_SERVERS.usersFile ? 0 : conns.relay.peak;
       process.stderr.write(`  ${name}: ${load.accepted}/${load.requests} accepted in ${load.seconds.toFixed(1)} s\n`);
       // Let both forget the load (FreeRADIUS keeps requests for cleanup_delay = 5 s, up to
       // max_requests, and drops new ones while full).
@@ -177,7 +213,7 @@ export async function runRelayBench(n = Number(process.env.BENCH_RADIUS ?? 20_00
     }
     return rows;
   } finally {
-    await Promise.all([relay.stop(), freeradius.stop(), rest.stop()]);
+    await Promise.all([relay.stop(), relays.stop(), freeradius.stop(), rest.stop()]);
     edge.close();
   }
 }

@@ -99,12 +99,13 @@ if (want.has("relay"))
         })),
       );
       const row = (name: string) => rows.find((r) => r.server === name);
-      const relay = row(RADIUS_SERVERS.relay);
-      for (const peer of [row(RADIUS_SERVERS.rest), row(RADIUS_SERVERS.usersFile)]) {
-        if (!relay || !peer) continue;
-        console.log(
-          `ratio relay / ${peer.server}: throughput ${(relay.perSecond / peer.perSecond).toFixed(2)}x, p50 latency ${(relay.p50ms / peer.p50ms).toFixed(2)}x, p99 ${(relay.p99ms / peer.p99ms).toFixed(2)}x`,
-        );
+      for (const relay of [row(RADIUS_SERVERS.relay), row(RADIUS_SERVERS.relayProcesses)]) {
+        for (const peer of [row(RADIUS_SERVERS.rest), row(RADIUS_SERVERS.usersFile)]) {
+          if (!relay || !peer) continue;
+          console.log(
+            `ratio ${relay.server} / ${peer.server}: throughput ${(relay.perSecond / peer.perSecond).toFixed(2)}x, p50 latency ${(relay.p50ms / peer.p50ms).toFixed(2)}x, p99 ${(relay.p99ms / peer.p99ms).toFixed(2)}x`,
+          );
+        }
       }
     }),
   );

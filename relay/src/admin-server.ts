@@ -11,13 +11,16 @@ import type { RelayMetrics } from "./metrics.ts";
  */
 export class AdminServer {
   readonly #config: AdminConfig;
-  readonly #metrics: RelayMetrics;
+  readonly #metrics: Pick<RelayMetrics, "text" | "contentType">;
   readonly #health: EdgeHealth;
   readonly #listening: () => boolean;
   readonly #log: Logger;
   #server: Server | undefined;
 
-  constructor(config: AdminConfig, parts: { metrics: RelayMetrics; health: EdgeHealth; listening: () => boolean; log: Logger }) {
+  constructor(
+    config: AdminConfig,
+    parts: { metrics: Pick<RelayMetrics, "text" | "contentType">; health: EdgeHealth; listening: () => boolean; log: Logger },
+  ) {
     this.#config = config;
     this.#metrics = parts.metrics;
     this.#health = parts.health;

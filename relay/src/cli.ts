@@ -17,6 +17,9 @@ import { passwordResetHandlers } from "./directory/index.ts";
 import { jsonLogger } from "./log.ts";
 import { RelayMetrics } from "./metrics.ts";
 import { RelayServer } from "./server.ts";
+import { clusterMetrics, serveAsWorker, WorkerPool, workerNumber } from "./cluster.ts";
+import type { RelayConfig } from "./config.ts";
+import type { Logger } from "./log.ts";
 import { newEncryptionKey } from "./directory/encryption-key.ts";
 
 const USAGE = `edge-mfa-relay: RADIUS relay to the Edge MFA service
@@ -40,7 +43,9 @@ async function main(argv: string[]): Promise<void> {
 
   const configFile = opt("--config") ?? "relay.json";
   const config = loadRelayConfig(configFile);
-  const log = jsonLogger(config.log.level);
+  const worker = workerNumber();
+  const log = jsonLogger(config.log.level, undefined, worker !== undefined ? { worker } : {});
+  if (worker !== undefined) return runWorker(config, configFile, log);
   const key = await loadPrivateKey(config.edge.privateKeyFile);
   const metrics = new RelayMetrics({ touchTimeoutSeconds: config.touchTimeoutSeconds });
   const edge = new EdgeClient({
@@ -54,6 +59,8 @@ async function main(argv: string[]): Promise<void> {
   const tokens = config.localTokens ? new TokenStore(config.localTokens.dbFile, readKeyFile(config.localTokens.keyFile)) : undefined;
   // Challenges live at the edge, so the other relay of the site can answer them (issue 12).
   const challenges = new EdgeChallengeStore(edge, config.challengeTtlSeconds);
+  // Several processes: the workers serve UDP authentication, this one the rest (cluster.ts).
+  const pool = config.processes > 1 ? new WorkerPool(config.processes, log) : undefined;
   const server = new RelayServer(config, {
     edge,
     challenges,
@@ -61,15 +68,16 @@ async function main(argv: string[]): Promise<void> {
     log,
     metrics,
     ...(tokens ? { localTotp: new LocalTotpVerifier(tokens) } : {}),
+    ...(pool ? { role: "primary" as const } : {}),
   });
   const admin = config.admin
     ? new AdminServer(config.admin, {
-        metrics,
+        metrics: pool ? clusterMetrics(metrics, pool) : metrics,
         health: new EdgeHealth(
           httpEdgeProbe(config.edge.url, Math.min(config.edge.timeoutMs, 3000)),
           config.admin.healthCacheSeconds * 1000,
         ),
-        listening: () => server.listening,
+        listening: () => server.listening && (pool === undefined || pool.ready > 0),
         log,
       })
     : undefined;
@@ -83,7 +91,14 @@ async function main(argv: string[]): Promise<void> {
   }
   // Handlers go in before start(): start() logs "listening" before it returns, and a
   // signal sent on that line would otherwise meet the default action (killed, no drain).
-  const started = server.start().then(() => admin?.start());
+  const started = server
+    .start()
+    .then(async (bound) => {
+      if (!pool) return;
+      await pool.start();
+      log.log("info", "listening", { address: bound.address, port: bound.port, processes: config.processes, failMode: config.failMode });
+    })
+    .then(() => admin?.start());
   let stopping = false;
   for (const sig of ["SIGINT", "SIGTERM"] as const) {
     process.on(sig, () => {
@@ -93,7 +108,7 @@ async function main(argv: string[]): Promise<void> {
       void started
         .catch(() => undefined)
         // /healthz answers 503 while in-flight logins drain, then the admin port closes.
-        .then(() => Promise.all([server.stop(), link?.client.stop()]))
+        .then(() => Promise.all([pool?.stop(), server.stop(), link?.client.stop()]))
         .then(() => admin?.stop())
         .then(() => tokens?.close())
         .then(() => process.exit(0));
@@ -102,10 +117,53 @@ async function main(argv: string[]): Promise<void> {
   // SIGHUP (systemctl reload): clients, users and second-factor settings from the file again.
   process.on("SIGHUP", () => {
     log.log("info", "signal", { signal: "SIGHUP" });
-    if (!stopping) server.reload(() => loadRelayConfig(configFile));
+    if (stopping) return;
+    server.reload(() => loadRelayConfig(configFile));
+    pool?.reload();
   });
   await started;
   if (!stopping) link?.client.start();
+}
+
+/**
+ * One of several processes (`processes` > 1, cluster.ts): serves RADIUS authentication on the
+ * shared UDP port and nothing else; the primary keeps the admin port, accounting, RadSec and
+ * the relay link. Local TOTP is refused with processes > 1 (config.ts), so none here.
+ */
+async function runWorker(config: RelayConfig, configFile: string, log: Logger): Promise<void> {
+  const key = await loadPrivateKey(config.edge.privateKeyFile);
+  const metrics = new RelayMetrics({ touchTimeoutSeconds: config.touchTimeoutSeconds });
+  const edge = new EdgeClient({
+    url: config.edge.url,
+    relayName: config.edge.relayName,
+    key,
+    timeoutMs: config.edge.timeoutMs,
+    observe: (call, seconds, outcome) => metrics.edgeCall(call, seconds, outcome),
+  });
+  const server = new RelayServer(config, {
+    edge,
+    challenges: new EdgeChallengeStore(edge, config.challengeTtlSeconds),
+    firstFactor: firstFactorFrom(config.firstFactor),
+    log,
+    metrics,
+    role: "worker",
+  });
+  let stopping = false;
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.on(sig, () => {
+      if (stopping) return;
+      stopping = true;
+      void server
+        .stop()
+        .catch(() => undefined)
+        .then(() => process.exit(0));
+    });
+  }
+  process.on("SIGHUP", () => {
+    if (!stopping) server.reload(() => loadRelayConfig(configFile));
+  });
+  await server.start();
+  serveAsWorker(metrics);
 }
 
 async function keygen(out: string | undefined, name: string | undefined): Promise<void> {

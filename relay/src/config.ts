@@ -187,6 +187,12 @@ export const RelayConfigSchema = z.object({
   challengeTtlSeconds: z.number().int().min(CHALLENGE_TTL_MIN_SECONDS).max(CHALLENGE_TTL_MAX_SECONDS).default(300),
   replyCacheSeconds: z.number().int().min(1).max(300).default(30),
   /**
+   * Processes serving RADIUS authentication on the UDP port (1-64; the CPU cores to use). Above
+   * 1 the primary forks that many workers sharing the port (relay/src/cluster.ts) and keeps the
+   * admin port, accounting, RadSec, the relay link and reloads itself.
+   */
+  processes: z.number().int().min(1).max(64).default(1),
+  /**
    * Per-user settings. Keys match usernames as the directory does (normalizeUsername:
    * trimmed, case-insensitive). An msisdn here wins over the directory's mobile attribute.
    */
@@ -252,6 +258,16 @@ const CheckedRelayConfigSchema = RelayConfigSchema.superRefine((c, ctx) => {
       code: "custom",
       path: ["link", "enabled"],
       message: 'passwordReset needs the relay link: set "link": {"enabled": true}',
+    });
+  }
+  // Local TOTP challenges live in the memory of the process that issued them, and a NAS's
+  // answer may come from another source port (so to another worker): refuse rather than fail logins.
+  if (c.processes > 1 && c.localTokens) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["processes"],
+      message:
+        'processes > 1 cannot serve local TOTP ("localTokens"): its challenges are kept in one process; set "processes": 1 or remove "localTokens"',
     });
   }
   if (c.localTokens) return;

@@ -12,7 +12,7 @@ import {
   type RelayCallName,
   type RelayRequest,
 } from "../../core/contracts/relay-api.ts";
-import { classifyEdgeResponse } from "./edge-response.ts";
+import { classifyEdgeResponse, quickTouchAnswer } from "./edge-response.ts";
 import { RelayTokenSigner } from "./relay-token-signer.ts";
 
 /** The edge could not be asked (transport failure, timeout) or said it is unavailable: fail mode applies. */
@@ -63,6 +63,9 @@ export interface EdgeChallengeApi {
 
 /** The calls as this client uses them: each name's answer schema typed by that name (no casts). */
 const CALLS: { readonly [N in RelayCallName]: { readonly path: string; readonly answer: z.ZodType<RelayAnswer<N>> } } = RELAY_CALLS;
+
+/** Hand checks of the answers on the hot path (edge-response.ts); the schema still decides all else. */
+const QUICK: { readonly [N in RelayCallName]?: (json: unknown) => RelayAnswer<N> | undefined } = { touch: quickTouchAnswer };
 
 export async function loadPrivateKey(path: string): Promise<JoseKey | KeyObject> {
   const text = readFileSync(path, "utf8").trim();
@@ -136,7 +139,7 @@ export class EdgeClient implements EdgeApi, EdgeChallengeApi {
     const started = performance.now();
     const done = (outcome: EdgeCallOutcome) => this.#observe?.(name, (performance.now() - started) / 1000, outcome);
     try {
-      const answer = await this.#post(`${RELAY_API_BASE}${call.path}`, payload, call.answer, timeoutMs);
+      const answer = await this.#post(`${RELAY_API_BASE}${call.path}`, payload, call.answer, timeoutMs, QUICK[name]);
       done("ok");
       return answer;
     } catch (e) {
@@ -145,7 +148,13 @@ export class EdgeClient implements EdgeApi, EdgeChallengeApi {
     }
   }
 
-  async #post<T>(path: string, payload: unknown, schema: z.ZodType<T>, timeoutMs: number): Promise<T> {
+  async #post<T>(
+    path: string,
+    payload: unknown,
+    schema: z.ZodType<T>,
+    timeoutMs: number,
+    quick: ((json: unknown) => T | undefined) | undefined,
+  ): Promise<T> {
     const body = JSON.stringify(payload);
     const token = this.#signer.mint("POST", path, body);
     let status: number;
@@ -153,7 +162,8 @@ export class EdgeClient implements EdgeApi, EdgeChallengeApi {
     try {
       const res = await request(`${this.#base}${path}`, {
         method: "POST",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        // A flat name/value list: undici takes it as is, without walking an object's keys.
+        headers: ["authorization", `Bearer ${token}`, "content-type", "application/json"],
         body,
         dispatcher: this.#pool,
         signal: AbortSignal.timeout(timeoutMs),
@@ -168,7 +178,7 @@ export class EdgeClient implements EdgeApi, EdgeChallengeApi {
       const timedOut = err.name === "TimeoutError" || err.name === "AbortError" || /timeout/i.test(err.name);
       throw new EdgeUnavailableError(timedOut ? `edge timed out after ${timeoutMs} ms` : `edge unreachable: ${err.message}`);
     }
-    const answer = classifyEdgeResponse(status, text, schema);
+    const answer = classifyEdgeResponse(status, text, schema, quick);
     if (answer.kind === "ok") return answer.value;
     if (answer.kind === "unavailable") throw new EdgeUnavailableError(answer.reason);
     throw new EdgeRejectedError(`${path}: ${answer.reason}`, answer.error);

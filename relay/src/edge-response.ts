@@ -1,5 +1,5 @@
 import type { z } from "zod";
-import { EDGE_UNAVAILABLE_ERROR, EDGE_UNAVAILABLE_STATUS } from "../../core/contracts/relay.ts";
+import { EDGE_UNAVAILABLE_ERROR, EDGE_UNAVAILABLE_STATUS, RESULT_CODES, type ResultCode } from "../../core/contracts/relay.ts";
 
 /**
  * How the relay reads one answer of the edge's relay API. Pure, so every case is unit-tested.
@@ -14,7 +14,17 @@ export type EdgeAnswer<T> =
   /** `error`: the edge's machine-readable reason, when it gave one (e.g. "number_changed"). */
   | { kind: "refused"; reason: string; error?: string };
 
-export function classifyEdgeResponse<T>(status: number, text: string, schema: z.ZodType<T>): EdgeAnswer<T> {
+/**
+ * `quick`: an exact check for the common answer of a call, tried before the schema; it
+ * returns the value only when the schema would accept the body and give that same value,
+ * else undefined and the schema decides (so it can only spare work, never accept more).
+ */
+export function classifyEdgeResponse<T>(
+  status: number,
+  text: string,
+  schema: z.ZodType<T>,
+  quick?: (json: unknown) => T | undefined,
+): EdgeAnswer<T> {
   let json: unknown;
   let isJson = true;
   try {
@@ -32,7 +42,23 @@ export function classifyEdgeResponse<T>(status: number, text: string, schema: z.
     return { kind: "refused", reason: `edge answered ${status}: ${text.slice(0, 200)}`, ...(error ? { error } : {}) };
   }
   if (!isJson) return { kind: "refused", reason: `edge sent non-JSON: ${text.slice(0, 200)}` };
+  const fast = quick?.(json);
+  if (fast !== undefined) return { kind: "ok", value: fast };
   const parsed = schema.safeParse(json);
   if (!parsed.success) return { kind: "refused", reason: `edge answer not as specified: ${text.slice(0, 200)}` };
   return { kind: "ok", value: parsed.data };
+}
+
+const RESULT_CODE_SET: ReadonlySet<string> = new Set(RESULT_CODES);
+
+/**
+ * The Touch answer `{"code": <result code>}` (RELAY_CALLS.touch.answer), checked by hand:
+ * the answer of nearly every login. Anything else (a reason, extra keys) goes to the schema.
+ */
+export function quickTouchAnswer(json: unknown): { code: ResultCode } | undefined {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) return undefined;
+  const keys = Object.keys(json);
+  if (keys.length !== 1 || keys[0] !== "code") return undefined;
+  const code = (json as { code: unknown }).code;
+  return typeof code === "string" && RESULT_CODE_SET.has(code) ? { code: code as ResultCode } : undefined;
 }

@@ -14,11 +14,16 @@ export interface Logger {
   log(level: Level, event: string, fields?: Record<string, unknown>): void;
 }
 
-export function jsonLogger(min: Level = "info", write: (line: string) => void = stdoutLines()): Logger {
+/** `context`: fields on every line (a worker's number when several processes serve, cluster.ts). */
+export function jsonLogger(
+  min: Level = "info",
+  write: (line: string) => void = stdoutLines(),
+  context: Record<string, unknown> = {},
+): Logger {
   return {
     log(level, event, fields = {}) {
       if (ORDER[level] < ORDER[min]) return;
-      write(redact(JSON.stringify({ time: new Date().toISOString(), level, event, ...fields })));
+      write(redact(JSON.stringify({ time: new Date().toISOString(), level, event, ...context, ...fields })));
     },
   };
 }

@@ -15,6 +15,14 @@ import { applyReload } from "./reload.ts";
 import { RequestHandler } from "./request-handler.ts";
 
 /**
+ * What this process serves. "single": everything (one process). With `processes` > 1
+ * (cluster.ts): each "worker" serves only RADIUS authentication on UDP, its socket bound to
+ * the shared port with SO_REUSEPORT, and the "primary" serves the rest (accounting port,
+ * RadSec; the admin port, the relay link and reloads are in cli.ts) and no UDP auth.
+ */
+export type ServerRole = "single" | "primary" | "worker";
+
+/**
  * The UDP side: the sockets (authentication, and accounting when configured), the client
  * lookup by source address, and the in-flight requests a shutdown waits for. Each datagram
  * goes to the RequestHandler (shared with RadSec).
@@ -32,6 +40,7 @@ export class RelayServer {
   #sending = new Set<Promise<void>>();
   #listening = false;
   #closing = false;
+  readonly #role: ServerRole;
 
   /** `challenges`: where pending Access-Challenges live (the edge, for two relays of a site: cli.ts). */
   constructor(
@@ -43,8 +52,10 @@ export class RelayServer {
       log: Logger;
       metrics?: RelayMetrics;
       localTotp?: LocalTotp;
+      role?: ServerRole;
     },
   ) {
+    this.#role = parts.role ?? "single";
     this.#config = config;
     this.#live = new LiveConfig(config);
     this.#log = parts.log;
@@ -74,21 +85,26 @@ export class RelayServer {
       metrics: this.metrics,
       accounting: new AccountingRecorder(config.accounting?.forward, parts.log),
     });
-    this.#radsec = config.radsec ? new RadsecListener(config.radsec, { handler: this.#handler, log: parts.log }) : undefined;
+    this.#radsec =
+      config.radsec && this.#role !== "worker" ? new RadsecListener(config.radsec, { handler: this.#handler, log: parts.log }) : undefined;
   }
 
   async start(): Promise<{ address: string; port: number; accountingPort?: number; radsec?: { address: string; port: number } }> {
     const { host, port } = this.#config.listen;
-    const auth = await this.#bind(host, port, false);
-    const accounting = this.#config.accounting ? await this.#bind(host, this.#config.accounting.port, true) : undefined;
+    const role = this.#role;
+    // The primary of several processes leaves the auth port to its workers (cluster.ts).
+    const auth = role === "primary" ? { address: host, port } : await this.#bind(host, port, false, role === "worker");
+    const accounting =
+      this.#config.accounting && role !== "worker" ? await this.#bind(host, this.#config.accounting.port, true, false) : undefined;
     this.#listening = true;
-    this.#log.log("info", "listening", {
+    // A worker's own line; the primary says "listening" once every worker is bound (cluster.ts).
+    this.#log.log("info", role === "worker" ? "worker_listening" : role === "primary" ? "primary_listening" : "listening", {
       address: auth.address,
       port: auth.port,
       ...(accounting ? { accountingPort: accounting.port } : {}),
       failMode: this.#config.failMode,
     });
-    if (this.#config.firstFactor.type === "none") {
+    if (this.#config.firstFactor.type === "none" && role !== "worker") {
       this.#log.log("warn", "first_factor_none", { message: 'firstFactor is {"type":"none"}: the relay checks no password, the NAS must' });
     }
     const radsec = await this.#radsec?.start();
@@ -124,13 +140,21 @@ export class RelayServer {
     this.#log.log("info", "stopped", {});
   }
 
-  async #bind(host: string, port: number, accountingPort: boolean): Promise<{ address: string; port: number }> {
-    const socket = createSocket({ type: isIPv6(host) ? "udp6" : "udp4", reuseAddr: false });
+  /**
+   * `shared`: one of several processes on this port. SO_REUSEPORT lets each bind it; the kernel
+   * then picks the socket by a hash of the sender's address and port, so a NAS's retransmission
+   * reaches the process that holds its retransmit-cache entry. Node 22 binds a reusePort socket
+   * in the worker itself; `exclusive` says so too, so node:cluster never hands every worker the
+   * primary's one socket instead (any packet to any process: a retransmission could start a
+   * second Touch; test/relay/relay-processes.test.ts fails that way).
+   */
+  async #bind(host: string, port: number, accountingPort: boolean, shared: boolean): Promise<{ address: string; port: number }> {
+    const socket = createSocket({ type: isIPv6(host) ? "udp6" : "udp4", reuseAddr: false, ...(shared ? { reusePort: true } : {}) });
     socket.on("message", (msg, rinfo) => this.#onMessage(socket, accountingPort, msg, rinfo));
     socket.on("error", (err) => this.#log.log("error", "socket_error", { error: err.message }));
     await new Promise<void>((resolve, reject) => {
       socket.once("error", reject);
-      socket.bind(port, host, () => {
+      socket.bind({ port, address: host, exclusive: shared }, () => {
         socket.off("error", reject);
         resolve();
       });

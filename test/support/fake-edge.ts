@@ -1,17 +1,26 @@
+import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import type { Socket } from "node:net";
 import { RELAY_API_BASE, RELAY_CALLS } from "../../core/contracts/relay-api.ts";
+import { EDGE_STATE_BYTES } from "../../core/contracts/relay-challenge.ts";
 
 /**
  * A stand-in edge for relay tests that need to steer it (hold a Touch, refuse, go away) rather
  * than run `npm run dev`: a real HTTP server with the relay API's touch and subscriber calls
  * and the edge's /healthz. It does not check relay tokens (the edge's own tests do).
+ * SMS OTP is there too, with the fixed code SMS_CODE and challenges kept as the edge keeps
+ * them for a site (issued, then redeemed once), for tests of Access-Challenge rounds.
  * `touchAnswer` decides each Touch: a result code, or a raw status and body; it may wait.
  */
 export type TouchAnswer = string | { status: number; body: unknown };
 
+/** The code every SMS OTP of the fake edge "sends". */
+export const SMS_CODE = "314159";
+
 export interface FakeEdge {
   url: string;
+  /** Relay API calls received, by path below RELAY_API_BASE ("/touch", "/sms-otp"...). */
+  calls: Record<string, number>;
   /** Touch calls received: the request bodies. */
   touches: Array<Record<string, unknown>>;
   healthChecks: () => number;
@@ -24,8 +33,10 @@ export interface FakeEdge {
 export async function startFakeEdge(): Promise<FakeEdge> {
   let healthChecks = 0;
   const sockets = new Set<Socket>();
+  const challenges = new Map<string, Record<string, unknown>>();
   const edge: FakeEdge = {
     url: "",
+    calls: {},
     touches: [],
     healthChecks: () => healthChecks,
     touchAnswer: () => "TOUCH_ACCEPTED",
@@ -43,6 +54,8 @@ export async function startFakeEdge(): Promise<FakeEdge> {
         return json(res, 200, { ok: true });
       }
       const body = (text ? JSON.parse(text) : {}) as Record<string, unknown>;
+      const call = (req.url ?? "").startsWith(RELAY_API_BASE) ? (req.url ?? "").slice(RELAY_API_BASE.length) : undefined;
+      if (call !== undefined) edge.calls[call] = (edge.calls[call] ?? 0) + 1;
       if (req.url === `${RELAY_API_BASE}${RELAY_CALLS.touch.path}`) {
         edge.touches.push(body);
         void Promise.resolve(edge.touchAnswer(body)).then((a) =>
@@ -51,6 +64,21 @@ export async function startFakeEdge(): Promise<FakeEdge> {
         return;
       }
       if (req.url === `${RELAY_API_BASE}${RELAY_CALLS.subscriber.path}`) return json(res, 200, { totp: false, app: false });
+      if (call === RELAY_CALLS.smsOtp.path) return json(res, 200, { code: "SENT", challengeId: randomBytes(8).toString("hex") });
+      if (call === RELAY_CALLS.smsOtpVerify.path) return json(res, 200, { result: body.code === SMS_CODE ? "accept" : "reject" });
+      if (call === RELAY_CALLS.challengeIssue.path) {
+        const state = randomBytes(EDGE_STATE_BYTES).toString("hex");
+        const { user, nas, ttlSeconds, ...challenge } = body;
+        challenges.set(state, { ...challenge, user });
+        return json(res, 200, { state });
+      }
+      if (call === RELAY_CALLS.challengeRedeem.path) {
+        const held = challenges.get(String(body.state));
+        challenges.delete(String(body.state));
+        if (!held || held.user !== body.user) return json(res, 200, { result: "unknown" });
+        const { user, ...challenge } = held;
+        return json(res, 200, { result: "ok", challenge });
+      }
       json(res, 404, { error: "not_found" });
     });
   });
