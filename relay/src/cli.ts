@@ -46,15 +46,7 @@ async function main(argv: string[]): Promise<void> {
   const worker = workerNumber();
   const log = jsonLogger(config.log.level, undefined, worker !== undefined ? { worker } : {});
   if (worker !== undefined) return runWorker(config, configFile, log);
-  const key = await loadPrivateKey(config.edge.privateKeyFile);
-  const metrics = new RelayMetrics({ touchTimeoutSeconds: config.touchTimeoutSeconds });
-  const edge = new EdgeClient({
-    url: config.edge.url,
-    relayName: config.edge.relayName,
-    key,
-    timeoutMs: config.edge.timeoutMs,
-    observe: (call, seconds, outcome) => metrics.edgeCall(call, seconds, outcome),
-  });
+  const { key, metrics, edge } = await edgeWithMetrics(config);
   // Opened at start-up: a missing key file or a database it cannot open stops the relay here.
   const tokens = config.localTokens ? new TokenStore(config.localTokens.dbFile, readKeyFile(config.localTokens.keyFile)) : undefined;
   // Challenges live at the edge, so the other relay of the site can answer them (issue 12).
@@ -125,12 +117,10 @@ async function main(argv: string[]): Promise<void> {
   if (!stopping) link?.client.start();
 }
 
-/**
- * One of several processes (`processes` > 1, cluster.ts): serves RADIUS authentication on the
- * shared UDP port and nothing else; the primary keeps the admin port, accounting, RadSec and
- * the relay link. Local TOTP is refused with processes > 1 (config.ts), so none here.
- */
-async function runWorker(config: RelayConfig, configFile: string, log: Logger): Promise<void> {
+/** The relay's signing key, its metrics, and the edge client that reports each call to them. */
+async function edgeWithMetrics(
+  config: RelayConfig,
+): Promise<{ key: Awaited<ReturnType<typeof loadPrivateKey>>; metrics: RelayMetrics; edge: EdgeClient }> {
   const key = await loadPrivateKey(config.edge.privateKeyFile);
   const metrics = new RelayMetrics({ touchTimeoutSeconds: config.touchTimeoutSeconds });
   const edge = new EdgeClient({
@@ -140,6 +130,16 @@ async function runWorker(config: RelayConfig, configFile: string, log: Logger): 
     timeoutMs: config.edge.timeoutMs,
     observe: (call, seconds, outcome) => metrics.edgeCall(call, seconds, outcome),
   });
+  return { key, metrics, edge };
+}
+
+/**
+ * One of several processes (`processes` > 1, cluster.ts): serves RADIUS authentication on the
+ * shared UDP port and nothing else; the primary keeps the admin port, accounting, RadSec and
+ * the relay link. Local TOTP is refused with processes > 1 (config.ts), so none here.
+ */
+async function runWorker(config: RelayConfig, configFile: string, log: Logger): Promise<void> {
+  const { metrics, edge } = await edgeWithMetrics(config);
   const server = new RelayServer(config, {
     edge,
     challenges: new EdgeChallengeStore(edge, config.challengeTtlSeconds),
