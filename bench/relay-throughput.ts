@@ -68,7 +68,7 @@ const NASES = 8;
  * so `-c N` on one request is N requests one after the other, whatever -p says: the numbers
  * before 2026-11-29 were that.) Several source ports because the kernel spreads a
  * `processes` > 1 relay's packets over its workers by source address and port: one radclient
- * (one port, like one NAS) reaches one worker. Until 2026-11-30 the load was one radclient -p 64.
+ * (one port, like one NAS) reaches one worker. Until 2026-11-29 the load was one radclient -p 64.
  */
 async function radclientLoad(target: string, n: number): Promise<{ accepted: number; seconds: number; requests: number }> {
   const each = Math.ceil(n / PARALLEL);
