@@ -84,7 +84,9 @@ if (want.has("pending"))
 if (want.has("relay"))
   results.push(
     await runSection("relay", async () => {
-      console.log("\n## RADIUS: relay vs FreeRADIUS + rlm_rest (same instant edge) vs FreeRADIUS (users file), 8 radclients × -p 8 (64 in flight)\n");
+      console.log(
+        "\n## RADIUS: relay vs FreeRADIUS + rlm_rest (same instant edge) vs FreeRADIUS (users file), 8 radclients × -p 8 (64 in flight)\n",
+      );
       const rows = await runRelayBench();
       console.table(
         rows.map((r) => ({
