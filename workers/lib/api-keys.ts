@@ -1,6 +1,7 @@
 import type { Endpoint } from "../config/schema";
 import type { BadRequestReason } from "../../core/codes";
 import { sha256Hex } from "../../core/tokens";
+import type { TOKEN_STATUSES } from "../../core/contracts/admin-api";
 
 export type KeyCheck = { ok: true; keyName: string } | { ok: false; reason: BadRequestReason };
 
@@ -26,6 +27,12 @@ export async function authenticateApiKey(endpoint: Endpoint | null, presented: s
 /** An expiry date is the last valid day, inclusive, in UTC. */
 export function isExpired(expires: string, now: Date): boolean {
   return now.getTime() >= Date.parse(`${expires}T00:00:00Z`) + 86_400_000;
+}
+
+/** What an operator sees of a D1 API token (admin API and console alike): revoked wins over expired. */
+export function tokenStatus(t: { revoked_at: number | null; expires: string | null }, now: number): (typeof TOKEN_STATUSES)[number] {
+  if (t.revoked_at) return "revoked";
+  return t.expires && isExpired(t.expires, new Date(now)) ? "expired" : "active";
 }
 
 function hexToBytes(hex: string): Uint8Array {

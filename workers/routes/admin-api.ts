@@ -3,8 +3,9 @@ import { z } from "zod";
 import { ENDPOINT_NAME, EndpointSettingsSchema } from "../config/schema";
 import { loadConfig } from "../config/load";
 import { AdminConfigError, adminFromRequest } from "../lib/admin-auth";
+import { tokenStatus } from "../lib/api-keys";
 import { MsisdnSchema } from "../../core/contracts/magic-link";
-import { MAX_SEED_BYTES, MIN_SEED_BYTES, isUsableSeedLength, seedFromBase32 } from "../../core/otp";
+import { strictBase32Seed } from "../../core/seed-input";
 import {
   createApiToken,
   createEndpoint,
@@ -194,14 +195,7 @@ serve(adminApi, deleteEndpointRoute, issueList, async (c) => {
 
 // ---- API tokens --------------------------------------------------------------------------
 
-const tokenView = (t: Awaited<ReturnType<typeof listTokens>>[number], now: number) => ({
-  ...t,
-  status: t.revoked_at
-    ? ("revoked" as const)
-    : t.expires && now >= Date.parse(`${t.expires}T00:00:00Z`) + 86_400_000
-      ? ("expired" as const)
-      : ("active" as const),
-});
+const tokenView = (t: Awaited<ReturnType<typeof listTokens>>[number], now: number) => ({ ...t, status: tokenStatus(t, now) });
 
 const listTokensRoute = createRoute({
   ...op("get", "/endpoints/{name}/tokens", "API tokens", "List an endpoint's API tokens (never their secrets)"),
@@ -324,17 +318,8 @@ serve(adminApi, clearLocksRoute, issueList, async (c) => {
   return c.json({ msisdn, cleared: cleared.map((k) => (k === "smsOtp" ? ("sms-otp" as const) : ("offline" as const))) }, 200);
 });
 
-/** An imported seed must be one the TOTP check can use (otplib throws outside 16-64 bytes). */
-const Base32 = z
-  .string()
-  .regex(/^[A-Z2-7]{1,128}=*$/, "secret must be base32 (A-Z, 2-7)")
-  .refine((s) => {
-    try {
-      return isUsableSeedLength(seedFromBase32(s).length);
-    } catch {
-      return false; // not a whole number of base32 groups
-    }
-  }, `secret must decode to ${MIN_SEED_BYTES}-${MAX_SEED_BYTES} bytes (26-103 base32 characters)`);
+/** An imported seed, exactly as base32 (the console also tolerates spaces and lower case). */
+const Base32 = strictBase32Seed("secret");
 
 /** Enrolls an on-prem TOTP token for a number (see enrollTotpToken): its seed is answered once. */
 const enrollTotpRoute = createRoute({

@@ -1,5 +1,6 @@
 import type { Child } from "hono/jsx";
 import type { EndpointRow, TokenRow } from "../../store/endpoints";
+import { tokenStatus } from "../../lib/api-keys";
 import { BOOLEAN_FIELDS, TEXT_KEYS, type FieldErrors, type FormValues } from "./endpoint-form";
 import { ConsolePage, CsrfField } from "./layout";
 
@@ -228,9 +229,6 @@ export function NewEndpointPage(props: Session & { values: FormValues; errors: F
     </ConsolePage>
   );
 }
-
-const tokenStatus = (t: TokenRow, now: number) =>
-  t.revoked_at ? "revoked" : t.expires && now >= Date.parse(`${t.expires}T00:00:00Z`) + 86_400_000 ? "expired" : "active";
 
 export function EditEndpointPage(
   props: Session & {
