@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { LoadShard } from "../../workers/objects/load-shard";
 import { describe, expect, it } from "vitest";
-import { KEYS, answer, callAuth, freshMsisdn, openLink, waitForLink } from "./support/magic-link";
+import { KEYS, answer, callAuth, freshMsisdn, openLink, settlesAt, waitForLink } from "./support/magic-link";
 
 // Its own file: the shard objects' storage is not shared with the other test files.
 describe("overload protection", () => {
@@ -26,6 +26,8 @@ describe("overload protection", () => {
     expect(await (await pendingA).json()).toEqual({ code: "TOUCH_ACCEPTED" });
 
     // A's lease was released when it finished: a new session fits again.
+    const shard = env.LOAD_SHARD.getByName("shard-0");
+    expect(await settlesAt(() => shard.pending(), 1)).toBe(1);
     const c = freshMsisdn();
     const pendingC = callAuth(c, opts);
     const linkC = await waitForLink(c);
@@ -37,7 +39,7 @@ describe("overload protection", () => {
       await answer(link, "reject", page.csrf!);
       expect(await (await pending).json()).toEqual({ code: "TOUCH_REJECTED" });
     }
-    expect(await env.LOAD_SHARD.getByName("shard-0").pending()).toBe(0);
+    expect(await settlesAt(() => shard.pending(), 0)).toBe(0);
   });
 
   it("an endpoint's own share: its flood is refused (429 endpoint_overloaded) while other endpoints go on", async () => {

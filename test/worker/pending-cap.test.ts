@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { answer, callAuth, freshMsisdn, gatewayRequests, openLink } from "./support/magic-link";
+import { answer, callAuth, freshMsisdn, gatewayRequests, openLink, pendingSettlesAt } from "./support/magic-link";
 
 async function links(msisdn: string, n: number): Promise<string[]> {
   const until = Date.now() + 10_000;
@@ -38,7 +38,7 @@ describe("per-number cap on pending sessions (maxPendingPerMsisdn, default 3)", 
     await answer(l1!, "accept", p1.csrf!);
     const done = await Promise.race(calls.map((c, i) => c.then(() => i)));
     expect(await (await calls[done]!).json()).toEqual({ code: "TOUCH_ACCEPTED" });
-    expect(await env.SUBSCRIBER.getByName(msisdn).pendingCount()).toBe(2);
+    expect(await pendingSettlesAt(msisdn, 2)).toBe(2);
     const fourth = callAuth(msisdn);
     const all = await links(msisdn, 4);
 
@@ -47,7 +47,7 @@ describe("per-number cap on pending sessions (maxPendingPerMsisdn, default 3)", 
       await answer(l, "reject", p.csrf!);
     }
     await Promise.all([...calls, fourth, otherCall]);
-    expect(await env.SUBSCRIBER.getByName(msisdn).pendingCount()).toBe(0);
+    expect(await pendingSettlesAt(msisdn, 0)).toBe(0);
   });
 
   it("a session that fails delivery frees its slot at once", async () => {

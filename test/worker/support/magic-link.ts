@@ -15,6 +15,27 @@ export function freshMsisdn(suffix = "9999"): string {
   return `+467${digits}${suffix}`;
 }
 
+/**
+ * What `read` returns once it settles at `expected`, or its last value after `timeoutMs`.
+ * A finished session releases its Subscriber entry and overload lease in the background, after
+ * the caller has its answer (slots are freed off the answer path), so a read right after the
+ * answer may still see them.
+ */
+export async function settlesAt<T>(read: () => Promise<T>, expected: T, timeoutMs = 5000): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  let value = await read();
+  while (value !== expected && Date.now() < until) {
+    await new Promise((r) => setTimeout(r, 25));
+    value = await read();
+  }
+  return value;
+}
+
+/** The number's pending count once it settles at `expected` (see settlesAt). */
+export function pendingSettlesAt(msisdn: string, expected: number): Promise<number> {
+  return settlesAt(() => env.SUBSCRIBER.getByName(msisdn).pendingCount(), expected);
+}
+
 export interface CallOptions {
   endpoint?: string;
   key?: string | null;
