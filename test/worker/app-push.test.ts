@@ -169,6 +169,31 @@ describe("smart delivery: push to an activated app", () => {
     expect(await codeOf(await pending)).toBe("TOUCH_ACCEPTED");
   });
 
+  it("admission tells whether the number has a device to push to; without one the SMS goes with no challenge opened", async () => {
+    const limits = { perMinute: 100, perHour: 1000 };
+    const claim = (session: string) => ({ session, until: Date.now() + 60_000, cap: 5, push: true });
+    const bare = freshMsisdn();
+    expect(await env.SUBSCRIBER.getByName(bare).admit(limits, claim("s1"))).toMatchObject({ allowed: true, pushable: false });
+    const silent = freshMsisdn();
+    await activateDevice(silent, { pushMode: null });
+    expect(await env.SUBSCRIBER.getByName(silent).admit(limits, claim("s1"))).toMatchObject({ allowed: true, pushable: false });
+    const reachable = freshMsisdn();
+    await activateDevice(reachable);
+    expect(await env.SUBSCRIBER.getByName(reachable).admit(limits, claim("s1"))).toMatchObject({ allowed: true, pushable: true });
+    // Not asked (no push for this session): not answered.
+    expect(await env.SUBSCRIBER.getByName(reachable).admit(limits)).not.toHaveProperty("pushable");
+
+    const msisdn = freshMsisdn();
+    const pending = callAuth(msisdn, APP);
+    const link = await waitForLink(msisdn);
+    const entries = await runInDurableObject(env.SUBSCRIBER.getByName(msisdn), (_i, state) =>
+      state.storage.get<Record<string, object>>("pending"),
+    );
+    expect(Object.values(entries ?? {})).toEqual([{ until: expect.any(Number) }]); // no challengeId
+    await answer(link, "accept", (await openLink(link)).csrf!);
+    expect(await codeOf(await pending)).toBe("TOUCH_ACCEPTED");
+  });
+
   it("USER_NOT_RESPONDED when neither push nor link is answered", async () => {
     const msisdn = freshMsisdn();
     const d = await activateDevice(msisdn);

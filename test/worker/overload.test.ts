@@ -124,4 +124,46 @@ describe("overload protection", () => {
     expect(await shard.acquire("alive", Date.now() + 60_000, 1)).toBe(true); // the dead lease no longer counts
     expect(await shard.pending()).toBe(1);
   });
+
+  it("keeps its cleanup alarm at the earliest lease, also after a restart, without reading the alarm per lease", async () => {
+    const shard = env.LOAD_SHARD.getByName("alarm-shard");
+    const now = Date.now();
+    expect(await shard.acquire("late", now + 120_000, 5)).toBe(true);
+    expect(await shard.acquire("early", now + 60_000, 5)).toBe(true);
+    expect(await shard.acquire("later", now + 180_000, 5)).toBe(true); // does not move it back
+    const alarms = await runInDurableObject(shard, async (_instance, state) => {
+      const before = await state.storage.getAlarm();
+      // A fresh instance over the same storage learns the alarm from storage, then keeps it.
+      const restarted = new LoadShard(state, env);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      await restarted.acquire("earliest", now + 30_000, 5);
+      const lowered = await state.storage.getAlarm();
+      await restarted.acquire("much-later", now + 240_000, 5);
+      return { before, lowered, kept: await state.storage.getAlarm() };
+    });
+    expect(alarms).toEqual({ before: now + 60_000, lowered: now + 30_000, kept: now + 30_000 });
+  });
+
+  it("a call its number refuses gives its lease back before it answers; a lease refused gives the number's entry back", async () => {
+    const cfg = { ...JSON.parse(env.MFA_CONFIG), overload: { maxPending: 10, shards: 1 }, maxPendingPerMsisdn: 1 };
+    const opts = { env: { MFA_CONFIG: JSON.stringify(cfg) } };
+    const shard = env.LOAD_SHARD.getByName("shard-0");
+    const base = await settlesAt(() => shard.pending(), 0);
+    const msisdn = freshMsisdn();
+    const held = callAuth(msisdn, opts);
+    const link = await waitForLink(msisdn);
+    expect(await shard.pending()).toBe(base + 1);
+    const refused = await callAuth(msisdn, opts); // the number's one pending slot is taken
+    expect(refused.headers.get("x-mfa-reason")).toBe("too_many_pending");
+    expect(await shard.pending()).toBe(base + 1); // its lease, taken alongside, was given back
+
+    const full = { ...cfg, overload: { maxPending: base + 1, shards: 1 } };
+    const other = freshMsisdn();
+    const overloaded = await callAuth(other, { env: { MFA_CONFIG: JSON.stringify(full) } });
+    expect(overloaded.headers.get("x-mfa-reason")).toBe("overloaded");
+    expect(await env.SUBSCRIBER.getByName(other).pendingCount()).toBe(0); // admitted alongside, given back
+
+    await answer(link, "accept", (await openLink(link)).csrf!);
+    expect(await (await held).json()).toEqual({ code: "TOUCH_ACCEPTED" });
+  });
 });

@@ -4,9 +4,10 @@ import { codeForStatus, type BadRequestReason, type ResultCode, type SessionStat
 import { pickMatchNumber } from "../../core/number-match";
 import { randomToken, sha256Hex } from "../../core/tokens";
 import type { Approver, AssistedInit, Channel, SessionAppOptions, SessionOutcome } from "../objects/auth-session/contract";
+import type { AdmitResult } from "../objects/subscriber/contract";
 import { ApproverDirectoryUnavailable, approverDirectory } from "./approvers";
 import { retryWait, waitBackoffMs } from "../../core/wait-retry";
-import { acquireLease } from "./overload";
+import { acquireLease, releaseLease } from "./overload";
 import { log } from "../lib/log";
 import { objectStub, objectId } from "../lib/durable-objects";
 import { waitOnSession } from "./session-wait";
@@ -92,11 +93,13 @@ export async function startSession(env: Env, config: Config, r: SessionRequest, 
 
   const subscriber = objectStub(env, "SUBSCRIBER", r.msisdn);
   const limits = r.endpoint.rateLimit ?? config.rateLimit;
-  const admitted = await subscriber.admit(limits, {
-    session: name,
-    until: deadline + LEASE_MARGIN_MS,
-    cap: config.maxPendingPerMsisdn,
-  });
+  const until = deadline + LEASE_MARGIN_MS;
+  const claim = { session: name, until, cap: config.maxPendingPerMsisdn, push: r.app.push !== null };
+  const { admitted, lease } = await admitWithLease(
+    subscriber.admit(limits, claim),
+    acquireLease(env, config.overload, sessionId, until, { name: r.endpoint.name, maxPending: r.endpoint.maxPending }),
+    { admission: () => subscriber.release(name), lease: (shard) => releaseLease(env, shard, sessionId) },
+  );
   if (!admitted.allowed) {
     return {
       kind: "refused",
@@ -104,20 +107,10 @@ export async function startSession(env: Env, config: Config, r: SessionRequest, 
       ...(admitted.retryAfterMs !== undefined ? { retryAfterMs: admitted.retryAfterMs } : {}),
     };
   }
-
-  const lease = await acquireLease(env, config.overload, sessionId, deadline + LEASE_MARGIN_MS, {
-    name: r.endpoint.name,
-    maxPending: r.endpoint.maxPending,
-  });
-  if ("refused" in lease) {
-    await subscriber.release(name);
-    return { kind: "refused", reason: lease.refused };
-  }
+  if ("refused" in lease) return { kind: "refused", reason: lease.refused };
   const leaseShard = lease.shard;
   const releaseAll = async () => {
-    await objectStub(env, "LOAD_SHARD", leaseShard)
-      .release(sessionId)
-      .catch(() => {});
+    await releaseLease(env, leaseShard, sessionId).catch(() => {});
     await subscriber.release(name).catch(() => {});
   };
 
@@ -149,6 +142,7 @@ export async function startSession(env: Env, config: Config, r: SessionRequest, 
       tombstoneMs: config.tombstoneSeconds * 1000,
       leaseShard,
       app: r.app,
+      ...(admitted.pushable === false ? { userPushable: false } : {}),
       assisted,
       ...(r.notify ? { notify: r.notify } : {}),
     });
@@ -157,6 +151,32 @@ export async function startSession(env: Env, config: Config, r: SessionRequest, 
     await releaseAll();
     throw e;
   }
+}
+
+type Lease = Awaited<ReturnType<typeof acquireLease>>;
+
+/**
+ * The number's admission and an overload lease, asked together: one round trip before the
+ * session starts, not two. What one side granted is given back (awaited) when the other
+ * refused or failed, so a refused call holds a lease or a pending entry only for that moment.
+ * Admission's refusal is the one reported when both refuse, as when it was asked first.
+ */
+async function admitWithLease(
+  admission: Promise<AdmitResult>,
+  leasing: Promise<Lease>,
+  giveBack: { admission: () => Promise<void>; lease: (shard: string) => Promise<void> },
+): Promise<{ admitted: AdmitResult; lease: Lease }> {
+  const [a, l] = await Promise.allSettled([admission, leasing]);
+  const admitted = a.status === "fulfilled" && a.value.allowed;
+  const shard = l.status === "fulfilled" && "shard" in l.value ? l.value.shard : null;
+  if (!admitted || shard === null) {
+    // Each also lapses on its own (deadline plus a margin) should giving it back fail.
+    if (admitted) await giveBack.admission().catch(() => {});
+    if (shard !== null) await giveBack.lease(shard).catch(() => {});
+  }
+  if (a.status === "rejected") throw a.reason;
+  if (l.status === "rejected") throw l.reason;
+  return { admitted: a.value, lease: l.value };
 }
 
 /** The session a Magic Link call's parameters ask for (the blocking call and the async API alike). */

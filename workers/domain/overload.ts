@@ -87,3 +87,8 @@ export async function acquireLease(
   }
   return { refused };
 }
+
+/** Gives a lease back (a session that ended, or a call refused after its lease was taken). */
+export function releaseLease(env: Env, shard: string, sessionId: string): Promise<void> {
+  return objectStub(env, "LOAD_SHARD", shard).release(sessionId);
+}

@@ -20,6 +20,8 @@ interface Lease {
  */
 export class LoadShard extends DurableObject<Env> {
   #leases = new Map<string, Lease>();
+  /** When this instance last set the alarm (null: none set; undefined: not known yet, ask storage). */
+  #alarmAt: number | null | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -59,6 +61,7 @@ export class LoadShard extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
+    this.#alarmAt = null; // the alarm that fired is spent
     await this.#purge(Date.now());
     await this.#scheduleCleanup();
   }
@@ -81,10 +84,17 @@ export class LoadShard extends DurableObject<Env> {
 
   /** Keeps storage from holding expired leases of a shard that goes quiet. */
   async #scheduleCleanup(): Promise<void> {
-    if (this.#leases.size === 0) return void (await this.ctx.storage.deleteAlarm());
+    if (this.#leases.size === 0) {
+      this.#alarmAt = null;
+      return void (await this.ctx.storage.deleteAlarm());
+    }
     let next = Number.POSITIVE_INFINITY;
     for (const lease of this.#leases.values()) next = Math.min(next, lease.until);
-    const current = await this.ctx.storage.getAlarm();
-    if (current === null || current > next) await this.ctx.storage.setAlarm(next);
+    // Read from storage once per instance, then known: a take need not read it each time.
+    if (this.#alarmAt === undefined) this.#alarmAt = await this.ctx.storage.getAlarm();
+    if (this.#alarmAt === null || this.#alarmAt > next) {
+      this.#alarmAt = next; // before the await: storage calls apply in order, the last one wins
+      await this.ctx.storage.setAlarm(next);
+    }
   }
 }

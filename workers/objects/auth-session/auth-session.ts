@@ -102,7 +102,8 @@ export class AuthSession extends DurableObject<Env> {
     const request = { msisdn: init.msisdn, session: init.name, endpoint: init.endpoint, expiresAt: created.expiresAt };
     // Stored before anything leaves: before a push challenge is opened (an app may answer it at
     // once), else in one write together with the delivery decision, before the SMS is sent.
-    const pushed = init.app.push ? await pushToUser(this.#delivery, request, () => this.#save(created)) : null;
+    const pushed =
+      init.app.push && init.userPushable !== false ? await pushToUser(this.#delivery, request, () => this.#save(created)) : null;
     const content = { text: init.smsText, link: init.link };
     if (this.#state) await this.#apply((state) => userPushed(state, pushed, content, Date.now()));
     else {

@@ -92,6 +92,11 @@ export interface SessionInit {
   /** Name of the LoadShard object holding this session's overload lease. */
   leaseShard: string | null;
   app: SessionAppOptions;
+  /**
+   * False when admission found no device of the number's to push to: its SMS goes at once,
+   * with no call to open a challenge. (Approvers' pushes follow app.push still.)
+   */
+  userPushable?: boolean;
   /** Assisted Login: after accepting, the user picks one of these, who must accept too. */
   assisted?: AssistedInit | null;
   /** The async API: the AsyncAuth object (its name) told the outcome when the session ends. */

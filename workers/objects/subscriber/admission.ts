@@ -48,13 +48,14 @@ export class Admission {
       await this.#store.put("rate", decision.history);
       return { allowed: false, reason: "rate_limited", retryAfterMs: decision.retryAfterMs };
     }
-    if (pending) {
-      const entries = await loadPending(this.#store, now);
-      if (!hasRoomFor(entries, pending.cap)) return { allowed: false, reason: "too_many_pending" };
-      entries[pending.session] = { until: pending.until };
-      await this.#store.put("pending", entries);
+    if (!pending) {
+      await this.#store.put("rate", decision.history);
+      return { allowed: true, retryAfterMs: 0 };
     }
-    await this.#store.put("rate", decision.history);
+    const entries = await loadPending(this.#store, now);
+    if (!hasRoomFor(entries, pending.cap)) return { allowed: false, reason: "too_many_pending" };
+    entries[pending.session] = { until: pending.until };
+    await this.#store.putAll({ rate: decision.history, pending: entries });
     return { allowed: true, retryAfterMs: 0 };
   }
 

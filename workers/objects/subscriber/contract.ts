@@ -13,7 +13,8 @@ export interface OfflineCheck {
 }
 
 export type AdmitResult =
-  | { allowed: true; retryAfterMs: 0 }
+  /** `pushable`: asked for by a claim with `push`, whether the number has a device that gets pushes. */
+  | { allowed: true; retryAfterMs: 0; pushable?: boolean }
   | { allowed: false; reason: "rate_limited" | "too_many_pending"; retryAfterMs?: number };
 
 export interface PendingClaim {
@@ -22,6 +23,11 @@ export interface PendingClaim {
   /** When the entry lapses on its own, should the session never release it. */
   until: number;
   cap: number;
+  /**
+   * The session would push to the number's app: the answer says whether it has a device for
+   * that, so a number without one is sent its SMS at once, with no second call to open a challenge.
+   */
+  push?: boolean;
 }
 
 /** What a device brings to its activation (checked by the edge first). */

@@ -129,6 +129,11 @@ export class SubscriberStore {
     return this.#storage.put(key, value);
   }
 
+  /** Several keys in one storage call (one write, not one per key). */
+  putAll(entries: Partial<SubscriberKeys>): Promise<void> {
+    return this.#storage.put(entries);
+  }
+
   /** Deletes one key (true if it was there) or several (how many were there). */
   delete(key: SubscriberKey): Promise<boolean>;
   delete(keys: SubscriberKey[]): Promise<number>;

@@ -73,7 +73,11 @@ export class Subscriber extends DurableObject<Env> {
    * given, the number has fewer than `cap` sessions pending. Refusals record nothing.
    */
   async admit(limits: RateLimits, pending?: PendingClaim): Promise<AdmitResult> {
-    return this.#serial(() => this.#admission.admit(limits, pending));
+    return this.#serial(async () => {
+      const admitted = await this.#admission.admit(limits, pending);
+      if (!admitted.allowed || !pending?.push) return admitted;
+      return { ...admitted, pushable: (await this.#challenges.pushableDevices()).length > 0 };
+    });
   }
 
   /** A session ended (or never started): it no longer counts against the cap. */
