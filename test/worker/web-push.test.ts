@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { buildPushPayload } from "@block65/webcrypto-web-push";
 import { describe, expect, it } from "vitest";
-import { vapidFromEnv } from "../../workers/config/app-secrets";
+import { pushConfigured, vapidFromEnv } from "../../workers/config/app-secrets";
 import { base64url } from "../../core/base64url";
 import { sendWebPush } from "../../workers/push/web-push";
 import { pushHostsFromEnv } from "../../workers/lib/push-hosts";
@@ -12,6 +12,12 @@ import { pushMessages, subscribe } from "./support/authenticator-app";
 const opts = { ttlSeconds: 30, timeoutMs: 5000, allowedHosts: pushHostsFromEnv(env) };
 
 describe("Web Push against a local push service that decrypts", () => {
+  it("push is configured with VAPID keys or in demo mode, else not (admission then skips the device lookup)", () => {
+    const none = { ...env, VAPID_PUBLIC_KEY: "", VAPID_PRIVATE_KEY: "", DEMO_MODE: "false" } as Env;
+    expect([pushConfigured(env), pushConfigured(none), pushConfigured({ ...none, DEMO_MODE: "true" } as Env)]).toEqual([true, false, true]);
+    expect(vapidFromEnv(none)).toBeNull();
+  });
+
   it("delivers an RFC 8291 aes128gcm payload with a valid VAPID JWT", async () => {
     const sub = await subscribe("ok");
     const result = await sendWebPush(sub, { c: "challenge-id-123" }, vapidFromEnv(env)!, opts);

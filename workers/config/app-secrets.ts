@@ -46,6 +46,12 @@ export function vapidFromEnv(env: Env): VapidKeys | null {
   return r.data;
 }
 
+/** Whether pushes can be sent at all (VAPID keys given, or demo mode); vapidFromEnv checks the keys. */
+export function pushConfigured(env: Env): boolean {
+  const e = env as unknown as SecretEnv;
+  return Boolean(opt(e.VAPID_PUBLIC_KEY) || opt(e.VAPID_PRIVATE_KEY)) || env.DEMO_MODE === "true";
+}
+
 /** Raw AES-256 key (base64url, 32 bytes) for seeds at rest; required once a device activates. */
 export function seedKeyFromEnv(env: Env): string {
   const raw = opt((env as unknown as SecretEnv).SEED_ENCRYPTION_KEY);

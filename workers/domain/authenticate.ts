@@ -8,6 +8,7 @@ import type { AdmitResult } from "../objects/subscriber/contract";
 import { ApproverDirectoryUnavailable, approverDirectory } from "./approvers";
 import { retryWait, waitBackoffMs } from "../../core/wait-retry";
 import { acquireLease, releaseLease } from "./overload";
+import { pushConfigured } from "../config/app-secrets";
 import { log } from "../lib/log";
 import { objectStub, objectId } from "../lib/durable-objects";
 import { waitOnSession } from "./session-wait";
@@ -94,7 +95,7 @@ export async function startSession(env: Env, config: Config, r: SessionRequest, 
   const subscriber = objectStub(env, "SUBSCRIBER", r.msisdn);
   const limits = r.endpoint.rateLimit ?? config.rateLimit;
   const until = deadline + LEASE_MARGIN_MS;
-  const claim = { session: name, until, cap: config.maxPendingPerMsisdn, push: r.app.push !== null };
+  const claim = { session: name, until, cap: config.maxPendingPerMsisdn, push: r.app.push !== null && pushConfigured(env) };
   const { admitted, lease } = await admitWithLease(
     subscriber.admit(limits, claim),
     acquireLease(env, config.overload, sessionId, until, { name: r.endpoint.name, maxPending: r.endpoint.maxPending }),
