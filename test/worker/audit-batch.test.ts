@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { queueAuditAuth } from "../../workers/store/audit-batch";
+import { AUDIT_MAX_BATCH, queueAuditAuth } from "../../workers/store/audit-batch";
+import { AUTH_ROWS_PER_STATEMENT } from "../../workers/store/audit";
 
 /** Issue 16: audit rows of calls that end together go to D1 in one batch, and none is lost. */
 
@@ -20,6 +21,17 @@ describe("audit rows in batches", () => {
     const rows = await stored(t);
     expect(rows.map((r) => r.msisdn)).toEqual(Array.from({ length: 12 }, (_, i) => `${t}-${String(i).padStart(2, "0")}`));
     expect(rows.every((r) => r.result === "TOUCH_ACCEPTED" && r.latency_ms === 7)).toBe(true);
+  });
+
+  it("more rows than one INSERT takes, and more than a batch holds: every row written once, with its own values", async () => {
+    for (const n of [AUTH_ROWS_PER_STATEMENT + 1, 3 * AUTH_ROWS_PER_STATEMENT + 2, AUDIT_MAX_BATCH + 3]) {
+      const t = tag();
+      const names = Array.from({ length: n }, (_, i) => `${t}-${String(i).padStart(3, "0")}`);
+      await Promise.all(names.map((m, i) => queueAuditAuth(env.DB, { ...row(m), latencyMs: i })));
+      const rows = await stored(t);
+      expect(rows.map((r) => r.msisdn)).toEqual(names);
+      expect(rows.map((r) => r.latency_ms)).toEqual(names.map((_, i) => i));
+    }
   });
 
   it("a row queued after a flush goes into the next batch", async () => {

@@ -55,11 +55,32 @@ export function failureBucket(f: Pick<AuthFailure, "endpoint" | "reason">, at: n
   return `auth-fail|${new Date(at).toISOString().slice(0, 13)}|${storedEndpoint(f.endpoint) ?? ""}|${field(f.reason)}`;
 }
 
+const AUTH_ROW_INSERT = "INSERT INTO audit_log (at, kind, endpoint, msisdn, channel, result, latency_ms, detail) VALUES ";
+const AUTH_ROW_VALUES = "(?, 'auth', ?, ?, ?, ?, ?, ?)";
+/** D1 binds at most 100 parameters per statement; an auth row takes 7. */
+export const AUTH_ROWS_PER_STATEMENT = Math.floor(100 / 7);
+
+/** An authenticated call's audit row and when it ended. */
+export interface TimedAuthAudit {
+  e: AuthAudit;
+  at: number;
+}
+
+const authRowValues = ({ e, at }: TimedAuthAudit) =>
+  [at, storedEndpoint(e.endpoint), field(e.msisdn), field(e.channel), field(e.result), e.latencyMs, storedDetail(e.detail)] as const;
+
 /** The authenticated call's audit row, as a statement (run alone, or in a batch: store/audit-batch.ts). */
 export function auditAuthStatement(db: D1Database, e: AuthAudit, at = Date.now()): D1PreparedStatement {
-  return db
-    .prepare("INSERT INTO audit_log (at, kind, endpoint, msisdn, channel, result, latency_ms, detail) VALUES (?, 'auth', ?, ?, ?, ?, ?, ?)")
-    .bind(at, storedEndpoint(e.endpoint), field(e.msisdn), field(e.channel), field(e.result), e.latencyMs, storedDetail(e.detail));
+  return auditAuthRowsStatement(db, [{ e, at }]);
+}
+
+/**
+ * Up to AUTH_ROWS_PER_STATEMENT rows in one INSERT: one statement for D1 to run instead of one
+ * per row. All of them are written or none (one statement).
+ */
+export function auditAuthRowsStatement(db: D1Database, rows: TimedAuthAudit[]): D1PreparedStatement {
+  if (rows.length === 0 || rows.length > AUTH_ROWS_PER_STATEMENT) throw new RangeError(`1-${AUTH_ROWS_PER_STATEMENT} rows per statement`);
+  return db.prepare(AUTH_ROW_INSERT + rows.map(() => AUTH_ROW_VALUES).join(", ")).bind(...rows.flatMap(authRowValues));
 }
 
 export async function auditAuth(db: D1Database, e: AuthAudit, at = Date.now()): Promise<void> {
