@@ -4,6 +4,7 @@
  */
 import type { AnswerClaims } from "../core/contracts/app-api";
 import { signCompactJws } from "../core/jws-sign";
+import { randomToken } from "../core/tokens";
 import type { StoredDevice } from "./device-store";
 
 export interface SignedBody {
@@ -12,7 +13,7 @@ export interface SignedBody {
   jws: string;
 }
 
-/** What a device update asks for (`typ` and `iat` are added here). */
+/** What a device update asks for (`typ`, `iat` and `jti` are added here). */
 export type DeviceUpdate =
   | { claim: true }
   | { refuseReplacement: true }
@@ -35,5 +36,5 @@ export function signedAnswer(signer: StoredDevice, challengeId: string, claims: 
 
 /** A signed device update (`POST /app/api/device`, or `/claim` for a claim). */
 export function signedDeviceUpdate(signer: StoredDevice, update: DeviceUpdate): Promise<SignedBody> {
-  return signedBody(signer, { typ: "edge-mfa/device", iat: Math.floor(Date.now() / 1000), ...update });
+  return signedBody(signer, { typ: "edge-mfa/device", iat: Math.floor(Date.now() / 1000), jti: randomToken(16), ...update });
 }

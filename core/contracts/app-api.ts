@@ -142,11 +142,19 @@ export type AnswerClaims = z.infer<typeof AnswerClaimsSchema>;
 /** A RADIUS SMS OTP challenge id (16 random bytes, base64url). */
 export const SmsOtpIdSchema = z.string().regex(/^[A-Za-z0-9_-]{22}$/);
 
+/** A device update's one-time id: 16 to 48 random bytes, base64url. */
+export const DeviceUpdateIdSchema = z.string().regex(/^[A-Za-z0-9_-]{22,64}$/);
+
 /** Signed request to replace the push subscription or remove the device. */
 export const DeviceUpdateClaimsSchema = z.object({
   typ: z.literal("edge-mfa/device"),
   /** Seconds since epoch; the request is refused outside a short window. */
   iat: z.number().int(),
+  /**
+   * Random, fresh for each request: an update is taken once, so one seen on the wire (a
+   * TLS-inspecting proxy's log) cannot be played again within the `iat` window.
+   */
+  jti: DeviceUpdateIdSchema,
   subscription: PushSubscriptionSchema.nullable().optional(),
   remove: z.literal(true).optional(),
   /** One of the number's devices refuses the pending join of another device. */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { randomToken } from "../../core/tokens";
 import { signCompactJws } from "../../core/jws-sign";
 import { answer, callAuth, freshMsisdn, gatewayRequests, openLink, waitForLink } from "./support/magic-link";
 import {
@@ -23,7 +24,12 @@ const randomIp = () => `10.${octet()}.${octet()}.${octet()}`;
 /** Junk an attacker can send for any number without a credential: made-up devices, tokens and signatures. */
 async function junkCalls(msisdn: string, count: number, ip: () => string | undefined): Promise<number[]> {
   const keys = await newDeviceKeys();
-  const jws = await signCompactJws(keys.privateKey, { typ: "edge-mfa/device", iat: Math.floor(Date.now() / 1000), remove: true });
+  const jws = await signCompactJws(keys.privateKey, {
+    typ: "edge-mfa/device",
+    jti: randomToken(16),
+    iat: Math.floor(Date.now() / 1000),
+    remove: true,
+  });
   const publicKey = await publicJwk(keys);
   const calls = Array.from({ length: count }, (_, i) => {
     switch (i % 4) {

@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import { randomToken } from "../../core/tokens";
 import { describe, expect, it } from "vitest";
 import { signCompactJws } from "../../core/jws-sign";
 import { callAuth, freshMsisdn } from "./support/magic-link";
@@ -23,6 +24,7 @@ describe("signed device updates", () => {
     const sub = await subscribe();
     const jws = await signCompactJws(d.keys.privateKey, {
       typ: "edge-mfa/device",
+      jti: randomToken(16),
       iat: now(),
       subscription: { endpoint: sub.endpoint, keys: sub.keys },
     });
@@ -40,9 +42,9 @@ describe("signed device updates", () => {
     const msisdn = freshMsisdn();
     const d = await activateDevice(msisdn);
     const other = await newDeviceKeys();
-    const forged = await signCompactJws(other.privateKey, { typ: "edge-mfa/device", iat: now(), remove: true });
+    const forged = await signCompactJws(other.privateKey, { typ: "edge-mfa/device", jti: randomToken(16), iat: now(), remove: true });
     expect((await appApi("device", { msisdn, deviceId: d.deviceId, jws: forged })).status).toBe(403);
-    const old = await signCompactJws(d.keys.privateKey, { typ: "edge-mfa/device", iat: now() - 600, remove: true });
+    const old = await signCompactJws(d.keys.privateKey, { typ: "edge-mfa/device", jti: randomToken(16), iat: now() - 600, remove: true });
     expect((await appApi("device", { msisdn, deviceId: d.deviceId, jws: old })).status).toBe(403);
     // An answer-type token is no device update either.
     const wrongType = await signCompactJws(d.keys.privateKey, { typ: "edge-mfa/answer", iat: now(), remove: true });
@@ -53,7 +55,7 @@ describe("signed device updates", () => {
   it("removes the device: it gets no pushes and its id is unknown", async () => {
     const msisdn = freshMsisdn();
     const d = await activateDevice(msisdn);
-    const jws = await signCompactJws(d.keys.privateKey, { typ: "edge-mfa/device", iat: now(), remove: true });
+    const jws = await signCompactJws(d.keys.privateKey, { typ: "edge-mfa/device", jti: randomToken(16), iat: now(), remove: true });
     expect(await (await appApi("device", { msisdn, deviceId: d.deviceId, jws })).json()).toEqual({ status: "removed" });
     expect(await env.SUBSCRIBER.getByName(msisdn).device()).toBeNull();
     expect((await appApi("pending", { msisdn, deviceId: d.deviceId })).status).toBe(404);

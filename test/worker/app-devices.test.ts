@@ -4,6 +4,7 @@ import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { signCompactJws } from "../../core/jws-sign";
+import { randomToken } from "../../core/tokens";
 import { challengeResponseCode, seedFromBase32, totpCode } from "../../core/otp";
 import { ADMIN_TOKEN } from "../support/keys";
 import {
@@ -137,16 +138,24 @@ describe("several devices per number", () => {
     expect(JSON.stringify(listed)).not.toContain(phone.deviceId); // names only, not the other devices' ids
     // Another device's key cannot remove the tablet.
     const iat = Math.floor(Date.now() / 1000);
-    const forged = await signCompactJws(phone.keys.privateKey, { typ: "edge-mfa/device", iat, remove: true });
+    const forged = await signCompactJws(phone.keys.privateKey, { typ: "edge-mfa/device", iat, jti: randomToken(16), remove: true });
     expect((await appApi("device", { msisdn, deviceId: tablet.deviceId, jws: forged })).status).toBe(403);
-    const own = await signCompactJws(tablet.keys.privateKey, { typ: "edge-mfa/device", iat, remove: true });
+    const own = await signCompactJws(tablet.keys.privateKey, { typ: "edge-mfa/device", iat, jti: randomToken(16), remove: true });
     expect(await (await appApi("device", { msisdn, deviceId: tablet.deviceId, jws: own })).json()).toEqual({ status: "removed" });
     expect((await env.SUBSCRIBER.getByName(msisdn).devices()).map((d) => d.deviceId)).toEqual([phone.deviceId]);
     // A rename, signed by the device.
-    const rename = await signCompactJws(phone.keys.privateKey, { typ: "edge-mfa/device", iat, name: "Work phone" });
+    const rename = await signCompactJws(phone.keys.privateKey, { typ: "edge-mfa/device", iat, jti: randomToken(16), name: "Work phone" });
     expect((await appApi("device", { msisdn, deviceId: phone.deviceId, jws: rename })).status).toBe(200);
     expect(await env.SUBSCRIBER.getByName(msisdn).devices()).toEqual([expect.objectContaining({ name: "Work phone" })]);
-    const junk = await signCompactJws(phone.keys.privateKey, { typ: "edge-mfa/device", iat, name: "bad\u0000name" });
+    // The same signed body again (a copy seen on the wire) is refused, and changes nothing.
+    const rename2 = await signCompactJws(phone.keys.privateKey, { typ: "edge-mfa/device", iat, jti: randomToken(16), name: "Old phone" });
+    expect((await appApi("device", { msisdn, deviceId: phone.deviceId, jws: rename2 })).status).toBe(200);
+    expect((await appApi("device", { msisdn, deviceId: phone.deviceId, jws: rename })).status).toBe(403);
+    expect(await env.SUBSCRIBER.getByName(msisdn).devices()).toEqual([expect.objectContaining({ name: "Old phone" })]);
+    // An update without its one-time id is refused.
+    const bare = await signCompactJws(phone.keys.privateKey, { typ: "edge-mfa/device", iat, name: "No id" });
+    expect((await appApi("device", { msisdn, deviceId: phone.deviceId, jws: bare })).status).toBe(403);
+    const junk = await signCompactJws(phone.keys.privateKey, { typ: "edge-mfa/device", iat, jti: randomToken(16), name: "bad\u0000name" });
     expect((await appApi("device", { msisdn, deviceId: phone.deviceId, jws: junk })).status).toBe(403);
   });
 
@@ -162,11 +171,16 @@ describe("several devices per number", () => {
     const seen = (await (await appApi("pending", { msisdn, deviceId: phone.deviceId })).json()) as { replacement?: unknown };
     expect(seen.replacement).toMatchObject({ name: "Unknown laptop" });
     const iat = Math.floor(Date.now() / 1000);
-    const refuse = await signCompactJws(tablet.keys.privateKey, { typ: "edge-mfa/device", iat, refuseReplacement: true });
+    const refuse = await signCompactJws(tablet.keys.privateKey, {
+      typ: "edge-mfa/device",
+      iat,
+      jti: randomToken(16),
+      refuseReplacement: true,
+    });
     expect(await (await appApi("device", { msisdn, deviceId: tablet.deviceId, jws: refuse })).json()).toEqual({
       status: "replacement_refused",
     });
-    const claim = await signCompactJws(third.device.keys.privateKey, { typ: "edge-mfa/device", iat, claim: true });
+    const claim = await signCompactJws(third.device.keys.privateKey, { typ: "edge-mfa/device", iat, jti: randomToken(16), claim: true });
     expect((await appApi("claim", { msisdn, deviceId, jws: claim })).status).toBe(404);
     expect(await env.SUBSCRIBER.getByName(msisdn).devices()).toHaveLength(2);
   });
@@ -183,7 +197,12 @@ describe("several devices per number", () => {
     expect((await claimJoin(joining)).status).toBe(409); // still waiting
     const iat = Math.floor(Date.now() / 1000);
     // The joining device cannot approve itself: only a device of the number can.
-    const self = await signCompactJws(joining.keys.privateKey, { typ: "edge-mfa/device", iat, approveReplacement: true });
+    const self = await signCompactJws(joining.keys.privateKey, {
+      typ: "edge-mfa/device",
+      iat,
+      jti: randomToken(16),
+      approveReplacement: true,
+    });
     expect((await appApi("device", { msisdn, deviceId, jws: self })).status).toBe(403);
     const shown = (await (await appApi("pending", { msisdn, deviceId: phone.deviceId })).json()) as {
       replacement: { requestedAt: number };
@@ -191,6 +210,7 @@ describe("several devices per number", () => {
     const allow = await signCompactJws(phone.keys.privateKey, {
       typ: "edge-mfa/device",
       iat,
+      jti: randomToken(16),
       approveReplacement: shown.replacement.requestedAt,
     });
     expect(await (await appApi("device", { msisdn, deviceId: phone.deviceId, jws: allow })).json()).toEqual({
@@ -225,13 +245,19 @@ describe("several devices per number", () => {
     const allow = await signCompactJws(phone.keys.privateKey, {
       typ: "edge-mfa/device",
       iat,
+      jti: randomToken(16),
       approveReplacement: shown.replacement.requestedAt,
     });
     expect((await appApi("device", { msisdn, deviceId: phone.deviceId, jws: allow })).status).toBe(403);
     // The other join still waits out its window.
     expect((await claimJoin({ ...other.device, deviceId })).status).toBe(409);
     // A bare "allow whatever is pending" is no longer accepted either.
-    const bare = await signCompactJws(phone.keys.privateKey, { typ: "edge-mfa/device", iat, approveReplacement: true });
+    const bare = await signCompactJws(phone.keys.privateKey, {
+      typ: "edge-mfa/device",
+      iat,
+      jti: randomToken(16),
+      approveReplacement: true,
+    });
     expect((await appApi("device", { msisdn, deviceId: phone.deviceId, jws: bare })).status).toBe(403);
     expect((await claimJoin({ ...other.device, deviceId })).status).toBe(409);
   });

@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import { randomToken } from "../../core/tokens";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { signCompactJws } from "../../core/jws-sign";
@@ -39,7 +40,7 @@ async function requestReplacement(msisdn: string) {
     appApi("claim", {
       msisdn,
       deviceId: body.deviceId,
-      jws: await signCompactJws(keys.privateKey, { typ: "edge-mfa/device", iat: iat(), claim: true }),
+      jws: await signCompactJws(keys.privateKey, { typ: "edge-mfa/device", jti: randomToken(16), iat: iat(), claim: true }),
     });
   const body = (await res.json()) as { status: string; deviceId: string; effectiveAt: number };
   const finish = async () => {
@@ -60,7 +61,7 @@ const refuse = async (d: TestDevice) =>
   appApi("device", {
     msisdn: d.msisdn,
     deviceId: d.deviceId,
-    jws: await signCompactJws(d.keys.privateKey, { typ: "edge-mfa/device", iat: iat(), refuseReplacement: true }),
+    jws: await signCompactJws(d.keys.privateKey, { typ: "edge-mfa/device", jti: randomToken(16), iat: iat(), refuseReplacement: true }),
   });
 
 // Several devices per number (issue 14): a new device no longer replaces the number's device,

@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import { randomToken } from "../../core/tokens";
 import { describe, expect, it } from "vitest";
 import { vapidFromEnv } from "../../workers/config/app-secrets";
 import { signCompactJws } from "../../core/jws-sign";
@@ -100,7 +101,12 @@ describe("registration", () => {
   it("a device update to a subscription at another host is refused; the stored one stays", async () => {
     const msisdn = freshMsisdn();
     const d = await activateDevice(msisdn);
-    const jws = await signCompactJws(d.keys.privateKey, { typ: "edge-mfa/device", iat: now(), subscription: await elsewhere() });
+    const jws = await signCompactJws(d.keys.privateKey, {
+      typ: "edge-mfa/device",
+      jti: randomToken(16),
+      iat: now(),
+      subscription: await elsewhere(),
+    });
     const res = await appApi("device", { msisdn, deviceId: d.deviceId, jws });
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: "push_service_not_allowed" });

@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import { randomToken } from "../../core/tokens";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { exportJWK, generateKeyPair } from "jose";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
@@ -77,7 +78,12 @@ async function codeSms(msisdn: string): Promise<string[]> {
 }
 
 async function ack(d: TestDevice, challengeId: string, signWith: CryptoKey = d.keys.privateKey): Promise<Response> {
-  const jws = await signCompactJws(signWith, { typ: "edge-mfa/device", iat: Math.floor(Date.now() / 1000), otpSeen: challengeId });
+  const jws = await signCompactJws(signWith, {
+    typ: "edge-mfa/device",
+    jti: randomToken(16),
+    iat: Math.floor(Date.now() / 1000),
+    otpSeen: challengeId,
+  });
   return appApi("device", { msisdn: d.msisdn, deviceId: d.deviceId, jws });
 }
 

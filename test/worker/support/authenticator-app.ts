@@ -3,6 +3,7 @@ import { runInDurableObject } from "cloudflare:test";
 import type { SoftwareAuthenticator } from "./software-authenticator";
 import type { AnswerClaims, ChallengeDetails } from "../../../core/contracts/app-api";
 import { signCompactJws } from "../../../core/jws-sign";
+import { randomToken } from "../../../core/tokens";
 import type { ReceivedPush } from "../../../harness/received-push";
 import { KEYS, answer, callAuth, gatewayRequests, openLink, waitForLink } from "./magic-link";
 
@@ -183,7 +184,12 @@ export async function ageJoin(msisdn: string): Promise<void> {
 
 /** The joining device's signed claim. */
 export async function claimJoin(d: Pick<TestDevice, "msisdn" | "deviceId" | "keys">): Promise<Response> {
-  const jws = await signCompactJws(d.keys.privateKey, { typ: "edge-mfa/device", iat: Math.floor(Date.now() / 1000), claim: true });
+  const jws = await signCompactJws(d.keys.privateKey, {
+    typ: "edge-mfa/device",
+    iat: Math.floor(Date.now() / 1000),
+    jti: randomToken(16),
+    claim: true,
+  });
   return appApi("claim", { msisdn: d.msisdn, deviceId: d.deviceId, jws });
 }
 

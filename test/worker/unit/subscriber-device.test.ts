@@ -1,7 +1,15 @@
 import { describe, expect, it } from "vitest";
 import type { ActivationGrant } from "../../../core/device-activation";
 import { openChallenges, sessionOfChallenge } from "../../../workers/objects/subscriber/challenges";
-import { MAX_GRANTS, UPDATE_WINDOW_MS, activationGrants, isFresh, withGrant } from "../../../workers/objects/subscriber/device";
+import {
+  MAX_GRANTS,
+  MAX_UPDATES_TAKEN,
+  UPDATE_WINDOW_MS,
+  activationGrants,
+  isFresh,
+  takeUpdateId,
+  withGrant,
+} from "../../../workers/objects/subscriber/device";
 
 const grant = (expiresAt: number, attempts = 0): ActivationGrant => ({ expiresAt, codeMac: `mac${expiresAt}`, attempts });
 
@@ -61,5 +69,29 @@ describe("Subscriber push challenges: lookup", () => {
   it("lists the challenge ids open, skipping entries never pushed", () => {
     expect(openChallenges(entries).sort()).toEqual(["c-approve", "c-mine"]);
     expect(openChallenges({ notPushed: { until: 1 } })).toEqual([]);
+  });
+});
+
+describe("Subscriber device: signed updates are taken once", () => {
+  const now = 7_000_000_000;
+  const iat = Math.floor(now / 1000);
+
+  it("takes a new id, refuses it the second time, and forgets it once its iat window has passed", () => {
+    const taken = takeUpdateId({}, { jti: "a".repeat(22), iat }, now);
+    expect(taken).toEqual({ ["a".repeat(22)]: iat * 1000 + UPDATE_WINDOW_MS });
+    expect(takeUpdateId(taken ?? {}, { jti: "a".repeat(22), iat }, now + 1000)).toBeNull();
+    // Past the window the update would fail the freshness check anyway: the id is dropped.
+    const later = now + UPDATE_WINDOW_MS + 1;
+    expect(isFresh(iat, later + 1000)).toBe(false);
+    expect(takeUpdateId(taken ?? {}, { jti: "b".repeat(22), iat: Math.floor(later / 1000) }, later)).not.toHaveProperty("a".repeat(22));
+  });
+
+  it("remembers at most MAX_UPDATES_TAKEN ids, dropping those forgotten soonest", () => {
+    let taken: Record<string, number> = {};
+    for (let i = 0; i < MAX_UPDATES_TAKEN + 5; i++)
+      taken = takeUpdateId(taken, { jti: `id-${String(i).padStart(19, "0")}`, iat: iat + i }, now) ?? {};
+    expect(Object.keys(taken)).toHaveLength(MAX_UPDATES_TAKEN);
+    expect(taken).not.toHaveProperty(`id-${"0".repeat(19)}`);
+    expect(taken).toHaveProperty(`id-${String(MAX_UPDATES_TAKEN + 4).padStart(19, "0")}`);
   });
 });

@@ -44,6 +44,24 @@ export function withGrant(grants: ActivationGrants, tokenHash: string, grant: Ac
   return Object.fromEntries([[tokenHash, grant], ...kept]);
 }
 
+/** At most this many taken update ids per number are remembered (the soonest forgotten go first). */
+export const MAX_UPDATES_TAKEN = 200;
+
+/**
+ * `taken` with `jti` added, or null if it was taken already. Ids are forgotten once their
+ * update could no longer pass the freshness check (its `iat` plus the window).
+ */
+export function takeUpdateId(
+  taken: SubscriberKeys["updatesTaken"],
+  claims: Pick<DeviceUpdateClaims, "jti" | "iat">,
+  now: number,
+): SubscriberKeys["updatesTaken"] | null {
+  const live = Object.entries(taken).filter(([, forgetAt]) => forgetAt > now);
+  if (live.some(([id]) => id === claims.jti)) return null;
+  live.sort((a, b) => b[1] - a[1]);
+  return Object.fromEntries([[claims.jti, claims.iat * 1000 + UPDATE_WINDOW_MS], ...live.slice(0, MAX_UPDATES_TAKEN - 1)]);
+}
+
 /** Whether a signed request's `iat` (seconds) is within UPDATE_WINDOW_MS of `now`. */
 export function isFresh(iatSeconds: number, now: number): boolean {
   return Math.abs(iatSeconds * 1000 - now) <= UPDATE_WINDOW_MS;
@@ -204,6 +222,14 @@ export class Device {
   async checkUpdate(deviceId: string, jws: string): Promise<DeviceUpdateClaims | null> {
     const signer = await deviceById(this.#store, deviceId);
     return signer ? signedUpdate(signer.publicKey, jws) : null;
+  }
+
+  /** Takes the update's one-time id (inside #serial): false if it was taken before (a replay). */
+  async takeUpdate(claims: DeviceUpdateClaims): Promise<boolean> {
+    const taken = takeUpdateId((await this.#store.get("updatesTaken")) ?? {}, claims, Date.now());
+    if (!taken) return false;
+    await this.#store.put("updatesTaken", taken);
+    return true;
   }
 
   /** Applies claims that checkUpdate accepted. */

@@ -96,6 +96,8 @@ export interface SubscriberKeys {
   answered: Record<string, AnsweredChallenge>;
   /** The last TOTP time step accepted from the on-prem token's seed. */
   tokenStep: number;
+  /** Taken device updates: their `jti` -> when it may be forgotten (past its `iat` window). */
+  updatesTaken: Record<string, number>;
   /** Used signed challenges: sha256Hex(challenge upper-cased) -> when it may be forgotten. */
   crUsed: Record<string, number>;
   totpToken: TotpToken;

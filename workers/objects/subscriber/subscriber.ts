@@ -148,7 +148,7 @@ export class Subscriber extends DurableObject<Env> {
   /**
    * A signed update from a device: new push subscription (or none), new name, removal, or
    * refusing a join. The signature proves the request comes from the device key; `iat` bounds
-   * replays in time.
+   * it in time and its `jti` is taken once, so a copy of the body cannot be played again.
    */
   async updateDevice(deviceId: string, jws: string): Promise<DeviceUpdateResult> {
     // Device lookup and signature check are reads: junk is refused without entering #serial,
@@ -156,9 +156,13 @@ export class Subscriber extends DurableObject<Env> {
     const claims = await this.#device.checkUpdate(deviceId, jws);
     if (!claims) return "refused";
     const seen = claims.otpSeen;
-    // The device got the SMS OTP's push: the SMS it owed is not sent (see SmsOtp).
-    if (seen !== undefined) return this.#serial(async () => ((await this.#smsOtp.takeOwed(seen)) ? "otp_seen" : "otp_not_owed"));
-    return this.#serial(() => this.#device.applyUpdate(deviceId, claims));
+    return this.#serial(async () => {
+      // Each signed update counts once: the same body played again is refused.
+      if (!(await this.#device.takeUpdate(claims))) return "refused";
+      // The device got the SMS OTP's push: the SMS it owed is not sent (see SmsOtp).
+      if (seen !== undefined) return (await this.#smsOtp.takeOwed(seen)) ? "otp_seen" : "otp_not_owed";
+      return this.#device.applyUpdate(deviceId, claims);
+    });
   }
 
   // ---- push challenges --------------------------------------------------------------------------
