@@ -21,6 +21,12 @@ const processes = Number(process.env.PROFILE_PROCESSES ?? 1);
 const profiling = process.env.PROFILE !== "0";
 const dir = process.env.PROFILE_DIR ?? mkdtempSync(join(tmpdir(), "edge-mfa-relay-profile-"));
 
+/** User and system CPU ms of one process (the relay, or a worker's primary: then its own share only). */
+function userSystemMs(pid: number): [number, number] {
+  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
+  return [Number(f[11]) * 10, Number(f[12]) * 10];
+}
+
 const edge = await startInstantEdge();
 const key = await relayKey();
 const relay = await startRelay(
@@ -31,12 +37,16 @@ let requests = 0;
 try {
   await radclientLoad(relay.target, 500); // warm up
   for (let i = 0; i < rounds; i++) {
-    const cpuBefore = relay.pid === undefined ? Number.NaN : cpuMsOfTree(relay.pid);
+    const pid = relay.pid ?? 0;
+    const cpuBefore = cpuMsOfTree(pid);
+    const [userBefore, systemBefore] = userSystemMs(pid);
     const load = await radclientLoad(relay.target, n);
-    const cpu = relay.pid === undefined ? Number.NaN : cpuMsOfTree(relay.pid) - cpuBefore;
+    const cpu = cpuMsOfTree(pid) - cpuBefore;
+    const [user, system] = userSystemMs(pid);
+    const us = (ms: number) => ((ms * 1000) / load.requests).toFixed(0);
     requests += load.requests;
     console.log(
-      `round ${i + 1}: ${load.accepted}/${load.requests} accepted, ${(load.requests / load.seconds).toFixed(0)} req/s, relay CPU ${((cpu * 1000) / load.requests).toFixed(0)} µs/request, ${edge.conns.relay.peak} edge connections at most`,
+      `round ${i + 1}: ${load.accepted}/${load.requests} accepted, ${(load.requests / load.seconds).toFixed(0)} req/s, relay CPU ${us(cpu)} µs/request${processes === 1 ? ` (user ${us(user - userBefore)}, system ${us(system - systemBefore)})` : ""}, ${edge.conns.relay.peak} edge connections at most`,
     );
   }
 } finally {
