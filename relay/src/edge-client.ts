@@ -161,7 +161,7 @@ export class EdgeClient implements EdgeApi, EdgeChallengeApi {
     quick: ((json: unknown) => T | undefined) | undefined,
   ): Promise<T> {
     const body = JSON.stringify(payload);
-    const token = this.#signer.mint("POST", path, body);
+    const token = await this.#signer.mintOffThread("POST", path, body);
     let status: number;
     let text: string;
     try {
