@@ -2,7 +2,7 @@
  * Where the relay's CPU goes per Access-Request, rather than guesses: the bench's load (8
  * radclients, 64 in flight, bench/lib/radius-load.ts) against the relay asking the instant
  * edge, with `node --cpu-prof` on the relay. `node bench/profile-relay.ts` (PROFILE_N
- * requests, 8000; PROFILE_ROUNDS, 1; PROFILE_PROCESSES, 1; PROFILE=0 for the same run
+ * requests, 8000, after BENCH_RADIUS_WARMUP; PROFILE_ROUNDS, 1; PROFILE_PROCESSES, 1; PROFILE=0 for the same run
  * without the profiler; PROFILE_DIR for the .cpuprofile files, a temp dir; open them in Chrome
  * DevTools). Prints req/s and the relay's CPU µs per request (from /proc: the profiler adds
  * its own share), then the functions with the most self and total µs per request.
@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { relayKey, startRelay } from "../harness/relay-process.ts";
 import { cpuMsOfTree } from "./lib/cpu.ts";
 import { type CpuProfile, profileByFunction } from "./lib/cpu-profile.ts";
-import { benchRelayConfig, radclientLoad, startInstantEdge } from "./lib/radius-load.ts";
+import { benchRelayConfig, radclientLoad, startInstantEdge, WARMUP_REQUESTS } from "./lib/radius-load.ts";
 
 const n = Number(process.env.PROFILE_N ?? 8000);
 const rounds = Number(process.env.PROFILE_ROUNDS ?? 1);
@@ -35,7 +35,7 @@ const relay = await startRelay(
 );
 let requests = 0;
 try {
-  await radclientLoad(relay.target, 500); // warm up
+  requests += (await radclientLoad(relay.target, WARMUP_REQUESTS)).requests;
   for (let i = 0; i < rounds; i++) {
     const pid = relay.pid ?? 0;
     const cpuBefore = cpuMsOfTree(pid);
@@ -57,7 +57,7 @@ if (profiling) {
   // Warm-up included: the profile covers the relay's whole life, so figures are per request sent.
   for (const file of readdirSync(dir).filter((f) => f.endsWith(".cpuprofile"))) {
     const profile = JSON.parse(readFileSync(join(dir, file), "utf8")) as CpuProfile;
-    const { self, total, busyUs } = profileByFunction(profile, requests + 512);
+    const { self, total, busyUs } = profileByFunction(profile, requests);
     console.log(`\n${join(dir, file)}: busy ${busyUs.toFixed(0)} µs per request. Self µs per request:`);
     for (const [k, us] of self) console.log(`${us.toFixed(1).padStart(7)}  ${k}`);
     console.log("Total (self + callees) µs per request:");

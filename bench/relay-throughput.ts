@@ -12,7 +12,7 @@ import radius from "radius";
 import { freePort } from "../harness/dev-server.ts";
 import { relayKey, startRelay } from "../harness/relay-process.ts";
 import { startFreeRadius } from "./lib/freeradius.ts";
-import { benchRelayConfig, PASSWORD, radclientLoad, SECRET, startInstantEdge, USER } from "./lib/radius-load.ts";
+import { benchRelayConfig, PASSWORD, radclientLoad, SECRET, startInstantEdge, USER, WARMUP_REQUESTS } from "./lib/radius-load.ts";
 import { percentile } from "../harness/processes.ts";
 
 export const RADIUS_SERVERS = {
@@ -96,7 +96,7 @@ export async function runRelayBench(n = Number(process.env.BENCH_RADIUS ?? 20_00
       [RADIUS_SERVERS.relay, relay.port, relay.pid],
       [RADIUS_SERVERS.relayProcesses, relays.port, relays.pid],
     ] as const) {
-      await radclientLoad(`127.0.0.1:${port}`, 500); // warm up
+      await radclientLoad(`127.0.0.1:${port}`, WARMUP_REQUESTS);
       const cpuBefore = cpuMs(pid);
       for (const c of Object.values(conns)) c.peak = c.open;
       const load = await radclientLoad(`127.0.0.1:${port}`, n);

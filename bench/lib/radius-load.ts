@@ -64,6 +64,14 @@ export function benchRelayConfig(edgeUrl: string, privateKeyFile: string): Recor
   };
 }
 
+/**
+ * Requests each server gets before it is measured (BENCH_RADIUS_WARMUP, 6,000), the same for
+ * all. The relay's first few thousand requests after its start cost about twice its CPU per
+ * request later on (V8 compiling its hot paths as they warm up; 2026-11-30, rounds of 3,000:
+ * 352, 209, 153, 153, 166 µs), so a short warm-up measured a relay that had just started.
+ */
+export const WARMUP_REQUESTS = Number(process.env.BENCH_RADIUS_WARMUP ?? 6000);
+
 /** Requests in flight: NASES radclients (each its own source port, as NASes are) with PARALLEL / NASES each. */
 export const PARALLEL = 64;
 const NASES = 8;
