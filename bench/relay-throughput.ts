@@ -5,23 +5,15 @@
  * over HTTP for every request (how REST-backed MFA integrations plug into FreeRADIUS); and
  * FreeRADIUS answering from its users file. Reports the ratios.
  */
-import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createSocket } from "node:dgram";
-import { createServer } from "node:http";
 import { availableParallelism } from "node:os";
-import type { AddressInfo } from "node:net";
 import radius from "radius";
 import { freePort } from "../harness/dev-server.ts";
 import { relayKey, startRelay } from "../harness/relay-process.ts";
 import { startFreeRadius } from "./lib/freeradius.ts";
+import { benchRelayConfig, PASSWORD, radclientLoad, SECRET, startInstantEdge, USER, WARMUP_REQUESTS } from "./lib/radius-load.ts";
 import { percentile } from "../harness/processes.ts";
-
-const SECRET = "bench-radius-secret";
-const USER = "+46701234567";
-const PASSWORD = "bench-password";
-/** What rlm_rest's authenticate sends: the user's credentials as HTTP Basic. */
-const REST_AUTH = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString("base64")}`;
 
 export const RADIUS_SERVERS = {
   usersFile: "FreeRADIUS 3 (users file)",
@@ -58,53 +50,6 @@ function cpuMs(pid: number | undefined): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100 + children.reduce((sum, child) => sum + cpuMs(child), 0);
 }
 
-/** Requests in flight: NASES radclients (each its own source port, as NASes are) with PARALLEL / NASES each. */
-const PARALLEL = 64;
-const NASES = 8;
-
-/**
- * 8 radclients at once, each `-p 8` with 8 distinct signed Access-Requests sent N/64 times:
- * 64 in flight from 8 source ports. (radclient sends a request again only after its reply,
- * so `-c N` on one request is N requests one after the other, whatever -p says: the numbers
- * before 2026-11-29 were that.) Several source ports because the kernel spreads a
- * `processes` > 1 relay's packets over its workers by source address and port: one radclient
- * (one port, like one NAS) reaches one worker. Until 2026-11-29 the load was one radclient -p 64.
- */
-async function radclientLoad(target: string, n: number): Promise<{ accepted: number; seconds: number; requests: number }> {
-  const each = Math.ceil(n / PARALLEL);
-  const perNas = PARALLEL / NASES;
-  const t = performance.now();
-  const accepted = await Promise.all(
-    Array.from({ length: NASES }, async () => {
-      const child = spawn("radclient", [
-        "-q",
-        "-s",
-        "-p",
-        String(perNas),
-        "-c",
-        String(each),
-        "-t",
-        "10",
-        "-r",
-        "3",
-        target,
-        "auth",
-        SECRET,
-      ]);
-      let out = "";
-      child.stdout.on("data", (d) => (out += d));
-      child.stderr.on("data", (d) => (out += d));
-      const request = `User-Name = "${USER}", User-Password = "${PASSWORD}", Message-Authenticator = 0x00\n`;
-      child.stdin.end(Array.from({ length: perNas }, () => request).join("\n"));
-      await new Promise((r) => child.on("close", r));
-      // radclient -s prints "Packet summary: Accepted : N, Rejected : N, Lost : N, ...".
-      return Number(out.match(/Accepted\s*:\s*(\d+)/)?.[1] ?? NaN);
-    }),
-  );
-  const seconds = (performance.now() - t) / 1000;
-  return { accepted: accepted.reduce((a, b) => a + b, 0), seconds, requests: each * PARALLEL };
-}
-
 /** One request at a time from a Node UDP socket: the latency of a single login. */
 async function sequentialLatency(port: number, n: number): Promise<number[]> {
   const sock = createSocket("udp4");
@@ -133,45 +78,9 @@ async function sequentialLatency(port: number, n: number): Promise<number[]> {
 }
 
 export async function runRelayBench(n = Number(process.env.BENCH_RADIUS ?? 20_000)): Promise<RadiusRow[]> {
-  // The edge that answers at once: same API shape, no session, no SMS. rlm_rest's calls
-  // (/rest/...) get a 2xx, which it takes as accept, when they carry the user's credentials.
-  const edge = createServer((req, res) => {
-    req.resume();
-    req.on("end", () => {
-      if (req.url?.startsWith("/rest/")) {
-        res.statusCode = req.headers.authorization === REST_AUTH ? 200 : 401;
-        res.setHeader("content-type", "application/json");
-        res.end("{}");
-        return;
-      }
-      res.setHeader("content-type", "application/json");
-      res.end('{"code":"TOUCH_ACCEPTED"}');
-    });
-  });
-  edge.keepAliveTimeout = 60_000;
-  // How many connections each HTTP client (rlm_rest, the relay) keeps to the edge: open now,
-  // and the most at once; a connection counts for the client of its first request.
-  const conns = { rest: { open: 0, peak: 0 }, relay: { open: 0, peak: 0 } };
-  const counted = new WeakSet<object>();
-  edge.on("request", (req) => {
-    if (counted.has(req.socket)) return;
-    counted.add(req.socket);
-    const c = req.url?.startsWith("/rest/") ? conns.rest : conns.relay;
-    c.peak = Math.max(c.peak, ++c.open);
-    req.socket.once("close", () => c.open--);
-  });
-  await new Promise<void>((r) => edge.listen(0, "127.0.0.1", r));
-  const edgeUrl = `http://127.0.0.1:${(edge.address() as AddressInfo).port}`;
+  const { url: edgeUrl, server: edge, conns } = await startInstantEdge();
   const key = await relayKey();
-  const relayConfig = {
-    clients: [{ name: "bench", address: "127.0.0.1", secret: SECRET }],
-    edge: { url: edgeUrl, relayName: "bench", privateKeyFile: key.privateKeyFile },
-    firstFactor: { type: "none" },
-    secondFactor: "touch",
-    usernameAsMsisdn: true,
-    users: { [USER]: {} },
-    log: { level: "info" },
-  };
+  const relayConfig = benchRelayConfig(edgeUrl, key.privateKeyFile);
   const relay = await startRelay(relayConfig);
   const relays = await startRelay({ ...relayConfig, processes: RELAY_PROCESSES });
   // Each FreeRADIUS listens on two ports (IPv4 and IPv6), so ask for them one after the other.
@@ -187,7 +96,7 @@ export async function runRelayBench(n = Number(process.env.BENCH_RADIUS ?? 20_00
       [RADIUS_SERVERS.relay, relay.port, relay.pid],
       [RADIUS_SERVERS.relayProcesses, relays.port, relays.pid],
     ] as const) {
-      await radclientLoad(`127.0.0.1:${port}`, 500); // warm up
+      await radclientLoad(`127.0.0.1:${port}`, WARMUP_REQUESTS);
       const cpuBefore = cpuMs(pid);
       for (const c of Object.values(conns)) c.peak = c.open;
       const load = await radclientLoad(`127.0.0.1:${port}`, n);

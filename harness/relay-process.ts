@@ -33,9 +33,10 @@ export interface RelayProcess {
 
 /**
  * Runs the relay's installed bin (relay/bin/edge-mfa-relay.mjs, what `npm run relay` runs)
- * on the project's Node 22 with the given config (listen port filled in).
+ * on the project's Node 22 with the given config (listen port filled in). `nodeArgs`: Node's
+ * own flags before the script (e.g. `--cpu-prof`, bench/profile-relay.ts).
  */
-export async function startRelay(config: Record<string, unknown>): Promise<RelayProcess> {
+export async function startRelay(config: Record<string, unknown>, nodeArgs: string[] = []): Promise<RelayProcess> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "edge-mfa-relay-"));
   const file = join(dir, "relay.json");
@@ -43,7 +44,9 @@ export async function startRelay(config: Record<string, unknown>): Promise<Relay
   writeFileSync(file, JSON.stringify(written, null, 2));
   let out = "";
   const node = join(process.cwd(), "node_modules", ".bin", "node");
-  const child: ChildProcess = spawn(node, ["relay/bin/edge-mfa-relay.mjs", "--config", file], { stdio: ["ignore", "pipe", "pipe"] });
+  const child: ChildProcess = spawn(node, [...nodeArgs, "relay/bin/edge-mfa-relay.mjs", "--config", file], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
   const logs = () =>

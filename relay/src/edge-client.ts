@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { importJWK, importPKCS8, type CryptoKey as JoseKey, type KeyObject } from "jose";
-import { Agent, request } from "undici";
+import { Agent } from "undici";
 import type { z } from "zod";
 import { TOUCH_ANSWER_SLACK_MS, type ResultCode } from "../../core/contracts/relay.ts";
 import {
@@ -12,6 +12,7 @@ import {
   type RelayCallName,
   type RelayRequest,
 } from "../../core/contracts/relay-api.ts";
+import { postToEdge } from "./edge-http.ts";
 import { classifyEdgeResponse, quickTouchAnswer } from "./edge-response.ts";
 import { RelayTokenSigner } from "./relay-token-signer.ts";
 
@@ -78,7 +79,9 @@ export async function loadPrivateKey(path: string): Promise<JoseKey | KeyObject>
  * promises there are the only ones accepted; anything else is a refusal.
  */
 export class EdgeClient implements EdgeApi, EdgeChallengeApi {
-  readonly #base: string;
+  /** The edge's origin, and the path its URL may put before the API's paths (no trailing slash). */
+  readonly #origin: string;
+  readonly #prefix: string;
   /** Signs each call's token; its audience is the edge's origin, so a token for one edge is useless at another. */
   readonly #signer: RelayTokenSigner;
   readonly #timeoutMs: number;
@@ -92,8 +95,10 @@ export class EdgeClient implements EdgeApi, EdgeChallengeApi {
 
   constructor(opts: { url: string; relayName: string; key: JoseKey | KeyObject; timeoutMs: number; observe?: EdgeCallObserver }) {
     this.#observe = opts.observe;
-    this.#base = opts.url.replace(/\/$/, "");
-    this.#signer = new RelayTokenSigner(opts.key, opts.relayName, new URL(opts.url).origin);
+    const url = new URL(opts.url);
+    this.#origin = url.origin;
+    this.#prefix = url.pathname.replace(/\/$/, "");
+    this.#signer = new RelayTokenSigner(opts.key, opts.relayName, url.origin);
     this.#timeoutMs = opts.timeoutMs;
   }
 
@@ -156,22 +161,13 @@ export class EdgeClient implements EdgeApi, EdgeChallengeApi {
     quick: ((json: unknown) => T | undefined) | undefined,
   ): Promise<T> {
     const body = JSON.stringify(payload);
-    const token = this.#signer.mint("POST", path, body);
+    const token = await this.#signer.mintOffThread("POST", path, body);
     let status: number;
     let text: string;
     try {
-      const res = await request(`${this.#base}${path}`, {
-        method: "POST",
-        // A flat name/value list: undici takes it as is, without walking an object's keys.
-        headers: ["authorization", `Bearer ${token}`, "content-type", "application/json"],
-        body,
-        dispatcher: this.#pool,
-        signal: AbortSignal.timeout(timeoutMs),
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      });
-      status = res.statusCode;
-      text = await res.body.text();
+      // A flat name/value list: undici takes it as is, without walking an object's keys.
+      const headers = ["authorization", `Bearer ${token}`, "content-type", "application/json"];
+      ({ status, text } = await postToEdge(this.#pool, this.#origin, `${this.#prefix}${path}`, headers, body, timeoutMs));
     } catch (e) {
       // Every failure to get an answer is transport: connect, TLS, timeout, a dropped connection.
       const err = e as Error;

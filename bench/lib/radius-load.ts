@@ -1,0 +1,120 @@
+/**
+ * What the RADIUS benchmarks (bench/relay-throughput.ts) and the relay's profile
+ * (bench/profile-relay.ts) share: the instant edge both HTTP-backed servers ask, the relay's
+ * config against it, and the radclient load.
+ */
+import { spawn } from "node:child_process";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export const SECRET = "bench-radius-secret";
+export const USER = "+46701234567";
+export const PASSWORD = "bench-password";
+/** What rlm_rest's authenticate sends: the user's credentials as HTTP Basic. */
+const REST_AUTH = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString("base64")}`;
+
+/** Most connections each HTTP client (rlm_rest, the relay) kept to the edge at once; a connection counts for the client of its first request. */
+export interface EdgeConnections {
+  rest: { open: number; peak: number };
+  relay: { open: number; peak: number };
+}
+
+/**
+ * The edge that answers at once: same API shape, no session, no SMS. rlm_rest's calls
+ * (/rest/...) get a 2xx, which it takes as accept, when they carry the user's credentials.
+ */
+export async function startInstantEdge(): Promise<{ url: string; server: Server; conns: EdgeConnections }> {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on("end", () => {
+      if (req.url?.startsWith("/rest/")) {
+        res.statusCode = req.headers.authorization === REST_AUTH ? 200 : 401;
+        res.setHeader("content-type", "application/json");
+        res.end("{}");
+        return;
+      }
+      res.setHeader("content-type", "application/json");
+      res.end('{"code":"TOUCH_ACCEPTED"}');
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  const conns: EdgeConnections = { rest: { open: 0, peak: 0 }, relay: { open: 0, peak: 0 } };
+  const counted = new WeakSet<object>();
+  server.on("request", (req) => {
+    if (counted.has(req.socket)) return;
+    counted.add(req.socket);
+    const c = req.url?.startsWith("/rest/") ? conns.rest : conns.relay;
+    c.peak = Math.max(c.peak, ++c.open);
+    req.socket.once("close", () => c.open--);
+  });
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, conns };
+}
+
+/** The relay as the benchmarks run it: no password on-prem, Touch for the one user, at the instant edge. */
+export function benchRelayConfig(edgeUrl: string, privateKeyFile: string): Record<string, unknown> {
+  return {
+    clients: [{ name: "bench", address: "127.0.0.1", secret: SECRET }],
+    edge: { url: edgeUrl, relayName: "bench", privateKeyFile },
+    firstFactor: { type: "none" },
+    secondFactor: "touch",
+    usernameAsMsisdn: true,
+    users: { [USER]: {} },
+    log: { level: "info" },
+  };
+}
+
+/**
+ * Requests each server gets before it is measured (BENCH_RADIUS_WARMUP, 6,000), the same for
+ * all. The relay's first few thousand requests after its start cost about twice its CPU per
+ * request later on (V8 compiling its hot paths as they warm up; 2026-11-30, rounds of 3,000:
+ * 352, 209, 153, 153, 166 µs), so a short warm-up measured a relay that had just started.
+ */
+export const WARMUP_REQUESTS = Number(process.env.BENCH_RADIUS_WARMUP ?? 6000);
+
+/** Requests in flight: NASES radclients (each its own source port, as NASes are) with PARALLEL / NASES each. */
+export const PARALLEL = 64;
+const NASES = 8;
+
+/**
+ * 8 radclients at once, each `-p 8` with 8 distinct signed Access-Requests sent N/64 times:
+ * 64 in flight from 8 source ports. (radclient sends a request again only after its reply,
+ * so `-c N` on one request is N requests one after the other, whatever -p says: the numbers
+ * before 2026-11-29 were that.) Several source ports because the kernel spreads a
+ * `processes` > 1 relay's packets over its workers by source address and port: one radclient
+ * (one port, like one NAS) reaches one worker. Until 2026-11-29 the load was one radclient -p 64.
+ */
+export async function radclientLoad(target: string, n: number): Promise<{ accepted: number; seconds: number; requests: number }> {
+  const each = Math.ceil(n / PARALLEL);
+  const perNas = PARALLEL / NASES;
+  const t = performance.now();
+  const accepted = await Promise.all(
+    Array.from({ length: NASES }, async () => {
+      const child = spawn("radclient", [
+        "-q",
+        "-s",
+        "-p",
+        String(perNas),
+        "-c",
+        String(each),
+        "-t",
+        "10",
+        "-r",
+        "3",
+        target,
+        "auth",
+        SECRET,
+      ]);
+      let out = "";
+      child.stdout.on("data", (d) => (out += d));
+      child.stderr.on("data", (d) => (out += d));
+      const request = `User-Name = "${USER}", User-Password = "${PASSWORD}", Message-Authenticator = 0x00\n`;
+      child.stdin.end(Array.from({ length: perNas }, () => request).join("\n"));
+      await new Promise((r) => child.on("close", r));
+      // radclient -s prints "Packet summary: Accepted : N, Rejected : N, Lost : N, ...".
+      return Number(out.match(/Accepted\s*:\s*(\d+)/)?.[1] ?? NaN);
+    }),
+  );
+  const seconds = (performance.now() - t) / 1000;
+  return { accepted: accepted.reduce((a, b) => a + b, 0), seconds, requests: each * PARALLEL };
+}
