@@ -5,6 +5,9 @@ export class EdgeTimeoutError extends Error {
   override name = "TimeoutError";
 }
 
+/** The edge's answers are a few hundred bytes; a body past this is refused, not buffered. */
+export const MAX_EDGE_ANSWER_BYTES = 64 * 1024;
+
 /** One POST and its answer as the relay reads it: the status and the body as text. */
 export interface EdgeHttpAnswer {
   status: number;
@@ -50,6 +53,7 @@ class EdgeCall {
   #settled = false;
   #status = 0;
   #chunks: Buffer[] = [];
+  #bytes = 0;
   readonly #resolve: (answer: EdgeHttpAnswer) => void;
   readonly #reject: (error: Error) => void;
 
@@ -77,6 +81,13 @@ class EdgeCall {
   }
 
   onData(chunk: Buffer): boolean {
+    this.#bytes += chunk.length;
+    if (this.#bytes > MAX_EDGE_ANSWER_BYTES) {
+      const tooLarge = new Error(`edge answer larger than ${MAX_EDGE_ANSWER_BYTES} bytes`);
+      this.#settle(tooLarge);
+      this.#abort?.(tooLarge);
+      return false;
+    }
     this.#chunks.push(chunk);
     return true;
   }

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { Agent, Pool } from "undici";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { EdgeTimeoutError, postToEdge } from "../../../relay/src/edge-http.ts";
+import { EdgeTimeoutError, MAX_EDGE_ANSWER_BYTES, postToEdge } from "../../../relay/src/edge-http.ts";
 
 /** The relay's POST to the edge (relay/src/edge-http.ts) against a real local HTTP server. */
 describe("postToEdge", () => {
@@ -63,6 +63,18 @@ describe("postToEdge", () => {
       setTimeout(() => res.end(bytes.subarray(cut)), 20);
     };
     expect(await postToEdge(agent, origin, "/x", headers, "{}", 2000)).toEqual({ status: 200, text: '{"reason":"åäö ✓ done"}' });
+  });
+
+  it("refuses an answer larger than MAX_EDGE_ANSWER_BYTES instead of buffering it, and still works after", async () => {
+    handle = (_q, _b, res) => {
+      res.writeHead(200);
+      const piece = Buffer.alloc(16 * 1024, "a");
+      for (let i = 0; i < MAX_EDGE_ANSWER_BYTES / piece.length + 2; i++) res.write(piece);
+      res.end();
+    };
+    await expect(postToEdge(agent, origin, "/x", headers, "{}", 2000)).rejects.toThrow(/larger than/);
+    handle = (_q, _b, res) => res.writeHead(200).end('{"ok":true}');
+    expect(await postToEdge(agent, origin, "/x", headers, "{}", 2000)).toEqual({ status: 200, text: '{"ok":true}' });
   });
 
   it("takes the final status after an informational one", async () => {
