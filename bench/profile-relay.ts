@@ -1,6 +1,6 @@
 /**
- * Where the relay's CPU goes per Access-Request, rather than guesses: the bench's load (8
- * radclients, 64 in flight, bench/lib/radius-load.ts) against the relay asking the instant
+ * Where the relay's CPU goes per Access-Request, rather than guesses: the bench's load (the
+ * load generator, 64 in flight from 8 source ports, bench/lib/radius-load.ts) against the relay asking the instant
  * edge, with `node --cpu-prof` on the relay. `node bench/profile-relay.ts` (PROFILE_N
  * requests, 8000, after BENCH_RADIUS_WARMUP; PROFILE_ROUNDS, 1; PROFILE_PROCESSES, 1; PROFILE=0 for the same run
  * without the profiler; PROFILE_DIR for the .cpuprofile files, a temp dir; open them in Chrome
@@ -13,7 +13,7 @@ import { join } from "node:path";
 import { relayKey, startRelay } from "../harness/relay-process.ts";
 import { cpuMsOfTree } from "./lib/cpu.ts";
 import { type CpuProfile, profileByFunction } from "./lib/cpu-profile.ts";
-import { benchRelayConfig, radclientLoad, startInstantEdge, WARMUP_REQUESTS } from "./lib/radius-load.ts";
+import { benchLoad, benchRelayConfig, startInstantEdge, WARMUP_REQUESTS } from "./lib/radius-load.ts";
 
 const n = Number(process.env.PROFILE_N ?? 8000);
 const rounds = Number(process.env.PROFILE_ROUNDS ?? 1);
@@ -35,18 +35,18 @@ const relay = await startRelay(
 );
 let requests = 0;
 try {
-  requests += (await radclientLoad(relay.target, WARMUP_REQUESTS)).requests;
+  requests += (await benchLoad(relay.target, WARMUP_REQUESTS)).sent;
   for (let i = 0; i < rounds; i++) {
     const pid = relay.pid ?? 0;
     const cpuBefore = cpuMsOfTree(pid);
     const [userBefore, systemBefore] = userSystemMs(pid);
-    const load = await radclientLoad(relay.target, n);
+    const load = await benchLoad(relay.target, n);
     const cpu = cpuMsOfTree(pid) - cpuBefore;
     const [user, system] = userSystemMs(pid);
-    const us = (ms: number) => ((ms * 1000) / load.requests).toFixed(0);
-    requests += load.requests;
+    const us = (ms: number) => ((ms * 1000) / load.sent).toFixed(0);
+    requests += load.sent;
     console.log(
-      `round ${i + 1}: ${load.accepted}/${load.requests} accepted, ${(load.requests / load.seconds).toFixed(0)} req/s, relay CPU ${us(cpu)} µs/request${processes === 1 ? ` (user ${us(user - userBefore)}, system ${us(system - systemBefore)})` : ""}, ${edge.conns.relay.peak} edge connections at most`,
+      `round ${i + 1}: ${load.accepted}/${load.sent} accepted, ${load.perSecond.toFixed(0)} req/s (p50 ${load.p50ms.toFixed(1)}, p99 ${load.p99ms.toFixed(1)} ms; generator CPU ${load.cpuUsPerRequest.toFixed(0)} µs/request), relay CPU ${us(cpu)} µs/request${processes === 1 ? ` (user ${us(user - userBefore)}, system ${us(system - systemBefore)})` : ""}, ${edge.conns.relay.peak} edge connections at most`,
     );
   }
 } finally {

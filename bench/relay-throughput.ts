@@ -1,19 +1,27 @@
 /**
- * Benchmark 3: RADIUS Access-Request throughput and latency. radclient (-p 64 -c N) drives
+ * Benchmark 3: RADIUS Access-Request throughput and latency. The load generator
+ * (bench/lib/radius-loadgen.ts, its own process; 64 in flight from 8 source ports) drives
  * three servers in the same run with the same load: the relay, which checks nothing on-prem
  * and asks a local edge that answers at once; FreeRADIUS with rlm_rest asking the same edge
  * over HTTP for every request (how REST-backed MFA integrations plug into FreeRADIUS); and
- * FreeRADIUS answering from its users file. Reports the ratios.
+ * FreeRADIUS answering from its users file. Then the same generator with one request in
+ * flight measures a single login's latency. Reports the ratios.
  */
 import { readFileSync } from "node:fs";
-import { createSocket } from "node:dgram";
 import { availableParallelism } from "node:os";
-import radius from "radius";
 import { freePort } from "../harness/dev-server.ts";
 import { relayKey, startRelay } from "../harness/relay-process.ts";
 import { startFreeRadius } from "./lib/freeradius.ts";
-import { benchRelayConfig, PASSWORD, radclientLoad, SECRET, startInstantEdge, USER, WARMUP_REQUESTS } from "./lib/radius-load.ts";
-import { percentile } from "../harness/processes.ts";
+import {
+  benchLoad,
+  benchRelayConfig,
+  runRadiusLoad,
+  SECRET,
+  startInstantEdge,
+  USER,
+  PASSWORD,
+  WARMUP_REQUESTS,
+} from "./lib/radius-load.ts";
 
 export const RADIUS_SERVERS = {
   usersFile: "FreeRADIUS 3 (users file)",
@@ -31,8 +39,17 @@ export interface RadiusRow {
   accepted: number;
   seconds: number;
   perSecond: number;
+  /** Latency of a single login: SEQUENTIAL requests one at a time after the load. */
   p50ms: number;
   p99ms: number;
+  /** Latency of the load's requests (64 in flight). */
+  loadP50ms: number;
+  loadP99ms: number;
+  /** Requests of the load the generator retransmitted, and those it gave up on. */
+  retransmits: number;
+  timeouts: number;
+  /** The load generator's own CPU time per request (it sleeps while it waits), in µs. */
+  generatorCpuUsPerRequest: number;
   /** CPU time (user + system) the server process spent per request under the load, in µs. */
   cpuUsPerRequest: number;
   /** Most TCP connections to the edge open at once during the load (0: the server makes no HTTP calls). */
@@ -50,32 +67,8 @@ function cpuMs(pid: number | undefined): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100 + children.reduce((sum, child) => sum + cpuMs(child), 0);
 }
 
-/** One request at a time from a Node UDP socket: the latency of a single login. */
-async function sequentialLatency(port: number, n: number): Promise<number[]> {
-  const sock = createSocket("udp4");
-  await new Promise<void>((r) => sock.bind(0, "127.0.0.1", r));
-  const times: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const packet = radius.encode({
-      code: "Access-Request",
-      secret: SECRET,
-      identifier: i % 256,
-      add_message_authenticator: true,
-      attributes: [
-        ["User-Name", USER],
-        ["User-Password", PASSWORD],
-      ],
-    });
-    const t = performance.now();
-    const reply = new Promise<Buffer>((resolve) => sock.once("message", resolve));
-    sock.send(packet, port, "127.0.0.1");
-    const r = await Promise.race([reply, new Promise<null>((res) => setTimeout(() => res(null), 5000))]);
-    if (r?.[0] !== 2) throw new Error(`port ${port}, request ${i}: ${r ? `code ${r[0]}` : "no reply in 5 s"}`);
-    times.push(performance.now() - t);
-  }
-  sock.close();
-  return times.sort((a, b) => a - b);
-}
+/** Requests sent one at a time (the generator with one in flight) for a single login's latency. */
+const SEQUENTIAL = 500;
 
 export async function runRelayBench(n = Number(process.env.BENCH_RADIUS ?? 20_000)): Promise<RadiusRow[]> {
   const { url: edgeUrl, server: edge, conns } = await startInstantEdge();
@@ -96,26 +89,38 @@ export async function runRelayBench(n = Number(process.env.BENCH_RADIUS ?? 20_00
       [RADIUS_SERVERS.relay, relay.port, relay.pid],
       [RADIUS_SERVERS.relayProcesses, relays.port, relays.pid],
     ] as const) {
-      await radclientLoad(`127.0.0.1:${port}`, WARMUP_REQUESTS);
+      const target = `127.0.0.1:${port}`;
+      await benchLoad(target, WARMUP_REQUESTS);
       const cpuBefore = cpuMs(pid);
       for (const c of Object.values(conns)) c.peak = c.open;
-      const load = await radclientLoad(`127.0.0.1:${port}`, n);
-      const cpuUsPerRequest = ((cpuMs(pid) - cpuBefore) * 1000) / load.requests;
+      const load = await benchLoad(target, n);
+      const cpuUsPerRequest = ((cpuMs(pid) - cpuBefore) * 1000) / load.sent;
       // One load at a time, so the relay's counter is that of the relay under load.
       const edgeConnections = name === RADIUS_SERVERS.rest ? conns.rest.peak : name === RADIUS_SERVERS.usersFile ? 0 : conns.relay.peak;
-      process.stderr.write(`  ${name}: ${load.accepted}/${load.requests} accepted in ${load.seconds.toFixed(1)} s\n`);
+      process.stderr.write(
+        `  ${name}: ${load.accepted}/${load.sent} accepted in ${load.seconds.toFixed(1)} s (${load.rejected} rejected, ${load.bad} bad replies, ${load.retransmits} retransmits, ${load.timeouts} timed out)\n`,
+      );
       // Let both forget the load (FreeRADIUS keeps requests for cleanup_delay = 5 s, up to
       // max_requests, and drops new ones while full).
       await new Promise((r) => setTimeout(r, 6000));
-      const lat = await sequentialLatency(port, 500);
+      const single = await runRadiusLoad(target, SEQUENTIAL, { sources: 1, inFlightPerSource: 1, timeoutMs: 5000, retries: 0 });
+      if (single.accepted !== SEQUENTIAL)
+        throw new Error(
+          `${name}: ${single.accepted}/${SEQUENTIAL} sequential requests accepted (${single.bad} bad, ${single.timeouts} with no reply in 5 s)`,
+        );
       rows.push({
         server: name,
-        requests: load.requests,
+        requests: load.sent,
         accepted: load.accepted,
         seconds: load.seconds,
-        perSecond: load.requests / load.seconds,
-        p50ms: percentile(lat, 50),
-        p99ms: percentile(lat, 99),
+        perSecond: load.perSecond,
+        p50ms: single.p50ms,
+        p99ms: single.p99ms,
+        loadP50ms: load.p50ms,
+        loadP99ms: load.p99ms,
+        retransmits: load.retransmits,
+        timeouts: load.timeouts,
+        generatorCpuUsPerRequest: load.cpuUsPerRequest,
         cpuUsPerRequest,
         edgeConnections,
       });

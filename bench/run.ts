@@ -85,7 +85,7 @@ if (want.has("relay"))
   results.push(
     await runSection("relay", async () => {
       console.log(
-        "\n## RADIUS: relay vs FreeRADIUS + rlm_rest (same instant edge) vs FreeRADIUS (users file), 8 radclients × -p 8 (64 in flight)\n",
+        "\n## RADIUS: relay vs FreeRADIUS + rlm_rest (same instant edge) vs FreeRADIUS (users file), load generator: 64 in flight from 8 source ports; p50/p99 of single requests\n",
       );
       const rows = await runRelayBench();
       console.table(
@@ -96,7 +96,9 @@ if (want.has("relay"))
           "req/s": r.perSecond.toFixed(0),
           "p50 ms": ms(r.p50ms),
           "p99 ms": ms(r.p99ms),
+          "load p50/p99 ms": `${ms(r.loadP50ms)} / ${ms(r.loadP99ms)}`,
           "server CPU µs/req": r.cpuUsPerRequest.toFixed(0),
+          "generator CPU µs/req": r.generatorCpuUsPerRequest.toFixed(0),
           "edge connections": r.edgeConnections,
         })),
       );

@@ -1,11 +1,14 @@
 /**
  * What the RADIUS benchmarks (bench/relay-throughput.ts) and the relay's profile
  * (bench/profile-relay.ts) share: the instant edge both HTTP-backed servers ask, the relay's
- * config against it, and the radclient load.
+ * config against it, and the load (the generator in ./radius-loadgen.ts, run as a child).
  */
 import { spawn } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { LoadOptions, LoadResult } from "./radius-loadgen.ts";
+
+const LOADGEN = new URL("./radius-loadgen.ts", import.meta.url).pathname;
 
 export const SECRET = "bench-radius-secret";
 export const USER = "+46701234567";
@@ -72,49 +75,48 @@ export function benchRelayConfig(edgeUrl: string, privateKeyFile: string): Recor
  */
 export const WARMUP_REQUESTS = Number(process.env.BENCH_RADIUS_WARMUP ?? 6000);
 
-/** Requests in flight: NASES radclients (each its own source port, as NASes are) with PARALLEL / NASES each. */
+/** Requests in flight: NASES source ports (NASes) with PARALLEL / NASES each. */
 export const PARALLEL = 64;
 const NASES = 8;
 
 /**
- * 8 radclients at once, each `-p 8` with 8 distinct signed Access-Requests sent N/64 times:
- * 64 in flight from 8 source ports. (radclient sends a request again only after its reply,
- * so `-c N` on one request is N requests one after the other, whatever -p says: the numbers
- * before 2026-11-29 were that.) Several source ports because the kernel spreads a
- * `processes` > 1 relay's packets over its workers by source address and port: one radclient
- * (one port, like one NAS) reaches one worker. Until 2026-11-29 the load was one radclient -p 64.
+ * Runs the load generator (./radius-loadgen.ts) in a process of its own against `target`
+ * (host:port) and returns what it counted. Defaults are the bench's load: 64 in flight from 8
+ * source ports (the kernel spreads a `processes` > 1 relay's packets over its workers by
+ * source address and port, so one port, like one NAS, would reach one worker), each reply
+ * waited for 10 s, 3 sends in all (radclient -t 10 -r 3, the load until 2026-11-30).
  */
-export async function radclientLoad(target: string, n: number): Promise<{ accepted: number; seconds: number; requests: number }> {
-  const each = Math.ceil(n / PARALLEL);
-  const perNas = PARALLEL / NASES;
-  const t = performance.now();
-  const accepted = await Promise.all(
-    Array.from({ length: NASES }, async () => {
-      const child = spawn("radclient", [
-        "-q",
-        "-s",
-        "-p",
-        String(perNas),
-        "-c",
-        String(each),
-        "-t",
-        "10",
-        "-r",
-        "3",
-        target,
-        "auth",
-        SECRET,
-      ]);
-      let out = "";
-      child.stdout.on("data", (d) => (out += d));
-      child.stderr.on("data", (d) => (out += d));
-      const request = `User-Name = "${USER}", User-Password = "${PASSWORD}", Message-Authenticator = 0x00\n`;
-      child.stdin.end(Array.from({ length: perNas }, () => request).join("\n"));
-      await new Promise((r) => child.on("close", r));
-      // radclient -s prints "Packet summary: Accepted : N, Rejected : N, Lost : N, ...".
-      return Number(out.match(/Accepted\s*:\s*(\d+)/)?.[1] ?? NaN);
-    }),
-  );
-  const seconds = (performance.now() - t) / 1000;
-  return { accepted: accepted.reduce((a, b) => a + b, 0), seconds, requests: each * PARALLEL };
+export async function runRadiusLoad(
+  target: string,
+  total: number,
+  opts: Partial<Omit<LoadOptions, "host" | "port" | "total">> = {},
+): Promise<LoadResult> {
+  const at = target.lastIndexOf(":");
+  const options: LoadOptions = {
+    host: target.slice(0, at).replace(/^\[|\]$/g, ""),
+    port: Number(target.slice(at + 1)),
+    secret: SECRET,
+    user: USER,
+    password: PASSWORD,
+    total,
+    sources: NASES,
+    inFlightPerSource: PARALLEL / NASES,
+    timeoutMs: 10_000,
+    retries: 2,
+    ...opts,
+  };
+  const child = spawn(process.execPath, [LOADGEN], { stdio: ["pipe", "pipe", "pipe"] });
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (d) => (out += d));
+  child.stderr.on("data", (d) => (err += d));
+  child.stdin.end(JSON.stringify(options));
+  const code = await new Promise<number | null>((r) => child.on("close", r));
+  if (code !== 0) throw new Error(`load generator against ${target} exited with ${code}: ${err.trim()}`);
+  return JSON.parse(out) as LoadResult;
+}
+
+/** The bench's load: `n` rounded up to a multiple of the 64 in flight, as the radclient load sent. */
+export function benchLoad(target: string, n: number): Promise<LoadResult> {
+  return runRadiusLoad(target, Math.ceil(n / PARALLEL) * PARALLEL);
 }
