@@ -39,38 +39,29 @@ if (process.argv[2] === "serve") {
   const pool = new Agent({ keepAliveTimeout: 30_000 });
   const edge = new EdgeClient({ url: base, relayName: "bench", key: privateKey, timeoutMs: 5000 });
 
+  /** The edge call as edge-client.ts made it before dispatch(): request(), a timeout signal, the body as text. */
+  const requestAsBefore = async (bearer: string) => {
+    const res = await request(`${base}${path}`, {
+      method: "POST",
+      headers: ["authorization", `Bearer ${bearer}`, "content-type", "application/json"],
+      body,
+      dispatcher: pool,
+      signal: AbortSignal.timeout(30_000),
+      headersTimeout: 30_000,
+      bodyTimeout: 30_000,
+    });
+    return JSON.parse(await res.body.text());
+  };
+
   const variants: Record<string, () => Promise<unknown>> = {
     /** The whole call as the relay makes it (token, request, answer check). */
     touch: () => edge.touch({ username: "+46701234567", msisdn: "+46701234567" }, 25),
     /** Only the token. */
     mint: async () => signer.mint("POST", path, body),
     /** undici request() as edge-client.ts used it, a fixed token: timeout signal, body as text, JSON. */
-    request: async () => {
-      const res = await request(`${base}${path}`, {
-        method: "POST",
-        headers: ["authorization", `Bearer ${token}`, "content-type", "application/json"],
-        body,
-        dispatcher: pool,
-        signal: AbortSignal.timeout(30_000),
-        headersTimeout: 30_000,
-        bodyTimeout: 30_000,
-      });
-      return JSON.parse(await res.body.text());
-    },
+    request: () => requestAsBefore(token),
     /** A fresh token, then request() as above. */
-    "mint+request": async () => {
-      const t = signer.mint("POST", path, body);
-      const res = await request(`${base}${path}`, {
-        method: "POST",
-        headers: ["authorization", `Bearer ${t}`, "content-type", "application/json"],
-        body,
-        dispatcher: pool,
-        signal: AbortSignal.timeout(30_000),
-        headersTimeout: 30_000,
-        bodyTimeout: 30_000,
-      });
-      return JSON.parse(await res.body.text());
-    },
+    "mint+request": () => requestAsBefore(signer.mint("POST", path, body)),
     /** Agent.dispatch() with a handler that keeps the status and the body, one setTimeout per call. */
     dispatch: () =>
       new Promise<unknown>((resolve, reject) => {
