@@ -170,9 +170,6 @@ export class RequestHandler {
     if (decision.replyMessage) attrs.push(["Reply-Message", decision.replyMessage]);
     if (decision.state) attrs.push(["State", decision.state]);
     const reply = encodeReply(req, decision.code, attrs, client.secret);
-    // The reply goes out first: the log line (serialised and redacted) is not the NAS's wait.
-    const sent = this.#cache.complete(source, req.identifier, admission.ticket, reply, Date.now());
-    if (sent) send(reply);
     this.#log.log("info", "auth", {
       client: client.name,
       transport: peer.transport,
@@ -183,7 +180,9 @@ export class RequestHandler {
       reason: decision.reason,
       latencyMs: Date.now() - started,
     });
-    if (!sent) this.#log.log("debug", "superseded_reply_discarded", { nas, id: req.identifier });
+    const sent = this.#cache.complete(source, req.identifier, admission.ticket, reply, Date.now());
+    if (sent) send(reply);
+    else this.#log.log("debug", "superseded_reply_discarded", { nas, id: req.identifier });
     finished({ ...counted, method: decision.method ?? "none", result: sent ? decision.code : "none" });
   }
 
