@@ -1,5 +1,5 @@
 import type { AuditEntry } from "../../store/audit";
-import { ConsolePage } from "./layout";
+import { ConsolePage, ErrorLine } from "./layout";
 
 /** Where the audit page lives; its filter form and paging links point here. */
 export const AUDIT_PATH = "/admin/audit";
@@ -98,11 +98,7 @@ export function AuditPage(p: AuditPageProps) {
         <Text id="until" label="Until (UTC)" value={f.until} type="datetime-local" />
         <button type="submit">Filter</button> <a href={AUDIT_PATH}>Clear</a>
       </form>
-      {p.error ? (
-        <p role="alert" class="error">
-          {p.error}
-        </p>
-      ) : null}
+      <ErrorLine text={p.error} />
       <Paging olderHref={p.olderHref} newerHref={p.newerHref} />
       {p.entries.length === 0 ? (
         <p>No entries.</p>

@@ -81,32 +81,24 @@ export function DashboardPage(p: DashboardProps) {
         Counts include refused calls without a valid API key (as bad requests). Latency percentiles are read from a histogram whose buckets
         are about 25% wide, over calls that reached an endpoint.
       </p>
-      <section aria-labelledby="last-day">
-        <h2 id="last-day">Last 24 hours</h2>
-        <canvas
-          id="chart-day-counts"
-          role="img"
-          aria-label="Authentications per hour by result, last 24 hours; figures in the table below"
-        />
-        <canvas id="chart-day-latency" role="img" aria-label="Latency percentiles per hour, last 24 hours; figures in the table below" />
-        <details>
-          <summary>Figures, last 24 hours</summary>
-          <StatsTable id="table-day" caption="Authentications and latency per hour, last 24 hours" stats={p.day} />
-        </details>
-      </section>
-      <section aria-labelledby="last-week">
-        <h2 id="last-week">Last 7 days</h2>
-        <canvas
-          id="chart-week-counts"
-          role="img"
-          aria-label="Authentications per hour by result, last 7 days; figures in the table below"
-        />
-        <canvas id="chart-week-latency" role="img" aria-label="Latency percentiles per hour, last 7 days; figures in the table below" />
-        <details>
-          <summary>Figures, last 7 days</summary>
-          <StatsTable id="table-week" caption="Authentications and latency per hour, last 7 days" stats={p.week} />
-        </details>
-      </section>
+      <PeriodSection id="day" label="Last 24 hours" span="last 24 hours" stats={p.day} />
+      <PeriodSection id="week" label="Last 7 days" span="last 7 days" stats={p.week} />
     </ConsolePage>
+  );
+}
+
+/** One period's charts (drawn by the charts bundle from the ids) and the same figures as a table. */
+function PeriodSection(props: { id: "day" | "week"; label: string; span: string; stats: DashboardProps["day"] }) {
+  const { id, label, span, stats } = props;
+  return (
+    <section aria-labelledby={`last-${id}`}>
+      <h2 id={`last-${id}`}>{label}</h2>
+      <canvas id={`chart-${id}-counts`} role="img" aria-label={`Authentications per hour by result, ${span}; figures in the table below`} />
+      <canvas id={`chart-${id}-latency`} role="img" aria-label={`Latency percentiles per hour, ${span}; figures in the table below`} />
+      <details>
+        <summary>Figures, {span}</summary>
+        <StatsTable id={`table-${id}`} caption={`Authentications and latency per hour, ${span}`} stats={stats} />
+      </details>
+    </section>
   );
 }

@@ -63,6 +63,15 @@ export function ConsoleBarePage(props: { title: string; children: Child }) {
   );
 }
 
+/** A refusal or error above a page's content, when there is one. */
+export function ErrorLine(props: { text: string | null | undefined }) {
+  return props.text ? (
+    <p role="alert" class="error">
+      {props.text}
+    </p>
+  ) : null;
+}
+
 /** The sign-in form. CONTRACT (other tests rely on it): inputs name="name" and name="secret", one submit button. */
 export function ConsoleLoginPage(props: { loginToken: string; error?: string }) {
   return (

@@ -1,7 +1,7 @@
 import type { LockKindName, LockView } from "../../objects/subscriber/contract";
 import type { DeviceInfo } from "../../objects/subscriber/contract";
 import type { PinRow } from "../../store/relay-pins";
-import { ConsolePage, CsrfField } from "./layout";
+import { ConsolePage, CsrfField, ErrorLine } from "./layout";
 
 /** Where the subscribers page lives; every form on it posts below this path. */
 export const SUBSCRIBERS_PATH = "/admin/subscribers";
@@ -51,11 +51,7 @@ export function SubscriberPage(p: SubscriberPageProps) {
         <input id="msisdn" name="msisdn" type="tel" value={p.query} placeholder="+46701234567" required />{" "}
         <button type="submit">Look up</button>
       </form>
-      {p.error ? (
-        <p role="alert" class="error">
-          {p.error}
-        </p>
-      ) : null}
+      <ErrorLine text={p.error} />
       {p.notice ? (
         <p role="status" class="notice">
           {p.notice}
