@@ -17,6 +17,7 @@ import { CLOUDFLARE_PRICES, PRICE_LIST_DATE } from "../core/cost/prices.ts";
 import {
   type Assumptions,
   type CostBreakdown,
+  type ObjectUsage,
   type Usage,
   atWait,
   billedObjectRequests,
@@ -188,27 +189,19 @@ const f = (v: number, digits = 2) => (Number.isInteger(v) ? String(v) : v.toFixe
 export function printCostReport(report: CostReport, print: (line: string) => void = console.log): void {
   for (const s of report.scenarios) {
     print(`\n### ${s.name} (n=${s.n}), per authentication\n`);
+    const row = (what: string, o: ObjectUsage) => ({
+      what,
+      "billed requests": f(billedObjectRequests(o, CLOUDFLARE_PRICES)),
+      alarms: f(o.alarms),
+      "ws msgs in": f(o.webSocketMessagesIn),
+      "rows read": f(o.rowsRead),
+      "rows written": f(o.rowsWritten),
+      "active s": (o.activeMs / 1000).toFixed(3),
+    });
     const rows = Object.entries(s.perAuth.objects)
       .sort(([a], [b]) => a.localeCompare(b))
-      .map(([name, o]) => ({
-        what: `DO ${name}`,
-        "billed requests": f(billedObjectRequests(o, CLOUDFLARE_PRICES)),
-        alarms: f(o.alarms),
-        "ws msgs in": f(o.webSocketMessagesIn),
-        "rows read": f(o.rowsRead),
-        "rows written": f(o.rowsWritten),
-        "active s": (o.activeMs / 1000).toFixed(3),
-      }));
-    const t = objectTotals(s.perAuth);
-    rows.push({
-      what: "DO total",
-      "billed requests": f(billedObjectRequests(t, CLOUDFLARE_PRICES)),
-      alarms: f(t.alarms),
-      "ws msgs in": f(t.webSocketMessagesIn),
-      "rows read": f(t.rowsRead),
-      "rows written": f(t.rowsWritten),
-      "active s": (t.activeMs / 1000).toFixed(3),
-    });
+      .map(([name, o]) => row(`DO ${name}`, o));
+    rows.push(row("DO total", objectTotals(s.perAuth)));
     console.table(rows);
     print(
       `Worker requests ${f(s.perAuth.workerRequests)}, D1 rows read ${f(s.perAuth.d1RowsRead)}, D1 rows written ${f(s.perAuth.d1RowsWritten)}`,

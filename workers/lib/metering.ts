@@ -204,20 +204,16 @@ export function instrumentStorage(storage: DurableObjectStorage, binding: Object
   if (patched.has(storage)) return;
   patched.add(storage);
   const m = () => objectMeters(usage, binding);
-  const reads =
+  const counting =
+    (meter: "rowsRead" | "rowsWritten") =>
     (count: (args: unknown[]) => number) =>
     (original: (...args: unknown[]) => unknown) =>
     (...args: unknown[]) => {
-      m().rowsRead += count(args);
+      m()[meter] += count(args);
       return original(...args);
     };
-  const writes =
-    (count: (args: unknown[]) => number) =>
-    (original: (...args: unknown[]) => unknown) =>
-    (...args: unknown[]) => {
-      m().rowsWritten += count(args);
-      return original(...args);
-    };
+  const reads = counting("rowsRead");
+  const writes = counting("rowsWritten");
   const one = () => 1;
   const keys = (args: unknown[]) => keyCount(args[0]);
   // Uncounted: what deleteAll() looks up to count its rows is not the code's own reading.
