@@ -135,6 +135,53 @@ export const RELAY_CALLS = {
   },
 } as const;
 
+/**
+ * Several Touch logins in one signed call: the relay sends the logins that reach it together
+ * (one event-loop round) as one POST instead of one each, which under load is most of its CPU
+ * per login and one connection per waiting user. The token binds the whole body (method, path,
+ * body hash, single-use jti), so each login in it is bound exactly as a login alone is; the
+ * edge checks each against its user's pinned number and runs each as its own blocking Touch
+ * session, as RELAY_CALLS.touch does.
+ *
+ * The 200 answer is NDJSON (`application/x-ndjson`): one `line` per login, written as that
+ * login's user decides (not in request order), `i` its index in `logins`; the stream ends when
+ * every login has its line. A whole-call refusal (401, 400, 413, 500, 503) answers every login
+ * in it, as the same status would answer a single Touch. A login's own refusal is its line:
+ * `error` NUMBER_CHANGED (as a 409 would), EDGE_UNAVAILABLE_ERROR (a transient platform fault:
+ * the relay's fail mode applies, as a 503 would) or "refused" (anything else; the login is
+ * rejected).
+ */
+export const TOUCH_BATCH_MAX_LOGINS = 32;
+export const TOUCH_BATCH_LOGIN_REFUSALS = [NUMBER_CHANGED, EDGE_UNAVAILABLE_ERROR, "refused"] as const;
+export const TOUCH_BATCH = {
+  path: "/touch/batch",
+  contentType: "application/x-ndjson",
+  request: z.object({
+    logins: z.array(RELAY_CALLS.touch.request.extend(WhoSchema.shape)).min(1).max(TOUCH_BATCH_MAX_LOGINS),
+  }),
+  line: z.union([
+    RELAY_CALLS.touch.answer.extend({
+      i: z
+        .number()
+        .int()
+        .min(0)
+        .max(TOUCH_BATCH_MAX_LOGINS - 1),
+    }),
+    z.object({
+      i: z
+        .number()
+        .int()
+        .min(0)
+        .max(TOUCH_BATCH_MAX_LOGINS - 1),
+      error: z.enum(TOUCH_BATCH_LOGIN_REFUSALS),
+    }),
+  ]),
+} as const;
+/** The body of a batched Touch call, as the relay sends it. */
+export type TouchBatchRequest = z.input<typeof TOUCH_BATCH.request>;
+/** One line of a batched Touch call's answer. */
+export type TouchBatchLine = z.output<typeof TOUCH_BATCH.line>;
+
 /** A call without a valid relay token (missing, bad signature, wrong audience/method/path/body, expired, replayed). */
 export const RelayUnauthorizedSchema = z.object({ error: z.literal("unauthorized"), reason: z.string() }).meta({ id: "RelayUnauthorized" });
 /** 409: the number is not the one pinned for the user (see NUMBER_CHANGED). */
