@@ -40,13 +40,14 @@ try {
     const pid = relay.pid ?? 0;
     const cpuBefore = cpuMsOfTree(pid);
     const [userBefore, systemBefore] = userSystemMs(pid);
+    const callsBefore = { ...edge.edgeCalls };
     const load = await benchLoad(relay.target, n);
     const cpu = cpuMsOfTree(pid) - cpuBefore;
     const [user, system] = userSystemMs(pid);
     const us = (ms: number) => ((ms * 1000) / load.sent).toFixed(0);
     requests += load.sent;
     console.log(
-      `round ${i + 1}: ${load.accepted}/${load.sent} accepted, ${load.perSecond.toFixed(0)} req/s (p50 ${load.p50ms.toFixed(1)}, p99 ${load.p99ms.toFixed(1)} ms; generator CPU ${load.cpuUsPerRequest.toFixed(0)} µs/request), relay CPU ${us(cpu)} µs/request${processes === 1 ? ` (user ${us(user - userBefore)}, system ${us(system - systemBefore)})` : ""}, ${edge.conns.relay.peak} edge connections at most`,
+      `round ${i + 1}: ${load.accepted}/${load.sent} accepted, ${load.perSecond.toFixed(0)} req/s (p50 ${load.p50ms.toFixed(1)}, p99 ${load.p99ms.toFixed(1)} ms; generator CPU ${load.cpuUsPerRequest.toFixed(0)} µs/request), relay CPU ${us(cpu)} µs/request${processes === 1 ? ` (user ${us(user - userBefore)}, system ${us(system - systemBefore)})` : ""}, ${edge.conns.relay.peak} edge connections at most, ${((edge.edgeCalls.relayLogins - callsBefore.relayLogins) / (edge.edgeCalls.relay - callsBefore.relay)).toFixed(1)} logins per edge call`,
     );
   }
 } finally {

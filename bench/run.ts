@@ -100,6 +100,7 @@ if (want.has("relay"))
           "server CPU µs/req": r.cpuUsPerRequest.toFixed(0),
           "generator CPU µs/req": r.generatorCpuUsPerRequest.toFixed(0),
           "edge connections": r.edgeConnections,
+          "logins per edge call": r.loginsPerEdgeCall ? r.loginsPerEdgeCall.toFixed(1) : "-",
         })),
       );
       const row = (name: string) => rows.find((r) => r.server === name);
@@ -107,7 +108,7 @@ if (want.has("relay"))
         for (const peer of [row(RADIUS_SERVERS.rest), row(RADIUS_SERVERS.usersFile)]) {
           if (!relay || !peer) continue;
           console.log(
-            `ratio ${relay.server} / ${peer.server}: throughput ${(relay.perSecond / peer.perSecond).toFixed(2)}x, p50 latency ${(relay.p50ms / peer.p50ms).toFixed(2)}x, p99 ${(relay.p99ms / peer.p99ms).toFixed(2)}x`,
+            `ratio ${relay.server} / ${peer.server}: throughput ${(relay.perSecond / peer.perSecond).toFixed(2)}x, p50 latency ${(relay.p50ms / peer.p50ms).toFixed(2)}x, p99 ${(relay.p99ms / peer.p99ms).toFixed(2)}x, p99 under load ${(relay.loadP99ms / peer.loadP99ms).toFixed(2)}x`,
           );
         }
       }

@@ -6,6 +6,7 @@
 import { spawn } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
+import { RELAY_API_BASE, TOUCH_BATCH } from "../../core/contracts/relay-api.ts";
 import type { LoadOptions, LoadResult } from "./radius-loadgen.ts";
 
 const LOADGEN = new URL("./radius-loadgen.ts", import.meta.url).pathname;
@@ -22,20 +23,45 @@ export interface EdgeConnections {
   relay: { open: number; peak: number };
 }
 
+/** The relay's calls the instant edge answered and the logins in them (a batched Touch carries several); rlm_rest's calls. */
+export interface EdgeCalls {
+  relay: number;
+  relayLogins: number;
+  rest: number;
+}
+
+const TOUCH_BATCH_PATH = `${RELAY_API_BASE}${TOUCH_BATCH.path}`;
+
 /**
  * The edge that answers at once: same API shape, no session, no SMS. rlm_rest's calls
- * (/rest/...) get a 2xx, which it takes as accept, when they carry the user's credentials.
+ * (/rest/...) get a 2xx, which it takes as accept, when they carry the user's credentials. A
+ * batched Touch (core/contracts/relay-api.ts TOUCH_BATCH) gets one accepting line per login:
+ * the body is read and parsed for the count, the work the real edge does first too.
  */
-export async function startInstantEdge(): Promise<{ url: string; server: Server; conns: EdgeConnections }> {
+export async function startInstantEdge(): Promise<{ url: string; server: Server; conns: EdgeConnections; edgeCalls: EdgeCalls }> {
+  const edgeCalls: EdgeCalls = { relay: 0, relayLogins: 0, rest: 0 };
   const server = createServer((req, res) => {
-    req.resume();
+    const batch = req.url === TOUCH_BATCH_PATH;
+    const chunks: Buffer[] = [];
+    if (batch) req.on("data", (c: Buffer) => chunks.push(c));
+    else req.resume();
     req.on("end", () => {
       if (req.url?.startsWith("/rest/")) {
+        edgeCalls.rest++;
         res.statusCode = req.headers.authorization === REST_AUTH ? 200 : 401;
         res.setHeader("content-type", "application/json");
         res.end("{}");
         return;
       }
+      edgeCalls.relay++;
+      if (batch) {
+        const { logins } = JSON.parse(Buffer.concat(chunks).toString("utf8")) as { logins: unknown[] };
+        edgeCalls.relayLogins += logins.length;
+        res.setHeader("content-type", TOUCH_BATCH.contentType);
+        res.end(logins.map((_, i) => `{"i":${i},"code":"TOUCH_ACCEPTED"}\n`).join(""));
+        return;
+      }
+      edgeCalls.relayLogins++;
       res.setHeader("content-type", "application/json");
       res.end('{"code":"TOUCH_ACCEPTED"}');
     });
@@ -51,7 +77,7 @@ export async function startInstantEdge(): Promise<{ url: string; server: Server;
     req.socket.once("close", () => c.open--);
   });
   await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, conns };
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server, conns, edgeCalls };
 }
 
 /** The relay as the benchmarks run it: no password on-prem, Touch for the one user, at the instant edge. */

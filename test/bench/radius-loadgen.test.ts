@@ -105,6 +105,21 @@ describe("RADIUS load generator", () => {
     }
   }, 30_000);
 
+  it("warm-up requests are sent the same way first and not counted", async () => {
+    let received = 0;
+    const server = await responder((req) => {
+      received++;
+      return accept(req, SECRET);
+    });
+    try {
+      const r = await runRadiusLoad(`127.0.0.1:${server.port}`, 30, { sources: 1, inFlightPerSource: 1, warmup: 20 });
+      expect(r).toMatchObject({ sent: 30, accepted: 30, bad: 0 });
+      expect(received).toBe(50);
+    } finally {
+      server.socket.close();
+    }
+  }, 30_000);
+
   it("a server that never answers: every request retransmitted, then timed out, and the run ends", async () => {
     const silent = createSocket("udp4");
     let received = 0;
