@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { logEvent } from "../../../workers/lib/log";
-import { cap, redact, redactPath } from "../../../core/redact";
+import { cap, maskLongTokens, redact, redactPath } from "../../../core/redact";
 import { randomToken } from "../../../core/tokens";
 
 const token = randomToken();
@@ -38,6 +38,26 @@ describe("redact", () => {
     expect(redact("a 64-hex digest 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")).toBe("a 64-hex digest [redacted]");
     // The audit writer keeps identifiers it chose to store (device ids), still without links.
     expect(redact(`device ${token} /m/${token}`, { anyLongToken: false })).toBe(`device ${token} /m/[redacted]`);
+  });
+
+  it("the long-run scan gives the rule's regular expression's answer on any text", () => {
+    const rule = /(?=[A-Za-z0-9_-]*[A-Z0-9])[A-Za-z0-9_-]{32,}/g;
+    // Runs near the 32 threshold, with and without a capital or digit, at either end of the text.
+    const alphabet = ["a", "z", "A", "Z", "0", "9", "_", "-", " ", '"', ":", "/", "é", ".", "aaaaaaaaaaaaaaaa", "b".repeat(31)];
+    let seed = 7;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed;
+    };
+    for (let n = 0; n < 3000; n++) {
+      let text = "";
+      const parts = next() % 12;
+      for (let k = 0; k < parts; k++) text += alphabet[next() % alphabet.length];
+      expect(maskLongTokens(text), JSON.stringify(text)).toBe(text.replace(rule, "[redacted]"));
+    }
+    expect(maskLongTokens(token)).toBe("[redacted]");
+    expect(maskLongTokens(`x${"a".repeat(40)}`)).toBe(`x${"a".repeat(40)}`);
+    expect(maskLongTokens(`${"a".repeat(31)}B x`)).toBe("[redacted] x");
   });
 
   it("bounds paths and free text", () => {
