@@ -115,14 +115,28 @@ async function measureInterleaved(cases: Case[], n: number, concurrency: number)
 }
 
 let counter = 0;
+/** A number never seen before: every call meets a new per-number object (Subscriber), as a first sign-in does. */
 const msisdn = () => `+4676${String(Date.now() % 1e5).padStart(5, "0")}${String(counter++ % 1e4).padStart(4, "0")}`;
+
+/**
+ * Numbers that sign in again, as most of a real deployment's do: RETURNING of them, taken in
+ * turn (never two calls on one number at once at 16 concurrent), each met once before the
+ * measurement. The new-number case stays the headline; this one says how much of the gap is
+ * meeting a number for the first time.
+ */
+const RETURNING = 256;
+const runId = String(Date.now() % 1e4).padStart(4, "0");
+let turn = 0;
+const returningMsisdn = () => `+4677${runId}${String(turn++ % RETURNING).padStart(4, "0")}`;
+
+/** Cases measured at each concurrency, in this order: the instant answer, the same choreography, ours with new numbers, ours with returning numbers. */
+export const MAGIC_LINK_CASES = 4;
 
 export async function runMagicLinkBench(n = Number(process.env.BENCH_N ?? 300)): Promise<LatencyRow[]> {
   const phone = await startPhoneGateway("instant");
   const [edge, floor] = await Promise.all([startEdge(phone.url), startFloor(phone.url)]);
   try {
-    const api = async (base: string) => {
-      const to = msisdn();
+    const api = async (base: string, to = msisdn()) => {
       const start = performance.now();
       const res = await fetch(`${base}/api/sfwa/auth?msisdn=${encodeURIComponent(to)}`, { headers: { "api-key": BENCH_KEY } });
       const body = (await res.json()) as { code: string };
@@ -133,13 +147,16 @@ export async function runMagicLinkBench(n = Number(process.env.BENCH_N ?? 300)):
     };
     // Warm all (module load, first DO creation), then measure them in turns.
     for (const base of [edge.url, floor.url, `${floor.url}/instant`]) await runCalls(30, 1, () => api(base));
+    await runCalls(RETURNING, 16, () => api(edge.url, returningMsisdn()));
     const rows: LatencyRow[] = [];
     for (const c of [1, 16]) {
       const cases = [
         { name: `floor: instant answer (c=${c})`, call: () => api(`${floor.url}/instant`), pid: floor.pid },
         { name: `floor: same choreography (c=${c})`, call: () => api(floor.url), pid: floor.pid },
         { name: `magic link, instant answer (c=${c})`, call: () => api(edge.url), pid: edge.pid },
+        { name: `magic link, returning numbers (c=${c})`, call: () => api(edge.url, returningMsisdn()), pid: edge.pid },
       ];
+      if (cases.length !== MAGIC_LINK_CASES) throw new Error(`MAGIC_LINK_CASES says ${MAGIC_LINK_CASES}, there are ${cases.length}`);
       rows.push(...(await measureInterleaved(cases, n, c)));
     }
     // BENCH_EDGE_LOG=file keeps what the edge printed (e.g. timings added while profiling).
