@@ -194,6 +194,65 @@ describe("batched Touch: each login runs as a single Touch and is answered as it
   });
 });
 
+/**
+ * The edge's own D1 failing for one user only (a binding whose statements throw when bound to
+ * that username), as the platform fails: `retryable` for a transient fault, else a plain error.
+ */
+function failingFor(users: Record<string, Error>): Env {
+  const db = env.DB;
+  const prepare = (sql: string) => {
+    const statement = db.prepare(sql);
+    const bind = statement.bind.bind(statement);
+    statement.bind = (...values: unknown[]) => {
+      for (const [user, error] of Object.entries(users)) if (values.includes(user)) throw error;
+      return bind(...values);
+    };
+    return statement;
+  };
+  return { ...testEnv, DB: new Proxy(db, { get: (target, prop) => (prop === "prepare" ? prepare : Reflect.get(target, prop, target)) }) };
+}
+
+describe("batched Touch: a login whose run fails", () => {
+  it("is edge_unavailable for a transient platform fault, refused for any other, and the others run", async () => {
+    const transient = login(freshMsisdn());
+    const broken = login(freshMsisdn());
+    const fine = freshMsisdn();
+    const faults = {
+      [transient.username]: Object.assign(new Error("D1 reset"), { retryable: true }),
+      // An overload can be caused on purpose: never "unavailable".
+      [broken.username]: Object.assign(new Error("D1 overloaded"), { retryable: true, overloaded: true }),
+    };
+    const body = batch([transient, broken, login(fine)]);
+    const worker = (await import("../../workers/index")).default;
+    const res = await worker.fetch(
+      new Request(`${EDGE}${PATH}`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          authorization: `Bearer ${await mintRelayToken(key, RELAY, EDGE, "POST", PATH, body)}`,
+        },
+        body,
+      }),
+      failingFor(faults),
+      ctx,
+    );
+    expect(res.status).toBe(200);
+    const answers = lines(res);
+    const refusals = [await answers.next(), await answers.next()];
+    expect(refusals).toEqual(
+      expect.arrayContaining([
+        { i: 0, error: "edge_unavailable" },
+        { i: 1, error: "refused" },
+      ]),
+    );
+    await decide(fine, "accept");
+    expect(await answers.next()).toEqual({ i: 2, code: "TOUCH_ACCEPTED" });
+    expect(await answers.next()).toBeNull();
+    expect(await gatewayRequests(transient.msisdn)).toEqual([]);
+    expect(await gatewayRequests(broken.msisdn)).toEqual([]);
+  });
+});
+
 describe("batched Touch: the token binds the whole batch", () => {
   it("the same token with a login changed, removed or added is refused, and nothing is sent", async () => {
     const numbers = [freshMsisdn(), freshMsisdn()];
