@@ -66,7 +66,7 @@ relayApi.use(async (c, next) => {
   if (auth.kind === "endpoint_missing") return c.json({ error: `relay endpoint "${auth.endpoint}" is not configured` }, 500);
 
   // Calls that name a user: each is checked against the number pinned for the user first.
-  // (A batched Touch names several: its route checks each login's, TOUCH_BATCH is no RELAY_CALL.)
+  // A batched Touch (TOUCH_BATCH, not one of RELAY_CALLS) names several users: its route checks each login.
   const call = CALL_BY_PATH.get(c.req.path);
   let who: z.output<typeof WhoSchema> | null = null;
   if (call?.namesUser) {
