@@ -3,13 +3,14 @@ import type { Context } from "hono";
 import type { z } from "zod";
 import type { Endpoint, Relay } from "../config/schema";
 import { loadConfig } from "../config/load";
-import { authenticate } from "../domain/authenticate";
 import { checkChallengeResponse, checkTotpCode, offlineAuditRows, offlineFactors } from "../domain/offline-check";
 import { authenticateRelayCall, claimRelayCall } from "../domain/relay-calls";
 import { issueRelayChallenge, redeemRelayChallenge } from "../domain/relay-challenges";
 import { openRelayLink } from "../domain/relay-link";
 import { startSmsOtp, verifySmsOtp } from "../domain/sms-otp";
-import { AuthQuerySchema } from "../../core/contracts/magic-link";
+import { runRelayTouch } from "../domain/relay-touch";
+import { type TouchBatchRun, runTouchBatch } from "../domain/touch-batch";
+import { ndjsonResponse } from "../lib/ndjson-stream";
 import { maskMsisdn } from "../../core/msisdn";
 import { isTransientPlatformError } from "../lib/platform-errors";
 import { EDGE_UNAVAILABLE_ERROR, EDGE_UNAVAILABLE_STATUS, NUMBER_CHANGED } from "../../core/contracts/relay";
@@ -19,9 +20,11 @@ import {
   RELAY_API_BASE,
   RELAY_CALLS,
   RelayUnauthorizedSchema,
+  TOUCH_BATCH,
   WhoSchema,
   type RelayAnswer,
   type RelayCall,
+  type TouchBatchLine,
 } from "../../core/contracts/relay-api";
 import { RELAY_LINK_PATH } from "../../core/contracts/relay-link";
 import type { OfflineCheck } from "../objects/subscriber/contract";
@@ -63,6 +66,7 @@ relayApi.use(async (c, next) => {
   if (auth.kind === "endpoint_missing") return c.json({ error: `relay endpoint "${auth.endpoint}" is not configured` }, 500);
 
   // Calls that name a user: each is checked against the number pinned for the user first.
+  // A batched Touch (TOUCH_BATCH, not one of RELAY_CALLS) names several users: its route checks each login.
   const call = CALL_BY_PATH.get(c.req.path);
   let who: z.output<typeof WhoSchema> | null = null;
   if (call?.namesUser) {
@@ -155,16 +159,45 @@ const touchRoute = createRoute({
 });
 serve(relayApi, touchRoute, issueList, async (c) => {
   const body = c.req.valid("json");
-  const q = AuthQuerySchema.parse({
-    msisdn: body.msisdn,
-    ...(body.timeoutSeconds ? { "touch-timeout": String(body.timeoutSeconds) } : {}),
-    ...(body.authenticationText ? { "authentication-text": body.authenticationText } : {}),
-  });
-  const outcome = await authenticate(c.env, loadConfig(c.env), c.get("endpoint"), q, publicBaseUrl(c));
-  // The app device that answered, if one did (several devices per number).
-  record(c, "touch", body.msisdn, outcome.code, outcome.code !== "BAD_REQUEST" && outcome.device ? { device: outcome.device } : {});
-  if (outcome.code === "BAD_REQUEST") return c.json({ code: outcome.code, reason: outcome.reason } satisfies RelayAnswer<"touch">, 200);
-  return c.json({ code: outcome.code } satisfies RelayAnswer<"touch">, 200);
+  const touched = await runRelayTouch(c.env, loadConfig(c.env), c.get("endpoint"), body, publicBaseUrl(c));
+  record(c, "touch", body.msisdn, touched.result, touched.detail);
+  return c.json(touched.answer satisfies RelayAnswer<"touch">, 200);
+});
+
+/**
+ * Several Touch logins in one signed call (TOUCH_BATCH): the middleware above checked the
+ * token against the whole body and claimed it once; each login is pin-checked, run and
+ * recorded as the single Touch call is (workers/domain/touch-batch.ts), and answered by its
+ * own NDJSON line as soon as its user decides.
+ */
+const touchBatchRoute = createRoute({
+  ...call(TOUCH_BATCH.path, "Touch for several logins in one call (NDJSON: a line per login as each user decides)"),
+  request: { body: jsonBody(TOUCH_BATCH.request) },
+  responses: {
+    200: {
+      description:
+        "One line per login (`i`: its index in `logins`), written as that login is decided; the body ends after the last. " +
+        "A login's own refusal is its line's `error`.",
+      content: { [TOUCH_BATCH.contentType]: { schema: TOUCH_BATCH.line } },
+    },
+    ...refusals,
+  },
+});
+serve(relayApi, touchBatchRoute, issueList, (c) => {
+  const { logins } = c.req.valid("json");
+  const run = {
+    env: c.env,
+    config: loadConfig(c.env),
+    endpoint: c.get("endpoint"),
+    relay: c.get("relay").name,
+    publicOrigin: publicBaseUrl(c),
+    waitUntil: (p: Promise<unknown>) => c.executionCtx.waitUntil(p),
+    record: (msisdn: string, result: string, detail?: Record<string, unknown>) => record(c, "touch", msisdn, result, detail),
+  } satisfies TouchBatchRun;
+  const streamed = ndjsonResponse<TouchBatchLine>(TOUCH_BATCH.contentType, run.waitUntil, (emit) => runTouchBatch(run, logins, emit));
+  // @hono/zod-openapi reads any "application/…json…" media type as JSON and finds no typed form
+  // for x-ndjson (never): the streamed body's lines are typed by ndjsonResponse<TouchBatchLine> instead.
+  return streamed as never;
 });
 
 const smsOtpRoute = createRoute({
