@@ -39,6 +39,17 @@ type TouchLogin = Who & { timeoutSeconds: number };
 /** How long after an edge answered 404 to a batch (an edge older than the route) every login goes alone. */
 export const TOUCH_BATCH_RETRY_MS = 10 * 60_000;
 const ALL_ANSWERED = new Error("every login of the batch has its answer");
+/**
+ * Once every login of a batch has its line the edge ends its answer at once; dropping the
+ * request first would cost the connection its keep-alive. Past this it is dropped anyway.
+ */
+const BATCH_END_GRACE_MS = 1000;
+
+/** One batched call as its answers see it: the stream once started, and the timer that drops it after the grace. */
+interface BatchCall {
+  stream?: EdgeStream;
+  grace?: ReturnType<typeof setTimeout>;
+}
 
 export interface EdgeApi {
   touch(who: Who, timeoutSeconds: number): Promise<TouchCode>;
@@ -188,16 +199,20 @@ export class EdgeClient implements EdgeApi, EdgeChallengeApi {
     this.#observeLoginsPerCall?.(logins.length);
     const started = performance.now();
     const timeouts = logins.map(touchTimeoutMs);
-    const call: { stream?: EdgeStream } = {};
+    const call: BatchCall = {};
+    const drop = () => call.stream?.abort(ALL_ANSWERED);
     const answers = new TouchBatchAnswers(timeouts, {
       settled: (_i, outcome) => this.#observe?.("touch", (performance.now() - started) / 1000, outcome),
-      allSettled: () => call.stream?.abort(ALL_ANSWERED),
+      allSettled: (everyLineIn) => {
+        if (everyLineIn) call.grace = setTimeout(drop, BATCH_END_GRACE_MS);
+        else drop();
+      },
     });
     void this.#streamBatch(logins, answers, Math.max(...timeouts), call);
     return answers.answers;
   }
 
-  async #streamBatch(logins: TouchLogin[], answers: TouchBatchAnswers, timeoutMs: number, call: { stream?: EdgeStream }): Promise<void> {
+  async #streamBatch(logins: TouchLogin[], answers: TouchBatchAnswers, timeoutMs: number, call: BatchCall): Promise<void> {
     const path = `${RELAY_API_BASE}${TOUCH_BATCH.path}`;
     const body = JSON.stringify({ logins } satisfies TouchBatchRequest);
     this.#inFlight++;
@@ -238,6 +253,7 @@ export class EdgeClient implements EdgeApi, EdgeChallengeApi {
       // Not the edge's doing (the token could not be signed): never a reason for the fail mode.
       answers.refuse(`the call could not be made: ${(e as Error).message}`);
     } finally {
+      clearTimeout(call.grace);
       this.#inFlight--;
     }
   }

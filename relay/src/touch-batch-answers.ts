@@ -12,8 +12,11 @@ export type LoginOutcome = "ok" | "unavailable" | "refused";
 export interface TouchBatchHooks {
   /** A login got its answer here (not one handed to follow()). */
   settled(i: number, outcome: LoginOutcome): void;
-  /** No login waits any more: the request can be dropped. */
-  allSettled(): void;
+  /**
+   * No login waits any more: the request can be dropped. `everyLineIn`: each login had its
+   * line, so the edge ends the answer by itself now (its connection can be kept).
+   */
+  allSettled(everyLineIn: boolean): void;
 }
 
 /** No 2xx answer but the stream of lines is a batch's answer: a whole JSON body, even a Touch answer, is a refusal. */
@@ -41,6 +44,8 @@ export class TouchBatchAnswers {
   readonly #lined: boolean[];
   readonly #hooks: TouchBatchHooks;
   #left: number;
+  /** The edge broke the contract: no later line is believed. */
+  #broken = false;
 
   /** `timeoutsMs`: each login's own time to wait for its line. */
   constructor(timeoutsMs: number[], hooks: TouchBatchHooks) {
@@ -69,6 +74,7 @@ export class TouchBatchAnswers {
 
   /** One line of the answer, as it arrived. */
   line(text: string): void {
+    if (this.#broken) return;
     const line = readTouchBatchLine(text);
     const broken = !line
       ? `edge sent a line not as specified: ${text.slice(0, 200)}`
@@ -93,6 +99,7 @@ export class TouchBatchAnswers {
 
   /** The edge broke the contract (or the call could not be made as it must): every login still waiting is rejected. */
   refuse(reason: string): void {
+    this.#broken = true;
     for (const i of this.unanswered()) this.#settle(i, new EdgeRejectedError(`touch batch: ${reason}`));
   }
 
@@ -132,7 +139,10 @@ export class TouchBatchAnswers {
     if (!w) return undefined;
     this.#waiting[i] = undefined;
     clearTimeout(w.timer);
-    if (--this.#left === 0) queueMicrotask(() => this.#hooks.allSettled());
+    if (--this.#left === 0) {
+      const everyLineIn = !this.#broken && this.#lined.every(Boolean);
+      queueMicrotask(() => this.#hooks.allSettled(everyLineIn));
+    }
     return w;
   }
 }

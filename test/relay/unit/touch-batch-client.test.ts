@@ -149,7 +149,33 @@ describe("batched Touch: the relay side", () => {
     expect(await answers[0]).toBe("TOUCH_ACCEPTED");
     a.res.end();
     await results;
+    await settleLoop();
     expect(a.closedEarly()).toBe(false);
+  });
+
+  it("a batch answered in full keeps its connection for the next call", async () => {
+    const edge = client();
+    const full = (a: Arrival) => a.res.writeHead(200, NDJSON).end('{"i":1,"code":"TOUCH_ACCEPTED"}\n{"i":0,"code":"TOUCH_ACCEPTED"}\n');
+    handle = (a) => {
+      // The lines first, the end a moment later: the relay waits for it rather than drop the request.
+      a.res.writeHead(200, NDJSON).write('{"i":1,"code":"TOUCH_ACCEPTED"}\n{"i":0,"code":"TOUCH_ACCEPTED"}\n');
+      setTimeout(() => a.res.end(), 100);
+    };
+    await touches(edge, 2).results;
+    await new Promise((r) => setTimeout(r, 200));
+    handle = full;
+    await touches(edge, 2).results;
+    const [first, second] = arrivals as [Arrival, Arrival];
+    expect(first.closedEarly()).toBe(false);
+    expect(second.req.socket).toBe(first.req.socket);
+  });
+
+  it("every line in but the answer never ends: the request is dropped after a grace", async () => {
+    handle = (a) => a.res.writeHead(200, NDJSON).write('{"i":1,"code":"TOUCH_ACCEPTED"}\n{"i":0,"code":"TOUCH_ACCEPTED"}\n');
+    expect((await touches(client(), 2).results).map((r) => r.status)).toEqual(["fulfilled", "fulfilled"]);
+    const [a] = arrivals as [Arrival];
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(a.closedEarly()).toBe(true);
   });
 
   it("reads a login's own refusal as the same answer to a single Touch", async () => {
