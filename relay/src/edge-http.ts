@@ -77,13 +77,12 @@ export function streamFromEdge(
   lineType: string,
   onLine: (line: string) => void,
 ): EdgeStream {
-  let call: LineCall | undefined;
+  const started: { call?: LineCall } = {};
   const done = new Promise<EdgeStreamEnd>((resolve, reject) => {
-    call = new LineCall(resolve, reject, lineType, onLine);
+    started.call = new LineCall(resolve, reject, lineType, onLine);
+    dispatchCall(dispatcher, origin, path, headers, body, timeoutMs, started.call);
   });
-  const started = call as LineCall;
-  dispatchCall(dispatcher, origin, path, headers, body, timeoutMs, started);
-  return { done, abort: (reason) => started.stop(reason) };
+  return { done, abort: (reason) => started.call?.stop(reason) };
 }
 
 function dispatchCall<T>(
@@ -96,10 +95,15 @@ function dispatchCall<T>(
   call: EdgeCall<T>,
 ): void {
   call.timer = setTimeout(() => call.stop(new EdgeTimeoutError(`timed out after ${timeoutMs} ms`)), timeoutMs);
-  dispatcher.dispatch(
-    { origin, path, method: "POST", headers, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
-    call as unknown as Dispatcher.DispatchHandler,
-  );
+  try {
+    dispatcher.dispatch(
+      { origin, path, method: "POST", headers, body, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
+      call as unknown as Dispatcher.DispatchHandler,
+    );
+  } catch (e) {
+    // undici reports most refusals through onError; one thrown instead settles the call the same way.
+    call.onError(e as Error);
+  }
 }
 
 /**
