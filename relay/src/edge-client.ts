@@ -36,6 +36,9 @@ export type Who = z.input<typeof WhoSchema>;
 /** One Touch login as the edge is asked it (alone, or as one of a batch's `logins`). */
 type TouchLogin = Who & { timeoutSeconds: number };
 
+/** One login of a batch as the edge validates it. */
+const BATCH_LOGIN = TOUCH_BATCH.request.shape.logins.element;
+
 /** How long after an edge answered 404 to a batch (an edge older than the route) every login goes alone. */
 export const TOUCH_BATCH_RETRY_MS = 10 * 60_000;
 const ALL_ANSWERED = new Error("every login of the batch has its answer");
@@ -130,7 +133,13 @@ export class EdgeClient implements EdgeApi, EdgeChallengeApi {
     if (!Number.isInteger(max) || max < 1 || max > TOUCH_BATCH_MAX_LOGINS) {
       throw new Error(`edge.touchBatchMax: an integer from 1 to ${TOUCH_BATCH_MAX_LOGINS}, got ${max}`);
     }
-    this.#batcher = new TouchBatcher({ max, sendOne: (login) => this.#touchOne(login), sendBatch: (logins) => this.#touchBatch(logins) });
+    this.#batcher = new TouchBatcher({
+      max,
+      sendOne: (login) => this.#touchOne(login),
+      sendBatch: (logins) => this.#touchBatch(logins),
+      // The edge refuses a whole batch for one bad login: such a login goes alone, refused alone.
+      alone: (login) => !BATCH_LOGIN.safeParse(login).success,
+    });
   }
 
   touch(who: Who, timeoutSeconds: number): Promise<TouchCode> {

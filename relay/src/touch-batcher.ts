@@ -13,6 +13,11 @@ export interface TouchBatcherOptions<L, R> {
   sendOne: (login: L) => Promise<R>;
   /** One call for all of `logins` (2 to `max`): an answer for each, in their order. */
   sendBatch: (logins: L[]) => Array<Promise<R>>;
+  /**
+   * A login that must go alone whatever the round: one the edge would refuse would refuse the
+   * whole batch, so one user's bad input could reject the others' logins.
+   */
+  alone?: (login: L) => boolean;
   /** When the round's logins go (default: setImmediate, after the round's I/O). */
   defer?: (flush: () => void) => void;
   now?: () => number;
@@ -28,6 +33,7 @@ export class TouchBatcher<L, R> {
   readonly #max: number;
   readonly #sendOne: (login: L) => Promise<R>;
   readonly #sendBatch: (logins: L[]) => Array<Promise<R>>;
+  readonly #alone: (login: L) => boolean;
   readonly #defer: (flush: () => void) => void;
   readonly #now: () => number;
   #queue: Array<Waiting<L, R>> = [];
@@ -40,12 +46,13 @@ export class TouchBatcher<L, R> {
     this.#max = opts.max;
     this.#sendOne = opts.sendOne;
     this.#sendBatch = opts.sendBatch;
+    this.#alone = opts.alone ?? (() => false);
     this.#defer = opts.defer ?? ((flush) => setImmediate(flush));
     this.#now = opts.now ?? Date.now;
   }
 
   send(login: L): Promise<R> {
-    if (this.#max === 1 || this.#now() < this.#aloneUntil) return this.#sendOne(login);
+    if (this.#max === 1 || this.#now() < this.#aloneUntil || this.#alone(login)) return this.#sendOne(login);
     return new Promise<R>((resolve, reject) => {
       this.#queue.push({ login, resolve, reject });
       if (this.#queue.length >= this.#max) this.#flush();

@@ -4,7 +4,7 @@ import { generateKeyPair, jwtVerify, type CryptoKey as JoseKey } from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { RELAY_API_BASE, TOUCH_BATCH, TOUCH_BATCH_MAX_LOGINS } from "../../../core/contracts/relay-api.ts";
 import { RELAY_TOKEN_CLAIMS, RELAY_TOKEN_MAX_AGE_SECONDS } from "../../../core/contracts/relay-token.ts";
-import { TOUCH_ANSWER_SLACK_MS } from "../../../core/contracts/relay.ts";
+import { TOUCH_ANSWER_SLACK_MS, USERNAME_MAX } from "../../../core/contracts/relay.ts";
 import { sha256Hex } from "../../../core/tokens.ts";
 import { EdgeClient, EdgeRejectedError, EdgeUnavailableError, type EdgeCallOutcome } from "../../../relay/src/edge-client.ts";
 import { MAX_EDGE_ANSWER_BYTES, MAX_EDGE_LINE_BYTES } from "../../../relay/src/edge-http.ts";
@@ -400,6 +400,27 @@ describe("batched Touch: the relay side", () => {
     expect(arrivals.map((a) => [a.path, JSON.parse(a.body)])).toEqual([[SINGLE, { ...who(0), timeoutSeconds: 30 }]]);
     expect(() => client(0)).toThrow(/edge\.touchBatchMax/);
     expect(() => client(TOUCH_BATCH_MAX_LOGINS + 1)).toThrow(/edge\.touchBatchMax/);
+  });
+
+  it("a login the edge would refuse goes alone: one user's bad input cannot get the others' logins refused", async () => {
+    handle = (a) => {
+      if (a.path === SINGLE) return a.res.writeHead(400, { "content-type": "application/json" }).end('{"error":"bad_request"}');
+      a.res.writeHead(200, NDJSON).end('{"i":0,"code":"TOUCH_ACCEPTED"}\n{"i":1,"code":"TOUCH_ACCEPTED"}\n');
+    };
+    const edge = client();
+    const bad = [
+      { username: "x".repeat(USERNAME_MAX + 1), msisdn: "+46701234560" },
+      { username: "   ", msisdn: "+46701234560" },
+      { username: "mallory", msisdn: "0701234560" },
+    ];
+    for (const who0 of bad) {
+      arrivals.length = 0;
+      const [good0, odd, good1] = await Promise.allSettled([edge.touch(who(0), 30), edge.touch(who0, 30), edge.touch(who(1), 30)]);
+      expect([good0?.status, odd?.status, good1?.status]).toEqual(["fulfilled", "rejected", "fulfilled"]);
+      expect(arrivals.map((a) => a.path).sort()).toEqual([SINGLE, BATCH].sort());
+      const batch = arrivals.find((a) => a.path === BATCH);
+      expect(JSON.parse(batch?.body ?? "{}").logins.map((l: { username: string }) => l.username)).toEqual(["user0", "user1"]);
+    }
   });
 
   it("never sends more than TOUCH_BATCH_MAX_LOGINS in one call", async () => {

@@ -108,6 +108,26 @@ describe("TouchBatcher", () => {
     expect(sent.at(-1)).toEqual({ kind: "batch", logins: ["c", "d"] });
   });
 
+  it("a login marked alone goes by itself at once; the round's others still batch", async () => {
+    const sent: Sent[] = [];
+    const batcher = new TouchBatcher<string, string>({
+      max: 32,
+      alone: (login) => login.startsWith("odd"),
+      sendOne: async (login) => {
+        sent.push({ kind: "one", logins: [login] });
+        return login;
+      },
+      sendBatch: (logins) => {
+        sent.push({ kind: "batch", logins });
+        return logins.map((l) => Promise.resolve(l));
+      },
+    });
+    const answers = Promise.all(["a", "odd", "b"].map((l) => batcher.send(l)));
+    expect(sent).toEqual([{ kind: "one", logins: ["odd"] }]);
+    expect(await answers).toEqual(["a", "odd", "b"]);
+    expect(sent.at(-1)).toEqual({ kind: "batch", logins: ["a", "b"] });
+  });
+
   it("refuses a max below 1", () => {
     expect(() => recorder({ max: 0 })).toThrow(/max/);
   });
