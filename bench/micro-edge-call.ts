@@ -37,7 +37,8 @@ if (process.argv[2] === "serve") {
   const path = "/api/relay/v1/touch";
   const token = signer.mint("POST", path, body);
   const pool = new Agent({ keepAliveTimeout: 30_000 });
-  const edge = new EdgeClient({ url: base, relayName: "bench", key: privateKey, timeoutMs: 5000 });
+  // touchBatchMax 1: the single /touch call (this edge answers no batch), as the variants below make it.
+  const edge = new EdgeClient({ url: base, relayName: "bench", key: privateKey, timeoutMs: 5000, touchBatchMax: 1 });
 
   /** The edge call as edge-client.ts made it before dispatch(): request(), a timeout signal, the body as text. */
   const requestAsBefore = async (bearer: string) => {

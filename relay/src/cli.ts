@@ -128,7 +128,9 @@ async function edgeWithMetrics(
     relayName: config.edge.relayName,
     key,
     timeoutMs: config.edge.timeoutMs,
+    touchBatchMax: config.edge.touchBatchMax,
     observe: (call, seconds, outcome) => metrics.edgeCall(call, seconds, outcome),
+    observeLoginsPerCall: (logins) => metrics.touchLoginsPerCall(logins),
   });
   return { key, metrics, edge };
 }

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { z } from "zod";
 import { E164, normalizeUsername } from "../../core/contracts/relay.ts";
+import { TOUCH_BATCH_MAX_LOGINS } from "../../core/contracts/relay-api.ts";
 import { CHALLENGE_TTL_MAX_SECONDS, CHALLENGE_TTL_MIN_SECONDS } from "../../core/contracts/relay-challenge.ts";
 import { USERNAME_ATTRIBUTE_REQUIRED, ldapAccountAttribute } from "./first-factor/ldap-account.ts";
 import { PasswordPolicySchema } from "../../core/password-policy-schema.ts";
@@ -172,6 +173,8 @@ export const RelayConfigSchema = z.object({
     privateKeyFile: z.string(),
     /** Timeout for non-blocking edge calls (OTP send/verify). */
     timeoutMs: z.number().int().positive().default(10_000),
+    /** The most Touch logins of one event-loop round sent in one edge call (TOUCH_BATCH); 1 sends each alone. */
+    touchBatchMax: z.number().int().min(1).max(TOUCH_BATCH_MAX_LOGINS).default(TOUCH_BATCH_MAX_LOGINS),
   }),
   /** What to do when the edge cannot be reached: "secure" rejects, "safe" accepts after the first factor. */
   failMode: z.enum(["secure", "safe"]).default("secure"),

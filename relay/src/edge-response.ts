@@ -1,4 +1,5 @@
 import type { z } from "zod";
+import { TOUCH_BATCH, TOUCH_BATCH_MAX_LOGINS, type TouchBatchLine } from "../../core/contracts/relay-api.ts";
 import { EDGE_UNAVAILABLE_ERROR, EDGE_UNAVAILABLE_STATUS, RESULT_CODES, type ResultCode } from "../../core/contracts/relay.ts";
 
 /**
@@ -61,4 +62,34 @@ export function quickTouchAnswer(json: unknown): { code: ResultCode } | undefine
   if (keys.length !== 1 || keys[0] !== "code") return undefined;
   const code = (json as { code: unknown }).code;
   return typeof code === "string" && RESULT_CODE_SET.has(code) ? { code: code as ResultCode } : undefined;
+}
+
+/**
+ * One line of a batched Touch answer (TOUCH_BATCH.line), or undefined when it is not one. The
+ * common `{"i":k,"code":<result code>}` is checked by hand; anything else goes to the schema.
+ * Whether `i` names a login of this call, once, is the caller's check (touch-batch-answers.ts).
+ */
+export function readTouchBatchLine(text: string): TouchBatchLine | undefined {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof json === "object" && json !== null && !Array.isArray(json)) {
+    const keys = Object.keys(json);
+    const { i, code } = json as { i?: unknown; code?: unknown };
+    if (
+      keys.length === 2 &&
+      Number.isInteger(i) &&
+      (i as number) >= 0 &&
+      (i as number) < TOUCH_BATCH_MAX_LOGINS &&
+      typeof code === "string" &&
+      RESULT_CODE_SET.has(code)
+    ) {
+      return { i: i as number, code: code as ResultCode };
+    }
+  }
+  const parsed = TOUCH_BATCH.line.safeParse(json);
+  return parsed.success ? parsed.data : undefined;
 }

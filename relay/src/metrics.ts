@@ -1,5 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { RelayCallName } from "../../core/contracts/relay-api.ts";
+import { TOUCH_BATCH_MAX_LOGINS, type RelayCallName } from "../../core/contracts/relay-api.ts";
 import type { EdgeCallOutcome } from "./edge-client.ts";
 
 /**
@@ -14,6 +14,9 @@ export type RequestResult = "Access-Accept" | "Access-Reject" | "Access-Challeng
 
 const PREFIX = "edge_mfa_relay_";
 const LATENCY_STEPS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240, 300];
+
+/** Logins per Touch call: powers of two up to TOUCH_BATCH_MAX_LOGINS. */
+const TOUCH_LOGINS_BUCKETS = Array.from({ length: Math.ceil(Math.log2(TOUCH_BATCH_MAX_LOGINS)) + 1 }, (_, k) => 2 ** k);
 
 /** Latency buckets up to the Touch timeout (a Touch holds the request that long), plus its slack. */
 export function latencyBuckets(touchTimeoutSeconds: number, slackSeconds = 15): number[] {
@@ -30,6 +33,7 @@ export class RelayMetrics {
   readonly #dropped: Counter<"reason" | "transport">;
   readonly #edgeLatency: Histogram<"call">;
   readonly #edgeErrors: Counter<"call" | "kind">;
+  readonly #touchLogins: Histogram;
   readonly #reloads: Counter<"result">;
 
   constructor(opts: { touchTimeoutSeconds: number; processMetrics?: boolean }) {
@@ -74,6 +78,12 @@ export class RelayMetrics {
       labelNames: ["call", "kind"],
       registers,
     });
+    this.#touchLogins = new Histogram({
+      name: `${PREFIX}edge_touch_logins_per_call`,
+      help: "Touch logins carried by each Touch call to the edge (1: alone; more: one batch of a round's logins)",
+      buckets: TOUCH_LOGINS_BUCKETS,
+      registers,
+    });
     this.#reloads = new Counter({
       name: `${PREFIX}config_reloads_total`,
       help: "SIGHUP reloads: applied or refused",
@@ -105,6 +115,10 @@ export class RelayMetrics {
   edgeCall(call: RelayCallName, seconds: number, outcome: EdgeCallOutcome): void {
     this.#edgeLatency.observe({ call }, seconds);
     if (outcome !== "ok") this.#edgeErrors.inc({ call, kind: outcome });
+  }
+
+  touchLoginsPerCall(logins: number): void {
+    this.#touchLogins.observe(logins);
   }
 
   reload(result: "applied" | "refused"): void {
