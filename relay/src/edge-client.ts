@@ -283,7 +283,9 @@ export class EdgeClient implements EdgeApi, EdgeChallengeApi {
       try {
         ({ status, text } = await postToEdge(this.#pool, this.#origin, `${this.#prefix}${path}`, jsonHeaders(token), body, timeoutMs));
       } catch (e) {
-        // Every failure to get an answer is transport: connect, TLS, timeout, a dropped connection.
+        // An answer past its cap is the edge breaking its promise: a refusal, never the fail mode.
+        if (e instanceof EdgeAnswerTooLargeError) throw new EdgeRejectedError(`${path}: ${e.message}`);
+        // Every other failure to get an answer is transport: connect, TLS, timeout, a dropped connection.
         throw transportFailure(e as Error, timeoutMs);
       }
     } finally {

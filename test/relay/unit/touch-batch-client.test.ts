@@ -367,6 +367,20 @@ describe("batched Touch: the relay side", () => {
     expect((await touches(edge, 2).results).map((r) => r.status)).toEqual(["fulfilled", "fulfilled"]);
   });
 
+  it("a single call's answer past its size cap is refused too, never read as the edge being unavailable (no fail mode)", async () => {
+    const edge = client();
+    handle = (a) => {
+      a.res.writeHead(200, { "content-type": "application/json" });
+      const piece = " ".repeat(16 * 1024);
+      for (let k = 0; k < MAX_EDGE_ANSWER_BYTES / piece.length + 2; k++) a.res.write(piece);
+      a.res.end('{"code":"TOUCH_ACCEPTED"}');
+    };
+    const [only] = await touches(edge, 1).results;
+    expect((only as PromiseRejectedResult).reason).toBeInstanceOf(EdgeRejectedError);
+    expect(arrivals.map((a) => a.path)).toEqual([SINGLE]);
+    expect(calls).toEqual([{ call: "touch", outcome: "refused" }]);
+  });
+
   it("an edge without the batch route (404): each login again alone with its own token, then alone for a while", async () => {
     handle = (a) =>
       a.path === BATCH
