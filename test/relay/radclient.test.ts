@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { generate } from "otplib";
 import radius from "radius";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startDevServer, type DevServer } from "../../harness/dev-server.ts";
+import { freePort, startDevServer, type DevServer } from "../../harness/dev-server.ts";
 import { startFakeSmsGateway } from "../../harness/fake-sms-gateway.ts";
 import { answerLink, linkIn, waitForSms } from "../support/magic-link-user.ts";
 import { SIGNED, accessRequest, radclient } from "../support/radclient.ts";
@@ -154,6 +154,68 @@ describe("Touch (type 6): the relay holds the request while the user answers", (
     expect((await pending).code).toBe("Access-Accept");
     expect(gateway.requests.filter((q) => q.to === user)).toHaveLength(1);
     expect(relay.logs().filter((l) => l.event === "auth" && l.user === user)).toHaveLength(1);
+  });
+});
+
+describe("batched Touch: logins that reach the relay together share one edge call", () => {
+  it("three logins in one round go in one call, and each is answered the moment its own user decides", async () => {
+    const adminPort = await freePort();
+    const batching = await startRelay({ ...base, admin: { listen: { host: "127.0.0.1", port: adminPort } } });
+    extraRelays.push(batching);
+    const pid = batching.pid;
+    if (pid === undefined) throw new Error("relay has no pid");
+    const users = [msisdn(), msisdn(), msisdn()];
+    const sock = createSocket("udp4");
+    await new Promise<void>((r) => sock.bind(0, "127.0.0.1", r));
+    const replies = new Map<number, Buffer>();
+    sock.on("message", (m) => replies.set(m[1] ?? -1, m));
+    const packets = users.map((user, k) =>
+      radius.encode({
+        code: "Access-Request",
+        secret: SECRET,
+        identifier: k,
+        add_message_authenticator: true,
+        attributes: [
+          ["User-Name", user],
+          ["User-Password", "x"],
+        ],
+      }),
+    );
+    const replied = async (k: number) => {
+      const until = Date.now() + 15_000;
+      while (!replies.has(k) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+      const reply = replies.get(k);
+      if (!reply) throw new Error(`no reply to login ${k}`);
+      expect(radius.verify_response({ request: packets[k], response: reply, secret: SECRET })).toBe(true);
+      return reply[0] === 2 ? "Access-Accept" : reply[0] === 3 ? "Access-Reject" : `code ${reply[0]}`;
+    };
+    try {
+      // Stopped, the relay finds all three waiting when it next reads: one round, so one call.
+      process.kill(pid, "SIGSTOP");
+      try {
+        for (const p of packets) sock.send(p, batching.port, "127.0.0.1");
+        await new Promise((r) => setTimeout(r, 200));
+      } finally {
+        process.kill(pid, "SIGCONT");
+      }
+      const texts = await Promise.all(users.map((u) => waitForSms(gateway.requests, u)));
+      // Answered out of order: each reply comes while the logins not yet answered still wait.
+      await answerLink(linkIn(texts[1] ?? ""), "accept");
+      expect(await replied(1)).toBe("Access-Accept");
+      expect([replies.has(0), replies.has(2)]).toEqual([false, false]);
+      await answerLink(linkIn(texts[2] ?? ""), "reject");
+      expect(await replied(2)).toBe("Access-Reject");
+      expect(replies.has(0)).toBe(false);
+      await answerLink(linkIn(texts[0] ?? ""), "accept");
+      expect(await replied(0)).toBe("Access-Accept");
+    } finally {
+      sock.close();
+    }
+    // One Touch call to the edge carried the three logins.
+    const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+    expect(metrics).toMatch(/^edge_mfa_relay_edge_touch_logins_per_call_count 1$/m);
+    expect(metrics).toMatch(/^edge_mfa_relay_edge_touch_logins_per_call_sum 3$/m);
+    for (const user of users) expect(gateway.requests.filter((q) => q.to === user)).toHaveLength(1);
   });
 });
 
