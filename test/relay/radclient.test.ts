@@ -185,8 +185,9 @@ describe("batched Touch: logins that reach the relay together share one edge cal
       const until = Date.now() + 15_000;
       while (!replies.has(k) && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
       const reply = replies.get(k);
-      if (!reply) throw new Error(`no reply to login ${k}`);
-      expect(radius.verify_response({ request: packets[k], response: reply, secret: SECRET })).toBe(true);
+      const request = packets[k];
+      if (!reply || !request) throw new Error(`no reply to login ${k}`);
+      expect(radius.verify_response({ request, response: reply, secret: SECRET })).toBe(true);
       return reply[0] === 2 ? "Access-Accept" : reply[0] === 3 ? "Access-Reject" : `code ${reply[0]}`;
     };
     try {
