@@ -16,7 +16,7 @@ import {
   type RelayRequest,
 } from "../../core/contracts/relay-api.ts";
 import { EdgeRejectedError, EdgeUnavailableError, transportFailure } from "./edge-errors.ts";
-import { EdgeAnswerTooLargeError, postToEdge, streamFromEdge, type EdgeStream } from "./edge-http.ts";
+import { EdgeAnswerTooLargeError, postToEdge, streamFromEdge, type EdgeRequest, type EdgeStream } from "./edge-http.ts";
 import { classifyEdgeResponse, quickTouchAnswer } from "./edge-response.ts";
 import { RelayTokenSigner } from "./relay-token-signer.ts";
 import { TouchBatchAnswers } from "./touch-batch-answers.ts";
@@ -229,16 +229,7 @@ export class EdgeClient implements EdgeApi, EdgeChallengeApi {
       const token = await this.#token(path, body);
       // Every login timed out while the token was signed: nothing left to ask.
       if (answers.unanswered().length === 0) return;
-      const stream = streamFromEdge(
-        this.#pool,
-        this.#origin,
-        `${this.#prefix}${path}`,
-        jsonHeaders(token),
-        body,
-        timeoutMs,
-        TOUCH_BATCH.contentType,
-        (line) => answers.line(line),
-      );
+      const stream = streamFromEdge(this.#request(path, token, body, timeoutMs), TOUCH_BATCH.contentType, (line) => answers.line(line));
       call.stream = stream;
       let end: Awaited<EdgeStream["done"]>;
       try {
@@ -281,7 +272,7 @@ export class EdgeClient implements EdgeApi, EdgeChallengeApi {
     try {
       const token = await this.#token(path, body);
       try {
-        ({ status, text } = await postToEdge(this.#pool, this.#origin, `${this.#prefix}${path}`, jsonHeaders(token), body, timeoutMs));
+        ({ status, text } = await postToEdge(this.#request(path, token, body, timeoutMs)));
       } catch (e) {
         // An answer past its cap is the edge breaking its promise: a refusal, never the fail mode.
         if (e instanceof EdgeAnswerTooLargeError) throw new EdgeRejectedError(`${path}: ${e.message}`);
@@ -295,6 +286,11 @@ export class EdgeClient implements EdgeApi, EdgeChallengeApi {
     if (answer.kind === "ok") return answer.value;
     if (answer.kind === "unavailable") throw new EdgeUnavailableError(answer.reason);
     throw new EdgeRejectedError(`${path}: ${answer.reason}`, answer.error);
+  }
+
+  /** The POST of one call: `path` under the edge URL's own path, with its token. */
+  #request(path: string, token: string, body: string, timeoutMs: number): EdgeRequest {
+    return { dispatcher: this.#pool, origin: this.#origin, path: `${this.#prefix}${path}`, headers: jsonHeaders(token), body, timeoutMs };
   }
 
   /**

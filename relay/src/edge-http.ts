@@ -15,6 +15,17 @@ export const MAX_EDGE_ANSWER_BYTES = 64 * 1024;
 /** One line of a streamed answer (a batched Touch login's `{"i":k,"code":…}`, a reason at most). */
 export const MAX_EDGE_LINE_BYTES = 1024;
 
+/** One POST to the edge: where, what, and how long the whole call may take. */
+export interface EdgeRequest {
+  dispatcher: Dispatcher;
+  origin: string;
+  path: string;
+  /** A flat name/value list: undici takes it as is, without walking an object's keys. */
+  headers: string[];
+  body: string;
+  timeoutMs: number;
+}
+
 /** One POST and its answer as the relay reads it: the status and the body as text. */
 export interface EdgeHttpAnswer {
   status: number;
@@ -34,16 +45,9 @@ export interface EdgeHttpAnswer {
  * aborted (now, or as soon as undici hands it to a connection). headersTimeout and
  * bodyTimeout are set to the same value, as before.
  */
-export function postToEdge(
-  dispatcher: Dispatcher,
-  origin: string,
-  path: string,
-  headers: string[],
-  body: string,
-  timeoutMs: number,
-): Promise<EdgeHttpAnswer> {
+export function postToEdge(request: EdgeRequest): Promise<EdgeHttpAnswer> {
   return new Promise((resolve, reject) => {
-    dispatchCall(dispatcher, origin, path, headers, body, timeoutMs, new EdgeCall(resolve, reject));
+    dispatchCall(request, new EdgeCall(resolve, reject));
   });
 }
 
@@ -67,33 +71,16 @@ export interface EdgeStream {
  * to `onLine` the moment its end arrives, not when the body ends. `onLine` may call abort().
  * The same timeout and total cap as postToEdge, and each line at most MAX_EDGE_LINE_BYTES.
  */
-export function streamFromEdge(
-  dispatcher: Dispatcher,
-  origin: string,
-  path: string,
-  headers: string[],
-  body: string,
-  timeoutMs: number,
-  lineType: string,
-  onLine: (line: string) => void,
-): EdgeStream {
+export function streamFromEdge(request: EdgeRequest, lineType: string, onLine: (line: string) => void): EdgeStream {
   const started: { call?: LineCall } = {};
   const done = new Promise<EdgeStreamEnd>((resolve, reject) => {
     started.call = new LineCall(resolve, reject, lineType, onLine);
-    dispatchCall(dispatcher, origin, path, headers, body, timeoutMs, started.call);
+    dispatchCall(request, started.call);
   });
   return { done, abort: (reason) => started.call?.stop(reason) };
 }
 
-function dispatchCall<T>(
-  dispatcher: Dispatcher,
-  origin: string,
-  path: string,
-  headers: string[],
-  body: string,
-  timeoutMs: number,
-  call: EdgeCall<T>,
-): void {
+function dispatchCall<T>({ dispatcher, origin, path, headers, body, timeoutMs }: EdgeRequest, call: EdgeCall<T>): void {
   call.timer = setTimeout(() => call.stop(new EdgeTimeoutError(`timed out after ${timeoutMs} ms`)), timeoutMs);
   try {
     dispatcher.dispatch(

@@ -39,7 +39,14 @@ describe("postToEdge", () => {
 
   it("sends the path, headers and body, and gives the status and the body as text", async () => {
     handle = (_q, _b, res) => res.writeHead(201, { "content-type": "application/json" }).end('{"code":"TOUCH_ACCEPTED"}');
-    const answer = await postToEdge(agent, origin, "/prefix/api/relay/v1/touch", headers, '{"a":1}', 2000);
+    const answer = await postToEdge({
+      dispatcher: agent,
+      origin,
+      path: "/prefix/api/relay/v1/touch",
+      headers,
+      body: '{"a":1}',
+      timeoutMs: 2000,
+    });
     expect(answer).toEqual({ status: 201, text: '{"code":"TOUCH_ACCEPTED"}' });
     expect(seen).toEqual([
       { path: "/prefix/api/relay/v1/touch", auth: "Bearer t0ken", type: "application/json", body: '{"a":1}', closedEarly: false },
@@ -48,9 +55,15 @@ describe("postToEdge", () => {
 
   it("gives a refusal's status and body as they came", async () => {
     handle = (_q, _b, res) => res.writeHead(503).end('{"error":"edge_unavailable"}');
-    expect(await postToEdge(agent, origin, "/x", headers, "{}", 2000)).toEqual({ status: 503, text: '{"error":"edge_unavailable"}' });
+    expect(await postToEdge({ dispatcher: agent, origin, path: "/x", headers, body: "{}", timeoutMs: 2000 })).toEqual({
+      status: 503,
+      text: '{"error":"edge_unavailable"}',
+    });
     handle = (_q, _b, res) => res.writeHead(204).end();
-    expect(await postToEdge(agent, origin, "/x", headers, "{}", 2000)).toEqual({ status: 204, text: "" });
+    expect(await postToEdge({ dispatcher: agent, origin, path: "/x", headers, body: "{}", timeoutMs: 2000 })).toEqual({
+      status: 204,
+      text: "",
+    });
   });
 
   it("joins a body sent in pieces, a character split between them included", async () => {
@@ -62,7 +75,10 @@ describe("postToEdge", () => {
       res.write(bytes.subarray(0, cut));
       setTimeout(() => res.end(bytes.subarray(cut)), 20);
     };
-    expect(await postToEdge(agent, origin, "/x", headers, "{}", 2000)).toEqual({ status: 200, text: '{"reason":"åäö ✓ done"}' });
+    expect(await postToEdge({ dispatcher: agent, origin, path: "/x", headers, body: "{}", timeoutMs: 2000 })).toEqual({
+      status: 200,
+      text: '{"reason":"åäö ✓ done"}',
+    });
   });
 
   it("refuses an answer larger than MAX_EDGE_ANSWER_BYTES instead of buffering it, and still works after", async () => {
@@ -72,9 +88,14 @@ describe("postToEdge", () => {
       for (let i = 0; i < MAX_EDGE_ANSWER_BYTES / piece.length + 2; i++) res.write(piece);
       res.end();
     };
-    await expect(postToEdge(agent, origin, "/x", headers, "{}", 2000)).rejects.toThrow(/larger than/);
+    await expect(postToEdge({ dispatcher: agent, origin, path: "/x", headers, body: "{}", timeoutMs: 2000 })).rejects.toThrow(
+      /larger than/,
+    );
     handle = (_q, _b, res) => res.writeHead(200).end('{"ok":true}');
-    expect(await postToEdge(agent, origin, "/x", headers, "{}", 2000)).toEqual({ status: 200, text: '{"ok":true}' });
+    expect(await postToEdge({ dispatcher: agent, origin, path: "/x", headers, body: "{}", timeoutMs: 2000 })).toEqual({
+      status: 200,
+      text: '{"ok":true}',
+    });
   });
 
   it("takes the final status after an informational one", async () => {
@@ -82,13 +103,16 @@ describe("postToEdge", () => {
       res.writeProcessing();
       setTimeout(() => res.writeHead(200).end('{"ok":true}'), 20);
     };
-    expect(await postToEdge(agent, origin, "/x", headers, "{}", 2000)).toEqual({ status: 200, text: '{"ok":true}' });
+    expect(await postToEdge({ dispatcher: agent, origin, path: "/x", headers, body: "{}", timeoutMs: 2000 })).toEqual({
+      status: 200,
+      text: '{"ok":true}',
+    });
   });
 
   it("times out the whole call: rejects on time and drops the request", async () => {
     handle = (_q, _b, res) => setTimeout(() => !res.destroyed && res.end("{}"), 1500);
     const started = performance.now();
-    const call = postToEdge(agent, origin, "/slow", headers, "{}", 300);
+    const call = postToEdge({ dispatcher: agent, origin, path: "/slow", headers, body: "{}", timeoutMs: 300 });
     await expect(call).rejects.toBeInstanceOf(EdgeTimeoutError);
     await expect(call).rejects.toMatchObject({ name: "TimeoutError", message: "timed out after 300 ms" });
     const took = performance.now() - started;
@@ -103,8 +127,8 @@ describe("postToEdge", () => {
     const one = new Pool(origin, { connections: 1, pipelining: 1 });
     try {
       handle = (_q, _b, res) => setTimeout(() => res.end('{"first":true}'), 600);
-      const first = postToEdge(one, origin, "/first", headers, "{}", 2000);
-      const second = postToEdge(one, origin, "/second", headers, "{}", 200);
+      const first = postToEdge({ dispatcher: one, origin, path: "/first", headers, body: "{}", timeoutMs: 2000 });
+      const second = postToEdge({ dispatcher: one, origin, path: "/second", headers, body: "{}", timeoutMs: 200 });
       await expect(second).rejects.toBeInstanceOf(EdgeTimeoutError);
       expect(await first).toEqual({ status: 200, text: '{"first":true}' });
       await new Promise((r) => setTimeout(r, 200));
@@ -115,7 +139,7 @@ describe("postToEdge", () => {
   });
 
   it("rejects when the edge cannot be reached, not as a timeout", async () => {
-    const call = postToEdge(agent, "http://127.0.0.1:9", "/x", headers, "{}", 2000);
+    const call = postToEdge({ dispatcher: agent, origin: "http://127.0.0.1:9", path: "/x", headers, body: "{}", timeoutMs: 2000 });
     await expect(call).rejects.toThrow();
     await expect(call).rejects.not.toBeInstanceOf(EdgeTimeoutError);
   });
@@ -126,6 +150,6 @@ describe("postToEdge", () => {
       res.write('{"code":');
       setTimeout(() => res.socket?.destroy(), 20);
     };
-    await expect(postToEdge(agent, origin, "/x", headers, "{}", 2000)).rejects.toThrow();
+    await expect(postToEdge({ dispatcher: agent, origin, path: "/x", headers, body: "{}", timeoutMs: 2000 })).rejects.toThrow();
   });
 });
