@@ -26,6 +26,8 @@ const MEMBERS = [
     displayName: "Gina Graph",
     mobilePhone: "+46-70-000-00-32",
     userPrincipalName: "gina@contoso.test",
+    // Synced from AD: her RADIUS or reset name may be this one (Graph returns it only when selected).
+    onPremisesSamAccountName: "Gina.G",
   },
   {
     "@odata.type": "#microsoft.graph.user",
@@ -79,12 +81,17 @@ export async function startFakeGraph(): Promise<{ url: string; requests: GraphRe
       const group = decodeURIComponent(m[1] ?? "");
       if (group === FAKE_GRAPH.groups.broken) return json(500, { error: { code: "generalException" } });
       if (!group.startsWith("1") && group !== FAKE_GRAPH.groups.escaping) return json(404, { error: { code: "Request_ResourceNotFound" } });
-      if (url.searchParams.get("$select") === null && !url.searchParams.has("$skiptoken"))
-        return json(400, { error: { code: "no $select" } });
+      if (url.searchParams.get("$select") === null) return json(400, { error: { code: "no $select" } });
       const skip = Number(url.searchParams.get("$skiptoken") ?? "0");
-      const value = MEMBERS.slice(skip, skip + PAGE);
+      // As Graph: only the properties selected (the nextLink carries the selection on).
+      const select = url.searchParams.get("$select") ?? "";
+      const keep = new Set(["@odata.type", ...select.split(",")]);
+      const value = MEMBERS.slice(skip, skip + PAGE).map((m) => Object.fromEntries(Object.entries(m).filter(([k]) => keep.has(k))));
       const host = group === FAKE_GRAPH.groups.escaping ? `localhost:${(server.address() as AddressInfo).port}` : String(req.headers.host);
-      const next = skip + PAGE < MEMBERS.length ? `http://${host}${url.pathname}?$skiptoken=${skip + PAGE}` : undefined;
+      const next =
+        skip + PAGE < MEMBERS.length
+          ? `http://${host}${url.pathname}?$skiptoken=${skip + PAGE}&$select=${encodeURIComponent(select)}`
+          : undefined;
       return json(200, {
         "@odata.context": "https://graph.microsoft.com/v1.0/$metadata#directoryObjects",
         value,

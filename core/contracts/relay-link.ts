@@ -32,6 +32,12 @@ export const LINK_OPS = {
       found: z.boolean(),
       msisdn: z.string().regex(E164).optional(),
       displayName: z.string().max(256).optional(),
+      /**
+       * The user's login name as the directory holds it (the account attribute), which may
+       * differ from the name asked for (a search filter that also matches mail): the edge
+       * takes both as the requester's names, so an approver under either is refused.
+       */
+      username: Username.optional(),
     }),
   },
   /** Members of a directory group, for Assisted Login / reset approvers. */
@@ -39,7 +45,8 @@ export const LINK_OPS = {
     idempotent: true,
     args: z.object({ group: z.string().min(1).max(1024) }),
     result: z.object({
-      members: z.array(z.object({ username: z.string(), displayName: z.string().max(256), msisdn: z.string().regex(E164) })).max(1000),
+      /** `username`: the member's login name (the account attribute), normalised: it names the person to the edge. */
+      members: z.array(z.object({ username: Username, displayName: z.string().max(256), msisdn: z.string().regex(E164) })).max(1000),
     }),
   },
   /**

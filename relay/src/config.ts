@@ -100,6 +100,16 @@ export const PasswordResetSchema = z
     serviceAccount: z.object({ bindDn: z.string().min(1), bindPassword: z.string().min(1) }),
     /** Finds the user's entry; `{user}` is escaped. Exactly one match or the user is "not found". */
     userSearch: z.object({ baseDn: z.string().min(1), filter: z.string().includes("{user}") }),
+    /**
+     * The attribute that names the account (uid, sAMAccountName), told to the edge with the
+     * lookup so an approver listed under that name cannot approve this user's reset. Default:
+     * the attribute of a filter that is one (attribute={user}); else none (the edge has only
+     * the name typed).
+     */
+    usernameAttribute: z
+      .string()
+      .regex(/^[A-Za-z][A-Za-z0-9-]*$/, "usernameAttribute must be an attribute name")
+      .optional(),
     mobileAttribute: z.string().default("mobile"),
     displayNameAttribute: z.string().default("displayName"),
     /** P-256 ECDH private key (`npm run relay -- keygen-encryption`); its public JWK is the edge's `encryptionJwk`. */

@@ -27,7 +27,7 @@ const log: Logger = { log: (level, event, fields) => lines.push(JSON.stringify({
 beforeAll(async () => {
   slapd = await startSlapd(
     [
-      { uid: "alice", password: ORIGINAL, mobile: "+46 70-111 22 33", displayName: "Alice Andersson" },
+      { uid: "alice", password: ORIGINAL, mobile: "+46 70-111 22 33", displayName: "Alice Andersson", mail: "alice@example.com" },
       { uid: "bob", password: ORIGINAL, mobile: "0701112233" },
     ],
     { ppolicy: { minLength: 14, inHistory: 3 }, serviceAccount: { cn: "svc-reset", password: SERVICE_PASSWORD } },
@@ -146,10 +146,16 @@ describe("password.change against slapd + ppolicy", () => {
 describe("user.lookup against slapd", () => {
   it("finds the user's mobile (E.164, spacing removed) and display name; an unknown user is not found", async () => {
     const h = await passwordResetHandlers(resetConfig(), {}, log);
-    expect(await h["user.lookup"]({ username: "ALICE" })).toEqual({ found: true, msisdn: "+46701112233", displayName: "Alice Andersson" });
+    // With the account's name (uid, from the filter): the edge's name for whose reset this is.
+    expect(await h["user.lookup"]({ username: "ALICE" })).toEqual({
+      found: true,
+      username: "alice",
+      msisdn: "+46701112233",
+      displayName: "Alice Andersson",
+    });
     expect(await h["user.lookup"]({ username: "carol" })).toEqual({ found: false });
     // A mobile that is not E.164 is not handed to the edge.
-    expect(await h["user.lookup"]({ username: "bob" })).toEqual({ found: true });
+    expect(await h["user.lookup"]({ username: "bob" })).toEqual({ found: true, username: "bob" });
     // Filter metacharacters are escaped: "*" is not a wildcard.
     expect(await h["user.lookup"]({ username: "*" })).toEqual({ found: false });
   });
@@ -157,8 +163,25 @@ describe("user.lookup against slapd", () => {
   it("the relay's users map wins for the number, as for logins; a user the directory does not know stays unknown", async () => {
     const users = { alice: { msisdn: "+46709998877" }, carol: { msisdn: "+46709998866" } };
     const h = await passwordResetHandlers(resetConfig(), users, log);
-    expect(await h["user.lookup"]({ username: "alice" })).toEqual({ found: true, msisdn: "+46709998877", displayName: "Alice Andersson" });
+    expect(await h["user.lookup"]({ username: "alice" })).toEqual({
+      found: true,
+      username: "alice",
+      msisdn: "+46709998877",
+      displayName: "Alice Andersson",
+    });
     expect(await h["user.lookup"]({ username: "carol" })).toEqual({ found: false });
+  });
+});
+
+describe("user.lookup: the account's name, also when the search matched another attribute", () => {
+  it("a filter on uid or mail found by mail answers the uid (usernameAttribute); without it, no name", async () => {
+    const userSearch = { baseDn: slapd.baseDn, filter: "(|(uid={user})(mail={user}))" };
+    const named = await passwordResetHandlers(resetConfig({ userSearch, usernameAttribute: "uid" }), {}, log);
+    expect(await named["user.lookup"]({ username: "Alice@Example.com" })).toMatchObject({ found: true, username: "alice" });
+    const unnamed = await passwordResetHandlers(resetConfig({ userSearch }), {}, log);
+    const found = await unnamed["user.lookup"]({ username: "alice@example.com" });
+    expect(found).toMatchObject({ found: true, displayName: "Alice Andersson" });
+    expect(found).not.toHaveProperty("username");
   });
 });
 

@@ -2,7 +2,7 @@ import { env, exports } from "cloudflare:workers";
 import { exportJWK, generateKeyPair } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FAKE_GRAPH, approverGroupId, type GraphRequest } from "../../harness/fake-graph-fixture";
-import { graphPhoneToE164 } from "../../workers/domain/approvers-entra";
+import { entraUsernames, graphPhoneToE164 } from "../../workers/domain/approvers-entra";
 import { memberId } from "../../workers/domain/approver-directory";
 import { approverDirectory } from "../../workers/domain/approvers";
 import { EndpointSchema } from "../../workers/config/schema";
@@ -82,6 +82,7 @@ describe("approvers from Entra ID (Microsoft Graph)", () => {
     expect(user.buttons.map((b) => b.name)).toEqual(["Erin Entra", "Gina Graph", "Ida Identity"]);
     expect(user.buttons[1]?.id).toBe(await memberId("entra", "gina@contoso.test"));
     expect(user.html).not.toContain("+46700000032");
+    expect(user.html).not.toContain("contoso.test"); // the users' sign-in names stay at the edge
     const gina = "+46700000032";
     const before = (await gatewayRequests(gina)).length;
     expect((await pick(user.link, user.csrf, user.buttons[1]?.id ?? "")).status).toBe(200);
@@ -101,6 +102,20 @@ describe("approvers from Entra ID (Microsoft Graph)", () => {
     expect(await dir.find(endpoint, first[2]?.id ?? "")).toEqual(first[2]);
     expect(await dir.find(endpoint, "2")).toBeNull(); // not a list position
     expect(await count()).toBe(pages);
+  });
+
+  it("each approver carries the names they sign in under: the UPN and a synced sAMAccountName, normalised", async () => {
+    const group = approverGroupId();
+    const endpoint = { name: "assisted", assistedLogin: EndpointSchema.shape.assistedLogin.parse(entra(group)) };
+    const list = await approverDirectory(envWith(entra(group)), endpoint).list(endpoint);
+    expect(list.map((a) => [a.name, a.usernames])).toEqual([
+      ["Erin Entra", ["erin@contoso.test"]],
+      ["Gina Graph", ["gina@contoso.test", "gina.g"]],
+      ["Ida Identity", ["ida@contoso.test"]],
+    ]);
+    expect(entraUsernames({ userPrincipalName: " Ida@Contoso.test ", onPremisesSamAccountName: "IDA@contoso.TEST" })).toEqual([
+      "ida@contoso.test",
+    ]);
   });
 
   it("a wrong client secret, a missing secret, a failing Graph: FAILED_DELIVERY and no SMS to the user", async () => {
@@ -164,6 +179,22 @@ describe("approvers from an LDAP group (over the relay link)", () => {
     expect((await pick(user.link, user.csrf, user.buttons[1]?.id ?? "")).status).toBe(200);
     await approverAccepts(members[1]?.msisdn ?? "", 0);
     expect(await codeOf(pending)).toBe("TOUCH_ACCEPTED");
+    relay.ws.close(1000);
+  });
+
+  it("each member carries their login name (the relay's account attribute), normalised", async () => {
+    const group = "cn=named-approvers,ou=groups,dc=example,dc=com";
+    const e = envWith({ ...ldap(group), cacheSeconds: 0 });
+    const named = [{ username: " Carol ", displayName: "Carol LDAP", msisdn: freshMsisdn() }, ...members];
+    const relay = await connectFakeRelay(e, key, "dir-relay", (_req, reply) => reply({ ok: true, result: { members: named } }));
+    const endpoint = { name: "assisted", assistedLogin: EndpointSchema.shape.assistedLogin.parse({ ...ldap(group), cacheSeconds: 0 }) };
+    const list = await approverDirectory(e, endpoint).list(endpoint);
+    expect(list.map((a) => [a.name, a.usernames])).toEqual([
+      ["Carol LDAP", ["carol"]],
+      ["Alice LDAP", ["alice"]],
+      ["Bob LDAP", ["bob"]],
+    ]);
+    expect(list[0]?.id).toBe(await memberId("ldap", "carol"));
     relay.ws.close(1000);
   });
 

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { E164 } from "../../core/contracts/relay";
+import { E164, USERNAME_MAX, normalizeUsername } from "../../core/contracts/relay";
 import { PasswordPolicySchema } from "../../core/password-policy-schema";
 import { isPrivateNetworkHost } from "../../core/private-host";
 import { isHttpsOrLoopback } from "../../core/loopback";
@@ -40,10 +40,21 @@ const DirectoryUrlSchema = z
 /** How long a directory's approver list is reused at the edge (0: asked on every call). */
 const DirectoryCacheSeconds = z.number().int().min(0).max(86_400).default(300);
 
+/**
+ * One approver of a local list. `username`: the directory name this person signs in under
+ * (compared as normalizeUsername), so they cannot approve their own sign-in or reset when
+ * listed under a second number (a desk phone).
+ */
+export const LocalApproverSchema = z.object({
+  name: z.string().min(1).max(100),
+  msisdn: z.string().regex(E164),
+  username: z.string().max(USERNAME_MAX).transform(normalizeUsername).pipe(z.string().min(1, "username must not be empty")).optional(),
+});
+
 /** The endpoint's own list (`source` may be left out). */
 export const LocalApproversSchema = z.object({
   source: z.literal("local").optional(),
-  approvers: z.array(z.object({ name: z.string().min(1).max(100), msisdn: z.string().regex(E164) })).min(1),
+  approvers: z.array(LocalApproverSchema).min(1),
 });
 /** An LDAP group, resolved by a relay of `site` (default: the endpoint's name) over the relay link. */
 export const LdapApproversSchema = z.object({
@@ -81,10 +92,7 @@ export type AssistedLogin = z.infer<typeof AssistedLoginSchema>;
  */
 export const ResetSchema = z.object({
   /** Who may approve a reset; default: the endpoint's Assisted Login approvers. */
-  approvers: z
-    .array(z.object({ name: z.string().min(1).max(100), msisdn: z.string().regex(E164) }))
-    .min(1)
-    .optional(),
+  approvers: z.array(LocalApproverSchema).min(1).optional(),
   /** The relay site that looks users up and changes passwords; default: the endpoint's name. */
   site: z
     .string()

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import type { EntraApproversSchema, Endpoint } from "../config/schema";
 import { log } from "../lib/log";
-import { E164 } from "../../core/contracts/relay";
+import { E164, normalizeUsername } from "../../core/contracts/relay";
 import { cachedApprovers } from "./approver-cache";
 import { ApproverDirectoryUnavailable, findIn, memberId, type Approver, type ApproverDirectory } from "./approver-directory";
 
@@ -20,6 +20,7 @@ const MembersPage = z.object({
         displayName: z.string().nullish(),
         mobilePhone: z.string().nullish(),
         userPrincipalName: z.string().nullish(),
+        onPremisesSamAccountName: z.string().nullish(),
       })
       .loose(),
   ),
@@ -34,6 +35,15 @@ export function graphPhoneToE164(raw: string | null | undefined): string | null 
   // "+46 (0)70 ..." writes the national trunk prefix in brackets: it is not dialled from abroad.
   const n = (raw ?? "").replace("(0)", "").replace(/[\s\-.()]/g, "");
   return E164.test(n) ? n : null;
+}
+
+/**
+ * The names an Entra user signs in under, as a reset or RADIUS login may give them: the UPN
+ * (alice@example.com) and, for a user synced from AD, the sAMAccountName (alice).
+ */
+export function entraUsernames(m: { userPrincipalName?: string | null; onPremisesSamAccountName?: string | null }): string[] {
+  const names = [m.userPrincipalName, m.onPremisesSamAccountName].map((n) => normalizeUsername(n ?? "")).filter((n) => n !== "");
+  return [...new Set(names)];
 }
 
 /**
@@ -76,7 +86,7 @@ export class EntraGroupDirectory implements ApproverDirectory {
     const token = await this.#token(cfg);
     const graphOrigin = new URL(cfg.graphBase).origin;
     let url: string | undefined =
-      `${cfg.graphBase}/v1.0/groups/${encodeURIComponent(cfg.groupId)}/members?$select=displayName,mobilePhone,userPrincipalName&$top=999`;
+      `${cfg.graphBase}/v1.0/groups/${encodeURIComponent(cfg.groupId)}/members?$select=displayName,mobilePhone,userPrincipalName,onPremisesSamAccountName&$top=999`;
     const out: Approver[] = [];
     let skipped = 0;
     for (let page = 0; url && page < MAX_PAGES && out.length < MAX_MEMBERS; page++) {
@@ -98,7 +108,7 @@ export class EntraGroupDirectory implements ApproverDirectory {
         }
         if (out.length >= MAX_MEMBERS) break;
         const name = (m.displayName || m.userPrincipalName).slice(0, 100);
-        out.push({ id: await memberId("entra", m.userPrincipalName), name, msisdn });
+        out.push({ id: await memberId("entra", m.userPrincipalName), name, msisdn, usernames: entraUsernames(m) });
       }
       url = body.data["@odata.nextLink"];
     }

@@ -34,7 +34,15 @@ export class LdapGroupDirectory implements ApproverDirectory {
         log.warn("approver_directory_unavailable", { source: "ldap", site, code: e.code, error: e.message });
         throw new ApproverDirectoryUnavailable(`ldap group via site ${site}: ${e.code}`);
       }
-      return Promise.all(members.map(async (m) => ({ id: await memberId("ldap", m.username), name: m.displayName, msisdn: m.msisdn })));
+      // The member's login name (the relay's account attribute, normalised by the contract) names the person.
+      return Promise.all(
+        members.map(async (m) => ({
+          id: await memberId("ldap", m.username),
+          name: m.displayName,
+          msisdn: m.msisdn,
+          usernames: [m.username],
+        })),
+      );
     });
   }
 

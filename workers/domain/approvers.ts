@@ -13,16 +13,23 @@ function localApprovers(endpoint: AssistedEndpoint): z.infer<typeof LocalApprove
   return a && "approvers" in a ? a.approvers : [];
 }
 
+type LocalApprover = z.infer<typeof LocalApproversSchema>["approvers"][number];
+
+/** A list entry as an Approver; its username, if the operator gave one, names the person. */
+function fromList(a: LocalApprover, id: string): Approver {
+  return { id, name: a.name, msisdn: a.msisdn, ...(a.username ? { usernames: [a.username] } : {}) };
+}
+
 /** The `assistedLogin.approvers` list of the endpoint settings; ids are list positions. */
 export class LocalListDirectory implements ApproverDirectory {
   async list(endpoint: AssistedEndpoint): Promise<Approver[]> {
-    return localApprovers(endpoint).map((a, i) => ({ id: String(i), name: a.name, msisdn: a.msisdn }));
+    return localApprovers(endpoint).map((a, i) => fromList(a, String(i)));
   }
 
   async find(endpoint: AssistedEndpoint, id: string): Promise<Approver | null> {
     if (!INDEX_ID.test(id)) return null;
     const a = localApprovers(endpoint)[Number(id)];
-    return a ? { id, name: a.name, msisdn: a.msisdn } : null;
+    return a ? fromList(a, id) : null;
   }
 }
 

@@ -180,10 +180,24 @@ async function admitWithLease(
   return { admitted: a.value, lease: l.value };
 }
 
-/** The session a Magic Link call's parameters ask for (the blocking call and the async API alike). */
-export function sessionRequestFor(env: Env, endpoint: Endpoint, q: AuthQuery, publicOrigin: string): SessionRequest {
+/**
+ * The session a Magic Link call's parameters ask for (the blocking call and the async API alike).
+ * `requesterUsernames`: who signs in, where the caller knows it (a relay Touch's username); the
+ * Magic Link API knows only the number, so only the number rule keeps the user from approving.
+ */
+export function sessionRequestFor(
+  env: Env,
+  endpoint: Endpoint,
+  q: AuthQuery,
+  publicOrigin: string,
+  requesterUsernames?: string[],
+): SessionRequest {
   const assisted = endpoint.assistedLogin
-    ? { approvers: () => approverDirectory(env, endpoint).list(endpoint), linkBase: publicOrigin }
+    ? {
+        approvers: () => approverDirectory(env, endpoint).list(endpoint),
+        linkBase: publicOrigin,
+        ...(requesterUsernames?.length ? { requesterUsernames } : {}),
+      }
     : null;
   return {
     msisdn: q.msisdn,
@@ -199,8 +213,15 @@ export function sessionRequestFor(env: Env, endpoint: Endpoint, q: AuthQuery, pu
  * One Magic Link authentication, start to finish: the session is started (startSession), then
  * we block until it reports its outcome. The result codes are the same whichever channel was used.
  */
-export async function authenticate(env: Env, config: Config, endpoint: Endpoint, q: AuthQuery, publicOrigin: string): Promise<AuthOutcome> {
-  const started = await startSession(env, config, sessionRequestFor(env, endpoint, q, publicOrigin), publicOrigin);
+export async function authenticate(
+  env: Env,
+  config: Config,
+  endpoint: Endpoint,
+  q: AuthQuery,
+  publicOrigin: string,
+  requesterUsernames?: string[],
+): Promise<AuthOutcome> {
+  const started = await startSession(env, config, sessionRequestFor(env, endpoint, q, publicOrigin, requesterUsernames), publicOrigin);
   if (started.kind === "no_approvers") return { code: "FAILED_DELIVERY", sessionId: started.sessionId, channel: "none" };
   if (started.kind === "refused") {
     return {

@@ -177,6 +177,8 @@ async function lookUpAndAsk(ctx: ResetContext, r: ResetEndpoint, username: strin
         approvers: () => approverDirectory(ctx.env, approverSource).list(approverSource),
         linkBase: ctx.publicOrigin,
         purpose: "password-reset",
+        // Whose password this is: as named, and as the directory names the account found.
+        requesterUsernames: [...new Set([username, ...(lookup.username ? [lookup.username] : [])])],
       },
     },
     ctx.publicOrigin,

@@ -1,14 +1,14 @@
 import type { z } from "zod";
 import type { Config, Endpoint } from "../config/schema";
 import { AuthQuerySchema, type AuthQuery } from "../../core/contracts/magic-link";
-import type { RELAY_CALLS, RelayAnswer } from "../../core/contracts/relay-api";
+import type { RELAY_CALLS, RelayAnswer, WhoSchema } from "../../core/contracts/relay-api";
 import { authenticate } from "./authenticate";
 
 /**
- * One relay Touch login (a single Touch call, or one login of a batched one): the blocking
- * Magic Link session for its number, and what the relay and the audit get from it.
+ * One relay Touch login (a single Touch call, or one login of a batched one), with who logs in:
+ * the blocking Magic Link session for its number, and what the relay and the audit get from it.
  */
-export type TouchLogin = z.output<(typeof RELAY_CALLS)["touch"]["request"]>;
+export type TouchLogin = z.output<(typeof RELAY_CALLS)["touch"]["request"]> & z.output<typeof WhoSchema>;
 
 export interface TouchResult {
   answer: RelayAnswer<"touch">;
@@ -34,7 +34,8 @@ export async function runRelayTouch(
   login: TouchLogin,
   publicOrigin: string,
 ): Promise<TouchResult> {
-  const outcome = await authenticate(env, config, endpoint, touchAuthQuery(login), publicOrigin);
+  // The relay names who signs in: on an Assisted Login endpoint they cannot approve themselves under another number.
+  const outcome = await authenticate(env, config, endpoint, touchAuthQuery(login), publicOrigin, [login.username]);
   // A BAD_REQUEST also says why (for the edge's own logs; the relay reads `code`).
   if (outcome.code === "BAD_REQUEST") return { answer: { code: outcome.code, reason: outcome.reason }, result: outcome.code, detail: {} };
   // The app device that answered, if one did (several devices per number).

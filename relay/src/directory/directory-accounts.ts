@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { Attribute, Change, Client, ResultCodeError } from "ldapts";
 import type { PasswordResetConfig } from "../config.ts";
 import { escapeFilterValue } from "../first-factor/ldap.ts";
-import { firstValue } from "../first-factor/ldap-account.ts";
+import { firstValue, ldapAccountAttribute } from "../first-factor/ldap-account.ts";
 import { PASSWORD_MODIFY_OID, adUnicodePwd, passwordModifyRequest } from "./password-modify-ber.ts";
 import { type Refusal, refusalInWords } from "./refusal-words.ts";
 
@@ -10,6 +10,8 @@ export interface DirectoryUser {
   dn: string;
   msisdn: string | null;
   displayName: string | null;
+  /** The account's name (usernameAttribute), if the config names the attribute. */
+  account?: string;
 }
 
 export type SetPasswordResult = { ok: true } | ({ ok: false } & Refusal);
@@ -41,17 +43,24 @@ export class LdapDirectoryAccounts implements DirectoryAccounts {
   async find(username: string): Promise<DirectoryUser | null> {
     return this.#withClient(async (client) => {
       const cfg = this.#cfg;
+      const accountAttr = ldapAccountAttribute({ usernameAttribute: cfg.usernameAttribute, search: cfg.userSearch });
       const { searchEntries } = await client.search(cfg.userSearch.baseDn, {
         scope: "sub",
         filter: cfg.userSearch.filter.replaceAll("{user}", escapeFilterValue(username)),
-        attributes: [cfg.mobileAttribute, cfg.displayNameAttribute],
+        attributes: [cfg.mobileAttribute, cfg.displayNameAttribute, ...(accountAttr ? [accountAttr] : [])],
         sizeLimit: 2,
       });
       // Zero or several matches: not a user we can reset (never guess which was meant).
       const entry = searchEntries.length === 1 ? searchEntries[0] : undefined;
       if (!entry) return null;
       const mobile = firstValue(entry, cfg.mobileAttribute)?.replace(/[\s-]/g, "") ?? null;
-      return { dn: entry.dn, msisdn: mobile, displayName: firstValue(entry, cfg.displayNameAttribute) ?? null };
+      const account = accountAttr ? firstValue(entry, accountAttr) : undefined;
+      return {
+        dn: entry.dn,
+        msisdn: mobile,
+        displayName: firstValue(entry, cfg.displayNameAttribute) ?? null,
+        ...(account ? { account } : {}),
+      };
     });
   }
 

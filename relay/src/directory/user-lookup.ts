@@ -8,7 +8,9 @@ import type { DirectoryAccounts } from "./directory-accounts.ts";
 /**
  * The relay's "user.lookup" handler: the reset's user as the directory knows them. The relay's
  * `users` map wins for the number (as for logins: auth-flow's phoneNumberFor). A mobile that
- * is not E.164 is left out (the edge then cannot reach the user and says nothing more).
+ * is not E.164 is left out (the edge then cannot reach the user and says nothing more). The
+ * account's name goes along where the config names its attribute: the edge refuses an
+ * approver of that name as approver of this reset.
  * Directory errors propagate: the link answers them as relay_error, not as "not found".
  */
 export function userLookupHandler(deps: { accounts: DirectoryAccounts; users?: RelayConfig["users"]; log: Logger }) {
@@ -19,8 +21,11 @@ export function userLookupHandler(deps: { accounts: DirectoryAccounts; users?: R
     // The login rule, with the directory vouching for the user; never the username as a number.
     const msisdn = phoneNumberFor(username, user.msisdn ?? undefined, { users: deps.users ?? {}, usernameAsMsisdn: false }, true);
     if (!msisdn) deps.log.log("warn", "user_lookup_no_mobile", { username });
+    const account = user.account ? normalizeUsername(user.account) : "";
     return {
       found: true,
+      // The account's own name (the search may have matched the name typed on another attribute).
+      ...(account ? { username: account } : {}),
       ...(msisdn ? { msisdn } : {}),
       ...(user.displayName ? { displayName: user.displayName.slice(0, 256) } : {}),
     };

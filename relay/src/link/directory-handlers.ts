@@ -40,11 +40,12 @@ export function registerDirectoryHandlers(
   dispatcher.register("user.lookup", async ({ username }) => {
     if (!directory) {
       const msisdn = phoneNumberFor(username, undefined, config, false);
-      return config.users[username] ? { found: true, displayName: username, ...(msisdn ? { msisdn } : {}) } : { found: false };
+      return config.users[username] ? { found: true, username, displayName: username, ...(msisdn ? { msisdn } : {}) } : { found: false };
     }
     const user = await directory.user(username);
     if (!user) return { found: false };
-    return { found: true, displayName: user.displayName, ...(user.msisdn ? { msisdn: user.msisdn } : {}) };
+    // The account name the filter found (it may have matched on another attribute): the edge's requester name.
+    return { found: true, username: user.username, displayName: user.displayName, ...(user.msisdn ? { msisdn: user.msisdn } : {}) };
   });
 
   dispatcher.register("group.members", async ({ group }) => {

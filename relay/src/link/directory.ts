@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { Client } from "ldapts";
-import { E164 } from "../../../core/contracts/relay.ts";
+import { E164, normalizeUsername } from "../../../core/contracts/relay.ts";
 import { phoneNumberFor } from "../auth-flow.ts";
 import type { FirstFactorConfig, RelayConfig } from "../config.ts";
 import { escapeFilterValue } from "../first-factor/ldap.ts";
@@ -114,7 +114,8 @@ export class LdapDirectory {
   #toUser(entry: Record<string, unknown>): DirectoryUser | null {
     const account = firstValue(entry, this.#accountAttr);
     if (!account) return null;
-    const username = account.trim().toLowerCase();
+    // As the edge and the relay's users map compare names (the approver's identity at the edge).
+    const username = normalizeUsername(account);
     const mobile = firstValue(entry, this.#cfg.mobileAttribute)?.replace(/[\s-]/g, "");
     const msisdn = phoneNumberFor(username, mobile, this.#numbers, true);
     const displayName = (firstValue(entry, "displayName") ?? firstValue(entry, "cn") ?? account).slice(0, 256);

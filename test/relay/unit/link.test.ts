@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { LinkResponseFrame } from "../../../core/contracts/relay-link.ts";
 import { backoffDelayMs, DEFAULT_BACKOFF, nextAttempt } from "../../../relay/src/link/backoff.ts";
 import { normalizeDn, registerDirectoryHandlers } from "../../../relay/src/link/directory-handlers.ts";
+import type { LdapDirectory } from "../../../relay/src/link/directory.ts";
 import { LinkDispatcher, LinkHandlerError } from "../../../relay/src/link/dispatch.ts";
 import { TtlCache } from "../../../relay/src/link/ttl-cache.ts";
 import type { Logger } from "../../../relay/src/log.ts";
@@ -95,8 +96,56 @@ describe("directory handlers without LDAP", () => {
     expect(errorOf(await d.handle(request("group.members", { group: "cn=admins,dc=example,dc=com" })))).toBe("bad_request");
     expect(errorOf(await d.handle(request("group.members", { group: "CN=approvers,OU=groups,DC=example,DC=com" })))).toBe("unsupported");
   });
+  it("user.lookup names the account found: the users map's key", async () => {
+    const d = new LinkDispatcher({ timeoutMs: 500, log: recorder() });
+    registerDirectoryHandlers(d, config, null, recorder());
+    expect(await d.handle(request("user.lookup", { username: " Alice " }))).toMatchObject({ ok: true, result: { username: "alice" } });
+  });
   it("DNs compare without case and separator spaces", () => {
     expect(normalizeDn("CN=Approvers, OU=Groups ,dc=Example")).toBe("cn=approvers,ou=groups,dc=example");
+  });
+});
+
+describe("directory handlers with a directory", () => {
+  // The directory's answers as LdapDirectory gives them (the slapd test in test/relay/relay-link.test.ts reads real entries).
+  const directory = {
+    user: async (name: string) =>
+      name === "carol@example.com" ? { username: "carol", displayName: "Carol", msisdn: "+46701111111" } : null,
+    groupMembers: async () => ({
+      members: [
+        { username: "alice", displayName: "Alice", msisdn: "+46702222222" },
+        { username: "Carol ", displayName: "Carol (desk)", msisdn: "+46703333333" },
+      ],
+      skipped: 0,
+    }),
+  } as unknown as LdapDirectory;
+  const config = {
+    users: {},
+    usernameAsMsisdn: false,
+    link: { enabled: true, requestTimeoutMs: 1000, keepaliveSeconds: 20, groups: ["cn=approvers,dc=example,dc=com"], groupCacheSeconds: 0 },
+  };
+
+  it("user.lookup answers the account name the search found (it may have matched on another attribute)", async () => {
+    const d = new LinkDispatcher({ timeoutMs: 500, log: recorder() });
+    registerDirectoryHandlers(d, config, directory, recorder());
+    expect(await d.handle(request("user.lookup", { username: "Carol@Example.com" }))).toEqual({
+      type: "response",
+      id: "r1",
+      ok: true,
+      result: { found: true, username: "carol", displayName: "Carol", msisdn: "+46701111111" },
+    });
+  });
+
+  it("group.members answers each member's login name, normalised: the edge's name for the approver", async () => {
+    const d = new LinkDispatcher({ timeoutMs: 500, log: recorder() });
+    registerDirectoryHandlers(d, config, directory, recorder());
+    const frame = await d.handle(request("group.members", { group: "cn=approvers,dc=example,dc=com" }));
+    expect(frame?.ok ? frame.result : frame).toEqual({
+      members: [
+        { username: "alice", displayName: "Alice", msisdn: "+46702222222" },
+        { username: "carol", displayName: "Carol (desk)", msisdn: "+46703333333" },
+      ],
+    });
   });
 });
 

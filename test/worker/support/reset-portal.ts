@@ -19,6 +19,8 @@ export const ORIGIN = "https://mfa.example.com";
 export interface DirectoryEntry {
   msisdn?: string;
   displayName?: string;
+  /** The account's name as the directory holds it (the lookup may have matched another attribute). */
+  username?: string;
 }
 
 export type ChangeAnswer = LinkResult<"password.change">;

@@ -464,3 +464,65 @@ describe("stored state", () => {
     expect(fromStored(JSON.parse(JSON.stringify(asked)))).toEqual({ ...asked, choices: undefined });
   });
 });
+
+describe("Assisted Login: an approver who is the requester under another number", () => {
+  /** Carol signs in (or resets) as "carol" from USER; she is also an approver, listed under her desk phone. */
+  const CAROL_DESK = { id: "carol-desk", name: "Carol (desk)", msisdn: "+46700000033", usernames: ["carol"] };
+  const WITH_CAROL = [...APPROVERS.slice(0, 2), CAROL_DESK];
+  const OFFERED = [
+    { id: "a1", name: "Alice" },
+    { id: "a2", name: "Bob" },
+  ];
+
+  function carolSession(requesterUsernames?: string[], push = false): Pending {
+    const base = init({ assisted: true, push });
+    const assisted = { approvers: WITH_CAROL, linkBase: "https://mfa.test", ...(requesterUsernames ? { requesterUsernames } : {}) };
+    return t.create({ ...base, assisted }, NOW, { csrf: "csrf", choices: null });
+  }
+  const accept = (state: Pending) => t.decide(state, { decision: "accept", csrfValid: true }, NOW);
+  const pick = (state: Pending, approverId: string) => t.chooseApprover(state, { approverId, csrfValid: true }, SECRETS, NOW);
+
+  it("is not offered, and picked anyway (an id posted by hand) ends the session as invalid_approver (self)", () => {
+    const accepted = accept(carolSession(["carol"]));
+    expect(accepted.result).toEqual({ kind: "choose_approver", title: DEFAULT_TEXTS.title, csrf: "csrf", approvers: OFFERED });
+    const step = pick(pending(accepted.state), "carol-desk");
+    expectFinished(step, "invalid_approver");
+    expect(step.effects[0]).toEqual({ kind: "log", level: "warn", event: "invalid_approver", fields: { endpoint: "ep", reason: "self" } });
+    expect(kinds(step.effects)).not.toContain("ask_approver");
+  });
+
+  it("another approver still works; a requester with another name may pick Carol", () => {
+    expect(pick(pending(accept(carolSession(["carol"])).state), "a1").result).toMatchObject({ kind: "asked", approverName: "Alice" });
+    const dave = accept(carolSession(["dave"]));
+    expect(dave.result).toMatchObject({ approvers: [...OFFERED, { id: "carol-desk", name: "Carol (desk)" }] });
+    expect(pick(pending(dave.state), "carol-desk").result).toMatchObject({ kind: "asked", approverName: "Carol (desk)" });
+  });
+
+  it("any of the requester's names (as typed, as the directory has it) against any of the approver's", () => {
+    const state = pending(accept(carolSession(["carol@example.com", "carol"])).state);
+    expect(pick(state, "carol-desk").result).toEqual({ kind: "finished", status: "invalid_approver" });
+  });
+
+  it("in the app too: the list leaves her out and a signed pick of her ends invalid_approver", () => {
+    const pushed = pending(t.userPushed(carolSession(["carol"], true), { challenge: CHALLENGE, delivered: true }, SMS, NOW).state);
+    const fetched = pending(t.issueNonce(pushed, "user", DEVICE, "nonce").state);
+    const answer = (state: Pending, a?: string) =>
+      t.appDecide(state, { role: "user", nonceValid: true, claims: claims(a ? { a } : {}), device: DEVICE, uv: "missing" }, fresh, NOW);
+    const choosingStep = answer(fetched);
+    expect(choosingStep.result).toMatchObject({ kind: "choose_approver", approvers: OFFERED });
+    expect(t.issueNonce(pending(choosingStep.state), "user", DEVICE, "n").result).toMatchObject({ approvers: OFFERED });
+    expect(answer(pending(choosingStep.state), "carol-desk").result).toEqual({ kind: "finished", status: "invalid_approver" });
+    // Accept and pick in one answer: the requester's names survive the step to choose_approver.
+    expect(answer(fetched, "carol-desk").result).toEqual({ kind: "finished", status: "invalid_approver" });
+  });
+
+  it("without the requester's name (the Magic Link API; a session stored before the field) only the number rule applies", () => {
+    const unnamed = accept(carolSession());
+    expect(unnamed.result).toMatchObject({ approvers: [...OFFERED, { id: "carol-desk", name: "Carol (desk)" }] });
+    const stored = fromStored(JSON.parse(JSON.stringify(pending(unnamed.state))));
+    expect(pick(pending(stored), "carol-desk").result).toMatchObject({ kind: "asked" });
+    // A stored session that has the field keeps it.
+    const named = fromStored(JSON.parse(JSON.stringify(pending(accept(carolSession(["carol"])).state))));
+    expect(pick(pending(named), "carol-desk").result).toEqual({ kind: "finished", status: "invalid_approver" });
+  });
+});

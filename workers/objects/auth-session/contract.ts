@@ -54,11 +54,17 @@ export function parseOutcomeMessage(data: unknown): SessionOutcome {
   return by ? { status, answeredBy: { deviceId: by.deviceId as string, name: by.name as string } } : { status };
 }
 
-/** Someone who can approve an Assisted Login. `id` is opaque to the user's browser. */
+/**
+ * Someone who can approve an Assisted Login. `id` is opaque to the user's browser.
+ * `usernames`: the directory names this person signs in under (normalizeUsername), where the
+ * source knows them; the session refuses them as approver of a requester with one of these
+ * names, whichever number they are listed under. Never shown to the user.
+ */
 export interface Approver {
   id: string;
   name: string;
   msisdn: string;
+  usernames?: string[];
 }
 
 /** How the session reaches the user; decided at start() and reported in the auth log. */
@@ -110,6 +116,13 @@ export interface AssistedInit {
   linkBase: string;
   /** What the approver approves: a sign-in (default) or a password reset (the reset portal). */
   purpose?: "sign-in" | "password-reset";
+  /**
+   * Who asks, where the flow knows it (the reset's username, a relay Touch's RADIUS username;
+   * normalizeUsername): an approver known by one of these names is the requester and is
+   * refused. Absent (the Magic Link API, which knows only the number; a session stored before
+   * this field): only the number rule applies.
+   */
+  requesterUsernames?: string[];
 }
 
 /**

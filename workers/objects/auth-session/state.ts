@@ -7,7 +7,7 @@ import type { Texts } from "../../config/schema";
 import type { FinalStatus } from "../../../core/codes";
 import type { MatchSetup } from "../../../core/match-policy";
 import type { ApprovalPolicy } from "../../../core/user-verification";
-import type { AnsweredByDevice, AssistedInit, AssistedPhase, Channel } from "./contract";
+import type { AnsweredByDevice, Approver, AssistedInit, AssistedPhase, Channel } from "./contract";
 
 export const STATE_KEY = "session";
 
@@ -148,6 +148,23 @@ export function phaseOf(state: Pending): AssistedPhase {
 /** The asked approver (only in approver_pending). */
 export function approverOf(state: Pending): ApproverPending | null {
   return state.assisted?.phase === "approver_pending" ? state.assisted : null;
+}
+
+/** What the session took at its start of an Assisted Login (without the phase and the asked approver). */
+export function assistedInitOf(assisted: AssistedState): AssistedInit {
+  const { approvers, linkBase, purpose, requesterUsernames } = assisted;
+  return { approvers, linkBase, ...(purpose ? { purpose } : {}), ...(requesterUsernames ? { requesterUsernames } : {}) };
+}
+
+/**
+ * The approver is the user themselves (four eyes are one pair): listed under the user's number,
+ * or known by a name of the requester's, whatever number they are listed under. A state stored
+ * without requesterUsernames keeps the number rule only.
+ */
+export function isRequester(state: Pending, approver: Approver): boolean {
+  if (approver.msisdn === state.msisdn) return true;
+  const asking = state.assisted?.requesterUsernames ?? [];
+  return asking.length > 0 && (approver.usernames ?? []).some((u) => asking.includes(u));
 }
 
 export type ChallengeRole = "user" | "approver";

@@ -16,6 +16,8 @@ import {
   type Pending,
   type SessionState,
   approverOf,
+  assistedInitOf,
+  isRequester,
   matchSetup,
   phaseOf,
   withNonce,
@@ -159,8 +161,7 @@ export function appDecide(
   const expected = phase === "choose_approver" ? null : consumed.matchNumber;
   const { status, mismatch } = judgeAnswer(expected, claims.d, claims.m);
   if (status === "accepted" && consumed.assisted) {
-    const { approvers, linkBase, purpose } = consumed.assisted;
-    const init: AssistedInit = { approvers, linkBase, ...(purpose ? { purpose } : {}) };
+    const init = assistedInitOf(consumed.assisted);
     const choosing: Pending = {
       ...consumed,
       // The user's own SMS fallback is moot now; the approver step may still use the link page.
@@ -192,8 +193,9 @@ export function chooseApprover(
 
 /**
  * The user (who accepted, on the link page or in the app) picked an approver. An id not in
- * the list or the user's own number ends the session as invalid_approver (as does an approver
- * who cannot be reached, see ask_approver). Otherwise the approver gets a single-use link of
+ * the list or the user themselves (their number, or a name of the requester's: isRequester)
+ * ends the session as invalid_approver (as does an approver who cannot be reached, see
+ * ask_approver). Otherwise the approver gets a single-use link of
  * their own, and a push first if they have the app (the link follows after the grace period).
  */
 function pickApprover(
@@ -204,7 +206,7 @@ function pickApprover(
   now: number,
 ): Step<{ kind: "asked"; approverName: string } | { kind: "finished"; status: FinalStatus }> {
   const approver = assisted.approvers.find((a) => a.id === approverId);
-  if (!approver || approver.msisdn === state.msisdn) {
+  if (!approver || isRequester(state, approver)) {
     const logged = logEffect("warn", "invalid_approver", { endpoint: state.endpoint, reason: approver ? "self" : "unknown_id" });
     const finished = finish(state, "invalid_approver", now);
     return { ...finished, effects: [logged, ...finished.effects], result: { kind: "finished", status: finished.result } };

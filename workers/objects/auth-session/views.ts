@@ -8,7 +8,7 @@ import type { ApproverChoice } from "../../../core/contracts/app-api";
 import { maskMsisdn } from "../../../core/msisdn";
 import { linkPageMatch } from "../../../core/match-policy";
 import type { AppView, ApproverPendingView, ApproverView, ChooseApproverView, SessionView } from "./contract";
-import { type AskedApprover, type AssistedAfterUser, type ChallengeRole, type Pending, matchSetup } from "./state";
+import { type AskedApprover, type AssistedAfterUser, type ChallengeRole, type Pending, isRequester, matchSetup } from "./state";
 
 export const APPROVER_ACCEPTED = "Thank you. The sign-in was approved.";
 export const APPROVER_REJECTED = "Thank you. The sign-in was rejected.";
@@ -46,10 +46,10 @@ export function approverPendingView(state: Pending, approver: AskedApprover): Ap
   return { kind: "approver_pending", title: state.texts.title, approverName: approver.name };
 }
 
-/** Names and opaque ids only; the user's own number is not offered as an approver. */
+/** Names and opaque ids only (never numbers or usernames); the user themselves is not offered (isRequester). */
 export function approverChoices(state: Pending): ApproverChoice[] {
   const approvers = state.assisted?.approvers ?? [];
-  return approvers.filter((a) => a.msisdn !== state.msisdn).map((a) => ({ id: a.id, name: a.name }));
+  return approvers.filter((a) => !isRequester(state, a)).map((a) => ({ id: a.id, name: a.name }));
 }
 
 /** What the approver is asked (SMS, link page, app): the user's number, masked. */
