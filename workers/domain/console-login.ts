@@ -4,18 +4,25 @@ import { adminTokensFromEnv, matchAdmin } from "../lib/admin-auth";
 import { log } from "../lib/log";
 import { auditAdmin } from "../store/audit";
 import { admitByIp, admitByKey } from "./ip-limit";
+import { LOGIN_PER_DEVICE, deviceBucketKey, deviceFailed, issueDevice, recogniseDevice } from "./console-device";
 import { credentialFingerprint, endConsoleSession, startConsoleSession, type ConsoleSession } from "./console-session";
 
 /**
  * Password sign-in to the admin console with an operator's named admin token (ADMIN_TOKENS,
  * as the CLI uses it). Every attempt counts against the client address and against the name
  * before the token is checked, so online guessing is capped however the attacker spreads it;
- * a wrong attempt says nothing about which half was wrong.
+ * a wrong attempt says nothing about which half was wrong. An attempt that brings a valid
+ * device cookie for that name (console-device.ts) counts against the device instead of the
+ * name, so whoever floods a name cannot lock its operator out of a browser they signed in from.
  */
 export const LOGIN_PER_IP: RateLimits = { perMinute: 20, perHour: 120 };
 export const LOGIN_PER_NAME: RateLimits = { perMinute: 10, perHour: 60 };
 
-export type SignIn = { kind: "ok"; session: ConsoleSession } | { kind: "wrong" } | { kind: "rate_limited"; retryAfterMs: number };
+/** `device`: the new device cookie's value; `forgetDevice`: the presented one is dead, clear it. */
+export type SignIn =
+  | { kind: "ok"; session: ConsoleSession; device: string }
+  | { kind: "wrong"; forgetDevice: boolean }
+  | { kind: "rate_limited"; retryAfterMs: number; forgetDevice: boolean };
 
 /**
  * `defer` runs work after the response (the route's waitUntil): a wrong sign-in for a real
@@ -24,19 +31,26 @@ export type SignIn = { kind: "ok"; session: ConsoleSession } | { kind: "wrong" }
  */
 export async function signInToConsole(
   env: Env,
-  attempt: { name: string; secret: string; ip: string | null },
+  attempt: { name: string; secret: string; ip: string | null; device?: string },
   defer: (work: Promise<unknown>) => void,
 ): Promise<SignIn> {
   const name = attempt.name.trim().slice(0, 64);
-  const byIp = await admitByIp(env, "console-login", attempt.ip, LOGIN_PER_IP);
-  // Names get a key space of their own (never an address bucket), hashed: any string is a key.
-  const byName = await admitByKey(env, `console-login:${await sha256Hex(name.toLowerCase())}`, "console-login-name", LOGIN_PER_NAME);
-  if (!byIp.allowed || !byName.allowed) {
-    const retryAfterMs = Math.max(byIp.allowed ? 0 : byIp.retryAfterMs, byName.allowed ? 0 : byName.retryAfterMs);
-    log.warn("console_login_limited", { ip: attempt.ip, retryAfterMs });
-    return { kind: "rate_limited", retryAfterMs };
-  }
   const tokens = await adminTokensFromEnv(env);
+  const byIp = await admitByIp(env, "console-login", attempt.ip, LOGIN_PER_IP);
+  // The device only picks the bucket: the token below is checked the same way with or without it.
+  const named = tokens.find((t) => t.name === name);
+  const device = await recogniseDevice(env, attempt.device, name, named ? await credentialFingerprint(named.sha256) : null);
+  const forgetDevice = device.kind === "dead";
+  // Names and devices get key spaces of their own (never an address bucket), hashed: any string is a key.
+  const byNameOrDevice =
+    device.kind === "valid"
+      ? await admitByKey(env, deviceBucketKey(device.idSha256), "console-login-device", LOGIN_PER_DEVICE)
+      : await admitByKey(env, `console-login:${await sha256Hex(name.toLowerCase())}`, "console-login-name", LOGIN_PER_NAME);
+  if (!byIp.allowed || !byNameOrDevice.allowed) {
+    const retryAfterMs = Math.max(byIp.allowed ? 0 : byIp.retryAfterMs, byNameOrDevice.allowed ? 0 : byNameOrDevice.retryAfterMs);
+    log.warn("console_login_limited", { ip: attempt.ip, retryAfterMs, device: device.kind === "valid" });
+    return { kind: "rate_limited", retryAfterMs, forgetDevice };
+  }
   // The token is compared against every configured hash (constant time, no early exit), so
   // timing says nothing about the token; the name decides only afterwards.
   const secretSha256 = await sha256Hex(attempt.secret);
@@ -52,11 +66,16 @@ export async function signInToConsole(
           log.error("audit_write_failed", { error: String(e) }),
         ),
       );
-    return { kind: "wrong" };
+    // A stolen device cookie buys a few guesses: DEVICE_MAX_FAILURES in a row forget the device.
+    const forgotten = device.kind === "valid" && (await deviceFailed(env, device.idSha256));
+    if (forgotten) log.warn("console_device_forgotten", { operator: known ?? "(unknown name)", ip: attempt.ip });
+    return { kind: "wrong", forgetDevice: forgetDevice || forgotten };
   }
-  const session = await startConsoleSession(env, owner, await credentialFingerprint(secretSha256));
+  const credential = await credentialFingerprint(secretSha256);
+  const session = await startConsoleSession(env, owner, credential);
+  const newDevice = await issueDevice(env, owner, credential, device.kind === "valid" ? device.idSha256 : null);
   await auditAdmin(env.DB, { actor: owner, action: "console.login", detail: { ip: attempt.ip } });
-  return { kind: "ok", session };
+  return { kind: "ok", session, device: newDevice };
 }
 
 /**

@@ -10,7 +10,17 @@ import { auditAdmin } from "../../store/audit";
 import { ConsoleLoginPage, ConsoleMessagePage } from "../../pages/console/layout";
 import { CONSOLE_CSS } from "../../pages/console/styles";
 import type { ConsoleEnv } from "./context";
-import { clearLoginCookie, clearSessionCookie, loginCookie, sessionCookie, setLoginCookie, setSessionCookie } from "./cookies";
+import {
+  clearDeviceCookie,
+  clearLoginCookie,
+  clearSessionCookie,
+  deviceCookie,
+  loginCookie,
+  sessionCookie,
+  setDeviceCookie,
+  setLoginCookie,
+  setSessionCookie,
+} from "./cookies";
 import { sameOriginRequest } from "./csrf";
 import { CONSOLE_BASE, forbidden } from "./gate";
 
@@ -46,12 +56,15 @@ consoleSignIn.post("/login", async (c) => {
   const secret = typeof form.secret === "string" ? form.secret : "";
   let result: Awaited<ReturnType<typeof signInToConsole>>;
   try {
-    result = await signInToConsole(c.env, { name, secret, ip: clientIp(c.req.raw.headers) }, (work) => c.executionCtx.waitUntil(work));
+    result = await signInToConsole(c.env, { name, secret, ip: clientIp(c.req.raw.headers), device: deviceCookie(c) }, (work) =>
+      c.executionCtx.waitUntil(work),
+    );
   } catch (e) {
     if (!(e instanceof AdminConfigError)) throw e;
     log.error("config_error", { error: e.message });
     return c.html(<ConsoleMessagePage title="Console misconfigured" text="See the Worker's logs." />, 500);
   }
+  if (result.kind !== "ok" && result.forgetDevice) clearDeviceCookie(c);
   if (result.kind === "rate_limited") {
     c.header("retry-after", String(Math.ceil(result.retryAfterMs / 1000)));
     return c.html(<ConsoleLoginPage loginToken={cookie} error="Too many sign-in attempts. Wait a while and try again." />, 429);
@@ -59,10 +72,14 @@ consoleSignIn.post("/login", async (c) => {
   if (result.kind === "wrong") return c.html(<ConsoleLoginPage loginToken={cookie} error="Wrong operator name or admin token." />, 401);
   clearLoginCookie(c);
   setSessionCookie(c, result.session.id);
+  setDeviceCookie(c, result.device);
   return c.redirect(`${CONSOLE_BASE}/`, 303);
 });
 
-/** The gate has checked the CSRF token; this ends the session (and, behind Access, the Access session too). */
+/**
+ * The gate has checked the CSRF token; this ends the session (and, behind Access, the Access
+ * session too). The device cookie stays: it is about the browser, not the session.
+ */
 consoleSignIn.post("/logout", async (c) => {
   const id = sessionCookie(c);
   if (id) await endConsoleSession(c.env, id);
