@@ -45,12 +45,16 @@ export function deviceStanding(
   return "valid";
 }
 
-/** Looks the cookie's device up for a sign-in as `name`; a dead one's row is deleted. */
+/**
+ * Looks the cookie's device up for a sign-in as `name`; a dead one's row is deleted.
+ * `credentialOf` (the fingerprint of the token configured under `name`, or null) is asked only
+ * for a stored device of that name, so without one the work does not depend on the name.
+ */
 export async function recogniseDevice(
   env: Env,
   id: string | undefined,
   name: string,
-  credential: string | null,
+  credentialOf: () => Promise<string | null>,
   now = Date.now(),
 ): Promise<DeviceCheck> {
   if (id === undefined) return { kind: "none" };
@@ -58,7 +62,7 @@ export async function recogniseDevice(
   const idSha256 = await sha256Hex(id);
   const row = await getConsoleDevice(env.DB, idSha256);
   if (!row) return { kind: "dead" };
-  const standing = deviceStanding(row, name, credential, now);
+  const standing = row.operator === name ? deviceStanding(row, name, await credentialOf(), now) : "other";
   if (standing === "dead") await deleteConsoleDevice(env.DB, idSha256);
   return standing === "valid" ? { kind: "valid", idSha256 } : { kind: standing };
 }

@@ -38,8 +38,10 @@ export async function signInToConsole(
   const tokens = await adminTokensFromEnv(env);
   const byIp = await admitByIp(env, "console-login", attempt.ip, LOGIN_PER_IP);
   // The device only picks the bucket: the token below is checked the same way with or without it.
-  const named = tokens.find((t) => t.name === name);
-  const device = await recogniseDevice(env, attempt.device, name, named ? await credentialFingerprint(named.sha256) : null);
+  const device = await recogniseDevice(env, attempt.device, name, async () => {
+    const named = tokens.find((t) => t.name === name);
+    return named ? credentialFingerprint(named.sha256) : null;
+  });
   const forgetDevice = device.kind === "dead";
   // Names and devices get key spaces of their own (never an address bucket), hashed: any string is a key.
   const byNameOrDevice =
