@@ -1,10 +1,11 @@
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { exportJWK, generateKeyPair } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
-import { mintRelayToken } from "../../core/contracts/relay-token";
 import { memberId } from "../../workers/domain/approver-directory";
 import { answer, freshMsisdn, gatewayRequests, openLink, sessionStub, waitForLink } from "./support/magic-link";
+import { pick, userAccepts } from "./support/approver-page";
 import { connectFakeRelay } from "./support/fake-relay";
+import { relayPost } from "./support/relay-call";
 import { cookieOf, ORIGIN, type Portal, portal } from "./support/reset-portal";
 
 /**
@@ -15,28 +16,6 @@ import { cookieOf, ORIGIN, type Portal, portal } from "./support/reset-portal";
  */
 /** The edge's origin (the reset portal's too). */
 const EDGE = ORIGIN;
-
-function approverButtons(html: string): Array<{ id: string; name: string }> {
-  return [...html.matchAll(/name="approver" value="([^"]*)"[^>]*>([^<]*)</g)].map((m) => ({ id: m[1] ?? "", name: m[2] ?? "" }));
-}
-
-/** The user accepts on the SMS link page (after `before` earlier SMS): the approver list they are offered. */
-async function userAccepts(msisdn: string, before = 0) {
-  const link = await waitForLink(msisdn, 10_000, before);
-  const page = await openLink(link);
-  const csrf = page.csrf ?? "";
-  const html = await (await answer(link, "accept", csrf)).text();
-  return { link, csrf, html, buttons: approverButtons(html) };
-}
-
-const pick = (link: string, csrf: string, approver: string) =>
-  exports.default.fetch(
-    new Request(`${link}/approver`, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", origin: new URL(link).origin },
-      body: new URLSearchParams({ csrf, approver }),
-    }),
-  );
 
 /** The approver accepts on their (newest) SMS link. */
 async function approverAccepts(msisdn: string) {
@@ -142,19 +121,8 @@ describe("relay Touch on an Assisted Login endpoint: the signing-in user listed 
   });
 
   async function touch(relay: string, username: string, msisdn: string): Promise<string> {
-    const path = "/api/relay/v1/touch";
     const body = JSON.stringify({ username, msisdn, timeoutSeconds: 30 });
-    const token = await mintRelayToken(key, relay, EDGE, "POST", path, body);
-    const worker = (await import("../../workers/index")).default;
-    const res = await worker.fetch(
-      new Request(`${EDGE}${path}`, {
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-        body,
-      }),
-      testEnv,
-      { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext,
-    );
+    const res = await relayPost({ testEnv, key, relay, edge: EDGE, path: "/api/relay/v1/touch", body });
     return ((await res.json()) as { code?: string; error?: string }).code ?? `HTTP ${res.status}`;
   }
 

@@ -1,4 +1,4 @@
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { exportJWK, generateKeyPair } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
 import { FAKE_GRAPH, approverGroupId, type GraphRequest } from "../../harness/fake-graph-fixture";
@@ -7,6 +7,7 @@ import { memberId } from "../../workers/domain/approver-directory";
 import { approverDirectory } from "../../workers/domain/approvers";
 import { EndpointSchema } from "../../workers/config/schema";
 import { KEYS, answer, callAuth, codeOf, freshMsisdn, gatewayRequests, openLink, waitForLink } from "./support/magic-link";
+import { pick, userAccepts } from "./support/approver-page";
 import { connectFakeRelay, type Behaviour } from "./support/fake-relay";
 
 /**
@@ -44,24 +45,6 @@ function envWith(assistedLogin: unknown, more: Partial<Env> = {}): Env {
 }
 const callAssisted = (msisdn: string, e: Env) => callAuth(msisdn, { endpoint: "assisted", key: KEYS.assisted, env: e });
 
-function approverButtons(html: string): Array<{ id: string; name: string }> {
-  return [...html.matchAll(/name="approver" value="([^"]*)"[^>]*>([^<]*)</g)].map((m) => ({ id: m[1] ?? "", name: m[2] ?? "" }));
-}
-async function userAccepts(msisdn: string) {
-  const link = await waitForLink(msisdn);
-  const page = await openLink(link);
-  const csrf = page.csrf ?? "";
-  const html = await (await answer(link, "accept", csrf)).text();
-  return { link, csrf, html, buttons: approverButtons(html) };
-}
-const pick = (link: string, csrf: string, approver: string) =>
-  exports.default.fetch(
-    new Request(`${link}/approver`, {
-      method: "POST",
-      headers: { "content-type": "application/x-www-form-urlencoded", origin: new URL(link).origin },
-      body: new URLSearchParams({ csrf, approver }),
-    }),
-  );
 /** The approver accepts on the newest SMS link to their number (after `before` earlier ones). */
 async function approverAccepts(msisdn: string, before: number) {
   const link = await waitForLink(msisdn, 10_000, before);

@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { exportJWK, generateKeyPair } from "jose";
 import { beforeAll, describe, expect, it } from "vitest";
+import { relayPost } from "./support/relay-call";
 import { mintRelayToken } from "../../core/contracts/relay-token";
 import { EDGE_STATE_BYTES, MAX_CHALLENGES_PER_USER } from "../../core/contracts/relay-challenge";
 import { sha256Hex } from "../../core/tokens";
@@ -30,18 +31,7 @@ beforeAll(async () => {
 });
 
 async function post(relay: string, path: string, payload: unknown, token?: string) {
-  const body = JSON.stringify(payload);
-  const auth = token ?? (await mintRelayToken(key, relay, EDGE, "POST", path, body));
-  const worker = (await import("../../workers/index")).default;
-  const res = await worker.fetch(
-    new Request(`${EDGE}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${auth}` },
-      body,
-    }),
-    testEnv,
-    { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext,
-  );
+  const res = await relayPost({ testEnv, key, relay, edge: EDGE, path, body: JSON.stringify(payload) }, token);
   return { status: res.status, json: (await res.json()) as Record<string, unknown> };
 }
 

@@ -3,7 +3,7 @@ import { randomToken } from "../../core/tokens";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { exportJWK, generateKeyPair } from "jose";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
-import { mintRelayToken } from "../../core/contracts/relay-token";
+import { relayPost } from "./support/relay-call";
 import { signCompactJws } from "../../core/jws-sign";
 import { activateDevice, appApi, joinDevice, pushMessages, type TestDevice } from "./support/authenticator-app";
 import { freshMsisdn, gatewayRequests } from "./support/magic-link";
@@ -41,17 +41,7 @@ afterEach(() => vi.restoreAllMocks());
 
 async function relayCall(path: string, payload: Record<string, unknown>, relay = "r1") {
   const body = JSON.stringify({ username: `user-${String(payload.msisdn)}`, ...payload });
-  const token = await mintRelayToken(key, relay, EDGE, "POST", path, body);
-  const worker = (await import("../../workers/index")).default;
-  const res = await worker.fetch(
-    new Request(`${EDGE}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
-      body,
-    }),
-    testEnv,
-    { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext,
-  );
+  const res = await relayPost({ testEnv, key, relay, edge: EDGE, path, body });
   return (await res.json()) as Record<string, unknown>;
 }
 
