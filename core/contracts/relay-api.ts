@@ -24,9 +24,16 @@ import {
  */
 export const RELAY_API_BASE = "/api/relay/v1";
 
+/** A username as both ends compare it (normalizeUsername), never empty once normalised: relay logins, link lookups, pins, approvers. */
+export const UsernameSchema = z
+  .string()
+  .max(USERNAME_MAX)
+  .transform(normalizeUsername)
+  .pipe(z.string().min(1, "username must not be empty"));
+
 /** Who is logging in: the RADIUS username (normalised: the pin key) and the number that should prove it. */
 export const WhoSchema = z.object({
-  username: z.string().max(USERNAME_MAX).transform(normalizeUsername).pipe(z.string().min(1, "username must not be empty")),
+  username: UsernameSchema,
   msisdn: MsisdnSchema,
 });
 

@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { E164, USERNAME_MAX, normalizeUsername } from "./relay.ts";
-import { RELAY_API_BASE } from "./relay-api.ts";
+import { E164 } from "./relay.ts";
+import { RELAY_API_BASE, UsernameSchema } from "./relay-api.ts";
 
 /**
  * The relay link: one outbound WebSocket a relay keeps open to the edge, so the edge can ask
@@ -21,13 +21,11 @@ import { RELAY_API_BASE } from "./relay-api.ts";
  */
 export const RELAY_LINK_PATH = `${RELAY_API_BASE}/link`;
 
-const Username = z.string().max(USERNAME_MAX).transform(normalizeUsername).pipe(z.string().min(1));
-
 export const LINK_OPS = {
   /** The user a reset or login names, as the directory knows them. */
   "user.lookup": {
     idempotent: true,
-    args: z.object({ username: Username }),
+    args: z.object({ username: UsernameSchema }),
     result: z.object({
       found: z.boolean(),
       msisdn: z.string().regex(E164).optional(),
@@ -37,7 +35,7 @@ export const LINK_OPS = {
        * differ from the name asked for (a search filter that also matches mail): the edge
        * takes both as the requester's names, so an approver under either is refused.
        */
-      username: Username.optional(),
+      username: UsernameSchema.optional(),
     }),
   },
   /** Members of a directory group, for Assisted Login / reset approvers. */
@@ -46,7 +44,7 @@ export const LINK_OPS = {
     args: z.object({ group: z.string().min(1).max(1024) }),
     result: z.object({
       /** `username`: the member's login name (the account attribute), normalised: it names the person to the edge. */
-      members: z.array(z.object({ username: Username, displayName: z.string().max(256), msisdn: z.string().regex(E164) })).max(1000),
+      members: z.array(z.object({ username: UsernameSchema, displayName: z.string().max(256), msisdn: z.string().regex(E164) })).max(1000),
     }),
   },
   /**
@@ -55,7 +53,7 @@ export const LINK_OPS = {
    */
   "password.change": {
     idempotent: false,
-    args: z.object({ username: Username, jwe: z.string().min(1).max(8192) }),
+    args: z.object({ username: UsernameSchema, jwe: z.string().min(1).max(8192) }),
     result: z.union([
       z.object({ changed: z.literal(true) }),
       z.object({

@@ -28,6 +28,12 @@ const ClientSchema = z.object({
 });
 export type ClientConfig = z.infer<typeof ClientSchema>;
 
+/** An LDAP attribute that names the account (uid, sAMAccountName). */
+const UsernameAttributeSchema = z
+  .string()
+  .regex(/^[A-Za-z][A-Za-z0-9-]*$/, "usernameAttribute must be an attribute name")
+  .optional();
+
 const LdapSchema = z
   .object({
     type: z.literal("ldap"),
@@ -51,10 +57,7 @@ const LdapSchema = z
      * entry). Default: the attribute of a `bindDnTemplate` like "uid={user},…" or of a search
      * filter like "(sAMAccountName={user})"; required for any other template or filter.
      */
-    usernameAttribute: z
-      .string()
-      .regex(/^[A-Za-z][A-Za-z0-9-]*$/, "usernameAttribute must be an attribute name")
-      .optional(),
+    usernameAttribute: UsernameAttributeSchema,
     timeoutMs: z.number().int().positive().default(5000),
     caFile: z.string().optional(),
     rejectUnauthorized: z.boolean().default(true),
@@ -106,10 +109,7 @@ export const PasswordResetSchema = z
      * the attribute of a filter that is one (attribute={user}); else none (the edge has only
      * the name typed).
      */
-    usernameAttribute: z
-      .string()
-      .regex(/^[A-Za-z][A-Za-z0-9-]*$/, "usernameAttribute must be an attribute name")
-      .optional(),
+    usernameAttribute: UsernameAttributeSchema,
     mobileAttribute: z.string().default("mobile"),
     displayNameAttribute: z.string().default("displayName"),
     /** P-256 ECDH private key (`npm run relay -- keygen-encryption`); its public JWK is the edge's `encryptionJwk`. */

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { E164, USERNAME_MAX, normalizeUsername } from "../../core/contracts/relay";
+import { E164 } from "../../core/contracts/relay";
+import { UsernameSchema } from "../../core/contracts/relay-api";
 import { PasswordPolicySchema } from "../../core/password-policy-schema";
 import { isPrivateNetworkHost } from "../../core/private-host";
 import { isHttpsOrLoopback } from "../../core/loopback";
@@ -48,7 +49,7 @@ const DirectoryCacheSeconds = z.number().int().min(0).max(86_400).default(300);
 export const LocalApproverSchema = z.object({
   name: z.string().min(1).max(100),
   msisdn: z.string().regex(E164),
-  username: z.string().max(USERNAME_MAX).transform(normalizeUsername).pipe(z.string().min(1, "username must not be empty")).optional(),
+  username: UsernameSchema.optional(),
 });
 
 /** The endpoint's own list (`source` may be left out). */

@@ -21,7 +21,7 @@ import { enrollTotpToken, removeTotpToken } from "../domain/totp-tokens";
 import { queryAudit } from "../store/audit";
 import { getEndpoint, listEndpoints, listTokens } from "../store/endpoints";
 import { getPin, listPins, type PinRow } from "../store/relay-pins";
-import { USERNAME_MAX, normalizeUsername } from "../../core/contracts/relay";
+import { UsernameSchema } from "../../core/contracts/relay-api";
 import { invalidRequest, issueList } from "./validate";
 import { jsonBody, jsonResponse, serve } from "./openapi-route";
 import { ADMIN_SECURITY, bodyTooLargeResponse, errorResponse, invalidBodyResponse, invalidRequestResponse } from "./openapi-common";
@@ -378,7 +378,7 @@ serve(adminApi, auditRoute, issueList, async (c) => {
 
 const PinParam = z.object({
   endpoint: z.string().regex(ENDPOINT_NAME),
-  username: z.string().max(USERNAME_MAX).transform(normalizeUsername).pipe(z.string().min(1)),
+  username: UsernameSchema,
 });
 
 /** Pins with their pending changes; `pending=true` lists only users awaiting confirmation. */
