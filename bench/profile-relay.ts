@@ -32,6 +32,7 @@ const key = await relayKey();
 const relay = await startRelay(
   { ...benchRelayConfig(edge.url, key.privateKeyFile), processes },
   profiling ? ["--cpu-prof", "--cpu-prof-dir", dir, "--cpu-prof-interval", "100"] : [],
+  { keepOutputChars: 64 * 1024 },
 );
 let requests = 0;
 try {

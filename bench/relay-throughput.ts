@@ -82,12 +82,30 @@ function cpuMs(pid: number | undefined): number {
 const SEQUENTIAL = 2000;
 const SEQUENTIAL_WARMUP = 3000;
 
+/**
+ * The generator runs the single logins without V8's optimising compiler (TurboFan): its
+ * compiles of Node's crypto and dgram internals, at fixed request numbers, stalled it for 2-9
+ * ms (2026-11-30: outliers at the same requests, 3,010 and 3,811 of its run, against the relay,
+ * rlm_rest and the users file alike; a loop of the generator's packet code alone showed them,
+ * and not with --no-opt). Against the users file, 2,000 single logins then had no outlier
+ * over 1 ms instead of 6-10. The load keeps the default: there the generator's CPU counts.
+ */
+const SEQUENTIAL_GENERATOR_FLAGS = ["--no-opt"];
+
+/**
+ * The relay logs a line per login and the bench process, which also runs the instant edge,
+ * reads them: kept whole (a few MB over a run), they cost that process work beside the edge
+ * for the relay's rows only (2026-11-30, single logins: p50 0.50-0.59 → 0.43 ms). The last
+ * lines are enough to see why a relay failed.
+ */
+const RELAY_OUTPUT_KEPT = 64 * 1024;
+
 export async function runRelayBench(n = Number(process.env.BENCH_RADIUS ?? 20_000)): Promise<RadiusRow[]> {
   const { url: edgeUrl, server: edge, conns, edgeCalls } = await startInstantEdge();
   const key = await relayKey();
   const relayConfig = benchRelayConfig(edgeUrl, key.privateKeyFile);
-  const relay = await startRelay(relayConfig);
-  const relays = await startRelay({ ...relayConfig, processes: RELAY_PROCESSES });
+  const relay = await startRelay(relayConfig, [], { keepOutputChars: RELAY_OUTPUT_KEPT });
+  const relays = await startRelay({ ...relayConfig, processes: RELAY_PROCESSES }, [], { keepOutputChars: RELAY_OUTPUT_KEPT });
   // Each FreeRADIUS listens on two ports (IPv4 and IPv6), so ask for them one after the other.
   const frPort = await freePort();
   const freeradius = await startFreeRadius(frPort, SECRET, USER, { kind: "users-file", password: PASSWORD });
@@ -118,13 +136,18 @@ export async function runRelayBench(n = Number(process.env.BENCH_RADIUS ?? 20_00
       // Let both forget the load (FreeRADIUS keeps requests for cleanup_delay = 5 s, up to
       // max_requests, and drops new ones while full).
       await new Promise((r) => setTimeout(r, 6000));
-      const single = await runRadiusLoad(target, SEQUENTIAL, {
-        sources: 1,
-        inFlightPerSource: 1,
-        timeoutMs: 5000,
-        retries: 0,
-        warmup: SEQUENTIAL_WARMUP,
-      });
+      const single = await runRadiusLoad(
+        target,
+        SEQUENTIAL,
+        {
+          sources: 1,
+          inFlightPerSource: 1,
+          timeoutMs: 5000,
+          retries: 0,
+          warmup: SEQUENTIAL_WARMUP,
+        },
+        SEQUENTIAL_GENERATOR_FLAGS,
+      );
       if (single.accepted !== SEQUENTIAL)
         throw new Error(
           `${name}: ${single.accepted}/${SEQUENTIAL} sequential requests accepted (${single.bad} bad, ${single.timeouts} with no reply in 5 s)`,

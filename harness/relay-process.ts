@@ -31,12 +31,26 @@ export interface RelayProcess {
   stop: (signal?: NodeJS.Signals) => Promise<number | null>;
 }
 
+export interface StartRelayOptions {
+  /**
+   * Keep only about the last this many characters of the relay's output (the default keeps
+   * all of it, for tests that read its log lines). For the benchmarks: the relay logs a line
+   * per login, and a process that kept a whole load's lines (~220 bytes each) did measurable
+   * work per login beside the instant edge it also runs.
+   */
+  keepOutputChars?: number;
+}
+
 /**
  * Runs the relay's installed bin (relay/bin/edge-mfa-relay.mjs, what `npm run relay` runs)
  * on the project's Node 22 with the given config (listen port filled in). `nodeArgs`: Node's
  * own flags before the script (e.g. `--cpu-prof`, bench/profile-relay.ts).
  */
-export async function startRelay(config: Record<string, unknown>, nodeArgs: string[] = []): Promise<RelayProcess> {
+export async function startRelay(
+  config: Record<string, unknown>,
+  nodeArgs: string[] = [],
+  options: StartRelayOptions = {},
+): Promise<RelayProcess> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "edge-mfa-relay-"));
   const file = join(dir, "relay.json");
@@ -47,8 +61,17 @@ export async function startRelay(config: Record<string, unknown>, nodeArgs: stri
   const child: ChildProcess = spawn(node, [...nodeArgs, "relay/bin/edge-mfa-relay.mjs", "--config", file], {
     stdio: ["ignore", "pipe", "pipe"],
   });
-  child.stdout!.on("data", (d) => (out += d));
-  child.stderr!.on("data", (d) => (out += d));
+  const keep = options.keepOutputChars;
+  const take = (d: Buffer) => {
+    out += d;
+    // Trimmed once it is twice the limit, so the copy costs little per line.
+    if (keep !== undefined && out.length > 2 * keep) {
+      const lineStart = out.indexOf("\n", out.length - keep);
+      out = lineStart < 0 ? out.slice(-keep) : out.slice(lineStart + 1);
+    }
+  };
+  child.stdout!.on("data", take);
+  child.stderr!.on("data", take);
   const logs = () =>
     out
       .split("\n")

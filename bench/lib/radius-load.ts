@@ -111,11 +111,13 @@ const NASES = 8;
  * source ports (the kernel spreads a `processes` > 1 relay's packets over its workers by
  * source address and port, so one port, like one NAS, would reach one worker), each reply
  * waited for 10 s, 3 sends in all (radclient -t 10 -r 3, the load until 2026-11-30).
+ * `nodeFlags`: Node's own flags for the generator's process.
  */
 export async function runRadiusLoad(
   target: string,
   total: number,
   opts: Partial<Omit<LoadOptions, "host" | "port" | "total">> = {},
+  nodeFlags: string[] = [],
 ): Promise<LoadResult> {
   const at = target.lastIndexOf(":");
   const options: LoadOptions = {
@@ -131,7 +133,7 @@ export async function runRadiusLoad(
     retries: 2,
     ...opts,
   };
-  const child = spawn(process.execPath, [LOADGEN], { stdio: ["pipe", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [...nodeFlags, LOADGEN], { stdio: ["pipe", "pipe", "pipe"] });
   let out = "";
   let err = "";
   child.stdout.on("data", (d) => (out += d));
