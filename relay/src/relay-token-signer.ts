@@ -1,4 +1,5 @@
-import { createHash, KeyObject, randomUUID, sign, type webcrypto } from "node:crypto";
+import { KeyObject, randomUUID, sign, type webcrypto } from "node:crypto";
+import { sha256Hex } from "./radius/digest.ts";
 import type { CryptoKey as JoseKey, KeyObject as JoseKeyObject } from "jose";
 import { relayTokenHeader, relayTokenPayload } from "../../core/contracts/relay-token.ts";
 
@@ -56,7 +57,7 @@ export class RelayTokenSigner {
 
   /** The header and claims of one token, encoded: what is signed. */
   #signingInput(method: string, path: string, body: string): string {
-    const bh = createHash("sha256").update(body).digest("hex");
+    const bh = sha256Hex(body);
     const claims = relayTokenPayload(this.#relayName, this.#audience, method, path, bh, Math.floor(Date.now() / 1000), randomUUID());
     return `${this.#header}.${base64url(JSON.stringify(claims))}`;
   }

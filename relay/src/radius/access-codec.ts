@@ -1,4 +1,4 @@
-import { createHash } from "node:crypto";
+import { md5 } from "./digest.ts";
 
 /**
  * The hot path's codec for Access-Request and Status-Server: decodes only the attributes the
@@ -72,7 +72,7 @@ export function decryptPassword(field: Buffer, secret: string, authenticator: Bu
   const parts: Buffer[] = [];
   let previous = authenticator;
   for (let i = 0; i < field.length; i += 16) {
-    const hash = createHash("md5").update(secret).update(previous).digest();
+    const hash = md5(secret, previous);
     const block = Buffer.allocUnsafe(16);
     let used = 16;
     for (let j = 0; j < 16; j++) {

@@ -1,4 +1,5 @@
-import { createHash, createHmac, timingSafeEqual } from "node:crypto";
+import { timingSafeEqual } from "node:crypto";
+import { hmacMd5, md5 } from "./digest.ts";
 import radius from "radius";
 import { AccessCodecError, decodeAccessAttributes, encodeAccessReply } from "./access-codec.ts";
 
@@ -67,7 +68,7 @@ const REQUEST_CODES = new Set([1, ACCOUNTING_REQUEST, 12]);
 function accountingRequestAuthenticator(data: Buffer, secret: string): Buffer {
   const copy = Buffer.from(data);
   copy.fill(0, 4, HEADER);
-  return createHash("md5").update(copy).update(secret).digest();
+  return md5(copy, secret);
 }
 
 /**
@@ -88,7 +89,7 @@ function verifyRequestMa(data: Buffer, secret: string): boolean | null {
       const got = Buffer.from(copy.subarray(offset + 2, offset + alen));
       copy.fill(0, offset + 2, offset + alen);
       if (data[0] === ACCOUNTING_REQUEST) copy.fill(0, 4, HEADER);
-      return timingSafeEqual(got, createHmac("md5", secret).update(copy).digest());
+      return timingSafeEqual(got, hmacMd5(secret, copy));
     }
     offset += alen;
   }
@@ -181,7 +182,7 @@ export function encodeAccountingResponse(
     attributes: proxyState,
   });
   request.authenticator.copy(out, 4);
-  createHash("md5").update(out).update(secret).digest().copy(out, 4);
+  md5(out, secret).copy(out, 4);
   return out;
 }
 
@@ -212,11 +213,8 @@ export function signReply(packet: Buffer, requestAuthenticator: Buffer, secret: 
   const out = Buffer.from(packet);
   requestAuthenticator.copy(out, 4);
   out.fill(0, HEADER + 2, HEADER + MA_LENGTH);
-  createHmac("md5", secret)
-    .update(out)
-    .digest()
-    .copy(out, HEADER + 2);
-  createHash("md5").update(out).update(secret).digest().copy(out, 4);
+  hmacMd5(secret, out).copy(out, HEADER + 2);
+  md5(out, secret).copy(out, 4);
   return out;
 }
 
@@ -231,7 +229,7 @@ export function verifyReply(reply: Buffer, requestAuthenticator: Buffer, secret:
   const r = Buffer.from(reply.subarray(0, length));
   const got = Buffer.from(r.subarray(4, 20));
   requestAuthenticator.copy(r, 4);
-  const expected = createHash("md5").update(r).update(secret).digest();
+  const expected = md5(r, secret);
   if (!timingSafeEqual(got, expected)) return false;
   let offset = HEADER;
   while (offset < length) {
@@ -240,7 +238,7 @@ export function verifyReply(reply: Buffer, requestAuthenticator: Buffer, secret:
     if (type === MA_TYPE) {
       const ma = Buffer.from(r.subarray(offset + 2, offset + alen));
       r.fill(0, offset + 2, offset + alen);
-      return timingSafeEqual(ma, createHmac("md5", secret).update(r).digest());
+      return timingSafeEqual(ma, hmacMd5(secret, r));
     }
     offset += alen;
   }
