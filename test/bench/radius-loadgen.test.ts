@@ -120,6 +120,28 @@ describe("RADIUS load generator", () => {
     }
   }, 30_000);
 
+  it("warm-up requests count toward no latency, and a bad reply to one still counts as bad", async () => {
+    // The first 10 answered late (the warm-up), the 11th signed wrong, the rest at once.
+    let received = 0;
+    const socket = createSocket("udp4");
+    socket.on("message", (msg, from) => {
+      received++;
+      const n = received;
+      const reply = accept(msg, n === 11 ? "the-server-secret" : SECRET);
+      if (n <= 10) setTimeout(() => socket.send(reply, from.port, from.address), 200);
+      else socket.send(reply, from.port, from.address);
+    });
+    await new Promise<void>((r) => socket.bind(0, "127.0.0.1", r));
+    try {
+      const r = await runRadiusLoad(`127.0.0.1:${socket.address().port}`, 20, { sources: 1, inFlightPerSource: 1, warmup: 11 });
+      expect(r).toMatchObject({ sent: 20, accepted: 20, bad: 1 });
+      expect(r.p99ms).toBeLessThan(150);
+      expect(r.seconds).toBeLessThan(0.15);
+    } finally {
+      socket.close();
+    }
+  }, 30_000);
+
   it("a server that never answers: every request retransmitted, then timed out, and the run ends", async () => {
     const silent = createSocket("udp4");
     let received = 0;
