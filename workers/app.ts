@@ -5,6 +5,7 @@ import { demoModeProblems } from "./config/demo-guard";
 import { APP_CSS } from "./pages/layout";
 import { adminApi } from "./routes/admin-api";
 import { adminConsole } from "./routes/console";
+import { consoleHostFromEnv, hostServes, isConsolePath } from "./routes/console/host";
 import { approval } from "./routes/approval";
 import { asyncApi } from "./routes/async-api";
 import { authApi } from "./routes/auth-api";
@@ -43,6 +44,12 @@ app.use("/app/*", appHeaders); // /app and below (app API included): the app's s
 app.use("/reset", resetHeaders); // the reset pages: one same-origin script
 app.use("/reset/*", resetHeaders);
 app.use(noStoreByDefault);
+// CONSOLE_HOST: the admin console only on its own host, and that host nothing else (host.ts).
+app.use(async (c, next) => {
+  const rule = consoleHostFromEnv(c.env.CONSOLE_HOST);
+  if (rule.kind === "invalid" && isConsolePath(c.req.path)) log.error("config_error", { error: rule.reason });
+  return hostServes(rule, new URL(c.req.url).host, c.req.path) ? next() : c.notFound();
+});
 // Nothing we accept is large: cap bodies before anything parses them (the link pages cap lower).
 app.use(bodyCap(64 * 1024));
 

@@ -29,7 +29,11 @@ export class ConsoleBrowser {
   lastHtml = "";
   /** Who signedIn() signed in as. */
   operator = DEFAULT_OPERATOR.name;
-  constructor(readonly envOverrides: Partial<Record<string, string>> = {}) {}
+  /** `origin`: where the console is opened (CONSOLE_HOST tests open it on a host of its own). */
+  constructor(
+    readonly envOverrides: Partial<Record<string, string>> = {},
+    readonly origin = ORIGIN,
+  ) {}
 
   get env(): Env {
     return { ...env, ...this.envOverrides } as Env;
@@ -41,7 +45,7 @@ export class ConsoleBrowser {
     opts: { form?: Record<string, string>; headers?: Record<string, string> } = {},
   ): Promise<Page> {
     const headers: Record<string, string> = { "cf-connecting-ip": this.ip, ...this.cookieHeader() };
-    if (method !== "GET") Object.assign(headers, { origin: ORIGIN, "sec-fetch-site": "same-origin" });
+    if (method !== "GET") Object.assign(headers, { origin: this.origin, "sec-fetch-site": "same-origin" });
     let body: string | undefined;
     if (opts.form) {
       headers["content-type"] = "application/x-www-form-urlencoded";
@@ -49,7 +53,7 @@ export class ConsoleBrowser {
     }
     Object.assign(headers, opts.headers ?? {});
     for (const [k, v] of Object.entries(headers)) if (v === "") delete headers[k];
-    const res = await worker.fetch(new Request(`${ORIGIN}${path}`, { method, headers, body, redirect: "manual" }), this.env, ctx);
+    const res = await worker.fetch(new Request(`${this.origin}${path}`, { method, headers, body, redirect: "manual" }), this.env, ctx);
     for (const line of res.headers.getSetCookie()) {
       const [pair] = line.split(";");
       const eq = pair?.indexOf("=") ?? -1;

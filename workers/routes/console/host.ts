@@ -1,0 +1,52 @@
+import { ADMIN_API_BASE } from "../../../core/contracts/admin-api";
+
+/**
+ * CONSOLE_HOST: the admin console on a host name of its own (docs/security.md "Admin web
+ * console"). Set, the console answers only on that host, and that host serves nothing but the
+ * console, the admin API and /healthz: the pages anyone can open (/m, /app, /reset) then run
+ * on another origin, so a script that ever ran in one of them could neither read the
+ * console's pages nor send its requests with the operator's cookies. Unset, one host serves
+ * everything, as before. A malformed value keeps the console closed everywhere (and says so
+ * in the log) rather than open on the wrong host; the rest of the service runs on.
+ */
+export type ConsoleHost = { kind: "any" } | { kind: "only"; host: string } | { kind: "invalid"; reason: string };
+
+const LABEL = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
+const HOST = new RegExp(`^${LABEL}(?:\\.${LABEL})*(?::[0-9]{1,5})?$`);
+
+export function consoleHostFromEnv(value: string | undefined): ConsoleHost {
+  const host = value?.trim().toLowerCase() ?? "";
+  if (host === "") return { kind: "any" };
+  if (host.includes("://"))
+    return { kind: "invalid", reason: `CONSOLE_HOST is a host name, not a URL (e.g. admin.mfa.example.com): "${host}"` };
+  if (!HOST.test(host)) return { kind: "invalid", reason: `CONSOLE_HOST is not a host name (e.g. admin.mfa.example.com): "${host}"` };
+  return { kind: "only", host };
+}
+
+const CONSOLE = "/admin";
+
+/** The console's pages and assets: /admin and below, except the admin API (bearer tokens, no cookies). */
+export function isConsolePath(path: string): boolean {
+  if (path !== CONSOLE && !path.startsWith(`${CONSOLE}/`)) return false;
+  return path !== ADMIN_API_BASE && !path.startsWith(`${ADMIN_API_BASE}/`);
+}
+
+/** What the console's own host serves: the console, the admin API (both under /admin) and the uptime check. */
+function servedOnConsoleHost(path: string): boolean {
+  return path === "/healthz" || path === CONSOLE || path.startsWith(`${CONSOLE}/`);
+}
+
+/**
+ * Whether a request for `path` that arrived for `host` (the URL's host, port included) is
+ * served; the caller answers 404 when not. `path` must be the path the router matches on.
+ */
+export function hostServes(rule: ConsoleHost, host: string, path: string): boolean {
+  switch (rule.kind) {
+    case "any":
+      return true;
+    case "invalid":
+      return !isConsolePath(path);
+    case "only":
+      return host.toLowerCase() === rule.host ? servedOnConsoleHost(path) : !isConsolePath(path);
+  }
+}
