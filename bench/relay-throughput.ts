@@ -87,8 +87,8 @@ const SEQUENTIAL_WARMUP = 3000;
  * compiles of Node's crypto and dgram internals, at fixed request numbers, stalled it for 2-9
  * ms (2026-11-30: outliers at the same requests, 3,010 and 3,811 of its run, against the relay,
  * rlm_rest and the users file alike; a loop of the generator's packet code alone showed them,
- * and not with --no-opt). Against the users file, 2,000 single logins then had no outlier
- * over 1 ms instead of 6-10. The load keeps the default: there the generator's CPU counts.
+ * and not with --no-opt). Against the users file, 2,000 single logins then had 0-1 outliers
+ * over 1 ms instead of 7-10. The load keeps the default: there the generator's CPU counts.
  */
 const SEQUENTIAL_GENERATOR_FLAGS = ["--no-opt"];
 
