@@ -5,7 +5,7 @@ import { demoModeProblems } from "./config/demo-guard";
 import { APP_CSS } from "./pages/layout";
 import { adminApi } from "./routes/admin-api";
 import { adminConsole } from "./routes/console";
-import { consoleHostFromEnv, hostServes, isConsolePath } from "./routes/console/host";
+import { consoleHostFromEnv, hostServes, isConsolePath, requestHostName } from "./routes/console/host";
 import { approval } from "./routes/approval";
 import { asyncApi } from "./routes/async-api";
 import { authApi } from "./routes/auth-api";
@@ -48,7 +48,7 @@ app.use(noStoreByDefault);
 app.use(async (c, next) => {
   const rule = consoleHostFromEnv(c.env.CONSOLE_HOST);
   if (rule.kind === "invalid" && isConsolePath(c.req.path)) log.error("config_error", { error: rule.reason });
-  return hostServes(rule, new URL(c.req.url).host, c.req.path) ? next() : c.notFound();
+  return hostServes(rule, requestHostName(c.req.url), c.req.path) ? next() : c.notFound();
 });
 // Nothing we accept is large: cap bodies before anything parses them (the link pages cap lower).
 app.use(bodyCap(64 * 1024));

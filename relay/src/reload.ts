@@ -2,6 +2,7 @@ import type { RelayConfig } from "./config.ts";
 import type { LiveConfig } from "./live-config.ts";
 import type { Logger } from "./log.ts";
 import type { RelayMetrics } from "./metrics.ts";
+import { forgetHmacKeys } from "./radius/digest.ts";
 
 /**
  * What SIGHUP may change without a restart: who the clients are and the per-request policy
@@ -51,6 +52,7 @@ export function applyReload(live: LiveConfig, load: () => RelayConfig, log: Logg
     return false;
   }
   metrics.reload("applied");
+  if (plan.applied.includes("clients")) forgetHmacKeys();
   if (plan.restartNeeded.length > 0) log.log("warn", "config_restart_needed", { settings: plan.restartNeeded });
   log.log("info", "config_reloaded", {
     changed: plan.applied,

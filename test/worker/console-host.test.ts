@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../../workers/index";
-import { consoleHostFromEnv, hostServes, isConsolePath } from "../../workers/routes/console/host";
+import { consoleHostFromEnv, hostServes, isConsolePath, requestHostName } from "../../workers/routes/console/host";
 import { ADMIN_TOKEN } from "../support/keys";
 import { ConsoleBrowser, DEFAULT_OPERATOR } from "./support/console";
 
@@ -26,13 +26,18 @@ function get(url: string, overrides: Record<string, string> = { CONSOLE_HOST }, 
 }
 
 describe("CONSOLE_HOST: parsing and the rule", () => {
-  it("takes a host name (any case, a port allowed); a URL or anything else is invalid, named in the reason", () => {
+  it("takes a host name (any case, a trailing dot dropped); a URL, a port or anything else is invalid, named in the reason", () => {
     expect(consoleHostFromEnv(undefined)).toEqual({ kind: "any" });
     expect(consoleHostFromEnv("  ")).toEqual({ kind: "any" });
     expect(consoleHostFromEnv("Admin.MFA.example.com")).toEqual({ kind: "only", host: "admin.mfa.example.com" });
-    expect(consoleHostFromEnv("localhost:8788")).toEqual({ kind: "only", host: "localhost:8788" });
+    expect(consoleHostFromEnv("admin.mfa.example.com.")).toEqual({ kind: "only", host: "admin.mfa.example.com" });
+    expect(consoleHostFromEnv("admin.localhost")).toEqual({ kind: "only", host: "admin.localhost" });
+    // A port would separate nothing: browsers send a host's cookies to every port of it.
     for (const bad of [
       "https://admin.example.com",
+      "admin.example.com:443",
+      "localhost:8788",
+      "admin.example.com:",
       "admin.example.com/admin",
       "admin example.com",
       "-admin.example.com",
@@ -44,6 +49,12 @@ describe("CONSOLE_HOST: parsing and the rule", () => {
     }
   });
 
+  it("a request's host name is keyed as cookies are: no port, any case, no trailing dot", () => {
+    expect(requestHostName("https://ADMIN.mfa.example.com./admin/")).toBe("admin.mfa.example.com");
+    expect(requestHostName("https://admin.mfa.example.com:8443/app/")).toBe("admin.mfa.example.com");
+    expect(requestHostName("http://127.0.0.1:8787/")).toBe("127.0.0.1");
+  });
+
   it("the console is /admin and below, the admin API excepted", () => {
     for (const p of ["/admin", "/admin/", "/admin/login", "/admin/assets/console.css", "/admin/v1x"])
       expect(isConsolePath(p), p).toBe(true);
@@ -53,13 +64,13 @@ describe("CONSOLE_HOST: parsing and the rule", () => {
   it("set: the console only on its host, and its host only the console, the admin API and /healthz", () => {
     const rule = consoleHostFromEnv(CONSOLE_HOST);
     expect(hostServes(rule, CONSOLE_HOST, "/admin/login")).toBe(true);
-    expect(hostServes(rule, "ADMIN.mfa.example.com", "/admin/")).toBe(true);
+    expect(hostServes(rule, requestHostName("https://ADMIN.mfa.example.com:8443/admin/"), "/admin/")).toBe(true);
     expect(hostServes(rule, CONSOLE_HOST, "/admin/v1/endpoints")).toBe(true);
     expect(hostServes(rule, CONSOLE_HOST, "/healthz")).toBe(true);
     for (const p of ["/m/abc", "/app/", "/reset", "/api/sfwa/auth", "/openapi.json", "/assets/app.css", "/"])
       expect(hostServes(rule, CONSOLE_HOST, p), p).toBe(false);
     expect(hostServes(rule, "mfa.example.com", "/admin/login")).toBe(false);
-    expect(hostServes(rule, "admin.mfa.example.com:8443", "/admin/login")).toBe(false);
+    expect(hostServes(rule, "mfa.example.com.evil.test", "/admin/login")).toBe(false);
     expect(hostServes(rule, "mfa.example.com", "/admin/v1/endpoints")).toBe(true);
     expect(hostServes(rule, "mfa.example.com", "/m/abc")).toBe(true);
   });
@@ -111,7 +122,10 @@ describe("CONSOLE_HOST through the Worker", () => {
     expect((await get(`${PUBLIC}/admin/login`, {})).status).toBe(200);
   });
 
-  it("the console's host serves none of the public pages or APIs", async () => {
+  it("the console's host name serves none of the public pages or APIs, on any port or spelling of it", async () => {
+    for (const origin of [CONSOLE, `${CONSOLE}:8443`, `https://${CONSOLE_HOST}.`, "https://ADMIN.mfa.example.com:2053"])
+      for (const path of ["/app/", "/m/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "/assets/app.css"])
+        expect((await get(`${origin}${path}`)).status, `${origin}${path}`).toBe(404);
     for (const path of [
       "/m/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
       "/app/",

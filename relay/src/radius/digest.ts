@@ -1,4 +1,4 @@
-import { createHash, hash } from "node:crypto";
+import { hash } from "node:crypto";
 
 /**
  * One-shot digests for the per-packet hashing (authenticators, Message-Authenticator,
@@ -6,12 +6,10 @@ import { createHash, hash } from "node:crypto";
  * a C++ object the garbage collector tracks through a weak handle; at four or five per login
  * they made a good part of each young-generation collection of the relay (2026-11-30: of a
  * ~2.5 ms scavenge every ~500 single logins, ~0.7-1 ms was weak handles). crypto.hash() digests
- * in one call without one. Node >= 20.12 has it; older 20.x falls back to createHash.
+ * in one call without one. (The relay runs on Node >= 22.18, for its TypeScript; crypto.hash
+ * is there since 21.7 and 20.12.)
  */
-const oneShot: (algorithm: string, data: Buffer) => Buffer =
-  typeof hash === "function"
-    ? (algorithm, data) => hash(algorithm, data, "buffer") as unknown as Buffer
-    : (algorithm, data) => createHash(algorithm).update(data).digest();
+const oneShot = (algorithm: string, data: Buffer): Buffer => hash(algorithm, data, "buffer") as unknown as Buffer;
 
 /** MD5 of the parts, in order. */
 export function md5(...parts: Array<Buffer | string>): Buffer {
@@ -20,7 +18,7 @@ export function md5(...parts: Array<Buffer | string>): Buffer {
 
 /** SHA-256 of a string (UTF-8), as lowercase hex. */
 export function sha256Hex(text: string): string {
-  return typeof hash === "function" ? hash("sha256", text, "hex") : createHash("sha256").update(text).digest("hex");
+  return hash("sha256", text, "hex");
 }
 
 const BLOCK = 64;
@@ -45,12 +43,25 @@ export function hmacMd5(key: string, data: Buffer): Buffer {
       outer[i] = 0x5c ^ (k[i] ?? 0);
     }
     keys = { inner, outer };
-    // Secrets come from the config; the cap only keeps a reload loop from growing it forever.
+    // Secrets come from the config (forgotten at each reload of the clients); the cap is a backstop.
     if (hmacKeys.size >= MAX_CACHED_KEYS) hmacKeys.clear();
     hmacKeys.set(key, keys);
   }
   const innerHash = oneShot("md5", Buffer.concat([keys.inner, data]));
   return oneShot("md5", Buffer.concat([keys.outer, innerHash]));
+}
+
+/**
+ * Forgets every secret's cached keys: a reload that changed the clients calls it, so a
+ * replaced secret's keys (as good as the secret) do not stay in memory.
+ */
+export function forgetHmacKeys(): void {
+  hmacKeys.clear();
+}
+
+/** How many secrets' keys are cached (for tests). */
+export function cachedHmacKeys(): number {
+  return hmacKeys.size;
 }
 
 function asBuffer(part: Buffer | string): Buffer {

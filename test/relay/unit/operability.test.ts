@@ -11,6 +11,7 @@ import { LiveConfig } from "../../../relay/src/live-config.ts";
 import { jsonLogger } from "../../../relay/src/log.ts";
 import { RelayMetrics, latencyBuckets } from "../../../relay/src/metrics.ts";
 import { RetransmitCache } from "../../../relay/src/radius/dedup.ts";
+import { cachedHmacKeys, hmacMd5 } from "../../../relay/src/radius/digest.ts";
 import { applyReload, planReload } from "../../../relay/src/reload.ts";
 import { decodeRequest } from "../../../relay/src/radius/packet.ts";
 import { RequestHandler } from "../../../relay/src/request-handler.ts";
@@ -75,6 +76,25 @@ describe("planReload", () => {
     expect(lines.filter((l) => l.includes("config_reload_refused"))).toHaveLength(2);
     expect(applyReload(live, () => config({ clients: [{ name: "lan", address: "127.0.0.0/8", secret: "s" }] }), log, metrics)).toBe(true);
     expect(live.clients.match("127.0.0.9")?.name).toBe("lan");
+  });
+
+  it("a reload that changes the clients forgets the HMAC keys cached for their secrets; one that does not keeps them", () => {
+    const log = jsonLogger("error", () => {});
+    const live = new LiveConfig(config());
+    const metrics = new RelayMetrics({ touchTimeoutSeconds: 30, processMetrics: false });
+    hmacMd5("the-old-secret", Buffer.from("packet"));
+    expect(cachedHmacKeys()).toBeGreaterThan(0);
+    expect(applyReload(live, () => config({ users: { carol: {} } }), log, metrics)).toBe(true);
+    expect(cachedHmacKeys()).toBeGreaterThan(0);
+    expect(
+      applyReload(
+        live,
+        () => config({ users: { carol: {} }, clients: [{ name: "vpn", address: "127.0.0.1", secret: "rotated" }] }),
+        log,
+        metrics,
+      ),
+    ).toBe(true);
+    expect(cachedHmacKeys()).toBe(0);
   });
 });
 

@@ -12,15 +12,23 @@ import { ADMIN_API_BASE } from "../../../core/contracts/admin-api";
 export type ConsoleHost = { kind: "any" } | { kind: "only"; host: string } | { kind: "invalid"; reason: string };
 
 const LABEL = "[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?";
-const HOST = new RegExp(`^${LABEL}(?:\\.${LABEL})*(?::[0-9]{1,5})?$`);
+const HOST_NAME = new RegExp(`^${LABEL}(?:\\.${LABEL})*$`);
 
 export function consoleHostFromEnv(value: string | undefined): ConsoleHost {
-  const host = value?.trim().toLowerCase() ?? "";
+  const host = value?.trim().toLowerCase().replace(/\.$/, "") ?? "";
   if (host === "") return { kind: "any" };
   if (host.includes("://"))
     return { kind: "invalid", reason: `CONSOLE_HOST is a host name, not a URL (e.g. admin.mfa.example.com): "${host}"` };
-  if (!HOST.test(host)) return { kind: "invalid", reason: `CONSOLE_HOST is not a host name (e.g. admin.mfa.example.com): "${host}"` };
+  // Cookies are shared by every port of a host name: only a name of its own separates the console.
+  if (/:[0-9]*$/.test(host))
+    return { kind: "invalid", reason: `CONSOLE_HOST is a host name without a port (browsers share cookies across ports): "${host}"` };
+  if (!HOST_NAME.test(host)) return { kind: "invalid", reason: `CONSOLE_HOST is not a host name (e.g. admin.mfa.example.com): "${host}"` };
   return { kind: "only", host };
+}
+
+/** A request URL's host name as a browser keys cookies by it: no port, any case, no trailing dot. */
+export function requestHostName(url: string): string {
+  return new URL(url).hostname.toLowerCase().replace(/\.$/, "");
 }
 
 const CONSOLE = "/admin";
@@ -37,16 +45,17 @@ function servedOnConsoleHost(path: string): boolean {
 }
 
 /**
- * Whether a request for `path` that arrived for `host` (the URL's host, port included) is
- * served; the caller answers 404 when not. `path` must be the path the router matches on.
+ * Whether a request for `path` that arrived for `hostName` (requestHostName: on any port, the
+ * console's host name is the console's host) is served; the caller answers 404 when not.
+ * `path` must be the path the router matches on.
  */
-export function hostServes(rule: ConsoleHost, host: string, path: string): boolean {
+export function hostServes(rule: ConsoleHost, hostName: string, path: string): boolean {
   switch (rule.kind) {
     case "any":
       return true;
     case "invalid":
       return !isConsolePath(path);
     case "only":
-      return host.toLowerCase() === rule.host ? servedOnConsoleHost(path) : !isConsolePath(path);
+      return hostName === rule.host ? servedOnConsoleHost(path) : !isConsolePath(path);
   }
 }
