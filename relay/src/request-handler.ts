@@ -170,8 +170,8 @@ export class RequestHandler {
     if (decision.replyMessage) attrs.push(["Reply-Message", decision.replyMessage]);
     if (decision.state) attrs.push(["State", decision.state]);
     const reply = encodeReply(req, decision.code, attrs, client.secret);
-    // Logged before the reply goes: whoever has the reply finds the line (sending first saved
-    // ~20 µs and broke that; tests and operators read the log after the reply).
+    // Queued before the reply goes; the line reaches stdout in the write that ends this
+    // event-loop round (log.ts batches), so whoever has the reply finds it a moment later.
     this.#log.log("info", "auth", {
       client: client.name,
       transport: peer.transport,

@@ -153,6 +153,8 @@ describe("Touch (type 6): the relay holds the request while the user answers", (
     await answerLink(linkIn(text), "accept");
     expect((await pending).code).toBe("Access-Accept");
     expect(gateway.requests.filter((q) => q.to === user)).toHaveLength(1);
+    // The auth line goes out in the write after the reply's event-loop round (relay/src/log.ts).
+    await relay.waitForLog((l) => l.event === "auth" && l.user === user);
     expect(relay.logs().filter((l) => l.event === "auth" && l.user === user)).toHaveLength(1);
   });
 });

@@ -99,6 +99,8 @@ describe("relay with processes: 2", () => {
       expect(n.replies[0]?.[0]).toBe(2); // Access-Accept
       n.socket.close();
     }
+    // Each auth line is written just after its reply's event-loop round (relay/src/log.ts).
+    await until(() => authLines().length - before >= 24, "24 auth lines");
     const lines = authLines().slice(before);
     expect(lines).toHaveLength(24);
     const perWorker = new Map<unknown, number>();
@@ -167,6 +169,7 @@ describe("relay with processes: 2", () => {
     for (const [i, n] of nasses.entries()) n.send(packet(`again-${i}`, i));
     await until(() => nasses.every((n) => n.replies.length === 1), "24 replies");
     for (const n of nasses) n.socket.close();
+    await until(() => authLines().filter((l) => String(l.user).startsWith("again-")).length >= 24, "24 auth lines");
     expect(
       new Set(
         authLines()
