@@ -21,7 +21,7 @@ export const forbidden = (c: Context, text = "This request was refused. Reload t
   c.html(<ConsoleMessagePage title="Forbidden" text={text} />, 403);
 
 /**
- * Every console request passes here (never the admin API's: see isAdminApiPath in index.tsx).
+ * Every console request passes here (never the admin API's: see isAdminApiPath in host.ts, used by index.tsx).
  * It decides who the operator is (Cloudflare Access JWT when configured, else the session
  * cookie), and refuses any request that is not GET/HEAD unless it comes from this origin and
  * carries the session's CSRF token. The sign-in form checks its own token (sign-in.tsx).

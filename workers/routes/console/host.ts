@@ -1,4 +1,5 @@
 import { ADMIN_API_BASE } from "../../../core/contracts/admin-api";
+import { CONSOLE_BASE } from "./gate";
 
 /**
  * CONSOLE_HOST: the admin console on a host name of its own (docs/security.md "Admin web
@@ -31,17 +32,20 @@ export function requestHostName(url: string): string {
   return new URL(url).hostname.toLowerCase().replace(/\.$/, "");
 }
 
-const CONSOLE = "/admin";
+/** /admin and below: the console and, under it, the admin API. */
+const underAdmin = (path: string) => path === CONSOLE_BASE || path.startsWith(`${CONSOLE_BASE}/`);
 
-/** The console's pages and assets: /admin and below, except the admin API (bearer tokens, no cookies). */
+/** The admin API (bearer tokens, no cookies), which the console's middleware leaves alone too (index.tsx). */
+export const isAdminApiPath = (path: string) => path === ADMIN_API_BASE || path.startsWith(`${ADMIN_API_BASE}/`);
+
+/** The console's pages and assets: /admin and below, except the admin API. */
 export function isConsolePath(path: string): boolean {
-  if (path !== CONSOLE && !path.startsWith(`${CONSOLE}/`)) return false;
-  return path !== ADMIN_API_BASE && !path.startsWith(`${ADMIN_API_BASE}/`);
+  return underAdmin(path) && !isAdminApiPath(path);
 }
 
 /** What the console's own host serves: the console, the admin API (both under /admin) and the uptime check. */
 function servedOnConsoleHost(path: string): boolean {
-  return path === "/healthz" || path === CONSOLE || path.startsWith(`${CONSOLE}/`);
+  return path === "/healthz" || underAdmin(path);
 }
 
 /**

@@ -1,10 +1,10 @@
 import { Hono } from "hono";
-import { ADMIN_API_BASE } from "../../../core/contracts/admin-api";
 import type { ConsoleEnv } from "./context";
 import { consoleAudit } from "./audit";
 import { consoleDashboard } from "./dashboard";
 import { consoleEndpoints } from "./endpoints";
 import { consoleGate } from "./gate";
+import { isAdminApiPath } from "./host";
 import { consoleHeaders } from "../security-headers";
 import { consoleSignIn } from "./sign-in";
 import { consoleSubscribers } from "./subscribers";
@@ -16,8 +16,6 @@ import { consoleSubscribers } from "./subscribers";
  * API's bearer check stays the only one it has.
  */
 export const adminConsole = new Hono<ConsoleEnv>();
-
-const isAdminApiPath = (path: string) => path === ADMIN_API_BASE || path.startsWith(`${ADMIN_API_BASE}/`);
 
 adminConsole.use(async (c, next) => (isAdminApiPath(c.req.path) ? next() : consoleHeaders(c, next)));
 adminConsole.use(async (c, next) => (isAdminApiPath(c.req.path) ? next() : consoleGate(c, next)));
