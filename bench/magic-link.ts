@@ -1,10 +1,12 @@
 /**
  * Benchmark 1: Magic Link overhead. Time from the API call to its response when the user
  * answers instantly (a phone-gateway that opens the link and posts Accept as soon as the SMS
- * arrives), against two floors on the same wrangler dev, side by side in one run: the same
+ * arrives), against three floors on the same wrangler dev, side by side in one run: the same
  * choreography with nothing else (one Durable Object holds the call, sends the SMS to the same
- * gateway, serves the link page and takes the answer: bench/floor/choreography.ts), and a
- * Worker that answers at once. Rows come in threes per concurrency: instant, choreography, ours.
+ * gateway, serves the link page and takes the answer: bench/floor/choreography.ts), that
+ * choreography plus the least storage the product's guarantees take in the same objects
+ * (bench/floor/guarantees.ts), and a Worker that answers at once. Rows come in MAGIC_LINK_CASES
+ * per concurrency: instant, choreography, guarantees, ours, ours with returning numbers.
  */
 import { writeFileSync } from "node:fs";
 import { percentile } from "../harness/processes.ts";
@@ -129,8 +131,11 @@ const runId = String(Date.now() % 1e4).padStart(4, "0");
 let turn = 0;
 const returningMsisdn = () => `+4677${runId}${String(turn++ % RETURNING).padStart(4, "0")}`;
 
-/** Cases measured at each concurrency, in this order: the instant answer, the same choreography, ours with new numbers, ours with returning numbers. */
-export const MAGIC_LINK_CASES = 4;
+/**
+ * Cases measured at each concurrency, in this order: the instant answer, the same choreography,
+ * the guarantees floor, ours with new numbers, ours with returning numbers.
+ */
+export const MAGIC_LINK_CASES = 5;
 
 export async function runMagicLinkBench(n = Number(process.env.BENCH_N ?? 300)): Promise<LatencyRow[]> {
   const phone = await startPhoneGateway("instant");
@@ -146,13 +151,14 @@ export async function runMagicLinkBench(n = Number(process.env.BENCH_N ?? 300)):
       return steps ? { start, steps } : { start };
     };
     // Warm all (module load, first DO creation), then measure them in turns.
-    for (const base of [edge.url, floor.url, `${floor.url}/instant`]) await runCalls(30, 1, () => api(base));
+    for (const base of [edge.url, floor.url, `${floor.url}/guarded`, `${floor.url}/instant`]) await runCalls(30, 1, () => api(base));
     await runCalls(RETURNING, 16, () => api(edge.url, returningMsisdn()));
     const rows: LatencyRow[] = [];
     for (const c of [1, 16]) {
       const cases = [
         { name: `floor: instant answer (c=${c})`, call: () => api(`${floor.url}/instant`), pid: floor.pid },
         { name: `floor: same choreography (c=${c})`, call: () => api(floor.url), pid: floor.pid },
+        { name: `floor: choreography + guarantees (c=${c})`, call: () => api(`${floor.url}/guarded`), pid: floor.pid },
         { name: `magic link, instant answer (c=${c})`, call: () => api(edge.url), pid: edge.pid },
         { name: `magic link, returning numbers (c=${c})`, call: () => api(edge.url, returningMsisdn()), pid: edge.pid },
       ];

@@ -6,7 +6,7 @@
  * BENCH_COST_* (see bench/cost.ts).
  * Select with arguments: magic-link, pending, relay, cost (default: all).
  */
-import { MAGIC_LINK_CASES, runMagicLinkBench } from "./magic-link.ts";
+import { type LatencyRow, MAGIC_LINK_CASES, runMagicLinkBench } from "./magic-link.ts";
 import { runPendingBench } from "./pending-sessions.ts";
 import { RADIUS_SERVERS, runRelayBench } from "./relay-throughput.ts";
 import { printCostReport, runCostBench } from "./cost.ts";
@@ -19,7 +19,9 @@ const results: SectionResult[] = [];
 if (want.has("magic-link"))
   results.push(
     await runSection("magic-link", async () => {
-      console.log("\n## Magic Link overhead (wrangler dev, user answers instantly) vs the same choreography and an instant answer\n");
+      console.log(
+        "\n## Magic Link overhead (wrangler dev, user answers instantly) vs the same choreography, that plus the guarantees, and an instant answer\n",
+      );
       const rows = await runMagicLinkBench();
       console.table(
         rows.map((r) => ({
@@ -47,14 +49,20 @@ if (want.has("magic-link"))
             : [],
         ),
       );
-      // Per concurrency: the instant answer, the same choreography, then each Magic Link case.
+      // Per concurrency: the instant answer, the same choreography, the guarantees floor, then each Magic Link case.
+      const cpuRatio = (a: LatencyRow, b: LatencyRow) => ((a.cpuMsPerCall ?? Number.NaN) / (b.cpuMsPerCall ?? Number.NaN)).toFixed(2);
+      const ratio = (a: LatencyRow, b: LatencyRow) =>
+        `p50 ${(a.p50 / b.p50).toFixed(2)}x, p99 ${(a.p99 / b.p99).toFixed(2)}x (added p50 ${ms(a.p50 - b.p50)} ms), server CPU ${cpuRatio(a, b)}x`;
       for (let i = 0; i < rows.length; i += MAGIC_LINK_CASES) {
-        const [instant, floor, ...ours] = rows.slice(i, i + MAGIC_LINK_CASES);
-        if (!instant || !floor) continue;
-        for (const magic of ours)
+        const [instant, floor, guarded, ...ours] = rows.slice(i, i + MAGIC_LINK_CASES);
+        if (!instant || !floor || !guarded) continue;
+        console.log(`ratio ${guarded.name} / same choreography: ${ratio(guarded, floor)}`);
+        for (const magic of ours) {
           console.log(
-            `ratio ${magic.name} / same choreography: p50 ${(magic.p50 / floor.p50).toFixed(2)}x, p99 ${(magic.p99 / floor.p99).toFixed(2)}x (added p50 ${ms(magic.p50 - floor.p50)} ms), server CPU ${((magic.cpuMsPerCall ?? Number.NaN) / (floor.cpuMsPerCall ?? Number.NaN)).toFixed(2)}x; / instant answer: p50 ${(magic.p50 / instant.p50).toFixed(2)}x`,
+            `ratio ${magic.name} / same choreography: ${ratio(magic, floor)}; / instant answer: p50 ${(magic.p50 / instant.p50).toFixed(2)}x`,
           );
+          console.log(`ratio ${magic.name} / choreography + guarantees: ${ratio(magic, guarded)}`);
+        }
       }
     }),
   );

@@ -1,14 +1,17 @@
 import { Hono } from "hono";
 import { choreography } from "./choreography";
+import { guarantees } from "./guarantees";
 
 export { FloorSession } from "./choreography";
+export { GuardNumber, GuardSession, GuardShard } from "./guarantees";
 
 /**
- * Two floors in one Worker: /instant/api/sfwa/auth answers at once (same route shape and
- * response as the Magic Link API, minus everything it does); everything else is the
- * same-choreography floor (choreography.ts).
+ * Three floors in one Worker: /instant/api/sfwa/auth answers at once (same route shape and
+ * response as the Magic Link API, minus everything it does); /guarded/... is the guarantees
+ * floor (guarantees.ts); everything else is the same-choreography floor (choreography.ts).
  */
 const app = new Hono();
 app.get("/instant/api/sfwa/auth", (c) => c.json({ code: "TOUCH_ACCEPTED" }));
+app.route("/guarded", guarantees);
 app.route("/", choreography);
 export default app;

@@ -1,0 +1,58 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startPhoneGateway, type PhoneGateway } from "../../bench/lib/phone-gateway.ts";
+import { type RunningWorker, startFloor } from "../../bench/lib/workers.ts";
+
+/**
+ * The Magic Link bench's guarantees floor (bench/floor/guarantees.ts) does the work it stands
+ * for: while a call waits, its number's pending entry and its overload lease are stored; the
+ * answer decides the call once (a second answer is refused); afterwards the entry and the lease
+ * are given back and one audit row is in D1. A floor that skipped any of it would flatter ours.
+ */
+describe("guarantees floor", () => {
+  let phone: PhoneGateway;
+  let floor: RunningWorker;
+  beforeAll(async () => {
+    phone = await startPhoneGateway("hold");
+    floor = await startFloor(phone.url);
+  }, 60_000);
+  afterAll(async () => {
+    await floor?.stop();
+    phone?.server.close();
+  });
+
+  const state = async (msisdn: string) =>
+    (await (await fetch(`${floor.url}/guarded/state?msisdn=${encodeURIComponent(msisdn)}`)).json()) as {
+      auditRows: number;
+      pending: number;
+      leases: number;
+    };
+
+  it("holds the number's entry and a lease while pending, answers once, then gives both back and audits", async () => {
+    const msisdn = "+46701230001";
+    const call = fetch(`${floor.url}/guarded/api/sfwa/auth?msisdn=${encodeURIComponent(msisdn)}`).then((r) => r.json());
+    let link: string | undefined;
+    for (let i = 0; i < 100 && !link; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      link = phone.links.get(msisdn);
+    }
+    if (!link) throw new Error("no SMS arrived");
+    expect(await state(msisdn)).toEqual({ auditRows: 0, pending: 1, leases: 1 });
+
+    const page = await (await fetch(link)).text();
+    const csrf = page.match(/name="csrf" value="([^"]+)"/)?.[1] ?? "";
+    const post = (decision: string, token: string) =>
+      fetch(link, { method: "POST", body: new URLSearchParams({ decision, csrf: token }) }).then((r) => r.status);
+    expect(await post("accept", "wrong")).toBe(410);
+    expect(await post("reject", csrf)).toBe(200);
+    expect(await call).toEqual({ code: "TOUCH_REJECTED" });
+    expect(await post("accept", csrf)).toBe(410);
+    expect((await fetch(link)).status).toBe(410);
+
+    let after = await state(msisdn);
+    for (let i = 0; i < 50 && (after.pending || after.leases || !after.auditRows); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      after = await state(msisdn);
+    }
+    expect(after).toEqual({ auditRows: 1, pending: 0, leases: 0 });
+  }, 60_000);
+});
