@@ -55,6 +55,24 @@ describe("cost metering", () => {
     expect(counted.withSql?.rowsRead).toBeGreaterThanOrEqual(9); // the SELECT's two rows
   });
 
+  it("leaves out miniflare's own bookkeeping statements, which Cloudflare does not run or bill", async () => {
+    const stub = env.RESET_SESSION.getByName(`cost-${crypto.randomUUID()}`);
+    const counted = await runInDurableObject(stub, async (_instance, state) => {
+      resetUsage();
+      instrumentStorage(state.storage, "RESET_SESSION");
+      const s = state.storage;
+      // What miniflare's Durable Object wrapper runs when an object starts on wrangler dev.
+      s.sql.exec("CREATE TABLE IF NOT EXISTS __miniflare_do_name (id INTEGER PRIMARY KEY, name TEXT)");
+      s.sql.exec("INSERT OR REPLACE INTO __miniflare_do_name (id, name) VALUES (1, ?)", "probe");
+      const bookkeeping = structuredClone(usageSnapshot().objects.RESET_SESSION ?? { rowsWritten: 0 });
+      s.sql.exec("CREATE TABLE own (x INTEGER)");
+      s.sql.exec("INSERT INTO own VALUES (1)");
+      return { bookkeeping, own: usageSnapshot().objects.RESET_SESSION };
+    });
+    expect(counted.bookkeeping.rowsWritten).toBe(0);
+    expect(counted.own?.rowsWritten).toBeGreaterThanOrEqual(1);
+  });
+
   it("counts D1 rows from result meta, first() and batch() included, with the same results", async () => {
     const db = meteredEnv(on).DB;
     await env.DB.exec("CREATE TABLE IF NOT EXISTS cost_probe (x INTEGER)");
