@@ -1,7 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ADMIN_TOKEN } from "../support/keys";
-import { failureBucket, storedDetail, storedEndpoint } from "../../workers/store/audit";
+import { auditAuthStatement, countAuthFailure, failureBucket, storedDetail, storedEndpoint } from "../../workers/store/audit";
 import { KEYS, freshMsisdn } from "./support/magic-link";
 
 /** Issue 17 item 2: failed calls without a valid key cannot fill D1, and are limited per client address. */
@@ -135,5 +135,32 @@ describe("per-IP limit on failed calls", () => {
       );
     for (let i = 0; i < 10; i++) expect((await offline()).status).toBe(400);
     expect((await offline()).headers.get("x-mfa-reason")).toBe("rate_limited");
+  });
+});
+
+describe("audit rows' index entries (D1 bills each as a row written)", () => {
+  const ordinary = { endpoint: "default", msisdn: "+46701234567", channel: "sms", result: "TOUCH_ACCEPTED", latencyMs: 1 } as const;
+
+  it("an ordinary row leaves nothing in the counters' index; a counter row is still found by its bucket", async () => {
+    const written = await auditAuthStatement(env.DB, ordinary).run();
+    const withIndexes = await env.DB.prepare("SELECT count(*) AS n FROM pragma_index_list('audit_log')").first<number>("n");
+    expect(withIndexes).toBe(3);
+    // The row, its entries in audit_log_at and audit_log_kind_at (not in audit_log_bucket), and
+    // AUTOINCREMENT's sqlite_sequence row: 4 (5 while the counters' index held every row).
+    expect(written.meta.rows_written).toBe(4);
+
+    const failure = {
+      endpoint: `idx-${crypto.randomUUID().slice(0, 8)}`,
+      msisdn: "+46701234567",
+      reason: "invalid_api_key",
+      latencyMs: 2,
+    } as const;
+    const at = Date.now();
+    await countAuthFailure(env.DB, failure, at);
+    await countAuthFailure(env.DB, failure, at);
+    const row = await env.DB.prepare("SELECT count FROM audit_log INDEXED BY audit_log_bucket WHERE bucket = ?")
+      .bind(failureBucket(failure, at))
+      .first<number>("count");
+    expect(row).toBe(2);
   });
 });

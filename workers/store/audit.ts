@@ -97,7 +97,7 @@ export async function countAuthFailure(db: D1Database, f: AuthFailure, at = Date
     .prepare(
       `INSERT INTO audit_log (at, kind, endpoint, msisdn, channel, result, latency_ms, detail, count, bucket)
        VALUES (?, 'auth', ?, ?, 'none', 'BAD_REQUEST', ?, ?, 1, ?)
-       ON CONFLICT (bucket) DO UPDATE SET count = count + 1`,
+       ON CONFLICT (bucket) WHERE bucket IS NOT NULL DO UPDATE SET count = count + 1`,
     )
     .bind(at, storedEndpoint(f.endpoint), field(f.msisdn), f.latencyMs, storedDetail({ reason: f.reason }), failureBucket(f, at))
     .run();
