@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { Hono } from "hono";
+import { answerForm, linkToken, sendSms } from "./network";
 
 /**
  * The same-choreography floor: the network work of one Magic Link authentication and nothing
@@ -23,13 +24,7 @@ export class FloorSession extends DurableObject<FloorEnv> {
     const answered = new Promise<string>((resolve) => {
       this.#resolve = resolve;
     });
-    const res = await fetch(this.env.SMS_HTTP_URL, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ to: msisdn, message: `Sign in\n${link}` }),
-    });
-    await res.arrayBuffer();
-    if (!res.ok) return "FAILED_DELIVERY";
+    if (!(await sendSms(this.env.SMS_HTTP_URL, msisdn, link))) return "FAILED_DELIVERY";
     return answered;
   }
 
@@ -45,28 +40,19 @@ export class FloorSession extends DurableObject<FloorEnv> {
   }
 }
 
-const token = () => {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_")
-    .replace(/=+$/, "");
-};
 const session = (env: FloorEnv, t: string) => env.FLOOR_SESSION.get(env.FLOOR_SESSION.idFromName(t));
 
 export const choreography = new Hono<{ Bindings: FloorEnv }>();
 
 choreography.get("/api/sfwa/auth", async (c) => {
-  const t = token();
-  const code = await session(c.env, t).auth(c.req.query("msisdn") ?? "", `${new URL(c.req.url).origin}/m/${t}`, token());
+  const t = linkToken();
+  const code = await session(c.env, t).auth(c.req.query("msisdn") ?? "", `${new URL(c.req.url).origin}/m/${t}`, linkToken());
   return c.json({ code });
 });
 
 choreography.get("/m/:token", async (c) => {
   const csrf = await session(c.env, c.req.param("token")).page();
-  return c.html(
-    `<!doctype html><form method="post"><input type="hidden" name="csrf" value="${csrf}"><button name="decision" value="accept">Accept</button><button name="decision" value="reject">Reject</button></form>`,
-  );
+  return c.html(answerForm(csrf));
 });
 
 choreography.post("/m/:token", async (c) => {

@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { Hono } from "hono";
+import { answerForm, linkToken, sendSms } from "./network";
 
 /**
  * The guarantees floor: the same choreography (choreography.ts) plus the least work that the
@@ -22,8 +23,8 @@ import { Hono } from "hono";
  */
 interface GuardEnv {
   GUARD_SESSION: DurableObjectNamespace<GuardSession>;
-  GUARD_NUMBER: DurableObjectNamespace<GuardNumber>;
-  GUARD_SHARD: DurableObjectNamespace<GuardShard>;
+  /** The numbers' objects (`number:` + the number) and the overload shards (`shard-N`). */
+  GUARD_ENTRIES: DurableObjectNamespace<GuardEntries>;
   GUARD_DB: D1Database;
   SMS_HTTP_URL: string;
 }
@@ -41,37 +42,27 @@ interface SessionRecord {
   status: "pending" | "TOUCH_ACCEPTED" | "TOUCH_REJECTED" | "USER_NOT_RESPONDED" | "FAILED_DELIVERY";
 }
 
-/** The number's object: its pending sessions, stored (the cap counts them after a restart). */
-export class GuardNumber extends DurableObject<GuardEnv> {
-  async admit(session: string, until: number): Promise<boolean> {
-    this.ctx.storage.put(`p:${session}`, until);
+/**
+ * A number's pending sessions (the cap counts them after a restart) or an overload shard's
+ * leases: one stored entry per pending session, written when taken, deleted when given back.
+ */
+export class GuardEntries extends DurableObject<GuardEnv> {
+  async take(session: string, until: number): Promise<boolean> {
+    this.ctx.storage.put(`e:${session}`, until);
     return true;
   }
 
-  async release(session: string): Promise<void> {
-    this.ctx.storage.delete(`p:${session}`);
+  async giveBack(session: string): Promise<void> {
+    this.ctx.storage.delete(`e:${session}`);
   }
 
-  async pending(): Promise<number> {
-    return (await this.ctx.storage.list({ prefix: "p:" })).size;
+  async count(): Promise<number> {
+    return (await this.ctx.storage.list({ prefix: "e:" })).size;
   }
 }
 
-/** One overload shard: its leases, stored. */
-export class GuardShard extends DurableObject<GuardEnv> {
-  async acquire(session: string, until: number): Promise<boolean> {
-    this.ctx.storage.put(`l:${session}`, until);
-    return true;
-  }
-
-  async release(session: string): Promise<void> {
-    this.ctx.storage.delete(`l:${session}`);
-  }
-
-  async leases(): Promise<number> {
-    return (await this.ctx.storage.list({ prefix: "l:" })).size;
-  }
-}
+const entries = (env: GuardEnv, name: string) => env.GUARD_ENTRIES.get(env.GUARD_ENTRIES.idFromName(name));
+const numberEntries = (env: GuardEnv, msisdn: string) => entries(env, `number:${msisdn}`);
 
 /** One session: stored before anything leaves, answered once, its slots given back after. */
 export class GuardSession extends DurableObject<GuardEnv> {
@@ -87,13 +78,7 @@ export class GuardSession extends DurableObject<GuardEnv> {
     const answered = new Promise<string>((resolve) => {
       this.#resolve = resolve;
     });
-    const res = await fetch(this.env.SMS_HTTP_URL, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ to: msisdn, message: `Sign in\n${link}` }),
-    });
-    await res.arrayBuffer();
-    if (!res.ok) return this.#finish("FAILED_DELIVERY");
+    if (!(await sendSms(this.env.SMS_HTTP_URL, msisdn, link))) return this.#finish("FAILED_DELIVERY");
     return answered;
   }
 
@@ -126,10 +111,7 @@ export class GuardSession extends DurableObject<GuardEnv> {
     this.#resolve = null;
     const session = this.ctx.id.toString();
     this.ctx.waitUntil(
-      Promise.all([
-        this.env.GUARD_NUMBER.get(this.env.GUARD_NUMBER.idFromName(record.msisdn)).release(session),
-        this.env.GUARD_SHARD.get(this.env.GUARD_SHARD.idFromName(record.shard)).release(session),
-      ]),
+      Promise.all([numberEntries(this.env, record.msisdn).giveBack(session), entries(this.env, record.shard).giveBack(session)]),
     );
     return status;
   }
@@ -140,13 +122,6 @@ export class GuardSession extends DurableObject<GuardEnv> {
   }
 }
 
-const token = () => {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return btoa(String.fromCharCode(...bytes))
-    .replace(/\+/g, "-")
-    .replace(/\//g, "_")
-    .replace(/=+$/, "");
-};
 const session = (env: GuardEnv, t: string) => env.GUARD_SESSION.get(env.GUARD_SESSION.idFromName(t));
 
 /** The audit table, made by the first row that finds it missing (the floor's D1 starts empty). */
@@ -164,15 +139,12 @@ export const guarantees = new Hono<{ Bindings: GuardEnv }>();
 
 guarantees.get("/api/sfwa/auth", async (c) => {
   const msisdn = c.req.query("msisdn") ?? "";
-  const t = token();
+  const t = linkToken();
   const id = c.env.GUARD_SESSION.idFromName(t).toString();
   const shard = `shard-${Math.floor(Math.random() * SHARDS)}`;
   const until = Date.now() + TIMEOUT_MS + 60_000;
-  await Promise.all([
-    c.env.GUARD_NUMBER.get(c.env.GUARD_NUMBER.idFromName(msisdn)).admit(id, until),
-    c.env.GUARD_SHARD.get(c.env.GUARD_SHARD.idFromName(shard)).acquire(id, until),
-  ]);
-  const code = await session(c.env, t).auth(msisdn, `${new URL(c.req.url).origin}/guarded/m/${t}`, token(), shard);
+  await Promise.all([numberEntries(c.env, msisdn).take(id, until), entries(c.env, shard).take(id, until)]);
+  const code = await session(c.env, t).auth(msisdn, `${new URL(c.req.url).origin}/guarded/m/${t}`, linkToken(), shard);
   c.executionCtx.waitUntil(auditRow(c.env.GUARD_DB, msisdn, code));
   return c.json({ code });
 });
@@ -180,9 +152,7 @@ guarantees.get("/api/sfwa/auth", async (c) => {
 guarantees.get("/m/:token", async (c) => {
   const csrf = await session(c.env, c.req.param("token")).page();
   if (csrf === null) return c.html("<p>Link expired or used</p>", 410);
-  return c.html(
-    `<!doctype html><form method="post"><input type="hidden" name="csrf" value="${csrf}"><button name="decision" value="accept">Accept</button><button name="decision" value="reject">Reject</button></form>`,
-  );
+  return c.html(answerForm(csrf));
 });
 
 guarantees.post("/m/:token", async (c) => {
@@ -196,8 +166,8 @@ guarantees.get("/state", async (c) => {
   await createAudit(c.env.GUARD_DB);
   const rows = await c.env.GUARD_DB.prepare("SELECT count(*) AS n FROM audit").first<number>("n");
   const number = c.req.query("msisdn") ?? "";
-  const pending = await c.env.GUARD_NUMBER.get(c.env.GUARD_NUMBER.idFromName(number)).pending();
+  const pending = await numberEntries(c.env, number).count();
   let leases = 0;
-  for (let i = 0; i < SHARDS; i++) leases += await c.env.GUARD_SHARD.get(c.env.GUARD_SHARD.idFromName(`shard-${i}`)).leases();
+  for (let i = 0; i < SHARDS; i++) leases += await entries(c.env, `shard-${i}`).count();
   return c.json({ auditRows: rows, pending, leases });
 });

@@ -3,7 +3,7 @@ import { choreography } from "./choreography";
 import { guarantees } from "./guarantees";
 
 export { FloorSession } from "./choreography";
-export { GuardNumber, GuardSession, GuardShard } from "./guarantees";
+export { GuardEntries, GuardSession } from "./guarantees";
 
 /**
  * Three floors in one Worker: /instant/api/sfwa/auth answers at once (same route shape and
