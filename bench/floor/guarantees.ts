@@ -8,18 +8,22 @@ import { answerForm, linkToken, sendSms } from "./network";
  * session, one per number, overload shards, a D1 audit log), and nothing else. Each part is the
  * simplest code that keeps its guarantee:
  *
- * - the number's limits and pending cap survive a restart: one write in the number's object
- *   when a session starts and one when it ends (a real limit would also read its history);
- * - overload is capped without a hot object: a lease in one of SHARDS objects, written when taken
- *   and deleted when given back;
+ * - the number's limits survive a restart: a cap on its pending sessions and on its attempts
+ *   per window, kept in the number's object (its entries read once per instance, then held in
+ *   memory); one write when a session starts (the entry, which is also the attempt) and one
+ *   when it ends (the entry marked ended; it counts as an attempt until it leaves the window);
+ * - overload is capped without a hot object: a lease in one of SHARDS objects, each with its
+ *   part of the cap, written when taken and deleted when given back; entries and leases lapse
+ *   on their own at `until` should they never be given back;
  * - a session survives a restart and is answered once: its state and its deadline alarm are
  *   stored before the SMS leaves, the answer is stored before anyone hears it, and a second
- *   answer is refused;
+ *   answer (or one with a wrong CSRF token) is refused; the record goes at the deadline;
  * - every authentication leaves an audit row in D1 (ours also logs a line; this floor does not).
  *
- * No validation, texts, push, rate-limit math, headers or pages beyond a form. What ours costs
- * above this floor is ours to cut; what this floor costs above the same choreography is the
- * price of the guarantees in these objects on this runtime (docs/benchmarks.md).
+ * No validation, texts, push, headers or pages beyond a form, and no tombstone past the
+ * deadline. What ours costs above this floor is ours to cut; what this floor costs above the
+ * same choreography is the price of the guarantees in these objects on this runtime
+ * (docs/benchmarks.md).
  */
 interface GuardEnv {
   GUARD_SESSION: DurableObjectNamespace<GuardSession>;
@@ -29,10 +33,26 @@ interface GuardEnv {
   SMS_HTTP_URL: string;
 }
 
-/** Overload shards, and how long a finished session's record is kept (as ours: 600 s). */
+/** Overload shards and the cap over all of them; a number's caps (as the bench's config of ours). */
 const SHARDS = 8;
-const TOMBSTONE_MS = 600_000;
+const MAX_PENDING = 50_000;
+const NUMBER_LIMITS: Limits = { cap: 5, perWindow: 1000, windowMs: 60_000 };
+const SHARD_LIMITS: Limits = { cap: Math.ceil(MAX_PENDING / SHARDS) };
 const TIMEOUT_MS = 300_000;
+
+interface Limits {
+  /** Live entries (taken, not given back, not lapsed) at most. */
+  cap: number;
+  /** Entries taken within `windowMs` at most (given back or not). */
+  perWindow?: number;
+  windowMs?: number;
+}
+
+interface Entry {
+  at: number;
+  until: number;
+  ended?: true;
+}
 
 interface SessionRecord {
   msisdn: string;
@@ -43,21 +63,57 @@ interface SessionRecord {
 }
 
 /**
- * A number's pending sessions (the cap counts them after a restart) or an overload shard's
- * leases: one stored entry per pending session, written when taken, deleted when given back.
+ * A number's sessions (its caps count them after a restart) or an overload shard's leases: one
+ * stored entry per session, read once per instance and then held in memory.
  */
 export class GuardEntries extends DurableObject<GuardEnv> {
-  async take(session: string, until: number): Promise<boolean> {
-    this.ctx.storage.put(`e:${session}`, until);
+  #entries = new Map<string, Entry>();
+
+  constructor(ctx: DurableObjectState, env: GuardEnv) {
+    super(ctx, env);
+    void ctx.blockConcurrencyWhile(async () => {
+      for (const [key, entry] of await ctx.storage.list<Entry>({ prefix: "e:" })) this.#entries.set(key.slice(2), entry);
+    });
+  }
+
+  /** Takes an entry unless a cap is reached; a refusal writes nothing. */
+  async take(session: string, until: number, limits: Limits): Promise<boolean> {
+    const now = Date.now();
+    const windowStart = now - (limits.windowMs ?? 0);
+    const gone = [...this.#entries].filter(([, e]) => (e.ended || e.until <= now) && e.at <= windowStart).map(([id]) => id);
+    for (const id of gone) this.#entries.delete(id);
+    if (gone.length) this.ctx.storage.delete(gone.map((id) => `e:${id}`));
+    let live = 0;
+    let inWindow = 0;
+    for (const e of this.#entries.values()) {
+      if (!e.ended && e.until > now) live++;
+      if (e.at > windowStart) inWindow++;
+    }
+    if (live >= limits.cap || (limits.perWindow !== undefined && inWindow >= limits.perWindow)) return false;
+    const entry = { at: now, until };
+    this.#entries.set(session, entry);
+    this.ctx.storage.put(`e:${session}`, entry);
     return true;
   }
 
-  async giveBack(session: string): Promise<void> {
-    this.ctx.storage.delete(`e:${session}`);
+  /** The session ended: its entry no longer counts against the cap (kept while a window counts it). */
+  async giveBack(session: string, keepForWindow: boolean): Promise<void> {
+    const entry = this.#entries.get(session);
+    if (!entry || entry.ended) return;
+    if (keepForWindow) {
+      const ended = { ...entry, ended: true as const };
+      this.#entries.set(session, ended);
+      this.ctx.storage.put(`e:${session}`, ended);
+    } else {
+      this.#entries.delete(session);
+      this.ctx.storage.delete(`e:${session}`);
+    }
   }
 
-  async count(): Promise<number> {
-    return (await this.ctx.storage.list({ prefix: "e:" })).size;
+  /** Live entries (for the floor's test). */
+  async live(): Promise<number> {
+    const now = Date.now();
+    return [...this.#entries.values()].filter((e) => !e.ended && e.until > now).length;
   }
 }
 
@@ -78,7 +134,9 @@ export class GuardSession extends DurableObject<GuardEnv> {
     const answered = new Promise<string>((resolve) => {
       this.#resolve = resolve;
     });
-    if (!(await sendSms(this.env.SMS_HTTP_URL, msisdn, link))) return this.#finish("FAILED_DELIVERY");
+    const sent = await sendSms(this.env.SMS_HTTP_URL, msisdn, link).catch(() => false);
+    // An answer may have come in while the gateway was still replying: it stands.
+    if (!sent && this.#record?.status === "pending") this.#finish("FAILED_DELIVERY");
     return answered;
   }
 
@@ -94,26 +152,29 @@ export class GuardSession extends DurableObject<GuardEnv> {
     return true;
   }
 
+  /** The deadline: a session still pending ends unanswered; the record goes either way. */
   override async alarm(): Promise<void> {
     const record = await this.#load();
     if (record?.status === "pending") this.#finish("USER_NOT_RESPONDED");
-    else await this.ctx.storage.deleteAll();
+    this.#record = null;
+    await this.ctx.storage.deleteAll();
   }
 
-  /** Stores the end (the waiting call hears it once durable), then gives the slots back. */
-  #finish(status: Exclude<SessionRecord["status"], "pending">): string {
+  /** Stores the end (the waiting call hears it once durable), then gives the slots back. Pending sessions only. */
+  #finish(status: Exclude<SessionRecord["status"], "pending">): void {
     const record = this.#record;
-    if (!record) throw new Error("no session");
+    if (record?.status !== "pending") throw new Error("session not pending");
     record.status = status;
     this.ctx.storage.put("s", record);
-    this.ctx.storage.setAlarm(record.deadline + TOMBSTONE_MS);
     this.#resolve?.(status);
     this.#resolve = null;
     const session = this.ctx.id.toString();
     this.ctx.waitUntil(
-      Promise.all([numberEntries(this.env, record.msisdn).giveBack(session), entries(this.env, record.shard).giveBack(session)]),
+      Promise.all([
+        numberEntries(this.env, record.msisdn).giveBack(session, true),
+        entries(this.env, record.shard).giveBack(session, false),
+      ]),
     );
-    return status;
   }
 
   async #load(): Promise<SessionRecord | null> {
@@ -143,10 +204,21 @@ guarantees.get("/api/sfwa/auth", async (c) => {
   const id = c.env.GUARD_SESSION.idFromName(t).toString();
   const shard = `shard-${Math.floor(Math.random() * SHARDS)}`;
   const until = Date.now() + TIMEOUT_MS + 60_000;
-  await Promise.all([numberEntries(c.env, msisdn).take(id, until), entries(c.env, shard).take(id, until)]);
-  const code = await session(c.env, t).auth(msisdn, `${new URL(c.req.url).origin}/guarded/m/${t}`, linkToken(), shard);
+  const [number, lease] = await Promise.all([
+    numberEntries(c.env, msisdn).take(id, until, NUMBER_LIMITS),
+    entries(c.env, shard).take(id, until, SHARD_LIMITS),
+  ]);
+  let code = "BAD_REQUEST";
+  if (number && lease) {
+    code = await session(c.env, t)
+      .auth(msisdn, `${new URL(c.req.url).origin}/guarded/m/${t}`, linkToken(), shard)
+      .catch(() => "ERROR"); // the session object failed or restarted mid-call: still audited
+  } else {
+    if (number) await numberEntries(c.env, msisdn).giveBack(id, true);
+    if (lease) await entries(c.env, shard).giveBack(id, false);
+  }
   c.executionCtx.waitUntil(auditRow(c.env.GUARD_DB, msisdn, code));
-  return c.json({ code });
+  return c.json({ code }, code === "ERROR" ? 500 : 200);
 });
 
 guarantees.get("/m/:token", async (c) => {
@@ -166,8 +238,8 @@ guarantees.get("/state", async (c) => {
   await createAudit(c.env.GUARD_DB);
   const rows = await c.env.GUARD_DB.prepare("SELECT count(*) AS n FROM audit").first<number>("n");
   const number = c.req.query("msisdn") ?? "";
-  const pending = await numberEntries(c.env, number).count();
+  const pending = await numberEntries(c.env, number).live();
   let leases = 0;
-  for (let i = 0; i < SHARDS; i++) leases += await entries(c.env, `shard-${i}`).count();
+  for (let i = 0; i < SHARDS; i++) leases += await entries(c.env, `shard-${i}`).live();
   return c.json({ auditRows: rows, pending, leases });
 });

@@ -6,7 +6,9 @@ import { type RunningWorker, startFloor } from "../../bench/lib/workers.ts";
  * The Magic Link bench's guarantees floor (bench/floor/guarantees.ts) does the work it stands
  * for: while a call waits, its number's pending entry and its overload lease are stored; the
  * answer decides the call once (a second answer is refused); afterwards the entry and the lease
- * are given back and one audit row is in D1. A floor that skipped any of it would flatter ours.
+ * are given back and one audit row is in D1; the number's cap refuses a call beyond it. A floor
+ * that skipped any of it would flatter ours; one that did more would flatter the argument that
+ * ours cannot get nearer the same choreography.
  */
 describe("guarantees floor", () => {
   let phone: PhoneGateway;
@@ -54,5 +56,36 @@ describe("guarantees floor", () => {
       after = await state(msisdn);
     }
     expect(after).toEqual({ auditRows: 1, pending: 0, leases: 0 });
+  }, 60_000);
+
+  it("keeps the number's cap: a sixth call while five wait is refused at once, holds nothing, and is audited", async () => {
+    const msisdn = "+46701230002";
+    const start = () => fetch(`${floor.url}/guarded/api/sfwa/auth?msisdn=${encodeURIComponent(msisdn)}`).then((r) => r.json());
+    const auditBefore = (await state(msisdn)).auditRows;
+    const waiting: Promise<unknown>[] = [];
+    const links: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      phone.links.delete(msisdn);
+      waiting.push(start());
+      let link: string | undefined;
+      for (let j = 0; j < 100 && !link; j++) {
+        await new Promise((r) => setTimeout(r, 20));
+        link = phone.links.get(msisdn);
+      }
+      if (!link) throw new Error("no SMS arrived");
+      links.push(link);
+    }
+    expect(await state(msisdn)).toMatchObject({ pending: 5, leases: 5 });
+    expect(await start()).toEqual({ code: "BAD_REQUEST" });
+    expect(await state(msisdn)).toMatchObject({ pending: 5, leases: 5 });
+
+    for (const link of links) expect(await phone.answer(link, "reject")).toBe(200);
+    expect(await Promise.all(waiting)).toEqual(links.map(() => ({ code: "TOUCH_REJECTED" })));
+    let after = await state(msisdn);
+    for (let i = 0; i < 50 && (after.pending || after.leases || after.auditRows < auditBefore + 6); i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      after = await state(msisdn);
+    }
+    expect(after).toEqual({ auditRows: auditBefore + 6, pending: 0, leases: 0 });
   }, 60_000);
 });
