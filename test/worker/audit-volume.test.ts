@@ -163,4 +163,27 @@ describe("audit rows' index entries (D1 bills each as a row written)", () => {
       .first<number>("count");
     expect(row).toBe(2);
   });
+
+  it("the counters' upsert also works against the full index before 0007 (deploy first, then migrate)", async () => {
+    await env.DB.exec("DROP INDEX audit_log_bucket");
+    await env.DB.exec("CREATE UNIQUE INDEX audit_log_bucket ON audit_log(bucket)");
+    try {
+      const failure = {
+        endpoint: `old-${crypto.randomUUID().slice(0, 8)}`,
+        msisdn: null,
+        reason: "invalid_api_key",
+        latencyMs: 2,
+      } as const;
+      const at = Date.now();
+      await countAuthFailure(env.DB, failure, at);
+      await countAuthFailure(env.DB, failure, at);
+      const row = await env.DB.prepare("SELECT count FROM audit_log WHERE bucket = ?")
+        .bind(failureBucket(failure, at))
+        .first<number>("count");
+      expect(row).toBe(2);
+    } finally {
+      await env.DB.exec("DROP INDEX audit_log_bucket");
+      await env.DB.exec("CREATE UNIQUE INDEX audit_log_bucket ON audit_log(bucket) WHERE bucket IS NOT NULL");
+    }
+  });
 });
