@@ -5,7 +5,7 @@ import { demoModeProblems } from "./config/demo-guard";
 import { APP_CSS } from "./pages/layout";
 import { adminApi } from "./routes/admin-api";
 import { adminConsole } from "./routes/console";
-import { consoleHostFromEnv, hostServes, isConsolePath, requestHostName } from "./routes/console/host";
+import { type ConsoleHost, consoleHostFromEnv, hostServes, isConsolePath, requestHostName } from "./routes/console/host";
 import { approval } from "./routes/approval";
 import { asyncApi } from "./routes/async-api";
 import { authApi } from "./routes/auth-api";
@@ -45,10 +45,15 @@ app.use("/reset", resetHeaders); // the reset pages: one same-origin script
 app.use("/reset/*", resetHeaders);
 app.use(noStoreByDefault);
 // CONSOLE_HOST: the admin console only on its own host, and that host nothing else (host.ts).
+// Every request passes here: the setting is parsed once per value, the URL only when a host is set.
+let consoleHost: { value: string | undefined; rule: ConsoleHost } | undefined;
 app.use(async (c, next) => {
-  const rule = consoleHostFromEnv(c.env.CONSOLE_HOST);
+  if (!consoleHost || consoleHost.value !== c.env.CONSOLE_HOST)
+    consoleHost = { value: c.env.CONSOLE_HOST, rule: consoleHostFromEnv(c.env.CONSOLE_HOST) };
+  const { rule } = consoleHost;
   if (rule.kind === "invalid" && isConsolePath(c.req.path)) log.error("config_error", { error: rule.reason });
-  return hostServes(rule, requestHostName(c.req.url), c.req.path) ? next() : c.notFound();
+  const hostName = rule.kind === "only" ? requestHostName(c.req.url) : "";
+  return hostServes(rule, hostName, c.req.path) ? next() : c.notFound();
 });
 // Nothing we accept is large: cap bodies before anything parses them (the link pages cap lower).
 app.use(bodyCap(64 * 1024));
