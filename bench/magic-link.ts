@@ -4,7 +4,7 @@
  * arrives), against three floors on the same wrangler dev, side by side in one run: the same
  * choreography with nothing else (one Durable Object holds the call, sends the SMS to the same
  * gateway, serves the link page and takes the answer: bench/floor/choreography.ts), that
- * choreography plus the least storage the product's guarantees take in the same objects
+ * choreography plus the least code that keeps the product's guarantees in the same objects
  * (bench/floor/guarantees.ts), and a Worker that answers at once. Rows come in MAGIC_LINK_CASES
  * per concurrency: instant, choreography, guarantees, ours, ours with returning numbers.
  */
