@@ -24,23 +24,39 @@ export interface DevServer {
 
 /**
  * Starts `npm run dev` (wrangler dev in demo mode) exactly as a user would, with its own
- * state directory, and waits until it answers /healthz.
+ * state directory, and waits until it answers /healthz. freePort() only finds a port that was
+ * free a moment ago: when another test's process took it first, wrangler exits with "Address
+ * already in use", and it is started again on another port (at most 3 tries).
  */
 export async function startDevServer(extraArgs: string[] = []): Promise<DevServer> {
+  for (let attempt = 1; ; attempt++) {
+    const started = await startDevServerOnce(extraArgs);
+    if (started.kind === "ready") return started.server;
+    if (started.kind === "port_taken" && attempt < 3) continue;
+    throw new Error(started.error);
+  }
+}
+
+async function startDevServerOnce(
+  extraArgs: string[],
+): Promise<{ kind: "ready"; server: DevServer } | { kind: "port_taken" | "failed"; error: string }> {
   const port = await freePort();
   const state = mkdtempSync(join(tmpdir(), "edge-mfa-dev-"));
   const { child, output, stop } = startProcess("npm", ["run", "dev", "--", "--persist-to", state, ...extraArgs], { PORT: String(port) });
   const url = `http://127.0.0.1:${port}`;
   const until = Date.now() + 90_000;
   while (Date.now() < until) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited early:\n${output()}`);
+    if (child.exitCode !== null) {
+      const error = `wrangler dev exited early:\n${output()}`;
+      return { kind: output().includes("Address already in use") ? "port_taken" : "failed", error };
+    }
     try {
-      if ((await fetch(`${url}/healthz`)).ok) return { url, output, stop };
+      if ((await fetch(`${url}/healthz`)).ok) return { kind: "ready", server: { url, output, stop } };
     } catch {
       /* not up yet */
     }
     await new Promise((r) => setTimeout(r, 250));
   }
   await stop();
-  throw new Error(`wrangler dev did not become ready in 90 s:\n${output()}`);
+  return { kind: "failed", error: `wrangler dev did not become ready in 90 s:\n${output()}` };
 }
