@@ -5,8 +5,10 @@
  * choreography with nothing else (one Durable Object holds the call, sends the SMS to the same
  * gateway, serves the link page and takes the answer: bench/floor/choreography.ts), that
  * choreography plus the least code that keeps the product's guarantees in the same objects
- * (bench/floor/guarantees.ts), and a Worker that answers at once. Rows come in MAGIC_LINK_CASES
- * per concurrency: instant, choreography, guarantees, ours, ours with returning numbers.
+ * (bench/floor/guarantees.ts), the same guarantees with a number's sessions kept in the number's
+ * object (bench/floor/merged.ts), and a Worker that answers at once. Rows come in
+ * MAGIC_LINK_CASES per concurrency: instant, choreography, guarantees, guarantees merged, ours,
+ * ours with returning numbers.
  */
 import { writeFileSync } from "node:fs";
 import { percentile } from "../harness/processes.ts";
@@ -133,9 +135,10 @@ const returningMsisdn = () => `+4677${runId}${String(turn++ % RETURNING).padStar
 
 /**
  * Cases measured at each concurrency, in this order: the instant answer, the same choreography,
- * the guarantees floor, ours with new numbers, ours with returning numbers.
+ * the guarantees floor, the guarantees floor with sessions in the number's object, ours with
+ * new numbers, ours with returning numbers.
  */
-export const MAGIC_LINK_CASES = 5;
+export const MAGIC_LINK_CASES = 6;
 
 export async function runMagicLinkBench(n = Number(process.env.BENCH_N ?? 300)): Promise<LatencyRow[]> {
   const phone = await startPhoneGateway("instant");
@@ -151,7 +154,8 @@ export async function runMagicLinkBench(n = Number(process.env.BENCH_N ?? 300)):
       return steps ? { start, steps } : { start };
     };
     // Warm all (module load, first DO creation), then measure them in turns.
-    for (const base of [edge.url, floor.url, `${floor.url}/guarded`, `${floor.url}/instant`]) await runCalls(30, 1, () => api(base));
+    for (const base of [edge.url, floor.url, `${floor.url}/guarded`, `${floor.url}/merged`, `${floor.url}/instant`])
+      await runCalls(30, 1, () => api(base));
     await runCalls(RETURNING, 16, () => api(edge.url, returningMsisdn()));
     const rows: LatencyRow[] = [];
     for (const c of [1, 16]) {
@@ -159,6 +163,7 @@ export async function runMagicLinkBench(n = Number(process.env.BENCH_N ?? 300)):
         { name: `floor: instant answer (c=${c})`, call: () => api(`${floor.url}/instant`), pid: floor.pid },
         { name: `floor: same choreography (c=${c})`, call: () => api(floor.url), pid: floor.pid },
         { name: `floor: choreography + guarantees (c=${c})`, call: () => api(`${floor.url}/guarded`), pid: floor.pid },
+        { name: `floor: guarantees, sessions in the number's object (c=${c})`, call: () => api(`${floor.url}/merged`), pid: floor.pid },
         { name: `magic link, instant answer (c=${c})`, call: () => api(edge.url), pid: edge.pid },
         { name: `magic link, returning numbers (c=${c})`, call: () => api(edge.url, returningMsisdn()), pid: edge.pid },
       ];

@@ -20,7 +20,7 @@ if (want.has("magic-link"))
   results.push(
     await runSection("magic-link", async () => {
       console.log(
-        "\n## Magic Link overhead (wrangler dev, user answers instantly) vs the same choreography, that plus the guarantees, and an instant answer\n",
+        "\n## Magic Link overhead (wrangler dev, user answers instantly) vs the same choreography, that plus the guarantees (in two designs), and an instant answer\n",
       );
       const rows = await runMagicLinkBench();
       console.table(
@@ -49,19 +49,22 @@ if (want.has("magic-link"))
             : [],
         ),
       );
-      // Per concurrency: the instant answer, the same choreography, the guarantees floor, then each Magic Link case.
+      // Per concurrency: the instant answer, the same choreography, the guarantees floor (one
+      // object per session, then in the number's object), then each Magic Link case.
       const cpuRatio = (a: LatencyRow, b: LatencyRow) => ((a.cpuMsPerCall ?? Number.NaN) / (b.cpuMsPerCall ?? Number.NaN)).toFixed(2);
       const ratio = (a: LatencyRow, b: LatencyRow) =>
         `p50 ${(a.p50 / b.p50).toFixed(2)}x, p99 ${(a.p99 / b.p99).toFixed(2)}x (added p50 ${ms(a.p50 - b.p50)} ms), server CPU ${cpuRatio(a, b)}x`;
       for (let i = 0; i < rows.length; i += MAGIC_LINK_CASES) {
-        const [instant, floor, guarded, ...ours] = rows.slice(i, i + MAGIC_LINK_CASES);
-        if (!instant || !floor || !guarded) continue;
+        const [instant, floor, guarded, merged, ...ours] = rows.slice(i, i + MAGIC_LINK_CASES);
+        if (!instant || !floor || !guarded || !merged) continue;
         console.log(`ratio ${guarded.name} / same choreography: ${ratio(guarded, floor)}`);
+        console.log(`ratio ${merged.name} / same choreography: ${ratio(merged, floor)}`);
         for (const magic of ours) {
           console.log(
             `ratio ${magic.name} / same choreography: ${ratio(magic, floor)}; / instant answer: p50 ${(magic.p50 / instant.p50).toFixed(2)}x`,
           );
           console.log(`ratio ${magic.name} / choreography + guarantees: ${ratio(magic, guarded)}`);
+          console.log(`ratio ${magic.name} / guarantees, sessions in the number's object: ${ratio(magic, merged)}`);
         }
       }
     }),

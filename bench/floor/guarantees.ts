@@ -34,13 +34,13 @@ interface GuardEnv {
 }
 
 /** Overload shards and the cap over all of them; a number's caps (as the bench's config of ours). */
-const SHARDS = 8;
+export const SHARDS = 8;
 const MAX_PENDING = 50_000;
-const NUMBER_LIMITS: Limits = { cap: 5, perWindow: 1000, windowMs: 60_000 };
-const SHARD_LIMITS: Limits = { cap: Math.ceil(MAX_PENDING / SHARDS) };
-const TIMEOUT_MS = 300_000;
+export const NUMBER_LIMITS: Limits = { cap: 5, perWindow: 1000, windowMs: 60_000 };
+export const SHARD_LIMITS: Limits = { cap: Math.ceil(MAX_PENDING / SHARDS) };
+export const TIMEOUT_MS = 300_000;
 
-interface Limits {
+export interface Limits {
   /** Live entries (taken, not given back, not lapsed) at most. */
   cap: number;
   /** Entries taken within `windowMs` at most (given back or not). */
@@ -117,7 +117,7 @@ export class GuardEntries extends DurableObject<GuardEnv> {
   }
 }
 
-const entries = (env: GuardEnv, name: string) => env.GUARD_ENTRIES.get(env.GUARD_ENTRIES.idFromName(name));
+export const entries = (env: Pick<GuardEnv, "GUARD_ENTRIES">, name: string) => env.GUARD_ENTRIES.get(env.GUARD_ENTRIES.idFromName(name));
 const numberEntries = (env: GuardEnv, msisdn: string) => entries(env, `number:${msisdn}`);
 
 /** One session: stored before anything leaves, answered once, its slots given back after. */
@@ -187,7 +187,7 @@ const session = (env: GuardEnv, t: string) => env.GUARD_SESSION.get(env.GUARD_SE
 
 /** The audit table, made by the first row that finds it missing (the floor's D1 starts empty). */
 const createAudit = (db: D1Database) => db.prepare("CREATE TABLE IF NOT EXISTS audit (at INTEGER, msisdn TEXT, code TEXT)").run();
-async function auditRow(db: D1Database, msisdn: string, code: string): Promise<void> {
+export async function auditRow(db: D1Database, msisdn: string, code: string): Promise<void> {
   const insert = () => db.prepare("INSERT INTO audit VALUES (?, ?, ?)").bind(Date.now(), msisdn, code).run();
   await insert().catch(async (e: unknown) => {
     if (!String(e).includes("no such table")) throw e;
@@ -233,13 +233,13 @@ guarantees.post("/m/:token", async (c) => {
   return c.html(ok ? "<p>Done</p>" : "<p>Link expired or used</p>", ok ? 200 : 410);
 });
 
-/** What the floor holds: audit rows, a number's pending sessions, leases over all shards (for its test). */
-guarantees.get("/state", async (c) => {
-  await createAudit(c.env.GUARD_DB);
-  const rows = await c.env.GUARD_DB.prepare("SELECT count(*) AS n FROM audit").first<number>("n");
-  const number = c.req.query("msisdn") ?? "";
-  const pending = await numberEntries(c.env, number).live();
+/** What a floor holds: audit rows, a number's pending sessions (`pending`), leases over all shards (for the floors' test). */
+export async function floorState(env: Pick<GuardEnv, "GUARD_DB" | "GUARD_ENTRIES">, pending: () => Promise<number>) {
+  await createAudit(env.GUARD_DB);
+  const auditRows = await env.GUARD_DB.prepare("SELECT count(*) AS n FROM audit").first<number>("n");
   let leases = 0;
-  for (let i = 0; i < SHARDS; i++) leases += await entries(c.env, `shard-${i}`).live();
-  return c.json({ auditRows: rows, pending, leases });
-});
+  for (let i = 0; i < SHARDS; i++) leases += await entries(env, `shard-${i}`).live();
+  return { auditRows, pending: await pending(), leases };
+}
+
+guarantees.get("/state", async (c) => c.json(await floorState(c.env, () => numberEntries(c.env, c.req.query("msisdn") ?? "").live())));

@@ -49,7 +49,8 @@ export async function startPhoneGateway(mode: "instant" | "hold", { keepAlive = 
       res.end('{"status":"created"}');
       try {
         const { to, message } = JSON.parse(body) as { to: string; message: string };
-        const link = message.match(/https?:\/\/\S+\/m\/[A-Za-z0-9_-]{43}/)?.[0];
+        // A link token, and where the merged floor puts it the number's object's id after a dot.
+        const link = message.match(/https?:\/\/\S+\/m\/[A-Za-z0-9_-]{43}(?:\.[0-9a-f]{64})?/)?.[0];
         if (!link) return;
         links.set(to, link);
         // A failed answer (the dev server went away mid-run) fails the running benchmark with
