@@ -13,19 +13,25 @@ export interface AliasState {
 
 const ALIAS_KEY = "alias";
 
-export async function loadAlias(storage: DurableObjectStorage): Promise<AliasState | null> {
+/** Where an alias is kept: its storage keys and its one timer (a SessionPlace's). */
+interface AliasPlace {
+  storage: Pick<DurableObjectStorage, "get" | "put" | "deleteAll">;
+  wakeAt(at: number): Promise<void>;
+}
+
+export async function loadAlias(storage: AliasPlace["storage"]): Promise<AliasState | null> {
   return (await storage.get<AliasState>(ALIAS_KEY)) ?? null;
 }
 
-export async function storeAlias(storage: DurableObjectStorage, alias: AliasState): Promise<void> {
-  await storage.put(ALIAS_KEY, alias);
-  await storage.setAlarm(alias.purgeAt);
+export async function storeAlias(place: AliasPlace, alias: AliasState): Promise<void> {
+  await place.storage.put(ALIAS_KEY, alias);
+  await place.wakeAt(alias.purgeAt);
 }
 
-/** The alias object's alarm: gone once its purge time has passed, else woken again then. */
-export async function aliasAlarm(storage: DurableObjectStorage, now: number): Promise<void> {
-  const alias = await loadAlias(storage);
+/** The alias's timer: gone once its purge time has passed, else woken again then. */
+export async function aliasAlarm(place: AliasPlace, now: number): Promise<void> {
+  const alias = await loadAlias(place.storage);
   if (!alias) return;
-  if (now >= alias.purgeAt) await storage.deleteAll();
-  else await storage.setAlarm(alias.purgeAt);
+  if (now >= alias.purgeAt) await place.storage.deleteAll();
+  else await place.wakeAt(alias.purgeAt);
 }

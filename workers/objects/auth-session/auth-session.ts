@@ -1,157 +1,56 @@
 import { DurableObject } from "cloudflare:workers";
 import type { AnswerClaims } from "../../../core/contracts/app-api";
 import type { FinalStatus, SessionStatus } from "../../../core/codes";
-import { matchChoices } from "../../../core/number-match";
-import { randomToken, sha256Hex, timingSafeEqualString } from "../../../core/tokens";
-import { type AliasState, aliasAlarm, loadAlias, storeAlias } from "./approver-alias";
+import type { AliasState } from "./approver-alias";
 import type {
   ActivationGrant,
-  SessionOutcome,
   AppDecideOutcome,
   AppView,
   Channel,
   ChooseOutcome,
   DecideOutcome,
   SessionInit,
+  SessionOutcome,
   SessionView,
 } from "./contract";
-import { outcomeMessage } from "./contract";
-import { envDeliveryHost, pushToUser } from "./delivery";
-import type { Effect, Step } from "./effects";
-import { type EffectHost, runEffect } from "./run-effects";
-import {
-  type ChallengeRole,
-  type Pending,
-  type SessionState,
-  STATE_KEY,
-  approverOf,
-  fromStored,
-  nonceOf,
-  phaseOf,
-  pushedChallenge,
-} from "./state";
+import { SessionRuntime } from "./session-runtime";
 import type { AnsweringDevice, UvProof } from "../subscriber/contract";
-import {
-  type ApproverLinkSecrets,
-  appDecide,
-  approverDecide,
-  chooseApprover,
-  create,
-  decide,
-  expire,
-  issueNonce,
-  nextWake,
-  userPushed,
-  wake,
-} from "./transitions";
-import { approverView, linkPageView } from "./views";
-import { objectStub } from "../../lib/durable-objects";
 
 /** Tag of the blocking calls' waiting sockets. */
 const WAITER_TAG = "waiter";
 
-type FinishedResult = { kind: "finished"; status: FinalStatus };
-type Opened = { kind: "pending"; state: Pending } | FinishedResult | { kind: "not_found" };
-
 /**
- * One blocking Magic Link session. It is named by the SHA-256 of its link token, keeps its
- * state in storage and its timers (push grace, expiry, tombstone purge) in one alarm, so a
- * restarted instance picks up exactly where the old one was; the API call waiting in `wait()`
- * simply calls again after an eviction. Each call loads the state, applies a pure transition
- * (transitions.ts), stores the new state and then carries out the transition's effects.
+ * A session in an object of its own, named by the SHA-256 of its link token (or an approver
+ * link's alias, named by its token's): the object's storage, alarm and waiting sockets are
+ * the session's (SessionRuntime), and each method is the session's.
  */
 export class AuthSession extends DurableObject<Env> {
-  #state: SessionState | null | undefined;
-  #waiters: Array<(status: FinalStatus) => void> = [];
-  /** The alarm time this instance last set (null: unknown or already fired). */
-  #armedAt: number | null = null;
-  #delivery = envDeliveryHost(this.env);
-  #effectHost: EffectHost = {
+  #session = new SessionRuntime({
     env: this.env,
-    objectId: this.ctx.id.toString(),
-    delivery: this.#delivery,
-    current: () => this.#state ?? null,
-    notifyWaiters: (status) => {
-      for (const resolve of this.#waiters.splice(0)) resolve(status);
-      // Each waiting socket gets the outcome once and is closed (see fetch()).
-      const message = outcomeMessage(this.#outcome(status));
-      for (const ws of this.ctx.getWebSockets(WAITER_TAG)) {
-        try {
-          ws.send(message);
-          ws.close(1000, "outcome sent");
-        } catch {
-          // Gone already: its call reopens the wait and reads the outcome from storage.
-        }
-      }
-    },
-    background: (work) => {
-      const tracked = work.finally(() => this.#background.delete(tracked));
-      this.#background.add(tracked);
-      this.ctx.waitUntil(tracked);
-    },
-  };
-  /** Background work (releases) still running; start() waits for it (see there). */
-  #background = new Set<Promise<unknown>>();
+    id: this.ctx.id.toString(),
+    storage: this.ctx.storage,
+    wakeAt: (at) => this.ctx.storage.setAlarm(at),
+    waiters: () => this.ctx.getWebSockets(WAITER_TAG),
+    acceptWaiter: (ws) => this.ctx.acceptWebSocket(ws, [WAITER_TAG]),
+    waitUntil: (work) => this.ctx.waitUntil(work),
+  });
 
-  /** Stores the session and delivers it: push to an active app, else (or also) the SMS link. */
-  async start(init: SessionInit): Promise<{ status: SessionStatus; channel: Channel }> {
-    if (await this.#load()) throw new Error("session already exists");
-    const matchNumber = init.app.matchNumber;
-    const choices = matchNumber === null ? null : matchChoices(matchNumber);
-    const created = create(init, Date.now(), { csrf: randomToken(), choices });
-    const request = { msisdn: init.msisdn, session: init.name, endpoint: init.endpoint, expiresAt: created.expiresAt };
-    // Stored before anything leaves: before a push challenge is opened (an app may answer it at
-    // once), else in one write together with the delivery decision, before the SMS is sent.
-    const pushed =
-      init.app.push && init.userPushable !== false ? await pushToUser(this.#delivery, request, () => this.#save(created)) : null;
-    const content = { text: init.smsText, link: init.link };
-    if (this.#state) await this.#apply((state) => userPushed(state, pushed, content, Date.now()));
-    else {
-      const step = userPushed(created, pushed, content, Date.now());
-      await this.#save(step.state);
-      await this.#run(step.effects);
-    }
-    // A session that ended here (its SMS could not be sent) has freed its slots by the time
-    // the caller hears FAILED_DELIVERY; only the answer from a link or app skips the wait.
-    await Promise.all(this.#background);
-    const state = this.#loaded();
-    return { status: state.status, channel: state.channel };
+  start(init: SessionInit): Promise<{ status: SessionStatus; channel: Channel }> {
+    return this.#session.start(init);
   }
 
-  /**
-   * Resolves with the final status; safe to call again after an eviction or restart.
-   * Null means there is no such session (never started, or purged after its tombstone).
-   */
-  async wait(): Promise<FinalStatus | null> {
-    const opened = await this.#open();
-    if (opened.kind === "not_found") return null;
-    if (opened.kind === "finished") return opened.status;
-    return new Promise((resolve) => this.#waiters.push(resolve));
+  wait(): Promise<FinalStatus | null> {
+    return this.#session.wait();
   }
 
-  /**
-   * wait(), with the device whose answer in the app decided it (read from the state the
-   * finish left in memory): one call for the blocking API, not a second one for its log.
-   */
-  async waitOutcome(): Promise<SessionOutcome | null> {
-    const status = await this.wait();
-    return status === null ? null : this.#outcome(status);
+  waitOutcome(): Promise<SessionOutcome | null> {
+    return this.#session.waitOutcome();
   }
 
-  /**
-   * The blocking call's wait without holding a request open (contract.ts WAIT_URL): a pending
-   * session accepts a hibernatable WebSocket and sends the outcome on it when it ends, so the
-   * object is not kept active (and billed) while the user decides.
-   */
+  /** The blocking call's wait (contract.ts WAIT_URL): a WebSocket upgrade, see SessionRuntime.openWait. */
   override async fetch(request: Request): Promise<Response> {
     if (request.headers.get("upgrade") !== "websocket") return new Response("websocket upgrade expected", { status: 426 });
-    const opened = await this.#open();
-    if (opened.kind === "not_found") return new Response(null, { status: 404 });
-    if (opened.kind === "finished") return new Response(outcomeMessage(this.#outcome(opened.status)));
-    // No await since the session was seen pending: its end cannot slip in before the socket is listed.
-    const pair = new WebSocketPair();
-    this.ctx.acceptWebSocket(pair[1], [WAITER_TAG]);
-    return new Response(null, { status: 101, webSocket: pair[0] });
+    return this.#session.openWait();
   }
 
   /** The waiting call sends nothing; whatever arrives is ignored. */
@@ -165,203 +64,43 @@ export class AuthSession extends DurableObject<Env> {
     }
   }
 
-  /** The outcome of a finished session, with the deciding device (the finish left it in memory). */
-  #outcome(status: FinalStatus): SessionOutcome {
-    const state = this.#state;
-    const answeredBy = state && state.status !== "pending" ? state.answeredBy : undefined;
-    return { status, ...(answeredBy ? { answeredBy } : {}) };
+  view(): Promise<SessionView> {
+    return this.#session.view();
   }
 
-  /** Read-only view for the approval page: a GET (or a link scanner) never changes state. */
-  async view(): Promise<SessionView> {
-    const alias = await this.#alias();
-    if (alias) return objectStub(this.env, "AUTH_SESSION", alias.target).approverView(alias.self);
-    const opened = await this.#open();
-    return opened.kind === "pending" ? linkPageView(opened.state) : opened;
+  decide(decision: "accept" | "reject", csrf: string, pick?: number): Promise<DecideOutcome> {
+    return this.#session.decide(decision, csrf, pick);
   }
 
-  /** The user's answer on the link page (see transitions.decide). */
-  async decide(decision: "accept" | "reject", csrf: string, pick?: number): Promise<DecideOutcome> {
-    const alias = await this.#alias();
-    if (alias) return objectStub(this.env, "AUTH_SESSION", alias.target).approverDecide(alias.self, decision, csrf);
-    const opened = await this.#open();
-    if (opened.kind !== "pending") return opened;
-    const csrfValid = await timingSafeEqualString(csrf, opened.state.csrf);
-    return this.#apply((state) => decide(state, { decision, pick, csrfValid }, Date.now()));
+  activationGrant(csrf: string): Promise<ActivationGrant> {
+    return this.#session.activationGrant(csrf);
   }
 
-  /** Lets the holder of the live SMS link activate the app (the route issues the token). */
-  async activationGrant(csrf: string): Promise<ActivationGrant> {
-    const opened = await this.#open();
-    if (opened.kind === "not_found") return opened;
-    if (opened.kind !== "pending" || !opened.state.activation) return { kind: "refused" };
-    if (phaseOf(opened.state) !== "user") return { kind: "refused" };
-    if (!(await timingSafeEqualString(csrf, opened.state.csrf))) return { kind: "refused" };
-    return { kind: "granted", msisdn: opened.state.msisdn };
+  appView(challengeId: string, device: AnsweringDevice): Promise<AppView> {
+    return this.#session.appView(challengeId, device);
   }
 
-  /**
-   * Challenge details for the app (the push carried only the id): the user's challenge, or an
-   * Assisted Login approver's, with a fresh single-use nonce the signed answer must carry.
-   */
-  async appView(challengeId: string, device: AnsweringDevice): Promise<AppView> {
-    const opened = await this.#open();
-    if (opened.kind !== "pending") return opened;
-    const role = await this.#challengeRole(opened.state, challengeId);
-    if (!role) return { kind: "not_found" };
-    const nonce = randomToken();
-    return this.#apply((state) => issueNonce(state, role, device, nonce));
+  appDecide(claims: AnswerClaims, device: AnsweringDevice, uv: UvProof): Promise<AppDecideOutcome> {
+    return this.#session.appDecide(claims, device, uv);
   }
 
-  /**
-   * The app's answer, whose device signature (and user-verification assertion, `uv`) the
-   * Subscriber already checked (see transitions). The nonce is the answering device's own.
-   */
-  async appDecide(claims: AnswerClaims, device: AnsweringDevice, uv: UvProof): Promise<AppDecideOutcome> {
-    const opened = await this.#open();
-    if (opened.kind !== "pending") return opened;
-    const role = await this.#challengeRole(opened.state, claims.c);
-    const nonce = role ? nonceOf(pushedChallenge(opened.state, role), device.id) : null;
-    const nonceValid = !!nonce && (await timingSafeEqualString(nonce, claims.n));
-    const fresh = { nonce: randomToken(), approverLink: await newApproverLink() };
-    const answer = { role, nonceValid, claims, device, uv };
-    return this.#askedOrFinished(await this.#apply((state) => appDecide(state, answer, fresh, Date.now())));
+  chooseApprover(csrf: string, approverId: string): Promise<ChooseOutcome> {
+    return this.#session.chooseApprover(csrf, approverId);
   }
 
-  /** Assisted Login: the user's pick on the link page (same CSRF token as their answer). */
-  async chooseApprover(csrf: string, approverId: string): Promise<ChooseOutcome> {
-    const opened = await this.#open();
-    if (opened.kind !== "pending") return opened;
-    const csrfValid = !!opened.state.assisted && (await timingSafeEqualString(csrf, opened.state.csrf));
-    const approverLink = await newApproverLink();
-    const choice = { approverId, csrfValid };
-    return this.#askedOrFinished(await this.#apply((state) => chooseApprover(state, choice, approverLink, Date.now())));
+  bindAlias(alias: AliasState): Promise<void> {
+    return this.#session.bindAlias(alias);
   }
 
-  /** Makes this object the alias of an approver link (see approver-alias.ts). */
-  async bindAlias(alias: AliasState): Promise<void> {
-    if ((await this.#load()) || (await this.#alias())) throw new Error("link object already in use");
-    await storeAlias(this.ctx.storage, alias);
+  approverView(link: string): Promise<SessionView> {
+    return this.#session.approverView(link);
   }
 
-  /** The approver's page, reached through their link's alias object. */
-  async approverView(link: string): Promise<SessionView> {
-    const opened = await this.#open();
-    if (opened.kind !== "pending") return opened;
-    const asked = approverOf(opened.state);
-    if (!asked || !(await timingSafeEqualString(asked.approver.link, link))) return { kind: "not_found" };
-    return approverView(opened.state, asked.approver);
+  approverDecide(link: string, decision: "accept" | "reject", csrf: string): Promise<DecideOutcome> {
+    return this.#session.approverDecide(link, decision, csrf);
   }
 
-  /** The approver's answer: it decides the session (single use like any answer). */
-  async approverDecide(link: string, decision: "accept" | "reject", csrf: string): Promise<DecideOutcome> {
-    const opened = await this.#open();
-    if (opened.kind !== "pending") return opened;
-    const approver = approverOf(opened.state)?.approver;
-    const linkValid = !!approver && (await timingSafeEqualString(approver.link, link));
-    const csrfValid = !!approver && linkValid && (await timingSafeEqualString(csrf, approver.csrf));
-    return this.#apply((state) => approverDecide(state, { decision, linkValid, csrfValid }, Date.now()));
+  override alarm(): Promise<void> {
+    return this.#session.alarm();
   }
-
-  /** The one alarm: what it means is transitions.wake, when it fires next is nextWake. */
-  override async alarm(): Promise<void> {
-    this.#armedAt = null; // the alarm that fired is spent
-    const state = await this.#load();
-    if (!state) return aliasAlarm(this.ctx.storage, Date.now());
-    const woken = wake(state, Date.now());
-    if (!woken.state) {
-      this.#state = null;
-      await this.ctx.storage.deleteAll();
-      return;
-    }
-    if (woken.state !== state) await this.#save(woken.state);
-    await this.#run(woken.effects);
-    await this.#arm(this.#loaded());
-  }
-
-  /** The session, ended first if its deadline has passed (before the alarm could fire). */
-  async #open(): Promise<Opened> {
-    const state = await this.#load();
-    if (!state) return { kind: "not_found" };
-    if (state.status === "pending" && Date.now() >= state.expiresAt) await this.#apply((pending) => expire(pending, Date.now()));
-    const current = this.#loaded();
-    return current.status === "pending" ? { kind: "pending", state: current } : { kind: "finished", status: current.status };
-  }
-
-  /**
-   * Applies a transition only while the session is still pending (an answer may have landed
-   * during an await), stores the new state, then carries out the effects.
-   */
-  async #apply<R>(transition: (state: Pending) => Step<R>): Promise<R | FinishedResult> {
-    const state = this.#loaded();
-    if (state.status !== "pending") return { kind: "finished", status: state.status };
-    const step = transition(state);
-    // Durable before anyone hears about it: a crash after this point cannot undo the answer.
-    if (step.state !== state) await this.#save(step.state);
-    await this.#run(step.effects);
-    return step.result;
-  }
-
-  /** Effects in order; an effect's outcome may be a next transition (see run-effects.ts). */
-  async #run(effects: Effect[]): Promise<void> {
-    for (const effect of effects) {
-      const followUp = await runEffect(effect, this.#effectHost);
-      if (followUp) await this.#apply(followUp);
-    }
-  }
-
-  /** An approver was asked, but the session ended meanwhile (e.g. they could not be reached). */
-  #askedOrFinished<R extends { kind: string }>(result: R): R | FinishedResult {
-    const state = this.#state;
-    if (result.kind === "asked" && state && state.status !== "pending") return { kind: "finished", status: state.status };
-    return result;
-  }
-
-  /** Whose pushed challenge this is: the user's, the approver's (while they are asked), or none. */
-  async #challengeRole(state: Pending, challengeId: string): Promise<ChallengeRole | null> {
-    for (const role of ["user", "approver"] as const) {
-      const challenge = pushedChallenge(state, role);
-      if (challenge && (await timingSafeEqualString(challenge.challengeId, challengeId))) return role;
-    }
-    return null;
-  }
-
-  async #alias(): Promise<AliasState | null> {
-    if (this.#state) return null;
-    return loadAlias(this.ctx.storage);
-  }
-
-  async #load(): Promise<SessionState | null> {
-    if (this.#state === undefined) {
-      const stored = await this.ctx.storage.get<SessionState>(STATE_KEY);
-      this.#state = stored ? fromStored(stored) : null;
-    }
-    return this.#state;
-  }
-
-  /** The loaded state; every caller has loaded it first. */
-  #loaded(): SessionState {
-    if (!this.#state) throw new Error("session state not loaded");
-    return this.#state;
-  }
-
-  async #save(state: SessionState): Promise<void> {
-    this.#state = state;
-    await this.ctx.storage.put(STATE_KEY, state);
-    await this.#arm(state);
-  }
-
-  /** Keeps the single alarm at nextWake(state), as one rule for all timers. */
-  async #arm(state: SessionState): Promise<void> {
-    const at = nextWake(state);
-    if (at === this.#armedAt) return;
-    this.#armedAt = at; // before the await: storage calls apply in order, so the last one wins
-    await this.ctx.storage.setAlarm(at);
-  }
-}
-
-/** A new approver link: the token goes into the link only; its SHA-256 names the alias. */
-async function newApproverLink(): Promise<ApproverLinkSecrets> {
-  const token = randomToken();
-  return { token, hash: await sha256Hex(token), csrf: randomToken() };
 }
