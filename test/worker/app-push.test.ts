@@ -117,27 +117,29 @@ describe("smart delivery: push to an activated app", () => {
     expect((await openLink(link)).res.status).toBe(410);
   });
 
-  it("the grace timer survives a restart of the session object (alarm + stored state)", async () => {
+  it("the grace timer survives a restart of the number's object hosting the session (alarm + stored state)", async () => {
     const msisdn = freshMsisdn();
     const d = await activateDevice(msisdn);
     const smsBefore = (await gatewayRequests(msisdn)).length;
     const pending = callAuth(msisdn, { ...APP, params: { "touch-timeout": "60" } });
     const challengeId = await waitForPush(d.sub!);
-    const name = (await runInDurableObject(env.SUBSCRIBER.getByName(msisdn), async (_i, s) => {
+    const number = () => env.SUBSCRIBER.getByName(msisdn);
+    const name = (await runInDurableObject(number(), async (_i, s) => {
       const p = (await s.storage.get<Record<string, { challengeId?: string }>>("pending"))!;
       return Object.entries(p).find(([, e]) => e.challengeId === challengeId)![0];
     })) as string;
-    const session = env.AUTH_SESSION.getByName(name);
-    const stored = await runInDurableObject(session, (_i, s) => s.storage.get<{ smsDue: { at: number } }>("session"));
+    // The session is hosted by the number's Subscriber (docs/decisions/0022), its state under its prefix.
+    const stateKey = `s:${name}:session`;
+    const stored = await runInDurableObject(number(), (_i, s) => s.storage.get<{ smsDue: { at: number } }>(stateKey));
     expect(stored!.smsDue.at).toBeGreaterThan(Date.now() - 5000);
-    expect(await runInDurableObject(session, (_i, s) => s.storage.getAlarm())).toBe(stored!.smsDue.at);
-    await runInDurableObject(session, (_i, s) => s.abort("simulated restart")).catch(() => {});
+    expect(await runInDurableObject(number(), (_i, s) => s.storage.getAlarm())).toBe(stored!.smsDue.at);
+    await runInDurableObject(number(), (_i, s) => s.abort("simulated restart")).catch(() => {});
     // The fresh instance fires the stored alarm and sends the fallback SMS from storage.
     await sleep(Math.max(0, stored!.smsDue.at - Date.now()));
-    await runDurableObjectAlarm(env.AUTH_SESSION.getByName(name));
+    await runDurableObjectAlarm(number());
     const link = await waitForLink(msisdn, 10_000, smsBefore);
     // Once sent, the link is no longer kept in storage.
-    const after = await runInDurableObject(env.AUTH_SESSION.getByName(name), (_i, s) => s.storage.get<{ smsDue: unknown }>("session"));
+    const after = await runInDurableObject(number(), (_i, s) => s.storage.get<{ smsDue: unknown }>(stateKey));
     expect(after!.smsDue).toBeNull();
     expect(JSON.stringify(after)).not.toContain(link.split("/m/")[1]);
     const page = await openLink(link);

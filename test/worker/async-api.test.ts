@@ -204,6 +204,7 @@ describe("GET /api/v2/auth/{id}", () => {
       keyName: "main",
       msisdn: "+467******99",
       session: await sha256Hex(link.split("/m/")[1] ?? ""),
+      sessionHost: msisdn, // its number's Subscriber hosts it (docs/decisions/0022)
       sessionId: "0".repeat(64),
       channel: "sms",
       createdAt: now - 20_000,

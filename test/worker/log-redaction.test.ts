@@ -24,15 +24,13 @@ describe("log redaction", () => {
     const msisdn = freshMsisdn();
     const call = callAuth(msisdn);
     const link = await waitForLink(msisdn);
-    // The session object cannot be reached: the route throws, onError logs the request.
-    const broken = {
-      ...env,
-      AUTH_SESSION: {
-        getByName: () => {
-          throw new Error("object store unavailable");
-        },
+    // The objects that may hold the session cannot be reached: the route throws, onError logs the request.
+    const unavailable = {
+      getByName: () => {
+        throw new Error("object store unavailable");
       },
-    } as unknown as Env;
+    };
+    const broken = { ...env, AUTH_SESSION: unavailable, SUBSCRIBER: unavailable } as unknown as Env;
     const res = await worker.fetch(new Request(link), broken, ctx);
     expect(res.status).toBe(500);
     const logged = lines.find((l) => l.includes("unhandled_error"));

@@ -10,6 +10,9 @@ import { waitOnSession } from "../../workers/domain/session-wait";
  * session-wait.ts): the outcome arrives once, the object holds no request open meanwhile (it
  * can be evicted mid-wait and still delivers), and a finished or unknown session answers at once.
  */
+/** A session in an AuthSession object of its own (these tests' sessions; session-hosting.test.ts has the Subscriber's). */
+const own = (name: string) => ({ name, host: null });
+
 async function startSession(timeoutMs = 60_000) {
   const name = `wait-${crypto.randomUUID()}`;
   const stub = env.AUTH_SESSION.getByName(name);
@@ -48,7 +51,7 @@ describe("the blocking call's wait on its session", () => {
   it("delivers the outcome once to each waiting call, when the user answers (not before)", async () => {
     const s = await startSession();
     let settled = false;
-    const waiting = waitOnSession(env, s.name, s.deadline).finally(() => (settled = true));
+    const waiting = waitOnSession(env, own(s.name), s.deadline).finally(() => (settled = true));
     const raw = rawWait(s.name);
     await new Promise((r) => setTimeout(r, 100));
     expect(settled).toBe(false);
@@ -61,7 +64,7 @@ describe("the blocking call's wait on its session", () => {
 
   it("holds no request open while waiting: the object can be evicted mid-wait and still delivers", async () => {
     const s = await startSession();
-    const waiting = waitOnSession(env, s.name, s.deadline);
+    const waiting = waitOnSession(env, own(s.name), s.deadline);
     await new Promise((r) => setTimeout(r, 50));
     // With a blocking RPC in flight the runtime refuses this ("still has active references").
     await evictDurableObject(s.stub);
@@ -74,13 +77,13 @@ describe("the blocking call's wait on its session", () => {
     await s.stub.decide("accept", s.csrf);
     const raw = await rawWait(s.name);
     expect(raw.status).toBe(200);
-    expect(await waitOnSession(env, s.name, s.deadline)).toEqual({ status: "accepted" });
-    expect(await waitOnSession(env, `never-started-${crypto.randomUUID()}`, s.deadline)).toBeNull();
+    expect(await waitOnSession(env, own(s.name), s.deadline)).toEqual({ status: "accepted" });
+    expect(await waitOnSession(env, own(`never-started-${crypto.randomUUID()}`), s.deadline)).toBeNull();
   });
 
   it("the deadline ends the wait with the expired outcome (the alarm, even with the object evicted)", async () => {
     const s = await startSession(15_000);
-    const waiting = waitOnSession(env, s.name, s.deadline);
+    const waiting = waitOnSession(env, own(s.name), s.deadline);
     await new Promise((r) => setTimeout(r, 50));
     await evictDurableObject(s.stub);
     // The alarm fires at the deadline; run it now, with the clock past the deadline.
@@ -95,7 +98,7 @@ describe("the blocking call's wait on its session", () => {
 
   it("a reset mid-wait ends the socket without an outcome (the caller retries), never with a made-up one", async () => {
     const s = await startSession();
-    const waiting = waitOnSession(env, s.name, s.deadline).then(
+    const waiting = waitOnSession(env, own(s.name), s.deadline).then(
       (outcome) => ({ outcome }),
       (error: unknown) => ({ error }),
     );
@@ -105,7 +108,7 @@ describe("the blocking call's wait on its session", () => {
     expect(ended).not.toHaveProperty("outcome");
     expect(String((ended as { error: unknown }).error)).toMatch(/session wait/);
     // The state survived: a new wait gets the answer given afterwards.
-    const again = waitOnSession(env, s.name, s.deadline);
+    const again = waitOnSession(env, own(s.name), s.deadline);
     await env.AUTH_SESSION.getByName(s.name).decide("accept", s.csrf);
     expect(await again).toEqual({ status: "accepted" });
   });

@@ -1,3 +1,4 @@
+import { type SessionApi, sessionAt } from "./session-address";
 import type { z } from "zod";
 import type { AppDecideOutcome, AppView } from "../objects/auth-session/contract";
 import type { ActivateResult, ClaimResult, DeviceUpdateResult } from "../objects/subscriber/contract";
@@ -40,8 +41,8 @@ async function auditDevice(env: Env, msisdn: string, action: string, detail?: Re
  * one-time code to the number by SMS: the token alone (seen in a lock-screen preview or a
  * forwarded SMS) cannot activate.
  */
-export async function issueActivationToken(env: Env, sessionName: string, csrf: string) {
-  const grant = await objectStub(env, "AUTH_SESSION", sessionName).activationGrant(csrf);
+export async function issueActivationToken(env: Env, session: Pick<SessionApi, "activationGrant">, csrf: string) {
+  const grant = await session.activationGrant(csrf);
   if (grant.kind !== "granted") return grant;
   const token = randomToken();
   const code = randomDigits(ACTIVATION_CODE_DIGITS);
@@ -163,7 +164,7 @@ export async function updateDevice(env: Env, msisdn: string, deviceId: string, j
 export async function challengeDetails(env: Env, msisdn: string, deviceId: string, challengeId: string): Promise<AppView> {
   const found = await objectStub(env, "SUBSCRIBER", msisdn).challengeSession(deviceId, challengeId);
   if (!found) return { kind: "not_found" };
-  return objectStub(env, "AUTH_SESSION", found.session).appView(challengeId, found.device);
+  return sessionAt(env, { name: found.session, host: found.hosted ? msisdn : null }).appView(challengeId, found.device);
 }
 
 export type AnswerOutcome = AppDecideOutcome | { kind: "unknown_device" } | { kind: "bad_signature" } | { kind: "unknown_challenge" };
@@ -181,5 +182,5 @@ export async function answerChallenge(
   const assertion = answer.webauthn as AuthenticationResponseJSON | undefined;
   const check = await objectStub(env, "SUBSCRIBER", msisdn).checkAnswer(answer.deviceId, answer.jws, assertion, rp);
   if (!check.ok) return { kind: check.reason };
-  return objectStub(env, "AUTH_SESSION", check.session).appDecide(check.claims, check.device, check.uv);
+  return sessionAt(env, { name: check.session, host: check.hosted ? msisdn : null }).appDecide(check.claims, check.device, check.uv);
 }

@@ -43,7 +43,8 @@ export async function startAsyncAuth(
       ? { ...common, session: null, sessionId: started.sessionId, channel: "none", deadline: createdAt, status: "failed_delivery" as const }
       : {
           ...common,
-          session: started.name,
+          session: started.address.name,
+          ...(started.address.host !== null ? { sessionHost: started.address.host } : {}),
           sessionId: started.sessionId,
           channel: started.channel,
           deadline: started.deadline,

@@ -3,7 +3,7 @@ import type { AuthQuery } from "../../core/contracts/magic-link";
 import { codeForStatus, type BadRequestReason, type ResultCode, type SessionStatus } from "../../core/codes";
 import { pickMatchNumber } from "../../core/number-match";
 import { randomToken, sha256Hex } from "../../core/tokens";
-import type { Approver, AssistedInit, Channel, SessionAppOptions, SessionOutcome } from "../objects/auth-session/contract";
+import type { Approver, AssistedInit, Channel, SessionAppOptions, SessionInit, SessionOutcome } from "../objects/auth-session/contract";
 import type { AdmitResult } from "../objects/subscriber/contract";
 import { ApproverDirectoryUnavailable, approverDirectory } from "./approvers";
 import { retryWait, waitBackoffMs } from "../../core/wait-retry";
@@ -12,6 +12,11 @@ import { pushConfigured } from "../config/app-secrets";
 import { log } from "../lib/log";
 import { objectStub, objectId } from "../lib/durable-objects";
 import { waitOnSession } from "./session-wait";
+import type { SessionAddress } from "./session-address";
+import { E164 } from "../../core/contracts/relay";
+import { sealLinkToken } from "../../core/link-route";
+import { linkKeyOrNull } from "../store/link-key";
+import type { WebCryptoKey } from "../../core/web-crypto";
 
 export type AuthOutcome =
   /**
@@ -76,17 +81,87 @@ export interface SessionRequest {
 }
 
 export type SessionStart =
-  | { kind: "started"; name: string; sessionId: string; status: SessionStatus; channel: Channel; deadline: number }
+  | { kind: "started"; address: SessionAddress; sessionId: string; status: SessionStatus; channel: Channel; deadline: number }
   | { kind: "refused"; reason: BadRequestReason; retryAfterMs?: number }
   /** An approver directory that could not be asked, or lists no one with a number: nothing was sent. */
   | { kind: "no_approvers"; sessionId: string };
 
 /**
  * Starts a session without waiting for it: the per-number rate limit and pending cap, the
- * overload lease, then the session object (which delivers push or SMS). Used by the blocking
- * Magic Link call below and by the password reset portal, which polls the outcome instead.
+ * overload lease, then the session (which delivers push or SMS). Used by the blocking Magic
+ * Link call below, the async API and the password reset portal, which polls the outcome instead.
+ *
+ * A session is hosted by its number's Subscriber (docs/decisions/0022): one call admits and
+ * starts it, and its link's token routes to that object. Assisted Login sessions (approvers
+ * with links of their own) are each an AuthSession object, as all sessions were before.
  */
 export async function startSession(env: Env, config: Config, r: SessionRequest, publicOrigin: string): Promise<SessionStart> {
+  if (r.assisted || !E164.test(r.msisdn)) return startOwnObject(env, config, r, publicOrigin);
+  const key = await linkKeyOrNull(env.DB, (e) =>
+    log.error("link_key_unavailable", { note: "session started in an object of its own", error: String(e) }),
+  );
+  return key ? startHosted(env, config, r, publicOrigin, key) : startOwnObject(env, config, r, publicOrigin);
+}
+
+/** What a session is started with, wherever it lives. */
+function sessionInit(config: Config, r: SessionRequest, name: string, link: string, leaseShard: string): SessionInit {
+  return {
+    name,
+    msisdn: r.msisdn,
+    endpoint: r.endpoint.name,
+    texts: r.texts,
+    smsText: composeSms(r.texts.sms, link),
+    link,
+    timeoutMs: r.timeoutMs,
+    tombstoneMs: config.tombstoneSeconds * 1000,
+    leaseShard,
+    app: r.app,
+    assisted: null,
+    ...(r.notify ? { notify: r.notify } : {}),
+  };
+}
+
+const refusal = (admitted: Extract<AdmitResult, { allowed: false }>): SessionStart => ({
+  kind: "refused",
+  reason: admitted.reason,
+  ...(admitted.retryAfterMs !== undefined ? { retryAfterMs: admitted.retryAfterMs } : {}),
+});
+
+/**
+ * The overload lease, then one call to the number's Subscriber that admits and starts the
+ * session. A call its number refuses gives the lease back before it is answered.
+ */
+async function startHosted(env: Env, config: Config, r: SessionRequest, publicOrigin: string, key: WebCryptoKey): Promise<SessionStart> {
+  const token = await sealLinkToken(key, r.msisdn);
+  const name = await sha256Hex(token);
+  const sessionId = objectId(env, "AUTH_SESSION", name).toString();
+  const deadline = Date.now() + r.timeoutMs;
+  const until = deadline + LEASE_MARGIN_MS;
+  const lease = await acquireLease(env, config.overload, sessionId, until, { name: r.endpoint.name, maxPending: r.endpoint.maxPending });
+  if ("refused" in lease) return { kind: "refused", reason: lease.refused };
+  const giveBack = () => releaseLease(env, lease.shard, sessionId).catch(() => {});
+  const claim = { session: name, until, cap: config.maxPendingPerMsisdn, push: r.app.push !== null && pushConfigured(env) };
+  const init = sessionInit(config, r, name, `${publicOrigin}/m/${token}`, lease.shard);
+  try {
+    const { admitted, started } = await objectStub(env, "SUBSCRIBER", r.msisdn).startSession(
+      r.endpoint.rateLimit ?? config.rateLimit,
+      claim,
+      init,
+    );
+    if (!admitted.allowed) {
+      await giveBack();
+      return refusal(admitted);
+    }
+    if (!started) throw new Error("subscriber admitted the session but did not start it");
+    return { kind: "started", address: { name, host: r.msisdn }, sessionId, status: started.status, channel: started.channel, deadline };
+  } catch (e) {
+    await giveBack();
+    throw e;
+  }
+}
+
+/** A session in an AuthSession object of its own (Assisted Login). */
+async function startOwnObject(env: Env, config: Config, r: SessionRequest, publicOrigin: string): Promise<SessionStart> {
   const token = randomToken();
   const name = await sha256Hex(token);
   const sessionId = objectId(env, "AUTH_SESSION", name).toString();
@@ -101,13 +176,7 @@ export async function startSession(env: Env, config: Config, r: SessionRequest, 
     acquireLease(env, config.overload, sessionId, until, { name: r.endpoint.name, maxPending: r.endpoint.maxPending }),
     { admission: () => subscriber.release(name), lease: (shard) => releaseLease(env, shard, sessionId) },
   );
-  if (!admitted.allowed) {
-    return {
-      kind: "refused",
-      reason: admitted.reason,
-      ...(admitted.retryAfterMs !== undefined ? { retryAfterMs: admitted.retryAfterMs } : {}),
-    };
-  }
+  if (!admitted.allowed) return refusal(admitted);
   if ("refused" in lease) return { kind: "refused", reason: lease.refused };
   const leaseShard = lease.shard;
   const releaseAll = async () => {
@@ -133,21 +202,11 @@ export async function startSession(env: Env, config: Config, r: SessionRequest, 
       assisted = { ...r.assisted, approvers };
     }
     const initial = await objectStub(env, "AUTH_SESSION", name).start({
-      name,
-      msisdn: r.msisdn,
-      endpoint: r.endpoint.name,
-      texts: r.texts,
-      smsText: composeSms(r.texts.sms, link),
-      link,
-      timeoutMs: r.timeoutMs,
-      tombstoneMs: config.tombstoneSeconds * 1000,
-      leaseShard,
-      app: r.app,
+      ...sessionInit(config, r, name, link, leaseShard),
       ...(admitted.pushable === false ? { userPushable: false } : {}),
       assisted,
-      ...(r.notify ? { notify: r.notify } : {}),
     });
-    return { kind: "started", name, sessionId, status: initial.status, channel: initial.channel, deadline };
+    return { kind: "started", address: { name, host: null }, sessionId, status: initial.status, channel: initial.channel, deadline };
   } catch (e) {
     await releaseAll();
     throw e;
@@ -232,7 +291,7 @@ export async function authenticate(
   }
   // Delivery failures end the session inside start(); nothing to wait for.
   const outcome: SessionOutcome =
-    started.status === "pending" ? await waitForOutcome(env, started.name, started.deadline) : { status: started.status };
+    started.status === "pending" ? await waitForOutcome(env, started.address, started.deadline) : { status: started.status };
   const by = outcome.answeredBy;
   return {
     code: codeForStatus(outcome.status),
@@ -248,18 +307,18 @@ export async function authenticate(
  * mid-wait the wait fails; the state is in storage, so we wait again (a fresh stub) while
  * retryWait allows: never on an overload, and not past what a relay waits for (wait-retry.ts).
  */
-export async function waitForOutcome(env: Env, name: string, deadline: number): Promise<SessionOutcome> {
+export async function waitForOutcome(env: Env, session: SessionAddress, deadline: number): Promise<SessionOutcome> {
   for (let attempt = 0; ; attempt++) {
     let outcome: SessionOutcome | null;
     try {
-      outcome = await waitOnSession(env, name, deadline);
+      outcome = await waitOnSession(env, session, deadline);
     } catch (e) {
       if (!retryWait(e, Date.now(), deadline)) throw e;
       log.warn("session_wait_retry", { attempt, error: String(e) });
       await new Promise((r) => setTimeout(r, waitBackoffMs(attempt)));
       continue;
     }
-    if (outcome === null) throw new Error(`session ${name.slice(0, 12)} vanished while awaited`);
+    if (outcome === null) throw new Error(`session ${session.name.slice(0, 12)} vanished while awaited`);
     return outcome;
   }
 }

@@ -192,7 +192,8 @@ async function lookUpAndAsk(ctx: ResetContext, r: ResetEndpoint, username: strin
     return { kind: "silent" };
   }
   audit(ctx, r.endpoint.name, "verification_sent", { step: "verify", username, reset, channel: started.channel }, maskMsisdn(msisdn));
-  return { kind: "started", authSession: started.name, msisdn };
+  // Assisted (its approvers): always a session object of its own, named in the reset's state.
+  return { kind: "started", authSession: started.address.name, msisdn };
 }
 
 /** The page of the visitor's reset (a GET: changes only what time and the approval changed). */

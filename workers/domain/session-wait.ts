@@ -1,5 +1,7 @@
 import { type SessionOutcome, WAIT_URL, parseOutcomeMessage } from "../objects/auth-session/contract";
+import { sessionWaitUrl } from "../objects/subscriber/contract";
 import { objectStub } from "../lib/durable-objects";
+import type { SessionAddress } from "./session-address";
 
 /**
  * How long past the deadline a waiting socket that heard nothing is given up: the session's
@@ -10,12 +12,17 @@ import { objectStub } from "../lib/durable-objects";
 export const WAIT_GUARD_MS = 1000;
 
 /**
- * One wait on the session object over a hibernatable WebSocket (contract.ts WAIT_URL): the
+ * One wait on the session over a hibernatable WebSocket (auth-session/contract.ts WAIT_URL, or
+ * for a session its number's Subscriber hosts, subscriber/contract.ts sessionWaitUrl): the
  * outcome, or null for no such session. Throws when the socket ends without an outcome (the
  * object was reset or evicted mid-wait) or the object refuses; the caller decides on a retry.
  */
-export async function waitOnSession(env: Env, name: string, deadline: number): Promise<SessionOutcome | null> {
-  const res = await objectStub(env, "AUTH_SESSION", name).fetch(WAIT_URL, { headers: { upgrade: "websocket" } });
+export async function waitOnSession(env: Env, session: SessionAddress, deadline: number): Promise<SessionOutcome | null> {
+  const upgrade = { headers: { upgrade: "websocket" } };
+  const res =
+    session.host === null
+      ? await objectStub(env, "AUTH_SESSION", session.name).fetch(WAIT_URL, upgrade)
+      : await objectStub(env, "SUBSCRIBER", session.host).fetch(sessionWaitUrl(session.name), upgrade);
   if (res.status === 404) return null;
   if (res.status === 200) return parseOutcomeMessage(await res.text());
   const ws = res.webSocket;

@@ -1,3 +1,5 @@
+import { openLinkToken } from "../../../core/link-route";
+import { linkKey } from "../../../workers/store/link-key";
 import { env, exports } from "cloudflare:workers";
 import { sha256Hex } from "../../../core/tokens";
 import { KEYS } from "../../support/keys";
@@ -113,7 +115,23 @@ export async function answer(link: string, decision: "accept" | "reject", csrf: 
   );
 }
 
-/** The AuthSession object behind a link: it is named by the SHA-256 of the link's token. */
+/**
+ * The AuthSession object behind a link of a session in an object of its own (Assisted Login):
+ * it is named by the SHA-256 of the link's token. Other sessions: sessionPlace.
+ */
 export async function sessionStub(link: string) {
   return env.AUTH_SESSION.getByName(await sha256Hex(link.split("/m/")[1] ?? ""));
+}
+
+/**
+ * Where the session behind a link is kept (docs/decisions/0022): the number's Subscriber its
+ * token routes to, with the session's state and wake keys there; or, for a session in an
+ * object of its own, that AuthSession object (its state under "session", its wake the alarm).
+ */
+export async function sessionPlace(link: string) {
+  const token = link.split("/m/")[1] ?? "";
+  const name = await sha256Hex(token);
+  const host = await openLinkToken(await linkKey(env.DB), token);
+  if (host === null) return { host, name, stub: env.AUTH_SESSION.getByName(name), stateKey: "session", wakeKey: null };
+  return { host, name, stub: env.SUBSCRIBER.getByName(host), stateKey: `s:${name}:session`, wakeKey: `wake:${name}` };
 }

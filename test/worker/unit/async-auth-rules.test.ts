@@ -5,7 +5,7 @@ import { newSigningSecret, parseSigningSecret, signWebhook, verifyWebhook } from
 import { WebhookSchema, webhookUrlRefusal } from "../../../workers/config/schema";
 import type { AsyncAuthInit } from "../../../workers/objects/async-auth/contract";
 import type { SessionInit } from "../../../workers/objects/auth-session/contract";
-import { create, finish } from "../../../workers/objects/auth-session/transitions";
+import { create, finish } from "../../../workers/objects/session/transitions";
 import { BACKSTOP_MARGIN_MS, attempted, created, finished, nextWake, readable } from "../../../workers/objects/async-auth/state";
 
 describe("webhook signatures (Standard Webhooks)", () => {

@@ -1,7 +1,7 @@
 // Push delivery of a session's challenge against a stand-in host: what each push outcome means.
 import { describe, expect, it } from "vitest";
 import type { PushResult } from "../../../workers/push/web-push";
-import { type DeliveryHost, pushToApprover, pushToUser } from "../../../workers/objects/auth-session/delivery";
+import { type DeliveryHost, pushToApprover, pushToUser } from "../../../workers/objects/session/delivery";
 import type { PushTarget } from "../../../workers/objects/subscriber/contract";
 
 const TARGET: PushTarget = {

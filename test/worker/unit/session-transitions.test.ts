@@ -3,10 +3,10 @@ import { describe, expect, it } from "vitest";
 import type { AnswerClaims } from "../../../core/contracts/app-api";
 import { DEFAULT_TEXTS } from "../../../workers/config/schema";
 import type { SessionInit } from "../../../workers/objects/auth-session/contract";
-import type { Effect, Step } from "../../../workers/objects/auth-session/effects";
-import { type Pending, type SessionState, fromStored } from "../../../workers/objects/auth-session/state";
-import * as t from "../../../workers/objects/auth-session/transitions";
-import { APPROVER_ACCEPTED, APPROVER_REJECTED, NUMBER_MISMATCH } from "../../../workers/objects/auth-session/views";
+import type { Effect, Step } from "../../../workers/objects/session/effects";
+import { type Pending, type SessionState, fromStored } from "../../../workers/objects/session/state";
+import * as t from "../../../workers/objects/session/transitions";
+import { APPROVER_ACCEPTED, APPROVER_REJECTED, NUMBER_MISMATCH } from "../../../workers/objects/session/views";
 
 const NOW = 1_700_000_000_000;
 const TIMEOUT = 60_000;

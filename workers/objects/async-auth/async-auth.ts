@@ -115,7 +115,9 @@ export class AsyncAuth extends DurableObject<Env> {
       return this.#finish({ status: "failed_delivery" });
     }
     const outcome = await Promise.race([
-      objectStub(this.env, "AUTH_SESSION", state.session).waitOutcome(),
+      state.sessionHost
+        ? objectStub(this.env, "SUBSCRIBER", state.sessionHost).sessionWaitOutcome(state.session)
+        : objectStub(this.env, "AUTH_SESSION", state.session).waitOutcome(),
       new Promise<"waiting">((resolve) => setTimeout(() => resolve("waiting"), BACKSTOP_WAIT_MS)),
     ]).catch((e: unknown): "waiting" => {
       log.warn("async_backstop_failed", { endpoint: state.endpoint, error: String(e) });

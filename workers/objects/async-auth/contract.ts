@@ -15,8 +15,13 @@ export interface AsyncAuthInit {
   keyName: string;
   /** Masked (audit). */
   msisdn: string;
-  /** The AuthSession's name (null: nothing was started, e.g. no approver could be listed). */
+  /** The session's name (null: nothing was started, e.g. no approver could be listed). */
   session: string | null;
+  /**
+   * The number whose Subscriber hosts the session; absent: the session is an AuthSession object
+   * of its own (Assisted Login, and states stored before sessions moved).
+   */
+  sessionHost?: string;
   sessionId: string;
   channel: string;
   createdAt: number;

@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import type { AnswerClaims } from "../../../core/contracts/app-api";
 import type { FinalStatus, SessionStatus } from "../../../core/codes";
-import type { AliasState } from "./approver-alias";
+import type { AliasState } from "../session/approver-alias";
 import type {
   ActivationGrant,
   AppDecideOutcome,
@@ -13,7 +13,8 @@ import type {
   SessionOutcome,
   SessionView,
 } from "./contract";
-import { SessionRuntime } from "./session-runtime";
+import { SessionRuntime } from "../session/session-runtime";
+import { objectStub } from "../../lib/durable-objects";
 import type { AnsweringDevice, UvProof } from "../subscriber/contract";
 
 /** Tag of the blocking calls' waiting sockets. */
@@ -33,6 +34,7 @@ export class AuthSession extends DurableObject<Env> {
     waiters: () => this.ctx.getWebSockets(WAITER_TAG),
     acceptWaiter: (ws) => this.ctx.acceptWebSocket(ws, [WAITER_TAG]),
     waitUntil: (work) => this.ctx.waitUntil(work),
+    subscriber: (msisdn) => objectStub(this.env, "SUBSCRIBER", msisdn),
   });
 
   start(init: SessionInit): Promise<{ status: SessionStatus; channel: Channel }> {

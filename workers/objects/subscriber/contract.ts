@@ -128,7 +128,8 @@ export interface PushTarget {
 }
 
 export type AnswerCheck =
-  | { ok: true; session: string; claims: AnswerClaims; device: AnsweringDevice; uv: UvProof }
+  /** `hosted`: the session is one this Subscriber hosts (else an AuthSession object of its own). */
+  | { ok: true; session: string; hosted: boolean; claims: AnswerClaims; device: AnsweringDevice; uv: UvProof }
   | { ok: false; reason: "unknown_device" | "bad_signature" | "unknown_challenge" };
 
 /** How the edge checks a user-verification assertion: its expected origin and relying party. */
@@ -143,4 +144,25 @@ export interface LockView {
   failures: number;
   /** Epoch ms while a lock runs, else null. */
   lockedUntil: number | null;
+}
+
+/**
+ * The blocking call's wait on a session the Subscriber hosts: a WebSocket upgrade to this URL
+ * on the number's stub (the same exchange as auth-session/contract.ts WAIT_URL).
+ */
+const WAIT_BASE = "https://subscriber.internal/sessions/";
+export const sessionWaitUrl = (name: string) => `${WAIT_BASE}${name}/wait`;
+
+/** The session a wait URL names, or null. */
+export function sessionFromWaitUrl(url: string): string | null {
+  if (!url.startsWith(WAIT_BASE) || !url.endsWith("/wait")) return null;
+  const name = url.slice(WAIT_BASE.length, -"/wait".length);
+  return /^[0-9a-f]{64}$/.test(name) ? name : null;
+}
+
+/** The session behind a challenge; `hosted`: the Subscriber asked hosts it (else an AuthSession object of its own). */
+export interface ChallengeSession {
+  session: string;
+  hosted: boolean;
+  device: AnsweringDevice;
 }

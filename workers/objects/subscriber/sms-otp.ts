@@ -75,6 +75,11 @@ export class SmsOtp {
     return true;
   }
 
+  /** When the owed SMS falls due (the object's alarm must run then), or null: none owed. */
+  async owedAt(): Promise<number | null> {
+    return (await this.#store.get("smsOtp"))?.owedSms?.at ?? null;
+  }
+
   /**
    * The owed SMS if it is due at `now` (taken: deleted before it is sent, so a retried alarm
    * cannot send it twice); none for an ended challenge. `next`: when to look again.

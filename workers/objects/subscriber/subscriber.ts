@@ -11,6 +11,7 @@ import type {
   AdmitResult,
   AnswerCheck,
   AnsweringDevice,
+  ChallengeSession,
   ClaimResult,
   DeviceInfo,
   DevicePending,
@@ -25,12 +26,29 @@ import type {
   PushTarget,
   SmsOtpPush,
   SmsOtpStarted,
+  UvProof,
 } from "./contract";
+import { sessionFromWaitUrl } from "./contract";
 import { Device } from "./device";
 import { clearLock, type LockKind, lockView } from "./lockouts";
 import { OFFLINE_LOCK, OfflineCodes } from "./offline-codes";
 import { SMS_OTP_LOCK, SmsOtp } from "./sms-otp";
+import { HostedSessions } from "./sessions";
 import { SubscriberStore } from "./store";
+import type {
+  ActivationGrant,
+  AppDecideOutcome,
+  AppView,
+  Channel,
+  DecideOutcome,
+  SessionInit,
+  SessionOutcome,
+  SessionView,
+} from "../auth-session/contract";
+import type { SessionSubscriber } from "../session/delivery";
+import type { AnswerClaims } from "../../../core/contracts/app-api";
+import type { SessionStatus } from "../../../core/codes";
+import { objectId, objectStub } from "../../lib/durable-objects";
 import { log } from "../../lib/log";
 import { smsProviderFromEnv } from "../../sms/from-env";
 
@@ -38,10 +56,11 @@ const LOCKS: Record<LockKindName, LockKind> = { offline: OFFLINE_LOCK, smsOtp: S
 
 /**
  * One object per MSISDN (named by it): the number's rate-limit history, its pending sessions
- * (capped), its authenticator devices and offline-code replay state. Per-number objects keep a
- * busy number from slowing anyone else down, and make each check-and-update atomic (every
- * method that writes runs through #serial). The work is done by one capability each:
- * admission.ts, device.ts, challenges.ts, offline-codes.ts, sms-otp.ts, over store.ts.
+ * (capped), the sign-in sessions it hosts, its authenticator devices and offline-code replay
+ * state. Per-number objects keep a busy number from slowing anyone else down, and make each
+ * check-and-update atomic (every method that writes runs through #serial). The work is done by
+ * one capability each: admission.ts, sessions.ts, device.ts, challenges.ts, offline-codes.ts,
+ * sms-otp.ts, over store.ts.
  */
 export class Subscriber extends DurableObject<Env> {
   readonly #admission: Admission;
@@ -50,6 +69,7 @@ export class Subscriber extends DurableObject<Env> {
   readonly #offline: OfflineCodes;
   readonly #smsOtp: SmsOtp;
   readonly #store: SubscriberStore;
+  readonly #sessions: HostedSessions;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -64,6 +84,18 @@ export class Subscriber extends DurableObject<Env> {
     this.#challenges = new Challenges(store);
     this.#offline = new OfflineCodes(store, seedKey, msisdn, masked);
     this.#smsOtp = new SmsOtp(store, seedKey, masked);
+    this.#sessions = new HostedSessions({
+      env,
+      storage: ctx.storage,
+      getWebSockets: (tag) => ctx.getWebSockets(tag),
+      acceptWebSocket: (ws, tags) => ctx.acceptWebSocket(ws, tags),
+      waitUntil: (work) => ctx.waitUntil(work),
+      sessionId: (name) => objectId(env, "AUTH_SESSION", name).toString(),
+      // The number's own methods for its own sessions: a call to its own stub would queue
+      // behind the call that makes it (and deadlock inside #serial).
+      subscriber: (number): SessionSubscriber => (number === msisdn ? this : objectStub(env, "SUBSCRIBER", number)),
+      rearm: () => this.#rearm(),
+    });
   }
 
   // ---- admission ------------------------------------------------------------------------------
@@ -92,6 +124,76 @@ export class Subscriber extends DurableObject<Env> {
   /** Sessions of this number pending (its own sign-ins and approvals asked of it). */
   async pendingCount(): Promise<number> {
     return this.#admission.pendingCount();
+  }
+
+  // ---- sign-in sessions hosted here (sessions.ts) ------------------------------------------------
+
+  /**
+   * Admits a session of this number (admit()) and starts it here: one call for both. A refused
+   * call starts nothing; a start that throws gives the entry back.
+   */
+  async startSession(
+    limits: RateLimits,
+    claim: PendingClaim,
+    init: SessionInit,
+  ): Promise<{ admitted: AdmitResult; started?: { status: SessionStatus; channel: Channel } }> {
+    const admitted = await this.admit(limits, claim);
+    if (!admitted.allowed) return { admitted };
+    try {
+      const started = await this.#sessions.runtime(init.name).start(admitted.pushable === false ? { ...init, userPushable: false } : init);
+      return { admitted, started };
+    } catch (e) {
+      await this.release(init.name).catch(() => {});
+      throw e;
+    }
+  }
+
+  /** Whether this object hosts the session named `name` (the app's answer finds it here). */
+  async hostsSession(name: string): Promise<boolean> {
+    return this.#sessions.holds(name);
+  }
+
+  sessionView(name: string): Promise<SessionView> {
+    return this.#sessions.runtime(name).view();
+  }
+
+  sessionDecide(name: string, decision: "accept" | "reject", csrf: string, pick?: number): Promise<DecideOutcome> {
+    return this.#sessions.runtime(name).decide(decision, csrf, pick);
+  }
+
+  sessionActivationGrant(name: string, csrf: string): Promise<ActivationGrant> {
+    return this.#sessions.runtime(name).activationGrant(csrf);
+  }
+
+  sessionAppView(name: string, challengeId: string, device: AnsweringDevice): Promise<AppView> {
+    return this.#sessions.runtime(name).appView(challengeId, device);
+  }
+
+  sessionAppDecide(name: string, claims: AnswerClaims, device: AnsweringDevice, uv: UvProof): Promise<AppDecideOutcome> {
+    return this.#sessions.runtime(name).appDecide(claims, device, uv);
+  }
+
+  sessionWaitOutcome(name: string): Promise<SessionOutcome | null> {
+    return this.#sessions.runtime(name).waitOutcome();
+  }
+
+  /** A blocking call's wait on a session hosted here (contract.ts sessionWaitUrl): see SessionRuntime.openWait. */
+  override async fetch(request: Request): Promise<Response> {
+    const name = sessionFromWaitUrl(request.url);
+    if (name === null) return new Response("not found", { status: 404 });
+    if (request.headers.get("upgrade") !== "websocket") return new Response("websocket upgrade expected", { status: 426 });
+    return this.#sessions.runtime(name).openWait();
+  }
+
+  /** A waiting call sends nothing; whatever arrives is ignored. */
+  override async webSocketMessage(): Promise<void> {}
+
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, "closed"); // completes the closing handshake
+    } catch {
+      // already closed
+    }
   }
 
   // ---- devices: activation, joins, updates ----------------------------------------------------
@@ -183,8 +285,9 @@ export class Subscriber extends DurableObject<Env> {
   }
 
   /** The session behind a challenge, and the asking device if it is one of the number's. */
-  async challengeSession(deviceId: string, challengeId: string): Promise<{ session: string; device: AnsweringDevice } | null> {
-    return this.#challenges.sessionOf(deviceId, challengeId);
+  async challengeSession(deviceId: string, challengeId: string): Promise<ChallengeSession | null> {
+    const found = await this.#challenges.sessionOf(deviceId, challengeId);
+    return found && { ...found, hosted: await this.#sessions.holds(found.session) };
   }
 
   /** Challenge ids still pending for the number's devices, a join waiting, and the devices (the app lists them). */
@@ -202,7 +305,7 @@ export class Subscriber extends DurableObject<Env> {
     const { device, claims, session } = check;
     // The assertion's counter is stored: a write, so inside #serial; without one, nothing to write.
     const uv = assertion && rp ? await this.#serial(() => this.#challenges.checkUv(device.id, claims, assertion, rp)) : "missing";
-    return { ok: true, session, claims, device: answeringDevice(device), uv };
+    return { ok: true, session, hosted: await this.#sessions.holds(session), claims, device: answeringDevice(device), uv };
   }
 
   // ---- offline codes (called by the RADIUS relay through the edge) ------------------------------
@@ -266,7 +369,7 @@ export class Subscriber extends DurableObject<Env> {
       const fallback = devices.length > 0 ? push : undefined;
       const challengeId = await this.#smsOtp.start(code, ttlMs, fallback);
       if (challengeId === null) return null;
-      if (fallback) await this.ctx.storage.setAlarm(Date.now() + fallback.graceMs);
+      if (fallback) await this.#rearm();
       return { challengeId, devices };
     });
   }
@@ -276,10 +379,12 @@ export class Subscriber extends DurableObject<Env> {
     return this.#serial(() => this.#smsOtp.takeOwed(challengeId));
   }
 
-  /** The owed SMS OTP, when due (the only use of this object's alarm). */
+  /** The one alarm: the hosted sessions' timers that are due, then the owed SMS OTP; then the earliest next. */
   override async alarm(): Promise<void> {
-    const due = await this.#serial(() => this.#smsOtp.takeDue(Date.now()));
-    if (due.next !== null) await this.ctx.storage.setAlarm(due.next);
+    const now = Date.now();
+    await this.#sessions.runDue(now);
+    const due = await this.#serial(() => this.#smsOtp.takeDue(now));
+    await this.#rearm();
     if (!due.sms) return;
     try {
       await smsProviderFromEnv(this.env).send(due.sms);
@@ -330,5 +435,18 @@ export class Subscriber extends DurableObject<Env> {
    */
   #serial<T>(fn: () => Promise<T>): Promise<T> {
     return this.ctx.blockConcurrencyWhile(fn);
+  }
+
+  /**
+   * The one alarm serves every timer here (the hosted sessions' schedule, the owed SMS OTP):
+   * it is kept at the earliest of them, and cleared when there is none.
+   */
+  async #rearm(): Promise<void> {
+    const [sessions, owed] = await Promise.all([this.#sessions.nextWake(), this.#smsOtp.owedAt()]);
+    const next = sessions === null ? owed : owed === null ? sessions : Math.min(sessions, owed);
+    const current = await this.ctx.storage.getAlarm();
+    if (next === current) return;
+    if (next === null) await this.ctx.storage.deleteAlarm();
+    else await this.ctx.storage.setAlarm(next);
   }
 }

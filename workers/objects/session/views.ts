@@ -7,7 +7,7 @@ import type { Texts } from "../../config/schema";
 import type { ApproverChoice } from "../../../core/contracts/app-api";
 import { maskMsisdn } from "../../../core/msisdn";
 import { linkPageMatch } from "../../../core/match-policy";
-import type { AppView, ApproverPendingView, ApproverView, ChooseApproverView, SessionView } from "./contract";
+import type { AppView, ApproverPendingView, ApproverView, ChooseApproverView, SessionView } from "../auth-session/contract";
 import { type AskedApprover, type AssistedAfterUser, type ChallengeRole, type Pending, isRequester, matchSetup } from "./state";
 
 export const APPROVER_ACCEPTED = "Thank you. The sign-in was approved.";

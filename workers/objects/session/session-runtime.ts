@@ -13,9 +13,9 @@ import type {
   DecideOutcome,
   SessionInit,
   SessionView,
-} from "./contract";
-import { outcomeMessage } from "./contract";
-import { type DeliveryHost, envDeliveryHost, pushToUser } from "./delivery";
+} from "../auth-session/contract";
+import { outcomeMessage } from "../auth-session/contract";
+import { type DeliveryHost, type SessionSubscriber, envDeliveryHost, pushToUser } from "./delivery";
 import type { Effect, Step } from "./effects";
 import { type EffectHost, runEffect } from "./run-effects";
 import {
@@ -67,6 +67,8 @@ export interface SessionPlace {
   /** Lists a socket as waiting on this session (hibernatable: the host need not stay active). */
   acceptWaiter(ws: WebSocket): void;
   waitUntil(work: Promise<unknown>): void;
+  /** A number's Subscriber, as the session reaches it (its host's own methods for the host's number). */
+  subscriber(msisdn: string): SessionSubscriber;
 }
 
 /**
@@ -89,11 +91,12 @@ export class SessionRuntime {
 
   constructor(place: SessionPlace) {
     this.#place = place;
-    this.#delivery = envDeliveryHost(place.env);
+    this.#delivery = { ...envDeliveryHost(place.env), subscriber: place.subscriber };
     this.#effectHost = {
       env: place.env,
       objectId: place.id,
       delivery: this.#delivery,
+      subscriber: place.subscriber,
       current: () => this.#state ?? null,
       notifyWaiters: (status) => {
         for (const resolve of this.#waiters.splice(0)) resolve(status);

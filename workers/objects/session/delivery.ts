@@ -27,6 +27,16 @@ export interface SubscriberPort {
   forgetDevice(deviceId: string): Promise<boolean>;
 }
 
+/**
+ * What a session needs of a number's Subscriber: delivery's part, and giving back its pending
+ * entry and closing its challenge when it ends. The number's own object when it hosts the
+ * session (its methods called directly), else that object's stub.
+ */
+export interface SessionSubscriber extends SubscriberPort {
+  release(session: string): Promise<void>;
+  closeChallenge(session: string): Promise<void>;
+}
+
 export interface DeliveryHost {
   /** Null: push is off. Throws on a configuration error. */
   pushConfig(): { vapid: VapidKeys; allowedHosts: string[] } | null;

@@ -7,7 +7,7 @@ import type { Texts } from "../../config/schema";
 import type { FinalStatus } from "../../../core/codes";
 import type { MatchSetup } from "../../../core/match-policy";
 import type { ApprovalPolicy } from "../../../core/user-verification";
-import type { AnsweredByDevice, Approver, AssistedInit, AssistedPhase, Channel } from "./contract";
+import type { AnsweredByDevice, Approver, AssistedInit, AssistedPhase, Channel } from "../auth-session/contract";
 
 export const STATE_KEY = "session";
 

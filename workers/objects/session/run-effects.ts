@@ -7,7 +7,7 @@ import type { FinalStatus } from "../../../core/codes";
 import { log } from "../../lib/log";
 import type { SmsMessage } from "../../sms/provider";
 import type { AliasState } from "./approver-alias";
-import { type DeliveryHost, pushToApprover } from "./delivery";
+import { type DeliveryHost, type SessionSubscriber, pushToApprover } from "./delivery";
 import type { Effect, SmsFailure, Step } from "./effects";
 import type { Pending, SessionState } from "./state";
 import { approverPushed, finish } from "./transitions";
@@ -18,6 +18,8 @@ export interface EffectHost {
   /** This object's id: the key of its overload lease. */
   objectId: string;
   delivery: DeliveryHost;
+  /** A number's Subscriber (see SessionSubscriber). */
+  subscriber(msisdn: string): SessionSubscriber;
   /** The session as it is now: re-checked after every await, an answer may have landed. */
   current(): SessionState | null;
   notifyWaiters(status: FinalStatus): void;
@@ -46,7 +48,8 @@ export async function runEffect(effect: Effect, host: EffectHost): Promise<Follo
         .catch((e: unknown) => log.warn("notify_async_failed", { note: "its backstop alarm asks", error: String(e) }));
       return null;
     case "close_challenge":
-      await objectStub(host.env, "SUBSCRIBER", effect.msisdn)
+      await host
+        .subscriber(effect.msisdn)
         .closeChallenge(effect.session)
         .catch((e: unknown) => log.warn("close_challenge_failed", { note: "lapses on its own", error: String(e) }));
       return null;
@@ -60,7 +63,7 @@ export async function runEffect(effect: Effect, host: EffectHost): Promise<Follo
 /** Lease and Subscriber entries; each also expires on its own, so a failure is only logged. */
 async function release(effect: Extract<Effect, { kind: "release" }>, host: EffectHost): Promise<void> {
   const { env } = host;
-  const releases: Promise<unknown>[] = effect.msisdns.map((msisdn) => objectStub(env, "SUBSCRIBER", msisdn).release(effect.session));
+  const releases: Promise<unknown>[] = effect.msisdns.map((msisdn) => host.subscriber(msisdn).release(effect.session));
   if (effect.leaseShard) releases.push(objectStub(env, "LOAD_SHARD", effect.leaseShard).release(host.objectId));
   for (const outcome of await Promise.allSettled(releases)) {
     if (outcome.status === "rejected") log.warn("release_failed", { note: "expires on its own", error: String(outcome.reason) });

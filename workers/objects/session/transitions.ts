@@ -7,7 +7,7 @@ import type { AnswerClaims } from "../../../core/contracts/app-api";
 import type { FinalStatus } from "../../../core/codes";
 import { acceptOffered, judgeAnswer, linkPageMatch, withoutApp } from "../../../core/match-policy";
 import type { SmsMessage } from "../../sms/provider";
-import type { AppDecideOutcome, AppView, AssistedInit, ChooseOutcome, DecideOutcome, SessionInit } from "./contract";
+import type { AppDecideOutcome, AppView, AssistedInit, ChooseOutcome, DecideOutcome, SessionInit } from "../auth-session/contract";
 import { type Effect, type PushOutcome, type Step, logEffect } from "./effects";
 import {
   type AnsweredBy,

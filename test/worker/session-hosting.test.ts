@@ -1,0 +1,156 @@
+import { env } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
+import { describe, expect, it, vi } from "vitest";
+import { base64url, fromBase64url } from "../../core/base64url";
+import { openLinkToken } from "../../core/link-route";
+import { randomToken, sha256Hex } from "../../core/tokens";
+import { DEFAULT_TEXTS } from "../../workers/config/schema";
+import { linkKey } from "../../workers/store/link-key";
+import { answer, callAuth, codeOf, freshMsisdn, openLink, pendingSettlesAt, sessionPlace, waitForLink } from "./support/magic-link";
+
+/**
+ * A Magic Link session is hosted by its number's Subscriber (docs/decisions/0022): its link's
+ * token routes there without showing the number, one object keeps the pending entry and the
+ * session, the object's one alarm follows every session's timer, and links of the old shape
+ * (a session in an AuthSession object of its own) still work.
+ */
+const tokenOf = (link: string) => link.split("/m/")[1] ?? "";
+const stateOf = <T>(stub: DurableObjectStub, key: string) => runInDurableObject(stub, (_i, s) => s.storage.get<T>(key));
+
+describe("sessions hosted by their number's Subscriber", () => {
+  it("the link routes to the number's object without showing the number; the session is stored there and nowhere else", async () => {
+    const msisdn = freshMsisdn();
+    const pending = callAuth(msisdn);
+    const link = await waitForLink(msisdn);
+    const token = tokenOf(link);
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(link).not.toContain(msisdn.slice(1));
+    expect(await openLinkToken(await linkKey(env.DB), token)).toBe(msisdn);
+
+    const place = await sessionPlace(link);
+    expect(place.host).toBe(msisdn);
+    expect(await stateOf(place.stub, place.stateKey)).toMatchObject({ status: "pending", name: place.name });
+    // No object of its own: the AuthSession its hash would name holds nothing.
+    const own = env.AUTH_SESSION.getByName(place.name);
+    expect(await runInDurableObject(own, (_i, s) => s.storage.list())).toEqual(new Map());
+    // The number's pending entry is in the same object while it waits, and goes with the answer.
+    expect(await pendingSettlesAt(msisdn, 1)).toBe(1);
+
+    const page = await openLink(link);
+    expect((await answer(link, "accept", page.csrf!)).status).toBe(200);
+    expect(await codeOf(pending)).toBe("TOUCH_ACCEPTED");
+    expect(await pendingSettlesAt(msisdn, 0)).toBe(0);
+    expect((await answer(link, "accept", page.csrf!)).status).toBe(410);
+  });
+
+  it("a link changed in any byte finds no session, whichever object its route names", async () => {
+    const msisdn = freshMsisdn();
+    const pending = callAuth(msisdn, { params: { "touch-timeout": "15" } });
+    const link = await waitForLink(msisdn);
+    const bytes = fromBase64url(tokenOf(link));
+    for (const at of [0, 5, 12, 20, 31]) {
+      const changed = bytes.slice();
+      changed[at] = (changed[at] ?? 0) ^ 0x20;
+      const forged = link.replace(tokenOf(link), base64url(changed));
+      expect((await openLink(forged)).res.status).toBe(404);
+    }
+    const page = await openLink(link);
+    await answer(link, "reject", page.csrf!);
+    expect(await codeOf(pending)).toBe("TOUCH_REJECTED");
+  });
+
+  it("the number's one alarm follows the earliest timer of its sessions, and moves on when that session ends", async () => {
+    const msisdn = freshMsisdn();
+    const first = callAuth(msisdn, { params: { "touch-timeout": "15" } });
+    const firstLink = await waitForLink(msisdn);
+    const second = callAuth(msisdn, { params: { "touch-timeout": "60" } });
+    const secondLink = await waitForLink(msisdn, 10_000, 1);
+    const a = await sessionPlace(firstLink);
+    const b = await sessionPlace(secondLink);
+    expect(b.stub.id.toString()).toBe(a.stub.id.toString());
+    const alarm = () => runInDurableObject(a.stub, (_i, s) => s.storage.getAlarm());
+    const aState = await stateOf<{ expiresAt: number }>(a.stub, a.stateKey);
+    const bState = await stateOf<{ expiresAt: number }>(b.stub, b.stateKey);
+    expect(await alarm()).toBe(aState!.expiresAt);
+
+    // The first ends: its tombstone's purge (10 minutes on) is later than the second's deadline.
+    const page = await openLink(firstLink);
+    await answer(firstLink, "accept", page.csrf!);
+    expect(await codeOf(first)).toBe("TOUCH_ACCEPTED");
+    expect(await alarm()).toBe(bState!.expiresAt);
+    const purgeAt = (await stateOf<{ purgeAt: number }>(a.stub, a.stateKey))!.purgeAt;
+    expect(purgeAt).toBeGreaterThan(bState!.expiresAt);
+
+    // The second ends too: the alarm goes to the earlier of the two purges.
+    const page2 = await openLink(secondLink);
+    await answer(secondLink, "reject", page2.csrf!);
+    expect(await codeOf(second)).toBe("TOUCH_REJECTED");
+    expect(await alarm()).toBe(purgeAt);
+  });
+
+  it("a link of the old shape still reaches its session in an AuthSession object of its own", async () => {
+    const token = randomToken();
+    const name = await sha256Hex(token);
+    const link = `https://mfa.example.com/m/${token}`;
+    await env.AUTH_SESSION.getByName(name).start({
+      name,
+      msisdn: freshMsisdn(),
+      endpoint: "default",
+      texts: { ...DEFAULT_TEXTS, title: "Sent before the move" },
+      smsText: "x",
+      link,
+      timeoutMs: 60_000,
+      tombstoneMs: 60_000,
+      leaseShard: null,
+      app: { activation: false, push: null, matchNumber: null, callerShowsNumber: false },
+    });
+    const waiting = env.AUTH_SESSION.getByName(name).wait();
+    const page = await openLink(link);
+    expect(page.res.status).toBe(200);
+    expect(page.html).toContain("Sent before the move");
+    expect((await answer(link, "accept", page.csrf!)).status).toBe(200);
+    expect(await waiting).toBe("accepted");
+    expect((await openLink(link)).res.status).toBe(410);
+  });
+
+  it("without a link key (D1 cannot give one) the call still works, its session in an object of its own", async () => {
+    const noKeys = new Proxy(env.DB, {
+      get(target, prop) {
+        const value = Reflect.get(target, prop) as unknown;
+        if (prop !== "prepare" || typeof value !== "function") return typeof value === "function" ? value.bind(target) : value;
+        return (sql: string) => {
+          if (sql.includes("link_keys")) throw new Error("D1_ERROR: no such table: link_keys");
+          return (value as (q: string) => D1PreparedStatement).call(target, sql);
+        };
+      },
+    });
+    // callAuth with an env of its own imports the Worker into this file: done before the wait
+    // for the SMS starts, as a first import can take seconds when the whole suite runs.
+    await import("../../workers/index");
+    const errors: string[] = [];
+    const spy = vi.spyOn(console, "error").mockImplementation((...args: unknown[]) => void errors.push(args.map(String).join(" ")));
+    try {
+      const msisdn = freshMsisdn();
+      const pending = callAuth(msisdn, { env: { DB: noKeys } });
+      // A call that ended before any SMS says why (rather than a bare wait for the link).
+      const sent = await Promise.race([
+        waitForLink(msisdn).then(
+          (link) => ({ link }),
+          (e: unknown) => ({ why: String(e) }),
+        ),
+        pending.then(async (r) => ({ why: `answered ${r.status} ${await r.clone().text()} before any SMS` })),
+      ]);
+      if (!("link" in sent)) throw new Error(sent.why);
+      const { link } = sent;
+      const place = await sessionPlace(link);
+      expect(place.host).toBeNull();
+      expect(await stateOf(place.stub, place.stateKey)).toMatchObject({ status: "pending" });
+      const page = await openLink(link);
+      await answer(link, "accept", page.csrf!);
+      expect(await codeOf(pending)).toBe("TOUCH_ACCEPTED");
+      expect(errors.some((l) => l.includes("link_key_unavailable"))).toBe(true);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+});

@@ -1,0 +1,121 @@
+import type { SessionSubscriber } from "../session/delivery";
+import { SessionRuntime } from "../session/session-runtime";
+
+/**
+ * The number's own sign-in sessions, hosted in its Subscriber (docs/decisions/0022): each runs
+ * the session's code (SessionRuntime) on a place made of this object's storage under the
+ * session's prefix, a wake time in this object's schedule and its own socket tag. The object's
+ * one alarm is kept at the earliest of the schedule and its other timers (the host's rearm);
+ * what is due runs then. Runtimes are made on first use and dropped with the instance: everything they need is
+ * in storage.
+ */
+export interface SessionsHost {
+  env: Env;
+  storage: DurableObjectStorage;
+  /** Sockets by tag, and accepting one with a tag (hibernatable). */
+  getWebSockets(tag: string): WebSocket[];
+  acceptWebSocket(ws: WebSocket, tags: string[]): void;
+  waitUntil(work: Promise<unknown>): void;
+  /** The session's id (its overload lease's key), as for a session in an object of its own. */
+  sessionId(name: string): string;
+  /** This number's Subscriber as its methods (called directly), or another number's stub. */
+  subscriber(msisdn: string): SessionSubscriber;
+  /** The schedule changed: the object's alarm goes to its earliest timer (these and its others). */
+  rearm(): Promise<void>;
+}
+
+/** Storage prefixes: a session's keys, and its wake time in the schedule. */
+const KEYS = "s:";
+const WAKE = "wake:";
+const keyPrefix = (name: string) => `${KEYS}${name}:`;
+/** Tag of the sockets of calls waiting on a session. */
+export const waiterTag = (name: string) => `waiter:${name}`;
+
+export class HostedSessions {
+  readonly #host: SessionsHost;
+  #runtimes = new Map<string, SessionRuntime>();
+  /** The schedule, read once per instance. */
+  #wakes: Map<string, number> | null = null;
+
+  constructor(host: SessionsHost) {
+    this.#host = host;
+  }
+
+  /** The session named `name` (it may not exist: its methods say not_found then). */
+  runtime(name: string): SessionRuntime {
+    let runtime = this.#runtimes.get(name);
+    if (!runtime) {
+      runtime = new SessionRuntime(this.#place(name));
+      this.#runtimes.set(name, runtime);
+    }
+    return runtime;
+  }
+
+  /** Whether a session of that name is stored here. */
+  async holds(name: string): Promise<boolean> {
+    return (await this.#host.storage.list({ prefix: keyPrefix(name), limit: 1 })).size > 0;
+  }
+
+  /** The earliest wake in the schedule, or null. */
+  async nextWake(): Promise<number | null> {
+    let next: number | null = null;
+    for (const at of (await this.#schedule()).values()) if (next === null || at < next) next = at;
+    return next;
+  }
+
+  /** Runs each session whose wake time has come (its timer: expiry, owed SMS, purge). */
+  async runDue(now: number): Promise<void> {
+    const due = [...(await this.#schedule())].filter(([, at]) => at <= now).map(([name]) => name);
+    for (const name of due) {
+      // Off the schedule first: the session's alarm sets its next wake itself.
+      await this.#unschedule(name);
+      await this.runtime(name).alarm();
+    }
+  }
+
+  #place(name: string) {
+    const host = this.#host;
+    const prefix = keyPrefix(name);
+    const tag = waiterTag(name);
+    return {
+      env: host.env,
+      id: host.sessionId(name),
+      storage: {
+        get: ((key: string) => host.storage.get(prefix + key)) as DurableObjectStorage["get"],
+        put: ((key: string, value: unknown) => host.storage.put(prefix + key, value)) as DurableObjectStorage["put"],
+        deleteAll: async () => {
+          const keys = [...(await host.storage.list({ prefix })).keys()];
+          if (keys.length) await host.storage.delete(keys);
+          await this.#unschedule(name);
+          this.#runtimes.delete(name);
+        },
+      },
+      wakeAt: (at: number) => this.#scheduleAt(name, at),
+      waiters: () => host.getWebSockets(tag),
+      acceptWaiter: (ws: WebSocket) => host.acceptWebSocket(ws, [tag]),
+      waitUntil: (work: Promise<unknown>) => host.waitUntil(work),
+      subscriber: (msisdn: string) => host.subscriber(msisdn),
+    };
+  }
+
+  async #schedule(): Promise<Map<string, number>> {
+    if (!this.#wakes) {
+      const stored = await this.#host.storage.list<number>({ prefix: WAKE });
+      this.#wakes ??= new Map([...stored].map(([key, at]) => [key.slice(WAKE.length), at]));
+    }
+    return this.#wakes;
+  }
+
+  async #scheduleAt(name: string, at: number): Promise<void> {
+    (await this.#schedule()).set(name, at);
+    await this.#host.storage.put(WAKE + name, at);
+    await this.#host.rearm();
+  }
+
+  async #unschedule(name: string): Promise<void> {
+    if ((await this.#schedule()).delete(name)) {
+      await this.#host.storage.delete(WAKE + name);
+      await this.#host.rearm();
+    }
+  }
+}
