@@ -125,13 +125,13 @@ export async function sessionStub(link: string) {
 
 /**
  * Where the session behind a link is kept (docs/decisions/0022): the number's Subscriber its
- * token routes to, with the session's state and wake keys there; or, for a session in an
- * object of its own, that AuthSession object (its state under "session", its wake the alarm).
+ * token routes to, with the session's state key there; or, for a session in an object of its
+ * own, that AuthSession object (its state under "session").
  */
 export async function sessionPlace(link: string) {
   const token = link.split("/m/")[1] ?? "";
   const name = await sha256Hex(token);
   const host = await openLinkToken(await linkKey(env.DB), token);
-  if (host === null) return { host, name, stub: env.AUTH_SESSION.getByName(name), stateKey: "session", wakeKey: null };
-  return { host, name, stub: env.SUBSCRIBER.getByName(host), stateKey: `s:${name}:session`, wakeKey: `wake:${name}` };
+  if (host === null) return { host, name, stub: env.AUTH_SESSION.getByName(name), stateKey: "session" };
+  return { host, name, stub: env.SUBSCRIBER.getByName(host), stateKey: `s:${name}:session` };
 }

@@ -1,13 +1,17 @@
 import type { SessionSubscriber } from "../session/delivery";
 import { SessionRuntime } from "../session/session-runtime";
+import { STATE_KEY, type SessionState, fromStored } from "../session/state";
+import { nextWake } from "../session/transitions";
 
 /**
  * The number's own sign-in sessions, hosted in its Subscriber (docs/decisions/0022): each runs
  * the session's code (SessionRuntime) on a place made of this object's storage under the
  * session's prefix, a wake time in this object's schedule and its own socket tag. The object's
  * one alarm is kept at the earliest of the schedule and its other timers (the host's rearm);
- * what is due runs then. Runtimes are made on first use and dropped with the instance: everything they need is
- * in storage.
+ * what is due runs then. Runtimes are made on first use and dropped with the instance:
+ * everything they need is in storage. The schedule is not stored: each wake time follows from
+ * its session's stored state (transitions.ts nextWake), so a new instance reads it from the
+ * states, and a timer costs no write beyond the state's and the alarm's.
  */
 export interface SessionsHost {
   env: Env;
@@ -24,17 +28,17 @@ export interface SessionsHost {
   rearm(): Promise<void>;
 }
 
-/** Storage prefixes: a session's keys, and its wake time in the schedule. */
+/** Storage prefix of the sessions' keys (`s:<name>:session`, the state). */
 const KEYS = "s:";
-const WAKE = "wake:";
 const keyPrefix = (name: string) => `${KEYS}${name}:`;
+const STATE_SUFFIX = `:${STATE_KEY}`;
 /** Tag of the sockets of calls waiting on a session. */
 export const waiterTag = (name: string) => `waiter:${name}`;
 
 export class HostedSessions {
   readonly #host: SessionsHost;
   #runtimes = new Map<string, SessionRuntime>();
-  /** The schedule, read once per instance. */
+  /** The schedule (session name -> wake time), made from the stored states once per instance. */
   #wakes: Map<string, number> | null = null;
 
   constructor(host: SessionsHost) {
@@ -100,22 +104,21 @@ export class HostedSessions {
 
   async #schedule(): Promise<Map<string, number>> {
     if (!this.#wakes) {
-      const stored = await this.#host.storage.list<number>({ prefix: WAKE });
-      this.#wakes ??= new Map([...stored].map(([key, at]) => [key.slice(WAKE.length), at]));
+      const wakes = new Map<string, number>();
+      for (const [key, state] of await this.#host.storage.list<SessionState>({ prefix: KEYS })) {
+        if (key.endsWith(STATE_SUFFIX)) wakes.set(key.slice(KEYS.length, -STATE_SUFFIX.length), nextWake(fromStored(state)));
+      }
+      this.#wakes ??= wakes;
     }
     return this.#wakes;
   }
 
   async #scheduleAt(name: string, at: number): Promise<void> {
     (await this.#schedule()).set(name, at);
-    await this.#host.storage.put(WAKE + name, at);
     await this.#host.rearm();
   }
 
   async #unschedule(name: string): Promise<void> {
-    if ((await this.#schedule()).delete(name)) {
-      await this.#host.storage.delete(WAKE + name);
-      await this.#host.rearm();
-    }
+    if ((await this.#schedule()).delete(name)) await this.#host.rearm();
   }
 }

@@ -2,7 +2,7 @@
  * The Subscriber object's storage, typed: every key it keeps with the shape of its value, and
  * get/put/delete that take only those keys and values. The names and shapes are what earlier
  * deploys wrote: renaming a key or reshaping a value strands the data already stored. The
- * hosted sessions' keys (`s:<name>:…`, `wake:<name>`) are sessions.ts's, outside this store.
+ * hosted sessions' keys (`s:<name>:…`) are sessions.ts's, outside this store.
  */
 import type { DevicePublicKey, PushSubscriptionJson } from "../../../core/contracts/app-api";
 import type { ActivationGrant, PendingReplacement, UvCredential } from "../../../core/device-activation";
