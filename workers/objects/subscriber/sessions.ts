@@ -2,6 +2,7 @@ import type { SessionSubscriber } from "../session/delivery";
 import { SessionRuntime } from "../session/session-runtime";
 import { STATE_KEY, type SessionState, fromStored } from "../session/state";
 import { nextWake } from "../session/transitions";
+import { log } from "../../lib/log";
 
 /**
  * The number's own sign-in sessions, hosted in its Subscriber (docs/decisions/0022): each runs
@@ -27,6 +28,9 @@ export interface SessionsHost {
   /** The schedule changed: the object's alarm goes to its earliest timer (these and its others). */
   rearm(): Promise<void>;
 }
+
+/** How soon a session whose timer failed is woken again. */
+const ALARM_RETRY_MS = 30_000;
 
 /** Storage prefix of the sessions' keys (`s:<name>:session`, the state). */
 const KEYS = "s:";
@@ -73,7 +77,14 @@ export class HostedSessions {
     for (const name of due) {
       // Off the schedule first: the session's alarm sets its next wake itself.
       await this.#unschedule(name);
-      await this.runtime(name).alarm();
+      try {
+        await this.runtime(name).alarm();
+      } catch (e) {
+        // One session's failure must not hold up the others' timers, nor lose its own: it is
+        // woken again shortly (its state says what is still due).
+        log.error("session_alarm_failed", { note: "retried", error: String(e) });
+        await this.#scheduleAt(name, Date.now() + ALARM_RETRY_MS);
+      }
     }
   }
 
