@@ -119,6 +119,14 @@ export class SessionRuntime {
     };
   }
 
+  /**
+   * Whether this runtime holds anything worth keeping in its host's memory: a session it has
+   * seen in storage, or calls waiting in wait(). A host drops the others (an unknown link's).
+   */
+  holdsSomething(): boolean {
+    return (this.#state !== undefined && this.#state !== null) || this.#waiters.length > 0;
+  }
+
   /** Stores the session and delivers it: push to an active app, else (or also) the SMS link. */
   async start(init: SessionInit): Promise<{ status: SessionStatus; channel: Channel }> {
     if (await this.#load()) throw new Error("session already exists");

@@ -59,6 +59,19 @@ export class HostedSessions {
     return runtime;
   }
 
+  /**
+   * Runs `call` on the session named `name`, then forgets its runtime if it found nothing:
+   * links that name no session here (made up, or edited) must not fill this object's memory.
+   */
+  async use<T>(name: string, call: (session: SessionRuntime) => Promise<T>): Promise<T> {
+    const runtime = this.runtime(name);
+    try {
+      return await call(runtime);
+    } finally {
+      if (!runtime.holdsSomething() && this.#runtimes.get(name) === runtime) this.#runtimes.delete(name);
+    }
+  }
+
   /** Whether a session of that name is stored here. */
   async holds(name: string): Promise<boolean> {
     return (await this.#host.storage.list({ prefix: keyPrefix(name), limit: 1 })).size > 0;

@@ -154,27 +154,27 @@ export class Subscriber extends DurableObject<Env> {
   }
 
   sessionView(name: string): Promise<SessionView> {
-    return this.#sessions.runtime(name).view();
+    return this.#sessions.use(name, (session) => session.view());
   }
 
   sessionDecide(name: string, decision: "accept" | "reject", csrf: string, pick?: number): Promise<DecideOutcome> {
-    return this.#sessions.runtime(name).decide(decision, csrf, pick);
+    return this.#sessions.use(name, (session) => session.decide(decision, csrf, pick));
   }
 
   sessionActivationGrant(name: string, csrf: string): Promise<ActivationGrant> {
-    return this.#sessions.runtime(name).activationGrant(csrf);
+    return this.#sessions.use(name, (session) => session.activationGrant(csrf));
   }
 
   sessionAppView(name: string, challengeId: string, device: AnsweringDevice): Promise<AppView> {
-    return this.#sessions.runtime(name).appView(challengeId, device);
+    return this.#sessions.use(name, (session) => session.appView(challengeId, device));
   }
 
   sessionAppDecide(name: string, claims: AnswerClaims, device: AnsweringDevice, uv: UvProof): Promise<AppDecideOutcome> {
-    return this.#sessions.runtime(name).appDecide(claims, device, uv);
+    return this.#sessions.use(name, (session) => session.appDecide(claims, device, uv));
   }
 
   sessionWaitOutcome(name: string): Promise<SessionOutcome | null> {
-    return this.#sessions.runtime(name).waitOutcome();
+    return this.#sessions.use(name, (session) => session.waitOutcome());
   }
 
   /** A blocking call's wait on a session hosted here (contract.ts sessionWaitUrl): see SessionRuntime.openWait. */
@@ -182,7 +182,7 @@ export class Subscriber extends DurableObject<Env> {
     const name = sessionFromWaitUrl(request.url);
     if (name === null) return new Response("not found", { status: 404 });
     if (request.headers.get("upgrade") !== "websocket") return new Response("websocket upgrade expected", { status: 426 });
-    return this.#sessions.runtime(name).openWait();
+    return this.#sessions.use(name, (session) => session.openWait());
   }
 
   /** A waiting call sends nothing; whatever arrives is ignored. */
