@@ -6,6 +6,7 @@ import { openLinkToken } from "../../core/link-route";
 import { randomToken, sha256Hex } from "../../core/tokens";
 import { DEFAULT_TEXTS } from "../../workers/config/schema";
 import { linkKey } from "../../workers/store/link-key";
+import { sessionWaitUrl } from "../../workers/objects/subscriber/contract";
 import { answer, callAuth, codeOf, freshMsisdn, openLink, pendingSettlesAt, sessionPlace, waitForLink } from "./support/magic-link";
 
 /**
@@ -86,6 +87,25 @@ describe("sessions hosted by their number's Subscriber", () => {
     await answer(secondLink, "reject", page2.csrf!);
     expect(await codeOf(second)).toBe("TOUCH_REJECTED");
     expect(await alarm()).toBe(purgeAt);
+  });
+
+  it("the number's wait URL opens a wait only as an upgrade, only for a session it holds", async () => {
+    const msisdn = freshMsisdn();
+    const pending = callAuth(msisdn, { params: { "touch-timeout": "15" } });
+    const link = await waitForLink(msisdn);
+    const { stub, name } = await sessionPlace(link);
+    const upgrade = { headers: { upgrade: "websocket" } };
+    expect((await stub.fetch(sessionWaitUrl(name))).status).toBe(426);
+    expect((await stub.fetch("https://subscriber.internal/sessions/not-a-name/wait", upgrade)).status).toBe(404);
+    expect((await stub.fetch(sessionWaitUrl(await sha256Hex(randomToken())), upgrade)).status).toBe(404);
+    const open = await stub.fetch(sessionWaitUrl(name), upgrade);
+    expect(open.status).toBe(101);
+    open.webSocket?.accept();
+    const message = new Promise<string>((resolve) => open.webSocket?.addEventListener("message", (e) => resolve(String(e.data))));
+    const page = await openLink(link);
+    await answer(link, "reject", page.csrf!);
+    expect(await codeOf(pending)).toBe("TOUCH_REJECTED");
+    expect(JSON.parse(await message)).toEqual({ status: "rejected" });
   });
 
   it("a link of the old shape still reaches its session in an AuthSession object of its own", async () => {

@@ -13,7 +13,7 @@ import type {
   SessionOutcome,
   SessionView,
 } from "./contract";
-import { SessionRuntime } from "../session/session-runtime";
+import { SessionRuntime, closeWaiter } from "../session/session-runtime";
 import { objectStub } from "../../lib/durable-objects";
 import type { AnsweringDevice, UvProof } from "../subscriber/contract";
 
@@ -51,19 +51,14 @@ export class AuthSession extends DurableObject<Env> {
 
   /** The blocking call's wait (contract.ts WAIT_URL): a WebSocket upgrade, see SessionRuntime.openWait. */
   override async fetch(request: Request): Promise<Response> {
-    if (request.headers.get("upgrade") !== "websocket") return new Response("websocket upgrade expected", { status: 426 });
-    return this.#session.openWait();
+    return this.#session.openWait(request);
   }
 
   /** The waiting call sends nothing; whatever arrives is ignored. */
   override async webSocketMessage(): Promise<void> {}
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
-    try {
-      ws.close(code === 1005 || code === 1006 ? 1000 : code, "closed"); // completes the closing handshake
-    } catch {
-      // already closed
-    }
+    closeWaiter(ws, code);
   }
 
   view(): Promise<SessionView> {

@@ -175,9 +175,10 @@ export class SessionRuntime {
   /**
    * The blocking call's wait without holding a request open (contract.ts WAIT_URL): a pending
    * session accepts a hibernatable WebSocket and sends the outcome on it when it ends, so the
-   * host is not kept active (and billed) while the user decides. The host checked the upgrade.
+   * host is not kept active (and billed) while the user decides.
    */
-  async openWait(): Promise<Response> {
+  async openWait(request: Request): Promise<Response> {
+    if (request.headers.get("upgrade") !== "websocket") return new Response("websocket upgrade expected", { status: 426 });
     const opened = await this.#open();
     if (opened.kind === "not_found") return new Response(null, { status: 404 });
     if (opened.kind === "finished") return new Response(outcomeMessage(this.#outcome(opened.status)));
@@ -386,4 +387,16 @@ export class SessionRuntime {
 async function newApproverLink(): Promise<ApproverLinkSecrets> {
   const token = randomToken();
   return { token, hash: await sha256Hex(token), csrf: randomToken() };
+}
+
+/**
+ * A host's `webSocketClose` for its waiting sockets (the waiting call sends nothing, so the
+ * host ignores messages): completes the closing handshake.
+ */
+export function closeWaiter(ws: WebSocket, code: number): void {
+  try {
+    ws.close(code === 1005 || code === 1006 ? 1000 : code, "closed");
+  } catch {
+    // already closed
+  }
 }

@@ -34,6 +34,7 @@ import { clearLock, type LockKind, lockView } from "./lockouts";
 import { OFFLINE_LOCK, OfflineCodes } from "./offline-codes";
 import { SMS_OTP_LOCK, SmsOtp } from "./sms-otp";
 import { HostedSessions } from "./sessions";
+import { closeWaiter } from "../session/session-runtime";
 import { SubscriberStore } from "./store";
 import type {
   ActivationGrant,
@@ -181,19 +182,14 @@ export class Subscriber extends DurableObject<Env> {
   override async fetch(request: Request): Promise<Response> {
     const name = sessionFromWaitUrl(request.url);
     if (name === null) return new Response("not found", { status: 404 });
-    if (request.headers.get("upgrade") !== "websocket") return new Response("websocket upgrade expected", { status: 426 });
-    return this.#sessions.use(name, (session) => session.openWait());
+    return this.#sessions.use(name, (session) => session.openWait(request));
   }
 
   /** A waiting call sends nothing; whatever arrives is ignored. */
   override async webSocketMessage(): Promise<void> {}
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
-    try {
-      ws.close(code === 1005 || code === 1006 ? 1000 : code, "closed"); // completes the closing handshake
-    } catch {
-      // already closed
-    }
+    closeWaiter(ws, code);
   }
 
   // ---- devices: activation, joins, updates ----------------------------------------------------
