@@ -72,6 +72,11 @@ export class HostedSessions {
     }
   }
 
+  /** How many sessions' runtimes this instance keeps in memory (bounded by the sessions it holds). */
+  get inMemory(): number {
+    return this.#runtimes.size;
+  }
+
   /** Whether a session of that name is stored here. */
   async holds(name: string): Promise<boolean> {
     return (await this.#host.storage.list({ prefix: keyPrefix(name), limit: 1 })).size > 0;
