@@ -2,11 +2,18 @@ import { env } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { base64url, fromBase64url } from "../../core/base64url";
-import { openLinkToken } from "../../core/link-route";
+import { openLinkToken, sealLinkToken } from "../../core/link-route";
 import { randomToken, sha256Hex } from "../../core/tokens";
 import { DEFAULT_TEXTS } from "../../workers/config/schema";
 import { linkKey } from "../../workers/store/link-key";
-import { sessionWaitUrl } from "../../workers/objects/subscriber/contract";
+import {
+  SESSION_START_URL,
+  START_HEADER,
+  type SessionStartArgs,
+  encodeStartArgs,
+  sessionWaitUrl,
+} from "../../workers/objects/subscriber/contract";
+import { outcomeOn, startAndOpenWait } from "../../workers/domain/session-wait";
 import { answer, callAuth, codeOf, freshMsisdn, openLink, pendingSettlesAt, sessionPlace, waitForLink } from "./support/magic-link";
 
 /**
@@ -106,6 +113,61 @@ describe("sessions hosted by their number's Subscriber", () => {
     await answer(link, "reject", page.csrf!);
     expect(await codeOf(pending)).toBe("TOUCH_REJECTED");
     expect(JSON.parse(await message)).toEqual({ status: "rejected" });
+  });
+
+  it("the blocking call's start opens its wait in the same request: only as an upgrade carrying a start it can read", async () => {
+    const msisdn = freshMsisdn();
+    const stub = env.SUBSCRIBER.getByName(msisdn);
+    const token = await sealLinkToken(await linkKey(env.DB), msisdn);
+    const name = await sha256Hex(token);
+    const link = `https://mfa.example.com/m/${token}`;
+    // Texts in any script: a header carries Latin-1 only, so the start is percent-encoded.
+    const title = "Logga in på Åre ✓ 東京";
+    const args = {
+      limits: { perMinute: 10, perHour: 100 },
+      claim: { session: name, until: Date.now() + 120_000, cap: 1 },
+      init: {
+        name,
+        msisdn,
+        endpoint: "default",
+        texts: { ...DEFAULT_TEXTS, title },
+        smsText: `Sign in: ${link}`,
+        link,
+        timeoutMs: 60_000,
+        tombstoneMs: 60_000,
+        leaseShard: null,
+        app: { activation: false, push: null, matchNumber: null, callerShowsNumber: false },
+        assisted: null,
+      },
+    } satisfies SessionStartArgs;
+
+    // Not an upgrade, or no start that parses: refused before anything is admitted.
+    expect((await stub.fetch(SESSION_START_URL, { headers: { [START_HEADER]: encodeStartArgs(args) } })).status).toBe(426);
+    for (const bad of ["%7Bnot json", encodeURIComponent("{}"), "%E0%A4%A"]) {
+      expect((await stub.fetch(SESSION_START_URL, { headers: { upgrade: "websocket", [START_HEADER]: bad } })).status).toBe(400);
+    }
+    expect((await stub.fetch(SESSION_START_URL, { headers: { upgrade: "websocket" } })).status).toBe(400);
+    expect(await stub.pendingCount()).toBe(0);
+
+    const { answer: started, socket } = await startAndOpenWait(env, msisdn, args);
+    expect(started).toEqual({ admitted: { allowed: true, retryAfterMs: 0 }, started: { status: "pending", channel: "sms" } });
+    expect(socket).not.toBeNull();
+    const outcome = outcomeOn(socket!, Date.now() + 60_000);
+
+    // A second start over the number's cap: the refusal, and no socket.
+    const other = await sha256Hex(randomToken());
+    const refused = await startAndOpenWait(env, msisdn, {
+      ...args,
+      claim: { ...args.claim, session: other },
+      init: { ...args.init, name: other },
+    });
+    expect(refused).toEqual({ answer: { admitted: { allowed: false, reason: "too_many_pending" } }, socket: null });
+
+    expect(await waitForLink(msisdn)).toBe(link);
+    const page = await openLink(link);
+    expect(page.html).toContain(title);
+    await answer(link, "accept", page.csrf!);
+    expect(await outcome).toEqual({ status: "accepted" });
   });
 
   it("a link of the old shape still reaches its session in an AuthSession object of its own", async () => {

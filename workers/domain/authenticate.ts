@@ -4,14 +4,14 @@ import { codeForStatus, type BadRequestReason, type ResultCode, type SessionStat
 import { pickMatchNumber } from "../../core/number-match";
 import { randomToken, sha256Hex } from "../../core/tokens";
 import type { Approver, AssistedInit, Channel, SessionAppOptions, SessionInit, SessionOutcome } from "../objects/auth-session/contract";
-import type { AdmitResult } from "../objects/subscriber/contract";
+import type { AdmitResult, SessionStartAnswer, SessionStartArgs } from "../objects/subscriber/contract";
 import { ApproverDirectoryUnavailable, approverDirectory } from "./approvers";
 import { retryWait, waitBackoffMs } from "../../core/wait-retry";
 import { acquireLease, releaseLease } from "./overload";
 import { pushConfigured } from "../config/app-secrets";
 import { log } from "../lib/log";
 import { objectStub, objectId } from "../lib/durable-objects";
-import { waitOnSession } from "./session-wait";
+import { outcomeOn, startAndOpenWait, waitOnSession } from "./session-wait";
 import type { SessionAddress } from "./session-address";
 import { E164 } from "../../core/contracts/relay";
 import { sealLinkToken } from "../../core/link-route";
@@ -81,7 +81,16 @@ export interface SessionRequest {
 }
 
 export type SessionStart =
-  | { kind: "started"; address: SessionAddress; sessionId: string; status: SessionStatus; channel: Channel; deadline: number }
+  | {
+      kind: "started";
+      address: SessionAddress;
+      sessionId: string;
+      status: SessionStatus;
+      channel: Channel;
+      deadline: number;
+      /** The wait on it, opened with the start (`openWait`): its outcome comes on this socket. */
+      wait?: WebSocket;
+    }
   | { kind: "refused"; reason: BadRequestReason; retryAfterMs?: number }
   /** An approver directory that could not be asked, or lists no one with a number: nothing was sent. */
   | { kind: "no_approvers"; sessionId: string };
@@ -95,13 +104,32 @@ export type SessionStart =
  * starts it, and its link's token routes to that object. Assisted Login sessions (approvers
  * with links of their own) are each an AuthSession object, as all sessions were before.
  */
-export async function startSession(env: Env, config: Config, r: SessionRequest, publicOrigin: string): Promise<SessionStart> {
+export async function startSession(
+  env: Env,
+  config: Config,
+  r: SessionRequest,
+  publicOrigin: string,
+  options: { openWait?: boolean } = {},
+): Promise<SessionStart> {
   if (r.assisted || !E164.test(r.msisdn)) return startOwnObject(env, config, r, publicOrigin);
   const key = await linkKeyOrNull(env.DB, (e) =>
     log.error("link_key_unavailable", { note: "session started in an object of its own", error: String(e) }),
   );
-  return key ? startHosted(env, config, r, publicOrigin, key) : startOwnObject(env, config, r, publicOrigin);
+  if (!key) return startOwnObject(env, config, r, publicOrigin);
+  const begin: Begin = options.openWait
+    ? (args) => startAndOpenWait(env, r.msisdn, args)
+    : async (args) => ({
+        answer: await objectStub(env, "SUBSCRIBER", r.msisdn).startSession(args.limits, args.claim, args.init),
+        socket: null,
+      });
+  return startHosted(env, config, r, publicOrigin, key, begin);
 }
+
+/**
+ * How a hosted session is begun: by a call that starts it, or (`openWait`: the blocking call)
+ * by one request that starts it and opens the wait on it, one round trip to the object fewer.
+ */
+type Begin = (args: SessionStartArgs) => Promise<{ answer: SessionStartAnswer; socket: WebSocket | null }>;
 
 /** What a session is started with, wherever it lives. */
 function sessionInit(config: Config, r: SessionRequest, name: string, link: string, leaseShard: string): SessionInit {
@@ -131,7 +159,14 @@ const refusal = (admitted: Extract<AdmitResult, { allowed: false }>): SessionSta
  * The overload lease, then one call to the number's Subscriber that admits and starts the
  * session. A call its number refuses gives the lease back before it is answered.
  */
-async function startHosted(env: Env, config: Config, r: SessionRequest, publicOrigin: string, key: WebCryptoKey): Promise<SessionStart> {
+async function startHosted(
+  env: Env,
+  config: Config,
+  r: SessionRequest,
+  publicOrigin: string,
+  key: WebCryptoKey,
+  begin: Begin,
+): Promise<SessionStart> {
   const token = await sealLinkToken(key, r.msisdn);
   const name = await sha256Hex(token);
   const sessionId = objectId(env, "AUTH_SESSION", name).toString();
@@ -143,17 +178,23 @@ async function startHosted(env: Env, config: Config, r: SessionRequest, publicOr
   const claim = { session: name, until, cap: config.maxPendingPerMsisdn, push: r.app.push !== null && pushConfigured(env) };
   const init = sessionInit(config, r, name, `${publicOrigin}/m/${token}`, lease.shard);
   try {
-    const { admitted, started } = await objectStub(env, "SUBSCRIBER", r.msisdn).startSession(
-      r.endpoint.rateLimit ?? config.rateLimit,
-      claim,
-      init,
-    );
+    const { answer, socket } = await begin({ limits: r.endpoint.rateLimit ?? config.rateLimit, claim, init });
+    const { admitted, started } = answer;
     if (!admitted.allowed) {
       await giveBack();
       return refusal(admitted);
     }
     if (!started) throw new Error("subscriber admitted the session but did not start it");
-    return { kind: "started", address: { name, host: r.msisdn }, sessionId, status: started.status, channel: started.channel, deadline };
+    const address = { name, host: r.msisdn };
+    return {
+      kind: "started",
+      address,
+      sessionId,
+      status: started.status,
+      channel: started.channel,
+      deadline,
+      ...(socket ? { wait: socket } : {}),
+    };
   } catch (e) {
     await giveBack();
     throw e;
@@ -280,7 +321,8 @@ export async function authenticate(
   publicOrigin: string,
   requesterUsernames?: string[],
 ): Promise<AuthOutcome> {
-  const started = await startSession(env, config, sessionRequestFor(env, endpoint, q, publicOrigin, requesterUsernames), publicOrigin);
+  const request = sessionRequestFor(env, endpoint, q, publicOrigin, requesterUsernames);
+  const started = await startSession(env, config, request, publicOrigin, { openWait: true });
   if (started.kind === "no_approvers") return { code: "FAILED_DELIVERY", sessionId: started.sessionId, channel: "none" };
   if (started.kind === "refused") {
     return {
@@ -291,7 +333,7 @@ export async function authenticate(
   }
   // Delivery failures end the session inside start(); nothing to wait for.
   const outcome: SessionOutcome =
-    started.status === "pending" ? await waitForOutcome(env, started.address, started.deadline) : { status: started.status };
+    started.status === "pending" ? await waitForOutcome(env, started.address, started.deadline, started.wait) : { status: started.status };
   const by = outcome.answeredBy;
   return {
     code: codeForStatus(outcome.status),
@@ -307,11 +349,11 @@ export async function authenticate(
  * mid-wait the wait fails; the state is in storage, so we wait again (a fresh stub) while
  * retryWait allows: never on an overload, and not past what a relay waits for (wait-retry.ts).
  */
-export async function waitForOutcome(env: Env, session: SessionAddress, deadline: number): Promise<SessionOutcome> {
+export async function waitForOutcome(env: Env, session: SessionAddress, deadline: number, opened?: WebSocket): Promise<SessionOutcome> {
   for (let attempt = 0; ; attempt++) {
     let outcome: SessionOutcome | null;
     try {
-      outcome = await waitOnSession(env, session, deadline);
+      outcome = attempt === 0 && opened ? await outcomeOn(opened, deadline) : await waitOnSession(env, session, deadline);
     } catch (e) {
       if (!retryWait(e, Date.now(), deadline)) throw e;
       log.warn("session_wait_retry", { attempt, error: String(e) });

@@ -1,5 +1,12 @@
 import { type SessionOutcome, WAIT_URL, parseOutcomeMessage } from "../objects/auth-session/contract";
-import { sessionWaitUrl } from "../objects/subscriber/contract";
+import {
+  SESSION_START_URL,
+  START_HEADER,
+  type SessionStartAnswer,
+  type SessionStartArgs,
+  encodeStartArgs,
+  sessionWaitUrl,
+} from "../objects/subscriber/contract";
 import { objectStub } from "../lib/durable-objects";
 import type { SessionAddress } from "./session-address";
 
@@ -27,6 +34,30 @@ export async function waitOnSession(env: Env, session: SessionAddress, deadline:
   if (res.status === 200) return parseOutcomeMessage(await res.text());
   const ws = res.webSocket;
   if (res.status !== 101 || !ws) throw new Error(`session wait refused: HTTP ${res.status}`);
+  return outcomeOn(ws, deadline);
+}
+
+/**
+ * Starts a session in its number's Subscriber and opens the wait on it in the same request
+ * (subscriber/contract.ts SESSION_START_URL): the answer, and the open wait's socket when the
+ * session is pending and the socket could be listed (else none: wait with waitOnSession).
+ */
+export async function startAndOpenWait(
+  env: Env,
+  msisdn: string,
+  args: SessionStartArgs,
+): Promise<{ answer: SessionStartAnswer; socket: WebSocket | null }> {
+  const res = await objectStub(env, "SUBSCRIBER", msisdn).fetch(SESSION_START_URL, {
+    headers: { upgrade: "websocket", [START_HEADER]: encodeStartArgs(args) },
+  });
+  if (res.status === 200) return { answer: await res.json<SessionStartAnswer>(), socket: null };
+  const answer = res.headers.get(START_HEADER);
+  if (res.status !== 101 || !res.webSocket || !answer) throw new Error(`session start refused: HTTP ${res.status}`);
+  return { answer: JSON.parse(answer) as SessionStartAnswer, socket: res.webSocket };
+}
+
+/** The outcome sent on an open wait's socket; throws when it ends without one (see waitOnSession). */
+export function outcomeOn(ws: WebSocket, deadline: number): Promise<SessionOutcome> {
   ws.accept();
   return new Promise<SessionOutcome>((resolve, reject) => {
     let settled = false;

@@ -3,6 +3,9 @@ import type { AnswerClaims, DeviceListing, DevicePublicKey, PushSubscriptionJson
 import type { UvCredential } from "../../../core/device-activation";
 import type { FailureOutcome } from "../../../core/offline-lockout";
 import type { RelyingParty } from "../../lib/webauthn";
+import type { RateLimits } from "../../../core/rate-limit";
+import type { SessionStatus } from "../../../core/codes";
+import type { Channel, SessionInit } from "../auth-session/contract";
 
 export type OtpVerdict = "accept" | "reject" | "expired" | "locked";
 
@@ -152,6 +155,44 @@ export interface LockView {
  */
 const WAIT_BASE = "https://subscriber.internal/sessions/";
 export const sessionWaitUrl = (name: string) => `${WAIT_BASE}${name}/wait`;
+
+/**
+ * The blocking call's start and wait in one request (authenticate.ts): a WebSocket upgrade to
+ * this URL carries what startSession() takes in the START_HEADER (a POST's body does not
+ * reach an upgrade). The object admits and starts the session; a pending one gets the socket
+ * (101, the answer in the same header) and its outcome comes on it as on the wait URL.
+ * Anything else (refused, ended at once, or ended before the socket could be listed) is
+ * answered 200 with the answer as JSON, and the caller waits the usual way if still pending.
+ */
+export const SESSION_START_URL = `${WAIT_BASE}start`;
+export const START_HEADER = "x-session-start";
+
+/** What startSession() takes. */
+export interface SessionStartArgs {
+  limits: RateLimits;
+  claim: PendingClaim;
+  init: SessionInit;
+}
+
+/** What startSession() answers: the number's admission and, if admitted, the session's start. */
+export interface SessionStartAnswer {
+  admitted: AdmitResult;
+  started?: { status: SessionStatus; channel: Channel };
+}
+
+/** Header values are Latin-1: the texts (any script) go percent-encoded. */
+export const encodeStartArgs = (args: SessionStartArgs): string => encodeURIComponent(JSON.stringify(args));
+
+/** The arguments a start request carries, or null when it carries none that parse. */
+export function decodeStartArgs(header: string | null): SessionStartArgs | null {
+  if (!header) return null;
+  try {
+    const args = JSON.parse(decodeURIComponent(header)) as Partial<SessionStartArgs> | null;
+    return args && typeof args === "object" && args.limits && args.claim && args.init ? (args as SessionStartArgs) : null;
+  } catch {
+    return null;
+  }
+}
 
 /** The session a wait URL names, or null. */
 export function sessionFromWaitUrl(url: string): string | null {

@@ -28,7 +28,7 @@ import type {
   SmsOtpStarted,
   UvProof,
 } from "./contract";
-import { sessionFromWaitUrl } from "./contract";
+import { SESSION_START_URL, START_HEADER, type SessionStartAnswer, decodeStartArgs, sessionFromWaitUrl } from "./contract";
 import { Device } from "./device";
 import { clearLock, type LockKind, lockView } from "./lockouts";
 import { OFFLINE_LOCK, OfflineCodes } from "./offline-codes";
@@ -40,7 +40,6 @@ import type {
   ActivationGrant,
   AppDecideOutcome,
   AppView,
-  Channel,
   DecideOutcome,
   SessionInit,
   SessionOutcome,
@@ -48,7 +47,6 @@ import type {
 } from "../auth-session/contract";
 import type { SessionSubscriber } from "../session/delivery";
 import type { AnswerClaims } from "../../../core/contracts/app-api";
-import type { SessionStatus } from "../../../core/codes";
 import { objectId, objectStub } from "../../lib/durable-objects";
 import { log } from "../../lib/log";
 import { smsProviderFromEnv } from "../../sms/from-env";
@@ -133,11 +131,7 @@ export class Subscriber extends DurableObject<Env> {
    * Admits a session of this number (admit()) and starts it here: one call for both. A refused
    * call starts nothing; a start that throws gives the entry back.
    */
-  async startSession(
-    limits: RateLimits,
-    claim: PendingClaim,
-    init: SessionInit,
-  ): Promise<{ admitted: AdmitResult; started?: { status: SessionStatus; channel: Channel } }> {
+  async startSession(limits: RateLimits, claim: PendingClaim, init: SessionInit): Promise<SessionStartAnswer> {
     const admitted = await this.admit(limits, claim);
     if (!admitted.allowed) return { admitted };
     try {
@@ -178,11 +172,29 @@ export class Subscriber extends DurableObject<Env> {
     return this.#sessions.use(name, (session) => session.waitOutcome());
   }
 
-  /** A blocking call's wait on a session hosted here (contract.ts sessionWaitUrl): see SessionRuntime.openWait. */
+  /**
+   * A blocking call's wait on a session hosted here (contract.ts sessionWaitUrl; see
+   * SessionRuntime.openWait), or its start and wait in one request (SESSION_START_URL).
+   */
   override async fetch(request: Request): Promise<Response> {
+    if (request.url === SESSION_START_URL) return this.#startAndWait(request);
     const name = sessionFromWaitUrl(request.url);
     if (name === null) return new Response("not found", { status: 404 });
     return this.#sessions.use(name, (session) => session.openWait(request));
+  }
+
+  async #startAndWait(request: Request): Promise<Response> {
+    if (request.headers.get("upgrade") !== "websocket") return new Response("websocket upgrade expected", { status: 426 });
+    const args = decodeStartArgs(request.headers.get(START_HEADER));
+    if (!args) return new Response("session start expected", { status: 400 });
+    const answer = await this.startSession(args.limits, args.claim, args.init);
+    if (answer.started?.status !== "pending") return Response.json(answer);
+    return this.#sessions.use(args.init.name, async (session) => {
+      const opened = await session.openWait(request);
+      // Ended already (an app answered at once): the caller reads the outcome the usual way.
+      if (opened.status !== 101) return Response.json(answer);
+      return new Response(null, { status: 101, webSocket: opened.webSocket, headers: { [START_HEADER]: JSON.stringify(answer) } });
+    });
   }
 
   /** A waiting call sends nothing; whatever arrives is ignored. */
