@@ -64,10 +64,6 @@ consoleEndpoints.get("/", async (c) => {
   return c.html(<EndpointListPage {...session(c)} endpoints={await listEndpoints(c.env.DB)} fromConfig={fromConfig} notice={notice} />);
 });
 
-consoleEndpoints.get("/new", (c) =>
-  c.html(<NewEndpointPage {...session(c)} values={formFromSettings(EndpointSettingsSchema.parse({}))} errors={{}} />),
-);
-
 consoleEndpoints.post("/", async (c) => {
   const form = formValues(await c.req.parseBody());
   const name = (form.name ?? "").trim();
@@ -106,7 +102,15 @@ async function editPage(
   );
 }
 
-consoleEndpoints.get("/:name", (c) => editPage(c, c.req.param("name"), { notice: c.req.query("saved") ? "Saved." : undefined }));
+// The new-endpoint form is /new, served here rather than as a route of its own: a static path
+// beside /:name would keep hono from its RegExpRouter (one regular expression for every route)
+// and leave every request of the app to the slower TrieRouter.
+consoleEndpoints.get("/:name", (c) => {
+  const name = c.req.param("name");
+  if (name === "new")
+    return c.html(<NewEndpointPage {...session(c)} values={formFromSettings(EndpointSettingsSchema.parse({}))} errors={{}} />);
+  return editPage(c, name, { notice: c.req.query("saved") ? "Saved." : undefined });
+});
 
 consoleEndpoints.post("/:name", async (c) => {
   const name = c.req.param("name");
