@@ -62,6 +62,18 @@ export interface GatewayReply {
  * the live link), so errors and logs name only the status and size, never the text.
  */
 export async function readReply(res: Response, limit = MAX_GATEWAY_BODY_BYTES): Promise<GatewayReply> {
+  // A reply that says its length, within the bound, is read whole in one go (the usual case,
+  // and cheaper than the chunk loop); the length is the message framing, so it cannot run over.
+  const length = Number(res.headers.get("content-length") ?? Number.NaN);
+  if (Number.isInteger(length) && length >= 0 && length <= limit) {
+    try {
+      const body = new Uint8Array(await res.arrayBuffer());
+      return { text: new TextDecoder().decode(body), bytes: body.byteLength, truncated: false };
+    } catch {
+      // Cut off mid-body: unlike the loop below, nothing of it can be kept; judged on no text.
+      return { text: "", bytes: 0, truncated: false };
+    }
+  }
   const chunks: Uint8Array[] = [];
   let bytes = 0;
   let truncated = false;
