@@ -4,7 +4,9 @@
  * `node bench/profile-magic-link.ts` (PROFILE_N calls, 300; PROFILE_C at a time, 16; written to
  * PROFILE_OUT, magic-link.cpuprofile: open it in Chrome DevTools' Performance panel; PROFILE_NUMBERS:
  * see below). Prints the
- * functions with the most self and total time per call. The profiler's own cost (every
+ * functions with the most self and total time per call. The Worker's bundle as workerd ran it
+ * is written beside the profile (`<PROFILE_OUT>.index.js`): the line numbers printed are its
+ * (0-based), and wrangler deletes its own copy when it stops. The profiler's own cost (every
  * console.log goes to it too) inflates the logging figures.
  */
 import { writeFileSync } from "node:fs";
@@ -38,9 +40,17 @@ async function inspector(port: number) {
     ws.addEventListener("error", reject);
   });
   let id = 0;
+  const scripts: { scriptId: string; url: string }[] = [];
   const waiting = new Map<number, (result: unknown) => void>();
   ws.addEventListener("message", (e) => {
-    const m = JSON.parse(String(e.data)) as { id?: number; result?: unknown; error?: unknown };
+    const m = JSON.parse(String(e.data)) as {
+      id?: number;
+      result?: unknown;
+      error?: unknown;
+      method?: string;
+      params?: { scriptId: string; url: string };
+    };
+    if (m.method === "Debugger.scriptParsed" && m.params) scripts.push(m.params);
     if (m.id !== undefined) waiting.get(m.id)?.(m.result ?? m.error);
   });
   const send = (method: string, params = {}) =>
@@ -48,7 +58,7 @@ async function inspector(port: number) {
       waiting.set(++id, resolve);
       ws.send(JSON.stringify({ id, method, params }));
     });
-  return { send, close: () => ws.close() };
+  return { send, scripts, close: () => ws.close() };
 }
 
 /** Milliseconds per call by function (self time, and total time including what it called). */
@@ -112,6 +122,13 @@ try {
   await run(n, concurrency);
   await new Promise((r) => setTimeout(r, 300)); // work after the responses (audit rows, releases)
   const { profile } = (await devtools.send("Profiler.stop")) as { profile: Profile };
+  // The bundle's source, for the line numbers (the debugger lists the scripts once enabled).
+  await devtools.send("Debugger.enable");
+  const bundle = devtools.scripts.find((s) => s.url.endsWith("/index.js"));
+  if (bundle) {
+    const { scriptSource } = (await devtools.send("Debugger.getScriptSource", { scriptId: bundle.scriptId })) as { scriptSource: string };
+    writeFileSync(`${out}.index.js`, scriptSource);
+  }
   devtools.close();
   writeFileSync(out, JSON.stringify(profile));
   const { self, total } = summarise(profile, n);

@@ -124,12 +124,12 @@ describe("smart delivery: push to an activated app", () => {
     const pending = callAuth(msisdn, { ...APP, params: { "touch-timeout": "60" } });
     const challengeId = await waitForPush(d.sub!);
     const number = () => env.SUBSCRIBER.getByName(msisdn);
-    const name = (await runInDurableObject(number(), async (_i, s) => {
-      const p = (await s.storage.get<Record<string, { challengeId?: string }>>("pending"))!;
-      return Object.entries(p).find(([, e]) => e.challengeId === challengeId)![0];
+    // The session is hosted by the number's Subscriber (docs/decisions/0022), its state (with
+    // the challenge it pushed) under its prefix.
+    const stateKey = (await runInDurableObject(number(), async (_i, s) => {
+      const states = await s.storage.list<{ push?: { challengeId: string } }>({ prefix: "s:" });
+      return [...states].find(([, state]) => state.push?.challengeId === challengeId)![0];
     })) as string;
-    // The session is hosted by the number's Subscriber (docs/decisions/0022), its state under its prefix.
-    const stateKey = `s:${name}:session`;
     const stored = await runInDurableObject(number(), (_i, s) => s.storage.get<{ smsDue: { at: number } }>(stateKey));
     expect(stored!.smsDue.at).toBeGreaterThan(Date.now() - 5000);
     expect(await runInDurableObject(number(), (_i, s) => s.storage.getAlarm())).toBe(stored!.smsDue.at);
@@ -146,6 +146,24 @@ describe("smart delivery: push to an activated app", () => {
     await answer(link, "accept", page.csrf!);
     expect(await codeOf(await pending)).toBe("TOUCH_ACCEPTED");
     expect((await gatewayRequests(msisdn)).length).toBe(smsBefore + 1); // exactly one fallback SMS
+  });
+
+  it("after a restart of the number's object the pushed challenge is still listed and answerable: it is read again from the session's state", async () => {
+    const msisdn = freshMsisdn();
+    const d = await activateDevice(msisdn);
+    const pending = callAuth(msisdn, { ...APP, params: { "touch-timeout": "60" } });
+    const challengeId = await waitForPush(d.sub!);
+    const number = () => env.SUBSCRIBER.getByName(msisdn);
+    // No stored entry holds the challenge: the hosted session's state does.
+    expect(await runInDurableObject(number(), (_i, s) => s.storage.get("pending"))).toBeUndefined();
+    await runInDurableObject(number(), (_i, s) => s.abort("simulated restart")).catch(() => {});
+    expect(await number().pendingCount()).toBe(1);
+    const list = await appApi("pending", { msisdn, deviceId: d.deviceId });
+    expect(await list.json()).toEqual({ challenges: [challengeId], push: true });
+    expect((await approveInApp(d, challengeId)).status).toBe(200);
+    expect(await codeOf(await pending)).toBe("TOUCH_ACCEPTED");
+    expect(await number().pendingCount()).toBe(0);
+    expect(await (await appApi("pending", { msisdn, deviceId: d.deviceId })).json()).toEqual({ challenges: [], push: true });
   });
 
   it("an endpoint with usePush=false always sends the SMS link", async () => {
@@ -188,10 +206,16 @@ describe("smart delivery: push to an activated app", () => {
     const msisdn = freshMsisdn();
     const pending = callAuth(msisdn, APP);
     const link = await waitForLink(msisdn);
-    const entries = await runInDurableObject(env.SUBSCRIBER.getByName(msisdn), (_i, state) =>
-      state.storage.get<Record<string, object>>("pending"),
-    );
-    expect(Object.values(entries ?? {})).toEqual([{ until: expect.any(Number) }]); // no challengeId
+    const { entries, states } = await runInDurableObject(env.SUBSCRIBER.getByName(msisdn), async (_i, state) => ({
+      entries: await state.storage.get<Record<string, object>>("pending"),
+      states: [...(await state.storage.list<{ status: string; push?: unknown }>({ prefix: "s:" })).values()],
+    }));
+    // Hosted by the number's object: no stored entry, and the session pushed no challenge.
+    expect(entries).toBeUndefined();
+    expect(states).toHaveLength(1);
+    expect(states[0]).toMatchObject({ status: "pending" });
+    expect(states[0]).not.toHaveProperty("push");
+    expect(await env.SUBSCRIBER.getByName(msisdn).pendingCount()).toBe(1);
     await answer(link, "accept", (await openLink(link)).csrf!);
     expect(await codeOf(await pending)).toBe("TOUCH_ACCEPTED");
   });

@@ -170,6 +170,23 @@ describe("sessions hosted by their number's Subscriber", () => {
     expect(await outcome).toEqual({ status: "accepted" });
   });
 
+  it("a session admitted with a stored pending entry (before entries were kept in memory) counts once and gives the entry back", async () => {
+    const msisdn = freshMsisdn();
+    const pending = callAuth(msisdn, { params: { "touch-timeout": "60" } });
+    const link = await waitForLink(msisdn);
+    const { stub, name } = await sessionPlace(link);
+    // What the release before this one stored beside the session; then a restart (a deploy).
+    await runInDurableObject(stub, (_i, s) => s.storage.put("pending", { [name]: { until: Date.now() + 120_000 } }));
+    await runInDurableObject(stub, (_i, s) => s.abort("deploy")).catch(() => {});
+    expect(await env.SUBSCRIBER.getByName(msisdn).pendingCount()).toBe(1);
+    const page = await openLink(link);
+    await answer(link, "accept", page.csrf!);
+    expect(await codeOf(pending)).toBe("TOUCH_ACCEPTED");
+    expect(await pendingSettlesAt(msisdn, 0)).toBe(0);
+    // A fresh stub: the aborted one stays broken.
+    expect(await runInDurableObject(env.SUBSCRIBER.getByName(msisdn), (_i, s) => s.storage.get("pending"))).toEqual({});
+  });
+
   it("a link of the old shape still reaches its session in an AuthSession object of its own", async () => {
     const token = randomToken();
     const name = await sha256Hex(token);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { hasRoomFor, livePending, withoutChallenges, type PendingEntries } from "../../../workers/objects/subscriber/admission";
+import { HostedPending } from "../../../workers/objects/subscriber/hosted-pending";
 
 describe("Subscriber admission: pending entries", () => {
   const now = 1_000_000;
@@ -28,6 +29,41 @@ describe("Subscriber admission: pending entries", () => {
     expect(hasRoomFor(withApprovals, 3)).toBe(true);
     expect(hasRoomFor(withApprovals, 2)).toBe(false);
     expect(hasRoomFor({}, 0)).toBe(false);
+  });
+
+  it("sessions the object hosts count once each, also those with a stored entry from an earlier release", () => {
+    const hosted = new HostedPending();
+    hosted.add("h1", { until: now + 10 });
+    hosted.add("h2", { until: now + 10, stored: true });
+    hosted.add("lapsed", { until: now });
+    const view = { count: hosted.live(now), holds: (s: string) => hosted.holds(s) };
+    expect(view.count).toBe(2);
+    expect(hosted.holds("lapsed")).toBe(false);
+    // h2's stored entry is the same session: three in all, not four.
+    const entries: PendingEntries = { h2: { until: now + 10 }, own: { until: now + 10 }, a: { until: now + 10, approver: true } };
+    expect(hasRoomFor(entries, 4, view)).toBe(true);
+    expect(hasRoomFor(entries, 3, view)).toBe(false);
+    expect(hasRoomFor({}, 3, view)).toBe(true);
+    expect(hasRoomFor({}, 2, view)).toBe(false);
+  });
+
+  it("a hosted session's challenge: opened only for a session held, found while live, closed once, released with what it held", () => {
+    const hosted = new HostedPending();
+    hosted.add("s", { until: now + 10 });
+    expect(hosted.open("other", "c0")).toBe(false);
+    expect(hosted.open("s", "c1")).toBe(true);
+    expect(hosted.sessionOf("c1", now)).toBe("s");
+    expect(hosted.sessionOf("c1", now + 10)).toBeNull(); // lapsed
+    expect(hosted.sessionOf("c0", now)).toBeNull();
+    expect(hosted.challenges(now)).toEqual(["c1"]);
+    expect(hosted.close("s")).toBe("c1");
+    expect(hosted.close("s")).toBeUndefined();
+    expect(hosted.challenges(now)).toEqual([]);
+    expect(hosted.sessionOf("c1", now)).toBeNull();
+    hosted.open("s", "c2");
+    expect(hosted.release("s")).toEqual({ until: now + 10, challengeId: "c2" });
+    expect(hosted.release("s")).toBeNull();
+    expect(hosted.holds("s")).toBe(false);
   });
 
   it("withoutChallenges removes every challenge id and keeps the entries and their other fields", () => {

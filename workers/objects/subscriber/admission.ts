@@ -6,6 +6,7 @@
 import { admit, type RateLimits } from "../../../core/rate-limit";
 import type { AdmitResult, PendingClaim } from "./contract";
 import type { PendingEntry, SubscriberStore } from "./store";
+import type { HostedPending } from "./hosted-pending";
 
 export type PendingEntries = Record<string, PendingEntry>;
 
@@ -14,9 +15,13 @@ export function livePending(entries: PendingEntries, now: number): PendingEntrie
   return Object.fromEntries(Object.entries(entries).filter(([, entry]) => entry.until > now));
 }
 
-/** Whether the number has room under `cap`: approvals asked of it do not count, its own sign-ins do. */
-export function hasRoomFor(entries: PendingEntries, cap: number): boolean {
-  return Object.values(entries).filter((entry) => !entry.approver).length < cap;
+/**
+ * Whether the number has room under `cap`: approvals asked of it do not count, its own sign-ins
+ * do, those with a stored entry and the `hosted` ones (hosted-pending.ts) each once.
+ */
+export function hasRoomFor(entries: PendingEntries, cap: number, hosted?: { count: number; holds(session: string): boolean }): boolean {
+  const stored = Object.entries(entries).filter(([session, entry]) => !entry.approver && !hosted?.holds(session)).length;
+  return stored + (hosted?.count ?? 0) < cap;
 }
 
 /** The entries with no challenge open: the device they were pushed to is gone. */
@@ -39,9 +44,11 @@ export class Admission {
 
   /**
    * Records an authentication attempt if the rate limits allow it and, when `pending` is
-   * given, the number has fewer than `cap` sessions pending. Refusals record nothing.
+   * given, the number has fewer than `cap` sessions pending. Refusals record nothing. The
+   * sessions this object hosts count from `hosted.index`; with `hosted.claim` the claimed one is
+   * such a session, and goes there instead of in a stored entry (no write for it).
    */
-  async admit(limits: RateLimits, pending?: PendingClaim): Promise<AdmitResult> {
+  async admit(limits: RateLimits, pending?: PendingClaim, hosted?: { index: HostedPending; claim: boolean }): Promise<AdmitResult> {
     const now = Date.now();
     const decision = admit((await this.#store.get("rate")) ?? [], limits, now);
     if (!decision.allowed) {
@@ -53,9 +60,16 @@ export class Admission {
       return { allowed: true, retryAfterMs: 0 };
     }
     const entries = await loadPending(this.#store, now);
-    if (!hasRoomFor(entries, pending.cap)) return { allowed: false, reason: "too_many_pending" };
-    entries[pending.session] = { until: pending.until };
-    await this.#store.putAll({ rate: decision.history, pending: entries });
+    const index = hosted?.index;
+    const room = hasRoomFor(entries, pending.cap, index && { count: index.live(now), holds: (s) => index.holds(s) });
+    if (!room) return { allowed: false, reason: "too_many_pending" };
+    if (index && hosted.claim) {
+      index.add(pending.session, { until: pending.until });
+      await this.#store.put("rate", decision.history);
+    } else {
+      entries[pending.session] = { until: pending.until };
+      await this.#store.putAll({ rate: decision.history, pending: entries });
+    }
     return { allowed: true, retryAfterMs: 0 };
   }
 
@@ -69,8 +83,10 @@ export class Admission {
     return entry;
   }
 
-  /** Sessions of this number pending (its own sign-ins and approvals asked of it). A read. */
-  async pendingCount(): Promise<number> {
-    return Object.keys(await loadPending(this.#store, Date.now())).length;
+  /** Sessions of this number pending (its own sign-ins, hosted or not, and approvals asked of it). A read. */
+  async pendingCount(hosted?: HostedPending): Promise<number> {
+    const now = Date.now();
+    const stored = Object.keys(await loadPending(this.#store, now)).filter((session) => !hosted?.holds(session)).length;
+    return stored + (hosted?.live(now) ?? 0);
   }
 }

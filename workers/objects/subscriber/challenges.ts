@@ -2,8 +2,9 @@
  * Push challenges: a pending session pushed to the number's devices gets one challenge id (all
  * the push carries); each device lists the open challenges, and a signed answer from any of
  * them is matched back to the session. The challenge ids live on the pending entries
- * (admission.ts); a challenge whose session ended is remembered briefly (`answered`), so the
- * other devices' late answers reach the session and hear "already answered".
+ * (admission.ts), or for a session this object hosts in hosted-pending.ts; a challenge whose
+ * session ended is remembered briefly (`answered`), so the other devices' late answers reach
+ * the session and hear "already answered".
  */
 import { AnswerClaimsSchema, type AnswerClaims } from "../../../core/contracts/app-api";
 import type { UvCredential } from "../../../core/device-activation";
@@ -17,6 +18,7 @@ import { loadPending, type PendingEntries } from "./admission";
 import type { AnswerCheck, AnsweringDevice, DevicePending, PushTarget, UvExpectation, UvProof } from "./contract";
 import { deviceList, deviceName, findDevice, loadDevices, saveDevices } from "./devices";
 import type { DeviceRecord, SubscriberKeys, SubscriberStore } from "./store";
+import type { HostedPending } from "./hosted-pending";
 
 /** How long an ended session's challenge is remembered (at most a tombstone's default life). */
 export const ANSWERED_MEMORY_MS = 10 * 60_000;
@@ -62,12 +64,18 @@ export function openChallenges(entries: PendingEntries): string[] {
     .filter((id): id is string => id !== undefined);
 }
 
-/** Opening, listing, closing and answering challenges. Writing methods run inside #serial. */
+/**
+ * Opening, listing, closing and answering challenges. Writing methods run inside #serial. A
+ * session this object hosts keeps its challenge in `hosted` (hosted-pending.ts: in memory, and
+ * in the session's own state) instead of on a stored entry.
+ */
 export class Challenges {
   readonly #store: SubscriberStore;
+  readonly #hosted: () => Promise<HostedPending>;
 
-  constructor(store: SubscriberStore) {
+  constructor(store: SubscriberStore, hosted: () => Promise<HostedPending>) {
     this.#store = store;
+    this.#hosted = hosted;
   }
 
   /**
@@ -77,10 +85,12 @@ export class Challenges {
   async pushTarget(session: string): Promise<PushTarget | null> {
     const devices = await this.pushableDevices();
     if (devices.length === 0) return null;
+    const challengeId = randomToken();
+    // Hosted: the session stores the id in its state as it pushes (nothing to write here).
+    if ((await this.#hosted()).open(session, challengeId)) return { challengeId, devices };
     const entries = await loadPending(this.#store, Date.now());
     const entry = entries[session];
     if (!entry) return null;
-    const challengeId = randomToken();
     entry.challengeId = challengeId;
     await this.#store.put("pending", entries);
     return { challengeId, devices };
@@ -103,6 +113,13 @@ export class Challenges {
 
   /** The session's challenge is answered for good: it is no longer offered to the apps. */
   async close(session: string): Promise<void> {
+    const hosted = await this.#hosted();
+    if (hosted.holds(session)) {
+      const challengeId = hosted.close(session);
+      if (challengeId !== undefined) await this.remember(challengeId, session);
+      // Made again from its state: a stored entry of an earlier release may carry it too.
+      if (!hosted.mayBeStored(session)) return;
+    }
     const entries = await loadPending(this.#store, Date.now());
     const entry = entries[session];
     if (entry?.challengeId === undefined) return;
@@ -130,7 +147,9 @@ export class Challenges {
     const devices = await loadDevices(this.#store);
     const self = await findDevice(devices, deviceId);
     if (!self) return null;
-    const challenges = openChallenges(await loadPending(this.#store, Date.now()));
+    const now = Date.now();
+    // A session made again from its state may be in both: each challenge is listed once.
+    const challenges = [...new Set([...(await this.#hosted()).challenges(now), ...openChallenges(await loadPending(this.#store, now))])];
     // Another device asked to join: the app shows it with a Refuse button.
     const join = await this.#store.get("replacement");
     return {
@@ -196,7 +215,8 @@ export class Challenges {
   }
 
   async #sessionOf(challengeId: string): Promise<string | null> {
-    const open = sessionOfChallenge(await loadPending(this.#store, Date.now()), challengeId);
+    const now = Date.now();
+    const open = (await this.#hosted()).sessionOf(challengeId, now) ?? sessionOfChallenge(await loadPending(this.#store, now), challengeId);
     if (open) return open;
     const answered = (await this.#store.get("answered")) ?? {};
     const ended = Object.hasOwn(answered, challengeId) ? answered[challengeId] : undefined;

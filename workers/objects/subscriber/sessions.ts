@@ -3,6 +3,7 @@ import { SessionRuntime } from "../session/session-runtime";
 import { STATE_KEY, type SessionState, fromStored } from "../session/state";
 import { nextWake } from "../session/transitions";
 import { log } from "../../lib/log";
+import { HostedPending } from "./hosted-pending";
 
 /**
  * The number's own sign-in sessions, hosted in its Subscriber (docs/decisions/0022): each runs
@@ -29,6 +30,12 @@ export interface SessionsHost {
   rearm(): Promise<void>;
 }
 
+/**
+ * How long past its deadline a hosted session made again from its state still counts as
+ * pending should it never be released (as a stored entry's margin, authenticate.ts).
+ */
+export const HOSTED_PENDING_MARGIN_MS = 60_000;
+
 /** How soon a session whose timer failed is woken again. */
 const ALARM_RETRY_MS = 30_000;
 
@@ -44,6 +51,8 @@ export class HostedSessions {
   #runtimes = new Map<string, SessionRuntime>();
   /** The schedule (session name -> wake time), made from the stored states once per instance. */
   #wakes: Map<string, number> | null = null;
+  /** The pending ones as the cap and the challenges see them (hosted-pending.ts), made in the same pass. */
+  #pending: HostedPending | null = null;
 
   constructor(host: SessionsHost) {
     this.#host = host;
@@ -80,6 +89,12 @@ export class HostedSessions {
   /** Whether a session of that name is stored here. */
   async holds(name: string): Promise<boolean> {
     return (await this.#host.storage.list({ prefix: keyPrefix(name), limit: 1 })).size > 0;
+  }
+
+  /** The pending sessions held here (for the number's cap and its push challenges). */
+  async pending(): Promise<HostedPending> {
+    await this.#schedule();
+    return this.#pending ?? new HostedPending();
   }
 
   /** The earliest wake in the schedule, or null. */
@@ -134,10 +149,22 @@ export class HostedSessions {
   async #schedule(): Promise<Map<string, number>> {
     if (!this.#wakes) {
       const wakes = new Map<string, number>();
-      for (const [key, state] of await this.#host.storage.list<SessionState>({ prefix: KEYS })) {
-        if (key.endsWith(STATE_SUFFIX)) wakes.set(key.slice(KEYS.length, -STATE_SUFFIX.length), nextWake(fromStored(state)));
+      const pending = new HostedPending();
+      for (const [key, stored] of await this.#host.storage.list<SessionState>({ prefix: KEYS })) {
+        if (!key.endsWith(STATE_SUFFIX)) continue;
+        const name = key.slice(KEYS.length, -STATE_SUFFIX.length);
+        const state = fromStored(stored);
+        wakes.set(name, nextWake(state));
+        if (state.status === "pending") {
+          const challengeId = state.push?.challengeId;
+          pending.add(name, { until: state.expiresAt + HOSTED_PENDING_MARGIN_MS, stored: true, ...(challengeId ? { challengeId } : {}) });
+        }
       }
-      this.#wakes ??= wakes;
+      // Another call may have made them during the list's await: the first made wins.
+      if (!this.#wakes) {
+        this.#wakes = wakes;
+        this.#pending = pending;
+      }
     }
     return this.#wakes;
   }

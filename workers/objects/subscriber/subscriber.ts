@@ -80,7 +80,7 @@ export class Subscriber extends DurableObject<Env> {
     const masked = msisdn ? maskMsisdn(msisdn) : undefined;
     this.#admission = new Admission(store);
     this.#device = new Device(store, seedKey);
-    this.#challenges = new Challenges(store);
+    this.#challenges = new Challenges(store, () => this.#sessions.pending());
     this.#offline = new OfflineCodes(store, seedKey, msisdn, masked);
     this.#smsOtp = new SmsOtp(store, seedKey, masked);
     this.#sessions = new HostedSessions({
@@ -104,8 +104,14 @@ export class Subscriber extends DurableObject<Env> {
    * given, the number has fewer than `cap` sessions pending. Refusals record nothing.
    */
   async admit(limits: RateLimits, pending?: PendingClaim): Promise<AdmitResult> {
+    return this.#admitHere(limits, pending, false);
+  }
+
+  /** admit(); `hosted`: the claimed session is one this object hosts (hosted-pending.ts, no stored entry). */
+  #admitHere(limits: RateLimits, pending: PendingClaim | undefined, hosted: boolean): Promise<AdmitResult> {
     return this.#serial(async () => {
-      const admitted = await this.#admission.admit(limits, pending);
+      const index = pending ? await this.#sessions.pending() : undefined;
+      const admitted = await this.#admission.admit(limits, pending, index && { index, claim: hosted });
       if (!admitted.allowed || !pending?.push) return admitted;
       return { ...admitted, pushable: (await this.#challenges.pushableDevices()).length > 0 };
     });
@@ -114,15 +120,19 @@ export class Subscriber extends DurableObject<Env> {
   /** A session ended (or never started): it no longer counts against the cap. */
   async release(session: string): Promise<void> {
     return this.#serial(async () => {
-      const entry = await this.#admission.release(session);
+      const hosted = (await this.#sessions.pending()).release(session);
       // Its challenge went to every device: the others' late answers hear "already answered".
+      if (hosted?.challengeId) await this.#challenges.remember(hosted.challengeId, session);
+      // A session hosted since it was admitted has no stored entry to give back.
+      if (hosted && !hosted.stored) return;
+      const entry = await this.#admission.release(session);
       if (entry?.challengeId) await this.#challenges.remember(entry.challengeId, session);
     });
   }
 
   /** Sessions of this number pending (its own sign-ins and approvals asked of it). */
   async pendingCount(): Promise<number> {
-    return this.#admission.pendingCount();
+    return this.#admission.pendingCount(await this.#sessions.pending());
   }
 
   // ---- sign-in sessions hosted here (sessions.ts) ------------------------------------------------
@@ -132,7 +142,7 @@ export class Subscriber extends DurableObject<Env> {
    * call starts nothing; a start that throws gives the entry back.
    */
   async startSession(limits: RateLimits, claim: PendingClaim, init: SessionInit): Promise<SessionStartAnswer> {
-    const admitted = await this.admit(limits, claim);
+    const admitted = await this.#admitHere(limits, claim, true);
     if (!admitted.allowed) return { admitted };
     try {
       const started = await this.#sessions.runtime(init.name).start(admitted.pushable === false ? { ...init, userPushable: false } : init);
