@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { answer, callAuth, codeOf, freshMsisdn, gatewayRequests, openLink, waitForLink } from "./support/magic-link";
+import { LINK_PATTERN } from "../support/magic-link-user";
 import {
   APP,
   NO_PUSH,
@@ -164,6 +165,38 @@ describe("smart delivery: push to an activated app", () => {
     expect(await codeOf(await pending)).toBe("TOUCH_ACCEPTED");
     expect(await number().pendingCount()).toBe(0);
     expect(await (await appApi("pending", { msisdn, deviceId: d.deviceId })).json()).toEqual({ challenges: [], push: true });
+  });
+
+  it("with the number's last device removed, a pushed challenge is no longer offered, also not to a device activated after, nor after a restart", async () => {
+    const msisdn = freshMsisdn();
+    const d = await activateDevice(msisdn);
+    const pending = callAuth(msisdn, { ...APP, params: { "touch-timeout": "60" } });
+    const challengeId = await waitForPush(d.sub!);
+    expect(await env.SUBSCRIBER.getByName(msisdn).removeDevice(d.deviceId)).toMatchObject({ deviceId: d.deviceId });
+    const next = await activateDevice(msisdn);
+    const list = await appApi("pending", { msisdn, deviceId: next.deviceId });
+    expect((await list.json()) as { challenges: string[] }).toMatchObject({ challenges: [] });
+    expect((await fetchChallenge(next, challengeId)).res.status).toBe(404);
+    // Nor after a restart, which reads the session's state (with the challenge it pushed) again.
+    await runInDurableObject(env.SUBSCRIBER.getByName(msisdn), (_i, s) => s.abort("simulated restart")).catch(() => {});
+    const relisted = await appApi("pending", { msisdn, deviceId: next.deviceId });
+    expect((await relisted.json()) as { challenges: string[] }).toMatchObject({ challenges: [] });
+    expect((await fetchChallenge(next, challengeId)).res.status).toBe(404);
+    expect(await env.SUBSCRIBER.getByName(msisdn).pendingCount()).toBeGreaterThanOrEqual(1);
+    // The sign-in's SMS link (sent when the push grace ran out) still answers it; the other
+    // SMS to this number are the activations' own.
+    let page: Awaited<ReturnType<typeof openLink>> | null = null;
+    let link = "";
+    for (let tries = 0; !page && tries < 200; tries++) {
+      for (const sms of await gatewayRequests(msisdn)) {
+        const found = sms.text?.match(LINK_PATTERN)?.[0];
+        const opened = found ? await openLink(found) : null;
+        if (opened?.res.status === 200) [page, link] = [opened, found ?? ""];
+      }
+      if (!page) await sleep(50);
+    }
+    await answer(link, "accept", page!.csrf!);
+    expect(await codeOf(await pending)).toBe("TOUCH_ACCEPTED");
   });
 
   it("an endpoint with usePush=false always sends the SMS link", async () => {

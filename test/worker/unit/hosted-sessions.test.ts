@@ -38,6 +38,7 @@ function hosted(storage: DurableObjectStorage) {
       throw new Error("no subscriber in this test");
     },
     rearm: async () => void rearms.push(Date.now()),
+    devicesSince: async () => null,
   };
   return { sessions: new HostedSessions(host), rearms };
 }

@@ -87,10 +87,13 @@ export interface TakeOver {
 export class Device {
   readonly #store: SubscriberStore;
   readonly #seedKey: () => string;
+  readonly #noDeviceLeft: () => Promise<void>;
 
-  constructor(store: SubscriberStore, seedKey: () => string) {
+  /** `noDeviceLeft`: also withdraws the challenges that are not on stored entries (the hosted sessions'). */
+  constructor(store: SubscriberStore, seedKey: () => string, noDeviceLeft: () => Promise<void> = async () => {}) {
     this.#store = store;
     this.#seedKey = seedKey;
+    this.#noDeviceLeft = noDeviceLeft;
   }
 
   /**
@@ -214,6 +217,7 @@ export class Device {
     if (Object.keys(devices).length === 0) {
       await this.#store.delete("crUsed");
       await this.#store.put("pending", withoutChallenges(await loadPending(this.#store, Date.now())));
+      await this.#noDeviceLeft();
     }
     return deviceInfo(device);
   }

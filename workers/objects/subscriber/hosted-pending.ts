@@ -7,7 +7,9 @@
  *
  * Invariants: a session is here from its admission until its release (the session's end, or a
  * start that failed); one made again from its state may also have a stored entry from before
- * this index (`stored`), which its release then gives back too.
+ * this index (`stored`), which its release then gives back too. Its challenge is made again
+ * only if a device of the number predates the session (sessions.ts): with the last device
+ * gone, the challenges are withdrawn (clearChallenges) and stay so across a restart.
  */
 export interface HostedEntry {
   /** When it stops counting should it never be released (its deadline plus a margin). */
@@ -55,6 +57,11 @@ export class HostedPending {
     const challengeId = entry?.challengeId;
     if (entry) delete entry.challengeId;
     return challengeId;
+  }
+
+  /** No device is left to answer: no challenge is offered any more (as Device.forget does for stored entries). */
+  clearChallenges(): void {
+    for (const entry of this.#entries.values()) delete entry.challengeId;
   }
 
   /** The session ended: it no longer counts. Answers what it held, or null if it was not here. */

@@ -28,6 +28,13 @@ export interface SessionsHost {
   subscriber(msisdn: string): SessionSubscriber;
   /** The schedule changed: the object's alarm goes to its earliest timer (these and its others). */
   rearm(): Promise<void>;
+  /**
+   * When the number's longest-held device was activated (null: it has none). A challenge made
+   * again from a state is offered only if a device of the number predates its session: when
+   * the last device went (Device.forget), the challenges pushed to it were withdrawn, and a
+   * device activated later must not find them again after a restart.
+   */
+  devicesSince(): Promise<number | null>;
 }
 
 /**
@@ -150,13 +157,16 @@ export class HostedSessions {
     if (!this.#wakes) {
       const wakes = new Map<string, number>();
       const pending = new HostedPending();
+      let devicesSince: Promise<number | null> | null = null;
       for (const [key, stored] of await this.#host.storage.list<SessionState>({ prefix: KEYS })) {
         if (!key.endsWith(STATE_SUFFIX)) continue;
         const name = key.slice(KEYS.length, -STATE_SUFFIX.length);
         const state = fromStored(stored);
         wakes.set(name, nextWake(state));
         if (state.status === "pending") {
-          const challengeId = state.push?.challengeId;
+          devicesSince ??= this.#host.devicesSince();
+          const since = state.push ? await devicesSince : null;
+          const challengeId = since !== null && since <= state.createdAt ? state.push?.challengeId : undefined;
           pending.add(name, { until: state.expiresAt + HOSTED_PENDING_MARGIN_MS, stored: true, ...(challengeId ? { challengeId } : {}) });
         }
       }

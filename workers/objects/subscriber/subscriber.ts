@@ -79,7 +79,9 @@ export class Subscriber extends DurableObject<Env> {
     const msisdn = ctx.id.name;
     const masked = msisdn ? maskMsisdn(msisdn) : undefined;
     this.#admission = new Admission(store);
-    this.#device = new Device(store, seedKey);
+    // With no device left, the challenges pushed are no longer offered: Device clears those on
+    // stored entries, and the hosted sessions' (in memory) through this.
+    this.#device = new Device(store, seedKey, async () => (await this.#sessions.pending()).clearChallenges());
     this.#challenges = new Challenges(store, () => this.#sessions.pending());
     this.#offline = new OfflineCodes(store, seedKey, msisdn, masked);
     this.#smsOtp = new SmsOtp(store, seedKey, masked);
@@ -94,6 +96,10 @@ export class Subscriber extends DurableObject<Env> {
       // behind the call that makes it (and deadlock inside #serial).
       subscriber: (number): SessionSubscriber => (number === msisdn ? this : objectStub(env, "SUBSCRIBER", number)),
       rearm: () => this.#rearm(),
+      devicesSince: async () => {
+        const devices = await this.#device.list();
+        return devices.length ? Math.min(...devices.map((d) => d.activatedAt)) : null;
+      },
     });
   }
 
