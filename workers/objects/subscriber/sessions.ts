@@ -164,8 +164,9 @@ export class HostedSessions {
         const state = fromStored(stored);
         wakes.set(name, nextWake(state));
         if (state.status === "pending") {
-          devicesSince ??= this.#host.devicesSince();
-          const since = state.push ? await devicesSince : null;
+          // The number's devices are read once, and only if a pending session pushed a challenge.
+          if (state.push && devicesSince === null) devicesSince = this.#host.devicesSince();
+          const since = state.push && devicesSince ? await devicesSince : null;
           const challengeId = since !== null && since <= state.createdAt ? state.push?.challengeId : undefined;
           pending.add(name, { until: state.expiresAt + HOSTED_PENDING_MARGIN_MS, stored: true, ...(challengeId ? { challengeId } : {}) });
         }
