@@ -56,10 +56,11 @@ export const waiterTag = (name: string) => `waiter:${name}`;
 export class HostedSessions {
   readonly #host: SessionsHost;
   #runtimes = new Map<string, SessionRuntime>();
-  /** The schedule (session name -> wake time), made from the stored states once per instance. */
-  #wakes: Map<string, number> | null = null;
-  /** The pending ones as the cap and the challenges see them (hosted-pending.ts), made in the same pass. */
-  #pending: HostedPending | null = null;
+  /**
+   * Made from the stored states once per instance, in one pass: the schedule (session name ->
+   * wake time) and the pending sessions as the cap and the challenges see them (hosted-pending.ts).
+   */
+  #made: { wakes: Map<string, number>; pending: HostedPending } | null = null;
 
   constructor(host: SessionsHost) {
     this.#host = host;
@@ -100,8 +101,7 @@ export class HostedSessions {
 
   /** The pending sessions held here (for the number's cap and its push challenges). */
   async pending(): Promise<HostedPending> {
-    await this.#schedule();
-    return this.#pending ?? new HostedPending();
+    return (await this.#fromStates()).pending;
   }
 
   /** The earliest wake in the schedule, or null. */
@@ -154,7 +154,11 @@ export class HostedSessions {
   }
 
   async #schedule(): Promise<Map<string, number>> {
-    if (!this.#wakes) {
+    return (await this.#fromStates()).wakes;
+  }
+
+  async #fromStates(): Promise<{ wakes: Map<string, number>; pending: HostedPending }> {
+    if (!this.#made) {
       const wakes = new Map<string, number>();
       const pending = new HostedPending();
       let devicesSince: Promise<number | null> | null = null;
@@ -172,12 +176,9 @@ export class HostedSessions {
         }
       }
       // Another call may have made them during the list's await: the first made wins.
-      if (!this.#wakes) {
-        this.#wakes = wakes;
-        this.#pending = pending;
-      }
+      this.#made ??= { wakes, pending };
     }
-    return this.#wakes;
+    return this.#made;
   }
 
   async #scheduleAt(name: string, at: number): Promise<void> {
