@@ -13,7 +13,7 @@
 import { writeFileSync } from "node:fs";
 import { percentile } from "../harness/processes.ts";
 import { type PhoneSteps, startPhoneGateway } from "./lib/phone-gateway.ts";
-import { cpuMsOfTree } from "./lib/cpu.ts";
+import { cpuMsOfTreeByProgram } from "./lib/cpu.ts";
 import { describeFailure } from "./lib/sections.ts";
 import { BENCH_KEY, startEdge, startFloor } from "./lib/workers.ts";
 
@@ -25,6 +25,13 @@ export interface LatencyRow {
   mean: number;
   /** CPU (ms) the server's processes spent per call, when measured (cpuMsOfTree). */
   cpuMsPerCall?: number;
+  /**
+   * The same per program (cpuMsOfTreeByProgram): "workerd" runs the Worker, its objects and
+   * local D1; "workerd proxy" and "node" are wrangler's (its proxy in front of the Worker,
+   * and wrangler itself, which also receive every line the Worker logs). Production has the
+   * first only.
+   */
+  cpuMsPerCallBy?: Record<string, number>;
   /** Medians of the choreography's steps as the client and the phone saw them (rows with an SMS). */
   steps?: StepMedians;
 }
@@ -72,7 +79,7 @@ async function runCalls(n: number, concurrency: number, call: Call): Promise<Sam
   return samples;
 }
 
-function summarise(name: string, samples: Sample[], cpuMs: number): LatencyRow {
+function summarise(name: string, samples: Sample[], cpuBy: Record<string, number>): LatencyRow {
   const times = samples.map((s) => s.end - s.start).sort((a, b) => a - b);
   const full = samples.flatMap(({ start, end, steps }) =>
     steps?.page !== undefined && steps.answered !== undefined
@@ -85,7 +92,8 @@ function summarise(name: string, samples: Sample[], cpuMs: number): LatencyRow {
     p50: percentile(times, 50),
     p99: percentile(times, 99),
     mean: times.reduce((a, b) => a + b, 0) / times.length,
-    cpuMsPerCall: cpuMs / times.length,
+    cpuMsPerCall: Object.values(cpuBy).reduce((a, b) => a + b, 0) / times.length,
+    cpuMsPerCallBy: Object.fromEntries(Object.entries(cpuBy).map(([program, ms]) => [program, ms / times.length])),
   };
   if (!full.length) return row;
   const steps = {
@@ -104,18 +112,21 @@ function summarise(name: string, samples: Sample[], cpuMs: number): LatencyRow {
 async function measureInterleaved(cases: Case[], n: number, concurrency: number): Promise<LatencyRow[]> {
   const round = Math.max(20, 2 * concurrency);
   const samples = cases.map(() => [] as Sample[]);
-  const cpu = cases.map(() => 0);
+  const cpu = cases.map((): Record<string, number> => ({}));
   for (let done = 0; done < n; done += round) {
     for (const [i, c] of cases.entries()) {
-      const before = cpuMsOfTree(c.pid);
+      const before = cpuMsOfTreeByProgram(c.pid);
       samples[i]?.push(...(await runCalls(Math.min(round, n - done), concurrency, c.call)));
       // Work a call leaves behind (audit rows, releases) lands in the next case's turn: a
       // short pause lets it finish inside this one.
       await new Promise((r) => setTimeout(r, 50));
-      cpu[i] = (cpu[i] ?? 0) + cpuMsOfTree(c.pid) - before;
+      const spent = cpu[i] ?? {};
+      for (const [program, ms] of Object.entries(cpuMsOfTreeByProgram(c.pid)))
+        spent[program] = (spent[program] ?? 0) + ms - (before[program] ?? 0);
+      cpu[i] = spent;
     }
   }
-  return cases.map((c, i) => summarise(c.name, samples[i] ?? [], cpu[i] ?? 0));
+  return cases.map((c, i) => summarise(c.name, samples[i] ?? [], cpu[i] ?? {}));
 }
 
 let counter = 0;

@@ -31,6 +31,9 @@ if (want.has("magic-link"))
           "p99 ms": ms(r.p99),
           "mean ms": ms(r.mean),
           "server CPU ms/call": r.cpuMsPerCall === undefined ? "" : ms(r.cpuMsPerCall),
+          "of it the Worker's workerd": ms(r.cpuMsPerCallBy?.workerd ?? Number.NaN),
+          "wrangler's proxy": ms(r.cpuMsPerCallBy?.["workerd proxy"] ?? Number.NaN),
+          "wrangler (node)": ms(r.cpuMsPerCallBy?.node ?? Number.NaN),
         })),
       );
       console.log("Steps (medians, ms): call -> SMS at the gateway -> link page read -> answer POST done; API response - POST done");
@@ -52,8 +55,10 @@ if (want.has("magic-link"))
       // Per concurrency: the instant answer, the same choreography, the guarantees floor (one
       // object per session, then in the number's object), then each Magic Link case.
       const cpuRatio = (a: LatencyRow, b: LatencyRow) => ((a.cpuMsPerCall ?? Number.NaN) / (b.cpuMsPerCall ?? Number.NaN)).toFixed(2);
+      const workerdRatio = (a: LatencyRow, b: LatencyRow) =>
+        ((a.cpuMsPerCallBy?.workerd ?? Number.NaN) / (b.cpuMsPerCallBy?.workerd ?? Number.NaN)).toFixed(2);
       const ratio = (a: LatencyRow, b: LatencyRow) =>
-        `p50 ${(a.p50 / b.p50).toFixed(2)}x, p99 ${(a.p99 / b.p99).toFixed(2)}x (added p50 ${ms(a.p50 - b.p50)} ms), server CPU ${cpuRatio(a, b)}x`;
+        `p50 ${(a.p50 / b.p50).toFixed(2)}x, p99 ${(a.p99 / b.p99).toFixed(2)}x (added p50 ${ms(a.p50 - b.p50)} ms), server CPU ${cpuRatio(a, b)}x (the Worker's workerd alone ${workerdRatio(a, b)}x)`;
       for (let i = 0; i < rows.length; i += MAGIC_LINK_CASES) {
         const [instant, floor, guarded, merged, ...ours] = rows.slice(i, i + MAGIC_LINK_CASES);
         if (!instant || !floor || !guarded || !merged) continue;

@@ -6,24 +6,44 @@ import { readdirSync, readFileSync } from "node:fs";
  * CPU a server spends per call does not depend on what else is running.
  */
 export function cpuMsOfTree(rootPid: number): number {
-  const stats = new Map<number, { ppid: number; ticks: number }>();
+  return Object.values(cpuMsOfTreeByProgram(rootPid)).reduce((a, b) => a + b, 0);
+}
+
+/**
+ * The same, summed per program (`/proc/<pid>/comm`): "workerd" is the runtime that runs the
+ * Worker, its objects and local D1; "workerd proxy" is the workerd wrangler puts in front of
+ * it (the one started without an inspector: it forwards the requests, and the inspector's
+ * messages, among them every line the Worker logs, to wrangler); "node" is wrangler itself,
+ * "esbuild" its bundler's watcher. Which part of a dev server's CPU is the runtime, and which
+ * the dev tooling around it that production does not have.
+ */
+export function cpuMsOfTreeByProgram(rootPid: number): Record<string, number> {
+  const stats = new Map<number, { ppid: number; ticks: number; program: string }>();
   for (const d of readdirSync("/proc").filter((x) => /^\d+$/.test(x))) {
     try {
       const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-      // Fields after "(comm) ": state ppid ... utime is field 14, stime 15 (1-based over the whole line).
+      // "pid (comm) state ppid ...": utime is field 14, stime 15 (1-based over the whole line).
+      const program = programOf(d, stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")));
       const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      stats.set(Number(d), { ppid: Number(rest[1]), ticks: Number(rest[11]) + Number(rest[12]) });
+      stats.set(Number(d), { ppid: Number(rest[1]), ticks: Number(rest[11]) + Number(rest[12]), program });
     } catch {
       /* raced with exit */
     }
   }
   const children = new Map<number, number[]>();
   for (const [pid, { ppid }] of stats) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
-  let ticks = 0;
+  const byProgram: Record<string, number> = {};
   const walk = (pid: number) => {
-    ticks += stats.get(pid)?.ticks ?? 0;
+    const s = stats.get(pid);
+    if (s) byProgram[s.program] = (byProgram[s.program] ?? 0) + s.ticks * 10; // USER_HZ is 100 on Linux
     for (const c of children.get(pid) ?? []) walk(c);
   };
   walk(rootPid);
-  return ticks * 10; // USER_HZ is 100 on Linux
+  return byProgram;
+}
+
+function programOf(pid: string, comm: string): string {
+  if (comm !== "workerd") return comm;
+  const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
+  return args.some((a) => a.startsWith("--inspector-addr")) ? "workerd" : "workerd proxy";
 }
