@@ -33,6 +33,20 @@ describe("RetransmitCache", () => {
     expect(c.complete("10.0.0.1:5000", 9, fresh.ticket, Buffer.from("ok"), 20)).toBe(true);
   });
 
+  it("keeps its own copy of a reply, not a slice of Node's shared Buffer pool", () => {
+    const c = new RetransmitCache(30_000, 60_000);
+    const a = c.admit("s", 1, auth(1), 0) as { ticket: number };
+    // Small Buffers are slices of one shared pool chunk (allocUnsafe, concat, from).
+    const reply = Buffer.from([2, 1, 0, 20, ...auth(7)]);
+    expect(reply.buffer.byteLength).toBeGreaterThan(reply.length);
+    c.complete("s", 1, a.ticket, reply, 0);
+    const cached = c.admit("s", 1, auth(1), 1) as { kind: "cached"; reply: Buffer };
+    expect(cached.reply).toEqual(reply);
+    expect(cached.reply.buffer.byteLength).toBe(reply.length);
+    reply[0] = 99; // the pool chunk's other users may write to it: the cached reply stays as sent
+    expect(cached.reply[0]).toBe(2);
+  });
+
   it("abandon lets a retransmission be processed anew", () => {
     const c = new RetransmitCache(30_000, 60_000);
     const a = c.admit("s", 1, auth(1), 0) as { ticket: number };
