@@ -38,9 +38,10 @@ const BODY_TEXT = new TextDecoder("utf-8", { fatal: false, ignoreBOM: true });
 /**
  * A urlencoded form (what an HTML form posts) parsed with URLSearchParams into the request's
  * form cache, which hono's form validator reads before parsing the body itself (its own
- * parse wraps the body in a Response to call formData(): ~0.3 ms per link-page answer in a
- * profile, #16). The same WHATWG parser either way; every pair is kept, so a repeated field
- * still reaches the schema as a list and is refused. Other content types are left to hono.
+ * parse wraps the body in a Response to call formData(): more work per link-page answer, #16).
+ * The same WHATWG parser either way; every pair is kept, so a repeated field still reaches
+ * the schema as a list and is refused. Other content types are left to hono. The body was
+ * capped before (bodyCap).
  */
 async function cacheUrlencodedForm(c: Context): Promise<void> {
   const type = c.req.header("content-type");

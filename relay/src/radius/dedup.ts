@@ -45,8 +45,9 @@ export class RetransmitCache {
    * The cache keeps its own copy, in memory of its own: a reply is a small slice of Node's
    * shared 8 KiB Buffer pool, and a slice held for the reply TTL kept its whole pool chunk
    * alive. Up to 256 entries per NAS port, each pinning a chunk, were promoted to the old
-   * generation and freed there: in a bench of single logins one after another (~1,800 a second), a full mark-compact every ~2 s (a 2-5 ms pause,
-   * plus marking), gone with the copy (docs/benchmarks.md, relay section).
+   * generation and freed there: single logins one after another (~1,800 a second) saw a full
+   * mark-compact every ~2 s (a 2-5 ms pause, plus marking), gone with the copy
+   * (docs/benchmarks.md, relay section, seventh round).
    */
   complete(source: string, identifier: number, ticket: number, reply: Buffer, now: number): boolean {
     const entry = this.#entries.get(`${source}#${identifier}`);
