@@ -1,9 +1,25 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { createSocket } from "node:dgram";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { exportJWK, exportPKCS8, generateKeyPair } from "jose";
-import { freePort } from "./dev-server.ts";
+
+/**
+ * A UDP port on loopback that is free right now (the OS picks it). RADIUS listens on UDP, and a
+ * port free for TCP (freePort) may be another process's UDP socket: radclient's source ports
+ * come from the same ephemeral range.
+ */
+export async function freeUdpPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createSocket("udp4");
+    s.once("error", reject);
+    s.bind(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
 
 /** An ES256 relay key: the PKCS#8 file for the relay and the public JWK for the edge. */
 export async function relayKey(): Promise<{ privateKeyFile: string; publicJwk: Record<string, unknown> }> {
@@ -39,19 +55,56 @@ export interface StartRelayOptions {
    * work per login beside the instant edge it also runs.
    */
   keepOutputChars?: number;
+  /** Where the listen port comes from (default freeUdpPort); a test gives a taken one. */
+  pickPort?: () => Promise<number>;
 }
+
+/** How many ports startRelay tries when the one it picked was taken before the relay bound it. */
+export const RELAY_PORT_TRIES = 3;
 
 /**
  * Runs the relay's installed bin (relay/bin/edge-mfa-relay.mjs, what `npm run relay` runs)
  * on the project's Node 22 with the given config (listen port filled in). `nodeArgs`: Node's
  * own flags before the script (e.g. `--cpu-prof`, bench/profile-relay.ts).
+ *
+ * The port was free a moment before the relay binds it; when another test's socket took it
+ * meanwhile, the relay exits with EADDRINUSE on that port and is started again on another one
+ * (at most RELAY_PORT_TRIES ports). Any other failure is thrown at once.
  */
 export async function startRelay(
   config: Record<string, unknown>,
   nodeArgs: string[] = [],
   options: StartRelayOptions = {},
 ): Promise<RelayProcess> {
-  const port = await freePort();
+  const pickPort = options.pickPort ?? freeUdpPort;
+  for (let attempt = 1; ; attempt++) {
+    const port = await pickPort();
+    try {
+      return await startRelayOn(port, config, nodeArgs, options);
+    } catch (e) {
+      const taken = e instanceof RelayExited && e.output.includes(`EADDRINUSE 127.0.0.1:${port}`);
+      if (!taken || attempt >= RELAY_PORT_TRIES) throw e;
+    }
+  }
+}
+
+/** The relay process ended before the log line a caller waited for. */
+class RelayExited extends Error {
+  readonly exitCode: number | null;
+  readonly output: string;
+  constructor(exitCode: number | null, output: string) {
+    super(`relay exited (${exitCode}):\n${output}`);
+    this.exitCode = exitCode;
+    this.output = output;
+  }
+}
+
+async function startRelayOn(
+  port: number,
+  config: Record<string, unknown>,
+  nodeArgs: string[],
+  options: StartRelayOptions,
+): Promise<RelayProcess> {
   const dir = mkdtempSync(join(tmpdir(), "edge-mfa-relay-"));
   const file = join(dir, "relay.json");
   const written = { ...config, listen: { host: "127.0.0.1", port } };
@@ -70,6 +123,7 @@ export async function startRelay(
       out = lineStart < 0 ? out.slice(-keep) : out.slice(lineStart + 1);
     }
   };
+  const closed = new Promise<void>((r) => child.once("close", () => r()));
   child.stdout!.on("data", take);
   child.stderr!.on("data", take);
   const logs = () =>
@@ -83,7 +137,11 @@ export async function startRelay(
       const hit = logs().find(pred);
       if (hit) return hit;
       if (Date.now() > until) throw new Error(`log line not seen; output so far:\n${out}`);
-      if (child.exitCode !== null) throw new Error(`relay exited (${child.exitCode}):\n${out}`);
+      if (child.exitCode !== null) {
+        // Its last output may still be in the pipes when "exit" comes: read to their end.
+        await closed;
+        throw new RelayExited(child.exitCode, out);
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
   };
