@@ -2,8 +2,8 @@ import { createHash, createHmac } from "node:crypto";
 import { createSocket, type Socket } from "node:dgram";
 import radius from "radius";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { freePort } from "../../harness/dev-server.ts";
 import { startFreeRadius } from "../../bench/lib/freeradius.ts";
+import { freeUdpPort } from "../../harness/relay-process.ts";
 import { accessRequest } from "../../bench/lib/radius-packet.ts";
 import { PASSWORD, runRadiusLoad, SECRET, USER } from "../../bench/lib/radius-load.ts";
 
@@ -39,7 +39,7 @@ describe("RADIUS load generator", () => {
   let freeradius: Awaited<ReturnType<typeof startFreeRadius>>;
   let port: number;
   beforeAll(async () => {
-    port = await freePort();
+    port = await freeUdpPort();
     freeradius = await startFreeRadius(port, SECRET, USER, { kind: "users-file", password: PASSWORD });
   }, 30_000);
   afterAll(() => freeradius?.stop());

@@ -4,7 +4,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import radius from "radius";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../harness/dev-server.ts";
-import { relayKey, startRelay, type RelayProcess } from "../../harness/relay-process.ts";
+import { freeUdpPort, relayKey, startRelay, type RelayProcess } from "../../harness/relay-process.ts";
 import { startFakeEdge, type FakeEdge, type TouchAnswer } from "../support/fake-edge.ts";
 import { SIGNED, radclient } from "../support/radclient.ts";
 import { startUpstreamAccounting, type UpstreamAccounting } from "../support/upstream-accounting.ts";
@@ -50,7 +50,7 @@ beforeAll(async () => {
     users: USERS,
     log: { level: "debug" },
   };
-  const [adminPort, acctPort, plainAcctPort] = [await freePort(), await freePort(), await freePort()];
+  const [adminPort, acctPort, plainAcctPort] = [await freePort(), await freeUdpPort(), await freeUdpPort()];
   adminUrl = `http://127.0.0.1:${adminPort}`;
   acctTarget = `127.0.0.1:${acctPort}`;
   plainAcctTarget = `127.0.0.1:${plainAcctPort}`;

@@ -1,8 +1,8 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort } from "../../harness/dev-server.ts";
 import { startProcess } from "../../harness/processes.ts";
+import { freeUdpPort } from "../../harness/relay-process.ts";
 import type { IssuedCert } from "./tls-certs.ts";
 
 /**
@@ -19,7 +19,7 @@ export interface Radsecproxy {
 }
 
 export async function startRadsecproxy(opts: { relayPort: number; caFile: string; cert: IssuedCert }): Promise<Radsecproxy> {
-  const port = await freePort();
+  const port = await freeUdpPort();
   const udpSecret = "radsecproxy-udp-secret";
   const dir = mkdtempSync(join(tmpdir(), "edge-mfa-radsecproxy-"));
   const conf = join(dir, "radsecproxy.conf");
