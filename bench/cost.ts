@@ -1,8 +1,8 @@
 /**
  * Cost per Magic Link authentication on Cloudflare (issue 16, item 3). The real Worker on
  * wrangler dev with COST_METERING=on (workers/lib/metering.ts counts Worker requests, Durable
- * Object requests, alarms, SQLite rows, D1 rows and each object's active time, from the real
- * code path), a "phone" SMS gateway whose user opens the link and accepts. Runs:
+ * Object requests, alarms, SQLite rows, D1 rows, console lines and each object's active time,
+ * from the real code path), a "phone" SMS gateway whose user opens the link and accepts. Runs:
  * - accepted at once (BENCH_COST_N, 40, one at a time);
  * - accepted after BENCH_COST_WAIT_MS (5000; BENCH_COST_HELD_N, 20, 5 at a time): what grows
  *   with the wait is active time only, so these two give its slope per class;
@@ -13,6 +13,7 @@
  * Worker CPU per request BENCH_COST_CPU_MS (2; not measurable locally).
  */
 import { createHash } from "node:crypto";
+import { unstable_readConfig } from "wrangler";
 import { CLOUDFLARE_PRICES, PRICE_LIST_DATE } from "../core/cost/prices.ts";
 import {
   type Assumptions,
@@ -23,6 +24,9 @@ import {
   billedObjectRequests,
   costPerMillion,
   emptyUsage,
+  type LogSettings,
+  logEvents,
+  logSettingsOf,
   objectTotals,
   perAuthentication,
 } from "../core/cost/usage.ts";
@@ -31,6 +35,11 @@ import { describeFailure } from "./lib/sections.ts";
 import { BENCH_KEY, startEdge } from "./lib/workers.ts";
 
 export const ASSUMED_WAIT_MS = 20_000;
+
+/** What Workers Logs writes as the deploy config says (wrangler.toml, read by wrangler itself). */
+export function deployLogSettings(configPath = "wrangler.toml"): LogSettings {
+  return logSettingsOf(unstable_readConfig({ config: configPath }).observability);
+}
 const TOMBSTONE_SECONDS = 60;
 const TIMEOUT_SECONDS = 15;
 
@@ -58,6 +67,7 @@ const msisdn = () => `+4677${String(Date.now() % 1e5).padStart(5, "0")}${String(
 export function addUsage(a: Usage, b: Usage): Usage {
   const out: Usage = {
     workerRequests: a.workerRequests + b.workerRequests,
+    logLines: a.logLines + b.logLines,
     d1RowsRead: a.d1RowsRead + b.d1RowsRead,
     d1RowsWritten: a.d1RowsWritten + b.d1RowsWritten,
     objects: structuredClone(a.objects),
@@ -83,7 +93,12 @@ export async function runCostBench(): Promise<CostReport> {
   const heldN = Number(process.env.BENCH_COST_HELD_N ?? 20);
   const heldWaitMs = Number(process.env.BENCH_COST_WAIT_MS ?? 5000);
   const timeouts = Number(process.env.BENCH_COST_TIMEOUTS ?? 5);
-  const assumptions = { cpuMsPerWorkerRequest: Number(process.env.BENCH_COST_CPU_MS ?? 2), waitMs: ASSUMED_WAIT_MS, heldWaitMs };
+  const assumptions = {
+    cpuMsPerWorkerRequest: Number(process.env.BENCH_COST_CPU_MS ?? 2),
+    logs: deployLogSettings(),
+    waitMs: ASSUMED_WAIT_MS,
+    heldWaitMs,
+  };
 
   const phone = await startPhoneGateway("hold", { keepAlive: false });
   const config = {
@@ -204,16 +219,19 @@ export function printCostReport(report: CostReport, print: (line: string) => voi
     rows.push(row("DO total", objectTotals(s.perAuth)));
     console.table(rows);
     print(
-      `Worker requests ${f(s.perAuth.workerRequests)}, D1 rows read ${f(s.perAuth.d1RowsRead)}, D1 rows written ${f(s.perAuth.d1RowsWritten)}`,
+      `Worker requests ${f(s.perAuth.workerRequests)}, D1 rows read ${f(s.perAuth.d1RowsRead)}, D1 rows written ${f(s.perAuth.d1RowsWritten)}, console lines ${f(s.perAuth.logLines)}, Workers Logs events ${f(logEvents(s.perAuth, report.assumptions.logs))}`,
     );
     const c = s.cost;
     print(
-      `USD per million authentications: ${c.total.toFixed(2)} = Worker requests ${c.workerRequests.toFixed(2)} + Worker CPU ${c.workerCpu.toFixed(2)} + DO requests ${c.objectRequests.toFixed(2)} + DO duration ${c.objectDuration.toFixed(2)} + DO rows read ${c.objectRowsRead.toFixed(4)} + DO rows written ${c.objectRowsWritten.toFixed(2)} + D1 rows read ${c.d1RowsRead.toFixed(4)} + D1 rows written ${c.d1RowsWritten.toFixed(2)}`,
+      `USD per million authentications: ${c.total.toFixed(2)} = Worker requests ${c.workerRequests.toFixed(2)} + Worker CPU ${c.workerCpu.toFixed(2)} + Workers Logs ${c.logEvents.toFixed(2)} + DO requests ${c.objectRequests.toFixed(2)} + DO duration ${c.objectDuration.toFixed(2)} + DO rows read ${c.objectRowsRead.toFixed(4)} + DO rows written ${c.objectRowsWritten.toFixed(2)} + D1 rows read ${c.d1RowsRead.toFixed(4)} + D1 rows written ${c.d1RowsWritten.toFixed(2)}`,
     );
   }
   const a = report.assumptions;
+  const logs = a.logs.enabled
+    ? `Workers Logs as wrangler.toml has it: ${a.logs.invocationLogs ? "invocation logs (one per Worker request and per Durable Object call, alarm and incoming WebSocket message) and console lines" : "console lines only, no invocation logs"}, ${a.logs.sampling * 100}% of requests`
+    : "Workers Logs off (wrangler.toml)";
   print(
-    `\nPrices: Cloudflare Workers Paid, list of ${report.priceListDate} (core/cost/prices.ts), overage rates, monthly inclusions not deducted, SMS excluded. Assumed: Worker CPU ${a.cpuMsPerWorkerRequest} ms per request; ${a.waitMs / 1000} s average wait.`,
+    `\nPrices: Cloudflare Workers Paid, list of ${report.priceListDate} (core/cost/prices.ts), overage rates, monthly inclusions not deducted, SMS excluded. Assumed: Worker CPU ${a.cpuMsPerWorkerRequest} ms per request; ${a.waitMs / 1000} s average wait. ${logs}.`,
   );
 }
 

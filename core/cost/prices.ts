@@ -22,6 +22,11 @@
  *   included per month + $0.30 per additional million" requests; "30 million CPU milliseconds
  *   included per month + $0.02 per additional million CPU milliseconds". Subrequests (to
  *   Durable Objects, D1, the SMS gateway) are not Worker requests.
+ * - Workers Logs, same page: "Workers Paid: 20 million included per month +$0.60 per
+ *   additional million" log events written; its example counts "1 execution log and 1
+ *   console.log" per request, and Durable Object requests are logged too (their logs carry
+ *   the object's id, changelog of 2026-07-24). The page says that from December 1, 2026
+ *   Workers Logs moves to "Cloudflare Observability pricing"; this list is the one before.
  */
 export const PRICE_LIST_DATE = "2026-11-29";
 
@@ -30,6 +35,8 @@ export interface PriceList {
   workerRequestsPerMillion: number;
   /** USD per million Worker CPU milliseconds. */
   workerCpuMsPerMillion: number;
+  /** USD per million Workers Logs events written (invocation logs and console lines). */
+  logEventsPerMillion: number;
   /** USD per million Durable Object requests (RPC calls, fetches, alarms, 20 incoming WebSocket messages). */
   objectRequestsPerMillion: number;
   /** USD per million GB-s of Durable Object duration. */
@@ -49,6 +56,7 @@ export interface PriceList {
 export const CLOUDFLARE_PRICES: PriceList = {
   workerRequestsPerMillion: 0.3,
   workerCpuMsPerMillion: 0.02,
+  logEventsPerMillion: 0.6,
   objectRequestsPerMillion: 0.15,
   objectGbSecondsPerMillion: 12.5,
   objectMemoryGb: 128 / 1024,

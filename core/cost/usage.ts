@@ -24,6 +24,8 @@ export interface ObjectUsage {
 export interface Usage {
   /** Requests into the Worker from outside (the API call, the link page GET, the answer POST...). */
   workerRequests: number;
+  /** console lines written by the Worker and its objects (Workers Logs' custom logs). */
+  logLines: number;
   d1RowsRead: number;
   d1RowsWritten: number;
   /** By class name (AuthSession, Subscriber, LoadShard...). */
@@ -39,7 +41,7 @@ export const emptyObjectUsage = (): ObjectUsage => ({
   activeMs: 0,
 });
 
-export const emptyUsage = (): Usage => ({ workerRequests: 0, d1RowsRead: 0, d1RowsWritten: 0, objects: {} });
+export const emptyUsage = (): Usage => ({ workerRequests: 0, logLines: 0, d1RowsRead: 0, d1RowsWritten: 0, objects: {} });
 
 /** The class's meters in `usage`, created on first use. */
 export function objectMeters(usage: Usage, className: string): ObjectUsage {
@@ -68,6 +70,7 @@ export function perAuthentication(usage: Usage, authentications: number): Usage 
   const f = 1 / authentications;
   return {
     workerRequests: usage.workerRequests * f,
+    logLines: usage.logLines * f,
     d1RowsRead: usage.d1RowsRead * f,
     d1RowsWritten: usage.d1RowsWritten * f,
     objects: Object.fromEntries(Object.entries(usage.objects).map(([name, o]) => [name, scaleObject(o, f)])),
@@ -93,6 +96,46 @@ export function billedObjectRequests(o: ObjectUsage, prices: Pick<PriceList, "we
   return o.requests + o.alarms + o.webSocketMessagesIn / prices.webSocketMessagesPerRequest;
 }
 
+/** What the deploy config (wrangler.toml `[observability]`) has Workers Logs write. */
+export interface LogSettings {
+  /** Workers Logs on at all. */
+  enabled: boolean;
+  /** The platform's invocation logs: one per invocation of the Worker and of its objects. */
+  invocationLogs: boolean;
+  /** Share of requests logged (head sampling), 0 to 1. */
+  sampling: number;
+}
+
+/** The part of wrangler's resolved config that says what Workers Logs writes. */
+export interface ObservabilityConfig {
+  enabled?: boolean;
+  head_sampling_rate?: number;
+  logs?: { enabled?: boolean; head_sampling_rate?: number; invocation_logs?: boolean };
+}
+
+/** LogSettings from wrangler's resolved `observability` (its defaults: off; when on, invocation logs on, every request). */
+export function logSettingsOf(observability: ObservabilityConfig | undefined): LogSettings {
+  const enabled = observability?.logs?.enabled ?? observability?.enabled ?? false;
+  return {
+    enabled,
+    invocationLogs: observability?.logs?.invocation_logs ?? true,
+    sampling: observability?.logs?.head_sampling_rate ?? observability?.head_sampling_rate ?? 1,
+  };
+}
+
+/**
+ * Log events written to Workers Logs: with invocation logs on, one per invocation of the
+ * Worker (each request from outside) and of its Durable Objects (each call, alarm and incoming
+ * WebSocket message: the objects' requests are logged too); and one per console line; times
+ * the share of requests sampled.
+ */
+export function logEvents(usage: Usage, logs: LogSettings): number {
+  if (!logs.enabled) return 0;
+  const o = objectTotals(usage);
+  const invocations = logs.invocationLogs ? usage.workerRequests + o.requests + o.alarms + o.webSocketMessagesIn : 0;
+  return (invocations + usage.logLines) * logs.sampling;
+}
+
 /**
  * The usage of an authentication whose user answers after `waitMs`, from two measured runs
  * with the same choreography: one answered at once (`instant`, waiting ~0) and one answered
@@ -114,11 +157,14 @@ export function atWait(instant: Usage, held: Usage, heldWaitMs: number, waitMs: 
 export interface Assumptions {
   /** Worker CPU per Worker request, ms (not measurable locally: workerd's clocks stop while code runs). */
   cpuMsPerWorkerRequest: number;
+  /** What Workers Logs writes, from the deploy config. */
+  logs: LogSettings;
 }
 
 export interface CostBreakdown {
   workerRequests: number;
   workerCpu: number;
+  logEvents: number;
   objectRequests: number;
   objectDuration: number;
   objectRowsRead: number;
@@ -136,6 +182,7 @@ export function costPerMillion(perAuth: Usage, prices: PriceList, assumptions: A
   const parts = {
     workerRequests: perAuth.workerRequests * prices.workerRequestsPerMillion,
     workerCpu: perAuth.workerRequests * assumptions.cpuMsPerWorkerRequest * prices.workerCpuMsPerMillion,
+    logEvents: logEvents(perAuth, assumptions.logs) * prices.logEventsPerMillion,
     objectRequests: billedObjectRequests(objects, prices) * prices.objectRequestsPerMillion,
     objectDuration: gbSeconds * prices.objectGbSecondsPerMillion,
     objectRowsRead: objects.rowsRead * prices.objectRowsReadPerMillion,

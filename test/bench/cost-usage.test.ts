@@ -8,10 +8,13 @@ import {
   costPerMillion,
   emptyObjectUsage,
   emptyUsage,
+  type LogSettings,
+  logEvents,
+  logSettingsOf,
   objectTotals,
   perAuthentication,
 } from "../../core/cost/usage.ts";
-import { addUsage } from "../../bench/cost.ts";
+import { addUsage, deployLogSettings } from "../../bench/cost.ts";
 
 /** The metering math behind `npm run bench -- cost` (core/cost/usage.ts). */
 const usage = (over: Partial<Usage> = {}): Usage => ({ ...emptyUsage(), ...over });
@@ -83,7 +86,7 @@ describe("cost per million authentications", () => {
     expect(billedObjectRequests({ ...emptyObjectUsage(), requests: 3, alarms: 1, webSocketMessagesIn: 40 }, CLOUDFLARE_PRICES)).toBe(6);
   });
 
-  it("prices each meter at its rate: requests, CPU, GB-s at 128 MB, rows", () => {
+  it("prices each meter at its rate: requests, CPU, GB-s at 128 MB, rows, log events", () => {
     const prices: PriceList = { ...CLOUDFLARE_PRICES };
     const perAuth = usage({
       workerRequests: 3,
@@ -93,7 +96,7 @@ describe("cost per million authentications", () => {
         A: { ...emptyObjectUsage(), requests: 7, alarms: 1, rowsRead: 10, rowsWritten: 18, activeMs: 20_000 },
       },
     });
-    const c = costPerMillion(perAuth, prices, { cpuMsPerWorkerRequest: 2 });
+    const c = costPerMillion(perAuth, prices, { cpuMsPerWorkerRequest: 2, logs: { enabled: true, invocationLogs: true, sampling: 1 } });
     expect(c.workerRequests).toBeCloseTo(0.9); // 3 M requests x $0.30
     expect(c.workerCpu).toBeCloseTo(0.12); // 6 M CPU ms x $0.02
     expect(c.objectRequests).toBeCloseTo(1.2); // 8 M x $0.15
@@ -102,6 +105,60 @@ describe("cost per million authentications", () => {
     expect(c.objectRowsWritten).toBeCloseTo(18);
     expect(c.d1RowsRead).toBeCloseTo(0.002);
     expect(c.d1RowsWritten).toBeCloseTo(5);
-    expect(c.total).toBeCloseTo(0.9 + 0.12 + 1.2 + 31.25 + 0.01 + 18 + 0.002 + 5);
+    expect(c.logEvents).toBeCloseTo(6.6); // 3 + 7 + 1 invocation logs, no console line: 11 M x $0.60
+    expect(c.total).toBeCloseTo(0.9 + 0.12 + 1.2 + 31.25 + 0.01 + 18 + 0.002 + 5 + 6.6);
+  });
+});
+
+describe("Workers Logs events", () => {
+  const run = usage({
+    workerRequests: 3,
+    logLines: 2,
+    objects: {
+      SUBSCRIBER: { ...emptyObjectUsage(), requests: 3, alarms: 1, webSocketMessagesIn: 2 },
+      LOAD_SHARD: { ...emptyObjectUsage(), requests: 2 },
+    },
+  });
+  const all: LogSettings = { enabled: true, invocationLogs: true, sampling: 1 };
+
+  it("with invocation logs: one per Worker request and per object call, alarm and incoming WebSocket message, plus each console line", () => {
+    expect(logEvents(run, all)).toBe(3 + 3 + 1 + 2 + 2 + 2);
+    expect(logEvents(emptyUsage(), all)).toBe(0);
+  });
+
+  it("without them only the console lines; sampled requests scale both; none when Workers Logs is off", () => {
+    expect(logEvents(run, { ...all, invocationLogs: false })).toBe(2);
+    expect(logEvents(run, { ...all, sampling: 0.1 })).toBeCloseTo(1.3, 10);
+    expect(logEvents(run, { ...all, enabled: false })).toBe(0);
+  });
+
+  it("are priced per million events, and divided and added like the other meters", () => {
+    const prices: PriceList = { ...CLOUDFLARE_PRICES, logEventsPerMillion: 0.6 };
+    const cost = costPerMillion(run, prices, { cpuMsPerWorkerRequest: 0, logs: all });
+    expect(cost.logEvents).toBeCloseTo(13 * 0.6, 10);
+    const withoutLogs = costPerMillion(run, { ...prices, logEventsPerMillion: 0 }, { cpuMsPerWorkerRequest: 0, logs: all });
+    expect(cost.total - withoutLogs.total).toBeCloseTo(13 * 0.6, 10);
+    expect(perAuthentication(run, 2).logLines).toBe(1);
+    expect(addUsage(run, run).logLines).toBe(4);
+  });
+
+  it("read from wrangler's observability settings with wrangler's defaults", () => {
+    expect(logSettingsOf(undefined)).toEqual({ enabled: false, invocationLogs: true, sampling: 1 });
+    expect(logSettingsOf({ enabled: true })).toEqual({ enabled: true, invocationLogs: true, sampling: 1 });
+    expect(logSettingsOf({ enabled: true, head_sampling_rate: 0.5, logs: { invocation_logs: false } })).toEqual({
+      enabled: true,
+      invocationLogs: false,
+      sampling: 0.5,
+    });
+    expect(logSettingsOf({ enabled: true, logs: { enabled: false } }).enabled).toBe(false);
+    expect(logSettingsOf({ logs: { enabled: true, head_sampling_rate: 0.25 } })).toEqual({
+      enabled: true,
+      invocationLogs: true,
+      sampling: 0.25,
+    });
+  });
+
+  it("as this deploy's wrangler.toml has them, read by wrangler: console lines only, every request", () => {
+    expect(deployLogSettings()).toEqual({ enabled: true, invocationLogs: false, sampling: 1 });
   });
 });

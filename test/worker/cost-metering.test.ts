@@ -1,8 +1,16 @@
 import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import worker from "../../workers/index";
-import { instrumentStorage, metered, meteredEnv, meteredStub, resetUsage, usageSnapshot } from "../../workers/lib/metering";
+import {
+  countConsoleLines,
+  instrumentStorage,
+  metered,
+  meteredEnv,
+  meteredStub,
+  resetUsage,
+  usageSnapshot,
+} from "../../workers/lib/metering";
 
 /**
  * The cost bench's meters (workers/lib/metering.ts): off unless COST_METERING is "on", read
@@ -119,5 +127,26 @@ describe("cost metering", () => {
     expect(meters?.alarms).toBe(1);
     expect(meters?.activeMs).toBeGreaterThanOrEqual(100);
     expect(meters?.activeMs).toBeLessThan(190); // two overlapping 100 ms calls: ~100 ms, not 200
+  });
+
+  it("counts every console line the Worker writes on a metered request (Workers Logs bills each), once however often it is turned on", async () => {
+    countConsoleLines(); // again below, through the metered request: still one count per line
+    const spies = (["log", "info", "debug", "warn", "error"] as const).map((name) => vi.spyOn(console, name));
+    try {
+      resetUsage();
+      const res = await worker.fetch(
+        new Request("http://127.0.0.1/api/sfwa/auth?msisdn=not-a-number", { headers: { "api-key": "wrong" } }),
+        on,
+        ctx,
+      );
+      expect(await res.json()).toEqual({ code: "BAD_REQUEST" });
+      const written = spies.reduce((sum, spy) => sum + spy.mock.calls.length, 0);
+      expect(written).toBeGreaterThan(0); // the refusal's log line
+      expect(usageSnapshot().logLines).toBe(written);
+      console.warn("one more line");
+      expect(usageSnapshot().logLines).toBe(written + 1);
+    } finally {
+      for (const spy of spies) spy.mockRestore();
+    }
   });
 });

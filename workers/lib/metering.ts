@@ -13,7 +13,9 @@
  *   get/list: rows read; put/delete/setAlarm/deleteAlarm: rows written; SQL cursors: their
  *   rowsRead/rowsWritten), alarms and incoming WebSocket messages are counted, and each
  *   object's active time (wall time with a request in flight) is clocked;
- * - env.DB counts D1 rows from each result's meta.
+ * - env.DB counts D1 rows from each result's meta;
+ * - console's log, info, debug, warn and error count one line per call (Workers Logs bills
+ *   each line as an event): patched once, when the first metered request or object arrives.
  * The meters are module state: under workerd one isolate runs the Worker and its objects.
  */
 import { DurableObject } from "cloudflare:workers";
@@ -58,6 +60,23 @@ export function resetUsage(): void {
   cursors = [];
 }
 
+/** console's methods whose every call is one line in Workers Logs. */
+const CONSOLE_LINES = ["log", "info", "debug", "warn", "error"] as const;
+let consoleCounted = false;
+
+/** From now on, every console line in this isolate (the Worker's and its objects') is counted. */
+export function countConsoleLines(): void {
+  if (consoleCounted) return;
+  consoleCounted = true;
+  for (const name of CONSOLE_LINES) {
+    const original = console[name].bind(console);
+    console[name] = (...args: unknown[]) => {
+      usage.logLines++;
+      original(...args);
+    };
+  }
+}
+
 type FetchHandler = (request: Request, env: Env, ctx: ExecutionContext) => Response | Promise<Response>;
 
 /** The Worker's fetch handler, metered when COST_METERING is on. */
@@ -66,6 +85,7 @@ export function meteredFetch(handler: FetchHandler): FetchHandler {
     if (!meteringOn(env)) return handler(request, env, ctx);
     const url = new URL(request.url);
     if (url.pathname.startsWith("/__cost/")) return costEndpoint(request, url);
+    countConsoleLines();
     usage.workerRequests++;
     return handler(request, meteredEnv(env), ctx);
   };
@@ -302,7 +322,10 @@ export function metered<C extends ObjectClass>(binding: ObjectBinding, Base: C):
   class Metered extends Base {
     constructor(ctx: DurableObjectState, env: Env) {
       const on = meteringOn(env);
-      if (on) instrumentStorage(ctx.storage, binding);
+      if (on) {
+        instrumentStorage(ctx.storage, binding);
+        countConsoleLines();
+      }
       super(ctx, on ? meteredEnv(env) : env);
       if (on) {
         const clock = new ActiveClock(() => Date.now());
