@@ -13,7 +13,7 @@ describe("observability in wrangler.toml", () => {
 
   it("keeps Workers Logs on for the service's own lines, without the platform's invocation logs", () => {
     expect(observability?.enabled).toBe(true);
-    expect(observability?.logs?.enabled ?? observability?.enabled).toBe(true);
+    expect(observability?.logs?.enabled).toBe(true);
     expect(observability?.logs?.invocation_logs).toBe(false);
   });
 
