@@ -35,13 +35,13 @@ import { describeFailure } from "./lib/sections.ts";
 import { BENCH_KEY, startEdge } from "./lib/workers.ts";
 
 export const ASSUMED_WAIT_MS = 20_000;
+const TOMBSTONE_SECONDS = 60;
+const TIMEOUT_SECONDS = 15;
 
 /** What Workers Logs writes as the deploy config says (wrangler.toml, read by wrangler itself). */
 export function deployLogSettings(configPath = "wrangler.toml"): LogSettings {
   return logSettingsOf(unstable_readConfig({ config: configPath }).observability);
 }
-const TOMBSTONE_SECONDS = 60;
-const TIMEOUT_SECONDS = 15;
 
 export interface CostScenario {
   name: string;
