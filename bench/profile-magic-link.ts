@@ -92,7 +92,7 @@ function summarise(p: Profile, calls: number): { self: [string, number][]; total
 
 const phone = await startPhoneGateway("instant");
 const port = await freePort();
-const edge = await startEdge(phone.url, 50_000, {}, ["--inspector-port", String(port)]);
+const edge = await startEdge(phone.url, 50_000, {}, port);
 try {
   let counter = 0;
   const call = async () => {

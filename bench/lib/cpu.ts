@@ -12,7 +12,7 @@ export function cpuMsOfTree(rootPid: number): number {
 /**
  * The same, summed per program (`/proc/<pid>/comm`): "workerd" is the runtime that runs the
  * Worker, its objects and local D1; "workerd proxy" is the workerd wrangler puts in front of
- * it (the one started without an inspector: it forwards the requests, and the inspector's
+ * it (it forwards the requests, and, when DevTools' inspector is attached, the inspector's
  * messages, among them every line the Worker logs, to wrangler); "node" is wrangler itself,
  * "esbuild" its bundler's watcher. Which part of a dev server's CPU is the runtime, and which
  * the dev tooling around it that production does not have.
@@ -42,8 +42,14 @@ export function cpuMsOfTreeByProgram(rootPid: number): Record<string, number> {
   return byProgram;
 }
 
+/**
+ * wrangler's proxy workerd listens on the dev server's own port; the Worker's workerd listens
+ * on a port picked at start (`--socket-addr=entry=127.0.0.1:0`) and is the one DevTools'
+ * inspector attaches to when there is one.
+ */
 function programOf(pid: string, comm: string): string {
   if (comm !== "workerd") return comm;
   const args = readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0");
-  return args.some((a) => a.startsWith("--inspector-addr")) ? "workerd" : "workerd proxy";
+  const runsWorker = args.some((a) => a.startsWith("--inspector-addr") || /^--socket-addr=entry=[^ ]*:0$/.test(a));
+  return runsWorker ? "workerd" : "workerd proxy";
 }

@@ -7,6 +7,7 @@ import { pathToFileURL } from "node:url";
 import { buildClient } from "../../scripts/build-client.mjs";
 import { freePort } from "../../harness/dev-server.ts";
 import { startProcess, waitForHttp } from "../../harness/processes.ts";
+import type { DevWorkerOptions } from "./dev-worker.ts";
 
 export const BENCH_KEY = "bench-api-key-0123456789";
 const WRANGLER = join(process.cwd(), "node_modules/.bin/wrangler");
@@ -52,43 +53,56 @@ function benchVars(smsUrl: string, maxPending: number, vars: Record<string, stri
 /** Local state on tmpfs when available: measure the Worker, not the disk. */
 const stateDir = (prefix: string) => mkdtempSync(join(existsSync("/dev/shm") ? "/dev/shm" : tmpdir(), prefix));
 
-/** The real Worker under `wrangler dev`, SMS to `smsUrl`, limits opened up for load; `args`: more for wrangler dev. */
+/**
+ * `wrangler dev`'s environment for `config` (bench/lib/dev-worker.ts, without DevTools'
+ * inspector unless `inspectorPort` is given), state in `persist`, in its own process group.
+ */
+export async function startDevWorker(
+  config: string,
+  persist: string,
+  vars: Record<string, string>,
+  inspectorPort?: number,
+): Promise<RunningWorker> {
+  const port = await freePort();
+  const options: DevWorkerOptions = { config, port, persist, vars, inspectorPort };
+  const p = startProcess(process.execPath, [join(import.meta.dirname, "dev-worker.ts")], {
+    ...quiet,
+    BENCH_DEV_WORKER: JSON.stringify(options),
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const exited = new Promise<never>((_, reject) =>
+    p.child.once("exit", (code) => reject(new Error(`the dev server for ${config} exited (${code}):\n${p.output()}`))),
+  );
+  try {
+    await Promise.race([waitForHttp(`${url}/healthz`), exited]);
+  } catch (e) {
+    await p.stop();
+    rmSync(persist, { recursive: true, force: true });
+    throw e;
+  }
+  exited.catch(() => {}); // a later exit shows in the bench's own failure
+  const stop = async () => {
+    await p.stop();
+    rmSync(persist, { recursive: true, force: true }); // tmpfs is memory: hundreds of MiB after a pending run
+  };
+  return { url, pid: p.child.pid!, stop, output: p.output };
+}
+
+/**
+ * The real Worker under wrangler dev, SMS to `smsUrl`, limits opened up for load. DevTools'
+ * inspector only with `inspectorPort` (the CPU profile).
+ */
 export async function startEdge(
   smsUrl: string,
   maxPending = 50_000,
   vars: Record<string, string> = {},
-  args: string[] = [],
+  inspectorPort?: number,
 ): Promise<RunningWorker> {
   await buildClient(); // the Worker imports the app bundle (workers/generated/), git-ignored
-  const port = await freePort();
   const state = stateDir("edge-mfa-bench-");
   const migrate = startProcess(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], quiet);
   await new Promise((r) => migrate.child.once("exit", r));
-  const p = startProcess(
-    WRANGLER,
-    [
-      "dev",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--persist-to",
-      state,
-      "--show-interactive-dev-session=false",
-      "--log-level",
-      "warn",
-      ...Object.entries(benchVars(smsUrl, maxPending, vars)).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
-      ...args,
-    ],
-    quiet,
-  );
-  const url = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${url}/healthz`);
-  const stop = async () => {
-    await p.stop();
-    rmSync(state, { recursive: true, force: true }); // tmpfs is memory: hundreds of MiB after a pending run
-  };
-  return { url, pid: p.child.pid!, stop, output: p.output };
+  return startDevWorker("wrangler.toml", state, benchVars(smsUrl, maxPending, vars), inspectorPort);
 }
 
 /** The part of miniflare's API used here (typed locally: miniflare is wrangler's dependency, not ours). */
@@ -217,33 +231,6 @@ export async function startEdgeInProcess(smsUrl: string, maxPending = 50_000, va
  * `url` runs the same choreography as a Magic Link authentication, SMS to `smsUrl`.
  */
 export async function startFloor(smsUrl: string): Promise<RunningWorker> {
-  const port = await freePort();
-  const state = stateDir("edge-mfa-floor-"); // tmpfs, as for the edge
-  const p = startProcess(
-    WRANGLER,
-    [
-      "dev",
-      "-c",
-      "bench/floor/wrangler.toml",
-      "--persist-to",
-      state,
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(port),
-      "--show-interactive-dev-session=false",
-      "--log-level",
-      "warn",
-      "--var",
-      `SMS_HTTP_URL:${smsUrl}/sms`,
-    ],
-    quiet,
-  );
-  const url = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${url}/instant/api/sfwa/auth`);
-  const stop = async () => {
-    await p.stop();
-    rmSync(state, { recursive: true, force: true });
-  };
-  return { url, pid: p.child.pid!, stop, output: p.output };
+  // tmpfs, as for the edge
+  return startDevWorker("bench/floor/wrangler.toml", stateDir("edge-mfa-floor-"), { SMS_HTTP_URL: `${smsUrl}/sms` });
 }
