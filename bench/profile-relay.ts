@@ -3,7 +3,8 @@
  * load generator, 64 in flight from 8 source ports, bench/lib/radius-load.ts) against the relay asking the instant
  * edge, with `node --cpu-prof` on the relay. `node bench/profile-relay.ts` (PROFILE_N
  * requests, 8000, after BENCH_RADIUS_WARMUP; PROFILE_ROUNDS, 1; PROFILE_PROCESSES, 1; PROFILE=0 for the same run
- * without the profiler; PROFILE_DIR for the .cpuprofile files, a temp dir; open them in Chrome
+ * without the profiler; PROFILE_SINGLE=1 for logins one at a time instead, as the bench's
+ * single-login latency sends them, after PROFILE_SINGLE_WARMUP of them, 5000; PROFILE_DIR for the .cpuprofile files, a temp dir; open them in Chrome
  * DevTools). Prints req/s and the relay's CPU µs per request (from /proc: the profiler adds
  * its own share), then the functions with the most self and total µs per request.
  */
@@ -13,12 +14,14 @@ import { join } from "node:path";
 import { relayKey, startRelay } from "../harness/relay-process.ts";
 import { cpuMsOfTree } from "./lib/cpu.ts";
 import { type CpuProfile, profileByFunction } from "./lib/cpu-profile.ts";
-import { benchLoad, benchRelayConfig, startInstantEdge, WARMUP_REQUESTS } from "./lib/radius-load.ts";
+import { benchLoad, benchRelayConfig, singleLogins, startInstantEdge, WARMUP_REQUESTS } from "./lib/radius-load.ts";
 
 const n = Number(process.env.PROFILE_N ?? 8000);
 const rounds = Number(process.env.PROFILE_ROUNDS ?? 1);
 const processes = Number(process.env.PROFILE_PROCESSES ?? 1);
 const profiling = process.env.PROFILE !== "0";
+const single = process.env.PROFILE_SINGLE === "1";
+const singleWarmup = Number(process.env.PROFILE_SINGLE_WARMUP ?? 5000);
 const dir = process.env.PROFILE_DIR ?? mkdtempSync(join(tmpdir(), "edge-mfa-relay-profile-"));
 
 /** User and system CPU ms of one process (the relay, or a worker's primary: then its own share only). */
@@ -37,12 +40,13 @@ const relay = await startRelay(
 let requests = 0;
 try {
   requests += (await benchLoad(relay.target, WARMUP_REQUESTS)).sent;
+  if (single) requests += (await singleLogins(relay.target, singleWarmup, 0)).sent;
   for (let i = 0; i < rounds; i++) {
     const pid = relay.pid ?? 0;
     const cpuBefore = cpuMsOfTree(pid);
     const [userBefore, systemBefore] = userSystemMs(pid);
     const callsBefore = { ...edge.edgeCalls };
-    const load = await benchLoad(relay.target, n);
+    const load = single ? await singleLogins(relay.target, n, 0) : await benchLoad(relay.target, n);
     const cpu = cpuMsOfTree(pid) - cpuBefore;
     const [user, system] = userSystemMs(pid);
     const us = (ms: number) => ((ms * 1000) / load.sent).toFixed(0);

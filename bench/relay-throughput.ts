@@ -12,16 +12,7 @@ import { availableParallelism } from "node:os";
 import { freePort } from "../harness/dev-server.ts";
 import { relayKey, startRelay } from "../harness/relay-process.ts";
 import { startFreeRadius } from "./lib/freeradius.ts";
-import {
-  benchLoad,
-  benchRelayConfig,
-  runRadiusLoad,
-  SECRET,
-  startInstantEdge,
-  USER,
-  PASSWORD,
-  WARMUP_REQUESTS,
-} from "./lib/radius-load.ts";
+import { benchLoad, benchRelayConfig, singleLogins, SECRET, startInstantEdge, USER, PASSWORD, WARMUP_REQUESTS } from "./lib/radius-load.ts";
 
 export const RADIUS_SERVERS = {
   usersFile: "FreeRADIUS 3 (users file)",
@@ -52,6 +43,11 @@ export interface RadiusRow {
   generatorCpuUsPerRequest: number;
   /** CPU time (user + system) the server process spent per request under the load, in µs. */
   cpuUsPerRequest: number;
+  /**
+   * The same per single login (over the single logins and their warm-up): what a login costs
+   * the server when it is the only one, where the load shares a batch's edge call among many.
+   */
+  singleCpuUsPerLogin: number;
   /** Most TCP connections to the edge open at once during the load (0: the server makes no HTTP calls). */
   edgeConnections: number;
   /** Logins per HTTP call to the edge during the load: the relay batches Touch logins; rlm_rest makes one call each (0: no HTTP calls). */
@@ -84,22 +80,6 @@ function cpuMs(pid: number | undefined): number {
  */
 const SEQUENTIAL = 2000;
 const SEQUENTIAL_WARMUP = 5000;
-
-/**
- * The generator runs the single logins without V8's optimising compiler (TurboFan): its
- * compiles of Node's crypto and dgram internals, at fixed request numbers, stalled it for 2-9
- * ms (2026-11-30: outliers at the same requests, 3,010 and 3,811 of its run, against the relay,
- * rlm_rest and the users file alike; a loop of the generator's packet code alone showed them,
- * and not with --no-opt). Against the users file, 2,000 single logins then had 0-1 outliers
- * over 1 ms instead of 7-10. The load keeps the default: there the generator's CPU counts.
- *
- * Its young generation is also made large from the start: it collected every ~199 logins
- * (~178 against the relay, whose replies are longer), and the login in flight took 0.2-0.45 ms
- * more, ~10 of the 2,000 against every server (2026-11-30: period 199 in the latencies of the
- * users file, rlm_rest and the relay alike; gone with these flags, users-file p99 0.26-0.32 →
- * 0.17-0.19 ms). 64 MiB lasts the generator's 7,000 logins.
- */
-const SEQUENTIAL_GENERATOR_FLAGS = ["--no-opt", "--min-semi-space-size=64", "--max-semi-space-size=64"];
 
 /**
  * The relay logs a line per login and the bench process, which also runs the instant edge,
@@ -145,18 +125,9 @@ export async function runRelayBench(n = Number(process.env.BENCH_RADIUS ?? 20_00
       // Let both forget the load (FreeRADIUS keeps requests for cleanup_delay = 5 s, up to
       // max_requests, and drops new ones while full).
       await new Promise((r) => setTimeout(r, 6000));
-      const single = await runRadiusLoad(
-        target,
-        SEQUENTIAL,
-        {
-          sources: 1,
-          inFlightPerSource: 1,
-          timeoutMs: 5000,
-          retries: 0,
-          warmup: SEQUENTIAL_WARMUP,
-        },
-        SEQUENTIAL_GENERATOR_FLAGS,
-      );
+      const singleCpuBefore = cpuMs(pid);
+      const single = await singleLogins(target, SEQUENTIAL, SEQUENTIAL_WARMUP);
+      const singleCpuUsPerLogin = ((cpuMs(pid) - singleCpuBefore) * 1000) / (SEQUENTIAL + SEQUENTIAL_WARMUP);
       if (single.accepted !== SEQUENTIAL)
         throw new Error(
           `${name}: ${single.accepted}/${SEQUENTIAL} sequential requests accepted (${single.bad} bad, ${single.timeouts} with no reply in 5 s)`,
@@ -175,6 +146,7 @@ export async function runRelayBench(n = Number(process.env.BENCH_RADIUS ?? 20_00
         timeouts: load.timeouts,
         generatorCpuUsPerRequest: load.cpuUsPerRequest,
         cpuUsPerRequest,
+        singleCpuUsPerLogin,
         edgeConnections,
         loginsPerEdgeCall: name === RADIUS_SERVERS.usersFile ? 0 : name === RADIUS_SERVERS.rest ? restLoginsPerCall : relayLoginsPerCall,
       });

@@ -117,6 +117,7 @@ if (want.has("relay"))
           "p99 ms": ms(r.p99ms),
           "load p50/p99 ms": `${ms(r.loadP50ms)} / ${ms(r.loadP99ms)}`,
           "server CPU µs/req": r.cpuUsPerRequest.toFixed(0),
+          "single login CPU µs": r.singleCpuUsPerLogin.toFixed(0),
           "generator CPU µs/req": r.generatorCpuUsPerRequest.toFixed(0),
           "edge connections": r.edgeConnections,
           "logins per edge call": r.loginsPerEdgeCall ? r.loginsPerEdgeCall.toFixed(1) : "-",
@@ -127,7 +128,7 @@ if (want.has("relay"))
         for (const peer of [row(RADIUS_SERVERS.rest), row(RADIUS_SERVERS.usersFile)]) {
           if (!relay || !peer) continue;
           console.log(
-            `ratio ${relay.server} / ${peer.server}: throughput ${(relay.perSecond / peer.perSecond).toFixed(2)}x, p50 latency ${(relay.p50ms / peer.p50ms).toFixed(2)}x, p99 ${(relay.p99ms / peer.p99ms).toFixed(2)}x, p99 under load ${(relay.loadP99ms / peer.loadP99ms).toFixed(2)}x`,
+            `ratio ${relay.server} / ${peer.server}: throughput ${(relay.perSecond / peer.perSecond).toFixed(2)}x, p50 latency ${(relay.p50ms / peer.p50ms).toFixed(2)}x, p99 ${(relay.p99ms / peer.p99ms).toFixed(2)}x, server CPU of a single login ${(relay.singleCpuUsPerLogin / peer.singleCpuUsPerLogin).toFixed(2)}x, p99 under load ${(relay.loadP99ms / peer.loadP99ms).toFixed(2)}x`,
           );
         }
       }

@@ -148,3 +148,27 @@ export async function runRadiusLoad(
 export function benchLoad(target: string, n: number): Promise<LoadResult> {
   return runRadiusLoad(target, Math.ceil(n / PARALLEL) * PARALLEL);
 }
+
+/**
+ * The generator runs the single logins without V8's optimising compiler (TurboFan): its
+ * compiles of Node's crypto and dgram internals, at fixed request numbers, stalled it for 2-9
+ * ms (2026-11-30: outliers at the same requests, 3,010 and 3,811 of its run, against the relay,
+ * rlm_rest and the users file alike; a loop of the generator's packet code alone showed them,
+ * and not with --no-opt). Against the users file, 2,000 single logins then had 0-1 outliers
+ * over 1 ms instead of 7-10. The load keeps the default: there the generator's CPU counts.
+ *
+ * Its young generation is also made large from the start: it collected every ~199 logins
+ * (~178 against the relay, whose replies are longer), and the login in flight took 0.2-0.45 ms
+ * more, ~10 of the 2,000 against every server (2026-11-30: period 199 in the latencies of the
+ * users file, rlm_rest and the relay alike; gone with these flags, users-file p99 0.26-0.32 →
+ * 0.17-0.19 ms). 64 MiB lasts the generator's 7,000 logins.
+ */
+const SEQUENTIAL_GENERATOR_FLAGS = ["--no-opt", "--min-semi-space-size=64", "--max-semi-space-size=64"];
+
+/**
+ * `n` logins one at a time (one source port, one in flight, a reply waited for 5 s, no
+ * retransmit), after `warmup` sent the same way and not counted: a single login's latency.
+ */
+export function singleLogins(target: string, n: number, warmup: number): Promise<LoadResult> {
+  return runRadiusLoad(target, n, { sources: 1, inFlightPerSource: 1, timeoutMs: 5000, retries: 0, warmup }, SEQUENTIAL_GENERATOR_FLAGS);
+}
