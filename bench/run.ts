@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: every benchmark, one after the other on this machine, with the
  * comparisons measured side by side in the same run. Sizes via env: BENCH_N (latency
- * samples, 300), BENCH_PENDING (held sessions, 10000), BENCH_RADIUS (RADIUS requests, 20000;
+ * samples, 1000), BENCH_PENDING (held sessions, 10000), BENCH_RADIUS (RADIUS requests, 20000;
  * BENCH_RADIUS_WARMUP before them, 6000); BENCH_PENDING_MODE (miniflare, miniflare-http or wrangler-dev; see bench/pending-sessions.ts).
  * BENCH_COST_* (see bench/cost.ts).
  * Select with arguments: magic-link, pending, relay, cost (default: all).
