@@ -3,7 +3,8 @@
  * dev) over Magic Link calls answered at once, to find where its CPU goes rather than guess.
  * `node bench/profile-magic-link.ts` (PROFILE_N calls, 300; PROFILE_C at a time, 16; written to
  * PROFILE_OUT, magic-link.cpuprofile: open it in Chrome DevTools' Performance panel; PROFILE_NUMBERS:
- * see below). Prints the
+ * see below; PROFILE_FLOOR=/merged, /guarded or / profiles that floor of bench/floor/ instead,
+ * to set beside ours). Prints the
  * functions with the most self and total time per call. The Worker's bundle as workerd ran it
  * is written beside the profile (`<PROFILE_OUT>.index.js`): the line numbers printed are its
  * (0-based), and wrangler deletes its own copy when it stops. The profiler's own cost (every
@@ -12,7 +13,7 @@
 import { writeFileSync } from "node:fs";
 import { freePort } from "../harness/dev-server.ts";
 import { startPhoneGateway } from "./lib/phone-gateway.ts";
-import { BENCH_KEY, startEdge } from "./lib/workers.ts";
+import { BENCH_KEY, startEdge, startFloor } from "./lib/workers.ts";
 
 interface ProfileNode {
   id: number;
@@ -92,14 +93,17 @@ function summarise(p: Profile, calls: number): { self: [string, number][]; total
 
 const phone = await startPhoneGateway("instant");
 const port = await freePort();
-const edge = await startEdge(phone.url, 50_000, {}, port);
+/** A floor's path prefix ("/" for the same choreography), or undefined: ours. */
+const floor = process.env.PROFILE_FLOOR;
+const edge = floor === undefined ? await startEdge(phone.url, 50_000, {}, port) : await startFloor(phone.url, port);
+const base = floor === undefined ? edge.url : `${edge.url}${floor.replace(/\/$/, "")}`;
 try {
   let counter = 0;
   const call = async () => {
     const msisdn = numbers
       ? `+46770000${String(counter++ % numbers).padStart(4, "0")}`
       : `+4677${String(Date.now() % 1e5).padStart(5, "0")}${String(counter++ % 1e4).padStart(4, "0")}`;
-    const res = await fetch(`${edge.url}/api/sfwa/auth?msisdn=${encodeURIComponent(msisdn)}`, { headers: { "api-key": BENCH_KEY } });
+    const res = await fetch(`${base}/api/sfwa/auth?msisdn=${encodeURIComponent(msisdn)}`, { headers: { "api-key": BENCH_KEY } });
     const body = (await res.json()) as { code: string };
     if (body.code !== "TOUCH_ACCEPTED") throw new Error(`unexpected ${body.code}`);
   };

@@ -228,9 +228,10 @@ export async function startEdgeInProcess(smsUrl: string, maxPending = 50_000, va
 
 /**
  * The floors (bench/floor/) under the same wrangler dev: `${url}/instant` answers at once,
- * `url` runs the same choreography as a Magic Link authentication, SMS to `smsUrl`.
+ * `url` runs the same choreography as a Magic Link authentication, SMS to `smsUrl`. DevTools'
+ * inspector only with `inspectorPort` (a CPU profile of a floor).
  */
-export async function startFloor(smsUrl: string): Promise<RunningWorker> {
+export async function startFloor(smsUrl: string, inspectorPort?: number): Promise<RunningWorker> {
   // tmpfs, as for the edge
-  return startDevWorker("bench/floor/wrangler.toml", stateDir("edge-mfa-floor-"), { SMS_HTTP_URL: `${smsUrl}/sms` });
+  return startDevWorker("bench/floor/wrangler.toml", stateDir("edge-mfa-floor-"), { SMS_HTTP_URL: `${smsUrl}/sms` }, inspectorPort);
 }
