@@ -45,8 +45,8 @@ export async function waitForHttp(url: string, timeoutMs = 90_000): Promise<void
   }
 }
 
-/** Resident memory (bytes) of every process named `name` below `rootPid`. */
-export function rssOfDescendants(rootPid: number, name: string): number {
+/** Every process below `rootPid` (children, their children, ...), read from /proc now. */
+export function descendantsOf(rootPid: number): number[] {
   const children = new Map<number, number[]>();
   for (const d of readdirSync("/proc").filter((x) => /^\d+$/.test(x))) {
     try {
@@ -57,19 +57,28 @@ export function rssOfDescendants(rootPid: number, name: string): number {
       /* raced with exit */
     }
   }
-  let total = 0;
+  const below: number[] = [];
   const walk = (pid: number) => {
     for (const c of children.get(pid) ?? []) {
-      try {
-        const status = readFileSync(`/proc/${c}/status`, "utf8");
-        if (status.match(/^Name:\s+(\S+)/m)?.[1]?.includes(name)) total += Number(status.match(/^VmRSS:\s+(\d+)/m)?.[1] ?? 0) * 1024;
-      } catch {
-        /* gone */
-      }
+      below.push(c);
       walk(c);
     }
   };
   walk(rootPid);
+  return below;
+}
+
+/** Resident memory (bytes) of every process named `name` below `rootPid`. */
+export function rssOfDescendants(rootPid: number, name: string): number {
+  let total = 0;
+  for (const pid of descendantsOf(rootPid)) {
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, "utf8");
+      if (status.match(/^Name:\s+(\S+)/m)?.[1]?.includes(name)) total += Number(status.match(/^VmRSS:\s+(\d+)/m)?.[1] ?? 0) * 1024;
+    } catch {
+      /* gone */
+    }
+  }
   return total;
 }
 

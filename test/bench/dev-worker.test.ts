@@ -1,6 +1,7 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
 import { freePort } from "../../harness/dev-server.ts";
+import { descendantsOf } from "../../harness/processes.ts";
 import { type RunningWorker, startDevWorker } from "../../bench/lib/workers.ts";
 
 /**
@@ -14,28 +15,14 @@ import { type RunningWorker, startDevWorker } from "../../bench/lib/workers.ts";
 
 /** The command lines of every process below `root`. */
 function commandLinesBelow(root: number): string[][] {
-  const children = new Map<number, number[]>();
-  for (const d of readdirSync("/proc").filter((x) => /^\d+$/.test(x))) {
+  const lines: string[][] = [];
+  for (const pid of descendantsOf(root)) {
     try {
-      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      children.set(ppid, [...(children.get(ppid) ?? []), Number(d)]);
+      lines.push(readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0"));
     } catch {
       /* raced with exit */
     }
   }
-  const lines: string[][] = [];
-  const walk = (pid: number) => {
-    for (const c of children.get(pid) ?? []) {
-      try {
-        lines.push(readFileSync(`/proc/${c}/cmdline`, "utf8").split("\0"));
-      } catch {
-        /* raced with exit */
-      }
-      walk(c);
-    }
-  };
-  walk(root);
   return lines;
 }
 
