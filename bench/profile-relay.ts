@@ -4,8 +4,8 @@
  * edge, with `node --cpu-prof` on the relay. `node bench/profile-relay.ts` (PROFILE_N
  * requests, 8000, after BENCH_RADIUS_WARMUP; PROFILE_ROUNDS, 1; PROFILE_PROCESSES, 1; PROFILE=0 for the same run
  * without the profiler; PROFILE_SINGLE=1 for logins one at a time instead, as the bench's
- * single-login latency sends them, after PROFILE_SINGLE_WARMUP of them, 5000; PROFILE_DIR for the .cpuprofile files, a temp dir; open them in Chrome
- * DevTools). Prints req/s and the relay's CPU µs per request (from /proc: the profiler adds
+ * single-login latency sends them, after PROFILE_SINGLE_WARMUP of them, 5000; PROFILE_DIR for
+ * the .cpuprofile files, a temp dir; open them in Chrome DevTools). Prints req/s and the relay's CPU µs per request (from /proc: the profiler adds
  * its own share), then the functions with the most self and total µs per request.
  */
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";

@@ -73,8 +73,10 @@ export async function startDevWorker(
   const exited = new Promise<never>((_, reject) =>
     p.child.once("exit", (code) => reject(new Error(`the dev server for ${config} exited (${code}):\n${p.output()}`))),
   );
+  const up = waitForHttp(`${url}/healthz`);
+  up.catch(() => {}); // after an exit it times out unheard: the exit is the error
   try {
-    await Promise.race([waitForHttp(`${url}/healthz`), exited]);
+    await Promise.race([up, exited]);
   } catch (e) {
     await p.stop();
     rmSync(persist, { recursive: true, force: true });
