@@ -28,8 +28,8 @@ export interface LatencyRow {
   /**
    * The same per program (cpuMsOfTreeByProgram): "workerd" runs the Worker, its objects and
    * local D1; "workerd proxy" and "node" are wrangler's (its proxy in front of the Worker,
-   * and wrangler itself, which also receive every line the Worker logs). Production has the
-   * first only.
+   * and wrangler itself, which reads the Worker's log lines and, with DevTools' inspector
+   * attached, gets each as a DevTools event through the proxy). Production has the first only.
    */
   cpuMsPerCallBy?: Record<string, number>;
   /** Medians of the choreography's steps as the client and the phone saw them (rows with an SMS). */

@@ -7,10 +7,10 @@
  * FreeRADIUS answering from its users file. Then the same generator with one request in
  * flight measures a single login's latency. Reports the ratios.
  */
-import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { freePort } from "../harness/dev-server.ts";
 import { relayKey, startRelay } from "../harness/relay-process.ts";
+import { cpuMsOfTree } from "./lib/cpu.ts";
 import { startFreeRadius } from "./lib/freeradius.ts";
 import { benchLoad, benchRelayConfig, singleLogins, SECRET, startInstantEdge, USER, PASSWORD, WARMUP_REQUESTS } from "./lib/radius-load.ts";
 
@@ -55,15 +55,10 @@ export interface RadiusRow {
 }
 
 /**
- * User + system CPU time of a process and its live descendants so far, in ms (Linux /proc;
- * clock ticks of 10 ms): a relay with `processes` > 1 works in its workers.
+ * User + system CPU time of a server and its live descendants so far, in ms (cpuMsOfTree): a
+ * relay with `processes` > 1 works in its workers. NaN for a server without a pid.
  */
-function cpuMs(pid: number | undefined): number {
-  if (pid === undefined) return Number.NaN;
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]?.split(" ") ?? [];
-  const children = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(/\s+/).filter(Boolean).map(Number);
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100 + children.reduce((sum, child) => sum + cpuMs(child), 0);
-}
+const cpuMs = (pid: number | undefined): number => (pid === undefined ? Number.NaN : cpuMsOfTree(pid));
 
 /**
  * Requests sent one at a time (the generator with one in flight) for a single login's latency,
