@@ -106,8 +106,6 @@ export class EdgeClient implements EdgeApi, EdgeChallengeApi {
   readonly #observeLoginsPerCall: ((logins: number) => void) | undefined;
   /** Touch logins of one event-loop round go to the edge together (touch-batcher.ts). */
   readonly #batcher: TouchBatcher<TouchLogin, TouchCode>;
-  /** Edge calls started and not yet answered: signing is done at once when a call is alone. */
-  #inFlight = 0;
 
   /**
    * `touchBatchMax`: the most Touch logins in one call (1..TOUCH_BATCH_MAX_LOGINS, the default;
@@ -224,11 +222,8 @@ export class EdgeClient implements EdgeApi, EdgeChallengeApi {
   async #streamBatch(logins: TouchLogin[], answers: TouchBatchAnswers, timeoutMs: number, call: BatchCall): Promise<void> {
     const path = `${RELAY_API_BASE}${TOUCH_BATCH.path}`;
     const body = JSON.stringify({ logins } satisfies TouchBatchRequest);
-    this.#inFlight++;
     try {
-      const token = await this.#token(path, body);
-      // Every login timed out while the token was signed: nothing left to ask.
-      if (answers.unanswered().length === 0) return;
+      const token = this.#token(path, body);
       const stream = streamFromEdge(this.#request(path, token, body, timeoutMs), TOUCH_BATCH.contentType, (line) => answers.line(line));
       call.stream = stream;
       let end: Awaited<EdgeStream["done"]>;
@@ -254,7 +249,6 @@ export class EdgeClient implements EdgeApi, EdgeChallengeApi {
       answers.refuse(`the call could not be made: ${(e as Error).message}`);
     } finally {
       clearTimeout(call.grace);
-      this.#inFlight--;
     }
   }
 
@@ -268,19 +262,14 @@ export class EdgeClient implements EdgeApi, EdgeChallengeApi {
     const body = JSON.stringify(payload);
     let status: number;
     let text: string;
-    this.#inFlight++;
+    const token = this.#token(path, body);
     try {
-      const token = await this.#token(path, body);
-      try {
-        ({ status, text } = await postToEdge(this.#request(path, token, body, timeoutMs)));
-      } catch (e) {
-        // An answer past its cap is the edge breaking its promise: a refusal, never the fail mode.
-        if (e instanceof EdgeAnswerTooLargeError) throw new EdgeRejectedError(`${path}: ${e.message}`);
-        // Every other failure to get an answer is transport: connect, TLS, timeout, a dropped connection.
-        throw transportFailure(e as Error, timeoutMs);
-      }
-    } finally {
-      this.#inFlight--;
+      ({ status, text } = await postToEdge(this.#request(path, token, body, timeoutMs)));
+    } catch (e) {
+      // An answer past its cap is the edge breaking its promise: a refusal, never the fail mode.
+      if (e instanceof EdgeAnswerTooLargeError) throw new EdgeRejectedError(`${path}: ${e.message}`);
+      // Every other failure to get an answer is transport: connect, TLS, timeout, a dropped connection.
+      throw transportFailure(e as Error, timeoutMs);
     }
     const answer = classifyEdgeResponse(status, text, schema, quick);
     if (answer.kind === "ok") return answer.value;
@@ -294,12 +283,15 @@ export class EdgeClient implements EdgeApi, EdgeChallengeApi {
   }
 
   /**
-   * A token bound to one call. Alone in flight, it is signed at once: the hop to the thread
-   * pool would cost that call ~0.1 ms of its ~0.6. With other calls in flight it is signed
-   * off the main thread, which keeps serving them meanwhile (relay-token-signer.ts).
+   * A token bound to one call, signed at once on the main thread. Signing on libuv's thread
+   * pool instead (node:crypto's callback form) saved the main thread ~20 µs a signature when
+   * every login was its own call; with logins batched (~20 per call under load) the hop costs
+   * more than it saves: in alternating runs of the relay bench's load, signing at once gave
+   * 12,600-13,800 req/s at 68-72 µs of CPU per login against 11,600-12,600 at 73-80 µs
+   * (docs/benchmarks.md), and a lone call was already signed at once.
    */
-  #token(path: string, body: string): string | Promise<string> {
-    return this.#inFlight <= 1 ? this.#signer.mint("POST", path, body) : this.#signer.mintOffThread("POST", path, body);
+  #token(path: string, body: string): string {
+    return this.#signer.mint("POST", path, body);
   }
 }
 

@@ -5,10 +5,9 @@ import { relayTokenHeader, relayTokenPayload } from "../../core/contracts/relay-
 
 /**
  * Mints the relay's per-call edge tokens (core/contracts/relay-token.ts) with node:crypto:
- * one ES256 signature over a KeyObject (at once, or on the thread pool: mintOffThread), the
- * header encoded once. The same token jose's SignJWT makes (same header, the same claims
- * from relayTokenPayload(), a fresh `jti` and body hash every call: nothing is reused across
- * requests), without WebCrypto's async jobs: profiling the relay under load showed jose's
+ * one ES256 signature over a KeyObject, the header encoded once. The same token jose's
+ * SignJWT makes (same header, the same claims from relayTokenPayload(), a fresh `jti` and body
+ * hash every call: nothing is reused across requests), without WebCrypto's async jobs: profiling the relay under load showed jose's
  * path (async SHA-256, async sign, their promises) as its largest single cost per login.
  */
 export class RelayTokenSigner {
@@ -37,22 +36,9 @@ export class RelayTokenSigner {
   /** A token for one call: bound to its method, path and body, valid once at the edge. */
   mint(method: string, path: string, body: string): string {
     const input = this.#signingInput(method, path, body);
-    return `${input}.${sign("sha256", Buffer.from(input), this.#signOptions()).toString("base64url")}`;
-  }
-
-  /**
-   * The same token, its signature computed on libuv's thread pool: the relay's one JavaScript
-   * thread, which reads the packets and answers them, spends ~4 µs on it instead of ~23 (the
-   * signature is most of a token's cost). Alone the hand-over costs a few µs more in all; under
-   * the bench's load the relay's CPU per request fell too (docs/benchmarks.md).
-   */
-  mintOffThread(method: string, path: string, body: string): Promise<string> {
-    const input = this.#signingInput(method, path, body);
-    return new Promise((resolve, reject) =>
-      sign("sha256", Buffer.from(input), this.#signOptions(), (error, signature) =>
-        error ? reject(error) : resolve(`${input}.${signature.toString("base64url")}`),
-      ),
-    );
+    // JWS ES256 wants the raw r||s signature (RFC 7518 §3.4), not DER.
+    const signature = sign("sha256", Buffer.from(input), { key: this.#key, dsaEncoding: "ieee-p1363" });
+    return `${input}.${signature.toString("base64url")}`;
   }
 
   /** The header and claims of one token, encoded: what is signed. */
@@ -60,11 +46,6 @@ export class RelayTokenSigner {
     const bh = sha256Hex(body);
     const claims = relayTokenPayload(this.#relayName, this.#audience, method, path, bh, Math.floor(Date.now() / 1000), randomUUID());
     return `${this.#header}.${base64url(JSON.stringify(claims))}`;
-  }
-
-  /** JWS ES256 wants the raw r||s signature (RFC 7518 §3.4), not DER. */
-  #signOptions(): { key: KeyObject; dsaEncoding: "ieee-p1363" } {
-    return { key: this.#key, dsaEncoding: "ieee-p1363" };
   }
 }
 

@@ -447,18 +447,20 @@ describe("batched Touch: the relay side", () => {
     expect(arrivals.map((a) => (JSON.parse(a.body) as { logins: unknown[] }).logins.length)).toEqual([TOUCH_BATCH_MAX_LOGINS, 3]);
   });
 
-  it("signs at once when a call is alone in flight, off the main thread when others are", async () => {
+  it("signs every call at once, each in flight with its own token bound to its own body", async () => {
     handle = (a) => setTimeout(() => a.res.writeHead(200, { "content-type": "application/json" }).end('{"result":"accept"}'), 30);
     const mint = vi.spyOn(RelayTokenSigner.prototype, "mint");
-    const offThread = vi.spyOn(RelayTokenSigner.prototype, "mintOffThread");
     const edge = client();
-    await edge.verifyTotp(who(0), "123456");
-    expect([mint.mock.calls.length, offThread.mock.calls.length]).toEqual([1, 0]);
-    await Promise.all([edge.verifyTotp(who(0), "123456"), edge.verifyTotp(who(1), "123456")]);
-    expect([mint.mock.calls.length, offThread.mock.calls.length]).toEqual([2, 1]);
-    // Alone again once those are answered.
-    await edge.verifyTotp(who(0), "123456");
-    expect([mint.mock.calls.length, offThread.mock.calls.length]).toEqual([3, 1]);
+    const both = Promise.all([edge.verifyTotp(who(0), "123456"), edge.verifyTotp(who(1), "123456")]);
+    // Both signed before either request left: no hop to the thread pool between call and token.
+    expect(mint.mock.calls.length).toBe(2);
+    await both;
+    expect(arrivals).toHaveLength(2);
+    const [a, b] = arrivals as [Arrival, Arrival];
+    expect(a.auth).not.toBe(b.auth);
+    for (const arrival of arrivals) expect(await verified(arrival)).toBe(true);
+    // Each token binds its own call's body only.
+    expect(await verified({ ...a, body: b.body })).toBe(false);
   });
 });
 
