@@ -280,14 +280,18 @@ describe("audit log", () => {
     await env.DB.batch([
       env.DB.prepare("INSERT INTO audit_log (at, kind, action, actor) VALUES (?, 'admin', 'old.entry', 'test')").bind(now - 31 * day),
       env.DB.prepare("INSERT INTO audit_log (at, kind, action, actor) VALUES (?, 'admin', 'recent.entry', 'test')").bind(now - 29 * day),
+      env.DB.prepare("INSERT INTO audit_log (at, kind, result, actor) VALUES (?, 'auth', 'old.auth', 'test')").bind(now - 31 * day),
+      env.DB.prepare("INSERT INTO audit_log (at, kind, result, actor) VALUES (?, 'auth', 'recent.auth', 'test')").bind(now - 29 * day),
     ]);
     const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
     const run = worker.scheduled as (c: ScheduledController, e: Env, x: ExecutionContext) => Promise<void>;
     await run(createScheduledController(), env, ctx);
-    const actions = (await env.DB.prepare("SELECT action FROM audit_log WHERE actor = 'test'").all<{ action: string }>()).results.map(
-      (r) => r.action,
-    );
-    expect(actions).toEqual(["recent.entry"]);
+    const kept = (
+      await env.DB.prepare("SELECT coalesce(action, result) AS what FROM audit_log WHERE actor = 'test' ORDER BY id").all<{
+        what: string;
+      }>()
+    ).results.map((r) => r.what);
+    expect(kept).toEqual(["recent.entry", "recent.auth"]);
     await expect(run(createScheduledController(), { ...env, AUDIT_RETENTION_DAYS: "zero" }, ctx)).rejects.toThrow(/AUDIT_RETENTION_DAYS/);
   });
 });

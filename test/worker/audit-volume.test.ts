@@ -1,7 +1,15 @@
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ADMIN_TOKEN } from "../support/keys";
-import { auditAuthStatement, countAuthFailure, failureBucket, storedDetail, storedEndpoint } from "../../workers/store/audit";
+import {
+  AUDIT_KINDS,
+  PURGE_AUDIT_SQL,
+  auditAuthStatement,
+  countAuthFailure,
+  failureBucket,
+  storedDetail,
+  storedEndpoint,
+} from "../../workers/store/audit";
 import { KEYS, freshMsisdn } from "./support/magic-link";
 
 /** Issue 17 item 2: failed calls without a valid key cannot fill D1, and are limited per client address. */
@@ -154,12 +162,21 @@ describe("audit rows' index entries (D1 bills each as a row written)", () => {
   it("an ordinary row leaves nothing in the counters' index; a counter row is still found by its bucket", async () => {
     const written = await auditAuthStatement(env.DB, ordinary).run();
     const withIndexes = await env.DB.prepare("SELECT count(*) AS n FROM pragma_index_list('audit_log')").first<number>("n");
-    expect(withIndexes).toBe(3);
-    // The row, its entries in audit_log_at and audit_log_kind_at (not in audit_log_bucket), and
-    // AUTOINCREMENT's sqlite_sequence row: 4 (5 while the counters' index held every row).
-    expect(written.meta.rows_written).toBe(4);
+    expect(withIndexes).toBe(2);
+    // The row, its entry in audit_log_kind_at (not in audit_log_bucket), and AUTOINCREMENT's
+    // sqlite_sequence row: 3 (4 with audit_log_at before 0009, 5 while the counters' index held every row).
+    expect(written.meta.rows_written).toBe(3);
 
     expect(await countedTwice("INDEXED BY audit_log_bucket")).toBe(2);
+  });
+
+  it("the retention purge finds its rows through audit_log_kind_at, not by reading the whole table", async () => {
+    const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${PURGE_AUDIT_SQL}`)
+      .bind(...AUDIT_KINDS, Date.now())
+      .all<{ detail: string }>();
+    const steps = plan.results.map((r) => r.detail);
+    expect(steps.some((d) => /^SEARCH audit_log USING (COVERING )?INDEX audit_log_kind_at \(kind=\? AND at<\?\)/.test(d))).toBe(true);
+    expect(steps.filter((d) => /^SCAN audit_log\b/.test(d))).toEqual([]);
   });
 
   it("the counters' upsert also works against the full index before 0007 (deploy first, then migrate)", async () => {
