@@ -19,6 +19,11 @@ const quiet = {
   // ~0.4 ms of wrangler's CPU per Magic Link call (2026-11-30), counted as the server's.
   WRANGLER_WRITE_LOGS: "false",
   CLOUDFLARE_CF_FETCH_ENABLED: "false",
+  // wrangler dev attaches a trace collector to the Worker by default (a streaming tail, with
+  // spans for each storage and RPC call, stored in SQLite in the same workerd): a third or more
+  // of the Worker's workerd CPU per Magic Link call, ours and the floors' alike (2026-11-30,
+  // docs/benchmarks.md). Cloudflare runs no such thing in the Worker's process.
+  X_LOCAL_OBSERVABILITY: "false",
   CI: "true",
   PATH: `${join(process.cwd(), "node_modules/.bin")}:${process.env.PATH}`,
 };
