@@ -7,8 +7,9 @@ import { relayTokenHeader, relayTokenPayload } from "../../core/contracts/relay-
  * Mints the relay's per-call edge tokens (core/contracts/relay-token.ts) with node:crypto:
  * one ES256 signature over a KeyObject, the header encoded once. The same token jose's
  * SignJWT makes (same header, the same claims from relayTokenPayload(), a fresh `jti` and body
- * hash every call: nothing is reused across requests), without WebCrypto's async jobs: profiling the relay under load showed jose's
- * path (async SHA-256, async sign, their promises) as its largest single cost per login.
+ * hash every call: nothing is reused across requests), without WebCrypto's async jobs:
+ * profiling the relay under load showed jose's path (async SHA-256, async sign, their
+ * promises) as its largest single cost per login.
  */
 export class RelayTokenSigner {
   readonly #key: KeyObject;
