@@ -11,6 +11,9 @@
  * collects the lines outside the Worker. Without it workerd writes each line to its stdout,
  * which wrangler reads, as it does for every other run without DevTools.
  *
+ * startDevWorker (bench/lib/workers.ts) also starts it with wrangler's local trace collector
+ * off (X_LOCAL_OBSERVABILITY=false), which wrangler dev otherwise attaches to every Worker.
+ *
  * Options come as JSON in BENCH_DEV_WORKER (see DevWorkerOptions); prints `ready <url>` once
  * it serves, and tears the dev environment down on SIGTERM or SIGINT.
  */
