@@ -13,7 +13,7 @@ import { waitOnSession } from "../../workers/domain/session-wait";
 /** A session in an AuthSession object of its own (these tests' sessions; session-hosting.test.ts has the Subscriber's). */
 const own = (name: string) => ({ name, host: null });
 
-async function startSession(timeoutMs = 60_000) {
+async function startSession(timeoutMs = 60_000, leaseShard: string | null = null) {
   const name = `wait-${crypto.randomUUID()}`;
   const stub = env.AUTH_SESSION.getByName(name);
   await stub.start({
@@ -25,7 +25,7 @@ async function startSession(timeoutMs = 60_000) {
     link: "https://mfa.example.com/m/x",
     timeoutMs,
     tombstoneMs: 60_000,
-    leaseShard: null,
+    leaseShard,
     app: { activation: false, push: null, matchNumber: null, callerShowsNumber: false },
   });
   const view = await stub.view();
@@ -60,6 +60,18 @@ describe("the blocking call's wait on its session", () => {
     const r = await raw;
     expect(r.status).toBe(101);
     expect(r.messages.map((m) => parseOutcomeMessage(m))).toEqual([{ status: "accepted" }]);
+  });
+
+  it("hands the session's overload lease to exactly one waiting call, with the outcome", async () => {
+    const s = await startSession(60_000, "shard-7");
+    const raws = [rawWait(s.name), rawWait(s.name)];
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await s.stub.decide("accept", s.csrf)).toMatchObject({ kind: "decided" });
+    const outcomes = (await Promise.all(raws)).flatMap((r) => r.messages.map((m) => parseOutcomeMessage(m)));
+    const id = env.AUTH_SESSION.idFromName(s.name).toString();
+    expect(outcomes).toHaveLength(2);
+    expect(outcomes.filter((o) => o.lease)).toEqual([{ status: "accepted", lease: { shard: "shard-7", id } }]);
+    expect(outcomes.filter((o) => !o.lease)).toEqual([{ status: "accepted" }]);
   });
 
   it("holds no request open while waiting: the object can be evicted mid-wait and still delivers", async () => {
@@ -117,6 +129,12 @@ describe("the blocking call's wait on its session", () => {
     expect(() => parseOutcomeMessage('{"status":"pending"}')).toThrow();
     expect(() => parseOutcomeMessage('{"status":"accepted","answeredBy":{"deviceId":1}}')).toThrow();
     expect(() => parseOutcomeMessage("not json")).toThrow();
+    expect(() => parseOutcomeMessage('{"status":"accepted","lease":{"shard":"shard-1"}}')).toThrow();
+    expect(() => parseOutcomeMessage('{"status":"accepted","lease":"shard-1"}')).toThrow();
+    expect(parseOutcomeMessage('{"status":"rejected","lease":{"shard":"shard-1","id":"abc"},"extra":1}')).toEqual({
+      status: "rejected",
+      lease: { shard: "shard-1", id: "abc" },
+    });
     expect(parseOutcomeMessage('{"status":"accepted","answeredBy":{"deviceId":"d","name":"Phone"}}')).toEqual({
       status: "accepted",
       answeredBy: { deviceId: "d", name: "Phone" },

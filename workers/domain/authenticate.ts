@@ -3,11 +3,12 @@ import type { AuthQuery } from "../../core/contracts/magic-link";
 import { codeForStatus, type BadRequestReason, type ResultCode, type SessionStatus } from "../../core/codes";
 import { pickMatchNumber } from "../../core/number-match";
 import { randomToken, sha256Hex } from "../../core/tokens";
-import type { Approver, AssistedInit, Channel, SessionAppOptions, SessionInit, SessionOutcome } from "../objects/auth-session/contract";
+import type { Approver, AssistedInit, Channel, SessionAppOptions, SessionInit, WaitOutcome } from "../objects/auth-session/contract";
 import type { AdmitResult, SessionStartAnswer, SessionStartArgs } from "../objects/subscriber/contract";
 import { ApproverDirectoryUnavailable, approverDirectory } from "./approvers";
 import { retryWait, waitBackoffMs } from "../../core/wait-retry";
 import { acquireLease, releaseLease } from "./overload";
+import { queueRelease } from "./lease-releases";
 import { pushConfigured } from "../config/app-secrets";
 import { log } from "../lib/log";
 import { objectStub, objectId } from "../lib/durable-objects";
@@ -309,6 +310,14 @@ export function sessionRequestFor(
   };
 }
 
+/** What a blocking authentication needs of its request besides its parameters. */
+export interface AuthCall {
+  /** Work to finish after the answer (the request's waitUntil): the session's lease given back. */
+  background: (work: Promise<unknown>) => void;
+  /** Who signs in, where the caller knows it (see sessionRequestFor). */
+  requesterUsernames?: string[];
+}
+
 /**
  * One Magic Link authentication, start to finish: the session is started (startSession), then
  * we block until it reports its outcome. The result codes are the same whichever channel was used.
@@ -319,9 +328,9 @@ export async function authenticate(
   endpoint: Endpoint,
   q: AuthQuery,
   publicOrigin: string,
-  requesterUsernames?: string[],
+  call: AuthCall,
 ): Promise<AuthOutcome> {
-  const request = sessionRequestFor(env, endpoint, q, publicOrigin, requesterUsernames);
+  const request = sessionRequestFor(env, endpoint, q, publicOrigin, call.requesterUsernames);
   const started = await startSession(env, config, request, publicOrigin, { openWait: true });
   if (started.kind === "no_approvers") return { code: "FAILED_DELIVERY", sessionId: started.sessionId, channel: "none" };
   if (started.kind === "refused") {
@@ -332,8 +341,17 @@ export async function authenticate(
     };
   }
   // Delivery failures end the session inside start(); nothing to wait for.
-  const outcome: SessionOutcome =
+  const outcome: WaitOutcome =
     started.status === "pending" ? await waitForOutcome(env, started.address, started.deadline, started.wait) : { status: started.status };
+  // The session handed its lease to this call: it goes back with this isolate's next lease.
+  const { lease } = outcome;
+  if (lease) {
+    call.background(
+      queueRelease(env, lease.shard, lease.id).catch((e: unknown) =>
+        log.warn("release_failed", { note: "expires on its own", error: String(e) }),
+      ),
+    );
+  }
   const by = outcome.answeredBy;
   return {
     code: codeForStatus(outcome.status),
@@ -349,9 +367,9 @@ export async function authenticate(
  * mid-wait the wait fails; the state is in storage, so we wait again (a fresh stub) while
  * retryWait allows: never on an overload, and not past what a relay waits for (wait-retry.ts).
  */
-export async function waitForOutcome(env: Env, session: SessionAddress, deadline: number, opened?: WebSocket): Promise<SessionOutcome> {
+export async function waitForOutcome(env: Env, session: SessionAddress, deadline: number, opened?: WebSocket): Promise<WaitOutcome> {
   for (let attempt = 0; ; attempt++) {
-    let outcome: SessionOutcome | null;
+    let outcome: WaitOutcome | null;
     try {
       outcome = attempt === 0 && opened ? await outcomeOn(opened, deadline) : await waitOnSession(env, session, deadline);
     } catch (e) {

@@ -1,5 +1,6 @@
 import { objectStub } from "../lib/durable-objects";
 import type { LeaseGroup } from "../objects/load-shard";
+import { type CarriedReleases, takeReleases } from "./lease-releases";
 
 /**
  * Overload protection without a global hot object: the pending-session budget is split over
@@ -54,9 +55,18 @@ function fnv1a(text: string): number {
   return h >>> 0;
 }
 
+/** The two tries, `first` (when given) before the others, still at most two. */
+export function withFirst<T>(first: T | undefined, picks: T[]): T[] {
+  if (first === undefined) return picks;
+  const other = picks.find((p) => p !== first);
+  return other === undefined ? [first] : [first, other];
+}
+
 /**
  * Takes a lease for `sessionId` in one of two shards: within the global budget and, when the
- * endpoint has a share, within that too. The shard's name, or why not.
+ * endpoint has a share, within that too. The shard's name, or why not. When this isolate has
+ * leases to give back to a shard the call may use (lease-releases.ts), that shard is tried
+ * first and its first call carries them, refused or not.
  */
 export async function acquireLease(
   env: Env,
@@ -69,23 +79,37 @@ export async function acquireLease(
   const capacity = shardCapacity(s);
   const share = endpoint?.maxPending;
   if (endpoint === undefined || share === undefined) {
-    for (const shard of pickShards(s, random)) {
-      if (await objectStub(env, "LOAD_SHARD", shard).acquire(sessionId, until, capacity)) return { shard };
+    const carried = takeReleases(env);
+    for (const shard of withFirst(carried?.shard, pickShards(s, random))) {
+      const releasing = carriedBy(carried, shard);
+      const call = objectStub(env, "LOAD_SHARD", shard).acquire(sessionId, until, capacity, releasing);
+      if (releasing.length) carried?.carry(call);
+      if (await call) return { shard };
     }
     return { refused: "overloaded" };
   }
   const parts = endpointShards(s, endpoint.name, share);
+  const carried = takeReleases(env, (shard) => parts.some((p) => p.shard === shard));
   const [a, b] = twoOf(parts.length, random);
+  const carriedPart = carried ? parts.findIndex((p) => p.shard === carried.shard) : -1;
   let refused: "overloaded" | "endpoint_overloaded" = "endpoint_overloaded";
-  for (const index of b === undefined ? [a] : [a, b]) {
+  for (const index of withFirst(carriedPart < 0 ? undefined : carriedPart, b === undefined ? [a] : [a, b])) {
     const part = parts[index];
     if (!part) continue;
     const group: LeaseGroup = { name: endpoint.name, capacity: part.capacity };
-    const answer = await objectStub(env, "LOAD_SHARD", part.shard).acquireInGroup(sessionId, until, capacity, group);
+    const releasing = carriedBy(carried, part.shard);
+    const call = objectStub(env, "LOAD_SHARD", part.shard).acquireInGroup(sessionId, until, capacity, group, releasing);
+    if (releasing.length) carried?.carry(call);
+    const answer = await call;
     if (answer === "ok") return { shard: part.shard };
     if (answer === "full") refused = "overloaded"; // the global budget, not the endpoint's share
   }
   return { refused };
+}
+
+/** The releases a call to `shard` carries (the tries name a shard once: withFirst). */
+function carriedBy(carried: CarriedReleases | null, shard: string): string[] {
+  return carried && carried.shard === shard ? [...carried.ids] : [];
 }
 
 /** Gives a lease back (a session that ended, or a call refused after its lease was taken). */

@@ -26,16 +26,20 @@ export function touchAuthQuery(login: TouchLogin): AuthQuery {
   });
 }
 
-/** Runs the login's session to its end (the number must be pin-checked before). */
+/** Runs the login's session to its end (the number must be pin-checked before); `background`: the request's waitUntil. */
 export async function runRelayTouch(
   env: Env,
   config: Config,
   endpoint: Endpoint,
   login: TouchLogin,
   publicOrigin: string,
+  background: (work: Promise<unknown>) => void,
 ): Promise<TouchResult> {
   // The relay names who signs in: on an Assisted Login endpoint they cannot approve themselves under another number.
-  const outcome = await authenticate(env, config, endpoint, touchAuthQuery(login), publicOrigin, [login.username]);
+  const outcome = await authenticate(env, config, endpoint, touchAuthQuery(login), publicOrigin, {
+    background,
+    requesterUsernames: [login.username],
+  });
   // A BAD_REQUEST also says why (for the edge's own logs; the relay reads `code`).
   if (outcome.code === "BAD_REQUEST") return { answer: { code: outcome.code, reason: outcome.reason }, result: outcome.code, detail: {} };
   // The app device that answered, if one did (several devices per number).

@@ -1,4 +1,4 @@
-import { type SessionOutcome, WAIT_URL, parseOutcomeMessage } from "../objects/auth-session/contract";
+import { type WaitOutcome, WAIT_URL, parseOutcomeMessage } from "../objects/auth-session/contract";
 import {
   SESSION_START_URL,
   START_HEADER,
@@ -24,7 +24,7 @@ export const WAIT_GUARD_MS = 1000;
  * outcome, or null for no such session. Throws when the socket ends without an outcome (the
  * object was reset or evicted mid-wait) or the object refuses; the caller decides on a retry.
  */
-export async function waitOnSession(env: Env, session: SessionAddress, deadline: number): Promise<SessionOutcome | null> {
+export async function waitOnSession(env: Env, session: SessionAddress, deadline: number): Promise<WaitOutcome | null> {
   const upgrade = { headers: { upgrade: "websocket" } };
   const res =
     session.host === null
@@ -57,9 +57,9 @@ export async function startAndOpenWait(
 }
 
 /** The outcome sent on an open wait's socket; throws when it ends without one (see waitOnSession). */
-export function outcomeOn(ws: WebSocket, deadline: number): Promise<SessionOutcome> {
+export function outcomeOn(ws: WebSocket, deadline: number): Promise<WaitOutcome> {
   ws.accept();
-  return new Promise<SessionOutcome>((resolve, reject) => {
+  return new Promise<WaitOutcome>((resolve, reject) => {
     let settled = false;
     const settle = (end: () => void) => {
       if (settled) return;

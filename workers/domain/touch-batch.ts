@@ -46,7 +46,7 @@ async function runLogin(run: TouchBatchRun, login: BatchLogin, i: number): Promi
       run.record(login.msisdn, NUMBER_CHANGED);
       return { i, error: NUMBER_CHANGED };
     }
-    const touched = await runRelayTouch(run.env, run.config, run.endpoint, login, run.publicOrigin);
+    const touched = await runRelayTouch(run.env, run.config, run.endpoint, login, run.publicOrigin, run.waitUntil);
     run.record(login.msisdn, touched.result, touched.detail);
     return { i, ...touched.answer };
   } catch (e) {

@@ -32,8 +32,13 @@ export class LoadShard extends DurableObject<Env> {
     });
   }
 
-  /** Takes a lease unless this shard already holds `capacity` live leases. */
-  async acquire(sessionId: string, until: number, capacity: number): Promise<boolean> {
+  /**
+   * Takes a lease unless this shard already holds `capacity` live leases. `releasing`: leases
+   * of sessions that ended, given back first in the same call (workers/domain/lease-releases.ts),
+   * whatever the answer; a slot they free counts for this lease.
+   */
+  async acquire(sessionId: string, until: number, capacity: number, releasing: string[] = []): Promise<boolean> {
+    await this.#drop(releasing);
     await this.#purge(Date.now());
     if (this.#leases.size >= capacity) return false;
     await this.#take(sessionId, { until });
@@ -41,7 +46,14 @@ export class LoadShard extends DurableObject<Env> {
   }
 
   /** acquire(), and also within the group's part of its share: "full" is the global budget, "group_full" the share. */
-  async acquireInGroup(sessionId: string, until: number, capacity: number, group: LeaseGroup): Promise<"ok" | "full" | "group_full"> {
+  async acquireInGroup(
+    sessionId: string,
+    until: number,
+    capacity: number,
+    group: LeaseGroup,
+    releasing: string[] = [],
+  ): Promise<"ok" | "full" | "group_full"> {
+    await this.#drop(releasing);
     await this.#purge(Date.now());
     if (this.#leases.size >= capacity) return "full";
     let inGroup = 0;
@@ -52,7 +64,12 @@ export class LoadShard extends DurableObject<Env> {
   }
 
   async release(sessionId: string): Promise<void> {
-    if (this.#leases.delete(sessionId)) await this.ctx.storage.delete(`lease:${sessionId}`);
+    await this.#drop([sessionId]);
+  }
+
+  /** Gives back several leases in one call (those no acquire carried in time). */
+  async releaseAll(sessionIds: string[]): Promise<void> {
+    await this.#drop(sessionIds);
   }
 
   async pending(): Promise<number> {
@@ -73,12 +90,17 @@ export class LoadShard extends DurableObject<Env> {
   }
 
   async #purge(now: number): Promise<void> {
-    const expired = [...this.#leases].filter(([, lease]) => lease.until <= now).map(([id]) => id);
-    if (expired.length === 0) return;
-    for (const id of expired) this.#leases.delete(id);
+    const expired: string[] = [];
+    for (const [id, lease] of this.#leases) if (lease.until <= now) expired.push(id);
+    await this.#drop(expired);
+  }
+
+  /** Forgets these leases (those it holds; a lease given back twice is gone once). */
+  async #drop(sessionIds: string[]): Promise<void> {
+    const held = sessionIds.filter((id) => this.#leases.delete(id));
     // storage.delete takes at most 128 keys per call.
-    for (let i = 0; i < expired.length; i += 128) {
-      await this.ctx.storage.delete(expired.slice(i, i + 128).map((id) => `lease:${id}`));
+    for (let i = 0; i < held.length; i += 128) {
+      await this.ctx.storage.delete(held.slice(i, i + 128).map((id) => `lease:${id}`));
     }
   }
 

@@ -69,7 +69,9 @@ async function magicLink(c: Context<AuthEnv>, q: z.output<typeof AuthQuerySchema
       }),
     );
   }
-  const outcome = await authenticate(c.env, config, call.endpoint, q, publicBaseUrl(c));
+  const outcome = await authenticate(c.env, config, call.endpoint, q, publicBaseUrl(c), {
+    background: (work) => c.executionCtx.waitUntil(work),
+  });
   if (outcome.code === "BAD_REQUEST") {
     record("BAD_REQUEST", { reason: outcome.reason });
     return asMagicLinkRefusal(badRequest(c, outcome.reason, outcome.retryAfterMs));

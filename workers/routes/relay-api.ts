@@ -159,7 +159,9 @@ const touchRoute = createRoute({
 });
 serve(relayApi, touchRoute, issueList, async (c) => {
   const body = c.req.valid("json");
-  const touched = await runRelayTouch(c.env, loadConfig(c.env), c.get("endpoint"), body, publicBaseUrl(c));
+  const touched = await runRelayTouch(c.env, loadConfig(c.env), c.get("endpoint"), body, publicBaseUrl(c), (work) =>
+    c.executionCtx.waitUntil(work),
+  );
   record(c, "touch", body.msisdn, touched.result, touched.detail);
   return c.json(touched.answer satisfies RelayAnswer<"touch">, 200);
 });

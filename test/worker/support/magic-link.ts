@@ -46,6 +46,21 @@ export interface CallOptions {
 }
 
 /** Calls the Magic Link API through the Worker's default export, as a client would. */
+/**
+ * The test env with `overrides`, one object per overrides object: calls made with the same
+ * overrides share it, as every request of one isolate shares its env (what the isolate keeps
+ * per env, such as the lease releases queued for its next lease, is then shared too).
+ */
+const envs = new WeakMap<object, Env>();
+export function envWith(overrides: Partial<Env>): Env {
+  let e = envs.get(overrides);
+  if (!e) {
+    e = { ...env, ...overrides } as Env;
+    envs.set(overrides, e);
+  }
+  return e;
+}
+
 export async function callAuth(msisdn: string, opts: CallOptions = {}): Promise<Response> {
   const url = new URL(`https://mfa.example.com/api/sfwa/auth${opts.endpoint ? `/${opts.endpoint}` : ""}`);
   url.searchParams.set("msisdn", msisdn);
@@ -56,15 +71,11 @@ export async function callAuth(msisdn: string, opts: CallOptions = {}): Promise<
   const req = new Request(url, { headers });
   if (opts.env) {
     const worker = (await import("../../../workers/index")).default;
-    return worker.fetch(
-      req,
-      { ...env, ...opts.env } as Env,
-      {
-        waitUntil() {},
-        passThroughOnException() {},
-        props: {},
-      } as unknown as ExecutionContext,
-    );
+    return worker.fetch(req, envWith(opts.env), {
+      waitUntil() {},
+      passThroughOnException() {},
+      props: {},
+    } as unknown as ExecutionContext);
   }
   return exports.default.fetch(req);
 }

@@ -97,7 +97,8 @@ function expectFinished(step: Step<unknown>, status: string, at = NOW, answeredB
     channel: expect.any(String),
   });
   expect(t.nextWake(step.state)).toBe(at + TOMBSTONE);
-  expect(step.effects).toContainEqual({ kind: "notify_waiters", status });
+  // The lease goes to a waiting call with the outcome, if one takes it (run-effects.ts).
+  expect(step.effects).toContainEqual({ kind: "notify_waiters", status, leaseShard: "shard-1" });
 }
 
 describe("start and delivery", () => {
@@ -154,7 +155,7 @@ describe("the user's answer on the link page", () => {
     expectFinished(accepted, "accepted", NOW + 1);
     expect(accepted.result).toEqual({ kind: "decided", status: "accepted", text: DEFAULT_TEXTS.touchAccept });
     expect(accepted.effects).toEqual([
-      { kind: "notify_waiters", status: "accepted" },
+      { kind: "notify_waiters", status: "accepted", leaseShard: "shard-1" },
       { kind: "release", session: "session-name", leaseShard: "shard-1", msisdns: [USER] },
     ]);
     const rejected = t.decide(session(), { decision: "reject", csrfValid: true }, NOW);

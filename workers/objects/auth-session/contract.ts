@@ -21,10 +21,26 @@ export interface SessionOutcome {
 }
 
 /**
+ * A session's overload lease, handed with the outcome to the call that waited on it: that
+ * call gives it back (workers/domain/lease-releases.ts), the session's object does not.
+ */
+export interface LeaseHandoff {
+  shard: string;
+  /** The lease's key in its shard: the session's id. */
+  id: string;
+}
+
+/** What a wait's socket carries: the outcome, and to one waiting call the session's lease. */
+export interface WaitOutcome extends SessionOutcome {
+  lease?: LeaseHandoff;
+}
+
+/**
  * The blocking call's wait (docs/decisions, "hibernatable wait"): the Worker sends a WebSocket
  * upgrade to this URL on the session's stub. A finished session answers 200 with the outcome,
- * an unknown one 404; a pending one accepts the socket (101) and sends the outcome on it once,
- * then closes it. Between the two the object holds no request open and may hibernate.
+ * an unknown one 404; a pending one accepts the socket (101) and sends the outcome on it once
+ * (with the lease to give back, see LeaseHandoff), then closes it. Between the two the object
+ * holds no request open and may hibernate.
  */
 export const WAIT_URL = "https://auth-session.internal/wait";
 
@@ -38,20 +54,30 @@ const FINAL_STATUSES = {
 } satisfies Record<FinalStatus, true>;
 
 /** The outcome as the wait sends it. */
-export function outcomeMessage(outcome: SessionOutcome): string {
+export function outcomeMessage(outcome: WaitOutcome): string {
   return JSON.stringify(outcome);
 }
 
 /** The outcome the wait sent; an error if it is not one (never taken as an answer). */
-export function parseOutcomeMessage(data: unknown): SessionOutcome {
+export function parseOutcomeMessage(data: unknown): WaitOutcome {
   const parsed: unknown = typeof data === "string" ? JSON.parse(data) : null;
-  const o = (typeof parsed === "object" && parsed !== null ? parsed : {}) as { status?: unknown; answeredBy?: unknown };
+  const o = (typeof parsed === "object" && parsed !== null ? parsed : {}) as { status?: unknown; answeredBy?: unknown; lease?: unknown };
   if (typeof o.status !== "string" || !Object.hasOwn(FINAL_STATUSES, o.status)) throw new Error("session wait: not an outcome");
   const status = o.status as FinalStatus;
   const by = o.answeredBy as { deviceId?: unknown; name?: unknown } | undefined;
   if (by !== undefined && (typeof by !== "object" || by === null || typeof by.deviceId !== "string" || typeof by.name !== "string"))
     throw new Error("session wait: bad answeredBy");
-  return by ? { status, answeredBy: { deviceId: by.deviceId as string, name: by.name as string } } : { status };
+  const lease = o.lease as { shard?: unknown; id?: unknown } | undefined;
+  if (
+    lease !== undefined &&
+    (typeof lease !== "object" || lease === null || typeof lease.shard !== "string" || typeof lease.id !== "string")
+  )
+    throw new Error("session wait: bad lease");
+  return {
+    status,
+    ...(by ? { answeredBy: { deviceId: by.deviceId as string, name: by.name as string } } : {}),
+    ...(lease ? { lease: { shard: lease.shard as string, id: lease.id as string } } : {}),
+  };
 }
 
 /**

@@ -23,8 +23,11 @@ export type Effect =
   | { kind: "log"; level: "info" | "warn" | "error"; event: string; fields: Record<string, unknown> }
   /** Tells the async API's object the outcome (its backstop alarm asks if this is lost). */
   | { kind: "notify_async"; asyncName: string; status: FinalStatus; answeredBy?: AnsweredBy }
-  /** Resolves the API calls waiting in wait(). */
-  | { kind: "notify_waiters"; status: FinalStatus }
+  /**
+   * Resolves the API calls waiting in wait() and on sockets; one socket's call also takes the
+   * overload lease in `leaseShard` to give back, and then `release` leaves the lease alone.
+   */
+  | { kind: "notify_waiters"; status: FinalStatus; leaseShard: string | null }
   /** The overload lease and the Subscriber entries (of the user and the asked approver). */
   | { kind: "release"; session: string; leaseShard: string | null; msisdns: string[] }
   /** The user's app stops offering the challenge. */

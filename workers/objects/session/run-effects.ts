@@ -6,6 +6,7 @@
 import type { FinalStatus } from "../../../core/codes";
 import { log } from "../../lib/log";
 import type { SmsMessage } from "../../sms/provider";
+import type { LeaseHandoff } from "../auth-session/contract";
 import type { AliasState } from "./approver-alias";
 import { type DeliveryHost, type SessionSubscriber, pushToApprover } from "./delivery";
 import type { Effect, SmsFailure, Step } from "./effects";
@@ -22,7 +23,8 @@ export interface EffectHost {
   subscriber(msisdn: string): SessionSubscriber;
   /** The session as it is now: re-checked after every await, an answer may have landed. */
   current(): SessionState | null;
-  notifyWaiters(status: FinalStatus): void;
+  /** Tells the waiting calls; true when one of them took `lease` to give back. */
+  notifyWaiters(status: FinalStatus, lease: LeaseHandoff | null): boolean;
   /** Work that must not hold up the answer to the caller (the object stays alive until it is done). */
   background(work: Promise<unknown>): void;
 }
@@ -30,17 +32,24 @@ export interface EffectHost {
 /** The transition an effect's outcome calls for, if any. */
 export type FollowUp = ((state: Pending) => Step<unknown>) | null;
 
-export async function runEffect(effect: Effect, host: EffectHost): Promise<FollowUp> {
+/** What one transition's effects tell the later ones. */
+export interface EffectRun {
+  /** A waiting call took the overload lease (notify_waiters): release leaves it to that call. */
+  leaseHandedOff: boolean;
+}
+
+export async function runEffect(effect: Effect, host: EffectHost, run: EffectRun): Promise<FollowUp> {
   switch (effect.kind) {
     case "log":
       log[effect.level](effect.event, effect.fields);
       return null;
     case "notify_waiters":
-      host.notifyWaiters(effect.status);
+      if (host.notifyWaiters(effect.status, effect.leaseShard ? { shard: effect.leaseShard, id: host.objectId } : null))
+        run.leaseHandedOff = true;
       return null;
     case "release":
       // After the waiters were notified: the answer POST need not wait on two more objects.
-      host.background(release(effect, host));
+      host.background(release(effect, host, run.leaseHandedOff));
       return null;
     case "notify_async":
       await objectStub(host.env, "ASYNC_AUTH", effect.asyncName)
@@ -60,11 +69,14 @@ export async function runEffect(effect: Effect, host: EffectHost): Promise<Follo
   }
 }
 
-/** Lease and Subscriber entries; each also expires on its own, so a failure is only logged. */
-async function release(effect: Extract<Effect, { kind: "release" }>, host: EffectHost): Promise<void> {
+/**
+ * Subscriber entries and the lease (unless a waiting call took it); each also expires on its
+ * own, so a failure is only logged.
+ */
+async function release(effect: Extract<Effect, { kind: "release" }>, host: EffectHost, leaseHandedOff: boolean): Promise<void> {
   const { env } = host;
   const releases: Promise<unknown>[] = effect.msisdns.map((msisdn) => host.subscriber(msisdn).release(effect.session));
-  if (effect.leaseShard) releases.push(objectStub(env, "LOAD_SHARD", effect.leaseShard).release(host.objectId));
+  if (effect.leaseShard && !leaseHandedOff) releases.push(objectStub(env, "LOAD_SHARD", effect.leaseShard).release(host.objectId));
   for (const outcome of await Promise.allSettled(releases)) {
     if (outcome.status === "rejected") log.warn("release_failed", { note: "expires on its own", error: String(outcome.reason) });
   }

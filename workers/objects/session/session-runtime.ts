@@ -98,18 +98,22 @@ export class SessionRuntime {
       delivery: this.#delivery,
       subscriber: place.subscriber,
       current: () => this.#state ?? null,
-      notifyWaiters: (status) => {
+      notifyWaiters: (status, lease) => {
         for (const resolve of this.#waiters.splice(0)) resolve(status);
-        // Each waiting socket gets the outcome once and is closed (see openWait()).
-        const message = outcomeMessage(this.#outcome(status));
+        // Each waiting socket gets the outcome once and is closed (see openWait()). The first
+        // that takes it also gets the lease, which its call gives back (lease-releases.ts).
+        const outcome = this.#outcome(status);
+        let handedOff = false;
         for (const ws of place.waiters()) {
           try {
-            ws.send(message);
+            ws.send(outcomeMessage(lease && !handedOff ? { ...outcome, lease } : outcome));
+            if (lease) handedOff = true;
             ws.close(1000, "outcome sent");
           } catch {
             // Gone already: its call reopens the wait and reads the outcome from storage.
           }
         }
+        return handedOff;
       },
       background: (work) => {
         const tracked = work.finally(() => this.#background.delete(tracked));
@@ -327,8 +331,9 @@ export class SessionRuntime {
 
   /** Effects in order; an effect's outcome may be a next transition (see run-effects.ts). */
   async #run(effects: Effect[]): Promise<void> {
+    const run = { leaseHandedOff: false };
     for (const effect of effects) {
-      const followUp = await runEffect(effect, this.#effectHost);
+      const followUp = await runEffect(effect, this.#effectHost, run);
       if (followUp) await this.#apply(followUp);
     }
   }

@@ -283,7 +283,7 @@ export function finish(state: Pending, status: FinalStatus, now: number, answere
   const approver = approverOf(state)?.approver;
   const msisdns = approver ? [state.msisdn, approver.msisdn] : [state.msisdn];
   const effects: Effect[] = [
-    { kind: "notify_waiters", status },
+    { kind: "notify_waiters", status, leaseShard },
     { kind: "release", session: name, leaseShard, msisdns },
   ];
   if (state.notify) effects.push({ kind: "notify_async", asyncName: state.notify, status, ...(answeredBy ? { answeredBy } : {}) });
