@@ -56,7 +56,7 @@ function fnv1a(text: string): number {
 }
 
 /** The two tries, `first` (when given) before the others, still at most two. */
-export function withFirst<T>(first: T | undefined, picks: T[]): T[] {
+function withFirst<T>(first: T | undefined, picks: T[]): T[] {
   if (first === undefined) return picks;
   const other = picks.find((p) => p !== first);
   return other === undefined ? [first] : [first, other];
