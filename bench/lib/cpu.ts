@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
+import { descendantsOf } from "../../harness/processes.ts";
 
 /**
  * CPU time (user + system, ms) used so far by `rootPid` and every process below it (wrangler,
@@ -18,27 +19,19 @@ export function cpuMsOfTree(rootPid: number): number {
  * the dev tooling around it that production does not have.
  */
 export function cpuMsOfTreeByProgram(rootPid: number): Record<string, number> {
-  const stats = new Map<number, { ppid: number; ticks: number; program: string }>();
-  for (const d of readdirSync("/proc").filter((x) => /^\d+$/.test(x))) {
+  const byProgram: Record<string, number> = {};
+  for (const pid of [rootPid, ...descendantsOf(rootPid)]) {
     try {
-      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
       // "pid (comm) state ppid ...": utime is field 14, stime 15 (1-based over the whole line).
-      const program = programOf(d, stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")));
+      const program = programOf(String(pid), stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")")));
       const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      stats.set(Number(d), { ppid: Number(rest[1]), ticks: Number(rest[11]) + Number(rest[12]), program });
+      const ticks = Number(rest[11]) + Number(rest[12]);
+      byProgram[program] = (byProgram[program] ?? 0) + ticks * 10; // USER_HZ is 100 on Linux
     } catch {
       /* raced with exit */
     }
   }
-  const children = new Map<number, number[]>();
-  for (const [pid, { ppid }] of stats) children.set(ppid, [...(children.get(ppid) ?? []), pid]);
-  const byProgram: Record<string, number> = {};
-  const walk = (pid: number) => {
-    const s = stats.get(pid);
-    if (s) byProgram[s.program] = (byProgram[s.program] ?? 0) + s.ticks * 10; // USER_HZ is 100 on Linux
-    for (const c of children.get(pid) ?? []) walk(c);
-  };
-  walk(rootPid);
   return byProgram;
 }
 

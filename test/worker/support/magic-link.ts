@@ -45,7 +45,6 @@ export interface CallOptions {
   env?: Partial<Env>;
 }
 
-/** Calls the Magic Link API through the Worker's default export, as a client would. */
 /**
  * The test env with `overrides`, one object per overrides object: calls made with the same
  * overrides share it, as every request of one isolate shares its env (what the isolate keeps
@@ -61,6 +60,7 @@ export function envWith(overrides: Partial<Env>): Env {
   return e;
 }
 
+/** Calls the Magic Link API through the Worker's default export, as a client would. */
 export async function callAuth(msisdn: string, opts: CallOptions = {}): Promise<Response> {
   const url = new URL(`https://mfa.example.com/api/sfwa/auth${opts.endpoint ? `/${opts.endpoint}` : ""}`);
   url.searchParams.set("msisdn", msisdn);
