@@ -267,9 +267,9 @@ export const ConfigSchema = z
     ipFailureLimit: RateLimitSchema.default({ perMinute: 10, perHour: 100 }),
     /**
      * Activation started in the app (enter the number, get the activation SMS). Off unless set,
-     * since anyone may ask it to send an SMS. `endpoint`: whose title starts the SMS and whose
-     * per-number rate limit each request counts against, like a sign-in; `ipLimit`: requests one
-     * client address (IPv6: /64) may make.
+     * since anyone may ask it to send an SMS. `endpoint`: whose title starts the SMS (the
+     * number's sign-in rate limit is not spent: anyone may ask); `ipLimit`: requests one client
+     * address (IPv6: /64) may make.
      */
     appActivation: z
       .object({

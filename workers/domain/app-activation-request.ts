@@ -30,7 +30,7 @@ export type ActivationRequestOutcome =
 
 /**
  * Per client address first (answered: it says nothing about the number), then the rest in
- * `delivery`: the number's sign-in rate limit, the cap on activation codes per number, the SMS.
+ * `delivery`: the cap on activation codes per number, the SMS.
  */
 export async function requestActivation(env: Env, ip: string | null, msisdn: string, origin: string): Promise<ActivationRequestOutcome> {
   const config = loadConfig(env);
@@ -50,9 +50,9 @@ async function sendActivationSms(env: Env, config: Config, endpointName: string,
     const endpoint = await resolveEndpoint(env.DB, config.endpoints, endpointName);
     if (!endpoint) return log.error("app_activation_request", { ...line("endpoint_missing"), alert: true });
     const subscriber = objectStub(env, "SUBSCRIBER", msisdn);
-    // Counted like a sign-in: activation SMS and sign-in SMS share the number's budget.
-    const admitted = await subscriber.admit(endpoint.rateLimit ?? config.rateLimit);
-    if (!admitted.allowed) return log.warn("app_activation_request", line("number_rate_limited"));
+    // Not counted against the number's sign-in rate limit: anyone may ask, so a flood of asks
+    // would lock the number's sign-ins out. The activation codes' own cap per number (below)
+    // bounds these SMS instead.
     const token = randomToken();
     const code = randomDigits(ACTIVATION_CODE_DIGITS);
     // The same grant as "Use the app" on the link page, under its cap of codes per number.
