@@ -229,6 +229,19 @@ async function answerChallenge(req: AuthRequest, state: Buffer, deps: FlowDeps):
           method: "challenge-response",
         };
   } catch (e) {
+    // A code nobody could check proves nothing: refused in either fail mode. The fail mode
+    // stands in for the second factor only where it could not be started (right after the
+    // first factor); otherwise cutting the relay's path to the edge after the challenge would
+    // turn any typed code into an Access-Accept.
+    if (e instanceof EdgeUnavailableError) {
+      deps.warn("edge_unavailable", { failMode: deps.config.failMode, step: "code check", error: e.message });
+      return {
+        code: "Access-Reject",
+        reason: `edge unavailable, code not checked: ${e.message}`,
+        replyMessage: "Try again",
+        method: "challenge-response",
+      };
+    }
     return edgeFailure(deps, e, "challenge-response");
   }
 }

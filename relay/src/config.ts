@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { z } from "zod";
 import { E164, normalizeUsername } from "../../core/contracts/relay.ts";
+import { isHttpsOrLoopback } from "../../core/loopback.ts";
 import { TOUCH_BATCH_MAX_LOGINS } from "../../core/contracts/relay-api.ts";
 import { CHALLENGE_TTL_MAX_SECONDS, CHALLENGE_TTL_MIN_SECONDS } from "../../core/contracts/relay-challenge.ts";
 import { USERNAME_ATTRIBUTE_REQUIRED, ldapAccountAttribute } from "./first-factor/ldap-account.ts";
@@ -177,7 +178,8 @@ export const RelayConfigSchema = z.object({
   /** RadSec (RADIUS over TLS, RFC 6614): off unless configured. */
   radsec: RadsecSchema.optional(),
   edge: z.object({
-    url: z.url(),
+    // The edge's answers (accept, reject) are not signed: TLS is what makes them the edge's.
+    url: z.url().refine(isHttpsOrLoopback, "edge.url must be an https:// URL (plain http only to localhost / 127.0.0.1 / ::1)"),
     relayName: z.string().min(1),
     /** PKCS#8 PEM or JWK file with the relay's ES256 private key (`npm run relay -- keygen`). */
     privateKeyFile: z.string(),

@@ -181,4 +181,25 @@ describe("decide() with challenges at the edge", () => {
     // A wrong password never reaches the second factor, whatever the edge does.
     expect(await decide({ ...first, password: "nope" }, d)).toMatchObject({ code: "Access-Reject" });
   });
+
+  it("a code the edge cannot check is refused in either fail mode (cutting the path after the challenge gains nothing)", async () => {
+    for (const failMode of ["safe", "secure"] as const) {
+      const edge = scriptedEdge();
+      const down = new EdgeUnavailableError("timed out");
+      const unreachable: EdgeApi = {
+        ...factors,
+        verifySmsOtp: async () => Promise.reject(down),
+        verifyTotp: async () => Promise.reject(down),
+        verifyChallengeResponse: async () => Promise.reject(down),
+      };
+      const d = { ...deps(edge.api, failMode), edge: unreachable };
+      const c = await decide(first, d);
+      expect(c).toMatchObject({ code: "Access-Challenge" });
+      // The State is redeemed at the edge (it answers), then the code's check cannot be made.
+      expect(await decide({ ...first, password: "000000", state: c.state }, d)).toMatchObject({
+        code: "Access-Reject",
+        reason: "edge unavailable, code not checked: timed out",
+      });
+    }
+  });
 });

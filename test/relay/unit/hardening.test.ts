@@ -82,6 +82,15 @@ describe("safe defaults (item 2)", () => {
     expect(config().firstFactor).toEqual({ type: "none" });
   });
 
+  it("the edge only over https (its answers are unsigned: TLS makes them the edge's); plain http only to loopback", () => {
+    const at = (url: string) => config({ edge: { ...base.edge, url } });
+    expect(() => at("http://mfa.example.com")).toThrow(/edge.url must be an https:\/\/ URL/);
+    expect(() => at("http://10.0.0.5:8787")).toThrow(/edge.url must be an https:\/\/ URL/);
+    for (const url of ["https://mfa.example.com", "http://127.0.0.1:8787", "http://localhost:8787", "http://[::1]:8787"]) {
+      expect(at(url).edge.url).toBe(url);
+    }
+  });
+
   it("an E.164 username is not a phone number unless opted in, and then only for known users", async () => {
     const e = recordingEdge();
     expect(config().usernameAsMsisdn).toBe(false);
