@@ -143,4 +143,26 @@ describe("a new device joining a number that has a device", () => {
     await r.finish();
     expect(await auditActions(started)).toEqual(["app_device_activated", "app_device_replacement_requested", "app_device_replaced"]);
   });
+
+  it("a join still waiting is dropped when the number's last device goes: nobody is left to refuse it", async () => {
+    const msisdn = freshMsisdn();
+    const old = await activateDevice(msisdn);
+    const subscriber = env.SUBSCRIBER.getByName(msisdn);
+    const r = await requestReplacement(msisdn);
+    expect(r.body.status).toBe("replacement_pending");
+    await r.finish();
+    // The window has passed unrefused (aged in storage), and then the number's only device is
+    // removed (as the operator's removeDevice does) before the join was claimed.
+    await runInDurableObject(subscriber, async (_i, state) => {
+      const rep = (await state.storage.get<{ effectiveAt: number }>("replacement"))!;
+      await state.storage.put("replacement", { ...rep, effectiveAt: Date.now() - 1 });
+    });
+    expect(await subscriber.removeDevice(old.deviceId)).toBeTruthy();
+    await runInDurableObject(subscriber, async (_i, state) => {
+      expect(await state.storage.get("replacement")).toBeUndefined();
+    });
+    const claimed = await r.claim();
+    expect(claimed.status).toBe(404);
+    expect(await subscriber.devices()).toEqual([]);
+  });
 });

@@ -86,6 +86,18 @@ describe("Subscriber device: signed updates are taken once", () => {
     expect(takeUpdateId(taken ?? {}, { jti: "b".repeat(22), iat: Math.floor(later / 1000) }, later)).not.toHaveProperty("a".repeat(22));
   });
 
+  it("at the window's last instant an id is still remembered, and just past it the update is stale", () => {
+    const jti = "c".repeat(22);
+    const taken = takeUpdateId({}, { jti, iat }, now) ?? {};
+    // A replay whose freshness check passed at the window's end, and whose take runs at that instant.
+    const edge = iat * 1000 + UPDATE_WINDOW_MS;
+    expect(isFresh(iat, edge)).toBe(true);
+    expect(takeUpdateId(taken, { jti, iat }, edge)).toBeNull();
+    // A take that runs later than the check (queued behind other work) is refused as stale.
+    expect(takeUpdateId(taken, { jti, iat }, edge + 1)).toBeNull();
+    expect(takeUpdateId({}, { jti: "d".repeat(22), iat }, edge + 1)).toBeNull();
+  });
+
   it("remembers at most MAX_UPDATES_TAKEN ids, dropping those forgotten soonest", () => {
     let taken: Record<string, number> = {};
     for (let i = 0; i < MAX_UPDATES_TAKEN + 5; i++)

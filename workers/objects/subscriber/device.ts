@@ -48,15 +48,19 @@ export function withGrant(grants: ActivationGrants, tokenHash: string, grant: Ac
 export const MAX_UPDATES_TAKEN = 200;
 
 /**
- * `taken` with `jti` added, or null if it was taken already. Ids are forgotten once their
- * update could no longer pass the freshness check (its `iat` plus the window).
+ * `taken` with `jti` added, or null if it was taken already or is no longer fresh at `now`.
+ * An id is remembered for as long as its update could pass the freshness check (up to and
+ * including its `iat` plus the window), and freshness is checked again here, with the same
+ * `now`: the check before the serialised section ran earlier, and a replay that passed it just
+ * before the window closed must not find its id already forgotten.
  */
 export function takeUpdateId(
   taken: SubscriberKeys["updatesTaken"],
   claims: Pick<DeviceUpdateClaims, "jti" | "iat">,
   now: number,
 ): SubscriberKeys["updatesTaken"] | null {
-  const live = Object.entries(taken).filter(([, forgetAt]) => forgetAt > now);
+  if (!isFresh(claims.iat, now)) return null;
+  const live = Object.entries(taken).filter(([, forgetAt]) => forgetAt >= now);
   if (live.some(([id]) => id === claims.jti)) return null;
   live.sort((a, b) => b[1] - a[1]);
   return Object.fromEntries([[claims.jti, claims.iat * 1000 + UPDATE_WINDOW_MS], ...live.slice(0, MAX_UPDATES_TAKEN - 1)]);
@@ -206,7 +210,9 @@ export class Device {
 
   /**
    * Forgets the device `deviceId` (its key, seed, replay state). With no device left, the
-   * challenges pushed are no longer offered either.
+   * challenges pushed are no longer offered either, and a join still waiting is dropped: it was
+   * let wait so that the number's devices could refuse it, and none is left to do so (a new
+   * activation, with a new SMS, is what a number without a device takes).
    */
   async forget(deviceId: string): Promise<DeviceInfo | null> {
     const devices = await loadDevices(this.#store);
@@ -215,6 +221,7 @@ export class Device {
     delete devices[device.id];
     await saveDevices(this.#store, devices);
     if (Object.keys(devices).length === 0) {
+      await this.#store.delete("replacement");
       await this.#store.delete("crUsed");
       await this.#store.put("pending", withoutChallenges(await loadPending(this.#store, Date.now())));
       await this.#noDeviceLeft();
@@ -228,7 +235,7 @@ export class Device {
     return signer ? signedUpdate(signer.publicKey, jws) : null;
   }
 
-  /** Takes the update's one-time id (inside #serial): false if it was taken before (a replay). */
+  /** Takes the update's one-time id (inside #serial): false if it was taken before (a replay) or is stale by now. */
   async takeUpdate(claims: DeviceUpdateClaims): Promise<boolean> {
     const taken = takeUpdateId((await this.#store.get("updatesTaken")) ?? {}, claims, Date.now());
     if (!taken) return false;
