@@ -15,9 +15,8 @@ import { objectStub, objectId } from "../lib/durable-objects";
 import { outcomeOn, startAndOpenWait, waitOnSession } from "./session-wait";
 import type { SessionAddress } from "./session-address";
 import { E164 } from "../../core/contracts/relay";
-import { sealLinkToken } from "../../core/link-route";
+import { type LinkKey, sealLinkToken } from "../../core/link-route";
 import { linkKeyOrNull } from "../store/link-key";
-import type { WebCryptoKey } from "../../core/web-crypto";
 
 export type AuthOutcome =
   /**
@@ -165,7 +164,7 @@ async function startHosted(
   config: Config,
   r: SessionRequest,
   publicOrigin: string,
-  key: WebCryptoKey,
+  key: LinkKey,
   begin: Begin,
 ): Promise<SessionStart> {
   const token = await sealLinkToken(key, r.msisdn);

@@ -1,15 +1,15 @@
 import { base64url, fromBase64url } from "../../core/base64url";
-import { importLinkKey } from "../../core/link-route";
-import type { WebCryptoKey } from "../../core/web-crypto";
+import { type LinkKey, importLinkKey } from "../../core/link-route";
 
 /**
  * The deployment's link key (migrations/0008_link_keys.sql): made by the first Worker that
  * needs one, then the same for every Worker, read once per isolate. Nothing to configure:
- * it keeps numbers out of links; the links' secrecy is their own random bits.
+ * it keeps numbers out of links and lets no one else point a link at a number (core/link-route.ts);
+ * the links' secrecy is their own random bits.
  */
-const keys = new WeakMap<D1Database, Promise<WebCryptoKey>>();
+const keys = new WeakMap<D1Database, Promise<LinkKey>>();
 
-export function linkKey(db: D1Database): Promise<WebCryptoKey> {
+export function linkKey(db: D1Database): Promise<LinkKey> {
   let key = keys.get(db);
   if (!key) {
     key = load(db);
@@ -22,7 +22,7 @@ export function linkKey(db: D1Database): Promise<WebCryptoKey> {
 
 const SELECT = "SELECT key FROM link_keys WHERE id = 1";
 
-async function load(db: D1Database): Promise<WebCryptoKey> {
+async function load(db: D1Database): Promise<LinkKey> {
   let stored = await db.prepare(SELECT).first<string>("key");
   if (stored === null) {
     // Two Workers may both find none: the first insert wins and both read it back.
@@ -42,7 +42,7 @@ async function load(db: D1Database): Promise<WebCryptoKey> {
  * D1 down): logged, and the callers fall back to sessions in objects of their own, which need
  * no key. A Magic Link call keeps working either way.
  */
-export async function linkKeyOrNull(db: D1Database, onError: (e: unknown) => void): Promise<WebCryptoKey | null> {
+export async function linkKeyOrNull(db: D1Database, onError: (e: unknown) => void): Promise<LinkKey | null> {
   try {
     return await linkKey(db);
   } catch (e) {
