@@ -22,18 +22,28 @@ export interface MatchSetup {
   callerShowsNumber: boolean;
 }
 
-export type LinkPageMatch = { kind: "none" } | { kind: "pick"; choices: number[] } | { kind: "show"; number: number };
+export type LinkPageMatch =
+  | { kind: "none" }
+  | { kind: "pick"; choices: number[] }
+  | { kind: "show"; number: number }
+  /** An Accept counts only in the app, with user verification: the page offers Reject alone. */
+  | { kind: "in_app" };
 
-/** What the SMS link page offers. */
-export function linkPageMatch(m: MatchSetup): LinkPageMatch {
+/**
+ * What the SMS link page offers. `acceptInApp`: the endpoint wants user verification and the
+ * number's app can give it, so a one-tap Accept on the page would be the way around it (the
+ * page of a service-picked number offers no Accept anyway, and keeps showing the number).
+ */
+export function linkPageMatch(m: MatchSetup, acceptInApp = false): LinkPageMatch {
+  if (m.matchNumber !== null && !(m.callerShowsNumber && m.choices)) return { kind: "show", number: m.matchNumber };
+  if (acceptInApp) return { kind: "in_app" };
   if (m.matchNumber === null) return { kind: "none" };
-  if (m.callerShowsNumber && m.choices) return { kind: "pick", choices: m.choices };
-  return { kind: "show", number: m.matchNumber };
+  return { kind: "pick", choices: m.choices ?? [] };
 }
 
-/** Whether the channel may take an Accept at all ("show" pages may only reject). */
+/** Whether the channel may take an Accept at all ("show" and "in_app" pages may only reject). */
 export function acceptOffered(page: LinkPageMatch): boolean {
-  return page.kind !== "show";
+  return page.kind !== "show" && page.kind !== "in_app";
 }
 
 export interface AnswerVerdict {
@@ -45,7 +55,8 @@ export interface AnswerVerdict {
 /**
  * Whether an answer counts. `expected` null: no number to match. A Reject is always a
  * rejection; an Accept that does not count is one too (someone may be fishing for a blind
- * approval), so the sign-in ends TOUCH_REJECTED.
+ * approval), so the sign-in ends TOUCH_REJECTED. `channelAccepts` false: this channel offers
+ * no Accept (acceptOffered), whatever the number.
  */
 export function judgeAnswer(
   expected: number | null,
@@ -54,8 +65,9 @@ export function judgeAnswer(
   channelAccepts = true,
 ): AnswerVerdict {
   if (decision === "reject") return { status: "rejected", mismatch: false };
+  if (!channelAccepts) return { status: "rejected", mismatch: true };
   if (expected === null) return { status: "accepted", mismatch: false };
-  const counts = channelAccepts && pick === expected;
+  const counts = pick === expected;
   return { status: counts ? "accepted" : "rejected", mismatch: !counts };
 }
 

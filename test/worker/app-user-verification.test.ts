@@ -16,7 +16,7 @@ import {
   waitForPush,
   type TestDevice,
 } from "./support/authenticator-app";
-import { callAuth, codeOf, freshMsisdn } from "./support/magic-link";
+import { answer, callAuth, codeOf, freshMsisdn, gatewayRequests, openLink, waitForLink } from "./support/magic-link";
 import { SoftwareAuthenticator } from "./support/software-authenticator";
 
 /** A device with a platform authenticator (registered at activation) and a sign-in pushed to it. */
@@ -149,6 +149,36 @@ describe("approval with user verification", () => {
         expect(await codeOf(pending)).toBe("TOUCH_REJECTED");
       }
     }
+  });
+
+  it("the SMS link that follows the push cannot accept: a one-tap Accept there would go around the verification", async () => {
+    const msisdn = freshMsisdn();
+    const d = await activateDevice(msisdn, { name: "Phone", authenticator: new SoftwareAuthenticator(EDGE_ORIGIN), endpoint: APP_UV });
+    const before = (await gatewayRequests(msisdn)).length;
+    const pending = callAuth(msisdn, APP_UV);
+    await waitForPush(d.sub!);
+    // The push was not answered: after the grace period the SMS link goes out, as a fallback.
+    const link = await waitForLink(msisdn, 10_000, before);
+    const page = await openLink(link);
+    expect(page.res.status).toBe(200);
+    expect(page.html).toContain('id="approve-in-app"');
+    expect(page.html).not.toMatch(/name="decision" value="accept"/);
+    expect(page.html).toMatch(/name="decision" value="reject"/);
+    // An Accept posted anyway (the form is easy to write by hand) does not count: it rejects.
+    expect((await answer(link, "accept", page.csrf!)).status).toBe(200);
+    expect(await codeOf(pending)).toBe("TOUCH_REJECTED");
+  });
+
+  it("a number whose app cannot verify its user keeps the link's Accept (uvFallback tap: a tap is the bar anyway)", async () => {
+    const msisdn = freshMsisdn();
+    await activateDevice(msisdn, { endpoint: APP_UV_TAP });
+    const before = (await gatewayRequests(msisdn)).length;
+    const pending = callAuth(msisdn, APP_UV_TAP);
+    const link = await waitForLink(msisdn, 10_000, before);
+    const page = await openLink(link);
+    expect(page.html).not.toContain('id="approve-in-app"');
+    expect((await answer(link, "accept", page.csrf!)).status).toBe(200);
+    expect(await codeOf(pending)).toBe("TOUCH_ACCEPTED");
   });
 
   it("activation refuses a registration that does not verify (UV off, another origin, another challenge), and activates nothing", async () => {

@@ -5,7 +5,8 @@ import { Layout } from "./layout";
 /**
  * The magic-link page: shows the request and posts the answer (GET alone never decides).
  * With number matching (see lib/match-policy) the Accept is one of three number buttons
- * ("pick"), or, when only this page shows the number, absent ("show": accept in the app).
+ * ("pick"), or, when only this page shows the number, absent ("show": accept in the app). Where
+ * the endpoint asks for user verification and the app can give it, absent too ("in_app").
  * Script-free: plain forms with the CSRF token.
  */
 export function ApprovalPage(props: {
@@ -26,6 +27,11 @@ export function ApprovalPage(props: {
     <Layout title={texts.title}>
       <h1>{texts.title}</h1>
       <p>{texts.authentication}</p>
+      {match.kind === "in_app" && (
+        <p class="muted" id="approve-in-app">
+          To approve, open the authenticator app: it asks for your fingerprint, face or device PIN. You can reject here.
+        </p>
+      )}
       {match.kind === "show" && (
         <div class="match">
           <span class="muted">To approve, open the authenticator app and pick</span>

@@ -47,3 +47,18 @@ describe("when no app can be asked", () => {
     expect(withoutApp(off)).toEqual(off);
   });
 });
+
+describe("a link page that leaves the Accept to the app (user verification)", () => {
+  it("offers Reject alone, except that a service-picked number is still shown; any Accept there rejects", () => {
+    const none = { matchNumber: null, choices: null, callerShowsNumber: false };
+    const caller = { matchNumber: 42, choices: [17, 42, 88], callerShowsNumber: true };
+    const service = { matchNumber: 42, choices: [17, 42, 88], callerShowsNumber: false };
+    expect(linkPageMatch(none, true)).toEqual({ kind: "in_app" });
+    expect(linkPageMatch(caller, true)).toEqual({ kind: "in_app" });
+    expect(linkPageMatch(service, true)).toEqual({ kind: "show", number: 42 });
+    expect(acceptOffered({ kind: "in_app" })).toBe(false);
+    expect(judgeAnswer(null, "accept", undefined, false)).toEqual({ status: "rejected", mismatch: true });
+    expect(judgeAnswer(42, "accept", 42, false)).toEqual({ status: "rejected", mismatch: true });
+    expect(judgeAnswer(null, "reject", undefined, false)).toEqual({ status: "rejected", mismatch: false });
+  });
+});

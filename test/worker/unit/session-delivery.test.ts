@@ -6,11 +6,11 @@ import type { PushTarget } from "../../../workers/objects/subscriber/contract";
 
 const TARGET: PushTarget = {
   challengeId: "chal",
-  devices: [{ deviceId: "dev", subscription: { endpoint: "https://push.test/x", keys: { p256dh: "p", auth: "a" } } }],
+  devices: [{ deviceId: "dev", subscription: { endpoint: "https://push.test/x", keys: { p256dh: "p", auth: "a" } }, userVerifying: false }],
 };
 const REQUEST = { msisdn: "+46701234567", session: "s1", endpoint: "ep", expiresAt: Date.now() + 60_000 };
 
-function host(options: { push?: PushResult; target?: PushTarget | null; config?: "off" | "broken" }) {
+function host(options: { push?: PushResult | ((endpoint: string) => PushResult); target?: PushTarget | null; config?: "off" | "broken" }) {
   const calls: string[] = [];
   const fake: DeliveryHost = {
     pushConfig() {
@@ -23,9 +23,10 @@ function host(options: { push?: PushResult; target?: PushTarget | null; config?:
       approverTarget: async (session, until) => (calls.push(`approverTarget ${session} ${until}`), options.target ?? null),
       forgetDevice: async (deviceId) => (calls.push(`forget ${deviceId}`), true),
     }),
-    sendPush: async (_subscription, data, _vapid, push) => {
+    sendPush: async (subscription, data, _vapid, push) => {
       calls.push(`push ${data.c} ttl<=${push.ttlSeconds <= 60}`);
-      return options.push ?? { kind: "delivered", status: 201 };
+      const result = options.push ?? { kind: "delivered", status: 201 };
+      return typeof result === "function" ? result(subscription.endpoint) : result;
     },
     sendSms: async () => {
       calls.push("sms");
@@ -37,13 +38,13 @@ function host(options: { push?: PushResult; target?: PushTarget | null; config?:
 describe("session push delivery", () => {
   it("delivered: the challenge id is pushed and the challenge reported", async () => {
     const { fake, calls } = host({ target: TARGET });
-    expect(await pushToUser(fake, REQUEST)).toEqual({ challenge: { challengeId: "chal" }, delivered: true });
+    expect(await pushToUser(fake, REQUEST)).toEqual({ challenge: { challengeId: "chal" }, delivered: true, userVerifying: false });
     expect(calls).toEqual(["pushTarget +46701234567 s1", "push chal ttl<=true"]);
   });
 
   it("failed: the challenge exists but was not delivered (the device is kept)", async () => {
     const { fake, calls } = host({ target: TARGET, push: { kind: "failed", reason: "timeout" } });
-    expect(await pushToUser(fake, REQUEST)).toEqual({ challenge: { challengeId: "chal" }, delivered: false });
+    expect(await pushToUser(fake, REQUEST)).toEqual({ challenge: { challengeId: "chal" }, delivered: false, userVerifying: false });
     expect(calls).not.toContain("forget dev");
   });
 
@@ -65,18 +66,40 @@ describe("session push delivery", () => {
     const two: PushTarget = {
       challengeId: "chal",
       devices: [
-        { deviceId: "phone", subscription: { endpoint: "https://push.test/a", keys: { p256dh: "p", auth: "a" } } },
-        { deviceId: "tablet", subscription: { endpoint: "https://push.test/b", keys: { p256dh: "p", auth: "a" } } },
+        { deviceId: "phone", subscription: { endpoint: "https://push.test/a", keys: { p256dh: "p", auth: "a" } }, userVerifying: false },
+        { deviceId: "tablet", subscription: { endpoint: "https://push.test/b", keys: { p256dh: "p", auth: "a" } }, userVerifying: false },
       ],
     };
     const both = host({ target: two });
-    expect(await pushToUser(both.fake, REQUEST)).toEqual({ challenge: { challengeId: "chal" }, delivered: true });
+    expect(await pushToUser(both.fake, REQUEST)).toEqual({ challenge: { challengeId: "chal" }, delivered: true, userVerifying: false });
     expect(both.calls.filter((c) => c.startsWith("push "))).toHaveLength(2);
     const gone = host({ target: two, push: { kind: "gone", status: 410 } });
     expect(await pushToUser(gone.fake, REQUEST)).toBeNull(); // every device gone: no push at all
     expect(gone.calls).toEqual(expect.arrayContaining(["forget phone", "forget tablet"]));
     const failed = host({ target: two, push: { kind: "failed", reason: "timeout" } });
-    expect(await pushToUser(failed.fake, REQUEST)).toEqual({ challenge: { challengeId: "chal" }, delivered: false });
+    expect(await pushToUser(failed.fake, REQUEST)).toEqual({ challenge: { challengeId: "chal" }, delivered: false, userVerifying: false });
+  });
+
+  it("says whether a device it went to can verify its user; a gone one does not count", async () => {
+    const sub = (endpoint: string) => ({ endpoint, keys: { p256dh: "p", auth: "a" } });
+    const mixed: PushTarget = {
+      challengeId: "chal",
+      devices: [
+        { deviceId: "phone", subscription: sub("https://push.test/uv"), userVerifying: true },
+        { deviceId: "tablet", subscription: sub("https://push.test/tap"), userVerifying: false },
+      ],
+    };
+    expect(await pushToUser(host({ target: mixed }).fake, REQUEST)).toMatchObject({ delivered: true, userVerifying: true });
+    // A push that failed still leaves the challenge to the app opened by hand: it counts.
+    const failed = host({ target: mixed, push: { kind: "failed", reason: "timeout" } });
+    expect(await pushToUser(failed.fake, REQUEST)).toMatchObject({ delivered: false, userVerifying: true });
+    // The verifying device is gone (forgotten): only the tapping one is left.
+    const gone = host({
+      target: mixed,
+      push: (endpoint) => (endpoint.endsWith("/uv") ? { kind: "gone", status: 410 } : { kind: "delivered", status: 201 }),
+    });
+    expect(await pushToUser(gone.fake, REQUEST)).toMatchObject({ delivered: true, userVerifying: false });
+    expect(gone.calls).toContain("forget phone");
   });
 
   it("the approver's entry lapses a margin after the session's deadline", async () => {

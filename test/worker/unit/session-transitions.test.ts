@@ -6,7 +6,7 @@ import type { SessionInit } from "../../../workers/objects/auth-session/contract
 import type { Effect, Step } from "../../../workers/objects/session/effects";
 import { type Pending, type SessionState, fromStored } from "../../../workers/objects/session/state";
 import * as t from "../../../workers/objects/session/transitions";
-import { APPROVER_ACCEPTED, APPROVER_REJECTED, NUMBER_MISMATCH } from "../../../workers/objects/session/views";
+import { APPROVER_ACCEPTED, APPROVER_REJECTED, NUMBER_MISMATCH, linkPageView } from "../../../workers/objects/session/views";
 
 const NOW = 1_700_000_000_000;
 const TIMEOUT = 60_000;
@@ -29,6 +29,8 @@ interface Options {
   matchNumber?: number | null;
   callerShowsNumber?: boolean;
   assisted?: boolean;
+  /** The endpoint's appApproval: user verification (uvFallback refuse). */
+  uv?: boolean;
 }
 
 function init(options: Options = {}): SessionInit {
@@ -47,6 +49,7 @@ function init(options: Options = {}): SessionInit {
       push: options.push ? { graceMs: GRACE } : null,
       matchNumber: options.matchNumber ?? null,
       callerShowsNumber: options.callerShowsNumber ?? false,
+      ...(options.uv ? { approval: { approval: "user-verification" as const, fallback: "refuse" as const } } : {}),
     },
     assisted: options.assisted ? { approvers: APPROVERS, linkBase: "https://mfa.test" } : null,
   };
@@ -123,13 +126,18 @@ describe("start and delivery", () => {
   });
 
   it("a failed push keeps the challenge (and the number), and sends the SMS link now", () => {
-    const step = t.userPushed(session({ push: true, matchNumber: 42 }), { challenge: CHALLENGE, delivered: false }, SMS, NOW);
+    const step = t.userPushed(
+      session({ push: true, matchNumber: 42 }),
+      { challenge: CHALLENGE, delivered: false, userVerifying: false },
+      SMS,
+      NOW,
+    );
     expect(pending(step.state)).toMatchObject({ matchNumber: 42, push: { challengeId: "chal", nonces: {} }, channel: "sms" });
     expect(kinds(step.effects)).toEqual(["send_sms"]);
   });
 
   it("a delivered push owes the SMS link after the grace period, and the alarm wakes for it", () => {
-    const step = t.userPushed(session({ push: true }), { challenge: CHALLENGE, delivered: true }, SMS, NOW);
+    const step = t.userPushed(session({ push: true }), { challenge: CHALLENGE, delivered: true, userVerifying: false }, SMS, NOW);
     expect(pending(step.state)).toMatchObject({ channel: "push", smsDue: { at: NOW + GRACE, ...SMS } });
     expect(pending(step.state).smsDue?.to).toBeUndefined();
     expect(step.effects).toEqual([]);
@@ -137,9 +145,54 @@ describe("start and delivery", () => {
   });
 
   it("a service-picked number is shown only on the link page: push and SMS both go now", () => {
-    const step = t.userPushed(session({ push: true, matchNumber: 42 }), { challenge: CHALLENGE, delivered: true }, SMS, NOW);
+    const step = t.userPushed(
+      session({ push: true, matchNumber: 42 }),
+      { challenge: CHALLENGE, delivered: true, userVerifying: false },
+      SMS,
+      NOW,
+    );
     expect(pending(step.state)).toMatchObject({ channel: "push+sms", smsDue: null });
     expect(step.effects).toEqual([{ kind: "send_sms", sms: { to: USER, ...SMS }, onFailure: { event: "delivery_failed", finish: null } }]);
+  });
+});
+
+describe("user verification asked for: the SMS link cannot accept where the app can verify", () => {
+  const pushedTo = (userVerifying: boolean, delivered = true) => ({ challenge: CHALLENGE, delivered, userVerifying });
+  const pageOf = (state: Pending) => {
+    const view = linkPageView(state);
+    if (view.kind !== "pending") throw new Error(view.kind);
+    return view.match;
+  };
+
+  it("pushed to a device that verifies its user: the page offers Reject alone, and an Accept posted anyway rejects", () => {
+    for (const delivered of [true, false]) {
+      const state = pending(t.userPushed(session({ push: true, uv: true }), pushedTo(true, delivered), SMS, NOW).state);
+      expect(state.acceptInApp).toBe(true);
+      expect(pageOf(state)).toEqual({ kind: "in_app" });
+      const step = t.decide(state, { decision: "accept", csrfValid: true }, NOW);
+      expect(step.result).toMatchObject({ kind: "decided", status: "rejected" });
+      expect(step.state.status).toBe("rejected");
+      expect(step.effects).toContainEqual(expect.objectContaining({ kind: "log", event: "accept_not_in_app" }));
+      expect(t.decide(state, { decision: "reject", csrfValid: true }, NOW).result).toMatchObject({ status: "rejected" });
+    }
+  });
+
+  it("a service-picked number stays shown (no Accept either); a tapping policy, a device without it or no app keep the Accept", () => {
+    const shown = pending(t.userPushed(session({ push: true, uv: true, matchNumber: 42 }), pushedTo(true), SMS, NOW).state);
+    expect(pageOf(shown)).toEqual({ kind: "show", number: 42 });
+    const picked = pending(
+      t.userPushed(session({ push: true, uv: true, matchNumber: 42, callerShowsNumber: true }), pushedTo(true), SMS, NOW).state,
+    );
+    expect(pageOf(picked)).toEqual({ kind: "in_app" });
+    for (const state of [
+      pending(t.userPushed(session({ push: true }), pushedTo(true), SMS, NOW).state),
+      pending(t.userPushed(session({ push: true, uv: true }), pushedTo(false), SMS, NOW).state),
+      pending(t.userPushed(session({ push: true, uv: true }), null, SMS, NOW).state),
+    ]) {
+      expect(state.acceptInApp).toBeUndefined();
+      expect(pageOf(state)).toEqual({ kind: "none" });
+      expect(t.decide(state, { decision: "accept", csrfValid: true }, NOW).result).toMatchObject({ status: "accepted" });
+    }
   });
 });
 
@@ -226,7 +279,9 @@ describe("Assisted Login: the approver", () => {
   });
 
   it("the user's pushed challenge is closed once they picked", () => {
-    const pushed = pending(t.userPushed(choosing({ push: true }), { challenge: CHALLENGE, delivered: true }, SMS, NOW).state);
+    const pushed = pending(
+      t.userPushed(choosing({ push: true }), { challenge: CHALLENGE, delivered: true, userVerifying: false }, SMS, NOW).state,
+    );
     const step = t.chooseApprover(pushed, { approverId: "a2", csrfValid: true }, SECRETS, NOW);
     expect(step.effects[0]).toEqual({ kind: "close_challenge", msisdn: USER, session: "session-name" });
     expect(kinds(step.effects)).toEqual(["close_challenge", "ask_approver"]);
@@ -255,7 +310,7 @@ describe("Assisted Login: the approver", () => {
 
   it("approver push delivered: their SMS link is owed after the grace period", () => {
     const sms = { to: "+46700000011", ...SMS };
-    const step = t.approverPushed(approverAsked({ push: true }), { challenge: CHALLENGE, delivered: true }, sms, NOW);
+    const step = t.approverPushed(approverAsked({ push: true }), { challenge: CHALLENGE, delivered: true, userVerifying: false }, sms, NOW);
     expect(pending(step.state)).toMatchObject({
       smsDue: { at: NOW + GRACE, ...sms },
       assisted: { approver: { push: { challengeId: "chal", nonces: {} } } },
@@ -267,7 +322,7 @@ describe("Assisted Login: the approver", () => {
   it("approver without push (or a failed push): the SMS link now; if it fails, invalid_approver", () => {
     const sms = { to: "+46700000011", ...SMS };
     const onFailure = { event: "approver_delivery_failed", finish: "invalid_approver" };
-    for (const pushed of [null, { challenge: CHALLENGE, delivered: false }]) {
+    for (const pushed of [null, { challenge: CHALLENGE, delivered: false, userVerifying: false }]) {
       const step = t.approverPushed(approverAsked({ push: true }), pushed, sms, NOW);
       expect(pending(step.state).smsDue).toBeNull();
       expect(step.effects).toEqual([{ kind: "send_sms", sms, onFailure }]);
@@ -304,7 +359,9 @@ describe("Assisted Login: the approver", () => {
 describe("the app's answer", () => {
   /** A session whose user's app holds the challenge with the nonce of its last details fetch. */
   function withApp(options: Options = {}): Pending {
-    const pushed = pending(t.userPushed(session({ push: true, ...options }), { challenge: CHALLENGE, delivered: true }, SMS, NOW).state);
+    const pushed = pending(
+      t.userPushed(session({ push: true, ...options }), { challenge: CHALLENGE, delivered: true, userVerifying: false }, SMS, NOW).state,
+    );
     const step = t.issueNonce(pushed, "user", DEVICE, "nonce");
     expect(step.result).toMatchObject({ kind: "pending", role: "user", nonce: "nonce", step: "answer" });
     return pending(step.state);
@@ -369,7 +426,12 @@ describe("the app's answer", () => {
     const again = t.appDecide(state, { role: "user", nonceValid: true, claims: claims(), device: DEVICE, uv: "missing" }, fresh, NOW);
     expect(again.result).toEqual({ kind: "not_found" });
     const approverApp = pending(
-      t.approverPushed(state, { challenge: { challengeId: "c2" }, delivered: true }, { to: "+46700000011", ...SMS }, NOW).state,
+      t.approverPushed(
+        state,
+        { challenge: { challengeId: "c2" }, delivered: true, userVerifying: false },
+        { to: "+46700000011", ...SMS },
+        NOW,
+      ).state,
     );
     const view = t.issueNonce(approverApp, "approver", DEVICE, "approver-nonce");
     expect(view.result).toMatchObject({
@@ -396,7 +458,8 @@ describe("the app's answer", () => {
 });
 
 describe("the single alarm", () => {
-  const pushed = () => pending(t.userPushed(session({ push: true }), { challenge: CHALLENGE, delivered: true }, SMS, NOW).state);
+  const pushed = () =>
+    pending(t.userPushed(session({ push: true }), { challenge: CHALLENGE, delivered: true, userVerifying: false }, SMS, NOW).state);
 
   it("an early wake changes nothing", () => {
     const state = pushed();
@@ -420,7 +483,9 @@ describe("the single alarm", () => {
 
   it("the approver's owed SMS goes to the approver and keeps the channel", () => {
     const sms = { to: "+46700000011", ...SMS };
-    const asked = pending(t.approverPushed(approverAsked({ push: true }), { challenge: CHALLENGE, delivered: true }, sms, NOW).state);
+    const asked = pending(
+      t.approverPushed(approverAsked({ push: true }), { challenge: CHALLENGE, delivered: true, userVerifying: false }, sms, NOW).state,
+    );
     const woken = t.wake(asked, NOW + GRACE);
     expect(woken.state).toMatchObject({ smsDue: null, channel: "sms" });
     expect(woken.effects[1]).toEqual({ kind: "send_sms", sms, onFailure: { event: "delivery_failed", finish: null } });
@@ -505,7 +570,9 @@ describe("Assisted Login: an approver who is the requester under another number"
   });
 
   it("in the app too: the list leaves her out and a signed pick of her ends invalid_approver", () => {
-    const pushed = pending(t.userPushed(carolSession(["carol"], true), { challenge: CHALLENGE, delivered: true }, SMS, NOW).state);
+    const pushed = pending(
+      t.userPushed(carolSession(["carol"], true), { challenge: CHALLENGE, delivered: true, userVerifying: false }, SMS, NOW).state,
+    );
     const fetched = pending(t.issueNonce(pushed, "user", DEVICE, "nonce").state);
     const answer = (state: Pending, a?: string) =>
       t.appDecide(state, { role: "user", nonceValid: true, claims: claims(a ? { a } : {}), device: DEVICE, uv: "missing" }, fresh, NOW);

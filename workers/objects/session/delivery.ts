@@ -127,5 +127,6 @@ async function pushChallenge(
     }),
   );
   if (results.every((kind) => kind === "gone")) return null;
-  return { challenge: { challengeId: target.challengeId }, delivered: results.includes("delivered") };
+  const userVerifying = target.devices.some((d, i) => d.userVerifying && results[i] !== "gone");
+  return { challenge: { challengeId: target.challengeId }, delivered: results.includes("delivered"), userVerifying };
 }

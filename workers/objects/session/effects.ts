@@ -42,6 +42,8 @@ export interface PushOutcome {
   challenge: { challengeId: string };
   /** At least one device's push service took it. */
   delivered: boolean;
+  /** One of the devices it went to can verify its user (has a platform credential). */
+  userVerifying: boolean;
 }
 
 export function logEffect(level: "info" | "warn" | "error", event: string, fields: Record<string, unknown>): Effect {

@@ -5,7 +5,7 @@
  */
 import type { Texts } from "../../config/schema";
 import type { FinalStatus } from "../../../core/codes";
-import type { MatchSetup } from "../../../core/match-policy";
+import { type LinkPageMatch, type MatchSetup, linkPageMatch } from "../../../core/match-policy";
 import type { ApprovalPolicy } from "../../../core/user-verification";
 import type { AnsweredByDevice, Approver, AssistedInit, AssistedPhase, Channel } from "../auth-session/contract";
 
@@ -96,6 +96,11 @@ export interface Pending extends SessionCommon {
   assisted?: AssistedState;
   /** What an app's Accept needs (absent: stored before the setting, a tap). */
   approval?: ApprovalPolicy;
+  /**
+   * An Accept counts only in the app: the approval policy asks for user verification and the
+   * challenge went to a device that has it, so the link page offers Reject alone (userPushed).
+   */
+  acceptInApp?: true;
   /** The async API's AsyncAuth object to tell the outcome (absent: a blocking call). */
   notify?: string;
 }
@@ -138,6 +143,11 @@ export function fromStored(stored: SessionState): SessionState {
 
 export function matchSetup(state: Pending): MatchSetup {
   return { matchNumber: state.matchNumber, choices: state.choices ?? null, callerShowsNumber: state.callerShowsNumber };
+}
+
+/** What the user's SMS link page offers: number matching, or Reject alone when only the app may accept. */
+export function userLinkPage(state: Pending): LinkPageMatch {
+  return linkPageMatch(matchSetup(state), state.acceptInApp === true);
 }
 
 /** The Assisted Login phase, "user" also for sessions without Assisted Login. */

@@ -5,7 +5,7 @@
  */
 import type { AnswerClaims } from "../../../core/contracts/app-api";
 import type { FinalStatus } from "../../../core/codes";
-import { acceptOffered, judgeAnswer, linkPageMatch, withoutApp } from "../../../core/match-policy";
+import { acceptOffered, judgeAnswer, withoutApp } from "../../../core/match-policy";
 import type { SmsMessage } from "../../sms/provider";
 import type { AppDecideOutcome, AppView, AssistedInit, ChooseOutcome, DecideOutcome, SessionInit } from "../auth-session/contract";
 import { type Effect, type PushOutcome, type Step, logEffect } from "./effects";
@@ -20,6 +20,7 @@ import {
   isRequester,
   matchSetup,
   phaseOf,
+  userLinkPage,
   withNonce,
 } from "./state";
 import { TAP_POLICY, approvalVerdict } from "../../../core/user-verification";
@@ -69,7 +70,14 @@ export function create(init: SessionInit, now: number, fresh: { csrf: string; ch
 export function userPushed(state: Pending, pushed: PushOutcome | null, content: SmsContent, now: number): Step<null> {
   const sms = { to: state.msisdn, ...content };
   // The challenge exists either way: an app opened by hand can still answer it.
-  const withPush: Pending = pushed ? { ...state, push: { challengeId: pushed.challenge.challengeId, nonces: {} } } : state;
+  const withPush: Pending = pushed
+    ? {
+        ...state,
+        push: { challengeId: pushed.challenge.challengeId, nonces: {} },
+        // The app asks for user verification: a one-tap Accept on the SMS link would go around it.
+        ...(pushed.userVerifying && state.approval?.approval === "user-verification" ? { acceptInApp: true as const } : {}),
+      }
+    : state;
   const grace = state.pushGraceMs;
   if (!pushed?.delivered || grace === null) {
     const effects: Effect[] = [];
@@ -102,9 +110,10 @@ export function decide(
   if (!answer.csrfValid) return unchanged(state, { kind: "forbidden" });
   // The user answered already (single use): show where the sign-in stands, change nothing.
   if (state.assisted && state.assisted.phase !== "user") return unchanged(state, assistedView(state, state.assisted));
-  const setup = matchSetup(state);
-  const { status, mismatch } = judgeAnswer(setup.matchNumber, answer.decision, answer.pick, acceptOffered(linkPageMatch(setup)));
-  const logged = mismatch ? [logEffect("warn", "number_mismatch", { channel: "link", endpoint: state.endpoint })] : [];
+  const page = userLinkPage(state);
+  const { status, mismatch } = judgeAnswer(state.matchNumber, answer.decision, answer.pick, acceptOffered(page));
+  const refused = page.kind === "in_app" ? "accept_not_in_app" : "number_mismatch";
+  const logged = mismatch ? [logEffect("warn", refused, { channel: "link", endpoint: state.endpoint })] : [];
   if (state.assisted && status === "accepted") {
     const assisted = { ...state.assisted, phase: "choose_approver" as const };
     return { state: { ...state, assisted }, effects: logged, result: assistedView(state, assisted) };

@@ -6,9 +6,8 @@ import { TAP_POLICY, deviceApproval } from "../../../core/user-verification";
 import type { Texts } from "../../config/schema";
 import type { ApproverChoice } from "../../../core/contracts/app-api";
 import { maskMsisdn } from "../../../core/msisdn";
-import { linkPageMatch } from "../../../core/match-policy";
 import type { AppView, ApproverPendingView, ApproverView, ChooseApproverView, SessionView } from "../auth-session/contract";
-import { type AskedApprover, type AssistedAfterUser, type ChallengeRole, type Pending, isRequester, matchSetup } from "./state";
+import { type AskedApprover, type AssistedAfterUser, type ChallengeRole, type Pending, isRequester, userLinkPage } from "./state";
 
 export const APPROVER_ACCEPTED = "Thank you. The sign-in was approved.";
 export const APPROVER_REJECTED = "Thank you. The sign-in was rejected.";
@@ -33,7 +32,7 @@ export function linkPageView(state: Pending): SessionView {
     csrf: state.csrf,
     expiresAt: state.expiresAt,
     activation: state.activation,
-    match: linkPageMatch(matchSetup(state)),
+    match: userLinkPage(state),
   };
 }
 

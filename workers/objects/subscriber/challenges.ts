@@ -210,7 +210,7 @@ export class Challenges {
   /** The devices with a push subscription. A read. */
   async pushableDevices(): Promise<PushTarget["devices"]> {
     return deviceList(await loadDevices(this.#store)).flatMap((d) =>
-      d.subscription ? [{ deviceId: d.id, subscription: d.subscription }] : [],
+      d.subscription ? [{ deviceId: d.id, subscription: d.subscription, userVerifying: Boolean(d.uv) }] : [],
     );
   }
 

@@ -127,7 +127,8 @@ export interface SmsOtpStarted {
 /** Where to push a challenge: every device of the number with a push subscription. */
 export interface PushTarget {
   challengeId: string;
-  devices: Array<{ deviceId: string; subscription: PushSubscriptionJson }>;
+  /** `userVerifying`: the device has a platform credential (it can verify its user). */
+  devices: Array<{ deviceId: string; subscription: PushSubscriptionJson; userVerifying: boolean }>;
 }
 
 export type AnswerCheck =
