@@ -7,7 +7,7 @@ import type { AnswerClaims, ApproverChoice, AnswerResponse, ChallengeDetails } f
 import { isWellFormedToken } from "../core/tokens";
 import { api, ApiError } from "./api";
 import { answerFailureText, answerResult, uvRefusalText } from "./outcomes";
-import { signedAnswer } from "./signed-request";
+import { signedAnswer, signedRead } from "./signed-request";
 import { device, openChallengeId, setOpenChallenge } from "./state";
 import { $, button, show, showError, showResult } from "./ui";
 import { verifyUserForAccept } from "./user-verification";
@@ -20,7 +20,10 @@ export async function openChallenge(challengeId: string): Promise<void> {
   showError(null);
   let details: ChallengeDetails;
   try {
-    details = await api<ChallengeDetails>(APP_API_PATHS.challenge, { msisdn: device.msisdn, deviceId: device.deviceId, challengeId });
+    details = await api<ChallengeDetails>(APP_API_PATHS.challenge, {
+      ...(await signedRead(device, "challenge", challengeId)),
+      challengeId,
+    });
   } catch (e) {
     setOpenChallenge(null);
     if (e instanceof ApiError && (e.status === 404 || e.status === 410)) {

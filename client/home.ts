@@ -15,7 +15,7 @@ import type { DeviceListing } from "../core/contracts/app-api";
 import { showNotActivated } from "./activation-request";
 import { connectionNotice, forgottenDeviceText, type PendingResponse, pendingDisplay, pushHelp, type Replacement } from "./outcomes";
 import { subscribePush } from "./push";
-import { type DeviceUpdate, signedDeviceUpdate } from "./signed-request";
+import { type DeviceUpdate, signedDeviceUpdate, signedRead } from "./signed-request";
 import { device, forgetDevice, startTimer, view } from "./state";
 import { $, show, showError } from "./ui";
 
@@ -72,7 +72,7 @@ async function renderTotp(seed: Uint8Array): Promise<void> {
 export async function poll(): Promise<void> {
   if (!device || document.hidden || view !== "home") return;
   try {
-    const pending = await api<PendingResponse>(APP_API_PATHS.pending, { msisdn: device.msisdn, deviceId: device.deviceId });
+    const pending = await api<PendingResponse>(APP_API_PATHS.pending, await signedRead(device, "pending"));
     showReplacement(pending.replacement);
     // A poll that was already on its way when the browser went offline must not hide the notice.
     setNotice(navigator.onLine ? null : connectionNotice(null, false));
@@ -130,10 +130,7 @@ function showReplacement(replacement: Replacement | undefined): void {
 async function listDevices(): Promise<void> {
   if (!device) return;
   try {
-    const { devices } = await api<{ devices: DeviceListing[] }>(APP_API_PATHS.devices, {
-      msisdn: device.msisdn,
-      deviceId: device.deviceId,
-    });
+    const { devices } = await api<{ devices: DeviceListing[] }>(APP_API_PATHS.devices, await signedRead(device, "devices"));
     $("devices-list").replaceChildren(
       ...devices.map((d) => {
         const item = document.createElement("li");

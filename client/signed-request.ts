@@ -2,7 +2,7 @@
  * Request bodies signed with the device key: the edge checks each against the public key it
  * stored at activation, so only this browser profile can answer or change its device.
  */
-import type { AnswerClaims } from "../core/contracts/app-api";
+import type { AnswerClaims, DeviceRead } from "../core/contracts/app-api";
 import { signCompactJws } from "../core/jws-sign";
 import { randomToken } from "../core/tokens";
 import type { StoredDevice } from "./device-store";
@@ -37,4 +37,17 @@ export function signedAnswer(signer: StoredDevice, challengeId: string, claims: 
 /** A signed device update (`POST /app/api/device`, or `/claim` for a claim). */
 export function signedDeviceUpdate(signer: StoredDevice, update: DeviceUpdate): Promise<SignedBody> {
   return signedBody(signer, { typ: "edge-mfa/device", iat: Math.floor(Date.now() / 1000), jti: randomToken(16), ...update });
+}
+
+/**
+ * A signed read (`POST /app/api/pending`, `/devices`, `/challenge`): the device id alone is no
+ * credential, so the app proves each read is its own.
+ */
+export function signedRead(signer: StoredDevice, read: DeviceRead, challengeId?: string): Promise<SignedBody> {
+  return signedBody(signer, {
+    typ: "edge-mfa/read",
+    iat: Math.floor(Date.now() / 1000),
+    r: read,
+    ...(challengeId ? { c: challengeId } : {}),
+  });
 }

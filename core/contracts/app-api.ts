@@ -102,8 +102,6 @@ export const ActivateBodySchema = z.object({
 });
 
 const DeviceRef = { msisdn: MsisdnSchema, deviceId: TokenSchema };
-export const ChallengeBodySchema = z.object({ ...DeviceRef, challengeId: TokenSchema });
-export const PendingBodySchema = z.object(DeviceRef);
 /**
  * An ES256 compact JWS as the app makes it (jws-sign.ts): base64url header and payload, and a
  * 64-byte r||s signature (86 base64url chars). Anything else is refused before a Durable
@@ -114,6 +112,13 @@ export const CompactEs256JwsSchema = z
   .max(4096)
   .regex(/^[A-Za-z0-9_-]{1,200}\.[A-Za-z0-9_-]{1,3800}\.[A-Za-z0-9_-]{86}$/);
 export const SignedBodySchema = z.object({ ...DeviceRef, jws: CompactEs256JwsSchema });
+/**
+ * The app's reads are signed too (DeviceReadClaimsSchema): a device id is not a credential, so
+ * whoever saw one (an audit export, the admin console) cannot list the number's pending
+ * sign-ins or take a challenge's nonce from under the device.
+ */
+export const PendingBodySchema = SignedBodySchema;
+export const ChallengeBodySchema = SignedBodySchema.extend({ challengeId: TokenSchema });
 /** An answer: the signed claims and, for an Accept where the endpoint asks for it, a user-verification assertion. */
 export const AnswerBodySchema = SignedBodySchema.extend({ webauthn: WebAuthnAssertionSchema.optional() });
 
@@ -173,6 +178,24 @@ export const DeviceUpdateClaimsSchema = z.object({
   otpSeen: SmsOtpIdSchema.optional(),
 });
 export type DeviceUpdateClaims = z.infer<typeof DeviceUpdateClaimsSchema>;
+
+/** The reads a device signs: its pending list, the number's devices, one challenge's details. */
+export const DEVICE_READS = ["pending", "devices", "challenge"] as const;
+export type DeviceRead = (typeof DEVICE_READS)[number];
+
+/**
+ * A signed read: what it reads (`r`, and for a challenge its id `c`) and when (`iat`, seconds;
+ * refused outside the same window as updates). No one-time id: a read played again within the
+ * window (one seen on the wire) reads what it read before, and a challenge read played again
+ * only renews that device's nonce for it, so its app fetches the challenge again to answer.
+ */
+export const DeviceReadClaimsSchema = z.object({
+  typ: z.literal("edge-mfa/read"),
+  iat: z.number().int(),
+  r: z.enum(DEVICE_READS),
+  c: TokenSchema.optional(),
+});
+export type DeviceReadClaims = z.infer<typeof DeviceReadClaimsSchema>;
 
 // ---- what the app API answers (shared with the app in client/, which imports these types only) ----
 

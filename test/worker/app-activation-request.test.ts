@@ -1,6 +1,16 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import { APP, activateDevice, appApi, newDeviceKeys, publicJwk, sendAnswer, subscribe, waitForPush } from "./support/authenticator-app";
+import {
+  APP,
+  activateDevice,
+  appApi,
+  appRead,
+  newDeviceKeys,
+  publicJwk,
+  sendAnswer,
+  subscribe,
+  waitForPush,
+} from "./support/authenticator-app";
 import { callAuth, codeOf, freshMsisdn, gatewayRequests, KEYS } from "./support/magic-link";
 
 /**
@@ -114,7 +124,7 @@ describe("activation started in the app", () => {
     const signIn = callAuth(msisdn, APP);
     const challengeId = await waitForPush(sub);
     const device = { msisdn, deviceId, seed, keys, sub };
-    const details = (await (await appApi("challenge", { msisdn, deviceId, challengeId })).json()) as { nonce: string };
+    const details = (await (await appRead(device, "challenge", challengeId)).json()) as { nonce: string };
     expect((await sendAnswer(device, { c: challengeId, n: details.nonce, d: "accept" })).status).toBe(200);
     expect(await codeOf(signIn)).toBe("TOUCH_ACCEPTED");
   });

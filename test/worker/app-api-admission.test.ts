@@ -34,7 +34,7 @@ async function junkCalls(msisdn: string, count: number, ip: () => string | undef
   const calls = Array.from({ length: count }, (_, i) => {
     switch (i % 4) {
       case 0:
-        return appApi("pending", { msisdn, deviceId: randomId() }, ip());
+        return appApi("pending", { msisdn, deviceId: randomId(), jws }, ip());
       case 1:
         return appApi("answer", { msisdn, deviceId: randomId(), jws }, ip());
       case 2:

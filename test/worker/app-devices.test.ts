@@ -19,6 +19,7 @@ import {
   waitForPush,
   pushMessages,
   type TestDevice,
+  appRead,
 } from "./support/authenticator-app";
 import { callAuth, codeOf, freshMsisdn } from "./support/magic-link";
 
@@ -115,7 +116,7 @@ describe("several devices per number", () => {
     ]);
     expect((await admin("DELETE", `/subscribers/${encodeURIComponent(msisdn)}/devices/${phone.deviceId}`)).status).toBe(204);
     expect((await admin("DELETE", `/subscribers/${encodeURIComponent(msisdn)}/devices/${phone.deviceId}`)).status).toBe(404);
-    expect((await appApi("pending", { msisdn, deviceId: phone.deviceId })).status).toBe(404);
+    expect((await appRead(phone, "pending")).status).toBe(404);
     const subscriber = env.SUBSCRIBER.getByName(msisdn);
     expect(await subscriber.verifyTotp(await totpCode(seedFromBase32(phone.seed), Date.now()))).toBe(false);
     // The tablet still gets the push and its answer counts.
@@ -130,7 +131,7 @@ describe("several devices per number", () => {
 
   it("the app removes itself (signed by its own key) and lists the number's other devices by name", async () => {
     const { msisdn, phone, tablet } = await phoneAndTablet();
-    const listed = (await (await appApi("devices", { msisdn, deviceId: tablet.deviceId })).json()) as { devices: unknown[] };
+    const listed = (await (await appRead(tablet, "devices")).json()) as { devices: unknown[] };
     expect(listed.devices).toEqual([
       expect.objectContaining({ name: "Anna's phone", self: false }),
       expect.objectContaining({ name: "Anna's tablet", self: true }),
@@ -168,7 +169,7 @@ describe("several devices per number", () => {
     await third.finish();
     const told = (await pushMessages(tablet.sub!.id)).slice(before).map((m) => JSON.parse(m.payload!) as Record<string, string>);
     expect(told).toContainEqual({ r: "replacement" });
-    const seen = (await (await appApi("pending", { msisdn, deviceId: phone.deviceId })).json()) as { replacement?: unknown };
+    const seen = (await (await appRead(phone, "pending")).json()) as { replacement?: unknown };
     expect(seen.replacement).toMatchObject({ name: "Unknown laptop" });
     const iat = Math.floor(Date.now() / 1000);
     const refuse = await signCompactJws(tablet.keys.privateKey, {
@@ -204,7 +205,7 @@ describe("several devices per number", () => {
       approveReplacement: true,
     });
     expect((await appApi("device", { msisdn, deviceId, jws: self })).status).toBe(403);
-    const shown = (await (await appApi("pending", { msisdn, deviceId: phone.deviceId })).json()) as {
+    const shown = (await (await appRead(phone, "pending")).json()) as {
       replacement: { requestedAt: number };
     };
     const allow = await signCompactJws(phone.keys.privateKey, {
@@ -232,7 +233,7 @@ describe("several devices per number", () => {
     const phone = await activateDevice(msisdn, { name: "Phone" });
     const tablet = await requestActivation(msisdn, { name: "Tablet" });
     await tablet.finish();
-    const shown = (await (await appApi("pending", { msisdn, deviceId: phone.deviceId })).json()) as {
+    const shown = (await (await appRead(phone, "pending")).json()) as {
       replacement: { requestedAt: number };
     };
     await new Promise((r) => setTimeout(r, 5));

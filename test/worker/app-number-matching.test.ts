@@ -1,7 +1,7 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { answer, callAuth, codeOf, freshMsisdn, gatewayRequests, openLink, waitForLink } from "./support/magic-link";
-import { APP_NM, activateDevice, appApi, fetchChallenge, sendAnswer, waitForPush } from "./support/authenticator-app";
+import { APP_NM, activateDevice, fetchChallenge, sendAnswer, waitForPush, appRead } from "./support/authenticator-app";
 
 describe("number matching (MFA-fatigue defence)", () => {
   it("the app offers three numbers; the one the login page shows (match-number) accepts", async () => {
@@ -160,7 +160,7 @@ describe("number matching holds on the SMS link page too", () => {
     const page = await openLink(link);
     const shown = Number(page.html.match(/id="match-number">(\d{2})</)?.[1]);
     expect(pageOffers(page.html).oneTapAccept).toBe(false);
-    const listed = (await (await appApi("pending", { msisdn, deviceId: d.deviceId })).json()) as { challenges: string[] };
+    const listed = (await (await appRead(d, "pending")).json()) as { challenges: string[] };
     expect(listed.challenges).toHaveLength(1);
     const c = listed.challenges[0]!;
     const { body } = await fetchChallenge(d, c);

@@ -13,6 +13,7 @@ import {
   sendAnswer,
   waitForPush,
   type TestDevice,
+  appRead,
 } from "./support/authenticator-app";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -61,11 +62,11 @@ describe("smart delivery: push to an activated app", () => {
     const d = await activateDevice(msisdn);
     const pending = callAuth(msisdn, APP);
     const challengeId = await waitForPush(d.sub!);
-    const list = await appApi("pending", { msisdn, deviceId: d.deviceId });
+    const list = await appRead(d, "pending");
     expect(await list.json()).toEqual({ challenges: [challengeId], push: true });
     await approveInApp(d, challengeId);
     await pending;
-    expect(await (await appApi("pending", { msisdn, deviceId: d.deviceId })).json()).toEqual({ challenges: [], push: true });
+    expect(await (await appRead(d, "pending")).json()).toEqual({ challenges: [], push: true });
   });
 
   it.each([
@@ -81,7 +82,7 @@ describe("smart delivery: push to an activated app", () => {
     expect(Date.now() - started).toBeLessThan(1500); // not after the 2 s grace: at once
     expect(await pushMessages(d.sub!.id)).toHaveLength(1);
     expect(await env.SUBSCRIBER.getByName(msisdn).device()).toBeNull();
-    expect((await appApi("pending", { msisdn, deviceId: d.deviceId })).status).toBe(404);
+    expect((await appRead(d, "pending")).status).toBe(404);
     const page = await openLink(link);
     await answer(link, "accept", page.csrf!);
     expect(await codeOf(await pending)).toBe("TOUCH_ACCEPTED");
@@ -159,12 +160,12 @@ describe("smart delivery: push to an activated app", () => {
     expect(await runInDurableObject(number(), (_i, s) => s.storage.get("pending"))).toBeUndefined();
     await runInDurableObject(number(), (_i, s) => s.abort("simulated restart")).catch(() => {});
     expect(await number().pendingCount()).toBe(1);
-    const list = await appApi("pending", { msisdn, deviceId: d.deviceId });
+    const list = await appRead(d, "pending");
     expect(await list.json()).toEqual({ challenges: [challengeId], push: true });
     expect((await approveInApp(d, challengeId)).status).toBe(200);
     expect(await codeOf(await pending)).toBe("TOUCH_ACCEPTED");
     expect(await number().pendingCount()).toBe(0);
-    expect(await (await appApi("pending", { msisdn, deviceId: d.deviceId })).json()).toEqual({ challenges: [], push: true });
+    expect(await (await appRead(d, "pending")).json()).toEqual({ challenges: [], push: true });
   });
 
   it("with the number's last device removed, a pushed challenge is no longer offered, also not to a device activated after, nor after a restart", async () => {
@@ -174,12 +175,12 @@ describe("smart delivery: push to an activated app", () => {
     const challengeId = await waitForPush(d.sub!);
     expect(await env.SUBSCRIBER.getByName(msisdn).removeDevice(d.deviceId)).toMatchObject({ deviceId: d.deviceId });
     const next = await activateDevice(msisdn);
-    const list = await appApi("pending", { msisdn, deviceId: next.deviceId });
+    const list = await appRead(next, "pending");
     expect((await list.json()) as { challenges: string[] }).toMatchObject({ challenges: [] });
     expect((await fetchChallenge(next, challengeId)).res.status).toBe(404);
     // Nor after a restart, which reads the session's state (with the challenge it pushed) again.
     await runInDurableObject(env.SUBSCRIBER.getByName(msisdn), (_i, s) => s.abort("simulated restart")).catch(() => {});
-    const relisted = await appApi("pending", { msisdn, deviceId: next.deviceId });
+    const relisted = await appRead(next, "pending");
     expect((await relisted.json()) as { challenges: string[] }).toMatchObject({ challenges: [] });
     expect((await fetchChallenge(next, challengeId)).res.status).toBe(404);
     expect(await env.SUBSCRIBER.getByName(msisdn).pendingCount()).toBeGreaterThanOrEqual(1);

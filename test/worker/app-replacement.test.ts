@@ -17,6 +17,7 @@ import {
   subscribe,
   waitForPush,
   type TestDevice,
+  appRead,
 } from "./support/authenticator-app";
 
 const iat = () => Math.floor(Date.now() / 1000);
@@ -80,7 +81,7 @@ describe("a new device joining a number that has a device", () => {
     // The old device got a push saying so, and sees the request when the app asks.
     const pushes = (await pushMessages(old.sub!.id)).map((m) => JSON.parse(m.payload!) as Record<string, string>);
     expect(pushes).toContainEqual({ r: "replacement" });
-    const pending = (await (await appApi("pending", { msisdn, deviceId: old.deviceId })).json()) as { replacement?: unknown };
+    const pending = (await (await appRead(old, "pending")).json()) as { replacement?: unknown };
     expect(pending.replacement).toEqual({ name: "Phone", requestedAt: expect.any(Number), effectiveAt: r.body.effectiveAt });
 
     // Nothing changed hands yet: the new device waits, the old one is still the device.
@@ -92,7 +93,7 @@ describe("a new device joining a number that has a device", () => {
     expect((await refuse(stranger)).status).toBe(403);
     expect(await (await refuse(old)).json()).toEqual({ status: "replacement_refused" });
     expect((await r.claim()).status).toBe(404);
-    expect((await appApi("pending", { msisdn, deviceId: r.body.deviceId })).status).toBe(404);
+    expect((await appRead({ msisdn, deviceId: r.body.deviceId, keys: r.keys }, "pending")).status).toBe(404);
     expect(await env.SUBSCRIBER.getByName(msisdn).device()).toMatchObject({ deviceId: old.deviceId });
     await r.finish();
     expect(await auditActions(started)).toEqual([
@@ -132,8 +133,8 @@ describe("a new device joining a number that has a device", () => {
     expect((await subscriber.devices()).map((d) => d.deviceId)).toEqual([old.deviceId, r.body.deviceId]);
 
     // Both devices see the pending challenge; the old device's replay state still holds.
-    expect((await appApi("pending", { msisdn, deviceId: old.deviceId })).status).toBe(200);
-    expect((await appApi("challenge", { msisdn, deviceId: r.body.deviceId, challengeId })).status).toBe(200);
+    expect((await appRead(old, "pending")).status).toBe(200);
+    expect((await appRead({ msisdn, deviceId: r.body.deviceId, keys: r.keys }, "challenge", challengeId)).status).toBe(200);
     expect(await subscriber.verifyTotp(usedCode)).toBe(false);
     expect(await subscriber.verifyChallengeResponse("482913", await challengeResponseCode(seedFromBase32(seed), "482913"))).toBe(false);
     // The new seed's codes work; a repeated claim returns the same seed (a lost answer is not fatal).

@@ -13,7 +13,7 @@ import {
   pendingSettlesAt,
   waitForLink,
 } from "./support/magic-link";
-import { activateDevice, appApi, fetchChallenge, sendAnswer, waitForPush, type TestDevice } from "./support/authenticator-app";
+import { activateDevice, fetchChallenge, sendAnswer, waitForPush, type TestDevice, appRead, signedRead } from "./support/authenticator-app";
 
 /**
  * Assisted Login with the authenticator app: the user answers and picks the approver in the
@@ -94,7 +94,7 @@ describe("Assisted Login in the authenticator app", () => {
     expect(picked.status).toBe(200);
     expect(await picked.json()).toEqual({ status: "asked", approverName: "Bob Helpdesk" });
     // The user's part is done: their app no longer lists the challenge.
-    expect(await (await appApi("pending", { msisdn: user.msisdn, deviceId: user.deviceId })).json()).toMatchObject({ challenges: [] });
+    expect(await (await appRead(user, "pending")).json()).toMatchObject({ challenges: [] });
 
     const asked = await approverChallenge(bob, 1);
     expect(asked.res.status).toBe(200);
@@ -109,7 +109,7 @@ describe("Assisted Login in the authenticator app", () => {
     expect(asked.body.text).toMatch(/^\+46\d\*+\d\d asks you to approve a sign-in\.$/);
     expect(asked.body.text).not.toContain(user.msisdn);
     // Only the picked approver is asked, and only Bob's device can answer Bob's challenge.
-    expect((await appApi("pending", { msisdn: alice.msisdn, deviceId: alice.deviceId }).then((r) => r.json())) as object).toMatchObject({
+    expect((await appRead(alice, "pending").then((r) => r.json())) as object).toMatchObject({
       challenges: [],
     });
     expect((await sendAnswer(user, { c: asked.id, n: asked.body.nonce, d: "accept" })).status).toBe(404);
@@ -250,7 +250,9 @@ describe("Assisted Login in the authenticator app", () => {
     const pending = callAssisted(user.msisdn, approvers);
     await userPicksInApp(user, "Alice Admin");
     const asked = await approverChallenge(alice, 1);
-    const session = (await env.SUBSCRIBER.getByName(alice.msisdn).challengeSession(alice.deviceId, asked.id))?.session;
+    const read = await signedRead(alice, "challenge", asked.id);
+    const found = await env.SUBSCRIBER.getByName(alice.msisdn).challengeSession(alice.deviceId, asked.id, read.jws);
+    const session = found && "session" in found ? found.session : undefined;
     expect(session).toMatch(/^[0-9a-f]{64}$/);
     await runInDurableObject(env.AUTH_SESSION.getByName(session!), (_i, s) => s.abort("simulated restart")).catch(() => {});
     const again = await fetchChallenge(alice, asked.id); // a fresh nonce from the restarted object

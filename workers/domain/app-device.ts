@@ -70,9 +70,14 @@ export async function activationInfo(env: Env, msisdn: string, token: string) {
  * pushes, a join another device asked for, and the number's devices by name (null: not one of
  * this number's devices).
  */
-export async function pendingForDevice(env: Env, msisdn: string, deviceId: string) {
-  const pending = await objectStub(env, "SUBSCRIBER", msisdn).pendingChallenges(deviceId);
+/**
+ * What the device's app lists (its pending sign-ins, a join waiting, the number's devices), for
+ * a read it signed. null: no such device; "bad_signature": not signed by it, or stale.
+ */
+export async function pendingForDevice(env: Env, msisdn: string, read: { deviceId: string; jws: string }, what: "pending" | "devices") {
+  const pending = await objectStub(env, "SUBSCRIBER", msisdn).pendingChallenges(read.deviceId, read.jws, what);
   if (pending === null) return null;
+  if ("refused" in pending) return "bad_signature" as const;
   const self = pending.devices.find((d) => d.self);
   return { challenges: pending.challenges, push: self?.push ?? false, replacement: pending.replacement, devices: pending.devices };
 }
@@ -161,9 +166,15 @@ export async function updateDevice(env: Env, msisdn: string, deviceId: string, j
   return r;
 }
 
-export async function challengeDetails(env: Env, msisdn: string, deviceId: string, challengeId: string): Promise<AppView> {
-  const found = await objectStub(env, "SUBSCRIBER", msisdn).challengeSession(deviceId, challengeId);
+export async function challengeDetails(
+  env: Env,
+  msisdn: string,
+  read: { deviceId: string; jws: string },
+  challengeId: string,
+): Promise<AppView | { kind: "bad_signature" }> {
+  const found = await objectStub(env, "SUBSCRIBER", msisdn).challengeSession(read.deviceId, challengeId, read.jws);
   if (!found) return { kind: "not_found" };
+  if ("refused" in found) return { kind: "bad_signature" };
   return sessionAt(env, { name: found.session, host: found.hosted ? msisdn : null }).appView(challengeId, found.device);
 }
 

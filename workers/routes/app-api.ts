@@ -139,9 +139,10 @@ appApi.post(APP_API_PATHS.claim, json(SignedBodySchema), async (c) => {
 });
 
 appApi.post(APP_API_PATHS.pending, json(PendingBodySchema), async (c) => {
-  const { msisdn, deviceId } = c.req.valid("json");
-  const pending = await pendingForDevice(c.env, msisdn, deviceId);
+  const { msisdn, ...read } = c.req.valid("json");
+  const pending = await pendingForDevice(c.env, msisdn, read, "pending");
   if (pending === null) return c.json({ error: "unknown_device" }, 404);
+  if (pending === "bad_signature") return c.json({ error: "bad_signature" }, 403);
   return c.json({
     challenges: pending.challenges,
     push: pending.push,
@@ -151,18 +152,21 @@ appApi.post(APP_API_PATHS.pending, json(PendingBodySchema), async (c) => {
 
 /** The number's devices by name (this one marked `self`), for the app's device list. */
 appApi.post(APP_API_PATHS.devices, json(PendingBodySchema), async (c) => {
-  const { msisdn, deviceId } = c.req.valid("json");
-  const pending = await pendingForDevice(c.env, msisdn, deviceId);
+  const { msisdn, ...read } = c.req.valid("json");
+  const pending = await pendingForDevice(c.env, msisdn, read, "devices");
   if (pending === null) return c.json({ error: "unknown_device" }, 404);
+  if (pending === "bad_signature") return c.json({ error: "bad_signature" }, 403);
   return c.json({ devices: pending.devices });
 });
 
 appApi.post(APP_API_PATHS.challenge, json(ChallengeBodySchema), async (c) => {
-  const { msisdn, deviceId, challengeId } = c.req.valid("json");
-  const view = await challengeDetails(c.env, msisdn, deviceId, challengeId);
+  const { msisdn, challengeId, ...read } = c.req.valid("json");
+  const view = await challengeDetails(c.env, msisdn, read, challengeId);
   switch (view.kind) {
     case "not_found":
       return c.json({ status: "not_found" }, 404);
+    case "bad_signature":
+      return c.json({ error: "bad_signature" }, 403);
     case "finished":
       return c.json({ status: "finished", result: view.status }, 410);
     case "pending": {

@@ -1,7 +1,7 @@
 import { env, exports } from "cloudflare:workers";
 import { runInDurableObject } from "cloudflare:test";
 import type { SoftwareAuthenticator } from "./software-authenticator";
-import type { AnswerClaims, ChallengeDetails } from "../../../core/contracts/app-api";
+import type { AnswerClaims, ChallengeDetails, DeviceRead } from "../../../core/contracts/app-api";
 import { signCompactJws } from "../../../core/jws-sign";
 import { randomToken } from "../../../core/tokens";
 import type { ReceivedPush } from "../../../harness/received-push";
@@ -204,8 +204,28 @@ export async function waitForPush(sub: FakeSubscription, count = 1, timeoutMs = 
   throw new Error(`no push #${count} reached ${sub.id}`);
 }
 
+/** A read as the app signs it (pending, devices, challenge), by the device `d`'s key. */
+export async function signedRead(
+  d: Pick<TestDevice, "msisdn" | "deviceId" | "keys">,
+  read: DeviceRead,
+  challengeId?: string,
+  iat = Math.floor(Date.now() / 1000),
+) {
+  const claims = { typ: "edge-mfa/read", iat, r: read, ...(challengeId ? { c: challengeId } : {}) };
+  return { msisdn: d.msisdn, deviceId: d.deviceId, jws: await signCompactJws(d.keys.privateKey, claims) };
+}
+
+/** POSTs a signed read to the app API: `/pending` or `/devices`, or `/challenge` with `challengeId`. */
+export async function appRead(
+  d: Pick<TestDevice, "msisdn" | "deviceId" | "keys">,
+  read: DeviceRead,
+  challengeId?: string,
+): Promise<Response> {
+  return appApi(read, { ...(await signedRead(d, read, challengeId)), ...(challengeId ? { challengeId } : {}) });
+}
+
 export async function fetchChallenge(d: TestDevice, challengeId: string): Promise<{ res: Response; body: ChallengeDetails }> {
-  const res = await appApi("challenge", { msisdn: d.msisdn, deviceId: d.deviceId, challengeId });
+  const res = await appRead(d, "challenge", challengeId);
   return { res, body: (await res.json()) as ChallengeDetails };
 }
 

@@ -125,6 +125,11 @@ export interface SmsOtpStarted {
 }
 
 /** Where to push a challenge: every device of the number with a push subscription. */
+/** A signed read (pending, devices, a challenge) whose signature did not verify, or is stale. */
+export interface SignedReadRefused {
+  refused: "bad_signature";
+}
+
 export interface PushTarget {
   challengeId: string;
   /** `userVerifying`: the device has a platform credential (it can verify its user). */

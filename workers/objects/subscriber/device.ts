@@ -3,7 +3,13 @@
  * device joining the number's devices after a grace window in which any of them can refuse it,
  * and each device's signed updates (new push subscription, new name, removal, refusing a join).
  */
-import { DeviceUpdateClaimsSchema, type DevicePublicKey, type DeviceUpdateClaims } from "../../../core/contracts/app-api";
+import {
+  DeviceReadClaimsSchema,
+  DeviceUpdateClaimsSchema,
+  type DevicePublicKey,
+  type DeviceRead,
+  type DeviceUpdateClaims,
+} from "../../../core/contracts/app-api";
 import {
   ACTIVATION_SEND_LIMITS,
   MAX_ACTIVATION_CODE_ATTEMPTS,
@@ -69,6 +75,27 @@ export function takeUpdateId(
 /** Whether a signed request's `iat` (seconds) is within UPDATE_WINDOW_MS of `now`. */
 export function isFresh(iatSeconds: number, now: number): boolean {
   return Math.abs(iatSeconds * 1000 - now) <= UPDATE_WINDOW_MS;
+}
+
+/**
+ * Whether `jws` is a fresh signed read of `read` (for a challenge, of `challengeId`) by the
+ * device `deviceId` of this number. A read signed for another thing, or by another device, or
+ * stale, reads nothing: the device id alone is no credential. "unknown_device" only when the
+ * number has no such device (the app forgets itself on that answer, so a bad or stale
+ * signature, say from a phone whose clock is off, must not be one).
+ */
+export async function checkSignedRead(
+  store: SubscriberStore,
+  deviceId: string,
+  jws: string,
+  read: DeviceRead,
+  challengeId?: string,
+): Promise<"ok" | "unknown_device" | "bad_signature"> {
+  const device = await deviceById(store, deviceId);
+  if (!device) return "unknown_device";
+  const claims = DeviceReadClaimsSchema.safeParse(await verifyCompactJws(device.publicKey, jws));
+  const good = claims.success && claims.data.r === read && claims.data.c === challengeId && isFresh(claims.data.iat, Date.now());
+  return good ? "ok" : "bad_signature";
 }
 
 /** Claims of a device request signed with `key` and fresh, or null. */

@@ -15,6 +15,7 @@ import type {
   ClaimResult,
   DeviceInfo,
   DevicePending,
+  SignedReadRefused,
   DeviceUpdateResult,
   NewDevice,
   UvExpectation,
@@ -29,7 +30,7 @@ import type {
   UvProof,
 } from "./contract";
 import { SESSION_START_URL, START_HEADER, type SessionStartAnswer, decodeStartArgs, sessionFromWaitUrl } from "./contract";
-import { Device } from "./device";
+import { Device, checkSignedRead } from "./device";
 import { clearLock, type LockKind, lockView } from "./lockouts";
 import { OFFLINE_LOCK, OfflineCodes } from "./offline-codes";
 import { SMS_OTP_LOCK, SmsOtp } from "./sms-otp";
@@ -308,14 +309,23 @@ export class Subscriber extends DurableObject<Env> {
     return this.#serial(() => this.#challenges.close(session));
   }
 
-  /** The session behind a challenge, and the asking device if it is one of the number's. */
-  async challengeSession(deviceId: string, challengeId: string): Promise<ChallengeSession | null> {
+  /** The session behind a challenge, for a read of it the asking device (one of the number's) signed. */
+  async challengeSession(deviceId: string, challengeId: string, jws: string): Promise<ChallengeSession | SignedReadRefused | null> {
+    const read = await checkSignedRead(this.#store, deviceId, jws, "challenge", challengeId);
+    if (read === "bad_signature") return { refused: read };
+    if (read === "unknown_device") return null;
     const found = await this.#challenges.sessionOf(deviceId, challengeId);
     return found && { ...found, hosted: await this.#sessions.holds(found.session) };
   }
 
-  /** Challenge ids still pending for the number's devices, a join waiting, and the devices (the app lists them). */
-  async pendingChallenges(deviceId: string): Promise<DevicePending | null> {
+  /**
+   * Challenge ids still pending for the number's devices, a join waiting, and the devices (the
+   * app lists them), for a read the device signed (`read`: what the app asked for).
+   */
+  async pendingChallenges(deviceId: string, jws: string, what: "pending" | "devices"): Promise<DevicePending | SignedReadRefused | null> {
+    const read = await checkSignedRead(this.#store, deviceId, jws, what);
+    if (read === "bad_signature") return { refused: read };
+    if (read === "unknown_device") return null;
     return this.#challenges.pending(deviceId);
   }
 
