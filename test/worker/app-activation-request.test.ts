@@ -1,4 +1,3 @@
-import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import {
   APP,
@@ -12,67 +11,18 @@ import {
   waitForPush,
 } from "./support/authenticator-app";
 import { callAuth, codeOf, freshMsisdn, gatewayRequests, KEYS } from "./support/magic-link";
+import { TEST_CONFIG, activationSms, activationSmsCount, withConfig } from "./support/app-activation";
 
 /**
  * POST /app/api/activation-request: the app asks for an activation SMS for a number. Anyone
  * can call it, so the answer must be the same for every number, the SMS it sends must carry a
  * working activation (link token + code), and the number and the caller's address are capped.
  */
-const ACTIVATION_SMS = /open (https:\/\/mfa\.example\.com\/app\/#activate=([A-Za-z0-9_-]+)&msisdn=(\S+)) and type the code (\d{6})/;
-
-type ActivationSms = { link: string; token: string; msisdn: string; code: string };
-
-function activationSmsIn(text: string | null | undefined): ActivationSms | null {
-  const m = text?.match(ACTIVATION_SMS);
-  return m ? { link: m[1]!, token: m[2]!, msisdn: decodeURIComponent(m[3]!), code: m[4]! } : null;
-}
-
-/** The activation SMS sent to `msisdn` (waits for it: it goes out after the answer). */
-async function activationSms(msisdn: string): Promise<ActivationSms> {
-  const until = Date.now() + 10_000;
-  while (Date.now() < until) {
-    const found = (await gatewayRequests(msisdn)).map((r) => activationSmsIn(r.text)).filter(Boolean);
-    if (found.length) return found.at(-1)!;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`no activation SMS reached ${msisdn}`);
-}
-
-/** Activation SMS sent to a number after the deliveries settled (the Worker sends them after answering). */
-async function activationSmsCount(msisdn: string): Promise<number> {
-  await new Promise((r) => setTimeout(r, 300));
-  return (await gatewayRequests(msisdn)).filter((r) => activationSmsIn(r.text)).length;
-}
-
-/** The MFA_CONFIG the worker tests run with (test/support/test-config.ts). */
-const TEST_CONFIG = JSON.parse(env.MFA_CONFIG) as Record<string, unknown> & { appActivation?: unknown };
-
 const request = (msisdn: unknown, ip?: string) => appApi("activation-request", { msisdn }, ip);
 
 /** The response as the caller sees it: status, the headers that matter, body. */
 async function shape(res: Response) {
   return { status: res.status, type: res.headers.get("content-type"), retry: res.headers.get("retry-after"), body: await res.text() };
-}
-
-/**
- * Calls the Worker with another MFA_CONFIG; the deliveries started after the answer are
- * awaited. `ip` is sent as CF-Connecting-IP.
- */
-async function withConfig(config: unknown, path: string, body: unknown, ip?: string): Promise<Response> {
-  const worker = (await import("../../workers/index")).default;
-  const later: Promise<unknown>[] = [];
-  const ctx = { waitUntil: (p: Promise<unknown>) => later.push(p), passThroughOnException() {}, props: {} } as unknown as ExecutionContext;
-  const res = await worker.fetch(
-    new Request(`https://mfa.example.com/app/api/${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json", ...(ip ? { "cf-connecting-ip": ip } : {}) },
-      body: JSON.stringify(body),
-    }),
-    { ...env, MFA_CONFIG: JSON.stringify(config) } as Env,
-    ctx,
-  );
-  await Promise.all(later);
-  return res;
 }
 
 describe("activation started in the app", () => {

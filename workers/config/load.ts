@@ -37,7 +37,11 @@ function withDemoEndpoint(config: Config): Config {
     ...config,
     defaultEndpoint: config.endpoints.length === 0 ? "demo" : config.defaultEndpoint,
     // ...and the app can start an activation itself (the SMS lands in the dev outbox).
-    appActivation: config.appActivation ?? { endpoint: "demo", ipLimit: { perMinute: 10, perHour: 60 } },
+    appActivation: config.appActivation ?? {
+      endpoint: "demo",
+      ipLimit: { perMinute: 10, perHour: 60 },
+      smsBudget: { perMinute: 20, perHour: 200 },
+    },
     endpoints: [
       ...config.endpoints,
       EndpointSchema.parse({

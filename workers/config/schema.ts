@@ -269,12 +269,14 @@ export const ConfigSchema = z
      * Activation started in the app (enter the number, get the activation SMS). Off unless set,
      * since anyone may ask it to send an SMS. `endpoint`: whose title starts the SMS (the
      * number's sign-in rate limit is not spent: anyone may ask); `ipLimit`: requests one client
-     * address (IPv6: /64) may make.
+     * address (IPv6: /64) may make; `smsBudget`: activation SMS the whole deployment sends this
+     * way (many addresses asking for many numbers, SMS pumping, stop there).
      */
     appActivation: z
       .object({
         endpoint: z.string().regex(ENDPOINT_NAME),
         ipLimit: RateLimitSchema.default({ perMinute: 3, perHour: 10 }),
+        smsBudget: RateLimitSchema.default({ perMinute: 20, perHour: 200 }),
       })
       .optional(),
   })

@@ -11,16 +11,40 @@ import { maskMsisdn } from "../../core/msisdn";
 import { randomDigits } from "../../core/otp";
 import { randomToken, sha256Hex } from "../../core/tokens";
 import { DEFAULT_TEXTS, type Config } from "../config/schema";
+import type { RateLimits } from "../../core/rate-limit";
 import { loadConfig } from "../config/load";
 import { objectStub } from "../lib/durable-objects";
 import { log } from "../lib/log";
 import { smsProviderFromEnv } from "../sms/from-env";
 import { resolveEndpoint } from "../store/endpoints";
 import { ACTIVATION_TTL_MS } from "./app-device";
-import { admitByIp } from "./ip-limit";
+import { admitByIp, admitByKey } from "./ip-limit";
 
 /** The IpLimiter counter of activation requests. */
 export const APP_ACTIVATION_SCOPE = "app-activation";
+/** The counter of the deployment's activation SMS (appActivation.smsBudget), in BUDGET_SHARDS objects. */
+export const APP_ACTIVATION_BUDGET_SCOPE = "app-activation-sms";
+/**
+ * The budget is split over this many counters: an SMS asks one picked at random, then the next
+ * while they refuse, so no counter is hot and the whole budget is usable.
+ */
+export const BUDGET_SHARDS = 8;
+
+/** One counter's part of the budget (rounded up: the whole may pass it by less than BUDGET_SHARDS). */
+export function budgetShare(budget: RateLimits): RateLimits {
+  return { perMinute: Math.ceil(budget.perMinute / BUDGET_SHARDS), perHour: Math.ceil(budget.perHour / BUDGET_SHARDS) };
+}
+
+/** Whether the deployment's activation SMS budget has room for one more (and takes it). */
+async function takeFromBudget(env: Env, budget: RateLimits): Promise<boolean> {
+  const share = budgetShare(budget);
+  const first = Math.floor(Math.random() * BUDGET_SHARDS);
+  for (let i = 0; i < BUDGET_SHARDS; i++) {
+    const shard = `budget:${(first + i) % BUDGET_SHARDS}`;
+    if ((await admitByKey(env, shard, APP_ACTIVATION_BUDGET_SCOPE, share)).allowed) return true;
+  }
+  return false;
+}
 
 export type ActivationRequestOutcome =
   | { kind: "disabled" }
@@ -41,10 +65,17 @@ export async function requestActivation(env: Env, ip: string | null, msisdn: str
     log.warn("app_activation_request", { outcome: "ip_rate_limited" });
     return { kind: "rate_limited", retryAfterMs: byIp.retryAfterMs };
   }
-  return { kind: "accepted", delivery: sendActivationSms(env, config, settings.endpoint, msisdn, origin) };
+  return { kind: "accepted", delivery: sendActivationSms(env, config, settings, msisdn, origin) };
 }
 
-async function sendActivationSms(env: Env, config: Config, endpointName: string, msisdn: string, origin: string): Promise<void> {
+async function sendActivationSms(
+  env: Env,
+  config: Config,
+  settings: NonNullable<Config["appActivation"]>,
+  msisdn: string,
+  origin: string,
+): Promise<void> {
+  const endpointName = settings.endpoint;
   const line = (outcome: string) => ({ msisdn: maskMsisdn(msisdn), endpoint: endpointName, outcome });
   try {
     const endpoint = await resolveEndpoint(env.DB, config.endpoints, endpointName);
@@ -62,6 +93,10 @@ async function sendActivationSms(env: Env, config: Config, endpointName: string,
       await activationCodeMac(token, code),
     );
     if (!stored) return log.warn("app_activation_request", line("codes_capped"));
+    // Counted once the number's cap let it through: what it bounds is SMS sent. Refused after
+    // the answer, like everything else here: the asker hears the same 202.
+    if (!(await takeFromBudget(env, settings.smsBudget)))
+      return log.warn("app_activation_request", { ...line("budget_spent"), alert: true });
     const link = `${origin}/app/#${new URLSearchParams({ activate: token, msisdn })}`;
     const title = endpoint.texts.title ?? DEFAULT_TEXTS.title;
     await smsProviderFromEnv(env).send({ to: msisdn, text: activationRequestText(title, code, link), link });
