@@ -63,6 +63,9 @@ export function connectionNotice(error: unknown, online: boolean): string {
   if (error.status === 429) {
     return "Too many requests from this network just now. The app tries again by itself; the one-time code below still works.";
   }
+  if (error.status === 403 && error.body.error === "bad_signature") {
+    return "The service did not accept this phone's request: check that the phone's date and time are set automatically. Sign-in requests may come by SMS meanwhile, and the one-time code below still works.";
+  }
   return `The service answered with an error (HTTP ${error.status}). The app keeps trying; sign-in requests may come by SMS meanwhile, and the one-time code below still works.`;
 }
 

@@ -5,6 +5,7 @@
 import type { AnswerClaims, DeviceRead } from "../core/contracts/app-api";
 import { signCompactJws } from "../core/jws-sign";
 import { randomToken } from "../core/tokens";
+import { serverNow } from "./api";
 import type { StoredDevice } from "./device-store";
 
 export interface SignedBody {
@@ -36,7 +37,7 @@ export function signedAnswer(signer: StoredDevice, challengeId: string, claims: 
 
 /** A signed device update (`POST /app/api/device`, or `/claim` for a claim). */
 export function signedDeviceUpdate(signer: StoredDevice, update: DeviceUpdate): Promise<SignedBody> {
-  return signedBody(signer, { typ: "edge-mfa/device", iat: Math.floor(Date.now() / 1000), jti: randomToken(16), ...update });
+  return signedBody(signer, { typ: "edge-mfa/device", iat: Math.floor(serverNow() / 1000), jti: randomToken(16), ...update });
 }
 
 /**
@@ -46,7 +47,7 @@ export function signedDeviceUpdate(signer: StoredDevice, update: DeviceUpdate): 
 export function signedRead(signer: StoredDevice, read: DeviceRead, challengeId?: string): Promise<SignedBody> {
   return signedBody(signer, {
     typ: "edge-mfa/read",
-    iat: Math.floor(Date.now() / 1000),
+    iat: Math.floor(serverNow() / 1000),
     r: read,
     ...(challengeId ? { c: challengeId } : {}),
   });

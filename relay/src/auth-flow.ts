@@ -229,10 +229,10 @@ async function answerChallenge(req: AuthRequest, state: Buffer, deps: FlowDeps):
           method: "challenge-response",
         };
   } catch (e) {
-    // A code nobody could check proves nothing: refused in either fail mode. The fail mode
-    // stands in for the second factor only where it could not be started (right after the
-    // first factor); otherwise cutting the relay's path to the edge after the challenge would
-    // turn any typed code into an Access-Accept.
+    // A code nobody could check proves nothing: refused in either fail mode. Otherwise cutting
+    // the relay's path to the edge after the challenge would turn any typed code into an
+    // Access-Accept. (Elsewhere, Touch included, "safe" still accepts on an unreachable edge
+    // right after the first factor: the documented trade-off of that mode.)
     if (e instanceof EdgeUnavailableError) {
       deps.warn("edge_unavailable", { failMode: deps.config.failMode, step: "code check", error: e.message });
       return {

@@ -166,4 +166,24 @@ describe("a new device joining a number that has a device", () => {
     expect(claimed.status).toBe(404);
     expect(await subscriber.devices()).toEqual([]);
   });
+
+  it("a join stored before that rule, on a number with no device left, is dropped when claimed", async () => {
+    const msisdn = freshMsisdn();
+    const old = await activateDevice(msisdn);
+    const subscriber = env.SUBSCRIBER.getByName(msisdn);
+    const r = await requestReplacement(msisdn);
+    await r.finish();
+    // As an earlier release left it: the device gone, the join kept, its window passed.
+    await runInDurableObject(subscriber, async (_i, state) => {
+      const rep = (await state.storage.get<{ effectiveAt: number }>("replacement"))!;
+      await state.storage.put("devices", {});
+      await state.storage.put("replacement", { ...rep, effectiveAt: Date.now() - 1 });
+    });
+    expect((await r.claim()).status).toBe(404);
+    expect(await subscriber.devices()).toEqual([]);
+    await runInDurableObject(subscriber, async (_i, state) => {
+      expect(await state.storage.get("replacement")).toBeUndefined();
+    });
+    expect(old.deviceId).toBeTruthy();
+  });
 });

@@ -113,20 +113,29 @@ export function ApproverRequestPage(props: {
   buttonReject: string;
   csrf: string;
   action: string;
+  /** Only the app may accept (user verification): Reject alone here. */
+  acceptInApp: boolean;
 }) {
   return (
     <Layout title={props.title}>
       <h1>{props.title}</h1>
       <p id="approver-request">{props.text}</p>
+      {props.acceptInApp && (
+        <p class="muted" id="approve-in-app">
+          To approve, open the authenticator app: it asks for your fingerprint, face or device PIN. You can reject here.
+        </p>
+      )}
       <form method="post" action={props.action}>
         <input type="hidden" name="csrf" value={props.csrf} />
         <div class="buttons">
           <button type="submit" name="decision" value="reject" class="reject">
             {props.buttonReject}
           </button>
-          <button type="submit" name="decision" value="accept" class="accept">
-            {props.buttonAccept}
-          </button>
+          {!props.acceptInApp && (
+            <button type="submit" name="decision" value="accept" class="accept">
+              {props.buttonAccept}
+            </button>
+          )}
         </div>
       </form>
     </Layout>

@@ -57,6 +57,7 @@ function pendingPage(c: Context, path: string, view: Exclude<SessionView, { kind
           buttonReject={view.buttonReject}
           csrf={view.csrf}
           action={path}
+          acceptInApp={view.acceptInApp}
         />,
       );
     case "pending":

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ApiError } from "../../../client/api";
+import { ApiError, noteServerDate, serverNow } from "../../../client/api";
 import {
   activationFailureText,
   activationLinkFailureText,
@@ -72,6 +72,18 @@ describe("authenticator app: what the edge's answers mean on screen", () => {
     expect(connectionNotice(new ApiError(503, {}), false)).toMatch(/^You are offline/);
     expect(connectionNotice(new ApiError(503, {}), true)).toMatch(/HTTP 503.*code below still works/);
     expect(connectionNotice(new ApiError(429, { error: "rate_limited" }), true)).toMatch(/Too many requests.*tries again/);
+    // A read the edge refused as badly signed: most likely a clock far off.
+    expect(connectionNotice(new ApiError(403, { error: "bad_signature" }), true)).toMatch(/date and time are set automatically/);
+  });
+
+  it("signs with the edge's time: a phone whose clock is off by an hour still signs an iat the edge takes", () => {
+    const phone = Date.now();
+    noteServerDate(new Date(phone + 3_600_000).toUTCString(), phone);
+    expect(Math.abs(serverNow() - (Date.now() + 3_600_000))).toBeLessThan(2_000);
+    noteServerDate(null); // no Date header: the last known offset stays
+    expect(Math.abs(serverNow() - (Date.now() + 3_600_000))).toBeLessThan(2_000);
+    noteServerDate(new Date().toUTCString());
+    expect(Math.abs(serverNow() - Date.now())).toBeLessThan(2_000);
   });
 
   it("a phone the edge dropped, and a refused activation request, say what to do next", () => {

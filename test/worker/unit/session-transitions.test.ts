@@ -4,9 +4,16 @@ import type { AnswerClaims } from "../../../core/contracts/app-api";
 import { DEFAULT_TEXTS } from "../../../workers/config/schema";
 import type { SessionInit } from "../../../workers/objects/auth-session/contract";
 import type { Effect, Step } from "../../../workers/objects/session/effects";
-import { type Pending, type SessionState, fromStored } from "../../../workers/objects/session/state";
+import { type Pending, type SessionState, approverOf, fromStored } from "../../../workers/objects/session/state";
 import * as t from "../../../workers/objects/session/transitions";
-import { APPROVER_ACCEPTED, APPROVER_REJECTED, NUMBER_MISMATCH, linkPageView } from "../../../workers/objects/session/views";
+import {
+  ACCEPT_IN_APP_ONLY,
+  APPROVER_ACCEPTED,
+  APPROVER_REJECTED,
+  NUMBER_MISMATCH,
+  approverView,
+  linkPageView,
+} from "../../../workers/objects/session/views";
 
 const NOW = 1_700_000_000_000;
 const TIMEOUT = 60_000;
@@ -170,7 +177,7 @@ describe("user verification asked for: the SMS link cannot accept where the app 
       expect(state.acceptInApp).toBe(true);
       expect(pageOf(state)).toEqual({ kind: "in_app" });
       const step = t.decide(state, { decision: "accept", csrfValid: true }, NOW);
-      expect(step.result).toMatchObject({ kind: "decided", status: "rejected" });
+      expect(step.result).toMatchObject({ kind: "decided", status: "rejected", text: ACCEPT_IN_APP_ONLY });
       expect(step.state.status).toBe("rejected");
       expect(step.effects).toContainEqual(expect.objectContaining({ kind: "log", event: "accept_not_in_app" }));
       expect(t.decide(state, { decision: "reject", csrfValid: true }, NOW).result).toMatchObject({ status: "rejected" });
@@ -192,6 +199,30 @@ describe("user verification asked for: the SMS link cannot accept where the app 
       expect(state.acceptInApp).toBeUndefined();
       expect(pageOf(state)).toEqual({ kind: "none" });
       expect(t.decide(state, { decision: "accept", csrfValid: true }, NOW).result).toMatchObject({ status: "accepted" });
+    }
+  });
+});
+
+describe("user verification asked for: the approver's SMS link cannot accept either", () => {
+  it("an approver pushed on a device that verifies: their link offers Reject alone, and an Accept there rejects", () => {
+    const pushed = { challenge: CHALLENGE, delivered: true, userVerifying: true };
+    const sms = { to: "+46700000011", ...SMS };
+    const asked = pending(t.approverPushed(approverAsked({ push: true, uv: true }), pushed, sms, NOW).state);
+    const approver = approverOf(asked)!.approver;
+    expect(approver.acceptInApp).toBe(true);
+    expect(approverView(asked, approver)).toMatchObject({ kind: "approver", acceptInApp: true });
+    const step = t.approverDecide(asked, { decision: "accept", linkValid: true, csrfValid: true }, NOW);
+    expect(step.result).toMatchObject({ kind: "decided", status: "rejected" });
+    expect(step.effects).toContainEqual(expect.objectContaining({ kind: "log", event: "accept_not_in_app" }));
+    // A tapping policy, or an approver's app that cannot verify, keeps the link's Accept.
+    for (const state of [
+      pending(t.approverPushed(approverAsked({ push: true }), pushed, sms, NOW).state),
+      pending(t.approverPushed(approverAsked({ push: true, uv: true }), { ...pushed, userVerifying: false }, sms, NOW).state),
+    ]) {
+      expect(approverView(state, approverOf(state)!.approver).acceptInApp).toBe(false);
+      expect(t.approverDecide(state, { decision: "accept", linkValid: true, csrfValid: true }, NOW).result).toMatchObject({
+        status: "accepted",
+      });
     }
   });
 });

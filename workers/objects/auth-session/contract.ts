@@ -174,6 +174,8 @@ export type ApproverView = {
   buttonAccept: string;
   buttonReject: string;
   csrf: string;
+  /** The approver accepts only in the app (user verification): the page offers Reject alone. */
+  acceptInApp: boolean;
 };
 
 export type SessionView =

@@ -65,6 +65,8 @@ export interface AskedApprover {
   link: string;
   csrf: string;
   push?: PushedChallenge;
+  /** As the user's acceptInApp: the approver's push went to a device that verifies its user. */
+  acceptInApp?: true;
 }
 
 /** The Assisted Login phase (see AssistedPhase) with its data: the approver exists only once asked. */

@@ -25,7 +25,16 @@ import {
 } from "./state";
 import { TAP_POLICY, approvalVerdict } from "../../../core/user-verification";
 import type { AnsweringDevice, UvProof } from "../subscriber/contract";
-import { appView, approverAnswerText, approverAsk, approverChoices, approverPendingView, assistedView, userAnswerText } from "./views";
+import {
+  ACCEPT_IN_APP_ONLY,
+  appView,
+  approverAnswerText,
+  approverAsk,
+  approverChoices,
+  approverPendingView,
+  assistedView,
+  userAnswerText,
+} from "./views";
 
 /** The secrets of a new approver link: `token` goes into the link only, `hash` names its alias. */
 export interface ApproverLinkSecrets {
@@ -119,7 +128,7 @@ export function decide(
     return { state: { ...state, assisted }, effects: logged, result: assistedView(state, assisted) };
   }
   const finished = finish(state, status, now);
-  const text = userAnswerText(state.texts, status, mismatch);
+  const text = page.kind === "in_app" && mismatch ? ACCEPT_IN_APP_ONLY : userAnswerText(state.texts, status, mismatch);
   return { ...finished, effects: [...logged, ...finished.effects], result: { kind: "decided", status, text } };
 }
 
@@ -245,7 +254,14 @@ export function approverPushed(state: Pending, pushed: PushOutcome | null, sms: 
   const grace = state.pushGraceMs;
   const due = pushed?.delivered && grace !== null ? { at: now + grace, ...sms } : null;
   // The challenge exists either way (as for users): an app opened by hand can answer it.
-  const approver = pushed ? { ...assisted.approver, push: { challengeId: pushed.challenge.challengeId, nonces: {} } } : assisted.approver;
+  const approver = pushed
+    ? {
+        ...assisted.approver,
+        push: { challengeId: pushed.challenge.challengeId, nonces: {} },
+        // As for the user: the app asks the approver for user verification, so must the link.
+        ...(pushed.userVerifying && state.approval?.approval === "user-verification" ? { acceptInApp: true as const } : {}),
+      }
+    : assisted.approver;
   const next: Pending = { ...state, smsDue: due ?? state.smsDue, assisted: { ...assisted, approver } };
   if (due) return unchanged(next, null);
   const onFailure = { event: "approver_delivery_failed", finish: "invalid_approver" } as const;
@@ -258,10 +274,15 @@ export function approverDecide(
   answer: { decision: "accept" | "reject"; linkValid: boolean; csrfValid: boolean },
   now: number,
 ): Step<DecideOutcome> {
-  if (!approverOf(state) || !answer.linkValid) return unchanged(state, { kind: "not_found" });
+  const approver = approverOf(state)?.approver;
+  if (!approver || !answer.linkValid) return unchanged(state, { kind: "not_found" });
   if (!answer.csrfValid) return unchanged(state, { kind: "forbidden" });
-  const status = answer.decision === "accept" ? "accepted" : "rejected";
-  return { ...finish(state, status, now), result: { kind: "decided", status, text: approverAnswerText(status) } };
+  // An Accept the link does not offer (acceptInApp) rejects, as the user's does.
+  const refused = answer.decision === "accept" && approver.acceptInApp === true;
+  const status = answer.decision === "accept" && !refused ? "accepted" : "rejected";
+  const finished = finish(state, status, now);
+  const logged = refused ? [logEffect("warn", "accept_not_in_app", { channel: "link", role: "approver", endpoint: state.endpoint })] : [];
+  return { ...finished, effects: [...logged, ...finished.effects], result: { kind: "decided", status, text: approverAnswerText(status) } };
 }
 
 /** What a deadline means: with the user's Accept but no approver picked, NO_APPROVER_SELECTED. */

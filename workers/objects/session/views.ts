@@ -12,6 +12,8 @@ import { type AskedApprover, type AssistedAfterUser, type ChallengeRole, type Pe
 export const APPROVER_ACCEPTED = "Thank you. The sign-in was approved.";
 export const APPROVER_REJECTED = "Thank you. The sign-in was rejected.";
 export const NUMBER_MISMATCH = "The number did not match, so the sign-in was rejected.";
+/** An Accept posted to a link page that offers none (user verification: the app accepts). */
+export const ACCEPT_IN_APP_ONLY = "This sign-in can only be approved in the authenticator app, so it was rejected.";
 
 /** The text after the user's answer; a mismatched number says why the Accept did not count. */
 export function userAnswerText(texts: Texts, status: "accepted" | "rejected", mismatch: boolean): string {
@@ -66,6 +68,7 @@ export function approverView(state: Pending, approver: AskedApprover): ApproverV
     buttonAccept: state.texts.buttonAccept,
     buttonReject: state.texts.buttonReject,
     csrf: approver.csrf,
+    acceptInApp: approver.acceptInApp === true,
   };
 }
 

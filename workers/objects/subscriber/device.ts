@@ -211,6 +211,12 @@ export class Device {
     const again = await this.#store.get("replacement");
     if (again?.id !== replacement.id) return { kind: "unknown_device" };
     const devices = await loadDevices(this.#store);
+    // No device left to have refused it (forget() drops such a join; one stored before it did
+    // is dropped here): the new phone activates again, with a new SMS.
+    if (Object.keys(devices).length === 0) {
+      await this.#store.delete("replacement");
+      return { kind: "unknown_device" };
+    }
     if (!lapsed && Object.keys(devices).length >= maxDevices) return { kind: "device_limit", max: maxDevices };
     await this.#store.delete("replacement");
     if (lapsed) return { kind: "unknown_device" };
