@@ -75,6 +75,15 @@ export function create(init: SessionInit, now: number, fresh: { csrf: string; ch
   };
 }
 
+/**
+ * A push (the user's or the approver's) went to a device that verifies its user, and the
+ * endpoint asks for that: a one-tap Accept on the SMS link would go around it, so only the app
+ * may accept (acceptInApp on the state or on the asked approver).
+ */
+function acceptOnlyInApp(state: Pending, pushed: PushOutcome): { acceptInApp?: true } {
+  return pushed.userVerifying && state.approval?.approval === "user-verification" ? { acceptInApp: true } : {};
+}
+
 /** After the push at the start (null: none), the SMS link now, later (smsDue) or also now. */
 export function userPushed(state: Pending, pushed: PushOutcome | null, content: SmsContent, now: number): Step<null> {
   const sms = { to: state.msisdn, ...content };
@@ -83,8 +92,7 @@ export function userPushed(state: Pending, pushed: PushOutcome | null, content: 
     ? {
         ...state,
         push: { challengeId: pushed.challenge.challengeId, nonces: {} },
-        // The app asks for user verification: a one-tap Accept on the SMS link would go around it.
-        ...(pushed.userVerifying && state.approval?.approval === "user-verification" ? { acceptInApp: true as const } : {}),
+        ...acceptOnlyInApp(state, pushed),
       }
     : state;
   const grace = state.pushGraceMs;
@@ -258,8 +266,7 @@ export function approverPushed(state: Pending, pushed: PushOutcome | null, sms: 
     ? {
         ...assisted.approver,
         push: { challengeId: pushed.challenge.challengeId, nonces: {} },
-        // As for the user: the app asks the approver for user verification, so must the link.
-        ...(pushed.userVerifying && state.approval?.approval === "user-verification" ? { acceptInApp: true as const } : {}),
+        ...acceptOnlyInApp(state, pushed),
       }
     : assisted.approver;
   const next: Pending = { ...state, smsDue: due ?? state.smsDue, assisted: { ...assisted, approver } };
