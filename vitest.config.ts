@@ -68,7 +68,7 @@ export default defineConfig({
                 ADMIN_TOKEN_SHA256: createHash("sha256").update(ADMIN_TOKEN).digest("hex"),
                 TEST_PUSH_URL: push.url,
                 TEST_GRAPH_URL: graph.url,
-                TEST_ENTRA_SECRET: FAKE_GRAPH.clientSecret,
+                ENTRA_TEST_SECRET: FAKE_GRAPH.clientSecret,
                 TEST_WEBHOOK_URL: webhooks.url,
                 // A Standard Webhooks signing secret, named by the test endpoints' webhook.signingSecret.
                 TEST_WEBHOOK_SECRET: `whsec_${randomBytes(32).toString("base64")}`,

@@ -30,7 +30,7 @@ const entra = (groupId: string, extra: Record<string, unknown> = {}) => ({
   source: "entra",
   tenantId: FAKE_GRAPH.tenant,
   clientId: FAKE_GRAPH.clientId,
-  clientSecret: { secret: "TEST_ENTRA_SECRET" },
+  clientSecret: { secret: "ENTRA_TEST_SECRET" },
   groupId,
   loginBase: env.TEST_GRAPH_URL,
   graphBase: env.TEST_GRAPH_URL,
@@ -106,8 +106,8 @@ describe("approvers from Entra ID (Microsoft Graph)", () => {
     const cases: Env[] = [
       envWith(entra(approverGroupId(), { tenantId: "other-tenant.test" })),
       envWith(entra(approverGroupId(), { clientId: "another-app" })),
-      envWith(entra(approverGroupId(), { clientSecret: { secret: "NOT_SET_ANYWHERE" } })),
-      envWith(entra(approverGroupId(), { clientSecret: { secret: "WRONG_SECRET" } }), { WRONG_SECRET: "nope" } as Partial<Env>),
+      envWith(entra(approverGroupId(), { clientSecret: { secret: "ENTRA_NOT_SET_ANYWHERE" } })),
+      envWith(entra(approverGroupId(), { clientSecret: { secret: "ENTRA_WRONG_SECRET" } }), { ENTRA_WRONG_SECRET: "nope" } as Partial<Env>),
       envWith(entra(FAKE_GRAPH.groups.broken)),
     ];
     for (const e of cases) {
@@ -130,6 +130,25 @@ describe("approvers from Entra ID (Microsoft Graph)", () => {
     expect(parse(entra(FAKE_GRAPH.groups.approvers, { graphBase: "http://graph.example.com" }))).toBe(false);
     expect(parse(entra(FAKE_GRAPH.groups.approvers, { clientSecret: "s3cr3t-value" }))).toBe(false);
     expect(parse(entra("../../users"))).toBe(false);
+  });
+
+  it("names only ENTRA_ secrets, and sends them only to Microsoft's hosts: the console cannot send another secret away", () => {
+    const parse = (a: unknown) => EndpointSchema.safeParse({ name: "x", assistedLogin: a }).success;
+    const cloud = { loginBase: "https://login.microsoftonline.com", graphBase: "https://graph.microsoft.com" };
+    expect(parse(entra(FAKE_GRAPH.groups.approvers, cloud))).toBe(true);
+    expect(
+      parse(entra(FAKE_GRAPH.groups.approvers, { loginBase: "https://login.microsoftonline.us", graphBase: "https://graph.microsoft.us" })),
+    ).toBe(true);
+    for (const secret of ["SEED_ENCRYPTION_KEY", "VAPID_PRIVATE_KEY", "SMS_API_KEY", "ENTRA_"]) {
+      expect(parse(entra(FAKE_GRAPH.groups.approvers, { ...cloud, clientSecret: { secret } }))).toBe(false);
+    }
+    for (const over of [
+      { loginBase: "https://attacker.example" },
+      { graphBase: "https://graph.microsoft.com.attacker.example" },
+      { loginBase: "http://login.microsoftonline.com" },
+    ]) {
+      expect(parse(entra(FAKE_GRAPH.groups.approvers, { ...cloud, ...over }))).toBe(false);
+    }
   });
 
   it("normalises Graph phone numbers to E.164 and guesses no country", () => {

@@ -5,7 +5,7 @@ declare namespace Cloudflare {
     TEST_MIGRATIONS: import("cloudflare:test").D1Migration[];
     TEST_PUSH_URL: string;
     TEST_GRAPH_URL: string;
-    TEST_ENTRA_SECRET: string;
+    ENTRA_TEST_SECRET: string;
     TEST_WEBHOOK_URL: string;
     TEST_WEBHOOK_SECRET: string;
     TEST_ACCESS_CERTS_URL: string;

@@ -294,6 +294,22 @@ describe("password reset: no account enumeration", () => {
     expect(toAttacker.some((t) => t.includes("/m/"))).toBe(false);
   });
 
+  it("another spelling that finds the same account meets the same pin (it is kept under the account's own name)", async () => {
+    const p = await portal();
+    const user = freshUser(p);
+    const mail = `${user.username}@corp.example`;
+    // The directory's search matches the account by uid or by mail; both find the same entry.
+    p.relay.users.set(user.username, { msisdn: user.msisdn, username: user.username });
+    await start(p, user.username); // pins user.msisdn under the account
+    expect((await gatewayRequests(user.msisdn)).length).toBe(1);
+    // The number is changed in the directory, and the reset is asked for under the mail address.
+    const attacker = freshMsisdn();
+    p.relay.users.set(mail, { msisdn: attacker, username: user.username });
+    await start(p, mail);
+    const toAttacker = (await gatewayRequests(attacker)).map((r) => r.text ?? "");
+    expect(toAttacker.some((t) => t.includes("/m/"))).toBe(false);
+  });
+
   it("with no relay connected the reset is unavailable, for any username alike", async () => {
     const p = await portal();
     p.relay.down = true;

@@ -3,7 +3,7 @@ import { E164 } from "../../core/contracts/relay";
 import { UsernameSchema } from "../../core/contracts/relay-api";
 import { PasswordPolicySchema } from "../../core/password-policy-schema";
 import { isPrivateNetworkHost } from "../../core/private-host";
-import { isHttpsOrLoopback } from "../../core/loopback";
+import { isHttpsOrLoopback, isLoopbackHost } from "../../core/loopback";
 
 /** Operator configuration (env MFA_CONFIG, JSON). Validated once per isolate. */
 export const RateLimitSchema = z.object({
@@ -38,6 +38,17 @@ const DirectoryUrlSchema = z
   .url({ protocol: /^https?$/ })
   .refine(isHttpsOrLoopback, "must be an https:// URL (plain http only to localhost / 127.0.0.1 / ::1)")
   .transform((u) => u.replace(/\/+$/, ""));
+/** Entra ID's sign-in hosts, per Microsoft cloud (global, US Government, China). */
+export const ENTRA_LOGIN_HOSTS = ["login.microsoftonline.com", "login.microsoftonline.us", "login.chinacloudapi.cn"];
+/** Microsoft Graph's hosts, per cloud (global, US Government L4 and L5, China). */
+export const ENTRA_GRAPH_HOSTS = ["graph.microsoft.com", "graph.microsoft.us", "dod-graph.microsoft.us", "microsoftgraph.chinacloudapi.cn"];
+/** An https URL on one of `hosts`, or any loopback URL (the fake Graph of tests and dev). */
+function isMicrosoftHost(hosts: string[]): (url: string) => boolean {
+  return (url) => {
+    const u = new URL(url);
+    return isLoopbackHost(u.hostname) || (u.protocol === "https:" && hosts.includes(u.hostname.toLowerCase()));
+  };
+}
 /** How long a directory's approver list is reused at the edge (0: asked on every call). */
 const DirectoryCacheSeconds = z.number().int().min(0).max(86_400).default(300);
 
@@ -73,13 +84,27 @@ export const EntraApproversSchema = z.object({
   source: z.literal("entra"),
   tenantId: z.string().regex(/^[A-Za-z0-9.-]{1,128}$/, "tenantId must be the tenant's id or domain"),
   clientId: z.string().regex(/^[A-Za-z0-9-]{1,128}$/, "clientId must be the app registration's client id"),
-  /** The client secret is a Worker secret; this names it (wrangler secret put NAME), never holds it. */
+  /**
+   * The client secret is a Worker secret; this names it (wrangler secret put NAME), never holds
+   * it. Only names starting ENTRA_: the edge sends this secret to `loginBase`, and endpoint
+   * settings can be edited in the console, so no other secret (the seed key, VAPID, the SMS
+   * provider's) can be named here and sent away.
+   */
   clientSecret: z.object({
-    secret: z.string().regex(/^[A-Z][A-Z0-9_]{0,63}$/, "clientSecret.secret must name a Worker secret, e.g. ENTRA_CLIENT_SECRET"),
+    secret: z
+      .string()
+      .regex(/^ENTRA_[A-Z0-9_]{1,58}$/, "clientSecret.secret must name a Worker secret starting ENTRA_, e.g. ENTRA_CLIENT_SECRET"),
   }),
   groupId: z.string().regex(/^[0-9a-fA-F-]{36}$/, "groupId must be the group's object id (a GUID)"),
-  loginBase: DirectoryUrlSchema.default("https://login.microsoftonline.com"),
-  graphBase: DirectoryUrlSchema.default("https://graph.microsoft.com"),
+  /** Microsoft's sign-in and Graph hosts of its clouds only (loopback for tests and dev): where the secret and token go. */
+  loginBase: DirectoryUrlSchema.refine(
+    isMicrosoftHost(ENTRA_LOGIN_HOSTS),
+    `loginBase must be one of ${ENTRA_LOGIN_HOSTS.join(", ")}`,
+  ).default("https://login.microsoftonline.com"),
+  graphBase: DirectoryUrlSchema.refine(
+    isMicrosoftHost(ENTRA_GRAPH_HOSTS),
+    `graphBase must be one of ${ENTRA_GRAPH_HOSTS.join(", ")}`,
+  ).default("https://graph.microsoft.com"),
   cacheSeconds: DirectoryCacheSeconds,
 });
 /** Approvers an Assisted Login endpoint offers the user after they accept: a list, an LDAP group or an Entra ID group. */

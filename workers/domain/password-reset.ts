@@ -139,10 +139,13 @@ async function lookUpAndAsk(ctx: ResetContext, r: ResetEndpoint, username: strin
     return { kind: "silent" };
   }
   const msisdn = lookup.msisdn;
+  // Pinned under the account's own name where the relay gives it: another spelling that finds
+  // the same account (a search over uid and mail, say) must meet the same pin, or a number
+  // changed in the directory would be pinned afresh under it.
   const pin = await checkPinnedNumber(ctx.env, ctx.waitUntil, {
     endpoint: r.endpoint,
     relay: `site:${r.site}`,
-    username,
+    username: lookup.username ?? username,
     msisdn,
     purpose: "password-reset",
   });

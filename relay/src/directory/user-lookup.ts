@@ -18,10 +18,17 @@ export function userLookupHandler(deps: { accounts: DirectoryAccounts; users?: R
     const username = normalizeUsername(args.username);
     const user = await deps.accounts.find(username);
     if (!user) return { found: false };
-    // The login rule, with the directory vouching for the user; never the username as a number.
-    const msisdn = phoneNumberFor(username, user.msisdn ?? undefined, { users: deps.users ?? {}, usernameAsMsisdn: false }, true);
-    if (!msisdn) deps.log.log("warn", "user_lookup_no_mobile", { username });
     const account = user.account ? normalizeUsername(user.account) : "";
+    // The login rule, with the directory vouching for the user; never the username as a number.
+    // Keyed by the account's own name where the directory gives it, as logins are: another
+    // spelling that finds the same account must not skip the operator's number for it.
+    const msisdn = phoneNumberFor(
+      account || username,
+      user.msisdn ?? undefined,
+      { users: deps.users ?? {}, usernameAsMsisdn: false },
+      true,
+    );
+    if (!msisdn) deps.log.log("warn", "user_lookup_no_mobile", { username });
     return {
       found: true,
       // The account's own name (the search may have matched the name typed on another attribute).

@@ -1,6 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { adUnicodePwd, passwordModifyRequest } from "../../../relay/src/directory/password-modify-ber.ts";
 import { refusalInWords } from "../../../relay/src/directory/refusal-words.ts";
+import type { DirectoryAccounts } from "../../../relay/src/directory/directory-accounts.ts";
+import { userLookupHandler } from "../../../relay/src/directory/user-lookup.ts";
+import type { RelayConfig } from "../../../relay/src/config.ts";
 
 describe("RFC 3062 Password Modify request value", () => {
   it("is SEQUENCE { [0] userIdentity, [2] newPasswd } without an old password", () => {
@@ -45,5 +48,19 @@ describe("directory refusals in words", () => {
     const other = refusalInWords(50, "insufficient access to uid=alice,ou=people");
     expect(other.reason).toBe("directory_unavailable");
     expect(other.message).not.toContain("uid=");
+  });
+});
+
+describe("the reset's user lookup", () => {
+  it("the relay's own number for a user wins under any spelling the directory resolves to that account", async () => {
+    const entry = { dn: "uid=alice,ou=people,dc=corp", msisdn: "+46709999999", displayName: "Alice", account: "alice" };
+    const accounts: DirectoryAccounts = {
+      find: async (name) => (name === "alice" || name === "alice@corp.example" ? entry : null),
+      setPassword: async () => ({ ok: true }),
+    };
+    const lookup = userLookupHandler({ accounts, users: { alice: { msisdn: "+46701234567" } } as RelayConfig["users"], log: { log() {} } });
+    for (const username of ["alice", "alice@corp.example"]) {
+      expect(await lookup({ username })).toEqual({ found: true, username: "alice", msisdn: "+46701234567", displayName: "Alice" });
+    }
   });
 });
