@@ -54,7 +54,7 @@ export type ActivationRequestOutcome =
 
 /**
  * Per client address first (answered: it says nothing about the number), then the rest in
- * `delivery`: the cap on activation codes per number, the SMS.
+ * `delivery`: the cap on activation codes per number, the deployment's SMS budget, the SMS.
  */
 export async function requestActivation(env: Env, ip: string | null, msisdn: string, origin: string): Promise<ActivationRequestOutcome> {
   const config = loadConfig(env);
