@@ -20,7 +20,7 @@
  */
 import { base64url, fromBase64url } from "./base64url.ts";
 import { E164 } from "./contracts/relay.ts";
-import { isWellFormedToken } from "./tokens.ts";
+import { equalBytes, isWellFormedToken } from "./tokens.ts";
 import type { WebCryptoKey } from "./web-crypto.ts";
 
 const VERSION = 2;
@@ -88,11 +88,8 @@ export async function openLinkToken(key: LinkKey, token: string): Promise<string
   const counter = bytes.slice(BLOCK);
   const route = new Uint8Array(await ctr(key.cipher, counter, bytes.slice(0, BLOCK)));
   if (route[0] !== VERSION) return null;
-  const expected = await routeTag(key.tag, route, counter);
   // Constant time: how much of a guessed tag matched must not show.
-  let diff = 0;
-  for (let i = 0; i < TAG_BYTES; i++) diff |= (route[1 + NUMBER_BYTES + i] ?? 0) ^ (expected[i] ?? 0);
-  if (diff !== 0) return null;
+  if (!equalBytes(route.subarray(1 + NUMBER_BYTES), await routeTag(key.tag, route, counter))) return null;
   let digits = 0n;
   for (let i = 1; i <= NUMBER_BYTES; i++) digits = (digits << 8n) | BigInt(route[i] ?? 0);
   const msisdn = `+${digits}`;

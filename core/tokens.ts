@@ -36,10 +36,15 @@ export async function sha256Hex(value: string): Promise<string> {
 export async function timingSafeEqualString(a: string, b: string): Promise<boolean> {
   const enc = new TextEncoder();
   const [da, db] = await Promise.all([crypto.subtle.digest("SHA-256", enc.encode(a)), crypto.subtle.digest("SHA-256", enc.encode(b))]);
-  // Fixed-length digests compared with no early exit (crypto.subtle.timingSafeEqual is
-  // Workers-only; this module runs in the relay and the browser too).
-  const x = new Uint8Array(da);
-  const y = new Uint8Array(db);
+  return equalBytes(new Uint8Array(da), new Uint8Array(db));
+}
+
+/**
+ * Equal-length byte arrays compared with no early exit (crypto.subtle.timingSafeEqual is
+ * Workers-only; this module runs in the relay and the browser too). Different lengths: false.
+ */
+export function equalBytes(x: Uint8Array, y: Uint8Array): boolean {
+  if (x.length !== y.length) return false;
   let diff = 0;
   for (let i = 0; i < x.length; i++) diff |= x[i]! ^ y[i]!;
   return diff === 0;

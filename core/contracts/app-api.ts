@@ -195,7 +195,6 @@ export const DeviceReadClaimsSchema = z.object({
   r: z.enum(DEVICE_READS),
   c: TokenSchema.optional(),
 });
-export type DeviceReadClaims = z.infer<typeof DeviceReadClaimsSchema>;
 
 // ---- what the app API answers (shared with the app in client/, which imports these types only) ----
 

@@ -229,20 +229,7 @@ async function answerChallenge(req: AuthRequest, state: Buffer, deps: FlowDeps):
           method: "challenge-response",
         };
   } catch (e) {
-    // A code nobody could check proves nothing: refused in either fail mode. Otherwise cutting
-    // the relay's path to the edge after the challenge would turn any typed code into an
-    // Access-Accept. (Elsewhere, Touch included, "safe" still accepts on an unreachable edge
-    // right after the first factor: the documented trade-off of that mode.)
-    if (e instanceof EdgeUnavailableError) {
-      deps.warn("edge_unavailable", { failMode: deps.config.failMode, step: "code check", error: e.message });
-      return {
-        code: "Access-Reject",
-        reason: `edge unavailable, code not checked: ${e.message}`,
-        replyMessage: "Try again",
-        method: "challenge-response",
-      };
-    }
-    return edgeFailure(deps, e, "challenge-response");
+    return edgeFailure(deps, e, "challenge-response", "code check");
   }
 }
 
@@ -275,8 +262,13 @@ async function localTotpAnswer(username: string, code: string, deps: FlowDeps): 
 /**
  * An edge call failed. Only "unavailable" (transport failure or the edge's explicit 503)
  * lets the fail mode decide; a refusal always rejects, with the edge's reason in the log.
+ * `step` "code check": the call was to check a code typed into a challenge, which an
+ * unreachable edge rejects in either fail mode. A code nobody could check proves nothing, and
+ * otherwise cutting the relay's path to the edge after the challenge would turn any typed code
+ * into an Access-Accept. (Elsewhere, Touch included, "safe" still accepts on an unreachable
+ * edge right after the first factor: the documented trade-off of that mode.)
  */
-function edgeFailure(deps: FlowDeps, e: unknown, method: Decision["method"]): Decision {
+function edgeFailure(deps: FlowDeps, e: unknown, method: Decision["method"], step?: "code check"): Decision {
   if (e instanceof EdgeRejectedError) {
     if (e.code === NUMBER_CHANGED) {
       return {
@@ -289,7 +281,10 @@ function edgeFailure(deps: FlowDeps, e: unknown, method: Decision["method"]): De
     return { code: "Access-Reject", reason: `edge refused: ${e.message}`, method };
   }
   if (!(e instanceof EdgeUnavailableError)) throw e;
-  deps.warn("edge_unavailable", { failMode: deps.config.failMode, error: e.message });
+  deps.warn("edge_unavailable", { failMode: deps.config.failMode, error: e.message, ...(step ? { step } : {}) });
+  if (step === "code check") {
+    return { code: "Access-Reject", reason: `edge unavailable, code not checked: ${e.message}`, replyMessage: "Try again", method };
+  }
   return deps.config.failMode === "safe"
     ? { code: "Access-Accept", reason: `edge unavailable, fail mode safe: ${e.message}`, method }
     : { code: "Access-Reject", reason: `edge unavailable, fail mode secure: ${e.message}`, method };

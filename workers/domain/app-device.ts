@@ -66,13 +66,10 @@ export async function activationInfo(env: Env, msisdn: string, token: string) {
 }
 
 /**
- * What the app lists when opened: the number's pending challenges, whether this device gets
- * pushes, a join another device asked for, and the number's devices by name (null: not one of
- * this number's devices).
- */
-/**
- * What the device's app lists (its pending sign-ins, a join waiting, the number's devices), for
- * a read it signed. null: no such device; "bad_signature": not signed by it, or stale.
+ * What the app lists when opened, for a read the device signed: the number's pending
+ * challenges, whether this device gets pushes, a join another device asked for, and the
+ * number's devices by name. null: not one of this number's devices; "bad_signature": not
+ * signed by it for this read, or stale.
  */
 export async function pendingForDevice(env: Env, msisdn: string, read: { deviceId: string; jws: string }, what: "pending" | "devices") {
   const pending = await objectStub(env, "SUBSCRIBER", msisdn).pendingChallenges(read.deviceId, read.jws, what);
