@@ -33,10 +33,10 @@ describe("lease releases carried by the next lease", () => {
   it("an acquire carries its isolate's queued releases: the call that frees the slot also takes it", async () => {
     const e = isolate();
     const { releaseAll } = await spies();
-    expect(await acquireLease(e, ONE_SHARD, "carry-a", until())).toEqual({ shard: "shard-0" });
+    expect(await acquireLease(e, ONE_SHARD, "carry-a", until())).toMatchObject({ shard: "shard-0" });
     const opener = queueRelease(e, "shard-0", "carry-a");
     // The shard holds one lease at most: only a call that gives carry-a back first can take one.
-    expect(await acquireLease(e, ONE_SHARD, "carry-b", until())).toEqual({ shard: "shard-0" });
+    expect(await acquireLease(e, ONE_SHARD, "carry-b", until())).toMatchObject({ shard: "shard-0" });
     expect(await shard("shard-0").pending()).toBe(1);
     await opener; // its timer found the queue taken: nothing more is sent
     expect(releaseAll).not.toHaveBeenCalled();
@@ -80,14 +80,14 @@ describe("lease releases carried by the next lease", () => {
     const [part] = endpointShards(s, endpoint.name, endpoint.maxPending);
     const outside = ["shard-0", "shard-1", "shard-2", "shard-3"].find((name) => name !== part?.shard) ?? "";
     void queueRelease(e, outside, "elsewhere");
-    expect(await acquireLease(e, s, "in-share", until(), endpoint)).toEqual({ shard: part?.shard });
+    expect(await acquireLease(e, s, "in-share", until(), endpoint)).toMatchObject({ shard: part?.shard });
     expect(takeReleases(e)?.shard).toBe(outside);
     await shard(part?.shard ?? "").release("in-share");
   });
 });
 
 describe("the session hands its lease to the call waiting on it", () => {
-  it("blocking calls give their sessions' leases back themselves; the sessions' object makes no call for them", async () => {
+  it("blocking calls keep their sessions' leases: the next session takes it over, the last goes back; the sessions' object makes no call for them", async () => {
     const { acquire, release, releaseAll } = await spies();
     const cfg = { ...JSON.parse(env.MFA_CONFIG), overload: ONE_SHARD };
     const opts = { env: { MFA_CONFIG: JSON.stringify(cfg) } };
@@ -98,14 +98,16 @@ describe("the session hands its lease to the call waiting on it", () => {
       await answer(link, decision, (await openLink(link)).csrf!);
       expect((await pending).status).toBe(200);
     }
-    // One slot in all: the second call was admitted, so the first's lease was back by then.
+    // One slot in all, and one lease taken for both sessions: the second took the first's over
+    // (lease-pool.ts) if it came within LEASE_IDLE_MS, else the first's went back with it.
     expect(await settlesAt(() => shard("shard-0").pending(), 0)).toBe(0);
     const leased = acquire.mock.calls.map((call) => call[0]);
-    expect(leased).toHaveLength(2);
+    expect(leased.length).toBeGreaterThanOrEqual(1);
+    expect(leased.length).toBeLessThanOrEqual(2);
     const givenBack = [...acquire.mock.calls.flatMap((call) => call[3] ?? []), ...releaseAll.mock.calls.flatMap((call) => call[0])];
     expect(givenBack.sort()).toEqual([...leased].sort());
     expect(release).not.toHaveBeenCalled();
-    // The two calls share their isolate's env, where the queue lives.
+    // The two calls share their isolate's env, where the pool and the queue live.
     expect(envWith(opts.env)).toBe(envWith(opts.env));
   });
 

@@ -9,6 +9,7 @@ import { ApproverDirectoryUnavailable, approverDirectory } from "./approvers";
 import { retryWait, waitBackoffMs } from "../../core/wait-retry";
 import { acquireLease, releaseLease } from "./overload";
 import { queueRelease } from "./lease-releases";
+import { type HeldLease, poolLease } from "./lease-pool";
 import { pushConfigured } from "../config/app-secrets";
 import { log } from "../lib/log";
 import { objectStub, objectId } from "../lib/durable-objects";
@@ -90,6 +91,8 @@ export type SessionStart =
       deadline: number;
       /** The wait on it, opened with the start (`openWait`): its outcome comes on this socket. */
       wait?: WebSocket;
+      /** Its overload lease, as taken: the waiting call keeps it for the next session (lease-pool.ts). */
+      lease: HeldLease;
     }
   | { kind: "refused"; reason: BadRequestReason; retryAfterMs?: number }
   /** An approver directory that could not be asked, or lists no one with a number: nothing was sent. */
@@ -132,7 +135,7 @@ export async function startSession(
 type Begin = (args: SessionStartArgs) => Promise<{ answer: SessionStartAnswer; socket: WebSocket | null }>;
 
 /** What a session is started with, wherever it lives. */
-function sessionInit(config: Config, r: SessionRequest, name: string, link: string, leaseShard: string): SessionInit {
+function sessionInit(config: Config, r: SessionRequest, name: string, link: string, lease: HeldLease, sessionId: string): SessionInit {
   return {
     name,
     msisdn: r.msisdn,
@@ -142,7 +145,8 @@ function sessionInit(config: Config, r: SessionRequest, name: string, link: stri
     link,
     timeoutMs: r.timeoutMs,
     tombstoneMs: config.tombstoneSeconds * 1000,
-    leaseShard,
+    leaseShard: lease.shard,
+    ...(lease.id !== sessionId ? { leaseId: lease.id } : {}),
     app: r.app,
     assisted: null,
     ...(r.notify ? { notify: r.notify } : {}),
@@ -174,9 +178,9 @@ async function startHosted(
   const until = deadline + LEASE_MARGIN_MS;
   const lease = await acquireLease(env, config.overload, sessionId, until, { name: r.endpoint.name, maxPending: r.endpoint.maxPending });
   if ("refused" in lease) return { kind: "refused", reason: lease.refused };
-  const giveBack = () => releaseLease(env, lease.shard, sessionId).catch(() => {});
+  const giveBack = () => releaseLease(env, lease).catch(() => {});
   const claim = { session: name, until, cap: config.maxPendingPerMsisdn, push: r.app.push !== null && pushConfigured(env) };
-  const init = sessionInit(config, r, name, `${publicOrigin}/m/${token}`, lease.shard);
+  const init = sessionInit(config, r, name, `${publicOrigin}/m/${token}`, lease, sessionId);
   try {
     const { answer, socket } = await begin({ limits: r.endpoint.rateLimit ?? config.rateLimit, claim, init });
     const { admitted, started } = answer;
@@ -194,6 +198,7 @@ async function startHosted(
       channel: started.channel,
       deadline,
       ...(socket ? { wait: socket } : {}),
+      lease,
     };
   } catch (e) {
     await giveBack();
@@ -215,13 +220,12 @@ async function startOwnObject(env: Env, config: Config, r: SessionRequest, publi
   const { admitted, lease } = await admitWithLease(
     subscriber.admit(limits, claim),
     acquireLease(env, config.overload, sessionId, until, { name: r.endpoint.name, maxPending: r.endpoint.maxPending }),
-    { admission: () => subscriber.release(name), lease: (shard) => releaseLease(env, shard, sessionId) },
+    { admission: () => subscriber.release(name), lease: (held) => releaseLease(env, held) },
   );
   if (!admitted.allowed) return refusal(admitted);
   if ("refused" in lease) return { kind: "refused", reason: lease.refused };
-  const leaseShard = lease.shard;
   const releaseAll = async () => {
-    await releaseLease(env, leaseShard, sessionId).catch(() => {});
+    await releaseLease(env, lease).catch(() => {});
     await subscriber.release(name).catch(() => {});
   };
 
@@ -243,11 +247,11 @@ async function startOwnObject(env: Env, config: Config, r: SessionRequest, publi
       assisted = { ...r.assisted, approvers };
     }
     const initial = await objectStub(env, "AUTH_SESSION", name).start({
-      ...sessionInit(config, r, name, link, leaseShard),
+      ...sessionInit(config, r, name, link, lease, sessionId),
       ...(admitted.pushable === false ? { userPushable: false } : {}),
       assisted,
     });
-    return { kind: "started", address: { name, host: null }, sessionId, status: initial.status, channel: initial.channel, deadline };
+    return { kind: "started", address: { name, host: null }, sessionId, status: initial.status, channel: initial.channel, deadline, lease };
   } catch (e) {
     await releaseAll();
     throw e;
@@ -265,15 +269,15 @@ type Lease = Awaited<ReturnType<typeof acquireLease>>;
 async function admitWithLease(
   admission: Promise<AdmitResult>,
   leasing: Promise<Lease>,
-  giveBack: { admission: () => Promise<void>; lease: (shard: string) => Promise<void> },
+  giveBack: { admission: () => Promise<void>; lease: (lease: HeldLease) => Promise<void> },
 ): Promise<{ admitted: AdmitResult; lease: Lease }> {
   const [a, l] = await Promise.allSettled([admission, leasing]);
   const admitted = a.status === "fulfilled" && a.value.allowed;
-  const shard = l.status === "fulfilled" && "shard" in l.value ? l.value.shard : null;
-  if (!admitted || shard === null) {
+  const held = l.status === "fulfilled" && "shard" in l.value ? l.value : null;
+  if (!admitted || held === null) {
     // Each also lapses on its own (deadline plus a margin) should giving it back fail.
     if (admitted) await giveBack.admission().catch(() => {});
-    if (shard !== null) await giveBack.lease(shard).catch(() => {});
+    if (held !== null) await giveBack.lease(held).catch(() => {});
   }
   if (a.status === "rejected") throw a.reason;
   if (l.status === "rejected") throw l.reason;
@@ -342,14 +346,13 @@ export async function authenticate(
   // Delivery failures end the session inside start(); nothing to wait for.
   const outcome: WaitOutcome =
     started.status === "pending" ? await waitForOutcome(env, started.address, started.deadline, started.wait) : { status: started.status };
-  // The session handed its lease to this call: it goes back with this isolate's next lease.
+  // The session handed its lease to this call: it serves this isolate's next session, or goes
+  // back with its next lease from that shard.
   const { lease } = outcome;
   if (lease) {
-    call.background(
-      queueRelease(env, lease.shard, lease.id).catch((e: unknown) =>
-        log.warn("release_failed", { note: "expires on its own", error: String(e) }),
-      ),
-    );
+    const held = started.lease;
+    const kept = held.shard === lease.shard && held.id === lease.id ? poolLease(env, held) : queueRelease(env, lease.shard, lease.id);
+    call.background(kept.catch((e: unknown) => log.warn("release_failed", { note: "expires on its own", error: String(e) })));
   }
   const by = outcome.answeredBy;
   return {

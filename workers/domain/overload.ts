@@ -1,6 +1,7 @@
 import { objectStub } from "../lib/durable-objects";
 import type { LeaseGroup } from "../objects/load-shard";
 import { type CarriedReleases, takeReleases } from "./lease-releases";
+import { type HeldLease, LEASE_REUSE_MS, takePooledLease } from "./lease-pool";
 
 /**
  * Overload protection without a global hot object: the pending-session budget is split over
@@ -63,10 +64,12 @@ function withFirst<T>(first: T | undefined, picks: T[]): T[] {
 }
 
 /**
- * Takes a lease for `sessionId` in one of two shards: within the global budget and, when the
- * endpoint has a share, within that too. The shard's name, or why not. When this isolate has
- * leases to give back to a shard the call may use (lease-releases.ts), that shard is tried
- * first and its first call carries them, refused or not.
+ * A lease for a session that needs one lasting to `until`: one this isolate holds between
+ * sessions when one fits (lease-pool.ts, no call), else a new one for `sessionId` in one of two
+ * shards, within the global budget and, when the endpoint has a share, within that too, taken
+ * for LEASE_REUSE_MS longer so that later sessions can take it over. The lease, or why not.
+ * When this isolate has leases to give back to a shard the call may use (lease-releases.ts),
+ * that shard is tried first and its first call carries them, refused or not.
  */
 export async function acquireLease(
   env: Env,
@@ -75,21 +78,27 @@ export async function acquireLease(
   until: number,
   endpoint?: { name: string; maxPending?: number | undefined },
   random: () => number = Math.random,
-): Promise<{ shard: string } | { refused: "overloaded" | "endpoint_overloaded" }> {
+): Promise<HeldLease | { refused: "overloaded" | "endpoint_overloaded" }> {
   const capacity = shardCapacity(s);
   const share = endpoint?.maxPending;
+  const taken = until + LEASE_REUSE_MS;
   if (endpoint === undefined || share === undefined) {
+    const pooled = takePooledLease(env, until, null);
+    if (pooled) return pooled;
     const carried = takeReleases(env);
     for (const shard of withFirst(carried?.shard, pickShards(s, random))) {
       const releasing = carriedBy(carried, shard);
-      const call = objectStub(env, "LOAD_SHARD", shard).acquire(sessionId, until, capacity, releasing);
+      const call = objectStub(env, "LOAD_SHARD", shard).acquire(sessionId, taken, capacity, releasing);
       if (releasing.length) carried?.carry(call);
-      if (await call) return { shard };
+      if (await call) return { shard, id: sessionId, until: taken, group: null };
     }
     return { refused: "overloaded" };
   }
   const parts = endpointShards(s, endpoint.name, share);
-  const carried = takeReleases(env, (shard) => parts.some((p) => p.shard === shard));
+  const inShare = (shard: string) => parts.some((p) => p.shard === shard);
+  const pooled = takePooledLease(env, until, endpoint.name, inShare);
+  if (pooled) return pooled;
+  const carried = takeReleases(env, inShare);
   const [a, b] = twoOf(parts.length, random);
   const carriedPart = carried ? parts.findIndex((p) => p.shard === carried.shard) : -1;
   let refused: "overloaded" | "endpoint_overloaded" = "endpoint_overloaded";
@@ -98,10 +107,10 @@ export async function acquireLease(
     if (!part) continue;
     const group: LeaseGroup = { name: endpoint.name, capacity: part.capacity };
     const releasing = carriedBy(carried, part.shard);
-    const call = objectStub(env, "LOAD_SHARD", part.shard).acquireInGroup(sessionId, until, capacity, group, releasing);
+    const call = objectStub(env, "LOAD_SHARD", part.shard).acquireInGroup(sessionId, taken, capacity, group, releasing);
     if (releasing.length) carried?.carry(call);
     const answer = await call;
-    if (answer === "ok") return { shard: part.shard };
+    if (answer === "ok") return { shard: part.shard, id: sessionId, until: taken, group: endpoint.name };
     if (answer === "full") refused = "overloaded"; // the global budget, not the endpoint's share
   }
   return { refused };
@@ -113,6 +122,6 @@ function carriedBy(carried: CarriedReleases | null, shard: string): string[] {
 }
 
 /** Gives a lease back (a session that ended, or a call refused after its lease was taken). */
-export function releaseLease(env: Env, shard: string, sessionId: string): Promise<void> {
-  return objectStub(env, "LOAD_SHARD", shard).release(sessionId);
+export function releaseLease(env: Env, lease: Pick<HeldLease, "shard" | "id">): Promise<void> {
+  return objectStub(env, "LOAD_SHARD", lease.shard).release(lease.id);
 }

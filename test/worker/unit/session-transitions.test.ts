@@ -246,6 +246,17 @@ describe("the user's answer on the link page", () => {
     expect(rejected.result).toEqual({ kind: "decided", status: "rejected", text: DEFAULT_TEXTS.touchReject });
   });
 
+  it("a session started on a lease taken over from an earlier one hands over and releases that lease, kept in its tombstone", () => {
+    const state = t.create({ ...init(), leaseId: "earlier-session" }, NOW, { csrf: "csrf", choices: null });
+    expect(state.leaseId).toBe("earlier-session");
+    const step = t.decide(state, { decision: "accept", csrfValid: true }, NOW + 1);
+    expect(step.state).toMatchObject({ leaseShard: "shard-1", leaseId: "earlier-session" });
+    expect(step.effects).toEqual([
+      { kind: "notify_waiters", status: "accepted", leaseShard: "shard-1", leaseId: "earlier-session" },
+      { kind: "release", session: "session-name", leaseShard: "shard-1", leaseId: "earlier-session", msisdns: [USER] },
+    ]);
+  });
+
   it("the caller shows the number: only the right pick accepts; a wrong one rejects (logged)", () => {
     const state = session({ matchNumber: 42, callerShowsNumber: true });
     expect(t.decide(state, { decision: "accept", pick: 42, csrfValid: true }, NOW).result).toMatchObject({ status: "accepted" });

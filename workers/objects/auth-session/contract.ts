@@ -26,7 +26,7 @@ export interface SessionOutcome {
  */
 export interface LeaseHandoff {
   shard: string;
-  /** The lease's key in its shard: the session's id. */
+  /** The lease's key in its shard: the session's id, or the leaseId it was started with. */
   id: string;
 }
 
@@ -123,6 +123,11 @@ export interface SessionInit {
   tombstoneMs: number;
   /** Name of the LoadShard object holding this session's overload lease. */
   leaseShard: string | null;
+  /**
+   * The lease's key in that shard when it is not this session's id: a lease taken over from an
+   * earlier session of the same isolate (workers/domain/lease-pool.ts).
+   */
+  leaseId?: string;
   app: SessionAppOptions;
   /**
    * False when admission found no device of the number's to push to: its SMS goes at once,

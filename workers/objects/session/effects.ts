@@ -25,11 +25,12 @@ export type Effect =
   | { kind: "notify_async"; asyncName: string; status: FinalStatus; answeredBy?: AnsweredBy }
   /**
    * Resolves the API calls waiting in wait() and on sockets; one socket's call also takes the
-   * overload lease in `leaseShard` to give back, and then `release` leaves the lease alone.
+   * overload lease in `leaseShard` (keyed `leaseId`, else the session's id) to give back, and
+   * then `release` leaves the lease alone.
    */
-  | { kind: "notify_waiters"; status: FinalStatus; leaseShard: string | null }
+  | { kind: "notify_waiters"; status: FinalStatus; leaseShard: string | null; leaseId?: string }
   /** The overload lease and the Subscriber entries (of the user and the asked approver). */
-  | { kind: "release"; session: string; leaseShard: string | null; msisdns: string[] }
+  | { kind: "release"; session: string; leaseShard: string | null; leaseId?: string; msisdns: string[] }
   /** The user's app stops offering the challenge. */
   | { kind: "close_challenge"; msisdn: string; session: string }
   /** Sent only while the session is still pending. */

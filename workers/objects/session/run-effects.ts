@@ -16,7 +16,7 @@ import { objectStub } from "../../lib/durable-objects";
 
 export interface EffectHost {
   env: Env;
-  /** This object's id: the key of its overload lease. */
+  /** This object's id: the key of its overload lease unless the session names another (leaseId). */
   objectId: string;
   delivery: DeliveryHost;
   /** A number's Subscriber (see SessionSubscriber). */
@@ -44,7 +44,7 @@ export async function runEffect(effect: Effect, host: EffectHost, run: EffectRun
       log[effect.level](effect.event, effect.fields);
       return null;
     case "notify_waiters":
-      if (host.notifyWaiters(effect.status, effect.leaseShard ? { shard: effect.leaseShard, id: host.objectId } : null))
+      if (host.notifyWaiters(effect.status, effect.leaseShard ? { shard: effect.leaseShard, id: effect.leaseId ?? host.objectId } : null))
         run.leaseHandedOff = true;
       return null;
     case "release":
@@ -76,7 +76,8 @@ export async function runEffect(effect: Effect, host: EffectHost, run: EffectRun
 async function release(effect: Extract<Effect, { kind: "release" }>, host: EffectHost, leaseHandedOff: boolean): Promise<void> {
   const { env } = host;
   const releases: Promise<unknown>[] = effect.msisdns.map((msisdn) => host.subscriber(msisdn).release(effect.session));
-  if (effect.leaseShard && !leaseHandedOff) releases.push(objectStub(env, "LOAD_SHARD", effect.leaseShard).release(host.objectId));
+  if (effect.leaseShard && !leaseHandedOff)
+    releases.push(objectStub(env, "LOAD_SHARD", effect.leaseShard).release(effect.leaseId ?? host.objectId));
   for (const outcome of await Promise.allSettled(releases)) {
     if (outcome.status === "rejected") log.warn("release_failed", { note: "expires on its own", error: String(outcome.reason) });
   }

@@ -18,6 +18,8 @@ interface SessionCommon {
   tombstoneMs: number;
   endpoint: string;
   leaseShard: string | null;
+  /** The lease's key in its shard when it is not this session's id (SessionInit.leaseId). */
+  leaseId?: string;
   /** This object's own name (SHA-256 of the link token), its key in the Subscriber's list. */
   name: string;
   channel: Channel;

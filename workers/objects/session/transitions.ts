@@ -58,6 +58,7 @@ export function create(init: SessionInit, now: number, fresh: { csrf: string; ch
     tombstoneMs: init.tombstoneMs,
     endpoint: init.endpoint,
     leaseShard: init.leaseShard,
+    ...(init.leaseId ? { leaseId: init.leaseId } : {}),
     name: init.name,
     channel: "sms",
     msisdn: init.msisdn,
@@ -303,7 +304,7 @@ export function expire(state: Pending, now: number): Step<FinalStatus> {
  * crash could still undo.
  */
 export function finish(state: Pending, status: FinalStatus, now: number, answeredBy?: AnsweredBy): Step<FinalStatus> {
-  const { createdAt, expiresAt, tombstoneMs, endpoint, leaseShard, name, channel } = state;
+  const { createdAt, expiresAt, tombstoneMs, endpoint, leaseShard, leaseId, name, channel } = state;
   const tombstone: Finished = {
     status,
     createdAt,
@@ -312,6 +313,7 @@ export function finish(state: Pending, status: FinalStatus, now: number, answere
     tombstoneMs,
     endpoint,
     leaseShard,
+    ...(leaseId ? { leaseId } : {}),
     name,
     channel,
     ...(answeredBy ? { answeredBy } : {}),
@@ -320,8 +322,8 @@ export function finish(state: Pending, status: FinalStatus, now: number, answere
   const approver = approverOf(state)?.approver;
   const msisdns = approver ? [state.msisdn, approver.msisdn] : [state.msisdn];
   const effects: Effect[] = [
-    { kind: "notify_waiters", status, leaseShard },
-    { kind: "release", session: name, leaseShard, msisdns },
+    { kind: "notify_waiters", status, leaseShard, ...(leaseId ? { leaseId } : {}) },
+    { kind: "release", session: name, leaseShard, ...(leaseId ? { leaseId } : {}), msisdns },
   ];
   if (state.notify) effects.push({ kind: "notify_async", asyncName: state.notify, status, ...(answeredBy ? { answeredBy } : {}) });
   return { state: tombstone, effects, result: status };
