@@ -12,7 +12,11 @@ export { ACTIVATION_CODE_DIGITS, ACTIVATION_CODE_PATTERN };
 
 /** Wrong codes per activation token before the token is burnt. */
 export const MAX_ACTIVATION_CODE_ATTEMPTS = 3;
-/** Activation codes (SMS) one number may be sent: bounds SMS bombing through a live link. */
+/**
+ * Activation codes (SMS) one number may be sent: bounds SMS bombing through a live link. Those
+ * of activations asked for in the app (no credential) are counted apart, under the same limits,
+ * so that such asks cannot use up the link page's.
+ */
 export const ACTIVATION_SEND_LIMITS: RateLimits = { perMinute: 3, perHour: 10 };
 /** An unclaimed replacement is dropped this long after it became due. */
 export const REPLACEMENT_CLAIM_MS = 7 * 86_400_000;
@@ -22,6 +26,8 @@ export interface ActivationGrant {
   expiresAt: number;
   codeMac: string;
   attempts: number;
+  /** Asked for in the app, with no credential: it never pushes out a grant from a live link. */
+  requested?: true;
 }
 
 export function isActivationGrant(v: unknown): v is ActivationGrant {

@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from "vitest";
 import {
   APP,
   activateDevice,
+  activationTokenFrom,
   appApi,
   appRead,
   newDeviceKeys,
@@ -10,7 +11,7 @@ import {
   subscribe,
   waitForPush,
 } from "./support/authenticator-app";
-import { callAuth, codeOf, freshMsisdn, gatewayRequests, KEYS } from "./support/magic-link";
+import { answer, callAuth, codeOf, freshMsisdn, gatewayRequests, KEYS, openLink, waitForLink } from "./support/magic-link";
 import { TEST_CONFIG, activationSms, activationSmsCount, withConfig } from "./support/app-activation";
 
 /**
@@ -121,6 +122,30 @@ describe("activation started in the app", () => {
     expect(res.headers.get("x-mfa-reason")).toBeNull();
     expect(await codeOf(res)).toBe("USER_NOT_RESPONDED");
   }, 30_000);
+
+  it("keyless asks do not take the link page's activation away: its codes are counted apart", async () => {
+    const msisdn = freshMsisdn();
+    // Someone with no credential asks for the number's activation, from several addresses, up to the cap.
+    for (let i = 0; i < 4; i++) {
+      expect((await request(msisdn, `198.51.100.${40 + i}`)).status).toBe(202);
+    }
+    expect(await activationSmsCount(msisdn)).toBe(3);
+    // The user, signing in with their SMS link, still gets "Use the app" (not 429) and activates.
+    const pending = callAuth(msisdn, APP);
+    const link = await waitForLink(msisdn);
+    const fromLink = await activationTokenFrom(link);
+    expect(fromLink.res.status).toBe(303);
+    const activated = await appApi("activate", {
+      msisdn,
+      token: fromLink.token,
+      code: fromLink.code,
+      publicKey: await publicJwk(await newDeviceKeys()),
+      subscription: null,
+    });
+    expect(activated.status).toBe(200);
+    await answer(link, "reject", (await openLink(link)).csrf!);
+    await pending;
+  });
 
   it("limits one client address across numbers (429, which says nothing about any number)", async () => {
     const ip = `198.51.100.${1 + Math.floor(Math.random() * 250)}`;

@@ -82,15 +82,17 @@ async function sendActivationSms(
     if (!endpoint) return log.error("app_activation_request", { ...line("endpoint_missing"), alert: true });
     const subscriber = objectStub(env, "SUBSCRIBER", msisdn);
     // Not counted against the number's sign-in rate limit: anyone may ask, so a flood of asks
-    // would lock the number's sign-ins out. The activation codes' own cap per number (below)
-    // bounds these SMS instead.
+    // would lock the number's sign-ins out. The activation codes' cap per number (below), with
+    // a count of its own for these asks, bounds these SMS instead.
     const token = randomToken();
     const code = randomDigits(ACTIVATION_CODE_DIGITS);
-    // The same grant as "Use the app" on the link page, under its cap of codes per number.
+    // The same grant as "Use the app" on the link page, under the same cap of codes per number
+    // counted apart (requested): these asks cannot use up the link page's codes or push out its grant.
     const stored = await subscriber.grantActivation(
       await sha256Hex(token),
       Date.now() + ACTIVATION_TTL_MS,
       await activationCodeMac(token, code),
+      true,
     );
     if (!stored) return log.warn("app_activation_request", line("codes_capped"));
     // Counted once the number's cap let it through: what it bounds is SMS sent. Refused after

@@ -32,6 +32,18 @@ describe("Subscriber device: activation grants", () => {
     expect(Object.keys(next).sort()).toEqual(["fresh", "t3", "t4", "t5", "t6"]);
   });
 
+  it("grants asked for without a credential never push out one from a live link", () => {
+    const requested = (expiresAt: number): ActivationGrant => ({ ...grant(expiresAt), requested: true });
+    let grants = withGrant({}, "link", grant(now + 1000), now);
+    for (let i = 0; i < 2 * MAX_GRANTS; i++) grants = withGrant(grants, `asked${i}`, requested(now + 2000 + i), now);
+    expect(Object.keys(grants)).toHaveLength(MAX_GRANTS);
+    expect(grants.link).toEqual(grant(now + 1000));
+    // A grant from a link pushes out the asked-for ones first.
+    grants = withGrant(grants, "link2", grant(now + 500), now);
+    expect(grants.link2).toEqual(grant(now + 500));
+    expect(grants.link).toEqual(grant(now + 1000));
+  });
+
   it("a new grant keeps the attempts counted on the others", () => {
     const next = withGrant({ a: grant(now + 50, 2) }, "b", grant(now + 100), now);
     expect(next).toEqual({ a: grant(now + 50, 2), b: grant(now + 100) });

@@ -41,11 +41,16 @@ export function activationGrants(stored: SubscriberKeys["grants"]): ActivationGr
   return Object.fromEntries(Object.entries(stored).filter((e): e is [string, ActivationGrant] => isActivationGrant(e[1])));
 }
 
-/** `grants` with `grant` added under `tokenHash`: expired ones dropped, at most MAX_GRANTS kept (the newest). */
+/**
+ * `grants` with `grant` added under `tokenHash`: expired ones dropped, at most MAX_GRANTS kept
+ * (those from a live link first, then the newest): asks made without a credential cannot push
+ * out the grant the user is activating with.
+ */
 export function withGrant(grants: ActivationGrants, tokenHash: string, grant: ActivationGrant, now: number): ActivationGrants {
+  const requested = (g: ActivationGrant) => (g.requested ? 1 : 0);
   const kept = Object.entries(grants)
     .filter(([, g]) => g.expiresAt > now)
-    .sort((a, b) => b[1].expiresAt - a[1].expiresAt)
+    .sort((a, b) => requested(a[1]) - requested(b[1]) || b[1].expiresAt - a[1].expiresAt)
     .slice(0, MAX_GRANTS - 1);
   return Object.fromEntries([[tokenHash, grant], ...kept]);
 }
@@ -130,13 +135,17 @@ export class Device {
   /**
    * Stores a one-time activation token (its hash) with the MAC of the code sent by SMS. False
    * when the number was sent too many activation codes lately (nothing is stored then).
+   * `requested`: asked for in the app, by anyone: counted apart from the link page's codes, so
+   * such asks cannot keep the user's "Use the app" refused.
    */
-  async grantActivation(tokenHash: string, expiresAt: number, codeMac: string): Promise<boolean> {
+  async grantActivation(tokenHash: string, expiresAt: number, codeMac: string, requested = false): Promise<boolean> {
     const now = Date.now();
-    const sends = admit((await this.#store.get("activationSends")) ?? [], ACTIVATION_SEND_LIMITS, now);
-    await this.#store.put("activationSends", sends.history);
+    const counter = requested ? "activationRequests" : "activationSends";
+    const sends = admit((await this.#store.get(counter)) ?? [], ACTIVATION_SEND_LIMITS, now);
+    await this.#store.put(counter, sends.history);
     if (!sends.allowed) return false;
-    await this.#store.put("grants", withGrant(await this.#grants(), tokenHash, { expiresAt, codeMac, attempts: 0 }, now));
+    const grant: ActivationGrant = { expiresAt, codeMac, attempts: 0, ...(requested ? { requested: true as const } : {}) };
+    await this.#store.put("grants", withGrant(await this.#grants(), tokenHash, grant, now));
     return true;
   }
 

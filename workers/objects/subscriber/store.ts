@@ -81,6 +81,8 @@ export interface SubscriberKeys {
   pending: Record<string, PendingEntry>;
   /** Activation: times activation codes were sent lately (ACTIVATION_SEND_LIMITS). */
   activationSends: number[];
+  /** Activation: times activation SMS were sent for asks in the app, counted apart (ACTIVATION_SEND_LIMITS). */
+  activationRequests: number[];
   /** Activation grants by token hash; an earlier version stored a bare expiry, dropped when read. */
   grants: Record<string, ActivationGrant | number>;
   /** The number's devices by id (see devices.ts). */

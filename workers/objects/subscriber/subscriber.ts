@@ -223,9 +223,9 @@ export class Subscriber extends DurableObject<Env> {
 
   // ---- devices: activation, joins, updates ----------------------------------------------------
 
-  /** Stores an activation token's hash with the code's MAC; false when too many codes were sent. */
-  async grantActivation(tokenHash: string, expiresAt: number, codeMac: string): Promise<boolean> {
-    return this.#serial(() => this.#device.grantActivation(tokenHash, expiresAt, codeMac));
+  /** Stores an activation token's hash with the code's MAC; false when too many codes were sent (`requested`: see Device). */
+  async grantActivation(tokenHash: string, expiresAt: number, codeMac: string, requested = false): Promise<boolean> {
+    return this.#serial(() => this.#device.grantActivation(tokenHash, expiresAt, codeMac, requested));
   }
 
   /** Whether a token is live for this number, and whether activating would join other devices. */
