@@ -6,7 +6,7 @@ import { acquireLease, endpointShards } from "../../workers/domain/overload";
 import { type HeldLease, LEASE_REUSE_MS, poolLease, takePooledLease } from "../../workers/domain/lease-pool";
 import { startSession, sessionRequestFor } from "../../workers/domain/authenticate";
 import { loadConfig } from "../../workers/config/load";
-import { answer, callAuth, codeOf, envWith, freshMsisdn, openLink, settlesAt, waitForLink } from "./support/magic-link";
+import { answer, callAuth, codeOf, freshMsisdn, openLink, settlesAt, waitForLink } from "./support/magic-link";
 
 /**
  * Issue 16: a lease its session handed back waits in its isolate for the next session, which
