@@ -1,19 +1,36 @@
 /**
  * Loopback hosts: where plain http and demo mode are acceptable, because nothing leaves the
- * machine. Pure; shared by the SMS adapters' URL check, the demo-mode guard and the admin CLI.
+ * machine. Pure; shared by the SMS adapters' URL check, the relay's edge URL, the demo-mode
+ * guard and the admin CLI.
  */
 export function isLoopbackHost(hostname: string): boolean {
-  const h = hostname
-    .toLowerCase()
-    .replace(/^\[|\]$/g, "")
-    .replace(/\.$/, "");
+  const h = normalHost(hostname);
   if (h === "localhost" || h.endsWith(".localhost")) return true;
   if (h === "::1" || h === "0:0:0:0:0:0:0:1") return true;
   const v4 = h.match(/^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/);
   return v4 !== null && v4[1] === "127" && v4.slice(2).every((o) => Number(o) <= 255);
 }
 
-/** https, or http to a loopback host (local tests and dev). */
+/**
+ * A host an outbound call reaches on this machine without asking DNS: "localhost" itself and
+ * loopback addresses. Names under `.localhost` are loopback to a browser, and to the demo-mode
+ * guard, which checks where a request came to; a program that calls out resolves them through
+ * the system's resolver, which need not keep them on the machine.
+ */
+function isLoopbackTarget(hostname: string): boolean {
+  const h = normalHost(hostname);
+  return !h.endsWith(".localhost") && isLoopbackHost(h);
+}
+
+/** Lower case, IPv6 brackets and a trailing dot gone. */
+function normalHost(hostname: string): string {
+  return hostname
+    .toLowerCase()
+    .replace(/^\[|\]$/g, "")
+    .replace(/\.$/, "");
+}
+
+/** https, or http to a loopback target (local tests and dev): where an outbound call may go in clear. */
 export function isHttpsOrLoopback(url: string): boolean {
   let u: URL;
   try {
@@ -21,5 +38,5 @@ export function isHttpsOrLoopback(url: string): boolean {
   } catch {
     return false;
   }
-  return u.protocol === "https:" || (u.protocol === "http:" && isLoopbackHost(u.hostname));
+  return u.protocol === "https:" || (u.protocol === "http:" && isLoopbackTarget(u.hostname));
 }

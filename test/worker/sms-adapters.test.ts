@@ -117,6 +117,8 @@ describe("gateway egress rules", () => {
       expect(HttpGatewaySettingsSchema.safeParse({ url }).success, url).toBe(true);
     }
     expect(HttpGatewaySettingsSchema.safeParse({ url: "http://127.0.0.1.example.com/sms" }).success).toBe(false);
+    // Loopback to a browser, but a caller asks DNS for it: the SMS (and its link) could leave in clear.
+    expect(HttpGatewaySettingsSchema.safeParse({ url: "http://sms.localhost/send" }).success).toBe(false);
   });
 
   it("text/plain bodies get no CR/LF or other control characters from the values", async () => {

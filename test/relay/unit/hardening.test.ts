@@ -86,6 +86,8 @@ describe("safe defaults (item 2)", () => {
     const at = (url: string) => config({ edge: { ...base.edge, url } });
     expect(() => at("http://mfa.example.com")).toThrow(/edge.url must be an https:\/\/ URL/);
     expect(() => at("http://10.0.0.5:8787")).toThrow(/edge.url must be an https:\/\/ URL/);
+    // A name under .localhost is looked up by the system's resolver, which may send it anywhere.
+    expect(() => at("http://edge.localhost:8787")).toThrow(/edge.url must be an https:\/\/ URL/);
     for (const url of ["https://mfa.example.com", "http://127.0.0.1:8787", "http://localhost:8787", "http://[::1]:8787"]) {
       expect(at(url).edge.url).toBe(url);
     }
