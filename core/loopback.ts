@@ -17,7 +17,7 @@ export function isLoopbackHost(hostname: string): boolean {
  * guard, which checks where a request came to; a program that calls out resolves them through
  * the system's resolver, which need not keep them on the machine.
  */
-function isLoopbackTarget(hostname: string): boolean {
+export function isLoopbackTarget(hostname: string): boolean {
   const h = normalHost(hostname);
   return !h.endsWith(".localhost") && isLoopbackHost(h);
 }

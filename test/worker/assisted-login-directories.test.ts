@@ -146,6 +146,9 @@ describe("approvers from Entra ID (Microsoft Graph)", () => {
       { loginBase: "https://attacker.example" },
       { graphBase: "https://graph.microsoft.com.attacker.example" },
       { loginBase: "http://login.microsoftonline.com" },
+      // Loopback to a browser, but looked up like any other name: the client secret would go in clear.
+      { loginBase: "http://login.localhost" },
+      { graphBase: "https://graph.localhost" },
     ]) {
       expect(parse(entra(FAKE_GRAPH.groups.approvers, { ...cloud, ...over }))).toBe(false);
     }

@@ -3,7 +3,7 @@ import { E164 } from "../../core/contracts/relay";
 import { UsernameSchema } from "../../core/contracts/relay-api";
 import { PasswordPolicySchema } from "../../core/password-policy-schema";
 import { isPrivateNetworkHost } from "../../core/private-host";
-import { isHttpsOrLoopback, isLoopbackHost } from "../../core/loopback";
+import { isHttpsOrLoopback, isLoopbackTarget } from "../../core/loopback";
 
 /** Operator configuration (env MFA_CONFIG, JSON). Validated once per isolate. */
 export const RateLimitSchema = z.object({
@@ -46,7 +46,7 @@ export const ENTRA_GRAPH_HOSTS = ["graph.microsoft.com", "graph.microsoft.us", "
 function isMicrosoftHost(hosts: string[]): (url: string) => boolean {
   return (url) => {
     const u = new URL(url);
-    return isLoopbackHost(u.hostname) || (u.protocol === "https:" && hosts.includes(u.hostname.toLowerCase()));
+    return isLoopbackTarget(u.hostname) || (u.protocol === "https:" && hosts.includes(u.hostname.toLowerCase()));
   };
 }
 /** How long a directory's approver list is reused at the edge (0: asked on every call). */

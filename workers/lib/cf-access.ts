@@ -1,5 +1,5 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from "jose";
-import { isLoopbackHost } from "../../core/loopback";
+import { isLoopbackTarget } from "../../core/loopback";
 
 /**
  * Cloudflare Access in front of the admin console. When ACCESS_TEAM_DOMAIN and ACCESS_AUD
@@ -50,7 +50,7 @@ function certsUrl(issuer: string, override: string | undefined): string {
   } catch {
     throw new ConsoleConfigError("ACCESS_CERTS_URL is not a URL");
   }
-  if (u.protocol !== "http:" || !isLoopbackHost(u.hostname))
+  if (u.protocol !== "http:" || !isLoopbackTarget(u.hostname))
     throw new ConsoleConfigError(
       "ACCESS_CERTS_URL may only name a local test JWKS (http://127.0.0.1 or localhost); leave it unset in production",
     );
