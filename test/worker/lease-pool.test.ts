@@ -96,6 +96,30 @@ describe("leases kept between sessions", () => {
     await Promise.all([shard(inA.shard).release(inA.id), shard(global.shard).release(global.id)]);
   });
 
+  it("a pooled lease does not outlive a cut in its endpoint's share (D1 endpoints change at runtime): the new share is the cap", async () => {
+    const e = isolate();
+    const s = { maxPending: 100, shards: 1 };
+    const before = { name: "pool-share-cut", maxPending: 2 };
+    const after = { name: "pool-share-cut", maxPending: 1 };
+    const needed = () => Date.now() + 60_000;
+    const a1 = held(await acquireLease(e, s, "cut-a1", needed(), before));
+    const a2 = held(await acquireLease(e, s, "cut-a2", needed(), before));
+    // Both sessions ended, their waiting calls keep the leases for the next sessions.
+    const kept = [poolLease(e, a1), poolLease(e, a2)];
+    // The operator cuts the endpoint's share to 1: two new sessions, at most one admitted.
+    const b1 = await acquireLease(e, s, "cut-b1", needed(), after);
+    const b2 = await acquireLease(e, s, "cut-b2", needed(), after);
+    const admitted = [b1, b2].filter((l) => !("refused" in l)) as HeldLease[];
+    try {
+      // (Before this was fixed: both, on the two pooled leases, with no call to the shard.)
+      expect(admitted.length).toBeLessThanOrEqual(1);
+      expect(admitted.every((l) => l.id !== "cut-a1" && l.id !== "cut-a2")).toBe(true);
+    } finally {
+      await Promise.all(kept);
+      await shard("shard-0").releaseAll(["cut-a1", "cut-a2", "cut-b1", "cut-b2"]);
+    }
+  });
+
   it("of the pooled leases that last long enough, the one that lasts least is taken", async () => {
     const e = isolate();
     const now = Date.now();

@@ -29,6 +29,12 @@ export interface HeldLease {
   until: number;
   /** The endpoint share it counts in, or null for the global budget only. */
   group: string | null;
+  /**
+   * That share's size (the endpoint's maxPending) when the lease was counted in it: an
+   * endpoint's settings may change while the isolate lives (D1 endpoints), and a lease counted
+   * under another share serves no session (the shard checks the new share on a new lease).
+   */
+  share?: number;
 }
 
 // Per env object (one per isolate), as lease-releases.ts's queues.
@@ -57,21 +63,21 @@ export function poolLease(env: Env, lease: HeldLease): Promise<void> {
 }
 
 /**
- * Takes over a pooled lease for a session that needs one lasting to `until`, in `group`, in a
- * shard `allowed` accepts: the one that lasts least among those that last long enough (longer
+ * Takes over a pooled lease for a session that needs one lasting to `until`, in `group`, one
+ * `allowed` accepts (its shard, its share's size): the one that lasts least among those that last long enough (longer
  * ones stay for longer sessions). Null when there is none.
  */
 export function takePooledLease(
   env: Env,
   until: number,
   group: string | null,
-  allowed: (shard: string) => boolean = () => true,
+  allowed: (lease: HeldLease) => boolean = () => true,
 ): HeldLease | null {
   const pool = pools.get(env);
   if (!pool) return null;
   let best: HeldLease | null = null;
   for (const lease of pool) {
-    if (lease.group !== group || lease.until < until || !allowed(lease.shard)) continue;
+    if (lease.group !== group || lease.until < until || !allowed(lease)) continue;
     if (best === null || lease.until < best.until) best = lease;
   }
   if (best) pool.delete(best);

@@ -96,7 +96,8 @@ export async function acquireLease(
   }
   const parts = endpointShards(s, endpoint.name, share);
   const inShare = (shard: string) => parts.some((p) => p.shard === shard);
-  const pooled = takePooledLease(env, until, endpoint.name, inShare);
+  // Only a lease counted under this very share: a share cut since must not be outrun by leases kept from before.
+  const pooled = takePooledLease(env, until, endpoint.name, (l) => l.share === share && inShare(l.shard));
   if (pooled) return pooled;
   const carried = takeReleases(env, inShare);
   const [a, b] = twoOf(parts.length, random);
@@ -110,7 +111,7 @@ export async function acquireLease(
     const call = objectStub(env, "LOAD_SHARD", part.shard).acquireInGroup(sessionId, taken, capacity, group, releasing);
     if (releasing.length) carried?.carry(call);
     const answer = await call;
-    if (answer === "ok") return { shard: part.shard, id: sessionId, until: taken, group: endpoint.name };
+    if (answer === "ok") return { shard: part.shard, id: sessionId, until: taken, group: endpoint.name, share };
     if (answer === "full") refused = "overloaded"; // the global budget, not the endpoint's share
   }
   return { refused };
