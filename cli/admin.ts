@@ -5,7 +5,7 @@
  */
 import { ADMIN_API_BASE } from "../core/contracts/admin-api.ts";
 import { readFileSync } from "node:fs";
-import { isLoopbackHost } from "../core/loopback.ts";
+import { isLoopbackTarget } from "../core/loopback.ts";
 
 const USAGE = `npm run admin -- [--url URL] [--token-file FILE | --token-stdin] <command>
 
@@ -108,7 +108,7 @@ export function checkedUrl(raw: string): string {
   } catch {
     throw new UsageError(`not a URL: ${raw}`);
   }
-  if (url.protocol === "https:" || (url.protocol === "http:" && isLoopbackHost(url.hostname))) return raw.replace(/\/$/, "");
+  if (url.protocol === "https:" || (url.protocol === "http:" && isLoopbackTarget(url.hostname))) return raw.replace(/\/$/, "");
   throw new UsageError(`refusing to send the admin token to ${url.protocol}//${url.host}: use https:// (plain http only to localhost)`);
 }
 

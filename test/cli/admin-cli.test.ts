@@ -63,7 +63,14 @@ describe("admin CLI credentials", () => {
   it("sends the token only over https, or plain http to loopback", () => {
     expect(checkedUrl("https://mfa.example.com/")).toBe("https://mfa.example.com");
     for (const ok of ["http://localhost:8787", "http://127.0.0.1:8787", "http://[::1]:8787"]) expect(checkedUrl(ok)).toBe(ok);
-    for (const bad of ["http://mfa.example.com", "http://10.0.0.5:8787", "http://127.0.0.1.nip.io", "ftp://mfa.example.com", "nonsense"]) {
+    for (const bad of [
+      "http://mfa.example.com",
+      "http://10.0.0.5:8787",
+      "http://127.0.0.1.nip.io",
+      "http://admin.localhost:8787",
+      "ftp://mfa.example.com",
+      "nonsense",
+    ]) {
       expect(() => checkedUrl(bad), bad).toThrow(UsageError);
     }
   });

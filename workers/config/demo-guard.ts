@@ -1,4 +1,4 @@
-import { isLoopbackHost } from "../../core/loopback";
+import { isLoopbackHost, isLoopbackTarget } from "../../core/loopback";
 
 /**
  * Second safeguard for DEMO_MODE (public admin token, demo API key, /dev/outbox with live
@@ -30,7 +30,7 @@ function smsDestination(e: Record<string, unknown>): string | null {
   if (provider === "" || provider === "outbox") return null;
   const urlVar = { http: "SMS_HTTP_URL", "46elks": "ELKS_API_URL", twilio: "TWILIO_API_BASE" }[provider];
   const url = urlVar && typeof e[urlVar] === "string" ? (e[urlVar] as string) : "";
-  return url && isLoopbackHost(hostOf(url)) ? null : `SMS_PROVIDER=${provider}`;
+  return url && isLoopbackTarget(hostOf(url)) ? null : `SMS_PROVIDER=${provider}`;
 }
 
 function hostOf(url: string): string {

@@ -64,8 +64,8 @@ export function poolLease(env: Env, lease: HeldLease): Promise<void> {
 
 /**
  * Takes over a pooled lease for a session that needs one lasting to `until`, in `group`, one
- * `allowed` accepts (its shard, its share's size): the one that lasts least among those that last long enough (longer
- * ones stay for longer sessions). Null when there is none.
+ * `allowed` accepts (its shard, its share's size): the one that lasts least among those that
+ * last long enough (longer ones stay for longer sessions). Null when there is none.
  */
 export function takePooledLease(
   env: Env,
