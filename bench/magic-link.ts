@@ -158,6 +158,18 @@ export const MAGIC_LINK_CASES = 6;
  */
 const CALLS = 1000;
 
+/**
+ * The concurrencies measured, in order (BENCH_CONCURRENCY, "1,16"): one level alone shows how
+ * much a level's figures owe to the one run before it (docs/benchmarks.md).
+ */
+function concurrencies(): number[] {
+  const raw = process.env.BENCH_CONCURRENCY ?? "1,16";
+  const levels = raw.split(",").map((v) => Number(v.trim()));
+  if (!levels.length || levels.some((c) => !Number.isInteger(c) || c < 1 || c > 256))
+    throw new Error(`BENCH_CONCURRENCY must be a comma-separated list of whole numbers from 1 to 256, not "${raw}"`);
+  return levels;
+}
+
 export async function runMagicLinkBench(n = Number(process.env.BENCH_N ?? CALLS)): Promise<LatencyRow[]> {
   const phone = await startPhoneGateway("instant");
   const [edge, floor] = await Promise.all([startEdge(phone.url), startFloor(phone.url)]);
@@ -176,7 +188,7 @@ export async function runMagicLinkBench(n = Number(process.env.BENCH_N ?? CALLS)
       await runCalls(30, 1, () => api(base));
     await runCalls(RETURNING, 16, () => api(edge.url, returningMsisdn()));
     const rows: LatencyRow[] = [];
-    for (const c of [1, 16]) {
+    for (const c of concurrencies()) {
       const cases = [
         { name: `floor: instant answer (c=${c})`, call: () => api(`${floor.url}/instant`), pid: floor.pid },
         { name: `floor: same choreography (c=${c})`, call: () => api(floor.url), pid: floor.pid },
