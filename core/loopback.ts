@@ -1,7 +1,8 @@
 /**
- * Loopback hosts: where plain http and demo mode are acceptable, because nothing leaves the
- * machine. Pure; shared by the SMS adapters' URL check, the relay's edge URL, the demo-mode
- * guard and the admin CLI.
+ * Loopback hosts, as the host a request came to: where demo mode and the cost meters answer,
+ * because nothing comes from off the machine (names under `.localhost` included, as browsers
+ * treat them). Pure. Where an outbound call may go in clear is isLoopbackTarget's to say: the
+ * SMS adapters, webhooks and directories, the relay's edge URL, the admin CLI.
  */
 export function isLoopbackHost(hostname: string): boolean {
   const h = normalHost(hostname);
