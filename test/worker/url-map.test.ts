@@ -25,6 +25,36 @@ describe("URL map", () => {
     }
   });
 
+  it("every mount sends the same security headers, and none of hono's legacy defaults", async () => {
+    const legacy = [
+      "x-xss-protection",
+      "x-download-options",
+      "x-dns-prefetch-control",
+      "x-permitted-cross-domain-policies",
+      "origin-agent-cluster",
+    ];
+    for (const path of [
+      "/app/",
+      `${APP_API_BASE}/nope`,
+      "/healthz",
+      "/m/x",
+      "/api/sfwa/auth",
+      "/admin/v1/endpoints",
+      `${RELAY_API_BASE}/touch`,
+      "/reset",
+      "/nope",
+    ]) {
+      const h = (await fetchPath(path)).headers;
+      expect(h.get("referrer-policy"), path).toBe("no-referrer");
+      expect(h.get("x-frame-options"), path).toBe("DENY");
+      expect(h.get("x-content-type-options"), path).toBe("nosniff");
+      expect(h.get("strict-transport-security"), path).toBe("max-age=31536000; includeSubDomains");
+      expect(h.get("cross-origin-opener-policy"), path).toBe("same-origin");
+      expect(h.get("cross-origin-resource-policy"), path).toBe("same-origin");
+      for (const name of legacy) expect(h.get(name), `${path} ${name}`).toBeNull();
+    }
+  });
+
   it("the 4 KB body cap applies to the link pages, not to the app API", async () => {
     const form = { "content-type": "application/x-www-form-urlencoded", origin: BASE };
     const link = await fetchPath(`/m/${"A".repeat(43)}`, { method: "POST", body: `csrf=${"x".repeat(5000)}`, headers: form });
