@@ -6,9 +6,10 @@ export function startProcess(
   cmd: string,
   args: string[],
   env: Record<string, string> = {},
+  options: { cwd?: string } = {},
 ): { child: ChildProcess; output: () => string; stop: () => Promise<void> } {
   let out = "";
-  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+  const child = spawn(cmd, args, { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true, cwd: options.cwd });
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
   return {

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { buildClient } from "../../scripts/build-client.mjs";
 import { freePort } from "../../harness/dev-server.ts";
@@ -10,7 +10,15 @@ import { startProcess, waitForHttp } from "../../harness/processes.ts";
 import type { DevWorkerOptions } from "./dev-worker.ts";
 
 export const BENCH_KEY = "bench-api-key-0123456789";
-const WRANGLER = join(process.cwd(), "node_modules/.bin/wrangler");
+/**
+ * The checkout this file is in: its Workers, its wrangler, started with it as their working
+ * directory, whatever the caller's. A script that imports two checkouts' bench/lib/workers.ts
+ * thus runs two builds side by side; resolved from the caller's directory, both ran the
+ * caller's build (docs/benchmarks.md, "Two builds side by side").
+ */
+const ROOT = resolve(import.meta.dirname, "../..");
+const inRoot = { cwd: ROOT };
+const WRANGLER = join(ROOT, "node_modules/.bin/wrangler");
 // node_modules/.bin first: wrangler must run on the project's Node 22, not the system Node.
 const quiet = {
   WRANGLER_SEND_METRICS: "false",
@@ -25,7 +33,7 @@ const quiet = {
   // docs/benchmarks.md). Cloudflare runs no such thing in the Worker's process.
   X_LOCAL_OBSERVABILITY: "false",
   CI: "true",
-  PATH: `${join(process.cwd(), "node_modules/.bin")}:${process.env.PATH}`,
+  PATH: `${join(ROOT, "node_modules/.bin")}:${process.env.PATH}`,
 };
 
 export interface RunningWorker {
@@ -70,10 +78,15 @@ export async function startDevWorker(
 ): Promise<RunningWorker> {
   const port = await freePort();
   const options: DevWorkerOptions = { config, port, persist, vars, inspectorPort };
-  const p = startProcess(process.execPath, [join(import.meta.dirname, "dev-worker.ts")], {
-    ...quiet,
-    BENCH_DEV_WORKER: JSON.stringify(options),
-  });
+  const p = startProcess(
+    process.execPath,
+    [join(import.meta.dirname, "dev-worker.ts")],
+    {
+      ...quiet,
+      BENCH_DEV_WORKER: JSON.stringify(options),
+    },
+    inRoot,
+  );
   const url = `http://127.0.0.1:${port}`;
   const exited = new Promise<never>((_, reject) =>
     p.child.once("exit", (code) => reject(new Error(`the dev server for ${config} exited (${code}):\n${p.output()}`))),
@@ -107,7 +120,7 @@ export async function startEdge(
 ): Promise<RunningWorker> {
   await buildClient(); // the Worker imports the app bundle (workers/generated/), git-ignored
   const state = stateDir("edge-mfa-bench-");
-  const migrate = startProcess(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], quiet);
+  const migrate = startProcess(WRANGLER, ["d1", "migrations", "apply", "DB", "--local", "--persist-to", state], quiet, inRoot);
   await new Promise((r) => migrate.child.once("exit", r));
   return startDevWorker("wrangler.toml", state, benchVars(smsUrl, maxPending, vars), inspectorPort);
 }
@@ -168,7 +181,7 @@ export interface InProcessWorker extends RunningWorker {
 export async function startEdgeInProcess(smsUrl: string, maxPending = 50_000, vars: Record<string, string> = {}): Promise<InProcessWorker> {
   await buildClient();
   const out = stateDir("edge-mfa-bundle-");
-  const build = startProcess(WRANGLER, ["deploy", "--dry-run", "--outdir", out], quiet);
+  const build = startProcess(WRANGLER, ["deploy", "--dry-run", "--outdir", out], quiet, inRoot);
   const code = await new Promise((r) => build.child.once("exit", r));
   if (code !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${build.output()}`);
 
@@ -176,7 +189,7 @@ export async function startEdgeInProcess(smsUrl: string, maxPending = 50_000, va
   const fromWrangler = createRequire(createRequire(import.meta.url).resolve("wrangler"));
   const { Miniflare, convertV4MiniflareOptions } = (await import(pathToFileURL(fromWrangler.resolve("miniflare")).href)) as MiniflareModule;
   const { unstable_getMiniflareWorkerOptions, unstable_splitSqlQuery } = await import("wrangler");
-  const { workerOptions } = unstable_getMiniflareWorkerOptions("wrangler.toml");
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(join(ROOT, "wrangler.toml"));
 
   let logs = "";
   const mf = new Miniflare(
@@ -220,10 +233,10 @@ export async function startEdgeInProcess(smsUrl: string, maxPending = 50_000, va
     const url = (await mf.ready).origin;
     const muxUrl = (await mf.unsafeGetDirectURL("bench-mux")).origin.replace(/^http/, "ws");
     const db = await mf.getD1Database("DB");
-    for (const file of readdirSync("migrations")
+    for (const file of readdirSync(join(ROOT, "migrations"))
       .filter((f) => f.endsWith(".sql"))
       .sort()) {
-      await db.batch(unstable_splitSqlQuery(readFileSync(join("migrations", file), "utf8")).map((sql) => db.prepare(sql)));
+      await db.batch(unstable_splitSqlQuery(readFileSync(join(ROOT, "migrations", file), "utf8")).map((sql) => db.prepare(sql)));
     }
     await waitForHttp(`${url}/healthz`);
     return { url, muxUrl, pid: process.pid, stop, output: () => logs };
