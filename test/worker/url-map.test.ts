@@ -25,7 +25,7 @@ describe("URL map", () => {
     }
   });
 
-  it("every mount sends the same security headers, and none of hono's legacy defaults", async () => {
+  it("the API, link, app and reset mounts send the same security headers; no mount sends hono's legacy defaults", async () => {
     const legacy = [
       "x-xss-protection",
       "x-download-options",
@@ -53,6 +53,10 @@ describe("URL map", () => {
       expect(h.get("cross-origin-resource-policy"), path).toBe("same-origin");
       for (const name of legacy) expect(h.get(name), `${path} ${name}`).toBeNull();
     }
+    // The admin console keeps same-origin referrers (security-headers.ts), and no legacy header either.
+    const admin = (await fetchPath("/admin/")).headers;
+    expect(admin.get("referrer-policy")).toBe("same-origin");
+    for (const name of legacy) expect(admin.get(name), `/admin/ ${name}`).toBeNull();
   });
 
   it("the 4 KB body cap applies to the link pages, not to the app API", async () => {
