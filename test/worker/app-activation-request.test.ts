@@ -26,6 +26,10 @@ async function shape(res: Response) {
   return { status: res.status, type: res.headers.get("content-type"), retry: res.headers.get("retry-after"), body: await res.text() };
 }
 
+/** The app's activation from a browser of its own (new device keys, no push subscription). */
+const activateInNewBrowser = async (msisdn: string, token: string | null, code: string | null) =>
+  appApi("activate", { msisdn, token, code, publicKey: await publicJwk(await newDeviceKeys()), subscription: null });
+
 describe("activation started in the app", () => {
   it("sends an SMS whose link and code activate the app, and the next sign-in is a push approved in it", async () => {
     const msisdn = freshMsisdn();
@@ -63,13 +67,7 @@ describe("activation started in the app", () => {
     expect(seed).toMatch(/^[A-Z2-7]+$/);
 
     // Single use: the same SMS cannot activate another browser.
-    const again = await appApi("activate", {
-      msisdn,
-      token: sms.token,
-      code: sms.code,
-      publicKey: await publicJwk(await newDeviceKeys()),
-      subscription: null,
-    });
+    const again = await activateInNewBrowser(msisdn, sms.token, sms.code);
     expect(again.status).toBe(403);
 
     const signIn = callAuth(msisdn, APP);
@@ -135,13 +133,7 @@ describe("activation started in the app", () => {
     const link = await waitForLink(msisdn);
     const fromLink = await activationTokenFrom(link);
     expect(fromLink.res.status).toBe(303);
-    const activated = await appApi("activate", {
-      msisdn,
-      token: fromLink.token,
-      code: fromLink.code,
-      publicKey: await publicJwk(await newDeviceKeys()),
-      subscription: null,
-    });
+    const activated = await activateInNewBrowser(msisdn, fromLink.token, fromLink.code);
     expect(activated.status).toBe(200);
     await answer(link, "reject", (await openLink(link)).csrf!);
     await pending;
