@@ -2,8 +2,11 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { exportJWK, exportPKCS8, generateKeyPair } from "jose";
+
+/** The checkout this file is in: its relay is the one started. */
+const ROOT = resolve(import.meta.dirname, "..");
 
 /**
  * A UDP port on loopback that is free right now (the OS picks it). RADIUS listens on UDP, and a
@@ -110,9 +113,11 @@ async function startRelayOn(
   const written = { ...config, listen: { host: "127.0.0.1", port } };
   writeFileSync(file, JSON.stringify(written, null, 2));
   let out = "";
-  const node = join(process.cwd(), "node_modules", ".bin", "node");
+  // This checkout's relay and Node, whatever the caller's directory (as bench/lib/workers.ts).
+  const node = join(ROOT, "node_modules", ".bin", "node");
   const child: ChildProcess = spawn(node, [...nodeArgs, "relay/bin/edge-mfa-relay.mjs", "--config", file], {
     stdio: ["ignore", "pipe", "pipe"],
+    cwd: ROOT,
   });
   const keep = options.keepOutputChars;
   const take = (d: Buffer) => {
