@@ -59,6 +59,15 @@ describe("URL map", () => {
     for (const name of legacy) expect(admin.get(name), `/admin/ ${name}`).toBeNull();
   });
 
+  it("every page starts with a doctype, so that browsers lay it out in standards mode", async () => {
+    const pages = ["/m/x", "/app/", "/admin/login", "/reset/x"];
+    for (const path of pages) {
+      const res = await fetchPath(path);
+      expect(`${res.status} ${res.headers.get("content-type")}`, path).toMatch(/text\/html/);
+      expect((await res.text()).slice(0, 40), path).toMatch(/^<!doctype html><html lang="en"><head>/);
+    }
+  });
+
   it("the 4 KB body cap applies to the link pages, not to the app API", async () => {
     const form = { "content-type": "application/x-www-form-urlencoded", origin: BASE };
     const link = await fetchPath(`/m/${"A".repeat(43)}`, { method: "POST", body: `csrf=${"x".repeat(5000)}`, headers: form });

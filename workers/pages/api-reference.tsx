@@ -1,5 +1,5 @@
-import { raw } from "hono/html";
 import { API_REFERENCE_ASSETS_PATH, API_REFERENCE_PATH } from "../../core/contracts/api-reference";
+import { HtmlDocument } from "./document";
 
 /**
  * The dev API reference (GET /dev/api, DEMO_MODE only): swagger-ui rendering /openapi.json.
@@ -8,23 +8,20 @@ import { API_REFERENCE_ASSETS_PATH, API_REFERENCE_PATH } from "../../core/contra
  */
 export function ApiReferencePage() {
   return (
-    <>
-      {raw("<!doctype html>")}
-      <html lang="en">
-        <head>
-          <meta charset="utf-8" />
-          <meta name="viewport" content="width=device-width, initial-scale=1" />
-          <title>Edge MFA API reference (dev)</title>
-          <link rel="stylesheet" href={`${API_REFERENCE_ASSETS_PATH}/swagger-ui.css`} />
-        </head>
-        <body>
-          <noscript>The reference needs JavaScript; the document itself is at /openapi.json.</noscript>
-          <div id="swagger-ui" />
-          <script src={`${API_REFERENCE_ASSETS_PATH}/swagger-ui-bundle.js`} />
-          <script src={`${API_REFERENCE_PATH}/start.js`} />
-        </body>
-      </html>
-    </>
+    <HtmlDocument>
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>Edge MFA API reference (dev)</title>
+        <link rel="stylesheet" href={`${API_REFERENCE_ASSETS_PATH}/swagger-ui.css`} />
+      </head>
+      <body>
+        <noscript>The reference needs JavaScript; the document itself is at /openapi.json.</noscript>
+        <div id="swagger-ui" />
+        <script src={`${API_REFERENCE_ASSETS_PATH}/swagger-ui-bundle.js`} />
+        <script src={`${API_REFERENCE_PATH}/start.js`} />
+      </body>
+    </HtmlDocument>
   );
 }
 

@@ -1,10 +1,12 @@
+import { HtmlDocument } from "./document";
+
 /**
  * Shell of the authenticator web app. Server-rendered, no inline script (CSP script-src
  * 'self'): /app/app.js shows one section at a time and fills in the texts.
  */
 export function AuthenticatorPage(props: { vapidPublicKey: string | null; appActivation: boolean }) {
   return (
-    <html lang="en">
+    <HtmlDocument>
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1, viewport-fit=cover" />
@@ -203,7 +205,7 @@ export function AuthenticatorPage(props: { vapidPublicKey: string | null; appAct
           <p id="error" role="alert" class="error" hidden></p>
         </main>
       </body>
-    </html>
+    </HtmlDocument>
   );
 }
 

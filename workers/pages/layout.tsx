@@ -1,9 +1,10 @@
 import type { Child } from "hono/jsx";
+import { HtmlDocument } from "./document";
 
 /** Shared shell of every page: mobile viewport, no referrer, one same-origin stylesheet. */
 export function Layout(props: { title: string; children: Child; head?: Child }) {
   return (
-    <html lang="en">
+    <HtmlDocument>
       <head>
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
@@ -16,7 +17,7 @@ export function Layout(props: { title: string; children: Child; head?: Child }) 
       <body>
         <main class="card">{props.children}</main>
       </body>
-    </html>
+    </HtmlDocument>
   );
 }
 

@@ -1,4 +1,5 @@
 import type { Child } from "hono/jsx";
+import { HtmlDocument } from "../document";
 
 /** The hidden field every console form carries; the console rejects a POST without it. */
 export function CsrfField(props: { token: string }) {
@@ -23,7 +24,7 @@ function Head(props: { title: string; head?: Child }) {
 /** Shell of every signed-in console page: navigation, the operator's name, sign-out. */
 export function ConsolePage(props: { title: string; operator: string; csrfToken: string; children: Child; head?: Child }) {
   return (
-    <html lang="en">
+    <HtmlDocument>
       <Head title={props.title} head={props.head} />
       <body>
         <nav class="top">
@@ -44,14 +45,14 @@ export function ConsolePage(props: { title: string; operator: string; csrfToken:
           {props.children}
         </main>
       </body>
-    </html>
+    </HtmlDocument>
   );
 }
 
 /** A page outside a session (sign-in, refusals): no navigation. */
 export function ConsoleBarePage(props: { title: string; children: Child }) {
   return (
-    <html lang="en">
+    <HtmlDocument>
       <Head title={props.title} />
       <body>
         <main class="narrow">
@@ -59,7 +60,7 @@ export function ConsoleBarePage(props: { title: string; children: Child }) {
           {props.children}
         </main>
       </body>
-    </html>
+    </HtmlDocument>
   );
 }
 
