@@ -22,8 +22,14 @@ export { base64url };
 /** Two hex digits by byte value (several hashes per request: a table, not a map/padStart/join). */
 const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, "0"));
 
+/**
+ * One encoder for the module: an encoder holds no state between calls, and in workerd each
+ * `new TextEncoder()` is a runtime object the garbage collector must track (several per sign-in).
+ */
+const UTF8 = new TextEncoder();
+
 export async function sha256Hex(value: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(value)));
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", UTF8.encode(value)));
   let hex = "";
   for (const b of digest) hex += HEX[b];
   return hex;
@@ -34,8 +40,7 @@ export async function sha256Hex(value: string): Promise<string> {
  * comparison time says nothing about where (or whether) the inputs differ.
  */
 export async function timingSafeEqualString(a: string, b: string): Promise<boolean> {
-  const enc = new TextEncoder();
-  const [da, db] = await Promise.all([crypto.subtle.digest("SHA-256", enc.encode(a)), crypto.subtle.digest("SHA-256", enc.encode(b))]);
+  const [da, db] = await Promise.all([crypto.subtle.digest("SHA-256", UTF8.encode(a)), crypto.subtle.digest("SHA-256", UTF8.encode(b))]);
   return equalBytes(new Uint8Array(da), new Uint8Array(db));
 }
 

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { runInDurableObject } from "cloudflare:test";
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { base64url, fromBase64url } from "../../core/base64url";
 import { openLinkToken, sealLinkToken } from "../../core/link-route";
@@ -94,6 +94,26 @@ describe("sessions hosted by their number's Subscriber", () => {
     await answer(secondLink, "reject", page2.csrf!);
     expect(await codeOf(second)).toBe("TOUCH_REJECTED");
     expect(await alarm()).toBe(purgeAt);
+  });
+
+  it("an alarm with nothing due leaves the number's alarm at its next timer, and the steps after it still move it", async () => {
+    // The object keeps its alarm time in memory between steps; the runtime clears an alarm
+    // that runs, so what the object knew before the run must not be trusted after it.
+    const msisdn = freshMsisdn();
+    const pending = callAuth(msisdn, { params: { "touch-timeout": "60" } });
+    const link = await waitForLink(msisdn);
+    const { stub, stateKey } = await sessionPlace(link);
+    const alarm = () => runInDurableObject(stub, (_i, s) => s.storage.getAlarm());
+    const { expiresAt } = (await stateOf<{ expiresAt: number }>(stub, stateKey))!;
+    expect(await alarm()).toBe(expiresAt);
+    for (let run = 0; run < 2; run++) {
+      expect(await runDurableObjectAlarm(stub)).toBe(true);
+      expect(await alarm()).toBe(expiresAt);
+    }
+    const page = await openLink(link);
+    await answer(link, "accept", page.csrf!);
+    expect(await codeOf(pending)).toBe("TOUCH_ACCEPTED");
+    expect(await alarm()).toBe((await stateOf<{ purgeAt: number }>(stub, stateKey))!.purgeAt);
   });
 
   it("the number's wait URL opens a wait only as an upgrade, only for a session it holds", async () => {

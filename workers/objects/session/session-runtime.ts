@@ -94,7 +94,9 @@ export class SessionRuntime {
     this.#delivery = { ...envDeliveryHost(place.env), subscriber: place.subscriber };
     this.#effectHost = {
       env: place.env,
-      objectId: place.id,
+      get objectId() {
+        return place.id;
+      },
       delivery: this.#delivery,
       subscriber: place.subscriber,
       current: () => this.#state ?? null,

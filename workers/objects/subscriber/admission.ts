@@ -50,7 +50,9 @@ export class Admission {
    */
   async admit(limits: RateLimits, pending?: PendingClaim, hosted?: { index: HostedPending; claim: boolean }): Promise<AdmitResult> {
     const now = Date.now();
-    const decision = admit((await this.#store.get("rate")) ?? [], limits, now);
+    // With a pending claim both keys are needed: one read for the two.
+    const stored = pending ? await this.#store.getAll(["rate", "pending"]) : { rate: await this.#store.get("rate"), pending: undefined };
+    const decision = admit(stored.rate ?? [], limits, now);
     if (!decision.allowed) {
       await this.#store.put("rate", decision.history);
       return { allowed: false, reason: "rate_limited", retryAfterMs: decision.retryAfterMs };
@@ -59,7 +61,7 @@ export class Admission {
       await this.#store.put("rate", decision.history);
       return { allowed: true, retryAfterMs: 0 };
     }
-    const entries = await loadPending(this.#store, now);
+    const entries = livePending(stored.pending ?? {}, now);
     const index = hosted?.index;
     const room = hasRoomFor(entries, pending.cap, index && { count: index.live(now), holds: (s) => index.holds(s) });
     if (!room) return { allowed: false, reason: "too_many_pending" };

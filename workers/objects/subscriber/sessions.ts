@@ -134,7 +134,10 @@ export class HostedSessions {
     const tag = waiterTag(name);
     return {
       env: host.env,
-      id: host.sessionId(name),
+      // Derived when asked (a lease given back under the session's id): not on every step.
+      get id() {
+        return host.sessionId(name);
+      },
       storage: {
         get: ((key: string) => host.storage.get(prefix + key)) as DurableObjectStorage["get"],
         put: ((key: string, value: unknown) => host.storage.put(prefix + key, value)) as DurableObjectStorage["put"],

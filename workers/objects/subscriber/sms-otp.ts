@@ -10,7 +10,7 @@ import type { SmsMessage } from "../../sms/provider";
 import { randomToken, timingSafeEqualString } from "../../../core/tokens";
 import type { OfflineCheck, SmsOtpPush } from "./contract";
 import { countWrongCode, isLockedNow, type LockKind } from "./lockouts";
-import type { SmsOtpChallenge, SubscriberStore } from "./store";
+import type { SmsOtpChallenge, SubscriberKey, SubscriberStore } from "./store";
 
 /** Wrong codes allowed per SMS OTP challenge before it is burnt. */
 export const MAX_SMS_OTP_ATTEMPTS = 3;
@@ -34,6 +34,16 @@ export class SmsOtp {
   readonly #store: SubscriberStore;
   readonly #seedKey: () => string;
   readonly #masked: string | undefined;
+  /**
+   * When the stored challenge's owed SMS falls due (null: none owed), as last written here;
+   * undefined until read. The object reschedules its alarm after every session step, and most
+   * numbers never have a challenge: without this each step read the key again. Every write of
+   * "smsOtp" goes through #put / #delete (nothing else in the object writes the key), which
+   * set it before their await, so it is what storage holds once the writes issued are applied.
+   */
+  #owedAt: number | null | undefined;
+  /** Writes issued: a read that a write overtook must not set #owedAt. */
+  #writes = 0;
 
   constructor(store: SubscriberStore, seedKey: () => string, masked: string | undefined) {
     this.#store = store;
@@ -54,13 +64,13 @@ export class SmsOtp {
     const owedSms = fallback
       ? { at: now + fallback.graceMs, to: fallback.to, text: await sealOwedText(this.#seedKey(), id, fallback.text) }
       : undefined;
-    await this.#store.put("smsOtp", { id, codeMac, expiresAt: now + ttlMs, attempts: 0, ...(owedSms ? { owedSms } : {}) });
+    await this.#put({ id, codeMac, expiresAt: now + ttlMs, attempts: 0, ...(owedSms ? { owedSms } : {}) });
     return id;
   }
 
   async cancel(challengeId: string): Promise<void> {
     const challenge = await this.#store.get("smsOtp");
-    if (challenge?.id === challengeId) await this.#store.delete("smsOtp");
+    if (challenge?.id === challengeId) await this.#delete();
   }
 
   /**
@@ -71,13 +81,17 @@ export class SmsOtp {
     const challenge = await this.#store.get("smsOtp");
     if (!challenge?.owedSms || !(await timingSafeEqualString(challenge.id, challengeId))) return false;
     const { owedSms: _taken, ...rest } = challenge;
-    await this.#store.put("smsOtp", rest);
+    await this.#put(rest);
     return true;
   }
 
   /** When the owed SMS falls due (the object's alarm must run then), or null: none owed. */
   async owedAt(): Promise<number | null> {
-    return (await this.#store.get("smsOtp"))?.owedSms?.at ?? null;
+    if (this.#owedAt !== undefined) return this.#owedAt;
+    const writes = this.#writes;
+    const owedAt = (await this.#store.get("smsOtp"))?.owedSms?.at ?? null;
+    if (writes === this.#writes) this.#owedAt = owedAt;
+    return owedAt;
   }
 
   /**
@@ -89,12 +103,12 @@ export class SmsOtp {
     const owed = challenge?.owedSms;
     if (!challenge || !owed) return { sms: null, next: null };
     if (now >= challenge.expiresAt) {
-      await this.#store.delete("smsOtp");
+      await this.#delete();
       return { sms: null, next: null };
     }
     if (now < owed.at) return { sms: null, next: owed.at };
     const { owedSms: _taken, ...rest } = challenge;
-    await this.#store.put("smsOtp", rest);
+    await this.#put(rest);
     const text = await openOwedText(this.#seedKey(), challenge.id, owed.text);
     return { sms: { to: owed.to, text, link: "" }, next: null };
   }
@@ -110,18 +124,35 @@ export class SmsOtp {
     const challenge = await this.#store.get("smsOtp");
     if (!challenge || !(await timingSafeEqualString(challenge.id, challengeId))) return { verdict: "expired", lockout: null };
     if (now >= challenge.expiresAt) {
-      await this.#store.delete("smsOtp");
+      await this.#delete();
       return { verdict: "expired", lockout: null };
     }
     // A challenge stored before the keyed MAC has no codeMac: it cannot match (lapses in 5 min).
     const mac = await smsOtpMac(await smsOtpMacKey(this.#seedKey()), challenge.id, code.trim());
     if (challenge.codeMac !== undefined && (await timingSafeEqualString(challenge.codeMac, mac))) {
-      await this.#store.delete(["smsOtp", SMS_OTP_LOCK.key]);
+      await this.#delete(SMS_OTP_LOCK.key);
       return { verdict: "accept", lockout: null };
     }
     const next = afterWrongCode(challenge);
-    if (next) await this.#store.put("smsOtp", next);
-    else await this.#store.delete("smsOtp");
+    if (next) await this.#put(next);
+    else await this.#delete();
     return countWrongCode(this.#store, SMS_OTP_LOCK, now, this.#masked);
+  }
+
+  #put(challenge: SmsOtpChallenge): Promise<void> {
+    this.#wrote(challenge.owedSms?.at ?? null);
+    return this.#store.put("smsOtp", challenge);
+  }
+
+  /** Deletes the challenge (and `alsoKey` in the same call). */
+  async #delete(alsoKey?: SubscriberKey): Promise<void> {
+    this.#wrote(null);
+    if (alsoKey) await this.#store.delete(["smsOtp", alsoKey]);
+    else await this.#store.delete("smsOtp");
+  }
+
+  #wrote(owedAt: number | null): void {
+    this.#writes++;
+    this.#owedAt = owedAt;
   }
 }

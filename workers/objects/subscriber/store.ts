@@ -126,6 +126,11 @@ export class SubscriberStore {
     return this.#storage.get<SubscriberKeys[K]>(key);
   }
 
+  /** Several keys in one storage call (one read, not one per key); absent keys are left out. */
+  async getAll<K extends SubscriberKey>(keys: K[]): Promise<Partial<Pick<SubscriberKeys, K>>> {
+    return Object.fromEntries(await this.#storage.get(keys)) as Partial<Pick<SubscriberKeys, K>>;
+  }
+
   async has(key: SubscriberKey): Promise<boolean> {
     return (await this.#storage.get(key)) !== undefined;
   }

@@ -70,6 +70,14 @@ export class Subscriber extends DurableObject<Env> {
   readonly #smsOtp: SmsOtp;
   readonly #store: SubscriberStore;
   readonly #sessions: HostedSessions;
+  /**
+   * The alarm time as last set or read here (null: none); undefined while unknown: in a new
+   * instance, and while the alarm runs (the runtime clears or retries it then, not this code).
+   * Only #rearm sets this object's alarm, so it spares a getAlarm on each of a session's steps.
+   */
+  #alarmAt: number | null | undefined;
+  /** Alarm changes issued or run: a getAlarm that one overtook must not set #alarmAt. */
+  #alarmChanges = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -415,6 +423,15 @@ export class Subscriber extends DurableObject<Env> {
 
   /** The one alarm: the hosted sessions' timers that are due, then the owed SMS OTP; then the earliest next. */
   override async alarm(): Promise<void> {
+    this.#alarmUnknown();
+    try {
+      await this.#alarmDue();
+    } finally {
+      this.#alarmUnknown();
+    }
+  }
+
+  async #alarmDue(): Promise<void> {
     const now = Date.now();
     await this.#sessions.runDue(now);
     const due = await this.#serial(() => this.#smsOtp.takeDue(now));
@@ -478,9 +495,23 @@ export class Subscriber extends DurableObject<Env> {
   async #rearm(): Promise<void> {
     const [sessions, owed] = await Promise.all([this.#sessions.nextWake(), this.#smsOtp.owedAt()]);
     const next = sessions === null ? owed : owed === null ? sessions : Math.min(sessions, owed);
-    const current = await this.ctx.storage.getAlarm();
-    if (next === current) return;
+    if (next === (await this.#alarmTime())) return;
+    this.#alarmChanges++;
+    this.#alarmAt = next; // before the await: storage calls apply in order, so the last one wins
     if (next === null) await this.ctx.storage.deleteAlarm();
     else await this.ctx.storage.setAlarm(next);
+  }
+
+  async #alarmTime(): Promise<number | null> {
+    if (this.#alarmAt !== undefined) return this.#alarmAt;
+    const changes = this.#alarmChanges;
+    const at = await this.ctx.storage.getAlarm();
+    if (changes === this.#alarmChanges) this.#alarmAt = at;
+    return at;
+  }
+
+  #alarmUnknown(): void {
+    this.#alarmChanges++;
+    this.#alarmAt = undefined;
   }
 }
