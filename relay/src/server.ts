@@ -6,6 +6,7 @@ import type { ChallengeStore } from "./challenge-store.ts";
 import type { RelayConfig } from "./config.ts";
 import type { EdgeApi } from "./edge-client.ts";
 import type { FirstFactor } from "./first-factor/types.ts";
+import { InFlight } from "./in-flight.ts";
 import { LiveConfig } from "./live-config.ts";
 import type { Logger } from "./log.ts";
 import { RelayMetrics } from "./metrics.ts";
@@ -35,9 +36,9 @@ export class RelayServer {
   readonly metrics: RelayMetrics;
   #sockets: Socket[] = [];
   readonly #radsec: RadsecListener | undefined;
-  #inFlight = new Set<Promise<void>>();
+  readonly #inFlight = new InFlight();
   /** Replies handed to a socket and not yet written: closing the socket first would drop them. */
-  #sending = new Set<Promise<void>>();
+  readonly #sending = new InFlight();
   #listening = false;
   #closing = false;
   readonly #role: ServerRole;
@@ -132,10 +133,10 @@ export class RelayServer {
     this.#closing = true;
     this.#log.log("info", "shutting_down", { inFlight: this.#inFlight.size });
     await Promise.all([
-      Promise.race([Promise.allSettled([...this.#inFlight]), new Promise((r) => setTimeout(r, graceMs).unref())]),
+      Promise.race([this.#inFlight.idle(), new Promise((r) => setTimeout(r, graceMs).unref())]),
       this.#radsec?.stop(graceMs),
     ]);
-    await Promise.allSettled([...this.#sending]);
+    await this.#sending.idle();
     await Promise.all(this.#sockets.map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
     this.#log.log("info", "stopped", {});
   }
@@ -166,11 +167,11 @@ export class RelayServer {
 
   #onMessage(socket: Socket, accountingPort: boolean, msg: Buffer, rinfo: RemoteInfo): void {
     if (this.#closing) return;
-    const task = this.#handle(socket, accountingPort, msg, rinfo).catch((e: unknown) =>
-      this.#log.log("error", "handler_error", { nas: rinfo.address, error: String(e) }),
-    );
-    this.#inFlight.add(task);
-    void task.finally(() => this.#inFlight.delete(task));
+    const done = this.#inFlight.begin();
+    this.#handle(socket, accountingPort, msg, rinfo).then(done, (e: unknown) => {
+      this.#log.log("error", "handler_error", { nas: rinfo.address, error: String(e) });
+      done();
+    });
   }
 
   async #handle(socket: Socket, accountingPort: boolean, msg: Buffer, rinfo: RemoteInfo): Promise<void> {
@@ -184,13 +185,17 @@ export class RelayServer {
   }
 
   #send(socket: Socket, packet: Buffer, rinfo: RemoteInfo): void {
-    const sent = new Promise<void>((resolve) =>
+    const sent = this.#sending.begin();
+    const failed = (err: Error) => this.#log.log("warn", "send_failed", { nas: rinfo.address, error: err.message });
+    try {
       socket.send(packet, rinfo.port, rinfo.address, (err) => {
-        if (err) this.#log.log("warn", "send_failed", { nas: rinfo.address, error: err.message });
-        resolve();
-      }),
-    );
-    this.#sending.add(sent);
-    void sent.finally(() => this.#sending.delete(sent));
+        if (err) failed(err);
+        sent();
+      });
+    } catch (err) {
+      // A socket already closed throws here rather than calling back.
+      failed(err as Error);
+      sent();
+    }
   }
 }
