@@ -169,8 +169,11 @@ export class RelayServer {
     if (this.#closing) return;
     const done = this.#inFlight.begin();
     this.#handle(socket, accountingPort, msg, rinfo).then(done, (e: unknown) => {
-      this.#log.log("error", "handler_error", { nas: rinfo.address, error: String(e) });
-      done();
+      try {
+        this.#log.log("error", "handler_error", { nas: rinfo.address, error: String(e) });
+      } finally {
+        done();
+      }
     });
   }
 
@@ -189,13 +192,19 @@ export class RelayServer {
     const failed = (err: Error) => this.#log.log("warn", "send_failed", { nas: rinfo.address, error: err.message });
     try {
       socket.send(packet, rinfo.port, rinfo.address, (err) => {
-        if (err) failed(err);
-        sent();
+        try {
+          if (err) failed(err);
+        } finally {
+          sent();
+        }
       });
     } catch (err) {
       // A socket already closed throws here rather than calling back.
-      failed(err as Error);
-      sent();
+      try {
+        failed(err as Error);
+      } finally {
+        sent();
+      }
     }
   }
 }

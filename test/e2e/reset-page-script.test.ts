@@ -39,7 +39,7 @@ beforeAll(async () => {
   const { kty, crv, x, y } = await exportJWK(pair.publicKey);
   const { ResetPasswordPage } = (await pageModule("../../workers/pages/reset.tsx")) as PageModule;
   const { APP_CSS } = (await pageModule("../../workers/pages/layout.tsx")) as LayoutModule;
-  const page = `<!doctype html>${await ResetPasswordPage({
+  const page = `${await ResetPasswordPage({
     action: "/reset",
     flow: "flow-token-1",
     username: USERNAME,

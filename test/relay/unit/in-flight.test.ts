@@ -23,9 +23,12 @@ describe("InFlight: the work a shutdown waits for", () => {
   it("waits until nothing is in flight, work begun after the wait included; a later wait waits for later work", async () => {
     const work = new InFlight();
     const first = work.begin();
-    const waiting = work.idle();
+    let firstIdle = false;
+    const waiting = work.idle().then(() => (firstIdle = true));
     const second = work.begin();
     first();
+    await Promise.resolve();
+    expect(firstIdle).toBe(false); // the work begun after the wait still runs
     second();
     await waiting;
     const late = work.begin();

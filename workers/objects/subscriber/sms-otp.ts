@@ -91,7 +91,8 @@ export class SmsOtp {
     const writes = this.#writes;
     const owedAt = (await this.#store.get("smsOtp"))?.owedSms?.at ?? null;
     if (writes === this.#writes) this.#owedAt = owedAt;
-    return owedAt;
+    // A write that overtook the read set the fresher value.
+    return this.#owedAt !== undefined ? this.#owedAt : owedAt;
   }
 
   /**

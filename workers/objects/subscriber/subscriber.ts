@@ -507,7 +507,8 @@ export class Subscriber extends DurableObject<Env> {
     const changes = this.#alarmChanges;
     const at = await this.ctx.storage.getAlarm();
     if (changes === this.#alarmChanges) this.#alarmAt = at;
-    return at;
+    // A change that overtook the read set the fresher value (or made it unknown again).
+    return this.#alarmAt !== undefined ? this.#alarmAt : at;
   }
 
   #alarmUnknown(): void {
