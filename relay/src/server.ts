@@ -189,22 +189,17 @@ export class RelayServer {
 
   #send(socket: Socket, packet: Buffer, rinfo: RemoteInfo): void {
     const sent = this.#sending.begin();
-    const failed = (err: Error) => this.#log.log("warn", "send_failed", { nas: rinfo.address, error: err.message });
-    try {
-      socket.send(packet, rinfo.port, rinfo.address, (err) => {
-        try {
-          if (err) failed(err);
-        } finally {
-          sent();
-        }
-      });
-    } catch (err) {
-      // A socket already closed throws here rather than calling back.
+    const finished = (err: Error | null) => {
       try {
-        failed(err as Error);
+        if (err) this.#log.log("warn", "send_failed", { nas: rinfo.address, error: err.message });
       } finally {
         sent();
       }
+    };
+    try {
+      socket.send(packet, rinfo.port, rinfo.address, finished);
+    } catch (err) {
+      finished(err as Error); // a socket already closed throws here rather than calling back
     }
   }
 }
