@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Client, InvalidCredentialsError } from "ldapts";
 import type { FirstFactorConfig } from "../config.ts";
-import { firstValue, ldapAccountAttribute } from "./ldap-account.ts";
+import { accountName, firstValue, ldapAccountRule } from "./ldap-account.ts";
 import { FirstFactorUnavailableError, type FirstFactor, type FirstFactorResult } from "./types.ts";
 
 type LdapConfig = Extract<FirstFactorConfig, { type: "ldap" }>;
@@ -47,14 +47,14 @@ export class LdapFirstFactor implements FirstFactor {
         throw e;
       }
       // The config check guarantees the attribute (explicit or derived from template / filter).
-      const accountAttr = ldapAccountAttribute(this.#cfg)!;
-      const { searchEntries } = await client.search(dn, { scope: "base", attributes: [this.#cfg.mobileAttribute, accountAttr] });
+      const rule = ldapAccountRule(this.#cfg)!;
+      const { searchEntries } = await client.search(dn, { scope: "base", attributes: [this.#cfg.mobileAttribute, rule.attribute] });
       const entry = searchEntries[0] ?? {};
-      const account = firstValue(entry, accountAttr);
-      // Without it the user could not be keyed as the account (two spellings, two pins): refuse.
-      if (!account) return { ok: false, reason: `directory entry has no ${accountAttr}` };
+      // Not keyable as one account the user cannot rename (none, several, not the name given): refuse.
+      const named = accountName(entry, rule.attribute, rule.matchesLogin ? user : null);
+      if (!named.ok) return { ok: false, reason: named.reason };
       const mobile = firstValue(entry, this.#cfg.mobileAttribute)?.replace(/[\s-]/g, "");
-      return mobile ? { ok: true, msisdn: mobile, user: account } : { ok: true, user: account };
+      return mobile ? { ok: true, msisdn: mobile, user: named.account } : { ok: true, user: named.account };
     } catch (e) {
       throw new FirstFactorUnavailableError(`ldap: ${(e as Error).message}`);
     } finally {

@@ -4,7 +4,7 @@ import { E164, normalizeUsername } from "../../../core/contracts/relay.ts";
 import { phoneNumberFor } from "../auth-flow.ts";
 import type { FirstFactorConfig, RelayConfig } from "../config.ts";
 import { escapeFilterValue } from "../first-factor/ldap.ts";
-import { firstValue, ldapAccountAttribute } from "../first-factor/ldap-account.ts";
+import { type LdapAccountRule, accountName, firstValue, ldapAccountRule } from "../first-factor/ldap-account.ts";
 
 type LdapConfig = Extract<FirstFactorConfig, { type: "ldap" }>;
 type SearchConfig = NonNullable<LdapConfig["search"]>;
@@ -26,14 +26,14 @@ export const MAX_GROUP_MEMBERS = 1000;
 export class LdapDirectory {
   readonly #cfg: LdapConfig;
   readonly #search: SearchConfig;
-  readonly #accountAttr: string;
+  readonly #account: LdapAccountRule;
   readonly #numbers: Pick<RelayConfig, "users" | "usernameAsMsisdn">;
 
   constructor(cfg: LdapConfig & { search: SearchConfig }, numbers: Pick<RelayConfig, "users" | "usernameAsMsisdn">) {
     this.#cfg = cfg;
     this.#search = cfg.search;
     // The config check guarantees it (explicit or derived from the search filter).
-    this.#accountAttr = ldapAccountAttribute(cfg) ?? "uid";
+    this.#account = ldapAccountRule(cfg) ?? { attribute: "uid", matchesLogin: false };
     this.#numbers = numbers;
   }
 
@@ -47,7 +47,7 @@ export class LdapDirectory {
         sizeLimit: 2,
       });
       const only = searchEntries.length === 1 ? searchEntries[0] : undefined;
-      return only ? this.#toUser(only) : null;
+      return only ? this.#toUser(only, this.#account.matchesLogin ? username : null) : null;
     });
   }
 
@@ -66,11 +66,12 @@ export class LdapDirectory {
       if (!group) throw new Error("group not found");
       const dns = [...values(group, "member"), ...values(group, "uniqueMember")];
       const uids = values(group, "memberUid");
-      const entries: Array<Record<string, unknown>> = [];
+      // Each entry with the name it was found by in the account attribute, if it was.
+      const entries: Array<{ entry: Record<string, unknown>; name: string | null }> = [];
       for (const dn of dns.slice(0, MAX_GROUP_MEMBERS)) {
         try {
           const { searchEntries } = await client.search(dn, { scope: "base", attributes: this.#attributes() });
-          if (searchEntries[0]) entries.push(searchEntries[0]);
+          if (searchEntries[0]) entries.push({ entry: searchEntries[0], name: null });
         } catch {
           // A member DN that no longer exists (or a nested group we may not read): skipped.
         }
@@ -78,11 +79,11 @@ export class LdapDirectory {
       for (const uid of uids.slice(0, MAX_GROUP_MEMBERS)) {
         const { searchEntries } = await client.search(this.#search.baseDn, {
           scope: "sub",
-          filter: `(${this.#accountAttr}=${escapeFilterValue(uid)})`,
+          filter: `(${this.#account.attribute}=${escapeFilterValue(uid)})`,
           attributes: this.#attributes(),
           sizeLimit: 2,
         });
-        if (searchEntries.length === 1 && searchEntries[0]) entries.push(searchEntries[0]);
+        if (searchEntries.length === 1 && searchEntries[0]) entries.push({ entry: searchEntries[0], name: uid });
       }
       if (dns.length === 0 && uids.length === 0) {
         const { searchEntries } = await client.search(this.#search.baseDn, {
@@ -91,13 +92,13 @@ export class LdapDirectory {
           attributes: this.#attributes(),
           sizeLimit: MAX_GROUP_MEMBERS,
         });
-        entries.push(...searchEntries);
+        entries.push(...searchEntries.map((entry) => ({ entry, name: null })));
       }
       const members: Array<Required<DirectoryUser>> = [];
       const seen = new Set<string>();
       let skipped = 0;
-      for (const e of entries) {
-        const u = this.#toUser(e);
+      for (const { entry, name } of entries) {
+        const u = this.#toUser(entry, name);
         if (!u || seen.has(u.username)) continue;
         seen.add(u.username);
         if (u.msisdn && members.length < MAX_GROUP_MEMBERS) members.push({ ...u, msisdn: u.msisdn });
@@ -108,12 +109,14 @@ export class LdapDirectory {
   }
 
   #attributes(): string[] {
-    return [this.#accountAttr, this.#cfg.mobileAttribute, "displayName", "cn"];
+    return [this.#account.attribute, this.#cfg.mobileAttribute, "displayName", "cn"];
   }
 
-  #toUser(entry: Record<string, unknown>): DirectoryUser | null {
-    const account = firstValue(entry, this.#accountAttr);
-    if (!account) return null;
+  /** `name`: what the entry was found by in the account attribute (ldap-account.ts accountName). */
+  #toUser(entry: Record<string, unknown>, name: string | null): DirectoryUser | null {
+    const named = accountName(entry, this.#account.attribute, name);
+    if (!named.ok) return null;
+    const account = named.account;
     // As the edge and the relay's users map compare names (the approver's identity at the edge).
     const username = normalizeUsername(account);
     const mobile = firstValue(entry, this.#cfg.mobileAttribute)?.replace(/[\s-]/g, "");
