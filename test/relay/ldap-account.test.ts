@@ -6,7 +6,7 @@ import { LocalChallengeStore } from "../../relay/src/challenge-store.ts";
 import { PasswordResetSchema, parseRelayConfig } from "../../relay/src/config.ts";
 import { LdapDirectoryAccounts } from "../../relay/src/directory/directory-accounts.ts";
 import { EdgeRejectedError, type EdgeApi, type Who } from "../../relay/src/edge-client.ts";
-import { accountName, ldapAccountAttribute } from "../../relay/src/first-factor/ldap-account.ts";
+import { accountName, firstRdn, ldapAccountAttribute } from "../../relay/src/first-factor/ldap-account.ts";
 import { LdapFirstFactor } from "../../relay/src/first-factor/ldap.ts";
 import { LdapDirectory } from "../../relay/src/link/directory.ts";
 import { startSlapd, type Slapd } from "../support/slapd.ts";
@@ -24,10 +24,19 @@ const CAROL_PHONE = "+46701230003";
 const ATTACKER_PHONE = "+46709990009";
 
 beforeAll(async () => {
-  slapd = await startSlapd([
-    { uid: "alice", password: "alice-password", mobile: "+46701230001", mail: "alice@example.com" },
-    { uid: "carol", password: "carol-password", mobile: CAROL_PHONE, mail: "carol@example.com" },
-  ]);
+  slapd = await startSlapd(
+    [
+      { uid: "alice", password: "alice-password", mobile: "+46701230001", mail: "alice@example.com" },
+      { uid: "carol", password: "carol-password", mobile: CAROL_PHONE, mail: "carol@example.com" },
+    ],
+    {
+      groups: [
+        { cn: "approvers", kind: "groupOfNames", members: ["carol"] },
+        // "ghost": a member whose account is gone (a stale memberUid).
+        { cn: "posix-approvers", kind: "posixGroup", members: ["carol", "ghost"] },
+      ],
+    },
+  );
 });
 afterAll(async () => {
   await slapd?.stop();
@@ -85,20 +94,32 @@ describe("LDAP first factor: the account, not the spelling, is the user", () => 
  * the attacker's number pinned on first use and skipped the `users` entry. The entry is changed
  * here as the directory's admin; a user with self-write can make the same change.
  */
+/**
+ * Review findings (2026-12-01): the account was the attribute's first value, and then the value
+ * a login matched. `uid` may hold several, and where users may write their own entry (the
+ * OpenLDAP guide's `by self write`), someone with only the password added values: put first, or
+ * typed at the login, each was a new user for the edge, with a pin on the attacker's number and
+ * no `users` entry. The entry is changed here as the directory's admin; a user with self-write
+ * can make the same change (the DN's own value stays: slapd refuses to drop it).
+ */
 describe("LDAP first factor: a value the user adds to the account attribute does not rename them", () => {
   const carolDn = () => `uid=carol,ou=people,${slapd.baseDn}`;
-  const rewriteCarol = async (uids: string[], mobile: string) => {
+  const rewriteCarol = async (changes: Record<string, string[]>) => {
     const admin = new Client({ url: slapd.url });
     try {
       await admin.bind(slapd.adminDn, slapd.adminPassword);
-      await admin.modify(carolDn(), [
-        new Change({ operation: "replace", modification: new Attribute({ type: "uid", values: uids }) }),
-        new Change({ operation: "replace", modification: new Attribute({ type: "mobile", values: [mobile] }) }),
-      ]);
+      await admin.modify(
+        carolDn(),
+        Object.entries(changes).map(
+          ([type, values]) => new Change({ operation: "replace", modification: new Attribute({ type, values }) }),
+        ),
+      );
     } finally {
       await admin.unbind().catch(() => {});
     }
   };
+  const attack = () => rewriteCarol({ uid: ["carol.x", "carol", "ghost"], mobile: [ATTACKER_PHONE] });
+  const restore = () => rewriteCarol({ uid: ["carol"], mobile: [CAROL_PHONE], mail: ["carol@example.com"] });
   const template = () => ({ type: "ldap", url: slapd.url, bindDnTemplate: `uid={user},ou=people,${slapd.baseDn}` });
   const firstFactor = (ff: Record<string, unknown>, users: Record<string, unknown> = {}) => {
     const cfg = parseRelayConfig({ ...base, firstFactor: ff, secondFactor: "touch", users });
@@ -136,52 +157,52 @@ describe("LDAP first factor: a value the user adds to the account attribute does
     now: Date.now,
     warn: () => {},
   });
+  const login = (user: string) => ({ user, password: "carol-password", source: "10.0.0.1" });
 
-  it("a login keyed by a DN template stays its account after a uid value is put first, so the pin holds", async () => {
-    const pins = new Map<string, string>();
-    const { cfg, ff } = firstFactor(template());
-    const login = { user: "carol", password: "carol-password", source: "10.0.0.1" };
-    expect((await decide(login, flow(cfg, ff, pinningEdge(pins).api))).code).toBe("Access-Reject"); // carol's phone did not answer
-    expect(pins.get("carol")).toBe(CAROL_PHONE);
-
-    await rewriteCarol(["carol.x", "carol"], ATTACKER_PHONE);
-    try {
-      expect(await ff.verify("carol", "carol-password")).toEqual({ ok: true, msisdn: ATTACKER_PHONE, user: "carol" });
-      expect(await ff.verify("CAROL", "carol-password")).toEqual({ ok: true, msisdn: ATTACKER_PHONE, user: "carol" });
-      const attack = pinningEdge(pins);
-      const d = await decide(login, flow(cfg, ff, attack.api));
-      expect(d.code).toBe("Access-Reject"); // number_changed: the pin under "carol" is what the edge checks
-      expect(attack.touches).toEqual([]);
-      expect([...pins.keys()]).toEqual(["carol"]);
-      // The users entry (carol's own number, TOTP) still applies to the login.
-      const { cfg: withEntry, ff: ff2 } = firstFactor(template(), { carol: { msisdn: CAROL_PHONE, secondFactor: "totp" } });
-      const challenged = await decide(login, flow(withEntry, ff2, attack.api));
-      expect(challenged.code).toBe("Access-Challenge");
-      expect(attack.touches).toEqual([]);
-    } finally {
-      await rewriteCarol(["carol"], CAROL_PHONE);
+  it("logins keyed by a DN template or a one-attribute filter stay the account, however they are typed, so the pin holds", async () => {
+    for (const ffConfig of [template(), ldap({ filter: "(uid={user})" })]) {
+      const pins = new Map<string, string>();
+      const { cfg, ff } = firstFactor(ffConfig);
+      expect((await decide(login("carol"), flow(cfg, ff, pinningEdge(pins).api))).code).toBe("Access-Reject"); // carol's phone did not answer
+      expect(pins.get("carol")).toBe(CAROL_PHONE);
+      await attack();
+      try {
+        expect(await ff.verify("carol", "carol-password")).toEqual({ ok: true, msisdn: ATTACKER_PHONE, user: "carol" });
+        expect(await ff.verify("CAROL", "carol-password")).toEqual({ ok: true, msisdn: ATTACKER_PHONE, user: "carol" });
+        const attacker = pinningEdge(pins);
+        // Under the template only the DN's own value binds; the filter finds the entry by the added ones too.
+        for (const name of ffConfig.type === "ldap" && "bindDnTemplate" in ffConfig ? ["carol"] : ["carol", "carol.x", "ghost"]) {
+          expect((await decide(login(name), flow(cfg, ff, attacker.api))).code).toBe("Access-Reject"); // number_changed under "carol"
+        }
+        expect(attacker.touches).toEqual([]);
+        expect([...pins.keys()]).toEqual(["carol"]);
+        // The users entry (carol's own number, TOTP) still applies.
+        const withEntry = firstFactor(ffConfig, { carol: { msisdn: CAROL_PHONE, secondFactor: "totp" } });
+        expect((await decide(login("carol"), flow(withEntry.cfg, withEntry.ff, attacker.api))).code).toBe("Access-Challenge");
+        expect(attacker.touches).toEqual([]);
+      } finally {
+        await restore();
+      }
     }
   });
 
-  it("a single-attribute filter takes the value the name matched; a filter over several attributes refuses several values", async () => {
-    await rewriteCarol(["carol.x", "carol"], ATTACKER_PHONE);
+  it("a filter over several attributes keys by the DN's value too; an account attribute the DN does not hold must have one value", async () => {
+    await attack();
     try {
-      const simple = firstFactor(ldap({ filter: "(uid={user})" })).ff;
-      expect(await simple.verify("carol", "carol-password")).toMatchObject({ ok: true, user: "carol" });
       const wide = firstFactor(ldap({ filter: "(|(uid={user})(mail={user}))" }, { usernameAttribute: "uid" })).ff;
-      expect(await wide.verify("carol@example.com", "carol-password")).toEqual({
-        ok: false,
-        reason: "directory entry has several values of uid",
-      });
-      expect(await wide.verify("carol", "carol-password")).toEqual({ ok: false, reason: "directory entry has several values of uid" });
+      expect(await wide.verify("carol@example.com", "carol-password")).toEqual({ ok: true, msisdn: ATTACKER_PHONE, user: "carol" });
+      expect(await wide.verify("carol.x", "carol-password")).toMatchObject({ ok: true, user: "carol" });
+      await rewriteCarol({ mail: ["carol@example.com", "carol.x@example.com"] });
+      const byMail = firstFactor(ldap({ filter: "(|(uid={user})(mail={user}))" }, { usernameAttribute: "mail" })).ff;
+      expect(await byMail.verify("carol", "carol-password")).toEqual({ ok: false, reason: "directory entry has several values of mail" });
     } finally {
-      await rewriteCarol(["carol"], CAROL_PHONE);
+      await restore();
     }
-    const wide = firstFactor(ldap({ filter: "(|(uid={user})(mail={user}))" }, { usernameAttribute: "uid" })).ff;
-    expect(await wide.verify("carol@example.com", "carol-password")).toEqual({ ok: true, msisdn: CAROL_PHONE, user: "carol" });
+    const byMail = firstFactor(ldap({ filter: "(|(uid={user})(mail={user}))" }, { usernameAttribute: "mail" })).ff;
+    expect(await byMail.verify("carol", "carol-password")).toEqual({ ok: true, msisdn: CAROL_PHONE, user: "carol@example.com" });
   });
 
-  it("the relay's directory (approvers, password reset) names the account the same way", async () => {
+  it("the relay's directory (approvers, groups, password reset) names the account the same way", async () => {
     const cfg = parseRelayConfig({ ...base, firstFactor: ldap({ filter: "(uid={user})" }) });
     if (cfg.firstFactor.type !== "ldap" || !cfg.firstFactor.search) throw new Error("ldap search config expected");
     const directory = new LdapDirectory({ ...cfg.firstFactor, search: cfg.firstFactor.search }, cfg);
@@ -196,24 +217,47 @@ describe("LDAP first factor: a value the user adds to the account attribute does
           ...(usernameAttribute ? { usernameAttribute } : {}),
         }),
       );
-    await rewriteCarol(["carol.x", "carol"], CAROL_PHONE);
+    const group = (cn: string) => `cn=${cn},ou=groups,${slapd.baseDn}`;
+    expect((await directory.groupMembers(group("posix-approvers"))).members.map((m) => m.username)).toEqual(["carol"]);
+    await attack();
     try {
-      expect(await directory.user("carol")).toMatchObject({ username: "carol", msisdn: CAROL_PHONE });
-      expect(await reset("(uid={user})").find("carol")).toMatchObject({ account: "carol" });
-      // Found by mail, the account attribute's several values name no one account: not a user to reset.
-      expect(await reset("(|(uid={user})(mail={user}))", "uid").find("carol@example.com")).toBeNull();
+      expect(await directory.user("carol")).toMatchObject({ username: "carol", msisdn: ATTACKER_PHONE });
+      expect(await directory.user("carol.x")).toMatchObject({ username: "carol" });
+      expect(await reset("(uid={user})").find("carol.x")).toMatchObject({ account: "carol" });
+      expect(await reset("(|(uid={user})(mail={user}))", "uid").find("carol@example.com")).toMatchObject({ account: "carol" });
+      // A member by DN is the DN's account; a stale memberUid that now finds carol through a value she added is not her.
+      expect((await directory.groupMembers(group("approvers"))).members.map((m) => m.username)).toEqual(["carol"]);
+      const posix = await directory.groupMembers(group("posix-approvers"));
+      expect(posix.members.map((m) => m.username)).toEqual(["carol"]);
+      expect(posix.skipped).toBe(1);
+      await rewriteCarol({ mail: ["carol@example.com", "carol.x@example.com"] });
+      // Several values of an account attribute the DN does not hold: not a user to reset.
+      expect(await reset("(|(uid={user})(mail={user}))", "mail").find("carol")).toBeNull();
     } finally {
-      await rewriteCarol(["carol"], CAROL_PHONE);
+      await restore();
     }
-    expect(await reset("(|(uid={user})(mail={user}))", "uid").find("carol@example.com")).toMatchObject({ account: "carol" });
   });
 
-  it("accountName: the value the name found (as usernames compare), else the only one", () => {
-    const entry = { dn: "uid=carol,ou=people", uid: ["carol.x", "Carol"] };
-    expect(accountName(entry, "UID", " CAROL ")).toEqual({ ok: true, account: "Carol" });
-    expect(accountName(entry, "uid", "dave")).toEqual({ ok: false, reason: "directory entry's uid does not hold the name given" });
-    expect(accountName(entry, "uid", null)).toEqual({ ok: false, reason: "directory entry has several values of uid" });
-    expect(accountName({ uid: "carol" }, "uid", null)).toEqual({ ok: true, account: "carol" });
-    expect(accountName({ dn: "x" }, "uid", "carol")).toEqual({ ok: false, reason: "directory entry has no uid" });
+  it("accountName: the DN's value when the DN names the entry by the attribute, else the only value", () => {
+    const entry = { dn: "uid=Carol,ou=people,dc=example,dc=com", uid: ["carol.x", "Carol"], mail: ["a@x", "b@x"], cn: "Carol C" };
+    expect(accountName(entry, "UID")).toEqual({ ok: true, account: "Carol" });
+    expect(accountName(entry, "mail")).toEqual({ ok: false, reason: "directory entry has several values of mail" });
+    expect(accountName(entry, "cn")).toEqual({ ok: true, account: "Carol C" });
+    expect(accountName({ dn: "cn=Carol C,ou=people", uid: ["carol", "carol.x"] }, "uid")).toEqual({
+      ok: false,
+      reason: "directory entry has several values of uid",
+    });
+    expect(accountName({ dn: "cn=x" }, "uid")).toEqual({ ok: false, reason: "directory entry has no uid" });
+  });
+
+  it("firstRdn reads RFC 4514 escapes and refuses what it cannot read as one value", () => {
+    expect(firstRdn("uid=carol,ou=people,dc=example,dc=com")).toEqual({ attribute: "uid", value: "carol" });
+    expect(firstRdn("UID = smith\\, john ,ou=people")).toEqual({ attribute: "UID", value: "smith, john" });
+    expect(firstRdn("uid=caf\\C3\\A9,ou=people")).toEqual({ attribute: "uid", value: "café" });
+    expect(firstRdn("uid=\\23hash\\+plus")).toEqual({ attribute: "uid", value: "#hash+plus" });
+    expect(firstRdn("cn=Carol+uid=carol,ou=people")).toBeNull();
+    expect(firstRdn("uid=#04056361726f6c,ou=people")).toBeNull();
+    expect(firstRdn("uid=bad\\C3,ou=people")).toBeNull();
+    expect(firstRdn("not a dn")).toBeNull();
   });
 });

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { Attribute, Change, Client, ResultCodeError } from "ldapts";
 import type { PasswordResetConfig } from "../config.ts";
 import { escapeFilterValue } from "../first-factor/ldap.ts";
-import { accountName, firstValue, ldapAccountRule } from "../first-factor/ldap-account.ts";
+import { accountName, firstValue, ldapAccountAttribute } from "../first-factor/ldap-account.ts";
 import { PASSWORD_MODIFY_OID, adUnicodePwd, passwordModifyRequest } from "./password-modify-ber.ts";
 import { type Refusal, refusalInWords } from "./refusal-words.ts";
 
@@ -43,22 +43,19 @@ export class LdapDirectoryAccounts implements DirectoryAccounts {
   async find(username: string): Promise<DirectoryUser | null> {
     return this.#withClient(async (client) => {
       const cfg = this.#cfg;
-      const rule = ldapAccountRule({ usernameAttribute: cfg.usernameAttribute, search: cfg.userSearch });
+      const accountAttr = ldapAccountAttribute({ usernameAttribute: cfg.usernameAttribute, search: cfg.userSearch });
       const { searchEntries } = await client.search(cfg.userSearch.baseDn, {
         scope: "sub",
         filter: cfg.userSearch.filter.replaceAll("{user}", escapeFilterValue(username)),
-        attributes: [cfg.mobileAttribute, cfg.displayNameAttribute, ...(rule ? [rule.attribute] : [])],
+        attributes: [cfg.mobileAttribute, cfg.displayNameAttribute, ...(accountAttr ? [accountAttr] : [])],
         sizeLimit: 2,
       });
       // Zero or several matches: not a user we can reset (never guess which was meant).
       const entry = searchEntries.length === 1 ? searchEntries[0] : undefined;
       if (!entry) return null;
-      // An entry with an account attribute that names no one account (several values, none that
-      // was typed: ldap-account.ts accountName) is not one either.
-      const named =
-        rule && firstValue(entry, rule.attribute) !== undefined
-          ? accountName(entry, rule.attribute, rule.matchesLogin ? username : null)
-          : null;
+      // An entry whose account attribute names no one account (several values: ldap-account.ts
+      // accountName) is not one either; one without the attribute answers the name typed only.
+      const named = accountAttr && firstValue(entry, accountAttr) !== undefined ? accountName(entry, accountAttr) : null;
       if (named && !named.ok) return null;
       const mobile = firstValue(entry, cfg.mobileAttribute)?.replace(/[\s-]/g, "") ?? null;
       const account = named?.ok ? named.account : undefined;

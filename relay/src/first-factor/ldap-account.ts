@@ -1,5 +1,3 @@
-import { normalizeUsername } from "../../../core/contracts/relay.ts";
-
 /**
  * Which directory attribute names an LDAP account, so the relay keys a user (the edge's number
  * pin, the `users` map) by the account and not by how it was typed. A search filter that
@@ -21,28 +19,12 @@ const TEMPLATE_RDN = new RegExp(`^\\s*(${ATTR})\\s*=\\s*\\{user\\}\\s*(?:,|$)`);
 /** `(sAMAccountName={user})`: the whole filter is one equality on {user}. */
 const SIMPLE_FILTER = new RegExp(`^\\s*\\(\\s*(${ATTR})\\s*=\\s*\\{user\\}\\s*\\)\\s*$`);
 
-/**
- * How an entry's account name is read: the attribute, and whether the lookup matched the name
- * typed against that very attribute (a DN template's first RDN, a single-attribute filter), in
- * which case the account is the value that was typed (see accountName).
- */
-export interface LdapAccountRule {
-  attribute: string;
-  matchesLogin: boolean;
-}
-
-/** The rule, or null when the config leaves the attribute open (then `usernameAttribute` is required). */
-export function ldapAccountRule(cfg: LdapAccountSource): LdapAccountRule | null {
-  const source = cfg.bindDnTemplate ?? cfg.search?.filter ?? "";
-  const derived = (cfg.bindDnTemplate ? TEMPLATE_RDN : SIMPLE_FILTER).exec(source)?.[1] ?? null;
-  const attribute = cfg.usernameAttribute ?? derived;
-  if (!attribute) return null;
-  return { attribute, matchesLogin: derived !== null && derived.toLowerCase() === attribute.toLowerCase() };
-}
-
 /** The attribute, or null when the config leaves it open (then `usernameAttribute` is required). */
 export function ldapAccountAttribute(cfg: LdapAccountSource): string | null {
-  return ldapAccountRule(cfg)?.attribute ?? null;
+  if (cfg.usernameAttribute) return cfg.usernameAttribute;
+  const source = cfg.bindDnTemplate ?? cfg.search?.filter ?? "";
+  const m = (cfg.bindDnTemplate ? TEMPLATE_RDN : SIMPLE_FILTER).exec(source);
+  return m ? m[1]! : null;
 }
 
 export const USERNAME_ATTRIBUTE_REQUIRED =
@@ -61,28 +43,58 @@ export function firstValue(entry: Record<string, unknown>, attribute: string): s
 export type AccountName = { ok: true; account: string } | { ok: false; reason: string };
 
 /**
- * The account an entry is, in the directory's spelling: the name that keys the edge's number
- * pin and the `users` map, so it must be one the user cannot pick.
- * - `loginName` given (the entry was found by that name in this very attribute): the value equal
- *   to it as usernames compare (trimmed, case-folded). Not simply the first value: `uid` may hold
- *   several, and a user allowed to write their own entry (the OpenLDAP guide's `by self write`)
- *   could put a new one first and be keyed afresh, with a new pin on their own number and no
- *   `users` entry. The value found is one they cannot drop: the DN or the filter matched it.
- * - otherwise (a filter over other attributes): the attribute's only value. Several are refused:
- *   which one names the account is not the relay's to guess, and one may be the user's own.
+ * The account an entry is: the name that keys the edge's number pin and the `users` map, so it
+ * must be one the user cannot pick by writing their own entry (the OpenLDAP guide's
+ * `by self write`; `uid` may hold several values).
+ * - The entry's DN names it by this attribute (`uid=carol,ou=people,…`): the DN's value. It is
+ *   in the attribute and only a rename changes it; whatever values a user adds beside it, and
+ *   whichever of them the login or a group names, they are keyed as the same account. (Keyed by
+ *   the first value, or by the value a login matched, a value added to the entry was a new user
+ *   for the edge: a fresh pin on the adder's number, and no `users` entry.)
+ * - Otherwise: the attribute's only value; several are refused (which one names the account is
+ *   not the relay's to guess, and one may be the user's own). A single value users may rewrite
+ *   is still theirs to rename themselves with: `usernameAttribute` must be one they cannot write.
  */
-export function accountName(entry: Record<string, unknown>, attribute: string, loginName: string | null): AccountName {
+export function accountName(entry: { dn?: unknown } & Record<string, unknown>, attribute: string): AccountName {
+  const rdn = typeof entry.dn === "string" ? firstRdn(entry.dn) : null;
+  if (rdn && rdn.attribute.toLowerCase() === attribute.toLowerCase() && rdn.value !== "") return { ok: true, account: rdn.value };
   const key = Object.keys(entry).find((k) => k.toLowerCase() === attribute.toLowerCase());
   const raw = key === undefined ? [] : entry[key];
   const values = (Array.isArray(raw) ? raw : [raw]).filter((v) => v !== undefined && v !== null).map((v) => String(v));
   if (values.length === 0) return { ok: false, reason: `directory entry has no ${attribute}` };
-  if (loginName !== null) {
-    const wanted = normalizeUsername(loginName);
-    const match = values.find((v) => normalizeUsername(v) === wanted);
-    return match === undefined
-      ? { ok: false, reason: `directory entry's ${attribute} does not hold the name given` }
-      : { ok: true, account: match };
-  }
   if (values.length > 1) return { ok: false, reason: `directory entry has several values of ${attribute}` };
   return { ok: true, account: values[0]! };
+}
+
+/**
+ * A DN's first RDN as attribute and value (RFC 4514: `\,`-style and `\2C`-style escapes, the
+ * latter UTF-8 bytes), or null for one that is multi-valued (`+`), hex-encoded (`#…`) or broken.
+ */
+export function firstRdn(dn: string): { attribute: string; value: string } | null {
+  const head = /^\s*([A-Za-z][A-Za-z0-9-]*)\s*=/.exec(dn);
+  if (!head) return null;
+  const chars = Array.from(dn.slice(head[0].length));
+  if (chars[0] === "#") return null;
+  const bytes: number[] = [];
+  const utf8 = new TextEncoder();
+  for (let i = 0; i < chars.length; i++) {
+    const c = chars[i]!;
+    if (c === ",") break;
+    if (c === "+") return null;
+    if (c === "\\") {
+      const pair = `${chars[i + 1] ?? ""}${chars[i + 2] ?? ""}`;
+      if (/^[0-9A-Fa-f]{2}$/.test(pair)) {
+        bytes.push(Number.parseInt(pair, 16));
+        i += 2;
+      } else if (chars[i + 1] !== undefined) {
+        bytes.push(...utf8.encode(chars[i + 1]!));
+        i += 1;
+      } else return null;
+    } else bytes.push(...utf8.encode(c));
+  }
+  try {
+    return { attribute: head[1]!, value: new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(bytes)).trim() };
+  } catch {
+    return null;
+  }
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { Client, InvalidCredentialsError } from "ldapts";
 import type { FirstFactorConfig } from "../config.ts";
-import { accountName, firstValue, ldapAccountRule } from "./ldap-account.ts";
+import { accountName, firstValue, ldapAccountAttribute } from "./ldap-account.ts";
 import { FirstFactorUnavailableError, type FirstFactor, type FirstFactorResult } from "./types.ts";
 
 type LdapConfig = Extract<FirstFactorConfig, { type: "ldap" }>;
@@ -47,11 +47,11 @@ export class LdapFirstFactor implements FirstFactor {
         throw e;
       }
       // The config check guarantees the attribute (explicit or derived from template / filter).
-      const rule = ldapAccountRule(this.#cfg)!;
-      const { searchEntries } = await client.search(dn, { scope: "base", attributes: [this.#cfg.mobileAttribute, rule.attribute] });
+      const accountAttr = ldapAccountAttribute(this.#cfg)!;
+      const { searchEntries } = await client.search(dn, { scope: "base", attributes: [this.#cfg.mobileAttribute, accountAttr] });
       const entry = searchEntries[0] ?? {};
-      // Not keyable as one account the user cannot rename (none, several, not the name given): refuse.
-      const named = accountName(entry, rule.attribute, rule.matchesLogin ? user : null);
+      // Not keyable as one account the user cannot rename (ldap-account.ts accountName): refuse.
+      const named = accountName(entry, accountAttr);
       if (!named.ok) return { ok: false, reason: named.reason };
       const mobile = firstValue(entry, this.#cfg.mobileAttribute)?.replace(/[\s-]/g, "");
       return mobile ? { ok: true, msisdn: mobile, user: named.account } : { ok: true, user: named.account };

@@ -4,7 +4,7 @@ import { E164, normalizeUsername } from "../../../core/contracts/relay.ts";
 import { phoneNumberFor } from "../auth-flow.ts";
 import type { FirstFactorConfig, RelayConfig } from "../config.ts";
 import { escapeFilterValue } from "../first-factor/ldap.ts";
-import { type LdapAccountRule, accountName, firstValue, ldapAccountRule } from "../first-factor/ldap-account.ts";
+import { accountName, firstValue, ldapAccountAttribute } from "../first-factor/ldap-account.ts";
 
 type LdapConfig = Extract<FirstFactorConfig, { type: "ldap" }>;
 type SearchConfig = NonNullable<LdapConfig["search"]>;
@@ -26,14 +26,14 @@ export const MAX_GROUP_MEMBERS = 1000;
 export class LdapDirectory {
   readonly #cfg: LdapConfig;
   readonly #search: SearchConfig;
-  readonly #account: LdapAccountRule;
+  readonly #accountAttr: string;
   readonly #numbers: Pick<RelayConfig, "users" | "usernameAsMsisdn">;
 
   constructor(cfg: LdapConfig & { search: SearchConfig }, numbers: Pick<RelayConfig, "users" | "usernameAsMsisdn">) {
     this.#cfg = cfg;
     this.#search = cfg.search;
     // The config check guarantees it (explicit or derived from the search filter).
-    this.#account = ldapAccountRule(cfg) ?? { attribute: "uid", matchesLogin: false };
+    this.#accountAttr = ldapAccountAttribute(cfg) ?? "uid";
     this.#numbers = numbers;
   }
 
@@ -47,7 +47,7 @@ export class LdapDirectory {
         sizeLimit: 2,
       });
       const only = searchEntries.length === 1 ? searchEntries[0] : undefined;
-      return only ? this.#toUser(only, this.#account.matchesLogin ? username : null) : null;
+      return only ? this.#toUser(only) : null;
     });
   }
 
@@ -66,7 +66,7 @@ export class LdapDirectory {
       if (!group) throw new Error("group not found");
       const dns = [...values(group, "member"), ...values(group, "uniqueMember")];
       const uids = values(group, "memberUid");
-      // Each entry with the name it was found by in the account attribute, if it was.
+      // Each entry with the account name the group gave for it, if it named one (memberUid).
       const entries: Array<{ entry: Record<string, unknown>; name: string | null }> = [];
       for (const dn of dns.slice(0, MAX_GROUP_MEMBERS)) {
         try {
@@ -79,7 +79,7 @@ export class LdapDirectory {
       for (const uid of uids.slice(0, MAX_GROUP_MEMBERS)) {
         const { searchEntries } = await client.search(this.#search.baseDn, {
           scope: "sub",
-          filter: `(${this.#account.attribute}=${escapeFilterValue(uid)})`,
+          filter: `(${this.#accountAttr}=${escapeFilterValue(uid)})`,
           attributes: this.#attributes(),
           sizeLimit: 2,
         });
@@ -98,8 +98,14 @@ export class LdapDirectory {
       const seen = new Set<string>();
       let skipped = 0;
       for (const { entry, name } of entries) {
-        const u = this.#toUser(entry, name);
-        if (!u || seen.has(u.username)) continue;
+        const u = this.#toUser(entry);
+        // A memberUid names an account: an entry found through another of its values (one its
+        // user added beside their own) is not that member. Entries with no account are skipped.
+        if (!u || (name !== null && u.username !== normalizeUsername(name))) {
+          skipped++;
+          continue;
+        }
+        if (seen.has(u.username)) continue;
         seen.add(u.username);
         if (u.msisdn && members.length < MAX_GROUP_MEMBERS) members.push({ ...u, msisdn: u.msisdn });
         else skipped++;
@@ -109,12 +115,11 @@ export class LdapDirectory {
   }
 
   #attributes(): string[] {
-    return [this.#account.attribute, this.#cfg.mobileAttribute, "displayName", "cn"];
+    return [this.#accountAttr, this.#cfg.mobileAttribute, "displayName", "cn"];
   }
 
-  /** `name`: what the entry was found by in the account attribute (ldap-account.ts accountName). */
-  #toUser(entry: Record<string, unknown>, name: string | null): DirectoryUser | null {
-    const named = accountName(entry, this.#account.attribute, name);
+  #toUser(entry: Record<string, unknown>): DirectoryUser | null {
+    const named = accountName(entry, this.#accountAttr);
     if (!named.ok) return null;
     const account = named.account;
     // As the edge and the relay's users map compare names (the approver's identity at the edge).
