@@ -248,6 +248,8 @@ describe("LDAP first factor: a value the user adds to the account attribute does
       reason: "directory entry has several values of uid",
     });
     expect(accountName({ dn: "cn=x" }, "uid")).toEqual({ ok: false, reason: "directory entry has no uid" });
+    // The DN names the account even when the attribute was not returned (a reader that may not see it).
+    expect(accountName({ dn: "uid=carol,ou=people" }, "uid")).toEqual({ ok: true, account: "carol" });
   });
 
   it("firstRdn reads RFC 4514 escapes and refuses what it cannot read as one value", () => {

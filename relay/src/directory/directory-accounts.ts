@@ -53,10 +53,11 @@ export class LdapDirectoryAccounts implements DirectoryAccounts {
       // Zero or several matches: not a user we can reset (never guess which was meant).
       const entry = searchEntries.length === 1 ? searchEntries[0] : undefined;
       if (!entry) return null;
-      // An entry whose account attribute names no one account (several values: ldap-account.ts
-      // accountName) is not one either; one without the attribute answers the name typed only.
-      const named = accountAttr && firstValue(entry, accountAttr) !== undefined ? accountName(entry, accountAttr) : null;
-      if (named && !named.ok) return null;
+      // The account as the first factor names it (ldap-account.ts accountName: the DN's value, even
+      // when the service account may not read the attribute). An entry whose attribute names no
+      // one account (several values) is not one either; one without it answers the name typed.
+      const named = accountAttr ? accountName(entry, accountAttr) : null;
+      if (named && !named.ok && firstValue(entry, accountAttr!) !== undefined) return null;
       const mobile = firstValue(entry, cfg.mobileAttribute)?.replace(/[\s-]/g, "") ?? null;
       const account = named?.ok ? named.account : undefined;
       return {
