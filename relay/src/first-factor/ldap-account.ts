@@ -40,6 +40,14 @@ export function firstValue(entry: Record<string, unknown>, attribute: string): s
   return v === undefined || v === null ? undefined : v.toString();
 }
 
+/** An attribute's values (its name matched case-insensitively), empty ones left out. */
+export function attributeValues(entry: Record<string, unknown>, attribute: string): string[] {
+  const key = Object.keys(entry).find((k) => k.toLowerCase() === attribute.toLowerCase());
+  const raw = key === undefined ? undefined : entry[key];
+  const list = Array.isArray(raw) ? raw : raw === undefined || raw === null ? [] : [raw];
+  return list.map((v) => String(v)).filter((v) => v !== "");
+}
+
 export type AccountName = { ok: true; account: string } | { ok: false; reason: string };
 
 /**
@@ -58,9 +66,7 @@ export type AccountName = { ok: true; account: string } | { ok: false; reason: s
 export function accountName(entry: { dn?: unknown } & Record<string, unknown>, attribute: string): AccountName {
   const rdn = typeof entry.dn === "string" ? firstRdn(entry.dn) : null;
   if (rdn && rdn.attribute.toLowerCase() === attribute.toLowerCase() && rdn.value !== "") return { ok: true, account: rdn.value };
-  const key = Object.keys(entry).find((k) => k.toLowerCase() === attribute.toLowerCase());
-  const raw = key === undefined ? [] : entry[key];
-  const values = (Array.isArray(raw) ? raw : [raw]).filter((v) => v !== undefined && v !== null).map((v) => String(v));
+  const values = attributeValues(entry, attribute);
   if (values.length === 0) return { ok: false, reason: `directory entry has no ${attribute}` };
   if (values.length > 1) return { ok: false, reason: `directory entry has several values of ${attribute}` };
   return { ok: true, account: values[0]! };

@@ -4,7 +4,7 @@ import { E164, normalizeUsername } from "../../../core/contracts/relay.ts";
 import { phoneNumberFor } from "../auth-flow.ts";
 import type { FirstFactorConfig, RelayConfig } from "../config.ts";
 import { escapeFilterValue } from "../first-factor/ldap.ts";
-import { accountName, firstValue, ldapAccountAttribute } from "../first-factor/ldap-account.ts";
+import { accountName, attributeValues, firstValue, ldapAccountAttribute } from "../first-factor/ldap-account.ts";
 
 type LdapConfig = Extract<FirstFactorConfig, { type: "ldap" }>;
 type SearchConfig = NonNullable<LdapConfig["search"]>;
@@ -64,8 +64,8 @@ export class LdapDirectory {
       });
       const group = groups[0];
       if (!group) throw new Error("group not found");
-      const dns = [...values(group, "member"), ...values(group, "uniqueMember")];
-      const uids = values(group, "memberUid");
+      const dns = [...attributeValues(group, "member"), ...attributeValues(group, "uniqueMember")];
+      const uids = attributeValues(group, "memberUid");
       // Each entry with the account name the group gave for it, if it named one (memberUid).
       const entries: Array<{ entry: Record<string, unknown>; name: string | null }> = [];
       for (const dn of dns.slice(0, MAX_GROUP_MEMBERS)) {
@@ -149,11 +149,4 @@ export class LdapDirectory {
       await client.unbind().catch(() => {});
     }
   }
-}
-
-function values(entry: Record<string, unknown>, attribute: string): string[] {
-  const key = Object.keys(entry).find((k) => k.toLowerCase() === attribute.toLowerCase());
-  const raw = key === undefined ? undefined : entry[key];
-  const list = Array.isArray(raw) ? raw : raw === undefined || raw === null ? [] : [raw];
-  return list.map((v) => String(v)).filter((v) => v !== "");
 }
